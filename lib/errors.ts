@@ -1,0 +1,34 @@
+// Every error tsgi raises on purpose has a code; docs/errors.md lists them all (a
+// test holds the two in step).
+
+export const ErrorCodes = {
+  TSGI_ERR_STATUS_INVALID: 'start_response was given a malformed status line',
+  TSGI_ERR_HEADER_INVALID: 'start_response was given a malformed header name or value',
+  TSGI_ERR_HEADER_HOP_BY_HOP: 'the application set a hop-by-hop header (Connection, Transfer-Encoding, ...)',
+  TSGI_ERR_HEADERS_TYPE: 'start_response was given headers that are not a list of [name, value] pairs',
+  TSGI_ERR_START_RESPONSE_TWICE: 'start_response was called a second time without excInfo',
+  TSGI_ERR_NO_START_RESPONSE: 'the application produced a body before calling start_response',
+  TSGI_ERR_BODY_TYPE: 'the application returned something that is not an iterable of chunks, or yielded a chunk that is not a string or a Uint8Array',
+  TSGI_ERR_WRITE_AFTER_END: 'the write callable was used after the response ended',
+  TSGI_ERR_INPUT_CLOSED: 'wsgi.input was read after its request ended',
+  TSGI_ERR_OPTION_INVALID: 'an option has a value of the wrong type or out of range',
+  TSGI_ERR_OPTION_UNKNOWN: 'an option that tsgi does not know',
+  TSGI_ERR_APP_NOT_FOUND: 'the application file or module cannot be found',
+  TSGI_ERR_APP_NO_CALLABLE: 'the application module has no such callable',
+  TSGI_ERR_APP_LOAD: 'the application failed while loading',
+  TSGI_ERR_APP_PYTHON: 'the application named is a Python file',
+  TSGI_ERR_LISTEN: 'a socket could not be bound',
+  TSGI_ERR_ADDRESS_INVALID: 'a socket address could not be parsed',
+  TSGI_ERR_NATIVE_MISSING: 'the native addon is not built',
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export class TsgiError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TsgiError';
+    this.code = code;
+  }
+}

@@ -1,0 +1,526 @@
+// One request and its response: the environ, start_response, the body pump, and
+// close() exactly once. Transport-agnostic: the native server and the pure-JS one
+// both hand requests to a Handler and take responses back through send().
+import { TsgiError } from './errors.js';
+import { ErrorLog } from './wsgi-errors.js';
+import { fileWrapper } from './file-wrapper.js';
+import { Input } from './input.js';
+import type { Application, Chunk, Environ, Headers, StartResponse, Write } from './types.js';
+
+// send() flags; native/server.h holds the same numbers.
+export const SEND_CHUNKED = 1;
+export const SEND_END = 2;
+export const SEND_CLOSE = 4;
+export const SEND_ADD_LENGTH = 8;
+export const SEND_ABORT = 16;
+
+// onRequest() flags.
+export const REQ_KEEP_ALIVE = 1;
+export const REQ_HTTP10 = 2;
+export const REQ_BODY_FILE = 4;
+
+/** What a backend provides: one call that writes part or all of a response. */
+export interface Transport {
+  /**
+   * Writes a response head (when given) and body, framed as flags say. Returns 0 to go
+   * on, 1 when the output is over its high-water mark (onDrain follows), -1 when the
+   * connection is gone.
+   */
+  send(id: number, head: string | undefined, body: Chunk | Chunk[] | undefined, flags: number): number;
+}
+
+export interface HandlerOptions {
+  multithread?: boolean;
+  multiprocess?: boolean;
+  backend: 'native' | 'js';
+  errors?: ErrorLog;
+  /** Where application errors are reported; stderr by default. */
+  logError?: (message: string) => void;
+}
+
+const FLUSH_AT = 65536;
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// A header value: visible latin-1, space and tab; no CR, LF, NUL or other controls.
+const BAD_VALUE = /[\0-\x08\x0a-\x1f\x7f]|[^\0-\xff]/;
+const STATUS = /^[1-9][0-9][0-9] [^\0-\x08\x0a-\x1f\x7f]*$/;
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'trailers',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+const kExchange = Symbol('tsgi.exchange');
+
+// tsgi.signal is made on first use (an AbortController costs microseconds that most
+// requests never need): it lives on the environ's prototype.
+const environPrototype = Object.create(Object.prototype, {
+  'tsgi.signal': {
+    get(this: { [kExchange]: Exchange }) {
+      return this[kExchange].signal;
+    },
+    enumerable: false,
+    configurable: true,
+  },
+});
+
+const WSGI_VERSION: [1, 0] = Object.freeze([1, 0]) as unknown as [1, 0];
+
+function chunkBytes(c: Chunk): number {
+  return typeof c === 'string' ? Buffer.byteLength(c) : c.byteLength;
+}
+
+export class Handler {
+  readonly pending = new Map<number, Exchange>();
+  readonly errors: ErrorLog;
+  readonly logError: (message: string) => void;
+  transport!: Transport;
+
+  constructor(
+    readonly app: Application,
+    readonly options: HandlerOptions,
+  ) {
+    this.errors = options.errors ?? new ErrorLog(2);
+    this.logError = options.logError ?? ((m) => this.errors.write(m.endsWith('\n') ? m : m + '\n'));
+  }
+
+  /**
+   * A request, with its CGI variables as alternating keys and values from index 3 of
+   * the arguments: onRequest(id, flags, body, k1, v1, k2, v2, ...).
+   */
+  onRequest(id: number, flags: number, body: Buffer | number | undefined): void {
+    const environ = Object.create(environPrototype) as Environ;
+    // eslint-disable-next-line prefer-rest-params
+    const args = arguments;
+    for (let i = 3; i < args.length; i += 2) environ[args[i] as string] = args[i + 1];
+    this.request(id, flags, body, environ);
+  }
+
+  /** The same, with the CGI variables already in an object (the pure-JS backend). */
+  request(id: number, flags: number, body: Buffer | number | undefined, environ: Environ): void {
+    const length = typeof body === 'number' ? Number(environ.CONTENT_LENGTH) : 0;
+    const input = new Input(body, length);
+    environ['wsgi.version'] = WSGI_VERSION;
+    environ['wsgi.url_scheme'] = environ.HTTPS === 'on' ? 'https' : ((environ.REQUEST_SCHEME as string) || 'http');
+    environ['wsgi.input'] = input;
+    environ['wsgi.errors'] = this.errors;
+    environ['wsgi.multithread'] = this.options.multithread === true;
+    environ['wsgi.multiprocess'] = this.options.multiprocess === true;
+    environ['wsgi.run_once'] = false;
+    environ['wsgi.file_wrapper'] = fileWrapper;
+    environ['wsgi.input_terminated'] = true;
+    environ['tsgi.backend'] = this.options.backend;
+    const ex = new Exchange(this, id, flags, environ, input);
+    (environ as unknown as { [kExchange]: Exchange })[kExchange] = ex;
+    ex.run();
+    if (!ex.finished) this.pending.set(id, ex);
+  }
+
+  onDrain(id: number): void {
+    this.pending.get(id)?.drained();
+  }
+
+  onAbort(id: number): void {
+    this.pending.get(id)?.abort();
+  }
+}
+
+export class Exchange {
+  finished = false;
+  private status: string | undefined;
+  private headerLines = '';
+  private appLength = -1; // the application's Content-Length, or -1
+  private sent = 0; // body bytes accepted toward appLength
+  private headersSent = false;
+  private chunked = false;
+  private noBody: boolean;
+  private chunks: Chunk[] = [];
+  private buffered = 0;
+  private waiting = false; // for onDrain
+  private resume: (() => void) | undefined;
+  private bodyClosed = false;
+  private aborted = false;
+  private body: unknown;
+  private iterator: Iterator<Chunk> | AsyncIterator<Chunk> | undefined;
+  private controller: AbortController | undefined;
+  private readonly startResponse: StartResponse;
+
+  constructor(
+    private readonly handler: Handler,
+    readonly id: number,
+    private readonly flags: number,
+    readonly environ: Environ,
+    private readonly input: Input,
+  ) {
+    this.noBody = environ.REQUEST_METHOD === 'HEAD';
+    this.startResponse = (status, headers, excInfo) => this.start(status, headers, excInfo);
+  }
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort();
+    }
+    return this.controller.signal;
+  }
+
+  run(): void {
+    let result: unknown;
+    try {
+      result = this.handler.app(this.environ, this.startResponse);
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
+      (result as Promise<unknown>).then(
+        (r) => this.consume(r),
+        (err) => this.fail(err),
+      );
+      return;
+    }
+    this.consume(result);
+  }
+
+  private start(status: string, headers: Headers, excInfo?: unknown): Write {
+    if (this.status !== undefined && excInfo === undefined) {
+      throw new TsgiError('TSGI_ERR_START_RESPONSE_TWICE', 'start_response was called a second time without excInfo');
+    }
+    if (excInfo !== undefined && excInfo !== null && this.headersSent) throw excInfo;
+    if (typeof status !== 'string' || !STATUS.test(status)) {
+      throw new TsgiError(
+        'TSGI_ERR_STATUS_INVALID',
+        `Expected a status line like "200 OK" for start_response but received ${JSON.stringify(status)}`,
+      );
+    }
+    if (!Array.isArray(headers)) {
+      throw new TsgiError('TSGI_ERR_HEADERS_TYPE', 'Expected a list of [name, value] pairs for the headers');
+    }
+    let lines = '';
+    let appLength = -1;
+    for (let i = 0; i < headers.length; i++) {
+      const h = headers[i];
+      if (!Array.isArray(h) || h.length !== 2) {
+        throw new TsgiError('TSGI_ERR_HEADERS_TYPE', `Expected a [name, value] pair for header ${i} but received ${String(h)}`);
+      }
+      const name = h[0];
+      const value = h[1];
+      if (typeof name !== 'string' || !TOKEN.test(name)) {
+        throw new TsgiError('TSGI_ERR_HEADER_INVALID', `Expected a token for a header name but received ${JSON.stringify(name)}`);
+      }
+      if (typeof value !== 'string' || BAD_VALUE.test(value)) {
+        throw new TsgiError(
+          'TSGI_ERR_HEADER_INVALID',
+          `Expected a latin-1 string without control characters for header ${name} but received ${JSON.stringify(value)}`,
+        );
+      }
+      const lower = name.length >= 2 && name.length <= 19 ? name.toLowerCase() : '';
+      if (lower !== '') {
+        if (HOP_BY_HOP.has(lower)) {
+          throw new TsgiError('TSGI_ERR_HEADER_HOP_BY_HOP', `The application may not set the hop-by-hop header ${name}`);
+        }
+        if (lower === 'content-length') {
+          const v = value.trim();
+          if (!/^[0-9]{1,15}$/.test(v)) {
+            throw new TsgiError('TSGI_ERR_HEADER_INVALID', `Expected a decimal number for Content-Length but received ${JSON.stringify(value)}`);
+          }
+          appLength = Number(v);
+        }
+      }
+      lines += name + ': ' + value + '\r\n';
+    }
+    this.status = status;
+    this.headerLines = lines;
+    this.appLength = appLength;
+    const code = status.charCodeAt(0);
+    if (code === 49 /* 1xx */ || status.startsWith('204') || status.startsWith('304')) this.noBody = true;
+    return (chunk) => this.write(chunk);
+  }
+
+  private write(chunk: Chunk): void {
+    if (this.finished) {
+      throw new TsgiError('TSGI_ERR_WRITE_AFTER_END', 'The write callable was used after the response ended');
+    }
+    this.push(chunk);
+    if (this.buffered > 0) this.flush(false);
+  }
+
+  /** Takes one chunk of the body. Returns false when no more is wanted. */
+  private push(chunk: Chunk): boolean {
+    let n: number;
+    if (typeof chunk === 'string') {
+      n = chunk.length;
+    } else if (chunk instanceof Uint8Array) {
+      n = chunk.byteLength;
+    } else {
+      throw new TsgiError(
+        'TSGI_ERR_BODY_TYPE',
+        `Expected a string or a Uint8Array for a body chunk but received ${chunk === null ? 'null' : typeof chunk}`,
+      );
+    }
+    if (n === 0) return true;
+    if (this.status === undefined) {
+      throw new TsgiError('TSGI_ERR_NO_START_RESPONSE', 'The application produced a body before calling start_response');
+    }
+    if (this.appLength >= 0) {
+      const bytes = typeof chunk === 'string' ? Buffer.byteLength(chunk) : n;
+      const room = this.appLength - this.sent;
+      if (bytes > room) {
+        // Never more bytes than the application's Content-Length says.
+        if (room > 0) {
+          const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+          this.chunks.push(b.subarray(0, room));
+          this.buffered += room;
+          this.sent += room;
+        }
+        return false;
+      }
+      this.sent += bytes;
+    }
+    this.chunks.push(chunk);
+    this.buffered += n;
+    return true;
+  }
+
+  private consume(result: unknown): void {
+    if (this.aborted) {
+      this.body = result;
+      this.closeBody();
+      return;
+    }
+    this.body = result;
+    if (Array.isArray(result)) {
+      try {
+        for (let i = 0; i < result.length; i++) {
+          if (!this.push(result[i] as Chunk)) break;
+          if (this.buffered >= FLUSH_AT) this.flush(false);
+        }
+      } catch (err) {
+        this.fail(err);
+        return;
+      }
+      this.finish();
+      return;
+    }
+    if (result === null || typeof result !== 'object' || result instanceof Uint8Array) {
+      this.fail(
+        new TsgiError(
+          'TSGI_ERR_BODY_TYPE',
+          `Expected the application to return an iterable of chunks but it returned ${result === null ? 'null' : result instanceof Uint8Array ? 'a Uint8Array (wrap it in a list)' : typeof result === 'string' ? 'a string (wrap it in a list)' : typeof result}`,
+        ),
+      );
+      return;
+    }
+    const r = result as Partial<Iterable<Chunk> & AsyncIterable<Chunk>>;
+    try {
+      if (typeof r[Symbol.iterator] === 'function') {
+        this.iterator = r[Symbol.iterator]!();
+        this.pumpSync();
+        return;
+      }
+      if (typeof r[Symbol.asyncIterator] === 'function') {
+        this.iterator = r[Symbol.asyncIterator]!();
+        void this.pumpAsync();
+        return;
+      }
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    this.fail(new TsgiError('TSGI_ERR_BODY_TYPE', 'Expected the application to return an iterable of chunks'));
+  }
+
+  private pumpSync(): void {
+    const it = this.iterator as Iterator<Chunk>;
+    try {
+      for (;;) {
+        const step = it.next();
+        if (step.done) break;
+        if (!this.push(step.value)) break;
+        if (this.buffered >= FLUSH_AT) {
+          this.flush(false);
+          if (this.aborted || this.finished) return;
+          if (this.waiting) {
+            this.resume = () => this.pumpSync();
+            return;
+          }
+        }
+      }
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    this.finish();
+  }
+
+  private async pumpAsync(): Promise<void> {
+    const it = this.iterator as AsyncIterator<Chunk>;
+    try {
+      for (;;) {
+        const step = await it.next();
+        if (this.aborted || this.finished) return;
+        if (step.done) break;
+        if (!this.push(step.value)) break;
+        // An async body is sent as it comes: each chunk may be the last for a while.
+        this.flush(false);
+        if (this.aborted || this.finished) return;
+        if (this.waiting) {
+          await new Promise<void>((resolve) => (this.resume = resolve));
+          if (this.aborted || this.finished) return;
+        }
+      }
+    } catch (err) {
+      if (!this.aborted) this.fail(err);
+      return;
+    }
+    this.finish();
+  }
+
+  /** Builds the head, once: status line and the application's header lines. */
+  private takeHead(end: boolean): { head: string; flags: number } {
+    this.headersSent = true;
+    let flags = 0;
+    let head = this.status + '\r\n' + this.headerLines;
+    if (this.noBody) {
+      if (end && this.appLength < 0 && this.environ.REQUEST_METHOD === 'HEAD' && !this.status!.startsWith('204') && !this.status!.startsWith('304')) {
+        // HEAD: the length the GET would have had, when it is at hand.
+        let n = 0;
+        for (const c of this.chunks) n += chunkBytes(c);
+        head += 'Content-Length: ' + n + '\r\n';
+      }
+    } else if (this.appLength >= 0) {
+      // The application's Content-Length frames the body.
+    } else if (end) {
+      flags |= SEND_ADD_LENGTH;
+    } else if (this.flags & REQ_HTTP10) {
+      flags |= SEND_CLOSE; // no chunked coding in HTTP/1.0: the close ends the body
+    } else {
+      flags |= SEND_CHUNKED;
+      this.chunked = true;
+    }
+    return { head, flags };
+  }
+
+  private flush(end: boolean): void {
+    let head: string | undefined;
+    let flags = 0;
+    if (!this.headersSent) {
+      if (!end && this.buffered === 0) return;
+      const h = this.takeHead(end);
+      head = h.head;
+      flags = h.flags;
+    } else if (this.chunked) {
+      flags = SEND_CHUNKED;
+    }
+    let body: Chunk | Chunk[] | undefined;
+    if (!this.noBody && this.chunks.length > 0) body = this.chunks.length === 1 ? this.chunks[0] : this.chunks;
+    this.chunks = [];
+    this.buffered = 0;
+    if (end) {
+      flags |= SEND_END;
+      if (this.appLength >= 0 && this.sent < this.appLength && !this.noBody) {
+        // Fewer bytes than promised: the close tells the client the body is short.
+        flags |= SEND_CLOSE;
+        this.handler.logError(
+          `tsgi: ${this.environ.REQUEST_METHOD} ${this.environ.REQUEST_URI}: the application sent ${this.sent} of the ${this.appLength} bytes its Content-Length promised; closing the connection`,
+        );
+      }
+      this.finished = true;
+    }
+    const r = this.handler.transport.send(this.id, head, body, flags);
+    if (r === 1) {
+      this.waiting = true;
+    } else if (r < 0 && !end) {
+      this.abort();
+    }
+    if (end) this.done();
+  }
+
+  private finish(): void {
+    if (this.finished || this.aborted) return;
+    if (this.status === undefined) {
+      this.fail(new TsgiError('TSGI_ERR_NO_START_RESPONSE', 'The application returned without calling start_response'));
+      return;
+    }
+    this.flush(true);
+  }
+
+  private done(): void {
+    this.input.close();
+    this.handler.pending.delete(this.id);
+    this.closeBody();
+  }
+
+  /** The application failed: a 500 when nothing went out yet, else the connection is cut. */
+  private fail(err: unknown): void {
+    if (this.finished || this.aborted) return;
+    const e = this.environ;
+    const detail = err instanceof Error ? (err.stack ?? String(err)) : String(err);
+    this.handler.logError(`tsgi: error in the application during ${e.REQUEST_METHOD} ${e.REQUEST_URI}:\n${detail}`);
+    this.finished = true;
+    this.chunks = [];
+    if (!this.headersSent) {
+      this.headersSent = true;
+      this.handler.transport.send(
+        this.id,
+        '500 Internal Server Error\r\nContent-Type: text/plain\r\n',
+        'Internal Server Error\n',
+        SEND_ADD_LENGTH | SEND_END,
+      );
+    } else {
+      this.handler.transport.send(this.id, undefined, undefined, SEND_ABORT);
+    }
+    this.done();
+  }
+
+  drained(): void {
+    this.waiting = false;
+    const resume = this.resume;
+    this.resume = undefined;
+    if (resume) resume();
+  }
+
+  /** The client went away. */
+  abort(): void {
+    if (this.aborted || this.finished) return;
+    this.aborted = true;
+    this.controller?.abort();
+    this.input.close();
+    this.handler.pending.delete(this.id);
+    const resume = this.resume;
+    this.resume = undefined;
+    if (resume) resume();
+    this.closeBody();
+  }
+
+  /** close() on the body, or return() on its iterator: exactly once, however it ended. */
+  private closeBody(): void {
+    if (this.bodyClosed) return;
+    const body = this.body as { close?: () => unknown } | undefined;
+    if (body === undefined && this.iterator === undefined) return; // the body has not come yet
+    this.bodyClosed = true;
+    try {
+      let r: unknown;
+      if (body !== null && body !== undefined && typeof body.close === 'function') {
+        r = body.close();
+      } else if (this.iterator !== undefined && typeof this.iterator.return === 'function') {
+        r = this.iterator.return();
+      }
+      if (r !== null && typeof r === 'object' && typeof (r as Promise<unknown>).catch === 'function') {
+        (r as Promise<unknown>).catch((err) => this.reportCloseError(err));
+      }
+    } catch (err) {
+      this.reportCloseError(err);
+    }
+  }
+
+  private reportCloseError(err: unknown): void {
+    const detail = err instanceof Error ? (err.stack ?? String(err)) : String(err);
+    this.handler.logError(`tsgi: error in the body's close() after ${this.environ.REQUEST_METHOD} ${this.environ.REQUEST_URI}:\n${detail}`);
+  }
+}

@@ -1,0 +1,334 @@
+// The pure-JS backend, on node:http: what wsgiref.simple_server is to Python. Same
+// Handler, same environ, same options where node:http allows; docs/spec.md lists
+// where it cannot behave as the native server does.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { closeSync, writeSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import type { Socket } from 'node:net';
+import { Handler, REQ_BODY_FILE, REQ_HTTP10, REQ_KEEP_ALIVE, SEND_ABORT, SEND_ADD_LENGTH, SEND_CLOSE, SEND_END } from './exchange.js';
+import { formatRefusal, formatRequestLog } from './request-log.js';
+import type { Backend } from './serve.js';
+import type { OptionValues } from './options.js';
+import type { Chunk, Environ } from './types.js';
+import { openTempFile } from './temp-file.js';
+
+interface Pending {
+  req: IncomingMessage;
+  res: ServerResponse;
+  environ: Environ;
+  started: bigint;
+  status: number;
+  headerCount: number;
+  headerBytes: number;
+  bodyBytes: number;
+  fd: number;
+  ended: boolean;
+}
+
+const SKIP = new Set(['content-type', 'content-length', 'transfer-encoding']);
+const PERCENT = /%([0-9A-Fa-f]{2})/g;
+
+function percentDecode(s: string): string {
+  return s.indexOf('%') === -1 ? s : s.replace(PERCENT, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+}
+
+function statusText(status: number): string {
+  return (
+    { 400: 'Bad Request', 408: 'Request Timeout', 413: 'Content Too Large', 431: 'Request Header Fields Too Large', 500: 'Internal Server Error', 501: 'Not Implemented', 505: 'HTTP Version Not Supported' }[status] ?? 'Error'
+  );
+}
+
+/** The CGI variables of a node:http request, in the native server's order. */
+export function environFromRequest(req: IncomingMessage, serverName: string, contentLength: string): Environ {
+  let url = req.url ?? '/';
+  const m = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/.exec(url);
+  if (m) url = url.slice(m[0].length) || '/';
+  const q = url.indexOf('?');
+  const path = q === -1 ? url : url.slice(0, q);
+  const raw = req.rawHeaders;
+  let contentType = '';
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length === 12 && raw[i]!.toLowerCase() === 'content-type') {
+      contentType = raw[i + 1]!;
+      break;
+    }
+  }
+  const socket = req.socket;
+  const environ: Record<string, unknown> = {
+    QUERY_STRING: q === -1 ? '' : url.slice(q + 1),
+    REQUEST_METHOD: req.method ?? 'GET',
+    CONTENT_TYPE: contentType,
+    CONTENT_LENGTH: contentLength,
+    REQUEST_URI: req.url ?? '/',
+    PATH_INFO: percentDecode(path),
+    SCRIPT_NAME: '',
+    SERVER_PROTOCOL: `HTTP/${req.httpVersion}`,
+    REQUEST_SCHEME: 'http',
+    REMOTE_ADDR: socket.remoteAddress ?? '',
+    REMOTE_PORT: String(socket.remotePort ?? ''),
+    SERVER_PORT: String(socket.localPort ?? ''),
+    SERVER_NAME: serverName,
+  };
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const lower = name.toLowerCase();
+    if (SKIP.has(lower) || name.includes('_')) continue;
+    const key = 'HTTP_' + name.toUpperCase().replace(/-/g, '_');
+    const prev = environ[key];
+    if (prev === undefined) environ[key] = raw[i + 1];
+    else environ[key] = `${prev as string}${lower === 'cookie' ? '; ' : ', '}${raw[i + 1]}`;
+  }
+  return environ as Environ;
+}
+
+export function jsBackend(handler: Handler, values: OptionValues): Backend {
+  const bufferSize = values.bufferSize as number;
+  const postBuffering = values.postBuffering as number;
+  const limitPost = values.limitPost as number;
+  const timeoutMs = (values.httpTimeout as number) * 1000;
+  const logging = !(values.disableLogging as boolean);
+  const serverName = hostname();
+  const pending = new Map<number, Pending>();
+  let nextId = 1;
+  let requests = 0;
+  const log = (line: string) => {
+    try {
+      writeSync(2, line);
+    } catch {
+      // the log is gone; keep serving
+    }
+  };
+
+  const refuse = (socket: Socket, status: number, why: string) => {
+    log(formatRefusal(process.pid, socket.remoteAddress ?? '', socket.remotePort ?? '', status, statusText(status), why));
+    if (socket.writable) {
+      const body = statusText(status) + '\n';
+      socket.end(
+        `HTTP/1.1 ${status} ${statusText(status)}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    } else {
+      socket.destroy();
+    }
+  };
+
+  const servers: ReturnType<typeof createServer>[] = [];
+  const makeServer = () => {
+    const server = createServer(
+      {
+        maxHeaderSize: bufferSize,
+        requestTimeout: timeoutMs,
+        headersTimeout: timeoutMs,
+        keepAliveTimeout: timeoutMs,
+        noDelay: true,
+      },
+      (req, res) => accept(req, res),
+    );
+    server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+      const declared = Number(req.headers['content-length'] ?? 0);
+      if (!(limitPost > 0 && declared > limitPost)) res.writeContinue();
+      accept(req, res);
+    });
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+      const code = err.code ?? '';
+      if (code === 'ECONNRESET' || code === 'EPIPE' || !socket.writable) {
+        socket.destroy();
+        return;
+      }
+      if (code === 'HPE_HEADER_OVERFLOW') refuse(socket, 431, 'request head over buffer-size');
+      else if (code === 'ERR_HTTP_REQUEST_TIMEOUT') refuse(socket, 408, 'request not complete within http-timeout');
+      else refuse(socket, 400, `malformed request (${code})`);
+    });
+    servers.push(server);
+    return server;
+  };
+
+  function accept(req: IncomingMessage, res: ServerResponse): void {
+    const id = nextId++;
+    const declared = req.headers['content-length'];
+    const chunked = req.headers['transfer-encoding'] !== undefined;
+    if (limitPost > 0 && declared !== undefined && Number(declared) > limitPost) {
+      req.socket.removeAllListeners('data');
+      refuse(req.socket, 413, 'body over limit-post');
+      return;
+    }
+    const parts: Buffer[] = [];
+    let size = 0;
+    let fd = -1;
+    let failed = false;
+    req.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      size += chunk.length;
+      if (limitPost > 0 && size > limitPost) {
+        failed = true;
+        if (fd >= 0) closeSync(fd);
+        refuse(req.socket, 413, 'body over limit-post');
+        return;
+      }
+      if (fd < 0 && size > postBuffering) {
+        fd = openTempFile(tmpdir());
+        for (const p of parts) writeSync(fd, p);
+        parts.length = 0;
+      }
+      if (fd >= 0) writeSync(fd, chunk);
+      else parts.push(chunk);
+    });
+    req.on('end', () => {
+      if (failed) return;
+      const hasBody = declared !== undefined || chunked;
+      const environ = environFromRequest(req, serverName, hasBody ? String(size) : '');
+      let flags = (req as unknown as { shouldKeepAlive?: boolean }).shouldKeepAlive !== false ? REQ_KEEP_ALIVE : 0;
+      if (req.httpVersion === '1.0') flags |= REQ_HTTP10;
+      let body: Buffer | number | undefined;
+      if (fd >= 0) {
+        flags |= REQ_BODY_FILE;
+        body = fd;
+      } else if (size > 0) {
+        body = parts.length === 1 ? parts[0] : Buffer.concat(parts, size);
+      }
+      const p: Pending = { req, res, environ, started: process.hrtime.bigint(), status: 0, headerCount: 0, headerBytes: 0, bodyBytes: 0, fd, ended: false };
+      pending.set(id, p);
+      requests++;
+      res.on('close', () => {
+        if (!p.ended) {
+          p.ended = true;
+          pending.delete(id);
+          handler.onAbort(id);
+          if (p.fd >= 0) closeSync(p.fd);
+        }
+      });
+      res.on('drain', () => handler.onDrain(id));
+      handler.request(id, flags, body, environ);
+    });
+  }
+
+  function send(id: number, head: string | undefined, body: Chunk | Chunk[] | undefined, flags: number): number {
+    const p = pending.get(id);
+    if (p === undefined) return -1;
+    const { res } = p;
+    if (head !== undefined) {
+      const lines = head.split('\r\n');
+      const statusLine = lines[0]!;
+      const status = Number(statusLine.slice(0, 3));
+      const headers: string[] = [];
+      for (let i = 1; i < lines.length; i++) {
+        const line = lines[i]!;
+        if (line === '') continue;
+        const colon = line.indexOf(': ');
+        headers.push(line.slice(0, colon), line.slice(colon + 2));
+      }
+      if (flags & SEND_ADD_LENGTH) {
+        let n = 0;
+        const list = body === undefined ? [] : Array.isArray(body) ? body : [body];
+        for (const c of list) n += typeof c === 'string' ? Buffer.byteLength(c) : c.byteLength;
+        headers.push('Content-Length', String(n));
+      }
+      if (flags & SEND_CLOSE) {
+        headers.push('Connection', 'close');
+        res.shouldKeepAlive = false;
+      }
+      res.sendDate = false;
+      res.writeHead(status, statusLine.slice(4), headers);
+      p.status = status;
+      p.headerCount = headers.length / 2;
+      p.headerBytes = head.length + 9;
+    }
+    let ok = true;
+    if (body !== undefined) {
+      const list = Array.isArray(body) ? body : [body];
+      for (const c of list) {
+        p.bodyBytes += typeof c === 'string' ? Buffer.byteLength(c) : c.byteLength;
+        ok = res.write(c) && ok;
+      }
+    }
+    if (flags & SEND_ABORT) {
+      finish(id, p);
+      res.destroy();
+      return -1;
+    }
+    if (flags & SEND_END) {
+      finish(id, p);
+      res.end();
+      return 0;
+    }
+    return ok ? 0 : 1;
+  }
+
+  function finish(id: number, p: Pending): void {
+    p.ended = true;
+    pending.delete(id);
+    if (p.fd >= 0) {
+      closeSync(p.fd);
+      p.fd = -1;
+    }
+    if (logging) {
+      const e = p.environ;
+      let varsCount = 0;
+      let varsBytes = 0;
+      for (const [k, v] of Object.entries(e)) {
+        if (typeof v !== 'string' || k.includes('.')) continue;
+        varsCount++;
+        varsBytes += 4 + k.length + v.length;
+      }
+      log(
+        formatRequestLog({
+          pid: process.pid,
+          requests,
+          remoteAddr: e.REMOTE_ADDR,
+          varsCount,
+          varsBytes,
+          method: e.REQUEST_METHOD,
+          uri: e.REQUEST_URI,
+          bodyBytes: p.bodyBytes,
+          msecs: Number((process.hrtime.bigint() - p.started) / 1000000n),
+          protocol: e.SERVER_PROTOCOL,
+          status: p.status,
+          headerCount: p.headerCount,
+          headerBytes: p.headerBytes,
+          core: 0,
+        }),
+      );
+    }
+  }
+
+  handler.transport = { send };
+  let closed: Promise<void> | undefined;
+  return {
+    listen(host, port, backlog) {
+      const server = makeServer();
+      return new Promise((resolve, reject) => {
+        const onError = (err: Error) => reject(err);
+        server.once('error', onError);
+        server.listen({ host, port, backlog, ipv6Only: false }, () => {
+          server.off('error', onError);
+          const a = server.address();
+          if (a === null || typeof a === 'string') {
+            reject(new Error('no address'));
+            return;
+          }
+          resolve([a.address, a.port, a.family === 'IPv6' ? 'IPv6' : 'IPv4']);
+        });
+      });
+    },
+    close() {
+      if (closed === undefined) {
+        closed = Promise.all(
+          servers.map(
+            (server) =>
+              new Promise<void>((resolve) => {
+                if (!server.listening) return resolve();
+                server.close(() => resolve());
+                server.closeIdleConnections();
+              }),
+          ),
+        ).then(() => undefined);
+      }
+      return closed;
+    },
+    destroy() {
+      for (const server of servers) {
+        server.closeAllConnections();
+        if (server.listening) server.close();
+      }
+    },
+  };
+}

@@ -1,0 +1,136 @@
+// Finds and loads the application as uWSGI does: --wsgi-file FILE, or --module SPEC
+// with --callable NAME (default "application", then "app", then the default export).
+import { existsSync, statSync } from 'node:fs';
+import { extname, isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { TsgiError } from './errors.js';
+import type { Application } from './types.js';
+
+const EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'];
+const TS_EXTENSIONS = new Set(['.ts', '.mts', '.cts']);
+const PYTHON = new Set(['.py', '.pyc', '.pyw']);
+
+export interface LoadOptions {
+  wsgiFile?: string;
+  module?: string;
+  callable?: string;
+  /** Where relative names are resolved; process.cwd() by default. */
+  cwd?: string;
+}
+
+export interface LoadedApplication {
+  app: Application;
+  file: string;
+  callable: string;
+  millis: number;
+}
+
+function isFile(p: string): boolean {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** "mysite.wsgi" -> mysite/wsgi.ts (or .mts, .js ...); a path is taken as a path. */
+export function resolveModule(spec: string, cwd: string): string | undefined {
+  const direct = resolve(cwd, spec);
+  if (isFile(direct)) return direct;
+  for (const ext of EXTENSIONS) {
+    if (isFile(direct + ext)) return direct + ext;
+  }
+  if (/^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$/.test(spec)) {
+    const base = resolve(cwd, ...spec.split('.'));
+    for (const ext of EXTENSIONS) {
+      if (isFile(base + ext)) return base + ext;
+    }
+    for (const ext of EXTENSIONS) {
+      if (isFile(resolve(base, 'index' + ext))) return resolve(base, 'index' + ext);
+    }
+  }
+  return undefined;
+}
+
+async function importFile(file: string): Promise<Record<string, unknown>> {
+  const url = pathToFileURL(file).href;
+  const ext = extname(file);
+  const nodeStripsTypes = Boolean((process.features as { typescript?: unknown }).typescript);
+  if (TS_EXTENSIONS.has(ext) && !nodeStripsTypes) {
+    // Node 20 cannot run TypeScript itself: tsx (esbuild) compiles it on load.
+    const { tsImport } = await import('tsx/esm/api');
+    return (await tsImport(url, import.meta.url)) as Record<string, unknown>;
+  }
+  return (await import(url)) as Record<string, unknown>;
+}
+
+function pickCallable(mod: Record<string, unknown>, name: string | undefined, file: string): [Application, string] {
+  const candidates: Array<[string, unknown]> = [];
+  const def = mod.default as Record<string, unknown> | undefined;
+  if (name !== undefined) {
+    candidates.push([name, mod[name]]);
+    if (def && typeof def === 'object') candidates.push([name, def[name]]);
+  } else {
+    for (const n of ['application', 'app']) {
+      candidates.push([n, mod[n]]);
+      if (def && typeof def === 'object') candidates.push([n, def[n]]);
+    }
+    candidates.push(['default', def]);
+  }
+  for (const [n, v] of candidates) {
+    if (typeof v === 'function') return [v as Application, n];
+  }
+  const wanted = name !== undefined ? `'${name}'` : `'application', 'app' or a default export`;
+  const found = Object.keys(mod).filter((k) => k !== '__esModule');
+  throw new TsgiError(
+    'TSGI_ERR_APP_NO_CALLABLE',
+    `${file} has no callable ${wanted} (it exports: ${found.length ? found.join(', ') : 'nothing'})`,
+  );
+}
+
+export async function loadApplication(options: LoadOptions): Promise<LoadedApplication> {
+  const cwd = options.cwd ?? process.cwd();
+  let file: string | undefined;
+  let callable = options.callable;
+  if (options.wsgiFile !== undefined) {
+    file = isAbsolute(options.wsgiFile) ? options.wsgiFile : resolve(cwd, options.wsgiFile);
+    if (PYTHON.has(extname(file))) {
+      throw new TsgiError(
+        'TSGI_ERR_APP_PYTHON',
+        `${options.wsgiFile} is a Python file: tsgi runs JavaScript and TypeScript applications (write the application in a .ts or .js file with the same contract)`,
+      );
+    }
+    if (!existsSync(file)) throw new TsgiError('TSGI_ERR_APP_NOT_FOUND', `cannot find the wsgi-file ${file}`);
+    if (!isFile(file)) throw new TsgiError('TSGI_ERR_APP_NOT_FOUND', `the wsgi-file ${file} is not a file`);
+  } else if (options.module !== undefined) {
+    let spec = options.module;
+    const colon = spec.lastIndexOf(':');
+    if (colon > 0 && !/^[A-Za-z]:[\\/]/.test(spec)) {
+      if (callable === undefined) callable = spec.slice(colon + 1);
+      spec = spec.slice(0, colon);
+    }
+    if (PYTHON.has(extname(spec))) {
+      throw new TsgiError('TSGI_ERR_APP_PYTHON', `${spec} is a Python module: tsgi runs JavaScript and TypeScript applications`);
+    }
+    file = resolveModule(spec, cwd);
+    if (file === undefined) {
+      const tried = spec.replace(/\./g, '/');
+      throw new TsgiError(
+        'TSGI_ERR_APP_NOT_FOUND',
+        `cannot find the module ${options.module} (looked for ${tried}{${EXTENSIONS.join(',')}} in ${cwd})`,
+      );
+    }
+  } else {
+    throw new TsgiError('TSGI_ERR_APP_NOT_FOUND', 'no application given: use --wsgi-file FILE or --module NAME');
+  }
+  const started = performance.now();
+  let mod: Record<string, unknown>;
+  try {
+    mod = await importFile(file);
+  } catch (err) {
+    const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    throw new TsgiError('TSGI_ERR_APP_LOAD', `the application ${file} failed to load:\n${detail}`, { cause: err });
+  }
+  const [app, name] = pickCallable(mod, callable, file);
+  return { app, file, callable: name, millis: Math.round(performance.now() - started) };
+}

@@ -1,0 +1,61 @@
+// Loads the native addon built by node-gyp (build/Release/tsgi.node).
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TsgiError } from './errors.js';
+
+export interface NativeServerOptions {
+  bufferSize: number;
+  postBuffering: number;
+  limitPost: number;
+  timeoutMs: number;
+  tmpDir: string;
+  logging: boolean;
+  logFd: number;
+  core: number;
+  serverName: string;
+  onRequest: (...args: unknown[]) => void;
+  onDrain: (id: number) => void;
+  onAbort: (id: number) => void;
+  onClose: () => void;
+}
+
+export interface NativeServer {
+  listen(host: string, port: number, backlog: number): [address: string, port: number, family: 'IPv4' | 'IPv6'];
+  send(id: number, head: string | undefined, body: unknown, flags: number): number;
+  close(): void;
+  destroy(): void;
+  stats(): { requests: number; connections: number; refused: number; aborted: number; pooledRequests: number };
+  setRequestCounter(total: number): void;
+}
+
+export interface NativeBinding {
+  Server: new (options: NativeServerOptions) => NativeServer;
+  abiVersion: number;
+}
+
+let binding: NativeBinding | undefined;
+
+/** The package's root: two levels above dist/lib/. */
+export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export function loadBinding(): NativeBinding {
+  if (binding) return binding;
+  const require = createRequire(import.meta.url);
+  const candidates = [
+    process.env.TSGI_NATIVE_ADDON,
+    join(packageRoot, 'build', 'Release', 'tsgi.node'),
+    join(packageRoot, 'build', 'Debug', 'tsgi.node'),
+  ].filter((p): p is string => typeof p === 'string' && p !== '');
+  for (const p of candidates) {
+    if (existsSync(p)) {
+      binding = require(p) as NativeBinding;
+      return binding;
+    }
+  }
+  throw new TsgiError(
+    'TSGI_ERR_NATIVE_MISSING',
+    `The native addon is not built (looked in ${candidates.join(', ')}): run "npm install" or "npm run build", or use --backend js`,
+  );
+}

@@ -1,0 +1,339 @@
+// Every option, declared once. The CLI parser, --help, serve()'s validation and
+// docs/options.md (scripts/gen-options-doc.mjs) all read this table.
+import { TsgiError } from './errors.js';
+
+export type OptionType = 'string' | 'int' | 'size' | 'bool' | 'address' | 'choice' | 'keyvalue';
+
+export interface OptionSpec {
+  /** uWSGI's name, kebab-case: "buffer-size". */
+  readonly name: string;
+  /** Other names that mean the same ("file" for "wsgi-file"). */
+  readonly aliases?: readonly string[];
+  /** A one-letter form, as uWSGI has it ("-b" for buffer-size). */
+  readonly short?: string;
+  readonly type: OptionType;
+  readonly default?: string | number | boolean;
+  readonly repeatable?: boolean;
+  readonly min?: number;
+  readonly max?: number;
+  readonly choices?: readonly string[];
+  /** One line for --help and docs/options.md. */
+  readonly help: string;
+  /** Where the option is obeyed, for docs/options.md: file and symbol. */
+  readonly obeyedIn: string;
+}
+
+export const OPTIONS: readonly OptionSpec[] = [
+  {
+    name: 'http',
+    type: 'address',
+    repeatable: true,
+    help: 'Serve HTTP on this address (":9090", "127.0.0.1:9090", "[::1]:9090"). This process serves it itself: no router.',
+    obeyedIn: 'lib/serve.ts listenAll() -> native/server.cc Server::Listen',
+  },
+  {
+    name: 'http-socket',
+    type: 'address',
+    repeatable: true,
+    help: 'Serve HTTP on this address (the same as --http in tsgi: there is no separate router process).',
+    obeyedIn: 'lib/serve.ts listenAll() -> native/server.cc Server::Listen',
+  },
+  {
+    name: 'wsgi-file',
+    aliases: ['file'],
+    type: 'string',
+    help: 'Load the application from this file (.ts, .mts, .cts, .js, .mjs, .cjs).',
+    obeyedIn: 'lib/loader.ts loadApplication()',
+  },
+  {
+    name: 'module',
+    short: 'w',
+    type: 'string',
+    help: 'Load the application from this module: a dotted name ("mysite.wsgi" is mysite/wsgi.ts, .js ...), a path, or "module:callable".',
+    obeyedIn: 'lib/loader.ts loadApplication()',
+  },
+  {
+    name: 'callable',
+    type: 'string',
+    help: 'The name of the application in its module (default: "application", then "app", then the default export).',
+    obeyedIn: 'lib/loader.ts pickCallable()',
+  },
+  {
+    name: 'chdir',
+    type: 'string',
+    help: 'Change to this directory before loading the application.',
+    obeyedIn: 'lib/cli.ts main()',
+  },
+  {
+    name: 'env',
+    type: 'keyvalue',
+    repeatable: true,
+    help: 'Set an environment variable, KEY=VALUE, before loading the application.',
+    obeyedIn: 'lib/cli.ts main()',
+  },
+  {
+    name: 'buffer-size',
+    short: 'b',
+    type: 'size',
+    default: 4096,
+    min: 256,
+    max: 1048576,
+    help: 'The largest request head, in bytes; a larger one gets 431.',
+    obeyedIn: 'native/server.cc Server::Process (ParseRequestHead max_head)',
+  },
+  {
+    name: 'post-buffering',
+    type: 'size',
+    default: 65536,
+    min: 0,
+    max: 1073741824,
+    help: 'Request bodies up to this many bytes are kept in memory; larger ones go to an unlinked temporary file.',
+    obeyedIn: 'native/body_sink.cc BodySink::Begin/Append',
+  },
+  {
+    name: 'limit-post',
+    type: 'size',
+    default: 0,
+    min: 0,
+    max: Number.MAX_SAFE_INTEGER,
+    help: 'The largest request body, in bytes (0: no limit); a larger one gets 413 before it is read.',
+    obeyedIn: 'native/server.cc Server::Process, SinkData',
+  },
+  {
+    name: 'http-timeout',
+    type: 'int',
+    default: 60,
+    min: 1,
+    max: 86400,
+    help: 'Seconds an idle keep-alive connection is kept, a request head may take (then 408), and a body or a write may stall.',
+    obeyedIn: 'native/server.cc Server::OnTick',
+  },
+  {
+    name: 'listen',
+    short: 'l',
+    type: 'int',
+    default: 100,
+    min: 1,
+    max: 65535,
+    help: 'The listen queue (backlog) of each socket.',
+    obeyedIn: 'native/server.cc Server::Listen (uv_listen backlog)',
+  },
+  {
+    name: 'disable-logging',
+    short: 'L',
+    type: 'bool',
+    default: false,
+    help: 'Do not write a log line per request.',
+    obeyedIn: 'native/server.cc Server::EndRequest (cfg_.logging)',
+  },
+  {
+    name: 'backend',
+    type: 'choice',
+    choices: ['native', 'js'],
+    default: 'native',
+    help: 'Which server handles the sockets: the C++ addon ("native") or node:http ("js").',
+    obeyedIn: 'lib/serve.ts serve()',
+  },
+  {
+    name: 'help',
+    short: 'h',
+    type: 'bool',
+    help: 'Print this help and exit.',
+    obeyedIn: 'lib/cli.ts main()',
+  },
+  {
+    name: 'version',
+    type: 'bool',
+    help: 'Print the version and exit.',
+    obeyedIn: 'lib/cli.ts main()',
+  },
+];
+
+const byName = new Map<string, OptionSpec>();
+const byShort = new Map<string, OptionSpec>();
+for (const spec of OPTIONS) {
+  byName.set(spec.name, spec);
+  for (const a of spec.aliases ?? []) byName.set(a, spec);
+  if (spec.short) byShort.set(spec.short, spec);
+}
+
+export function findOption(name: string): OptionSpec | undefined {
+  return byName.get(name.replace(/_/g, '-'));
+}
+
+/** "buffer-size" -> "bufferSize". */
+export function camelCase(name: string): string {
+  return name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+export type OptionValues = Record<string, unknown>;
+
+const SIZE = /^([0-9]+)\s*([kKmMgG]?)$/;
+const TRUE = new Set(['true', 'yes', 'on', '1', '']);
+const FALSE = new Set(['false', 'no', 'off', '0']);
+
+/** Turns a raw value (from the command line, a file or the environment) into the option's type. */
+export function coerce(spec: OptionSpec, raw: unknown): unknown {
+  const invalid = (expected: string): never => {
+    throw new TsgiError(
+      'TSGI_ERR_OPTION_INVALID',
+      `Expected ${expected} for ${spec.name} but received ${typeof raw === 'string' ? JSON.stringify(raw) : String(raw)}`,
+    );
+  };
+  switch (spec.type) {
+    case 'bool': {
+      if (typeof raw === 'boolean') return raw;
+      if (typeof raw === 'string' && TRUE.has(raw.toLowerCase())) return true;
+      if (typeof raw === 'string' && FALSE.has(raw.toLowerCase())) return false;
+      return invalid('true or false');
+    }
+    case 'int':
+    case 'size': {
+      let n: number;
+      const range = `an integer from ${spec.min ?? 0} to ${spec.max ?? Number.MAX_SAFE_INTEGER}`;
+      if (typeof raw === 'number') {
+        n = raw;
+      } else if (typeof raw === 'string') {
+        const m = spec.type === 'size' ? SIZE.exec(raw.trim()) : /^([0-9]+)()$/.exec(raw.trim());
+        if (!m) return invalid(range + (spec.type === 'size' ? ' (a k, m or g suffix may follow)' : ''));
+        const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
+        n = Number(m[1]) * mult;
+      } else {
+        return invalid(range);
+      }
+      if (!Number.isSafeInteger(n) || n < (spec.min ?? 0) || n > (spec.max ?? Number.MAX_SAFE_INTEGER)) return invalid(range);
+      return n;
+    }
+    case 'choice': {
+      if (typeof raw === 'string' && spec.choices!.includes(raw)) return raw;
+      return invalid(`one of ${spec.choices!.join(', ')}`);
+    }
+    case 'keyvalue': {
+      if (typeof raw === 'string' && /^[^=]+=/.test(raw)) return raw;
+      return invalid('KEY=VALUE');
+    }
+    case 'string':
+    case 'address': {
+      if (typeof raw === 'string' && raw !== '') return raw;
+      return invalid('a non-empty string');
+    }
+  }
+}
+
+/** Stores a value, accumulating repeatable options into arrays. */
+export function assign(values: OptionValues, spec: OptionSpec, raw: unknown): void {
+  const key = camelCase(spec.name);
+  const v = coerce(spec, raw);
+  if (spec.repeatable) {
+    const list = (values[key] as unknown[] | undefined) ?? [];
+    values[key] = list.concat(Array.isArray(v) ? v : [v]);
+  } else {
+    values[key] = v;
+  }
+}
+
+/** The closest known option name, for "did you mean". */
+export function suggest(name: string): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of byName.keys()) {
+    const d = distance(name, candidate);
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = candidate;
+    }
+  }
+  return bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
+}
+
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length]!;
+}
+
+function unknown(name: string): never {
+  const s = suggest(name);
+  throw new TsgiError('TSGI_ERR_OPTION_UNKNOWN', `Unknown option --${name}${s ? ` (did you mean --${s}?)` : ''}`);
+}
+
+/**
+ * Parses command-line arguments: "--name value", "--name=value", "-x value", and bare
+ * "--flag" for booleans. Returns the values keyed by camelCase name.
+ */
+export function parseArgv(argv: readonly string[]): OptionValues {
+  const values: OptionValues = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    let spec: OptionSpec | undefined;
+    let inline: string | undefined;
+    if (arg.startsWith('--')) {
+      const eq = arg.indexOf('=');
+      const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
+      if (eq !== -1) inline = arg.slice(eq + 1);
+      spec = findOption(name);
+      if (!spec) unknown(name);
+    } else if (arg.startsWith('-') && arg.length === 2) {
+      spec = byShort.get(arg[1]!);
+      if (!spec) unknown(arg.slice(1));
+    } else {
+      throw new TsgiError('TSGI_ERR_OPTION_UNKNOWN', `Unexpected argument ${JSON.stringify(arg)}: options start with --`);
+    }
+    if (spec!.type === 'bool') {
+      assign(values, spec!, inline ?? true);
+      continue;
+    }
+    if (inline === undefined) {
+      if (i + 1 >= argv.length) {
+        throw new TsgiError('TSGI_ERR_OPTION_INVALID', `Expected a value after --${spec!.name}`);
+      }
+      inline = argv[++i]!;
+    }
+    assign(values, spec!, inline);
+  }
+  return values;
+}
+
+/** Fills in defaults and checks values given programmatically (serve()'s options). */
+export function normalize(input: OptionValues): OptionValues {
+  const out: OptionValues = {};
+  for (const [key, raw] of Object.entries(input)) {
+    if (raw === undefined) continue;
+    const name = key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+    const spec = findOption(name);
+    if (!spec) unknown(name);
+    if (spec!.repeatable && Array.isArray(raw)) {
+      for (const item of raw) assign(out, spec!, item);
+    } else {
+      assign(out, spec!, raw);
+    }
+  }
+  for (const spec of OPTIONS) {
+    const key = camelCase(spec.name);
+    if (out[key] === undefined && spec.default !== undefined) out[key] = spec.default;
+  }
+  return out;
+}
+
+export function helpText(): string {
+  const lines = ['Usage: tsgi [options]', '', 'Options:'];
+  for (const spec of OPTIONS) {
+    const names = [`--${spec.name}`, ...(spec.aliases ?? []).map((a) => `--${a}`)];
+    if (spec.short) names.unshift(`-${spec.short}`);
+    const arg = spec.type === 'bool' ? '' : ` ${spec.type === 'keyvalue' ? 'KEY=VALUE' : spec.type.toUpperCase()}`;
+    const def = spec.default !== undefined && spec.type !== 'bool' ? ` (default: ${spec.default})` : '';
+    const rep = spec.repeatable ? ' (repeatable)' : '';
+    lines.push(`  ${names.join(', ')}${arg}`);
+    lines.push(`      ${spec.help}${def}${rep}`);
+  }
+  lines.push('', 'Example: tsgi --http :9090 --wsgi-file app.ts');
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,69 @@
+// The application contract: PEP 3333 carried over to TypeScript (docs/spec.md).
+
+/** A body chunk. A string is sent as UTF-8. */
+export type Chunk = Uint8Array | string;
+
+/** What an application returns: any iterable or async iterable of chunks. */
+export type Body = Iterable<Chunk> | AsyncIterable<Chunk>;
+
+/** Response headers: a list of [name, value] pairs, in order, repeats allowed. */
+export type Headers = Array<[name: string, value: string]>;
+
+/** The legacy imperative write callable that start_response returns. */
+export type Write = (chunk: Chunk) => void;
+
+export type StartResponse = (status: string, headers: Headers, excInfo?: unknown) => Write;
+
+/** wsgi.input: the request body, buffered before the application is called. */
+export interface InputStream extends Iterable<Uint8Array>, AsyncIterable<Uint8Array> {
+  /** Up to size bytes (all that is left when size is absent or negative); empty at the end. */
+  read(size?: number): Uint8Array;
+  /** One line, "\n" included, of at most size bytes; empty at the end. */
+  readline(size?: number): Uint8Array;
+  /** Lines until the end, or until their total passes hint bytes. */
+  readlines(hint?: number): Uint8Array[];
+}
+
+/** wsgi.errors: a text stream to the server's log. */
+export interface ErrorStream {
+  write(s: string | Uint8Array): void;
+  writelines(lines: Iterable<string | Uint8Array>): void;
+  flush(): void;
+}
+
+export type FileWrapper = (file: FileLike, blockSize?: number) => Iterable<Uint8Array>;
+
+/** What wsgi.file_wrapper accepts: an open file descriptor, an object with a numeric fd
+ * (fs.promises' FileHandle), or anything with read(size). */
+export type FileLike =
+  | number
+  | { fd: number; close?: () => unknown }
+  | { read(size: number): Uint8Array | string; close?: () => unknown };
+
+export interface Environ {
+  REQUEST_METHOD: string;
+  SCRIPT_NAME: string;
+  PATH_INFO: string;
+  QUERY_STRING: string;
+  CONTENT_TYPE: string;
+  CONTENT_LENGTH: string;
+  SERVER_NAME: string;
+  SERVER_PORT: string;
+  SERVER_PROTOCOL: string;
+  REQUEST_URI: string;
+  REMOTE_ADDR: string;
+  REMOTE_PORT: string;
+  'wsgi.version': [1, 0];
+  'wsgi.url_scheme': string;
+  'wsgi.input': InputStream;
+  'wsgi.errors': ErrorStream;
+  'wsgi.multithread': boolean;
+  'wsgi.multiprocess': boolean;
+  'wsgi.run_once': boolean;
+  'wsgi.file_wrapper': FileWrapper;
+  /** Fires when the client goes away before the response is complete. */
+  'tsgi.signal': AbortSignal;
+  [key: string]: unknown;
+}
+
+export type Application = (environ: Environ, startResponse: StartResponse) => Body | Promise<Body>;

@@ -1,0 +1,70 @@
+#include "request_log.h"
+
+#include <cstdio>
+
+namespace tsgi {
+
+namespace {
+
+// Formatting a date costs a localtime_r and a strftime: do it once a second.
+thread_local time_t cached_second = -1;
+thread_local char cached_date[64];
+thread_local size_t cached_date_len = 0;
+
+void AppendDate(std::string* out, time_t t) {
+  if (t != cached_second) {
+    struct tm tm;
+    localtime_r(&t, &tm);
+    cached_date_len = strftime(cached_date, sizeof cached_date, "%a %b %e %H:%M:%S %Y", &tm);
+    cached_second = t;
+  }
+  out->append(cached_date, cached_date_len);
+}
+
+void AppendNumber(std::string* out, unsigned long long n) {
+  char buf[24];
+  int len = snprintf(buf, sizeof buf, "%llu", n);
+  out->append(buf, static_cast<size_t>(len));
+}
+
+}  // namespace
+
+void AppendRequestLogLine(std::string* out, const RequestLogEntry& e) {
+  out->append("[pid: ");
+  AppendNumber(out, static_cast<unsigned long long>(e.pid));
+  out->append("|app: 0|req: ");
+  AppendNumber(out, e.worker_requests);
+  out->push_back('/');
+  AppendNumber(out, e.total_requests);
+  out->append("] ");
+  out->append(e.remote_addr);
+  out->append(" (");
+  out->append(e.remote_user);
+  out->append(") {");
+  AppendNumber(out, e.vars_count);
+  out->append(" vars in ");
+  AppendNumber(out, e.vars_bytes);
+  out->append(" bytes} [");
+  AppendDate(out, e.started);
+  out->append("] ");
+  out->append(e.method, e.method_len);
+  out->push_back(' ');
+  out->append(e.uri, e.uri_len);
+  out->append(" => generated ");
+  AppendNumber(out, e.body_bytes);
+  out->append(" bytes in ");
+  AppendNumber(out, e.msecs);
+  out->append(" msecs (");
+  out->append(e.protocol);
+  out->push_back(' ');
+  AppendNumber(out, static_cast<unsigned long long>(e.status));
+  out->append(") ");
+  AppendNumber(out, e.header_count);
+  out->append(" headers in ");
+  AppendNumber(out, e.header_bytes);
+  out->append(" bytes (1 switches on core ");
+  AppendNumber(out, static_cast<unsigned long long>(e.core));
+  out->append(")\n");
+}
+
+}  // namespace tsgi

@@ -1,0 +1,42 @@
+// tsgi — the request log line, in uWSGI's default shape (pure: no libuv, no N-API).
+#ifndef TSGI_NATIVE_REQUEST_LOG_H_
+#define TSGI_NATIVE_REQUEST_LOG_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <ctime>
+#include <string>
+
+namespace tsgi {
+
+struct RequestLogEntry {
+  long pid = 0;
+  uint64_t worker_requests = 0;  // this worker's count, this request included
+  uint64_t total_requests = 0;   // the whole server's count
+  const char* remote_addr = "";
+  const char* remote_user = "";
+  size_t vars_count = 0;
+  size_t vars_bytes = 0;
+  time_t started = 0;            // wall clock, seconds
+  const char* method = "";
+  size_t method_len = 0;
+  const char* uri = "";
+  size_t uri_len = 0;
+  uint64_t body_bytes = 0;       // "generated N bytes": the body, without framing
+  uint64_t msecs = 0;
+  const char* protocol = "HTTP/1.1";
+  int status = 0;
+  size_t header_count = 0;
+  size_t header_bytes = 0;       // the response head as written, status line included
+  int core = 0;
+};
+
+// Appends one line, newline included, to *out:
+// [pid: P|app: 0|req: N/N] ADDR () {V vars in B bytes} [date] METHOD URI =>
+//   generated B bytes in T msecs (PROTO STATUS) H headers in B bytes (1 switches on core C)
+// The date is asctime's, in local time, as uWSGI writes it.
+void AppendRequestLogLine(std::string* out, const RequestLogEntry& e);
+
+}  // namespace tsgi
+
+#endif  // TSGI_NATIVE_REQUEST_LOG_H_

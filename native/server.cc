@@ -1,0 +1,1171 @@
+#include "server.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+
+#include "request_log.h"
+
+namespace tsgi {
+
+// What a request needs while it is in progress: its variables, its body and the
+// chunked decoder. Pooled by the server, so an idle connection holds none.
+struct RequestState {
+  VarList vars;
+  size_t content_length_index = 0;
+  BodySink sink;
+  ChunkedDecoder decoder;
+  BodyFraming framing = BodyFraming::kNone;
+  uint64_t remaining = 0;  // Content-Length bytes still due
+  bool keep_alive = true;
+  bool http10 = false;
+};
+
+// Every entry into JavaScript from a libuv callback runs inside a BatchScope: the
+// output it makes is corked and flushed, one write per connection, when the
+// outermost scope ends.
+struct BatchScope {
+  explicit BatchScope(Server* s) : server(s), scope(s->env_) { s->batch_depth_++; }
+  ~BatchScope() {
+    if (--server->batch_depth_ == 0) server->FlushDirty();
+  }
+  Server* server;
+  Napi::HandleScope scope;
+};
+
+namespace {
+
+constexpr uint64_t kSlotBits = 20;
+constexpr uint64_t kSlotMask = (1u << kSlotBits) - 1;
+
+const char* StatusText(int status) {
+  switch (status) {
+    case 400: return "Bad Request";
+    case 408: return "Request Timeout";
+    case 413: return "Content Too Large";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Error";
+  }
+}
+
+const char* RefusalReason(int status) {
+  switch (status) {
+    case 400: return "malformed request";
+    case 408: return "request not complete within http-timeout";
+    case 413: return "body over limit-post";
+    case 431: return "request head over buffer-size";
+    case 501: return "unsupported transfer coding";
+    case 505: return "unsupported HTTP version";
+    default: return "refused";
+  }
+}
+
+void AppendDecimal(std::string* out, uint64_t n) {
+  char buf[24];
+  int len = snprintf(buf, sizeof buf, "%llu", static_cast<unsigned long long>(n));
+  out->append(buf, static_cast<size_t>(len));
+}
+
+void AppendHex(std::string* out, uint64_t n) {
+  char buf[24];
+  int len = snprintf(buf, sizeof buf, "%llx", static_cast<unsigned long long>(n));
+  out->append(buf, static_cast<size_t>(len));
+}
+
+void FormatAddress(const struct sockaddr_storage* ss, char* addr, size_t addr_len,
+                   char* port, size_t port_len) {
+  if (ss->ss_family == AF_INET6) {
+    const auto* a = reinterpret_cast<const struct sockaddr_in6*>(ss);
+    uv_ip6_name(a, addr, addr_len);
+    snprintf(port, port_len, "%u", ntohs(a->sin6_port));
+  } else if (ss->ss_family == AF_INET) {
+    const auto* a = reinterpret_cast<const struct sockaddr_in*>(ss);
+    uv_ip4_name(a, addr, addr_len);
+    snprintf(port, port_len, "%u", ntohs(a->sin_port));
+  } else {
+    addr[0] = '\0';
+    port[0] = '\0';
+  }
+}
+
+struct WriteReq {
+  uv_write_t req;
+  std::string data;
+  size_t len;
+};
+
+}  // namespace
+
+Napi::Function Server::Init(Napi::Env env) {
+  return DefineClass(env, "Server",
+                     {
+                         InstanceMethod("listen", &Server::Listen),
+                         InstanceMethod("send", &Server::Send),
+                         InstanceMethod("close", &Server::Close),
+                         InstanceMethod("destroy", &Server::Destroy),
+                         InstanceMethod("stats", &Server::Stats),
+                         InstanceMethod("setRequestCounter", &Server::SetRequestCounter),
+                     });
+}
+
+// new Server({ bufferSize, postBuffering, limitPost, timeoutMs, tmpDir, logging,
+//              logFd, core, serverName, onRequest, onDrain, onAbort, onClose })
+// The options are validated in TypeScript (lib/options.ts); here they are trusted.
+Server::Server(const Napi::CallbackInfo& info)
+    : Napi::ObjectWrap<Server>(info), env_(info.Env()) {
+  Napi::Object o = info[0].As<Napi::Object>();
+  auto num = [&](const char* k, double def) {
+    Napi::Value v = o.Get(k);
+    return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : def;
+  };
+  cfg_.buffer_size = static_cast<size_t>(num("bufferSize", 4096));
+  cfg_.post_buffering = static_cast<size_t>(num("postBuffering", 65536));
+  cfg_.limit_post = static_cast<uint64_t>(num("limitPost", 0));
+  cfg_.timeout_ms = static_cast<uint64_t>(num("timeoutMs", 60000));
+  cfg_.log_fd = static_cast<int>(num("logFd", 2));
+  cfg_.core = static_cast<int>(num("core", 0));
+  Napi::Value tmp = o.Get("tmpDir");
+  if (tmp.IsString()) cfg_.tmp_dir = tmp.As<Napi::String>().Utf8Value();
+  Napi::Value logging = o.Get("logging");
+  cfg_.logging = !logging.IsBoolean() || logging.As<Napi::Boolean>().Value();
+  Napi::Value name = o.Get("serverName");
+  if (name.IsString()) server_name_ = name.As<Napi::String>().Utf8Value();
+
+  auto ref = [&](const char* k, napi_ref* out) {
+    Napi::Value v = o.Get(k);
+    if (v.IsFunction()) napi_create_reference(env_, v, 1, out);
+  };
+  ref("onRequest", &on_request_);
+  ref("onDrain", &on_drain_);
+  ref("onAbort", &on_abort_);
+  ref("onClose", &on_close_);
+  napi_value resource_name;
+  napi_create_string_utf8(env_, "tsgi:request", NAPI_AUTO_LENGTH, &resource_name);
+  napi_async_init(env_, nullptr, resource_name, &async_context_);
+
+  napi_get_uv_event_loop(env_, &loop_);
+  pid_ = static_cast<long>(getpid());
+  read_buf_ = new char[kReadBufferSize];
+
+  uv_timer_init(loop_, &tick_);
+  tick_.data = this;
+  uv_idle_init(loop_, &resume_idle_);
+  resume_idle_.data = this;
+  uv_check_init(loop_, &log_check_);
+  log_check_.data = this;
+  uv_prepare_init(loop_, &log_prepare_);
+  log_prepare_.data = this;
+  uv_unref(reinterpret_cast<uv_handle_t*>(&tick_));
+  uv_unref(reinterpret_cast<uv_handle_t*>(&log_check_));
+  uv_unref(reinterpret_cast<uv_handle_t*>(&log_prepare_));
+  uint64_t tick = cfg_.timeout_ms / 4;
+  if (tick < 50) tick = 50;
+  if (tick > 1000) tick = 1000;
+  uv_timer_start(&tick_, OnTick, tick, tick);
+  uv_check_start(&log_check_, OnFlushLog);
+  uv_prepare_start(&log_prepare_, OnFlushLogPrepare);
+  handles_open_ = true;
+  Ref();
+  referenced_ = true;
+}
+
+Server::~Server() {
+  // The object is held (Ref) from construction until every handle is closed
+  // (FinishClose), so no libuv handle can outlive it; what is left here is memory.
+  if (on_request_) napi_delete_reference(env_, on_request_);
+  if (on_drain_) napi_delete_reference(env_, on_drain_);
+  if (on_abort_) napi_delete_reference(env_, on_abort_);
+  if (on_close_) napi_delete_reference(env_, on_close_);
+  if (async_context_) napi_async_destroy(env_, async_context_);
+  delete[] read_buf_;
+}
+
+// listen(host, port, backlog) -> [address, port, family]. host is a numeric IPv4 or
+// IPv6 address (lib/address.ts resolves names). Throws an Error whose code is
+// libuv's (EADDRINUSE, EACCES, EADDRNOTAVAIL...).
+Napi::Value Server::Listen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string host = info[0].As<Napi::String>().Utf8Value();
+  int port = info[1].As<Napi::Number>().Int32Value();
+  int backlog = info[2].IsNumber() ? info[2].As<Napi::Number>().Int32Value() : 511;
+
+  struct sockaddr_storage ss;
+  std::memset(&ss, 0, sizeof ss);
+  int r;
+  if (host.find(':') != std::string::npos) {
+    r = uv_ip6_addr(host.c_str(), port, reinterpret_cast<struct sockaddr_in6*>(&ss));
+  } else {
+    r = uv_ip4_addr(host.c_str(), port, reinterpret_cast<struct sockaddr_in*>(&ss));
+  }
+  auto fail = [&](int err, const char* what) {
+    Napi::Error e = Napi::Error::New(
+        env, std::string(what) + " " + host + ":" + std::to_string(port) + ": " +
+                 uv_strerror(err));
+    e.Set("code", Napi::String::New(env, uv_err_name(err)));
+    e.ThrowAsJavaScriptException();
+    return env.Undefined();
+  };
+  if (r != 0) return fail(r, "cannot parse address");
+
+  auto* l = new Listener();
+  l->server = this;
+  uv_tcp_init(loop_, &l->h.tcp);
+  l->h.handle.data = l;
+  r = uv_tcp_bind(&l->h.tcp, reinterpret_cast<const struct sockaddr*>(&ss), 0);
+  if (r == 0) r = uv_listen(&l->h.stream, backlog, OnConnection);
+  if (r != 0) {
+    uv_close(&l->h.handle, [](uv_handle_t* h) { delete static_cast<Listener*>(h->data); });
+    return fail(r, "cannot listen on");
+  }
+  struct sockaddr_storage bound;
+  int len = sizeof bound;
+  uv_tcp_getsockname(&l->h.tcp, reinterpret_cast<struct sockaddr*>(&bound), &len);
+  char addr[64], port_str[8];
+  FormatAddress(&bound, addr, sizeof addr, port_str, sizeof port_str);
+  std::memcpy(l->server_port, port_str, sizeof port_str);
+  listeners_.push_back(l);
+  open_listeners_++;
+  Napi::Array result = Napi::Array::New(env, 3);
+  result.Set(0u, Napi::String::New(env, addr));
+  result.Set(1u, Napi::Number::New(env, std::atoi(port_str)));
+  result.Set(2u, Napi::String::New(env, bound.ss_family == AF_INET6 ? "IPv6" : "IPv4"));
+  return result;
+}
+
+void Server::OnConnection(uv_stream_t* stream, int status) {
+  auto* l = static_cast<Listener*>(stream->data);
+  if (status < 0) return;
+  l->server->Accept(l);
+}
+
+void Server::Accept(Listener* l) {
+  auto* c = new Connection();
+  c->server = this;
+  c->listener = l;
+  uv_tcp_init(loop_, &c->h.tcp);
+  c->h.handle.data = c;
+  if (uv_accept(&l->h.stream, &c->h.stream) != 0) {
+    uv_close(&c->h.handle, [](uv_handle_t* h) { delete static_cast<Connection*>(h->data); });
+    return;
+  }
+  uv_tcp_nodelay(&c->h.tcp, 1);
+  struct sockaddr_storage peer;
+  int len = sizeof peer;
+  if (uv_tcp_getpeername(&c->h.tcp, reinterpret_cast<struct sockaddr*>(&peer), &len) == 0) {
+    FormatAddress(&peer, c->remote_addr, sizeof c->remote_addr, c->remote_port,
+                  sizeof c->remote_port);
+  }
+  if (free_slots_.empty()) {
+    if (slots_.size() > kSlotMask) {  // over a million connections: refuse this one
+      uv_close(&c->h.handle, [](uv_handle_t* h) { delete static_cast<Connection*>(h->data); });
+      return;
+    }
+    c->slot = static_cast<uint32_t>(slots_.size());
+    slots_.push_back(c);
+  } else {
+    c->slot = free_slots_.back();
+    free_slots_.pop_back();
+    slots_[c->slot] = c;
+  }
+  c->next = conns_;
+  if (conns_) conns_->prev = c;
+  conns_ = c;
+  conn_count_++;
+  c->deadline = uv_now(loop_) + cfg_.timeout_ms;
+  c->reading = true;
+  uv_read_start(&c->h.stream, OnAlloc, OnRead);
+}
+
+void Server::OnAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
+  auto* c = static_cast<Connection*>(handle->data);
+  buf->base = c->server->read_buf_;
+  buf->len = kReadBufferSize;
+}
+
+void Server::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
+  auto* c = static_cast<Connection*>(stream->data);
+  Server* s = c->server;
+  if (nread == 0) return;
+  if (c->state == Connection::State::kClosing) return;
+  if (nread < 0) {
+    // EOF or an error. A request the application still holds is abandoned: the
+    // client went away (a half-closed client counts as gone, as node:http has it).
+    BatchScope batch(s);
+    s->CloseConnection(c, true);
+    return;
+  }
+  if (c->state == Connection::State::kLingering) return;  // dropped
+  BatchScope batch(s);
+  const size_t n = static_cast<size_t>(nread);
+  if (c->state == Connection::State::kDispatched || c->close_after || !c->inbuf.empty()) {
+    c->inbuf.append(buf->base, n);
+    if (c->state == Connection::State::kDispatched || c->close_after) {
+      // Pipelined bytes wait for the response; stop reading past a bound.
+      if (c->inbuf.size() > s->cfg_.buffer_size + kReadBufferSize && c->reading) {
+        uv_read_stop(&c->h.stream);
+        c->reading = false;
+      }
+      return;
+    }
+    s->ProcessInbuf(c);
+    return;
+  }
+  size_t used = s->Process(c, buf->base, n);
+  if (used < n && c->state != Connection::State::kClosing && !c->close_after) {
+    c->inbuf.assign(buf->base + used, n - used);
+  }
+}
+
+void Server::ProcessInbuf(Connection* c) {
+  // Process may call into JavaScript, which never touches inbuf; take it aside so
+  // that bytes arriving later append to a fresh one.
+  std::string data;
+  data.swap(c->inbuf);
+  size_t used = Process(c, data.data(), data.size());
+  if (c->state == Connection::State::kClosing || c->close_after) return;
+  if (used < data.size()) {
+    data.erase(0, used);
+    data.append(c->inbuf);
+    c->inbuf.swap(data);
+  }
+  if (!c->reading && c->state != Connection::State::kClosing) {
+    c->reading = true;
+    uv_read_start(&c->h.stream, OnAlloc, OnRead);
+  }
+}
+
+size_t Server::Process(Connection* c, const char* data, size_t len) {
+  size_t off = 0;
+  while (off < len) {
+    if (c->close_after || c->state == Connection::State::kClosing ||
+        c->state == Connection::State::kDispatched ||
+        c->state == Connection::State::kLingering) {
+      return off;
+    }
+    if (c->state == Connection::State::kBody) {
+      size_t used = FeedBody(c, data + off, len - off);
+      if (used == SIZE_MAX) return len;
+      off += used;
+      continue;
+    }
+    HttpRequestHead head;
+    int status = 0;
+    ssize_t r = ParseRequestHead(data + off, len - off, cfg_.buffer_size, &head, &status);
+    if (r == kParseNeedMore) {
+      if (c->state == Connection::State::kIdle) {
+        // The head has begun: it must be complete within the timeout, however
+        // slowly its bytes come.
+        c->state = Connection::State::kHead;
+        c->deadline = uv_now(loop_) + cfg_.timeout_ms;
+      }
+      return off;
+    }
+    if (r < 0) {
+      Refuse(c, status ? status : 400, RefusalReason(status ? status : 400));
+      return len;
+    }
+    RequestState* rs = AcquireRequest();
+    c->req = rs;
+    ConnInfo ci;
+    ci.remote_addr = c->remote_addr;
+    ci.remote_port = c->remote_port;
+    ci.server_name = server_name_.c_str();
+    ci.server_port = c->listener->server_port;
+    if (!BuildHttpVars(head, ci, &rs->vars, &rs->content_length_index)) {
+      Refuse(c, 400, "malformed request-target");
+      return len;
+    }
+    rs->keep_alive = head.keep_alive;
+    rs->http10 = head.minor_version == 0;
+    rs->framing = head.framing;
+    off += static_cast<size_t>(r);
+
+    if (head.framing == BodyFraming::kNone ||
+        (head.framing == BodyFraming::kContentLength && head.content_length == 0)) {
+      Dispatch(c, nullptr, 0);
+      continue;
+    }
+    if (head.framing == BodyFraming::kContentLength && cfg_.limit_post &&
+        head.content_length > cfg_.limit_post) {
+      Refuse(c, 413, "body over limit-post");
+      return len;
+    }
+    if (head.framing == BodyFraming::kContentLength &&
+        head.content_length <= len - off && head.content_length <= cfg_.post_buffering) {
+      // The whole body is at hand: it goes to JavaScript straight from here.
+      size_t n = static_cast<size_t>(head.content_length);
+      Dispatch(c, data + off, n);
+      off += n;
+      continue;
+    }
+    int err;
+    if (head.framing == BodyFraming::kContentLength) {
+      rs->remaining = head.content_length;
+      err = rs->sink.Begin(head.content_length, true, cfg_.post_buffering, cfg_.tmp_dir);
+    } else {
+      rs->decoder.Reset();
+      err = rs->sink.Begin(0, false, cfg_.post_buffering, cfg_.tmp_dir);
+    }
+    if (err < 0) {
+      Refuse(c, 500, "cannot buffer the body");
+      return len;
+    }
+    c->state = Connection::State::kBody;
+    c->deadline = uv_now(loop_) + cfg_.timeout_ms;
+    if (head.expect_continue && !rs->http10 && off == len) {
+      c->out.append("HTTP/1.1 100 Continue\r\n\r\n");
+      MarkDirty(c);
+    }
+  }
+  return off;
+}
+
+namespace {
+struct SinkCtx {
+  BodySink* sink;
+  int err;
+  uint64_t limit;
+};
+void SinkData(void* ctx, const char* data, size_t len) {
+  auto* s = static_cast<SinkCtx*>(ctx);
+  if (s->err) return;
+  if (s->limit && s->sink->size() + len > s->limit) {
+    s->err = -EFBIG;
+    return;
+  }
+  s->err = s->sink->Append(data, len);
+}
+}  // namespace
+
+size_t Server::FeedBody(Connection* c, const char* data, size_t len) {
+  RequestState* rs = c->req;
+  c->deadline = uv_now(loop_) + cfg_.timeout_ms;  // progress resets the body timeout
+  if (rs->framing == BodyFraming::kContentLength) {
+    size_t n = len < rs->remaining ? len : static_cast<size_t>(rs->remaining);
+    if (rs->sink.Append(data, n) < 0) {
+      Refuse(c, 500, "cannot buffer the body");
+      return SIZE_MAX;
+    }
+    rs->remaining -= n;
+    if (rs->remaining == 0) Dispatch(c, nullptr, 0);
+    return n;
+  }
+  SinkCtx ctx{&rs->sink, 0, cfg_.limit_post};
+  size_t consumed = 0;
+  ChunkedDecoder::Result r = rs->decoder.Feed(data, len, &consumed, SinkData, &ctx);
+  if (ctx.err == -EFBIG) {
+    Refuse(c, 413, "body over limit-post");
+    return SIZE_MAX;
+  }
+  if (ctx.err < 0) {
+    Refuse(c, 500, "cannot buffer the body");
+    return SIZE_MAX;
+  }
+  if (r == ChunkedDecoder::Result::kBad) {
+    Refuse(c, 400, "malformed chunked body");
+    return SIZE_MAX;
+  }
+  if (r == ChunkedDecoder::Result::kNeedMore) return len;
+  char num[24];
+  int n = snprintf(num, sizeof num, "%llu", static_cast<unsigned long long>(rs->sink.size()));
+  rs->vars.SetValue(rs->content_length_index, num, static_cast<size_t>(n));
+  Dispatch(c, nullptr, 0);
+  return consumed;
+}
+
+// Hands the request to JavaScript: onRequest(id, flags, body, k1, v1, ...). body is
+// undefined (no body), a Buffer, or the fd of an unlinked temporary file.
+void Server::Dispatch(Connection* c, const char* body, size_t body_len) {
+  RequestState* rs = c->req;
+  c->state = Connection::State::kDispatched;
+  serial_ = (serial_ + 1) & 0xFFFFFFFFu;
+  c->id = static_cast<double>((static_cast<uint64_t>(serial_) << kSlotBits) | c->slot);
+  c->started_ns = uv_hrtime();
+  c->resp_status = 0;
+  c->resp_header_count = 0;
+  c->resp_head_bytes = 0;
+  c->resp_body_bytes = 0;
+  c->chunked_response = false;
+  requests_++;
+  total_requests_++;
+
+  const size_t nvars = rs->vars.size();
+  napi_value stack_argv[3 + 2 * 48];
+  std::vector<napi_value> heap_argv;
+  napi_value* argv = stack_argv;
+  const size_t argc = 3 + 2 * nvars;
+  if (argc > sizeof stack_argv / sizeof stack_argv[0]) {
+    heap_argv.resize(argc);
+    argv = heap_argv.data();
+  }
+  napi_create_double(env_, c->id, &argv[0]);
+  uint32_t flags = 0;
+  if (rs->keep_alive) flags |= kReqKeepAlive;
+  if (rs->http10) flags |= kReqHttp10;
+  if (body != nullptr && body_len > 0) {
+    void* dst;
+    napi_create_buffer_copy(env_, body_len, body, &dst, &argv[2]);
+  } else if (rs->sink.in_file()) {
+    flags |= kReqBodyFile;
+    napi_create_int32(env_, rs->sink.fd(), &argv[2]);
+  } else if (rs->sink.size() > 0) {
+    void* dst;
+    napi_create_buffer_copy(env_, rs->sink.memory().size(), rs->sink.memory().data(), &dst,
+                            &argv[2]);
+  } else {
+    napi_get_undefined(env_, &argv[2]);
+  }
+  napi_create_uint32(env_, flags, &argv[1]);
+  for (size_t i = 0; i < nvars; i++) {
+    StrView k = rs->vars.key(i), v = rs->vars.value(i);
+    napi_create_string_latin1(env_, k.data, k.len, &argv[3 + 2 * i]);
+    napi_create_string_latin1(env_, v.data, v.len, &argv[4 + 2 * i]);
+  }
+  CallJs(on_request_, argc, argv);
+}
+
+void Server::CallJs(napi_ref fn_ref, size_t argc, napi_value* argv) {
+  if (fn_ref == nullptr) return;
+  napi_value fn, recv, result;
+  napi_get_reference_value(env_, fn_ref, &fn);
+  napi_get_global(env_, &recv);  // napi_make_callback wants an object
+  napi_status st = napi_make_callback(env_, async_context_, recv, fn, argc, argv, &result);
+  if (st == napi_pending_exception) {
+    napi_value err;
+    napi_get_and_clear_last_exception(env_, &err);
+    napi_fatal_exception(env_, err);
+  }
+}
+
+RequestState* Server::AcquireRequest() {
+  if (request_pool_.empty()) return new RequestState();
+  RequestState* rs = request_pool_.back().release();
+  request_pool_.pop_back();
+  return rs;
+}
+
+void Server::ReleaseRequest(Connection* c) {
+  RequestState* rs = c->req;
+  if (rs == nullptr) return;
+  c->req = nullptr;
+  rs->sink.Reset();
+  rs->vars.ShrinkIfOver(16384);
+  if (request_pool_.size() < 256) {
+    request_pool_.emplace_back(rs);
+  } else {
+    delete rs;
+  }
+}
+
+Connection* Server::Lookup(double id) {
+  if (!(id >= 0)) return nullptr;
+  uint64_t n = static_cast<uint64_t>(id);
+  uint64_t slot = n & kSlotMask;
+  if (slot >= slots_.size()) return nullptr;
+  Connection* c = slots_[slot];
+  if (c == nullptr || c->id != id || c->state != Connection::State::kDispatched) return nullptr;
+  return c;
+}
+
+size_t Server::BodyLength(napi_value v, bool* ok) {
+  napi_valuetype t;
+  napi_typeof(env_, v, &t);
+  if (t == napi_string) {
+    size_t len = 0;
+    napi_get_value_string_utf8(env_, v, nullptr, 0, &len);
+    return len;
+  }
+  bool is_ta = false;
+  napi_is_typedarray(env_, v, &is_ta);
+  if (is_ta) {
+    napi_typedarray_type type;
+    size_t length;
+    void* data;
+    napi_value ab;
+    size_t offset;
+    napi_get_typedarray_info(env_, v, &type, &length, &data, &ab, &offset);
+    if (type != napi_uint8_array && type != napi_uint8_clamped_array && type != napi_int8_array) {
+      *ok = false;
+      return 0;
+    }
+    return length;
+  }
+  bool is_array = false;
+  napi_is_array(env_, v, &is_array);
+  if (is_array) {
+    uint32_t n;
+    napi_get_array_length(env_, v, &n);
+    size_t total = 0;
+    for (uint32_t i = 0; i < n; i++) {
+      napi_value e;
+      napi_get_element(env_, v, i, &e);
+      total += BodyLength(e, ok);
+    }
+    return total;
+  }
+  if (t == napi_undefined || t == napi_null) return 0;
+  *ok = false;
+  return 0;
+}
+
+void Server::AppendBody(Connection* c, napi_value v, bool* ok) {
+  napi_valuetype t;
+  napi_typeof(env_, v, &t);
+  if (t == napi_string) {
+    size_t len = 0;
+    napi_get_value_string_utf8(env_, v, nullptr, 0, &len);
+    size_t at = c->out.size();
+    c->out.resize(at + len + 1);
+    size_t copied = 0;
+    napi_get_value_string_utf8(env_, v, &c->out[at], len + 1, &copied);
+    c->out.resize(at + copied);
+    c->resp_body_bytes += copied;
+    return;
+  }
+  bool is_ta = false;
+  napi_is_typedarray(env_, v, &is_ta);
+  if (is_ta) {
+    napi_typedarray_type type;
+    size_t length;
+    void* data;
+    napi_value ab;
+    size_t offset;
+    napi_get_typedarray_info(env_, v, &type, &length, &data, &ab, &offset);
+    c->out.append(static_cast<const char*>(data), length);
+    c->resp_body_bytes += length;
+    return;
+  }
+  bool is_array = false;
+  napi_is_array(env_, v, &is_array);
+  if (is_array) {
+    uint32_t n;
+    napi_get_array_length(env_, v, &n);
+    for (uint32_t i = 0; i < n; i++) {
+      napi_value e;
+      napi_get_element(env_, v, i, &e);
+      AppendBody(c, e, ok);
+    }
+    return;
+  }
+  if (t != napi_undefined && t != napi_null) *ok = false;
+}
+
+// send(id, head, body, flags) -> 0 (go on), 1 (backpressure: wait for onDrain),
+// -1 (the connection is gone). head is undefined or "STATUS\r\n" followed by the
+// application's header lines ("Name: value\r\n"), latin-1; the framing lines
+// (Content-Length when asked, Transfer-Encoding, Connection) and the empty line are
+// added here. body is undefined, a string (sent as UTF-8), a Uint8Array, or an
+// array of those.
+Napi::Value Server::Send(const Napi::CallbackInfo& info) {
+  napi_env env = info.Env();
+  napi_value result;
+  double id;
+  napi_get_value_double(env, info[0], &id);
+  uint32_t flags = 0;
+  napi_get_value_uint32(env, info[3], &flags);
+  Connection* c = Lookup(id);
+  if (c == nullptr) {
+    napi_create_int32(env, -1, &result);
+    return Napi::Value(env, result);
+  }
+  RequestState* rs = c->req;
+  const bool close = (flags & kSendClose) || !rs->keep_alive || closing_;
+  bool ok = true;
+  napi_value head = info[1];
+  napi_valuetype head_type;
+  napi_typeof(env, head, &head_type);
+  const bool chunked = (flags & kSendChunked) != 0;
+  if (head_type == napi_string) {
+    const size_t start = c->out.size();
+    c->out.append("HTTP/1.1 ", 9);
+    size_t len = 0;
+    napi_get_value_string_latin1(env, head, nullptr, 0, &len);
+    size_t at = c->out.size();
+    c->out.resize(at + len + 1);
+    napi_get_value_string_latin1(env, head, &c->out[at], len + 1, &len);
+    c->out.resize(at + len);
+    const char* h = c->out.data() + at;
+    c->resp_status = (len >= 3) ? (h[0] - '0') * 100 + (h[1] - '0') * 10 + (h[2] - '0') : 0;
+    size_t lines = 0;
+    for (const char* p = h; (p = static_cast<const char*>(memchr(p, '\n', len - (p - h))));
+         p++) {
+      lines++;
+    }
+    c->resp_header_count = lines > 0 ? lines - 1 : 0;
+    if (flags & kSendAddLength) {
+      size_t body_len = BodyLength(info[2], &ok);
+      c->out.append("Content-Length: ", 16);
+      AppendDecimal(&c->out, body_len);
+      c->out.append("\r\n", 2);
+      c->resp_header_count++;
+    }
+    if (chunked) {
+      c->out.append("Transfer-Encoding: chunked\r\n", 28);
+      c->resp_header_count++;
+      c->chunked_response = true;
+    }
+    if (close) {
+      c->out.append("Connection: close\r\n", 19);
+      c->resp_header_count++;
+    } else if (rs->http10) {
+      c->out.append("Connection: keep-alive\r\n", 24);
+      c->resp_header_count++;
+    }
+    c->out.append("\r\n", 2);
+    c->resp_head_bytes = c->out.size() - start;
+  }
+  napi_value body = info[2];
+  if (chunked) {
+    size_t body_len = BodyLength(body, &ok);
+    if (body_len > 0) {
+      AppendHex(&c->out, body_len);
+      c->out.append("\r\n", 2);
+      AppendBody(c, body, &ok);
+      c->out.append("\r\n", 2);
+    }
+  } else {
+    AppendBody(c, body, &ok);
+  }
+  if (!ok) {
+    napi_throw_type_error(env, "TSGI_ERR_BODY_TYPE",
+                          "A body chunk must be a string or a Uint8Array");
+    return Napi::Value();
+  }
+  if (flags & kSendAbort) {
+    c->close_after = true;
+    EndRequest(c, true);
+    MarkDirty(c);
+    if (batch_depth_ == 0) FlushDirty();
+    napi_create_int32(env, -1, &result);
+    return Napi::Value(env, result);
+  }
+  if (flags & kSendEnd) {
+    if (c->chunked_response) c->out.append("0\r\n\r\n", 5);
+    EndRequest(c, close);
+  }
+  int ret = 0;
+  if (!(flags & kSendEnd) && Queued(c) > kHighWater) {
+    c->want_drain = true;
+    ret = 1;
+  }
+  MarkDirty(c);
+  if (batch_depth_ == 0) FlushDirty();
+  napi_create_int32(env, ret, &result);
+  return Napi::Value(env, result);
+}
+
+void Server::EndRequest(Connection* c, bool close) {
+  if (cfg_.logging) LogRequest(c);
+  ReleaseRequest(c);
+  c->id = -1;
+  c->want_drain = false;
+  c->state = Connection::State::kIdle;
+  c->deadline = uv_now(loop_) + cfg_.timeout_ms;
+  if (close || closing_) {
+    c->close_after = true;
+    return;
+  }
+  if (!c->inbuf.empty() && !c->resume_pending) {
+    // Pipelined requests wait in inbuf; take them up on the next loop turn, not from
+    // inside this call into native code.
+    c->resume_pending = true;
+    resume_.push_back(c);
+    uv_idle_start(&resume_idle_, OnResume);
+  }
+}
+
+void Server::OnResume(uv_idle_t* idle) {
+  Server* s = static_cast<Server*>(idle->data);
+  uv_idle_stop(idle);
+  std::vector<Connection*> list;
+  list.swap(s->resume_);
+  BatchScope batch(s);
+  for (Connection* c : list) {
+    c->resume_pending = false;
+    if (c->state == Connection::State::kIdle && !c->close_after) s->ProcessInbuf(c);
+  }
+}
+
+void Server::Refuse(Connection* c, int status, const char* why) {
+  refused_++;
+  if (c->req) ReleaseRequest(c);
+  c->id = -1;
+  c->state = Connection::State::kIdle;
+  const char* text = StatusText(status);
+  std::string body = std::string(text) + "\n";
+  c->out.append("HTTP/1.1 ");
+  AppendDecimal(&c->out, static_cast<uint64_t>(status));
+  c->out.push_back(' ');
+  c->out.append(text);
+  c->out.append("\r\nContent-Type: text/plain\r\nContent-Length: ");
+  AppendDecimal(&c->out, body.size());
+  c->out.append("\r\nConnection: close\r\n\r\n");
+  c->out.append(body);
+  c->close_after = true;
+  c->inbuf.clear();
+  char what[160];
+  snprintf(what, sizeof what, "refused %d %s: %s", status, text, why);
+  LogLine(what, c);
+  MarkDirty(c);
+}
+
+void Server::MarkDirty(Connection* c) {
+  if (c->dirty) return;
+  c->dirty = true;
+  dirty_.push_back(c);
+}
+
+void Server::FlushDirty() {
+  // Flush may close connections (whose memory is freed only in the close
+  // callback), never add to dirty_ while iterating.
+  for (size_t i = 0; i < dirty_.size(); i++) {
+    Connection* c = dirty_[i];
+    c->dirty = false;
+    if (c->state != Connection::State::kClosing) Flush(c);
+  }
+  dirty_.clear();
+}
+
+void Server::Flush(Connection* c) {
+  if (c->inflight == 0 && !c->out.empty()) {
+    uv_buf_t b = uv_buf_init(&c->out[0], static_cast<unsigned>(c->out.size()));
+    int r = uv_try_write(&c->h.stream, &b, 1);
+    if (r == static_cast<int>(c->out.size())) {
+      c->out.clear();
+      if (c->out.capacity() > kHighWater) std::string().swap(c->out);
+    } else if (r >= 0 || r == UV_EAGAIN || r == UV_ENOSYS) {
+      size_t written = r > 0 ? static_cast<size_t>(r) : 0;
+      auto* w = new WriteReq();
+      w->data.swap(c->out);
+      w->len = w->data.size() - written;
+      w->req.data = c;
+      c->inflight = w->len;
+      uv_buf_t rest = uv_buf_init(&w->data[written], static_cast<unsigned>(w->len));
+      int wr = uv_write(&w->req, &c->h.stream, &rest, 1, OnWrite);
+      if (wr != 0) {
+        c->inflight = 0;
+        delete w;
+        CloseConnection(c, true);
+        return;
+      }
+      c->deadline = uv_now(loop_) + cfg_.timeout_ms;
+      return;
+    } else {
+      CloseConnection(c, true);
+      return;
+    }
+  }
+  AfterOutput(c);
+}
+
+// Called when c's output may have drained: settles a close or a drain that waits.
+void Server::AfterOutput(Connection* c) {
+  if (c->inflight != 0 || !c->out.empty()) return;
+  if (c->close_after && c->state != Connection::State::kDispatched) {
+    StartLingering(c);
+  }
+}
+
+void Server::OnWrite(uv_write_t* req, int status) {
+  auto* w = reinterpret_cast<WriteReq*>(req);
+  auto* c = static_cast<Connection*>(req->data);
+  Server* s = c->server;
+  delete w;
+  c->inflight = 0;
+  if (c->state == Connection::State::kClosing) return;
+  if (status < 0) {
+    BatchScope batch(s);
+    s->CloseConnection(c, true);
+    return;
+  }
+  BatchScope batch(s);
+  if (!c->out.empty()) {
+    s->MarkDirty(c);
+  } else {
+    s->AfterOutput(c);
+  }
+  if (c->want_drain && s->Queued(c) <= kLowWater &&
+      c->state == Connection::State::kDispatched) {
+    c->want_drain = false;
+    napi_value arg;
+    napi_create_double(s->env_, c->id, &arg);
+    s->CallJs(s->on_drain_, 1, &arg);
+  }
+}
+
+void Server::StartLingering(Connection* c) {
+  if (c->state == Connection::State::kLingering || c->state == Connection::State::kClosing) {
+    return;
+  }
+  // Closing with unread bytes in the socket would send a reset that can destroy
+  // the response before the client reads it: shut down our side, then read and
+  // drop until the client closes, for a bounded time.
+  c->state = Connection::State::kLingering;
+  c->inbuf.clear();
+  std::string().swap(c->inbuf);
+  uint64_t linger = cfg_.timeout_ms < 2000 ? cfg_.timeout_ms : 2000;
+  c->deadline = uv_now(loop_) + linger;
+  auto* req = new uv_shutdown_t();
+  req->data = c;
+  if (uv_shutdown(req, &c->h.stream, OnShutdown) != 0) {
+    delete req;
+    CloseConnection(c, false);
+    return;
+  }
+  if (!c->reading) {
+    c->reading = true;
+    uv_read_start(&c->h.stream, OnAlloc, OnRead);
+  }
+}
+
+void Server::OnShutdown(uv_shutdown_t* req, int) { delete req; }
+
+void Server::CloseConnection(Connection* c, bool abort_request) {
+  if (c->state == Connection::State::kClosing) return;
+  const bool was_dispatched = c->state == Connection::State::kDispatched;
+  const double id = c->id;
+  c->state = Connection::State::kClosing;
+  if (c->reading) {
+    uv_read_stop(&c->h.stream);
+    c->reading = false;
+  }
+  uv_close(&c->h.handle, OnConnectionClosed);
+  if (was_dispatched && abort_request) {
+    aborted_++;
+    napi_value arg;
+    napi_create_double(env_, id, &arg);
+    CallJs(on_abort_, 1, &arg);
+  }
+}
+
+void Server::OnConnectionClosed(uv_handle_t* handle) {
+  auto* c = static_cast<Connection*>(handle->data);
+  Server* s = c->server;
+  if (c->req) {
+    if (s->cfg_.logging && c->id >= 0) s->LogRequest(c);
+    s->ReleaseRequest(c);
+  }
+  if (c->prev) c->prev->next = c->next;
+  else s->conns_ = c->next;
+  if (c->next) c->next->prev = c->prev;
+  s->conn_count_--;
+  s->slots_[c->slot] = nullptr;
+  s->free_slots_.push_back(c->slot);
+  for (Connection*& d : s->dirty_) {
+    if (d == c) d = nullptr;
+  }
+  for (Connection*& d : s->resume_) {
+    if (d == c) d = nullptr;
+  }
+  s->dirty_.erase(std::remove(s->dirty_.begin(), s->dirty_.end(), nullptr), s->dirty_.end());
+  s->resume_.erase(std::remove(s->resume_.begin(), s->resume_.end(), nullptr), s->resume_.end());
+  delete c;
+  s->MaybeFinishClose();
+}
+
+void Server::OnTick(uv_timer_t* timer) {
+  Server* s = static_cast<Server*>(timer->data);
+  const uint64_t now = uv_now(s->loop_);
+  BatchScope batch(s);
+  for (Connection* c = s->conns_; c != nullptr;) {
+    Connection* next = c->next;
+    if (c->deadline != 0 && now >= c->deadline) {
+      switch (c->state) {
+        case Connection::State::kIdle:
+          if (c->inflight == 0 && c->out.empty()) s->CloseConnection(c, false);
+          else if (c->inflight != 0) s->CloseConnection(c, true);  // the client reads nothing
+          break;
+        case Connection::State::kHead:
+        case Connection::State::kBody:
+          c->deadline = 0;
+          s->Refuse(c, 408, RefusalReason(408));
+          break;
+        case Connection::State::kDispatched:
+          // The application's time is not limited here (harakiri is the master's).
+          // A client that stopped reading our output is.
+          if (c->inflight != 0) s->CloseConnection(c, true);
+          else c->deadline = now + s->cfg_.timeout_ms;
+          break;
+        case Connection::State::kLingering:
+          s->CloseConnection(c, false);
+          break;
+        case Connection::State::kClosing:
+          break;
+      }
+    }
+    c = next;
+  }
+}
+
+void Server::LogRequest(Connection* c) {
+  RequestState* rs = c->req;
+  if (rs == nullptr) return;
+  RequestLogEntry e;
+  e.pid = pid_;
+  e.worker_requests = requests_;
+  e.total_requests = total_requests_;
+  e.remote_addr = c->remote_addr;
+  e.vars_count = rs->vars.size();
+  e.vars_bytes = rs->vars.packet_bytes();
+  e.started = time(nullptr);
+  StrView m = rs->vars.value(1), u = rs->vars.value(4);  // REQUEST_METHOD, REQUEST_URI
+  e.method = m.data;
+  e.method_len = m.len;
+  e.uri = u.data;
+  e.uri_len = u.len;
+  e.body_bytes = c->resp_body_bytes;
+  e.msecs = (uv_hrtime() - c->started_ns) / 1000000;
+  e.protocol = rs->http10 ? "HTTP/1.0" : "HTTP/1.1";
+  e.status = c->resp_status;
+  e.header_count = c->resp_header_count;
+  e.header_bytes = c->resp_head_bytes;
+  e.core = cfg_.core;
+  AppendRequestLogLine(&log_buf_, e);
+}
+
+void Server::LogLine(const char* what, Connection* c) {
+  time_t t = time(nullptr);
+  struct tm tm;
+  localtime_r(&t, &tm);
+  char date[64];
+  strftime(date, sizeof date, "%a %b %e %H:%M:%S %Y", &tm);
+  char line[512];
+  int n = snprintf(line, sizeof line, "[pid: %ld] %s:%s [%s] %s\n", pid_, c->remote_addr,
+                   c->remote_port, date, what);
+  if (n > 0) log_buf_.append(line, static_cast<size_t>(n) < sizeof line ? n : sizeof line - 1);
+}
+
+void Server::FlushLog() {
+  size_t off = 0;
+  while (off < log_buf_.size()) {
+    ssize_t n = write(cfg_.log_fd, log_buf_.data() + off, log_buf_.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) {
+        // A non-blocking stderr that is full: wait for it as node's own stderr does.
+        usleep(1000);
+        continue;
+      }
+      break;
+    }
+    off += static_cast<size_t>(n);
+  }
+  log_buf_.clear();
+  if (log_buf_.capacity() > 65536) std::string().swap(log_buf_);
+}
+
+void Server::OnFlushLog(uv_check_t* check) {
+  Server* s = static_cast<Server*>(check->data);
+  if (!s->log_buf_.empty()) s->FlushLog();
+}
+
+void Server::OnFlushLogPrepare(uv_prepare_t* prepare) {
+  Server* s = static_cast<Server*>(prepare->data);
+  if (!s->log_buf_.empty()) s->FlushLog();
+}
+
+// close(): stops accepting; idle connections close now, busy ones once their
+// response is out; onClose() is called when the last one is gone.
+Napi::Value Server::Close(const Napi::CallbackInfo& info) {
+  if (closing_) return info.Env().Undefined();
+  closing_ = true;
+  for (Listener* l : listeners_) uv_close(&l->h.handle, OnListenerClosed);
+  listeners_.clear();
+  BatchScope batch(this);
+  for (Connection* c = conns_; c != nullptr;) {
+    Connection* next = c->next;
+    if ((c->state == Connection::State::kIdle || c->state == Connection::State::kHead) &&
+        c->inflight == 0 && c->out.empty()) {
+      CloseConnection(c, false);
+    } else if (c->state != Connection::State::kClosing) {
+      c->close_after = true;
+      if (c->state == Connection::State::kIdle) MarkDirty(c);
+    }
+    c = next;
+  }
+  MaybeFinishClose();
+  return info.Env().Undefined();
+}
+
+// destroy(): closes every listener and connection now; requests in progress are
+// aborted.
+Napi::Value Server::Destroy(const Napi::CallbackInfo& info) {
+  closing_ = true;
+  for (Listener* l : listeners_) uv_close(&l->h.handle, OnListenerClosed);
+  listeners_.clear();
+  BatchScope batch(this);
+  for (Connection* c = conns_; c != nullptr;) {
+    Connection* next = c->next;
+    CloseConnection(c, true);
+    c = next;
+  }
+  MaybeFinishClose();
+  return info.Env().Undefined();
+}
+
+void Server::OnListenerClosed(uv_handle_t* handle) {
+  auto* l = static_cast<Listener*>(handle->data);
+  Server* s = l->server;
+  delete l;
+  s->open_listeners_--;
+  s->MaybeFinishClose();
+}
+
+void Server::MaybeFinishClose() {
+  if (!closing_ || close_notified_ || open_listeners_ != 0 || conn_count_ != 0) return;
+  close_notified_ = true;
+  FlushLog();
+  if (handles_open_) {
+    handles_open_ = false;
+    uv_timer_stop(&tick_);
+    uv_idle_stop(&resume_idle_);
+    uv_check_stop(&log_check_);
+    uv_prepare_stop(&log_prepare_);
+    // The handles live in this object: keep it until the last close callback.
+    auto closed = [](uv_handle_t* h) {
+      Server* s = static_cast<Server*>(h->data);
+      if (--s->handles_closing_ == 0) s->FinishClose();
+    };
+    handles_closing_ = 4;
+    uv_close(reinterpret_cast<uv_handle_t*>(&tick_), closed);
+    uv_close(reinterpret_cast<uv_handle_t*>(&resume_idle_), closed);
+    uv_close(reinterpret_cast<uv_handle_t*>(&log_check_), closed);
+    uv_close(reinterpret_cast<uv_handle_t*>(&log_prepare_), closed);
+  }
+}
+
+void Server::FinishClose() {
+  Napi::HandleScope scope(env_);
+  CallJs(on_close_, 0, nullptr);
+  if (referenced_) {
+    referenced_ = false;
+    Unref();
+  }
+}
+
+Napi::Value Server::Stats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("requests", Napi::Number::New(env, static_cast<double>(requests_)));
+  o.Set("connections", Napi::Number::New(env, static_cast<double>(conn_count_)));
+  o.Set("refused", Napi::Number::New(env, static_cast<double>(refused_)));
+  o.Set("aborted", Napi::Number::New(env, static_cast<double>(aborted_)));
+  o.Set("pooledRequests", Napi::Number::New(env, static_cast<double>(request_pool_.size())));
+  return o;
+}
+
+// setRequestCounter(total): the count of every worker, for the log line's "req: N/T",
+// when a master keeps one.
+Napi::Value Server::SetRequestCounter(const Napi::CallbackInfo& info) {
+  total_requests_ = static_cast<uint64_t>(info[0].As<Napi::Number>().DoubleValue());
+  return info.Env().Undefined();
+}
+
+}  // namespace tsgi

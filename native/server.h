@@ -1,0 +1,220 @@
+// tsgi — the native HTTP/1.1 server: listen, accept, read, parse, buffer, write.
+//
+// It runs on Node's own loop (napi_get_uv_event_loop): no thread of its own. A
+// request crosses into JavaScript once, when its head and whole body are at hand,
+// as onRequest(id, flags, body, key1, value1, key2, value2, ...); the response
+// comes back through send(id, head, body, flags), once for a body already at hand,
+// or once per batch of a streamed one. Writes made while handling a batch of reads
+// are corked and go out in one write per connection.
+#ifndef TSGI_NATIVE_SERVER_H_
+#define TSGI_NATIVE_SERVER_H_
+
+#include <napi.h>
+#include <uv.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "body_sink.h"
+#include "cgi_vars.h"
+#include "http_parser.h"
+
+namespace tsgi {
+
+// Flags of send(); lib/native-server.ts holds the same numbers.
+enum SendFlags : uint32_t {
+  kSendChunked = 1,    // frame this call's body in chunked coding; with a head, say so
+  kSendEnd = 2,        // the response is complete
+  kSendClose = 4,      // close the connection once this response is out
+  kSendAddLength = 8,  // with a head: add Content-Length, the length of this call's body
+  kSendAbort = 16,     // cut the connection: an error after the head went out
+};
+
+// Flags passed to onRequest.
+enum RequestFlags : uint32_t {
+  kReqKeepAlive = 1,  // the client allows another request on this connection
+  kReqHttp10 = 2,     // the request is HTTP/1.0 (no chunked response possible)
+  kReqBodyFile = 4,   // body is a file descriptor (an unlinked temporary file)
+};
+
+struct ServerConfig {
+  size_t buffer_size = 4096;        // the largest request head
+  size_t post_buffering = 65536;    // the largest body kept in memory
+  uint64_t limit_post = 0;          // the largest body accepted; 0: no limit
+  uint64_t timeout_ms = 60000;      // idle, head, body-progress and write-progress timeout
+  std::string tmp_dir = "/tmp";
+  bool logging = true;
+  int log_fd = 2;
+  int core = 0;
+};
+
+class Server;
+struct RequestState;
+struct Listener;
+
+struct Connection {
+  enum class State : uint8_t {
+    kIdle,        // between requests; no byte of the next one yet
+    kHead,        // part of a head has arrived
+    kBody,        // the head is in; the body is arriving
+    kDispatched,  // the application has the request; its response is due
+    kLingering,   // the last response is out; reading and dropping until EOF
+    kClosing,     // uv_close was called
+  };
+  union {
+    uv_tcp_t tcp;
+    uv_pipe_t pipe;
+    uv_stream_t stream;
+    uv_handle_t handle;
+  } h;
+  Server* server = nullptr;
+  Listener* listener = nullptr;
+  uint32_t slot = 0;
+  double id = -1;  // the current request's id; -1 when none
+  State state = State::kIdle;
+  bool reading = false;
+  bool want_drain = false;   // send() reported backpressure; onDrain is owed
+  bool close_after = false;  // close once the output is flushed
+  bool dirty = false;        // has output to flush at the end of the batch
+  bool resume_pending = false;
+  bool chunked_response = false;
+  std::string inbuf;         // an unfinished head or body, copied aside
+  std::string out;           // corked output
+  size_t inflight = 0;       // bytes handed to uv_write and not yet written
+  uint64_t deadline = 0;     // uv_now() ms past which the state times out
+  RequestState* req = nullptr;  // while a request is in progress
+  char remote_addr[64] = {0};
+  char remote_port[8] = {0};
+  // The response, for the log line.
+  uint64_t started_ns = 0;
+  int resp_status = 0;
+  size_t resp_header_count = 0;
+  size_t resp_head_bytes = 0;
+  uint64_t resp_body_bytes = 0;
+  Connection* prev = nullptr;
+  Connection* next = nullptr;
+};
+
+struct Listener {
+  union {
+    uv_tcp_t tcp;
+    uv_pipe_t pipe;
+    uv_stream_t stream;
+    uv_handle_t handle;
+  } h;
+  Server* server = nullptr;
+  bool is_pipe = false;
+  char server_port[8] = {0};
+};
+
+class Server : public Napi::ObjectWrap<Server> {
+ public:
+  static Napi::Function Init(Napi::Env env);
+  explicit Server(const Napi::CallbackInfo& info);
+  ~Server() override;
+
+ private:
+  friend struct BatchScope;
+  // JavaScript methods.
+  Napi::Value Listen(const Napi::CallbackInfo& info);
+  Napi::Value Send(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value Destroy(const Napi::CallbackInfo& info);
+  Napi::Value Stats(const Napi::CallbackInfo& info);
+  Napi::Value SetRequestCounter(const Napi::CallbackInfo& info);
+
+  // libuv callbacks.
+  static void OnConnection(uv_stream_t* listener, int status);
+  static void OnAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
+  static void OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
+  static void OnWrite(uv_write_t* req, int status);
+  static void OnShutdown(uv_shutdown_t* req, int status);
+  static void OnConnectionClosed(uv_handle_t* handle);
+  static void OnListenerClosed(uv_handle_t* handle);
+  static void OnTick(uv_timer_t* timer);
+  static void OnResume(uv_idle_t* idle);
+  static void OnFlushLog(uv_check_t* check);
+  static void OnFlushLogPrepare(uv_prepare_t* prepare);
+
+  void Accept(Listener* l);
+  // Parses and handles what c has received. data/len is either the shared read
+  // buffer or c->inbuf. Returns the bytes used; the caller keeps the rest aside.
+  size_t Process(Connection* c, const char* data, size_t len);
+  void ProcessInbuf(Connection* c);
+  // Consumes body bytes. Returns the bytes used, or SIZE_MAX when the connection
+  // was refused.
+  size_t FeedBody(Connection* c, const char* data, size_t len);
+  void Dispatch(Connection* c, const char* body, size_t body_len);
+  void EndRequest(Connection* c, bool close);
+  void Refuse(Connection* c, int status, const char* why);
+  void Flush(Connection* c);
+  void MarkDirty(Connection* c);
+  void FlushDirty();
+  void AfterOutput(Connection* c);
+  void StartLingering(Connection* c);
+  void CloseConnection(Connection* c, bool abort_request);
+  void CallJs(napi_ref fn, size_t argc, napi_value* argv);
+  void AppendBody(Connection* c, napi_value v, bool* ok);
+  size_t BodyLength(napi_value v, bool* ok);
+  void LogRequest(Connection* c);
+  void LogLine(const char* what, Connection* c);
+  void FlushLog();
+  void MaybeFinishClose();
+  void FinishClose();
+  RequestState* AcquireRequest();
+  void ReleaseRequest(Connection* c);
+  Connection* Lookup(double id);
+  size_t Queued(const Connection* c) const { return c->out.size() + c->inflight; }
+
+  Napi::Env env_;
+  uv_loop_t* loop_ = nullptr;
+  ServerConfig cfg_;
+  napi_ref on_request_ = nullptr;
+  napi_ref on_drain_ = nullptr;
+  napi_ref on_abort_ = nullptr;
+  napi_ref on_close_ = nullptr;
+  napi_async_context async_context_ = nullptr;
+
+  std::vector<Listener*> listeners_;
+  size_t open_listeners_ = 0;
+  Connection* conns_ = nullptr;  // every open connection, a doubly linked list
+  size_t conn_count_ = 0;
+  std::vector<Connection*> slots_;
+  std::vector<uint32_t> free_slots_;
+  uint32_t serial_ = 0;
+
+  std::vector<std::unique_ptr<RequestState>> request_pool_;
+  std::vector<Connection*> dirty_;
+  std::vector<Connection*> resume_;
+  int batch_depth_ = 0;
+
+  uv_timer_t tick_;
+  uv_idle_t resume_idle_;
+  uv_check_t log_check_;
+  uv_prepare_t log_prepare_;
+  bool handles_open_ = false;
+  int handles_closing_ = 0;
+  bool closing_ = false;
+  bool close_notified_ = false;
+  bool referenced_ = false;
+
+  std::string log_buf_;
+  std::string server_name_;
+  long pid_ = 0;
+  uint64_t requests_ = 0;        // this server's requests
+  uint64_t total_requests_ = 0;  // the count of every worker, when a master keeps one
+  uint64_t refused_ = 0;
+  uint64_t aborted_ = 0;
+
+  static constexpr size_t kReadBufferSize = 65536;
+  static constexpr size_t kHighWater = 65536;
+  static constexpr size_t kLowWater = 16384;
+  char* read_buf_ = nullptr;  // shared by every connection of this server
+};
+
+}  // namespace tsgi
+
+#endif  // TSGI_NATIVE_SERVER_H_

@@ -1,0 +1,863 @@
+// A fuzz target for native/http_parser.cc.
+//
+// With libFuzzer (clang):
+//   clang++ -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -DTSGI_LIBFUZZER
+//     native/http_parser.cc test/native/fuzz-parser.cc -o fuzz-parser
+//   ./fuzz-parser test/requests/valid test/requests/invalid
+//
+// Without it (g++): a small built-in driver mutates the corpus files given as
+// directories on the command line and runs the target for FUZZ_SECONDS seconds
+// (default 15) or until FUZZ_ITERATIONS inputs are done (default: no limit); FUZZ_SEED picks the random sequence (default 1). On a failed check
+// (or a sanitizer report) the input is written to FUZZ_ARTIFACT (default
+// fuzz-failure.http) and the program aborts.
+//
+// Each input is parsed as a request head and, when that works and says chunked,
+// the rest as a chunked body; the whole input is also fed to a ChunkedDecoder
+// directly. Checked: results are in range, every view lies inside its buffer,
+// everything a valid head holds obeys RFC 9112's grammar, the framing and
+// keep-alive facts agree with a naive reading of the fields, prefixes give
+// need-more or the whole result, and a body fed in pieces gives what it gives whole.
+#include "../../native/http_parser.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define TSGI_HAVE_SANITIZER_API 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TSGI_HAVE_SANITIZER_API 1
+#endif
+#endif
+#ifdef TSGI_HAVE_SANITIZER_API
+#include <sanitizer/common_interface_defs.h>
+#endif
+
+using tsgi::BodyFraming;
+using tsgi::ChunkedDecoder;
+using tsgi::HttpRequestHead;
+using tsgi::StrView;
+
+namespace {
+
+// ----------------------------------------------------------------------------
+// Guarded buffers: data placed to end right before a PROT_NONE page.
+
+class GuardBuffer {
+ public:
+  const char* Put(const uint8_t* data, size_t n) {
+    if (n > cap_) Allocate(n);
+    char* p = end_ - n;
+    if (n != 0) memcpy(p, data, n);
+    return p;
+  }
+
+ private:
+  void Allocate(size_t cap) {
+    const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    if (base_ != nullptr) munmap(base_, cap_ + page);
+    cap_ = (cap + page - 1) / page * page;
+    if (cap_ < (1u << 16)) cap_ = 1u << 16;
+    void* m = mmap(nullptr, cap_ + page, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) abort();
+    base_ = static_cast<char*>(m);
+    end_ = base_ + cap_;
+    if (mprotect(end_, page, PROT_NONE) != 0) abort();
+  }
+
+  char* base_ = nullptr;
+  char* end_ = nullptr;
+  size_t cap_ = 0;
+};
+
+GuardBuffer g_head_buf, g_piece_a, g_piece_b;
+
+const uint8_t* g_input = nullptr;
+size_t g_input_size = 0;
+
+void SaveInput() {
+  if (g_input == nullptr) return;
+  const char* path = getenv("FUZZ_ARTIFACT");
+  if (path == nullptr) path = "fuzz-failure.http";
+  if (FILE* f = fopen(path, "wb")) {
+    fwrite(g_input, 1, g_input_size, f);
+    fclose(f);
+    fprintf(stderr, "input (%zu bytes) written to %s\n", g_input_size, path);
+  }
+}
+
+[[noreturn]] void Fail(const char* what, size_t detail) {
+  fprintf(stderr, "CHECK FAILED: %s (%zu)\n", what, detail);
+  SaveInput();
+  g_input = nullptr;
+  abort();
+}
+
+#define FCHECK(cond, detail) \
+  do {                       \
+    if (!(cond)) Fail(#cond, static_cast<size_t>(detail)); \
+  } while (0)
+
+// ----------------------------------------------------------------------------
+// Naive reference predicates.
+
+bool IsTchar(unsigned char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != nullptr);
+}
+
+std::string Lower(StrView v) {
+  std::string s(v.data, v.len);
+  for (char& c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+  }
+  return s;
+}
+
+std::string Trim(const std::string& s) {
+  size_t a = 0, b = s.size();
+  while (a < b && (s[a] == ' ' || s[a] == '\t')) ++a;
+  while (b > a && (s[b - 1] == ' ' || s[b - 1] == '\t')) --b;
+  return s.substr(a, b - a);
+}
+
+std::vector<std::string> SplitList(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (;;) {
+    const size_t comma = s.find(',', start);
+    out.push_back(Trim(s.substr(start, comma == std::string::npos ? std::string::npos
+                                                                   : comma - start)));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+bool Inside(StrView v, const char* lo, const char* hi) {
+  if (v.len == 0) return v.data == nullptr || (v.data >= lo && v.data <= hi);
+  return v.data >= lo && v.data <= hi && v.len <= static_cast<size_t>(hi - v.data);
+}
+
+// Checks everything a successfully parsed head says against the raw bytes.
+void CheckHead(const HttpRequestHead& h, const char* buf, size_t rc) {
+  const char* hi = buf + rc;
+  FCHECK(rc >= 4 && memcmp(hi - 4, "\r\n\r\n", 4) == 0, rc);
+  FCHECK(Inside(h.method, buf, hi) && h.method.len > 0, 0);
+  for (size_t i = 0; i < h.method.len; ++i)
+    FCHECK(IsTchar(static_cast<unsigned char>(h.method.data[i])), i);
+  FCHECK(Inside(h.target, buf, hi) && h.target.len > 0, 0);
+  for (size_t i = 0; i < h.target.len; ++i) {
+    const unsigned char c = static_cast<unsigned char>(h.target.data[i]);
+    FCHECK(c > 0x20 && c != 0x7f, c);
+  }
+  FCHECK(h.minor_version == 0 || h.minor_version == 1, h.minor_version);
+  FCHECK(h.num_headers <= HttpRequestHead::kMaxHeaders, h.num_headers);
+
+  int hosts = 0;
+  bool cl_seen = false, te_seen = false, close = false, ka = false, expect = false;
+  std::vector<std::string> codings;
+  for (size_t i = 0; i < h.num_headers; ++i) {
+    const auto& f = h.headers[i];
+    FCHECK(Inside(f.name, buf, hi) && f.name.len > 0, i);
+    FCHECK(Inside(f.value, buf, hi), i);
+    FCHECK(f.name.data[f.name.len] == ':', i);
+    for (size_t j = 0; j < f.name.len; ++j)
+      FCHECK(IsTchar(static_cast<unsigned char>(f.name.data[j])), j);
+    for (size_t j = 0; j < f.value.len; ++j) {
+      const unsigned char c = static_cast<unsigned char>(f.value.data[j]);
+      FCHECK(c == '\t' || c >= 0x20, c);
+      FCHECK(c != 0x7f, c);
+    }
+    if (f.value.len > 0) {
+      FCHECK(f.value.data[0] != ' ' && f.value.data[0] != '\t', i);
+      const char last = f.value.data[f.value.len - 1];
+      FCHECK(last != ' ' && last != '\t', i);
+    }
+    const std::string name = Lower(f.name);
+    const std::string value(f.value.data, f.value.len);
+    if (name == "host") {
+      ++hosts;
+      FCHECK(h.host.data == f.value.data && h.host.len == f.value.len, i);
+    } else if (name == "content-length") {
+      cl_seen = true;
+      for (const auto& e : SplitList(value)) {
+        FCHECK(!e.empty(), e.size());
+        for (char c : e) FCHECK(c >= '0' && c <= '9', c);
+        const uint64_t v = strtoull(e.c_str(), nullptr, 10);
+        FCHECK(v == h.content_length, v);
+        FCHECK(v <= 0x7fffffffffffffffULL, v);
+      }
+    } else if (name == "transfer-encoding") {
+      te_seen = true;
+      for (const auto& e : SplitList(value)) codings.push_back(Trim(Lower(StrView{e.data(), e.size()})));
+    } else if (name == "connection") {
+      for (const auto& e : SplitList(Lower(f.value))) {
+        if (e == "close") close = true;
+        if (e == "keep-alive") ka = true;
+      }
+    } else if (name == "expect") {
+      if (Lower(f.value) == "100-continue") expect = true;
+    }
+  }
+  FCHECK(hosts <= 1, hosts);
+  FCHECK(h.has_host == (hosts == 1), hosts);
+  if (h.minor_version == 1) FCHECK(h.has_host, 0);
+  FCHECK(h.expect_continue == expect, 0);
+  FCHECK(h.keep_alive == (h.minor_version == 1 ? !close : (ka && !close)), 0);
+  FCHECK(!(cl_seen && te_seen), 0);
+  if (te_seen) {
+    FCHECK(h.framing == BodyFraming::kChunked && h.minor_version == 1, 0);
+    FCHECK(codings.size() == 1 && codings[0] == "chunked", codings.size());
+  } else if (cl_seen) {
+    FCHECK(h.framing == BodyFraming::kContentLength, 0);
+  } else {
+    FCHECK(h.framing == BodyFraming::kNone && h.content_length == 0, 0);
+  }
+
+  // The target helpers on what the parser found.
+  StrView path, query, authority;
+  if (tsgi::SplitTarget(h.target, &path, &query, &authority)) {
+    const char* tlo = h.target.data;
+    const char* thi = tlo + h.target.len;
+    FCHECK(Inside(path, tlo, thi) && Inside(query, tlo, thi) && Inside(authority, tlo, thi), 0);
+    FCHECK(path.len + query.len + authority.len <= h.target.len, 0);
+    std::string decoded;
+    tsgi::PercentDecode(path.data, path.len, &decoded);
+    FCHECK(decoded.size() <= path.len, decoded.size());
+  }
+}
+
+struct HeadCopy {
+  ssize_t rc;
+  int status;
+  std::string method, target, host;
+  std::vector<std::string> fields;
+  int minor;
+  BodyFraming framing;
+  uint64_t cl;
+  bool ka, expect, has_host;
+
+  bool operator==(const HeadCopy& o) const {
+    if (rc != o.rc) return false;
+    if (rc == tsgi::kParseBad) return status == o.status;
+    if (rc < 0) return true;
+    return method == o.method && target == o.target && host == o.host && fields == o.fields &&
+           minor == o.minor && framing == o.framing && cl == o.cl && ka == o.ka &&
+           expect == o.expect && has_host == o.has_host;
+  }
+};
+
+HttpRequestHead g_head;
+
+HeadCopy Parse(const uint8_t* data, size_t n, size_t max_head, bool check) {
+  const char* buf = g_head_buf.Put(data, n);
+  HeadCopy c{};
+  c.status = -1;
+  c.rc = tsgi::ParseRequestHead(buf, n, max_head, &g_head, &c.status);
+  if (c.rc == tsgi::kParseNeedMore) {
+    FCHECK(n < max_head, n);
+    return c;
+  }
+  if (c.rc == tsgi::kParseBad) {
+    FCHECK(c.status == 400 || c.status == 431 || c.status == 501 || c.status == 505, c.status);
+    return c;
+  }
+  FCHECK(c.rc > 0 && static_cast<size_t>(c.rc) <= n && static_cast<size_t>(c.rc) <= max_head,
+         c.rc);
+  const HttpRequestHead& h = g_head;
+  if (check) CheckHead(h, buf, static_cast<size_t>(c.rc));
+  c.method.assign(h.method.data, h.method.len);
+  c.target.assign(h.target.data, h.target.len);
+  if (h.has_host) c.host.assign(h.host.data, h.host.len);
+  for (size_t i = 0; i < h.num_headers; ++i) {
+    c.fields.emplace_back(h.headers[i].name.data, h.headers[i].name.len);
+    c.fields.emplace_back(h.headers[i].value.data, h.headers[i].value.len);
+  }
+  c.minor = h.minor_version;
+  c.framing = h.framing;
+  c.cl = h.content_length;
+  c.ka = h.keep_alive;
+  c.expect = h.expect_continue;
+  c.has_host = h.has_host;
+  return c;
+}
+
+struct BodyCopy {
+  ChunkedDecoder::Result r = ChunkedDecoder::Result::kNeedMore;
+  size_t consumed = 0;
+  std::string data;
+  bool operator==(const BodyCopy& o) const {
+    if (r != o.r) return false;
+    if (r == ChunkedDecoder::Result::kBad) return true;
+    return consumed == o.consumed && data == o.data;
+  }
+};
+
+struct Sink {
+  std::string* out;
+  const char* lo;
+  const char* hi;
+};
+
+void OnData(void* ctx, const char* data, size_t len) {
+  const Sink* s = static_cast<const Sink*>(ctx);
+  FCHECK(len > 0 && data >= s->lo && data <= s->hi &&
+             len <= static_cast<size_t>(s->hi - data), len);
+  s->out->append(data, len);
+}
+
+// Decodes body[0..n) fed in pieces ending at the given cut points.
+BodyCopy Decode(const uint8_t* body, size_t n, const std::vector<size_t>& cuts) {
+  ChunkedDecoder d;
+  BodyCopy b;
+  size_t off = 0;
+  int which = 0;
+  for (size_t i = 0; i <= cuts.size(); ++i) {
+    const size_t stop = i < cuts.size() ? cuts[i] : n;
+    if (stop < off) continue;
+    const size_t len = stop - off;
+    GuardBuffer& g = (which++ & 1) ? g_piece_b : g_piece_a;
+    const char* p = g.Put(body + off, len);
+    Sink sink{&b.data, p, p + len};
+    size_t consumed = 0;
+    b.r = d.Feed(p, len, &consumed, OnData, &sink);
+    if (b.r == ChunkedDecoder::Result::kBad) return b;
+    if (b.r == ChunkedDecoder::Result::kDone) {
+      FCHECK(consumed <= len, consumed);
+      b.consumed += consumed;
+      FCHECK(d.body_bytes() == b.data.size(), d.body_bytes());
+      return b;
+    }
+    FCHECK(consumed == len, consumed);
+    b.consumed += len;
+    off = stop;
+  }
+  FCHECK(d.body_bytes() == b.data.size(), d.body_bytes());
+  return b;
+}
+
+// ----------------------------------------------------------------------------
+// Naive reference parsers for differential checks: they cut the whole input into
+// lines first and then judge each complete line as a string, which is a different
+// way to get to the same verdicts.
+
+bool RefFieldByte(unsigned char c) { return c == '\t' || (c >= 0x20 && c != 0x7f); }
+
+bool AllTchar(const std::string& s) {
+  for (char c : s) {
+    if (!IsTchar(static_cast<unsigned char>(c))) return false;
+  }
+  return !s.empty();
+}
+
+// A request line (without CRLF); complete=false accepts any prefix of a valid one.
+bool RefRequestLine(const std::string& l, bool complete) {
+  size_t i = 0;
+  while (i < l.size() && IsTchar(static_cast<unsigned char>(l[i]))) ++i;
+  if (i == l.size()) return !complete;
+  if (i == 0 || l[i] != ' ') return false;
+  const size_t t = ++i;
+  while (i < l.size() && static_cast<unsigned char>(l[i]) > 0x20 &&
+         static_cast<unsigned char>(l[i]) != 0x7f) {
+    ++i;
+  }
+  if (i == l.size()) return !complete;
+  if (i == t || l[i] != ' ') return false;
+  ++i;
+  static const char kPat[] = "HTTP/d.d";
+  size_t j = 0;
+  for (; i < l.size(); ++i, ++j) {
+    if (j >= 8) return false;
+    const char c = l[i];
+    if (kPat[j] == 'd' ? !(c >= '0' && c <= '9') : c != kPat[j]) return false;
+  }
+  return !complete || j == 8;
+}
+
+// A field line (without CRLF); complete=false accepts any prefix of a valid one.
+bool RefFieldLine(const std::string& l, bool complete) {
+  size_t i = 0;
+  while (i < l.size() && IsTchar(static_cast<unsigned char>(l[i]))) ++i;
+  if (i == l.size()) return !complete;
+  if (i == 0 || l[i] != ':') return false;
+  for (++i; i < l.size(); ++i) {
+    if (!RefFieldByte(static_cast<unsigned char>(l[i]))) return false;
+  }
+  return true;
+}
+
+bool RefCl(const std::string& v, uint64_t* out) {
+  bool have = false;
+  for (const auto& e : SplitList(v)) {
+    if (e.empty()) return false;
+    for (char c : e) {
+      if (c < '0' || c > '9') return false;
+    }
+    const size_t nz = e.find_first_not_of('0');
+    const std::string digits = nz == std::string::npos ? "0" : e.substr(nz);
+    if (digits.size() > 19 || (digits.size() == 19 && digits > "9223372036854775807"))
+      return false;
+    const uint64_t x = strtoull(digits.c_str(), nullptr, 10);
+    if (have && x != *out) return false;
+    *out = x;
+    have = true;
+  }
+  return true;
+}
+
+// Sets *skip when the input has something the reference does not model
+// (Transfer-Encoding parameters).
+HeadCopy RefParse(const uint8_t* d, size_t n, size_t max_head, bool* skip) {
+  HeadCopy r{};
+  *skip = false;
+  const std::string t(reinterpret_cast<const char*>(d), n < max_head ? n : max_head);
+  const auto bad = [&](int status) {
+    r.rc = tsgi::kParseBad;
+    r.status = status;
+    return r;
+  };
+  const auto need_more = [&]() {
+    if (n >= max_head) return bad(431);
+    r.rc = tsgi::kParseNeedMore;
+    return r;
+  };
+  size_t pos = 0;
+  while (pos < t.size() && t[pos] == '\r') {
+    if (pos + 1 == t.size()) return need_more();
+    if (t[pos + 1] != '\n') return bad(400);
+    pos += 2;
+  }
+  if (pos == t.size()) return need_more();
+  bool first = true;
+  size_t count = 0;
+  bool cl_seen = false, close = false, ka = false;
+  std::vector<std::string> codings;
+  for (;;) {
+    size_t e = pos;
+    while (e < t.size() && t[e] != '\r' && t[e] != '\n') ++e;
+    const std::string l = t.substr(pos, e - pos);
+    if (e == t.size() || (t[e] == '\r' && e + 1 == t.size())) {
+      const bool ok = first ? RefRequestLine(l, e < t.size())
+                            : (l.empty() || RefFieldLine(l, e < t.size()));
+      return ok ? need_more() : bad(400);
+    }
+    if (t[e] == '\n' || t[e + 1] != '\n') return bad(400);
+    pos = e + 2;
+    if (first) {
+      first = false;
+      if (!RefRequestLine(l, true)) return bad(400);
+      const size_t sp1 = l.find(' ');
+      const size_t sp2 = l.find(' ', sp1 + 1);
+      r.method = l.substr(0, sp1);
+      r.target = l.substr(sp1 + 1, sp2 - sp1 - 1);
+      if (l[sp2 + 6] != '1' || (l[sp2 + 8] != '0' && l[sp2 + 8] != '1')) return bad(505);
+      r.minor = l[sp2 + 8] - '0';
+      continue;
+    }
+    if (l.empty()) break;
+    if (!RefFieldLine(l, true)) return bad(400);
+    if (count++ == HttpRequestHead::kMaxHeaders) return bad(431);
+    const size_t colon = l.find(':');
+    const std::string name = l.substr(0, colon);
+    const std::string value = Trim(l.substr(colon + 1));
+    r.fields.push_back(name);
+    r.fields.push_back(value);
+    const std::string lname = Lower(StrView{name.data(), name.size()});
+    const std::string lvalue = Lower(StrView{value.data(), value.size()});
+    if (lname == "host") {
+      if (r.has_host) return bad(400);
+      r.has_host = true;
+      r.host = value;
+    } else if (lname == "content-length") {
+      uint64_t v = 0;
+      if (!RefCl(value, &v) || (cl_seen && v != r.cl)) return bad(400);
+      cl_seen = true;
+      r.cl = v;
+    } else if (lname == "transfer-encoding") {
+      if (value.find_first_of(";\"") != std::string::npos) *skip = true;
+      for (const auto& c : SplitList(lvalue)) {
+        if (!AllTchar(c)) return bad(400);
+        codings.push_back(c);
+      }
+    } else if (lname == "connection") {
+      for (const auto& c : SplitList(lvalue)) {
+        if (c == "close") close = true;
+        if (c == "keep-alive") ka = true;
+      }
+    } else if (lname == "expect") {
+      if (lvalue == "100-continue") r.expect = true;
+    }
+  }
+  if (r.minor == 1 && !r.has_host) return bad(400);
+  r.framing = cl_seen ? BodyFraming::kContentLength : BodyFraming::kNone;
+  if (!codings.empty()) {
+    if (r.minor == 0 || cl_seen) return bad(400);
+    size_t chunked = 0;
+    for (const auto& c : codings) chunked += c == "chunked";
+    if (codings.back() != "chunked" || chunked != 1) return bad(400);
+    if (codings.size() > 1) return bad(501);
+    r.framing = BodyFraming::kChunked;
+    r.cl = 0;
+  }
+  r.ka = r.minor == 1 ? !close : (ka && !close);
+  r.rc = static_cast<ssize_t>(pos);
+  return r;
+}
+
+// A complete chunk-size line (without CRLF), its length not considered.
+bool RefChunkLine(const std::string& l, uint64_t* size) {
+  size_t i = 0;
+  uint64_t v = 0;
+  while (i < l.size() && isxdigit(static_cast<unsigned char>(l[i]))) {
+    const unsigned char c = static_cast<unsigned char>(l[i]);
+    const unsigned dv = c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+    if (v > 0x7ffffffffffffffULL) return false;
+    v = v * 16 + dv;
+    ++i;
+  }
+  if (i == 0) return false;
+  *size = v;
+  const auto ws = [&]() {
+    while (i < l.size() && (l[i] == ' ' || l[i] == '\t')) ++i;
+  };
+  const auto token = [&]() {
+    const size_t s = i;
+    while (i < l.size() && IsTchar(static_cast<unsigned char>(l[i]))) ++i;
+    return i > s;
+  };
+  while (i < l.size()) {
+    ws();
+    if (i == l.size() || l[i] != ';') return false;
+    ++i;
+    ws();
+    if (!token()) return false;
+    const size_t save = i;
+    ws();
+    if (i < l.size() && l[i] == '=') {
+      ++i;
+      ws();
+      if (i < l.size() && l[i] == '"') {
+        ++i;
+        for (;;) {
+          if (i == l.size()) return false;
+          const unsigned char c = static_cast<unsigned char>(l[i++]);
+          if (c == '"') break;
+          if (c == '\\') {
+            if (i == l.size() || !RefFieldByte(static_cast<unsigned char>(l[i]))) return false;
+            ++i;
+          } else if (!RefFieldByte(c) || c == 0x7f) {
+            return false;
+          }
+        }
+      } else if (!token()) {
+        return false;
+      }
+    } else {
+      i = save;
+    }
+  }
+  return true;
+}
+
+bool RefChunkLinePrefix(const std::string& l) {
+  static const char* const kCompletions[] = {"", "0", "x", ";x", "=x", "\"", "x\""};
+  uint64_t size;
+  for (const char* c : kCompletions) {
+    if (RefChunkLine(l + c, &size)) return true;
+  }
+  return false;
+}
+
+// Decodes a whole chunked body. *either is set when the answer may be kNeedMore or
+// kBad (an incomplete line the reference cannot judge).
+BodyCopy RefDecode(const uint8_t* d, size_t n, bool* either) {
+  BodyCopy b;
+  *either = false;
+  const std::string t(reinterpret_cast<const char*>(d), n);
+  const auto bad = [&]() {
+    b.r = ChunkedDecoder::Result::kBad;
+    return b;
+  };
+  const auto need_more = [&]() {
+    b.r = ChunkedDecoder::Result::kNeedMore;
+    b.consumed = n;
+    return b;
+  };
+  size_t pos = 0;
+  bool trailers = false;
+  for (;;) {
+    size_t e = pos;
+    while (e < t.size() && t[e] != '\r' && t[e] != '\n') ++e;
+    const std::string l = t.substr(pos, e - pos);
+    if (l.size() > ChunkedDecoder::kMaxLine) return bad();
+    if (e == t.size() || (t[e] == '\r' && e + 1 == t.size())) {
+      const bool complete = e < t.size();
+      bool ok;
+      if (trailers) {
+        ok = l.empty() || RefFieldLine(l, complete);
+      } else {
+        uint64_t size;
+        ok = complete ? RefChunkLine(l, &size) : RefChunkLinePrefix(l);
+      }
+      return ok ? need_more() : bad();
+    }
+    if (t[e] == '\n' || t[e + 1] != '\n') return bad();
+    pos = e + 2;
+    if (trailers) {
+      if (l.empty()) {
+        b.r = ChunkedDecoder::Result::kDone;
+        b.consumed = pos;
+        return b;
+      }
+      if (!RefFieldLine(l, true)) return bad();
+      continue;
+    }
+    uint64_t size;
+    if (!RefChunkLine(l, &size)) return bad();
+    if (size == 0) {
+      trailers = true;
+      continue;
+    }
+    if (t.size() - pos <= size) {
+      b.data += t.substr(pos);
+      return need_more();
+    }
+    b.data += t.substr(pos, static_cast<size_t>(size));
+    pos += static_cast<size_t>(size);
+    if (t[pos] != '\r') return bad();
+    if (pos + 1 == t.size()) return need_more();
+    if (t[pos + 1] != '\n') return bad();
+    pos += 2;
+  }
+}
+
+uint64_t Hash(const uint8_t* data, size_t n) {
+  uint64_t h = 1469598103934665603ULL;
+  for (size_t i = 0; i < n; ++i) h = (h ^ data[i]) * 1099511628211ULL;
+  return h;
+}
+
+// Checks that body[0..n) decodes the same whole, in two pieces and byte by byte.
+void CheckBody(const uint8_t* body, size_t n, uint64_t seed) {
+  const BodyCopy whole = Decode(body, n, {});
+  bool either = false;
+  const BodyCopy ref = RefDecode(body, n, &either);
+  if (either) {
+    FCHECK(whole.r != ChunkedDecoder::Result::kDone && ref.r != ChunkedDecoder::Result::kDone,
+           0);
+  } else {
+    FCHECK(whole == ref, static_cast<size_t>(whole.r) * 10 + static_cast<size_t>(ref.r));
+  }
+  if (whole.r == ChunkedDecoder::Result::kDone) FCHECK(whole.consumed <= n, whole.consumed);
+  if (whole.r == ChunkedDecoder::Result::kNeedMore) FCHECK(whole.consumed == n, whole.consumed);
+  if (n < 2) return;
+  for (int i = 0; i < 4; ++i) {
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    const size_t k = 1 + static_cast<size_t>((seed >> 33) % (n - 1));
+    FCHECK(Decode(body, n, {k}) == whole, k);
+  }
+  if (n <= 300) {
+    std::vector<size_t> cuts;
+    for (size_t k = 1; k < n; ++k) cuts.push_back(k);
+    FCHECK(Decode(body, n, cuts) == whole, n);
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  g_input = data;
+  g_input_size = size;
+  const uint64_t seed = Hash(data, size);
+  const size_t max_heads[2] = {8192, size / 2 + 1};
+  for (size_t max_head : max_heads) {
+    const HeadCopy whole = Parse(data, size, max_head, true);
+    bool skip = false;
+    const HeadCopy ref = RefParse(data, size, max_head, &skip);
+    if (!skip) {
+      FCHECK(whole == ref, whole.rc == tsgi::kParseBad ? static_cast<size_t>(whole.status)
+                                                        : static_cast<size_t>(whole.rc));
+    }
+    // Prefixes: need-more, or the whole result.
+    size_t ks[10];
+    size_t nk = 0;
+    uint64_t s = seed ^ max_head;
+    for (int i = 0; i < 6 && size > 0; ++i) {
+      s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+      ks[nk++] = static_cast<size_t>((s >> 33) % size);
+    }
+    if (whole.rc > 0) {
+      ks[nk++] = static_cast<size_t>(whole.rc) - 1;
+      ks[nk++] = static_cast<size_t>(whole.rc);
+    }
+    for (size_t i = 0; i < nk; ++i) {
+      const size_t k = ks[i];
+      if (k > size) continue;
+      const HeadCopy p = Parse(data, k, max_head, false);
+      if (p.rc == tsgi::kParseNeedMore) {
+        FCHECK(whole.rc < 0 || k < static_cast<size_t>(whole.rc), k);
+      } else {
+        FCHECK(p == whole, k);
+      }
+    }
+    if (whole.rc > 0 && whole.framing == BodyFraming::kChunked) {
+      CheckBody(data + whole.rc, size - static_cast<size_t>(whole.rc), seed);
+    }
+  }
+  // The decoder on its own, on everything.
+  CheckBody(data, size, seed);
+  g_input = nullptr;
+  return 0;
+}
+
+#ifndef TSGI_LIBFUZZER
+// ----------------------------------------------------------------------------
+// The standalone driver.
+
+#include <dirent.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace {
+
+struct Rng {
+  uint64_t s;
+  uint64_t Next() {
+    s ^= s << 13;
+    s ^= s >> 7;
+    s ^= s << 17;
+    return s;
+  }
+  size_t Below(size_t n) { return n == 0 ? 0 : static_cast<size_t>(Next() % n); }
+};
+
+const char kInteresting[] = "\r\n \t:;=\",\\0019afAFxX-+/?*.H\x7f\x80\xff";
+const char* const kDict[] = {
+    "\r\n", "\r\n\r\n", "\n", "\r", " ", "\t", ",", ", ", ";", "=", "\"",
+    "Transfer-Encoding: chunked\r\n", "Content-Length: 5\r\n", "Content-Length: 0\r\n",
+    "Host: x\r\n", "Connection: close\r\n", "Connection: keep-alive\r\n",
+    "Expect: 100-continue\r\n", "chunked", "gzip, ", "CHUNKED", "HTTP/1.0", "HTTP/1.1",
+    "HTTP/2.0", "0\r\n\r\n", "5\r\nhello\r\n", ";a=\"b c\"", ";a=b", "ffffffffffffffff",
+    "7fffffffffffffff", "0x", "X-A: b\r\n", " folded\r\n", "GET / HTTP/1.1\r\n",
+    "http://h:1/p?q", "*", "%2", "%41", "100-continue", "close", "keep-alive",
+};
+
+std::string Mutate(const std::string& in, const std::vector<std::string>& seeds, Rng* r) {
+  std::string s = in;
+  const int rounds = 1 + static_cast<int>(r->Below(4));
+  for (int i = 0; i < rounds; ++i) {
+    const size_t pos = r->Below(s.size() + 1);
+    switch (r->Below(9)) {
+      case 0:  // flip a bit
+        if (!s.empty()) s[r->Below(s.size())] ^= static_cast<char>(1 << r->Below(8));
+        break;
+      case 1:  // overwrite with an interesting byte
+        if (!s.empty()) s[r->Below(s.size())] = kInteresting[r->Below(sizeof kInteresting - 1)];
+        break;
+      case 2:  // insert an interesting byte
+        s.insert(pos, 1, kInteresting[r->Below(sizeof kInteresting - 1)]);
+        break;
+      case 3:  // delete a few bytes
+        s.erase(pos, 1 + r->Below(8));
+        break;
+      case 4: {  // duplicate a range
+        if (s.empty()) break;
+        const size_t a = r->Below(s.size());
+        const std::string piece = s.substr(a, 1 + r->Below(32));
+        s.insert(pos, piece);
+        break;
+      }
+      case 5:  // insert a dictionary word
+        s.insert(pos, kDict[r->Below(sizeof kDict / sizeof kDict[0])]);
+        break;
+      case 6: {  // splice with another seed
+        const std::string& o = seeds[r->Below(seeds.size())];
+        s = s.substr(0, pos) + o.substr(r->Below(o.size() + 1));
+        break;
+      }
+      case 7:  // truncate
+        s.resize(pos);
+        break;
+      case 8:  // a random byte
+        if (!s.empty()) s[r->Below(s.size())] = static_cast<char>(r->Below(256));
+        break;
+    }
+  }
+  if (s.size() > 70000) s.resize(70000);
+  return s;
+}
+
+void LoadDir(const std::string& dir, std::vector<std::string>* out) {
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) {
+    fprintf(stderr, "cannot open %s\n", dir.c_str());
+    exit(2);
+  }
+  while (dirent* e = readdir(d)) {
+    const std::string n = e->d_name;
+    if (n.size() < 6 || n.compare(n.size() - 5, 5, ".http") != 0) continue;
+    std::ifstream f(dir + "/" + n, std::ios::binary);
+    std::ostringstream ss;
+    ss << f.rdbuf();
+    out->push_back(ss.str());
+  }
+  closedir(d);
+}
+
+double EnvNum(const char* name, double def) {
+  const char* v = getenv(name);
+  return v != nullptr && *v != '\0' ? atof(v) : def;
+}
+
+void Run(const std::string& s) {
+  LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+#ifdef TSGI_HAVE_SANITIZER_API
+  __sanitizer_set_death_callback(SaveInput);
+#endif
+  std::vector<std::string> seeds;
+  for (int i = 1; i < argc; ++i) LoadDir(argv[i], &seeds);
+  if (seeds.empty()) {
+    fprintf(stderr, "usage: %s CORPUS_DIR...\n", argv[0]);
+    return 2;
+  }
+  std::sort(seeds.begin(), seeds.end());
+  const double seconds = EnvNum("FUZZ_SECONDS", 15);
+  const uint64_t iterations = static_cast<uint64_t>(EnvNum("FUZZ_ITERATIONS", 1e18));
+  Rng rng{static_cast<uint64_t>(EnvNum("FUZZ_SEED", 1)) * 0x9e3779b97f4a7c15ULL + 1};
+
+  for (const auto& s : seeds) Run(s);
+  const auto start = std::chrono::steady_clock::now();
+  uint64_t n = 0;
+  for (; n < iterations; ++n) {
+    if ((n & 255) == 0) {
+      const std::chrono::duration<double> el = std::chrono::steady_clock::now() - start;
+      if (el.count() >= seconds) break;
+    }
+    std::string s = seeds[rng.Below(seeds.size())];
+    // Keep the big seeds from eating the time budget.
+    if (s.size() > 2048 && rng.Below(8) != 0) s.resize(rng.Below(2048));
+    Run(Mutate(s, seeds, &rng));
+  }
+  const std::chrono::duration<double> el = std::chrono::steady_clock::now() - start;
+  printf("fuzz: %zu seeds, %llu mutated inputs in %.1f s, no failures\n", seeds.size(),
+         static_cast<unsigned long long>(n), el.count());
+  return 0;
+}
+#endif  // TSGI_LIBFUZZER

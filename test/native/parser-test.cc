@@ -1,0 +1,884 @@
+// Tests for native/http_parser.cc against the corpus in test/requests (see its
+// README.md for the file format), plus unit tests.
+//
+//   parser-test test/requests
+//
+// Every corpus case is parsed whole, then every prefix of it (which covers both
+// "split in two at every offset" — a server re-parses prefix, then the whole — and
+// "byte by byte" — prefixes of growing length, which must be monotonic), and its
+// chunked body, if any, is fed whole, in two pieces split at every offset, and byte
+// by byte. Every piece is copied to the end of a buffer followed by a PROT_NONE
+// page, so reading past it crashes.
+//
+// Prints "N passed, N failed" last; exits 1 when anything failed.
+#include "../../native/http_parser.h"
+
+#include <dirent.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+using tsgi::BodyFraming;
+using tsgi::ChunkedDecoder;
+using tsgi::HttpRequestHead;
+using tsgi::StrView;
+
+namespace {
+
+constexpr size_t kDefaultMaxHead = 8192;
+
+int g_passed = 0;
+int g_failed = 0;
+
+// ----------------------------------------------------------------------------
+// A buffer whose end is followed by an inaccessible page.
+
+class GuardBuffer {
+ public:
+  explicit GuardBuffer(size_t cap) { Allocate(cap); }
+  ~GuardBuffer() { Free(); }
+  GuardBuffer(const GuardBuffer&) = delete;
+  GuardBuffer& operator=(const GuardBuffer&) = delete;
+
+  // Copies data[0..n) so that it ends right before the guard page.
+  const char* Put(const char* data, size_t n) {
+    if (n > cap_) {
+      Free();
+      Allocate(n);
+    }
+    char* p = end_ - n;
+    if (n != 0) memcpy(p, data, n);
+    return p;
+  }
+
+ private:
+  void Allocate(size_t cap) {
+    const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    cap_ = (cap + page - 1) / page * page;
+    if (cap_ == 0) cap_ = page;
+    size_ = cap_ + page;
+    void* m = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) {
+      perror("mmap");
+      abort();
+    }
+    base_ = static_cast<char*>(m);
+    end_ = base_ + cap_;
+    if (mprotect(end_, page, PROT_NONE) != 0) {
+      perror("mprotect");
+      abort();
+    }
+  }
+  void Free() {
+    if (base_ != nullptr) munmap(base_, size_);
+    base_ = nullptr;
+  }
+
+  char* base_ = nullptr;
+  char* end_ = nullptr;
+  size_t cap_ = 0;
+  size_t size_ = 0;
+};
+
+// ----------------------------------------------------------------------------
+// A minimal JSON reader: objects, arrays, strings (\uXXXX only up to \u00FF, as
+// one byte: the corpus strings are latin1), non-negative integers, true, false,
+// null.
+
+struct Json {
+  enum Kind { kNull, kBool, kNum, kStr, kArr, kObj } kind = kNull;
+  bool b = false;
+  uint64_t num = 0;
+  std::string str;
+  std::vector<Json> arr;
+  std::vector<std::pair<std::string, Json>> obj;
+
+  const Json* Get(const std::string& key) const {
+    for (const auto& kv : obj) {
+      if (kv.first == key) return &kv.second;
+    }
+    return nullptr;
+  }
+};
+
+class JsonReader {
+ public:
+  explicit JsonReader(const std::string& s) : s_(s) {}
+
+  bool Read(Json* out) {
+    if (!Value(out)) return false;
+    Ws();
+    return pos_ == s_.size();
+  }
+
+ private:
+  void Ws() {
+    while (pos_ < s_.size() && strchr(" \t\r\n", s_[pos_]) != nullptr) ++pos_;
+  }
+  bool Lit(const char* lit) {
+    const size_t n = strlen(lit);
+    if (s_.compare(pos_, n, lit) != 0) return false;
+    pos_ += n;
+    return true;
+  }
+  bool Value(Json* out) {
+    Ws();
+    if (pos_ >= s_.size()) return false;
+    const char c = s_[pos_];
+    if (c == '{') {
+      out->kind = Json::kObj;
+      ++pos_;
+      Ws();
+      if (pos_ < s_.size() && s_[pos_] == '}') {
+        ++pos_;
+        return true;
+      }
+      for (;;) {
+        Ws();
+        std::string key;
+        if (!String(&key)) return false;
+        Ws();
+        if (pos_ >= s_.size() || s_[pos_] != ':') return false;
+        ++pos_;
+        Json v;
+        if (!Value(&v)) return false;
+        out->obj.emplace_back(std::move(key), std::move(v));
+        Ws();
+        if (pos_ >= s_.size()) return false;
+        if (s_[pos_] == '}') {
+          ++pos_;
+          return true;
+        }
+        if (s_[pos_] != ',') return false;
+        ++pos_;
+      }
+    }
+    if (c == '[') {
+      out->kind = Json::kArr;
+      ++pos_;
+      Ws();
+      if (pos_ < s_.size() && s_[pos_] == ']') {
+        ++pos_;
+        return true;
+      }
+      for (;;) {
+        Json v;
+        if (!Value(&v)) return false;
+        out->arr.push_back(std::move(v));
+        Ws();
+        if (pos_ >= s_.size()) return false;
+        if (s_[pos_] == ']') {
+          ++pos_;
+          return true;
+        }
+        if (s_[pos_] != ',') return false;
+        ++pos_;
+      }
+    }
+    if (c == '"') {
+      out->kind = Json::kStr;
+      return String(&out->str);
+    }
+    if (c >= '0' && c <= '9') {
+      out->kind = Json::kNum;
+      while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') {
+        out->num = out->num * 10 + static_cast<uint64_t>(s_[pos_] - '0');
+        ++pos_;
+      }
+      return true;
+    }
+    if (Lit("true")) {
+      out->kind = Json::kBool;
+      out->b = true;
+      return true;
+    }
+    if (Lit("false")) {
+      out->kind = Json::kBool;
+      return true;
+    }
+    if (Lit("null")) {
+      out->kind = Json::kNull;
+      return true;
+    }
+    return false;
+  }
+  static int Hex(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  }
+  bool String(std::string* out) {
+    if (pos_ >= s_.size() || s_[pos_] != '"') return false;
+    ++pos_;
+    while (pos_ < s_.size()) {
+      const char c = s_[pos_++];
+      if (c == '"') return true;
+      if (c != '\\') {
+        out->push_back(c);
+        continue;
+      }
+      if (pos_ >= s_.size()) return false;
+      const char e = s_[pos_++];
+      switch (e) {
+        case '"': out->push_back('"'); break;
+        case '\\': out->push_back('\\'); break;
+        case '/': out->push_back('/'); break;
+        case 'b': out->push_back('\b'); break;
+        case 'f': out->push_back('\f'); break;
+        case 'n': out->push_back('\n'); break;
+        case 'r': out->push_back('\r'); break;
+        case 't': out->push_back('\t'); break;
+        case 'u': {
+          if (pos_ + 4 > s_.size()) return false;
+          int v = 0;
+          for (int i = 0; i < 4; ++i) {
+            const int h = Hex(s_[pos_++]);
+            if (h < 0) return false;
+            v = v * 16 + h;
+          }
+          if (v > 0xff) return false;  // the corpus is latin1
+          out->push_back(static_cast<char>(v));
+          break;
+        }
+        default:
+          return false;
+      }
+    }
+    return false;
+  }
+
+  const std::string& s_;
+  size_t pos_ = 0;
+};
+
+bool ReadFile(const std::string& path, std::string* out) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return false;
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  *out = ss.str();
+  return true;
+}
+
+std::string Printable(const std::string& s, size_t max = 200) {
+  std::string out;
+  for (size_t i = 0; i < s.size() && i < max; ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c == '\r') out += "\\r";
+    else if (c == '\n') out += "\\n";
+    else if (c == '\\') out += "\\\\";
+    else if (c < 0x20 || c >= 0x7f) {
+      char b[8];
+      snprintf(b, sizeof b, "\\x%02x", c);
+      out += b;
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  if (s.size() > max) out += "...";
+  return out;
+}
+
+// ----------------------------------------------------------------------------
+// Parsing with results copied out, so that results can be compared.
+
+struct HeadResult {
+  ssize_t rc = 0;
+  int status = 0;
+  std::string method, target;
+  int minor_version = 0;
+  std::vector<std::pair<std::string, std::string>> headers;
+  BodyFraming framing = BodyFraming::kNone;
+  uint64_t content_length = 0;
+  bool keep_alive = false;
+  bool expect_continue = false;
+  bool has_host = false;
+  std::string host;
+  std::string view_error;  // a view outside the head, if any
+
+  bool operator==(const HeadResult& o) const {
+    if (rc != o.rc) return false;
+    if (rc == tsgi::kParseBad) return status == o.status;
+    if (rc == tsgi::kParseNeedMore) return true;
+    return method == o.method && target == o.target && minor_version == o.minor_version &&
+           headers == o.headers && framing == o.framing &&
+           content_length == o.content_length && keep_alive == o.keep_alive &&
+           expect_continue == o.expect_continue && has_host == o.has_host && host == o.host;
+  }
+  bool operator!=(const HeadResult& o) const { return !(*this == o); }
+
+  std::string Describe() const {
+    std::ostringstream ss;
+    if (rc == tsgi::kParseNeedMore) return "need-more";
+    if (rc == tsgi::kParseBad) {
+      ss << "bad " << status;
+      return ss.str();
+    }
+    ss << "ok consumed=" << rc << " method=" << Printable(method)
+       << " target=" << Printable(target, 60) << " minor=" << minor_version
+       << " headers=" << headers.size() << " framing=" << static_cast<int>(framing)
+       << " cl=" << content_length << " keep_alive=" << keep_alive
+       << " expect=" << expect_continue << " host=" << (has_host ? Printable(host) : "(none)");
+    return ss.str();
+  }
+};
+
+GuardBuffer g_head_buf(1 << 16);
+GuardBuffer g_piece_a(1 << 16);
+GuardBuffer g_piece_b(1 << 16);
+HttpRequestHead g_head;
+
+bool ViewInside(StrView v, const char* lo, const char* hi) {
+  if (v.len == 0) return v.data == nullptr || (v.data >= lo && v.data <= hi);
+  return v.data >= lo && v.data + v.len <= hi;
+}
+
+HeadResult ParseHead(const std::string& input, size_t n, size_t max_head) {
+  const char* buf = g_head_buf.Put(input.data(), n);
+  HeadResult r;
+  r.status = -12345;
+  r.rc = tsgi::ParseRequestHead(buf, n, max_head, &g_head, &r.status);
+  if (r.rc < 0) {
+    if (r.rc != tsgi::kParseBad && r.rc != tsgi::kParseNeedMore) r.view_error = "bad rc";
+    if (r.rc == tsgi::kParseBad && r.status != 400 && r.status != 431 && r.status != 501 &&
+        r.status != 505) {
+      r.view_error = "bad status";
+    }
+    return r;
+  }
+  if (static_cast<size_t>(r.rc) > n || static_cast<size_t>(r.rc) > max_head) {
+    r.view_error = "consumed beyond len or max_head";
+    return r;
+  }
+  const char* hi = buf + r.rc;
+  const HttpRequestHead& h = g_head;
+  if (!ViewInside(h.method, buf, hi) || !ViewInside(h.target, buf, hi) ||
+      (h.has_host && !ViewInside(h.host, buf, hi)) || h.num_headers > h.kMaxHeaders) {
+    r.view_error = "view outside the head";
+    return r;
+  }
+  r.method.assign(h.method.data, h.method.len);
+  r.target.assign(h.target.data, h.target.len);
+  r.minor_version = h.minor_version;
+  for (size_t i = 0; i < h.num_headers; ++i) {
+    const auto& f = h.headers[i];
+    if (!ViewInside(f.name, buf, hi) || !ViewInside(f.value, buf, hi)) {
+      r.view_error = "header view outside the head";
+      return r;
+    }
+    r.headers.emplace_back(std::string(f.name.data, f.name.len),
+                           std::string(f.value.data, f.value.len));
+  }
+  r.framing = h.framing;
+  r.content_length = h.content_length;
+  r.keep_alive = h.keep_alive;
+  r.expect_continue = h.expect_continue;
+  r.has_host = h.has_host;
+  if (h.has_host) r.host.assign(h.host.data, h.host.len);
+  return r;
+}
+
+struct BodyResult {
+  ChunkedDecoder::Result result = ChunkedDecoder::Result::kNeedMore;
+  size_t consumed = 0;
+  std::string data;
+  uint64_t body_bytes = 0;
+  std::string error;
+
+  bool operator==(const BodyResult& o) const {
+    if (result != o.result) return false;
+    if (result == ChunkedDecoder::Result::kBad) return true;
+    return consumed == o.consumed && data == o.data && body_bytes == o.body_bytes;
+  }
+  std::string Describe() const {
+    std::ostringstream ss;
+    ss << (result == ChunkedDecoder::Result::kDone ? "done"
+           : result == ChunkedDecoder::Result::kBad ? "bad"
+                                                     : "need-more")
+       << " consumed=" << consumed << " data=" << data.size() << "B body_bytes=" << body_bytes;
+    if (!error.empty()) ss << " error=" << error;
+    return ss.str();
+  }
+};
+
+struct Sink {
+  std::string* out;
+  const char* lo;
+  const char* hi;
+  bool outside = false;
+};
+
+void OnData(void* ctx, const char* data, size_t len) {
+  Sink* s = static_cast<Sink*>(ctx);
+  if (len == 0 || data < s->lo || data + len > s->hi) s->outside = true;
+  s->out->append(data, len);
+}
+
+// Feeds body[0..n) to a fresh decoder in pieces of the given sizes (which add up
+// to n), each in its own guarded buffer.
+BodyResult Decode(const char* body, size_t n, const std::vector<size_t>& pieces) {
+  ChunkedDecoder d;
+  BodyResult r;
+  size_t off = 0;
+  int which = 0;
+  for (size_t len : pieces) {
+    GuardBuffer& g = (which++ & 1) ? g_piece_b : g_piece_a;
+    const char* p = g.Put(body + off, len);
+    Sink sink{&r.data, p, p + len};
+    size_t consumed = 123456789;
+    r.result = d.Feed(p, len, &consumed, OnData, &sink);
+    if (sink.outside) r.error = "data view outside the piece (or empty)";
+    if (r.result == ChunkedDecoder::Result::kBad) return r;
+    if (r.result == ChunkedDecoder::Result::kDone) {
+      if (consumed > len) r.error = "consumed beyond the piece";
+      r.consumed += consumed;
+      r.body_bytes = d.body_bytes();
+      // Feeding more after kDone consumes nothing.
+      size_t again = 99;
+      if (d.Feed(p, len, &again, OnData, &sink) != ChunkedDecoder::Result::kDone || again != 0)
+        r.error = "Feed after kDone";
+      return r;
+    }
+    if (consumed != len) r.error = "kNeedMore without consuming everything";
+    r.consumed += len;
+    off += len;
+  }
+  (void)n;
+  r.body_bytes = d.body_bytes();
+  return r;
+}
+
+// ----------------------------------------------------------------------------
+// Corpus cases.
+
+struct Failure {
+  std::string msg;
+};
+
+#define FAIL_IF(cond, ...)                                  \
+  do {                                                      \
+    if (cond) {                                             \
+      char b_[2048];                                        \
+      snprintf(b_, sizeof b_, __VA_ARGS__);                 \
+      fails->push_back(b_);                                 \
+      if (fails->size() > 5) return;                        \
+    }                                                       \
+  } while (0)
+
+const char* FramingName(BodyFraming f) {
+  switch (f) {
+    case BodyFraming::kNone: return "none";
+    case BodyFraming::kContentLength: return "content-length";
+    case BodyFraming::kChunked: return "chunked";
+  }
+  return "?";
+}
+
+// Checks that every prefix of input gives need-more or the whole result, that
+// the results are monotonic, and that a valid head is need-more before its end.
+void CheckPrefixes(const std::string& input, size_t max_head, const HeadResult& whole,
+                   std::vector<std::string>* fails) {
+  bool decided = false;
+  for (size_t k = 0; k < input.size(); ++k) {
+    const HeadResult p = ParseHead(input, k, max_head);
+    FAIL_IF(!p.view_error.empty(), "prefix %zu: %s", k, p.view_error.c_str());
+    if (p.rc == tsgi::kParseNeedMore) {
+      FAIL_IF(decided, "prefix %zu: need-more after a shorter prefix was decided", k);
+      FAIL_IF(whole.rc >= 0 && static_cast<size_t>(whole.rc) <= k,
+              "prefix %zu: need-more though the head (%zd bytes) is complete", k, whole.rc);
+      continue;
+    }
+    decided = true;
+    FAIL_IF(p != whole, "prefix %zu: %s, whole: %s", k, p.Describe().c_str(),
+            whole.Describe().c_str());
+  }
+}
+
+void CheckBody(const std::string& input, size_t head_len, const BodyResult& whole,
+               std::vector<std::string>* fails) {
+  const char* body = input.data() + head_len;
+  const size_t n = input.size() - head_len;
+  FAIL_IF(!whole.error.empty(), "whole body: %s", whole.error.c_str());
+  for (size_t k = 1; k < n; ++k) {
+    const BodyResult r = Decode(body, n, {k, n - k});
+    FAIL_IF(!r.error.empty(), "body split at %zu: %s", k, r.error.c_str());
+    FAIL_IF(!(r == whole), "body split at %zu: %s, whole: %s", k, r.Describe().c_str(),
+            whole.Describe().c_str());
+  }
+  const BodyResult r = Decode(body, n, std::vector<size_t>(n, 1));
+  FAIL_IF(!r.error.empty(), "body byte by byte: %s", r.error.c_str());
+  FAIL_IF(!(r == whole), "body byte by byte: %s, whole: %s", r.Describe().c_str(),
+          whole.Describe().c_str());
+}
+
+void RunValid(const std::string& input, const Json& exp, std::vector<std::string>* fails) {
+  const Json* mh = exp.Get("max_head");
+  const size_t max_head = mh ? static_cast<size_t>(mh->num) : kDefaultMaxHead;
+  const HeadResult w = ParseHead(input, input.size(), max_head);
+  FAIL_IF(!w.view_error.empty(), "whole: %s", w.view_error.c_str());
+  FAIL_IF(w.rc < 0, "whole: %s", w.Describe().c_str());
+  if (w.rc < 0) return;
+
+  const Json* f;
+  f = exp.Get("method");
+  FAIL_IF(!f || w.method != f->str, "method %s", Printable(w.method).c_str());
+  f = exp.Get("target");
+  FAIL_IF(!f || w.target != f->str, "target %s", Printable(w.target).c_str());
+  f = exp.Get("minor_version");
+  FAIL_IF(!f || static_cast<uint64_t>(w.minor_version) != f->num, "minor_version %d",
+          w.minor_version);
+  f = exp.Get("headers");
+  FAIL_IF(!f || f->kind != Json::kArr, "json: no headers");
+  FAIL_IF(f->arr.size() != w.headers.size(), "%zu headers, want %zu", w.headers.size(),
+          f->arr.size());
+  for (size_t i = 0; i < w.headers.size() && i < f->arr.size(); ++i) {
+    const Json& h = f->arr[i];
+    FAIL_IF(h.arr.size() != 2 || h.arr[0].str != w.headers[i].first ||
+                h.arr[1].str != w.headers[i].second,
+            "header %zu is [%s, %s]", i, Printable(w.headers[i].first).c_str(),
+            Printable(w.headers[i].second).c_str());
+  }
+  f = exp.Get("framing");
+  FAIL_IF(!f || f->str != FramingName(w.framing), "framing %s", FramingName(w.framing));
+  f = exp.Get("content_length");
+  FAIL_IF(!f || f->num != w.content_length, "content_length %llu",
+          static_cast<unsigned long long>(w.content_length));
+  f = exp.Get("keep_alive");
+  FAIL_IF(!f || f->b != w.keep_alive, "keep_alive %d", w.keep_alive);
+  f = exp.Get("expect_continue");
+  FAIL_IF(!f || f->b != w.expect_continue, "expect_continue %d", w.expect_continue);
+  f = exp.Get("host");
+  FAIL_IF(!f, "json: no host");
+  FAIL_IF((f->kind == Json::kNull) == w.has_host || (w.has_host && w.host != f->str),
+          "host %s", w.has_host ? Printable(w.host).c_str() : "(none)");
+
+  CheckPrefixes(input, max_head, w, fails);
+
+  // The same head with max_head exactly its size is fine; one byte less is 431.
+  const HeadResult exact = ParseHead(input, input.size(), static_cast<size_t>(w.rc));
+  FAIL_IF(exact != w, "max_head = head size: %s", exact.Describe().c_str());
+  const HeadResult less = ParseHead(input, input.size(), static_cast<size_t>(w.rc) - 1);
+  FAIL_IF(less.rc != tsgi::kParseBad || less.status != 431, "max_head = head size - 1: %s",
+          less.Describe().c_str());
+
+  const Json* body = exp.Get("body");
+  const Json* consumed = exp.Get("consumed");
+  FAIL_IF(!body || !consumed, "json: no body or consumed");
+  const size_t head_len = static_cast<size_t>(w.rc);
+  if (w.framing == BodyFraming::kChunked) {
+    const BodyResult r = Decode(input.data() + head_len, input.size() - head_len,
+                                {input.size() - head_len});
+    FAIL_IF(r.result != ChunkedDecoder::Result::kDone, "body: %s", r.Describe().c_str());
+    FAIL_IF(head_len + r.consumed != consumed->num, "consumed %zu + %zu", head_len,
+            r.consumed);
+    FAIL_IF(r.data != body->str, "body %s", Printable(r.data).c_str());
+    FAIL_IF(r.body_bytes != r.data.size(), "body_bytes %llu",
+            static_cast<unsigned long long>(r.body_bytes));
+    CheckBody(input, head_len, r, fails);
+  } else if (w.framing == BodyFraming::kContentLength) {
+    FAIL_IF(input.size() - head_len < w.content_length, "corpus: body shorter than CL");
+    FAIL_IF(input.compare(head_len, static_cast<size_t>(w.content_length), body->str) != 0,
+            "content-length body differs");
+    FAIL_IF(head_len + w.content_length != consumed->num, "consumed %zu + %llu", head_len,
+            static_cast<unsigned long long>(w.content_length));
+  } else {
+    FAIL_IF(!body->str.empty(), "corpus: body without framing");
+    FAIL_IF(head_len != consumed->num, "consumed %zu", head_len);
+  }
+}
+
+void RunInvalid(const std::string& input, const Json& exp, std::vector<std::string>* fails) {
+  const Json* mh = exp.Get("max_head");
+  const size_t max_head = mh ? static_cast<size_t>(mh->num) : kDefaultMaxHead;
+  const Json* status = exp.Get("status");
+  const Json* stage = exp.Get("stage");
+  FAIL_IF(!status, "json: no status");
+  const bool body_stage = stage && stage->str == "body";
+  const HeadResult w = ParseHead(input, input.size(), max_head);
+  FAIL_IF(!w.view_error.empty(), "whole: %s", w.view_error.c_str());
+  if (!body_stage) {
+    FAIL_IF(w.rc != tsgi::kParseBad || static_cast<uint64_t>(w.status) != status->num,
+            "whole: %s, want bad %llu", w.Describe().c_str(),
+            static_cast<unsigned long long>(status->num));
+    CheckPrefixes(input, max_head, w, fails);
+    return;
+  }
+  FAIL_IF(w.rc < 0 || w.framing != BodyFraming::kChunked, "head: %s, want chunked",
+          w.Describe().c_str());
+  CheckPrefixes(input, max_head, w, fails);
+  const size_t head_len = static_cast<size_t>(w.rc);
+  const BodyResult r =
+      Decode(input.data() + head_len, input.size() - head_len, {input.size() - head_len});
+  FAIL_IF(r.result != ChunkedDecoder::Result::kBad, "body: %s, want bad",
+          r.Describe().c_str());
+  CheckBody(input, head_len, r, fails);
+}
+
+void Report(const std::string& name, const std::vector<std::string>& fails) {
+  if (fails.empty()) {
+    ++g_passed;
+    return;
+  }
+  ++g_failed;
+  printf("FAIL %s\n", name.c_str());
+  for (const auto& f : fails) printf("    %s\n", f.c_str());
+}
+
+void RunCorpus(const std::string& dir, bool valid, int* count) {
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) {
+    printf("FAIL cannot open %s\n", dir.c_str());
+    ++g_failed;
+    return;
+  }
+  std::vector<std::string> names;
+  while (dirent* e = readdir(d)) {
+    std::string n = e->d_name;
+    if (n.size() > 5 && n.compare(n.size() - 5, 5, ".http") == 0)
+      names.push_back(n.substr(0, n.size() - 5));
+  }
+  closedir(d);
+  std::sort(names.begin(), names.end());
+  for (const auto& n : names) {
+    std::vector<std::string> fails;
+    std::string input, json_text;
+    Json exp;
+    if (!ReadFile(dir + "/" + n + ".http", &input) ||
+        !ReadFile(dir + "/" + n + ".json", &json_text)) {
+      fails.push_back("cannot read the .http or .json file");
+    } else if (!JsonReader(json_text).Read(&exp) || exp.kind != Json::kObj) {
+      fails.push_back("bad json");
+    } else if (valid) {
+      RunValid(input, exp, &fails);
+    } else {
+      RunInvalid(input, exp, &fails);
+    }
+    Report((valid ? "valid/" : "invalid/") + n, fails);
+    ++*count;
+  }
+}
+
+// ----------------------------------------------------------------------------
+// Unit tests.
+
+#define CHECK(cond)                                                   \
+  do {                                                                \
+    if (cond) {                                                       \
+      ++g_passed;                                                     \
+    } else {                                                          \
+      ++g_failed;                                                     \
+      printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);          \
+    }                                                                 \
+  } while (0)
+
+std::string Str(StrView v) { return v.data ? std::string(v.data, v.len) : std::string(); }
+
+std::string Pd(const std::string& s) {
+  GuardBuffer& g = g_piece_a;
+  const char* p = g.Put(s.data(), s.size());
+  std::string out = "garbage";
+  tsgi::PercentDecode(p, s.size(), &out);
+  return out;
+}
+
+struct Split {
+  bool ok;
+  std::string path, query, authority;
+  bool has_query;
+};
+
+Split St(const std::string& s) {
+  const char* p = g_piece_a.Put(s.data(), s.size());
+  StrView path{p, 1}, query{p, 1}, authority{p, 1};
+  Split r;
+  r.ok = tsgi::SplitTarget(StrView{p, s.size()}, &path, &query, &authority);
+  r.path = Str(path);
+  r.query = Str(query);
+  r.authority = Str(authority);
+  r.has_query = query.data != nullptr;
+  const auto inside = [&](StrView v) { return ViewInside(v, p, p + s.size()); };
+  if (r.ok && (!inside(path) || !inside(query) || !inside(authority))) r.path = "<OUTSIDE>";
+  return r;
+}
+
+bool StEq(const std::string& s, const char* path, const char* query, const char* authority) {
+  const Split r = St(s);
+  const bool ok = r.ok && r.path == path && r.query == query && r.authority == authority;
+  if (!ok) {
+    printf("    SplitTarget(%s) = %d [%s] [%s] [%s]\n", s.c_str(), r.ok, r.path.c_str(),
+           r.query.c_str(), r.authority.c_str());
+  }
+  return ok;
+}
+
+void Noop(void*, const char*, size_t) {}
+
+void UnitTests() {
+  using std::string;
+  // PercentDecode
+  CHECK(Pd("") == "");
+  CHECK(Pd("/plain/path") == "/plain/path");
+  CHECK(Pd("/a%20b") == "/a b");
+  CHECK(Pd("%41%42%43") == "ABC");
+  CHECK(Pd("%2f%2F") == "//");
+  CHECK(Pd("%e9%C3%A9") == "\xe9\xc3\xa9");
+  CHECK(Pd("%00x") == string("\0x", 2));
+  CHECK(Pd("%ff") == "\xff");
+  CHECK(Pd("a+b") == "a+b");
+  CHECK(Pd("%") == "%");
+  CHECK(Pd("%4") == "%4");
+  CHECK(Pd("a%") == "a%");
+  CHECK(Pd("a%4") == "a%4");
+  CHECK(Pd("%zz") == "%zz");
+  CHECK(Pd("%4g") == "%4g");
+  CHECK(Pd("%%41") == "%A");
+  CHECK(Pd("%2541") == "%41");  // decoded once only
+  CHECK(Pd("100%") == "100%");
+  CHECK(Pd("%%%") == "%%%");
+
+  // SplitTarget
+  CHECK(StEq("/", "/", "", ""));
+  CHECK(StEq("/a/b", "/a/b", "", ""));
+  CHECK(StEq("/a/b?x=1&y=2", "/a/b", "x=1&y=2", ""));
+  CHECK(StEq("/a?", "/a", "", ""));
+  CHECK(StEq("/a?b?c", "/a", "b?c", ""));
+  CHECK(StEq("//x", "//x", "", ""));
+  CHECK(StEq("*", "*", "", ""));
+  CHECK(StEq("http://example.com:8080/p/a?x=1", "/p/a", "x=1", "example.com:8080"));
+  CHECK(StEq("http://example.com", "", "", "example.com"));
+  CHECK(StEq("http://example.com?q", "", "q", "example.com"));
+  CHECK(StEq("HTTPS://h/", "/", "", "h"));
+  CHECK(StEq("http://[::1]:80/x", "/x", "", "[::1]:80"));
+  CHECK(!St("").ok);
+  CHECK(!St("example.com:443").ok);  // authority-form
+  CHECK(!St("a").ok);
+  CHECK(!St("*x").ok);
+  CHECK(!St("**").ok);
+  CHECK(!St("http:/x").ok);
+  CHECK(!St("http:").ok);
+  CHECK(!St("http://").ok);
+  CHECK(!St("http:///p").ok);
+  CHECK(!St("http://user@host/p").ok);
+  CHECK(!St("1http://h/").ok);
+  CHECK(!St("?q").ok);
+  CHECK(St("/a?b").has_query);
+  CHECK(St("/a?").has_query);
+  CHECK(!St("/a").has_query);
+  {
+    StrView a, b, c;
+    CHECK(!tsgi::SplitTarget(StrView{}, &a, &b, &c));
+  }
+
+  // ParseRequestHead edge cases.
+  {
+    HttpRequestHead h;
+    int status = 0;
+    const string req = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    const char* p = g_head_buf.Put(req.data(), req.size());
+    CHECK(tsgi::ParseRequestHead(p, 0, 8192, &h, &status) == tsgi::kParseNeedMore);
+    status = 0;
+    CHECK(tsgi::ParseRequestHead(p, 0, 0, &h, &status) == tsgi::kParseBad && status == 431);
+    CHECK(tsgi::ParseRequestHead(p, req.size(), req.size(), &h, &status) ==
+          static_cast<ssize_t>(req.size()));
+    status = 0;
+    CHECK(tsgi::ParseRequestHead(p, req.size(), req.size() - 1, &h, &status) ==
+              tsgi::kParseBad && status == 431);
+    status = 0;
+    // An incomplete head shorter than max_head needs more; at max_head it is 431.
+    CHECK(tsgi::ParseRequestHead(p, 10, 11, &h, &status) == tsgi::kParseNeedMore);
+    CHECK(tsgi::ParseRequestHead(p, 10, 10, &h, &status) == tsgi::kParseBad && status == 431);
+    // A reused head struct is reset.
+    const string post =
+        "POST / HTTP/1.0\r\nContent-Length: 5\r\nExpect: 100-continue\r\nHost: h\r\n\r\n";
+    const char* q = g_head_buf.Put(post.data(), post.size());
+    CHECK(tsgi::ParseRequestHead(q, post.size(), 8192, &h, &status) ==
+          static_cast<ssize_t>(post.size()));
+    CHECK(h.framing == BodyFraming::kContentLength && h.expect_continue && !h.keep_alive &&
+          h.has_host && h.minor_version == 0 && h.num_headers == 3);
+    p = g_head_buf.Put(req.data(), req.size());
+    CHECK(tsgi::ParseRequestHead(p, req.size(), 8192, &h, &status) ==
+          static_cast<ssize_t>(req.size()));
+    CHECK(h.framing == BodyFraming::kNone && !h.expect_continue && h.keep_alive &&
+          h.content_length == 0 && h.minor_version == 1 && h.num_headers == 1 &&
+          Str(h.host) == "x" && Str(h.method) == "GET" && Str(h.target) == "/");
+  }
+
+  // ChunkedDecoder: reuse after Reset, Feed after kDone, empty feeds.
+  {
+    ChunkedDecoder d;
+    string out;
+    Sink sink{&out, nullptr, nullptr};
+    size_t consumed = 0;
+    const string body = "3\r\nabc\r\n0\r\n\r\nNEXT";
+    const char* p = g_piece_a.Put(body.data(), body.size());
+    sink.lo = p;
+    sink.hi = p + body.size();
+    CHECK(d.Feed(p, 0, &consumed, OnData, &sink) == ChunkedDecoder::Result::kNeedMore &&
+          consumed == 0);
+    CHECK(d.Feed(p, body.size(), &consumed, OnData, &sink) == ChunkedDecoder::Result::kDone &&
+          consumed == body.size() - 4 && out == "abc" && d.body_bytes() == 3);
+    CHECK(d.Feed(p, body.size(), &consumed, OnData, &sink) == ChunkedDecoder::Result::kDone &&
+          consumed == 0);
+    d.Reset();
+    CHECK(d.body_bytes() == 0);
+    out.clear();
+    CHECK(d.Feed(p, body.size(), &consumed, OnData, &sink) == ChunkedDecoder::Result::kDone &&
+          consumed == body.size() - 4 && out == "abc");
+    // kBad is sticky until Reset.
+    d.Reset();
+    const string bad = "x\r\n";
+    const char* b = g_piece_b.Put(bad.data(), bad.size());
+    CHECK(d.Feed(b, bad.size(), &consumed, Noop, nullptr) == ChunkedDecoder::Result::kBad);
+    CHECK(d.Feed(p, body.size(), &consumed, Noop, nullptr) == ChunkedDecoder::Result::kBad);
+    d.Reset();
+    CHECK(d.Feed(p, body.size(), &consumed, Noop, nullptr) == ChunkedDecoder::Result::kDone);
+    // The largest size accepted is 2^63-1.
+    d.Reset();
+    const string max = "7fffffffffffffff\r\nabc";
+    const char* m = g_piece_b.Put(max.data(), max.size());
+    CHECK(d.Feed(m, max.size(), &consumed, Noop, nullptr) == ChunkedDecoder::Result::kNeedMore &&
+          d.body_bytes() == 3);
+    // A size line of exactly kMaxLine bytes is fine, one more is not.
+    d.Reset();
+    const string line = string(ChunkedDecoder::kMaxLine - 1, '0') + "3\r\nabc\r\n0\r\n\r\n";
+    const char* l = g_piece_b.Put(line.data(), line.size());
+    CHECK(d.Feed(l, line.size(), &consumed, Noop, nullptr) == ChunkedDecoder::Result::kDone);
+    d.Reset();
+    const string line2 = string(ChunkedDecoder::kMaxLine, '0') + "3\r\nabc\r\n0\r\n\r\n";
+    const char* l2 = g_piece_b.Put(line2.data(), line2.size());
+    CHECK(d.Feed(l2, line2.size(), &consumed, Noop, nullptr) == ChunkedDecoder::Result::kBad);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    fprintf(stderr, "usage: %s CORPUS_DIR (e.g. test/requests)\n", argv[0]);
+    return 2;
+  }
+  const std::string dir = argv[1];
+  int nvalid = 0, ninvalid = 0;
+  RunCorpus(dir + "/valid", true, &nvalid);
+  RunCorpus(dir + "/invalid", false, &ninvalid);
+  if (nvalid == 0 || ninvalid == 0) {
+    printf("FAIL empty corpus in %s\n", dir.c_str());
+    ++g_failed;
+  }
+  UnitTests();
+  printf("corpus: %d valid, %d invalid cases\n", nvalid, ninvalid);
+  printf("%d passed, %d failed\n", g_passed, g_failed);
+  return g_failed == 0 ? 0 : 1;
+}

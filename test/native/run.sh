@@ -1,0 +1,32 @@
+#!/bin/sh
+# Builds and runs the native parser tests under ASan/UBSan:
+#   build/native-test/parser-test  — the corpus in test/requests + unit tests
+#   build/native-test/fuzz-parser  — mutations of that corpus for FUZZ_SECONDS
+#                                    seconds (default 15; FUZZ_ITERATIONS and
+#                                    FUZZ_SEED also apply)
+# Exits non-zero on any failure.
+set -eu
+cd "$(dirname "$0")/../.."
+out=build/native-test
+mkdir -p "$out"
+CXX=${CXX:-g++}
+flags="-std=c++17 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -Wall -Wextra -Werror"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+# Compile the two programs in parallel.
+$CXX $flags native/http_parser.cc test/native/parser-test.cc -o "$out/parser-test" &
+p1=$!
+$CXX $flags native/http_parser.cc test/native/fuzz-parser.cc -o "$out/fuzz-parser" &
+p2=$!
+rc=0
+wait $p1 || rc=1
+wait $p2 || rc=1
+if [ $rc -ne 0 ]; then
+  echo "native tests: build failed" >&2
+  exit 1
+fi
+
+"$out/parser-test" test/requests
+FUZZ_SECONDS=${FUZZ_SECONDS:-15} FUZZ_ARTIFACT=${FUZZ_ARTIFACT:-$out/fuzz-failure.http} \
+  "$out/fuzz-parser" test/requests/valid test/requests/invalid
