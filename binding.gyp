@@ -6,6 +6,7 @@
         "native/addon.cc",
         "native/http_parser.cc",
         "native/cgi_vars.cc",
+        "native/key_table.cc",
         "native/request_log.cc",
         "native/body_sink.cc",
         "native/server.cc"

@@ -14,10 +14,60 @@ export const SEND_CLOSE = 4;
 export const SEND_ADD_LENGTH = 8;
 export const SEND_ABORT = 16;
 
-// onRequest() flags.
+// onRequest() flags; bits 8 and up: the index of the listener.
 export const REQ_KEEP_ALIVE = 1;
 export const REQ_HTTP10 = 2;
 export const REQ_BODY_FILE = 4;
+export const REQ_NEW_CONNECTION = 8;
+export const REQ_LISTENER_SHIFT = 8;
+
+/** Request methods the native server names by index (a new string each time costs). */
+export const METHODS: readonly string[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'TRACE', 'CONNECT'];
+
+/** Environ keys of common headers, named by index by the native server. */
+export const KEYS: readonly string[] = [
+  'HTTP_HOST',
+  'HTTP_USER_AGENT',
+  'HTTP_ACCEPT',
+  'HTTP_ACCEPT_ENCODING',
+  'HTTP_ACCEPT_LANGUAGE',
+  'HTTP_ACCEPT_CHARSET',
+  'HTTP_CONNECTION',
+  'HTTP_KEEP_ALIVE',
+  'HTTP_COOKIE',
+  'HTTP_REFERER',
+  'HTTP_ORIGIN',
+  'HTTP_AUTHORIZATION',
+  'HTTP_CACHE_CONTROL',
+  'HTTP_PRAGMA',
+  'HTTP_IF_MODIFIED_SINCE',
+  'HTTP_IF_NONE_MATCH',
+  'HTTP_IF_MATCH',
+  'HTTP_IF_UNMODIFIED_SINCE',
+  'HTTP_IF_RANGE',
+  'HTTP_RANGE',
+  'HTTP_EXPECT',
+  'HTTP_UPGRADE',
+  'HTTP_DNT',
+  'HTTP_TE',
+  'HTTP_VIA',
+  'HTTP_FORWARDED',
+  'HTTP_X_FORWARDED_FOR',
+  'HTTP_X_FORWARDED_PROTO',
+  'HTTP_X_FORWARDED_HOST',
+  'HTTP_X_REAL_IP',
+  'HTTP_X_REQUESTED_WITH',
+  'HTTP_X_REQUEST_ID',
+  'HTTP_SEC_FETCH_MODE',
+  'HTTP_SEC_FETCH_SITE',
+  'HTTP_SEC_FETCH_DEST',
+  'HTTP_SEC_FETCH_USER',
+  'HTTP_SEC_CH_UA',
+  'HTTP_SEC_CH_UA_MOBILE',
+  'HTTP_SEC_CH_UA_PLATFORM',
+  'HTTP_UPGRADE_INSECURE_REQUESTS',
+  'HTTP_PRIORITY',
+];
 
 /** What a backend provides: one call that writes part or all of a response. */
 export interface Transport {
@@ -33,6 +83,8 @@ export interface HandlerOptions {
   multithread?: boolean;
   multiprocess?: boolean;
   backend: 'native' | 'js';
+  /** SERVER_NAME: the machine's host name. */
+  serverName?: string;
   errors?: ErrorLog;
   /** Where application errors are reported; stderr by default. */
   logError?: (message: string) => void;
@@ -57,19 +109,63 @@ const HOP_BY_HOP = new Set([
 
 const kExchange = Symbol('tsgi.exchange');
 
-// tsgi.signal is made on first use (an AbortController costs microseconds that most
-// requests never need): it lives on the environ's prototype.
-const environPrototype = Object.create(Object.prototype, {
-  'tsgi.signal': {
-    get(this: { [kExchange]: Exchange }) {
-      return this[kExchange].signal;
-    },
-    enumerable: false,
-    configurable: true,
-  },
-});
+/**
+ * The environ. Its own properties are the CGI variables and the wsgi.* keys, set in
+ * one fixed order (one hidden class for every request); HTTP_* follow. tsgi.signal is
+ * made on first use (an AbortController costs microseconds that most requests never
+ * need), so it is an accessor on the prototype.
+ */
+class EnvironObject {
+  [key: string]: unknown;
+  declare [kExchange]: Exchange;
+  constructor(
+    method: string,
+    uri: string,
+    path: string,
+    query: string,
+    contentType: string,
+    contentLength: string,
+    protocol: string,
+    remoteAddr: string,
+    remotePort: string,
+    serverPort: string,
+    serverName: string,
+    input: Input,
+    handler: Handler,
+  ) {
+    this.QUERY_STRING = query;
+    this.REQUEST_METHOD = method;
+    this.CONTENT_TYPE = contentType;
+    this.CONTENT_LENGTH = contentLength;
+    this.REQUEST_URI = uri;
+    this.PATH_INFO = path;
+    this.SCRIPT_NAME = '';
+    this.SERVER_PROTOCOL = protocol;
+    this.REQUEST_SCHEME = handler.scheme;
+    this.REMOTE_ADDR = remoteAddr;
+    this.REMOTE_PORT = remotePort;
+    this.SERVER_PORT = serverPort;
+    this.SERVER_NAME = serverName;
+    this['wsgi.version'] = WSGI_VERSION;
+    this['wsgi.url_scheme'] = handler.scheme;
+    this['wsgi.input'] = input;
+    this['wsgi.errors'] = handler.errors;
+    this['wsgi.multithread'] = handler.multithread;
+    this['wsgi.multiprocess'] = handler.multiprocess;
+    this['wsgi.run_once'] = false;
+    this['wsgi.file_wrapper'] = fileWrapper;
+    this['wsgi.input_terminated'] = true;
+    this['tsgi.backend'] = handler.options.backend;
+  }
+
+  get 'tsgi.signal'(): AbortSignal {
+    return this[kExchange].signal;
+  }
+}
 
 const WSGI_VERSION: [1, 0] = Object.freeze([1, 0]) as unknown as [1, 0];
+const SLOT_MODULO = 1048576; // a request id is serial * 2^20 + the connection's slot
+
 
 function chunkBytes(c: Chunk): number {
   return typeof c === 'string' ? Buffer.byteLength(c) : c.byteLength;
@@ -79,6 +175,9 @@ export class Handler {
   readonly pending = new Map<number, Exchange>();
   readonly errors: ErrorLog;
   readonly logError: (message: string) => void;
+  readonly multithread: boolean;
+  readonly multiprocess: boolean;
+  readonly scheme: string = 'http';
   transport!: Transport;
 
   constructor(
@@ -87,36 +186,70 @@ export class Handler {
   ) {
     this.errors = options.errors ?? new ErrorLog(2);
     this.logError = options.logError ?? ((m) => this.errors.write(m.endsWith('\n') ? m : m + '\n'));
+    this.multithread = options.multithread === true;
+    this.multiprocess = options.multiprocess === true;
+    this.serverName = options.serverName ?? '';
   }
+
+  /** The ports of the listeners, by listener index (as strings, for SERVER_PORT). */
+  readonly listenerPorts: string[] = [];
+  readonly serverName: string = '';
+  /** The peer of each connection, by slot: [address, port]. */
+  private readonly peers: Array<[string, string] | undefined> = [];
 
   /**
-   * A request, with its CGI variables as alternating keys and values from index 3 of
-   * the arguments: onRequest(id, flags, body, k1, v1, k2, v2, ...).
+   * A request (native/server.h documents the arguments):
+   * onRequest(id, flags, body, method, uri, path, query, contentType, contentLength,
+   *           remoteAddr, remotePort, key1, value1, ...)
    */
-  onRequest(id: number, flags: number, body: Buffer | number | undefined): void {
-    const environ = Object.create(environPrototype) as Environ;
+  onRequest(
+    id: number,
+    flags: number,
+    body: Buffer | number | undefined,
+    method: number | string,
+    uri: string,
+    path: string | undefined,
+    query: string | undefined,
+    contentType: string | undefined,
+    contentLength: string | undefined,
+    remoteAddr: string | undefined,
+    remotePort: string | undefined,
+  ): void {
+    const slot = id % SLOT_MODULO;
+    let peer = this.peers[slot];
+    if (flags & REQ_NEW_CONNECTION || peer === undefined) {
+      peer = [remoteAddr ?? '', remotePort ?? ''];
+      this.peers[slot] = peer;
+    }
+    if (path === undefined) {
+      const q = uri.indexOf('?');
+      path = q === -1 ? uri : uri.slice(0, q);
+      query = q === -1 ? '' : uri.slice(q + 1);
+    }
+    const input = new Input(body, typeof body === 'number' ? Number(contentLength) : 0);
+    const environ = new EnvironObject(
+      typeof method === 'number' ? METHODS[method]! : method,
+      uri,
+      path,
+      query!,
+      contentType ?? '',
+      contentLength ?? '',
+      flags & REQ_HTTP10 ? 'HTTP/1.0' : 'HTTP/1.1',
+      peer[0],
+      peer[1],
+      this.listenerPorts[flags >>> REQ_LISTENER_SHIFT] ?? '',
+      this.serverName,
+      input,
+      this,
+    ) as unknown as Environ;
     // eslint-disable-next-line prefer-rest-params
     const args = arguments;
-    for (let i = 3; i < args.length; i += 2) environ[args[i] as string] = args[i + 1];
-    this.request(id, flags, body, environ);
-  }
-
-  /** The same, with the CGI variables already in an object (the pure-JS backend). */
-  request(id: number, flags: number, body: Buffer | number | undefined, environ: Environ): void {
-    const length = typeof body === 'number' ? Number(environ.CONTENT_LENGTH) : 0;
-    const input = new Input(body, length);
-    environ['wsgi.version'] = WSGI_VERSION;
-    environ['wsgi.url_scheme'] = environ.HTTPS === 'on' ? 'https' : ((environ.REQUEST_SCHEME as string) || 'http');
-    environ['wsgi.input'] = input;
-    environ['wsgi.errors'] = this.errors;
-    environ['wsgi.multithread'] = this.options.multithread === true;
-    environ['wsgi.multiprocess'] = this.options.multiprocess === true;
-    environ['wsgi.run_once'] = false;
-    environ['wsgi.file_wrapper'] = fileWrapper;
-    environ['wsgi.input_terminated'] = true;
-    environ['tsgi.backend'] = this.options.backend;
+    for (let i = 11; i < args.length; i += 2) {
+      const k = args[i] as number | string;
+      environ[typeof k === 'number' ? KEYS[k]! : k] = args[i + 1];
+    }
     const ex = new Exchange(this, id, flags, environ, input);
-    (environ as unknown as { [kExchange]: Exchange })[kExchange] = ex;
+    (environ as unknown as EnvironObject)[kExchange] = ex;
     ex.run();
     if (!ex.finished) this.pending.set(id, ex);
   }

@@ -5,17 +5,22 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { closeSync, writeSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import type { Socket } from 'node:net';
-import { Handler, REQ_BODY_FILE, REQ_HTTP10, REQ_KEEP_ALIVE, SEND_ABORT, SEND_ADD_LENGTH, SEND_CLOSE, SEND_END } from './exchange.js';
+import { Handler, REQ_BODY_FILE, REQ_HTTP10, REQ_KEEP_ALIVE, REQ_LISTENER_SHIFT, REQ_NEW_CONNECTION, SEND_ABORT, SEND_ADD_LENGTH, SEND_CLOSE, SEND_END } from './exchange.js';
 import { formatRefusal, formatRequestLog } from './request-log.js';
 import type { Backend } from './serve.js';
 import type { OptionValues } from './options.js';
-import type { Chunk, Environ } from './types.js';
+import type { Chunk } from './types.js';
 import { openTempFile } from './temp-file.js';
 
 interface Pending {
   req: IncomingMessage;
   res: ServerResponse;
-  environ: Environ;
+  method: string;
+  uri: string;
+  protocol: string;
+  remoteAddr: string;
+  varsCount: number;
+  varsBytes: number;
   started: bigint;
   status: number;
   headerCount: number;
@@ -38,15 +43,23 @@ function statusText(status: number): string {
   );
 }
 
-/** The CGI variables of a node:http request, in the native server's order. */
-export function environFromRequest(req: IncomingMessage, serverName: string, contentLength: string): Environ {
-  let url = req.url ?? '/';
-  const m = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/.exec(url);
-  if (m) url = url.slice(m[0].length) || '/';
-  const q = url.indexOf('?');
-  const path = q === -1 ? url : url.slice(0, q);
+/**
+ * The arguments of Handler.onRequest for a node:http request, as the native server
+ * makes them (native/server.h): the same environ, whatever the backend.
+ */
+export function requestArguments(id: number, flags: number, body: Buffer | number | undefined, req: IncomingMessage, contentLength: string | undefined): unknown[] {
+  const uri = req.url ?? '/';
+  let path: string | undefined;
+  let query: string | undefined;
+  const m = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/.exec(uri);
+  if (m || uri.includes('%')) {
+    const target = m ? uri.slice(m[0].length) : uri;
+    const q = target.indexOf('?');
+    path = percentDecode(q === -1 ? target : target.slice(0, q)) || '/';
+    query = q === -1 ? '' : target.slice(q + 1);
+  }
   const raw = req.rawHeaders;
-  let contentType = '';
+  let contentType: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     if (raw[i]!.length === 12 && raw[i]!.toLowerCase() === 'content-type') {
       contentType = raw[i + 1]!;
@@ -54,31 +67,21 @@ export function environFromRequest(req: IncomingMessage, serverName: string, con
     }
   }
   const socket = req.socket;
-  const environ: Record<string, unknown> = {
-    QUERY_STRING: q === -1 ? '' : url.slice(q + 1),
-    REQUEST_METHOD: req.method ?? 'GET',
-    CONTENT_TYPE: contentType,
-    CONTENT_LENGTH: contentLength,
-    REQUEST_URI: req.url ?? '/',
-    PATH_INFO: percentDecode(path),
-    SCRIPT_NAME: '',
-    SERVER_PROTOCOL: `HTTP/${req.httpVersion}`,
-    REQUEST_SCHEME: 'http',
-    REMOTE_ADDR: socket.remoteAddress ?? '',
-    REMOTE_PORT: String(socket.remotePort ?? ''),
-    SERVER_PORT: String(socket.localPort ?? ''),
-    SERVER_NAME: serverName,
-  };
+  const args: unknown[] = [id, flags | REQ_NEW_CONNECTION, body, req.method ?? 'GET', uri, path, query, contentType, contentLength, socket.remoteAddress ?? '', String(socket.remotePort ?? '')];
+  const index = new Map<string, number>();
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const lower = name.toLowerCase();
     if (SKIP.has(lower) || name.includes('_')) continue;
-    const key = 'HTTP_' + name.toUpperCase().replace(/-/g, '_');
-    const prev = environ[key];
-    if (prev === undefined) environ[key] = raw[i + 1];
-    else environ[key] = `${prev as string}${lower === 'cookie' ? '; ' : ', '}${raw[i + 1]}`;
+    const at = index.get(lower);
+    if (at === undefined) {
+      index.set(lower, args.length + 1);
+      args.push('HTTP_' + name.toUpperCase().replace(/-/g, '_'), raw[i + 1]);
+    } else {
+      args[at] = `${args[at] as string}${lower === 'cookie' ? '; ' : ', '}${raw[i + 1]}`;
+    }
   }
-  return environ as Environ;
+  return args;
 }
 
 export function jsBackend(handler: Handler, values: OptionValues): Backend {
@@ -112,6 +115,14 @@ export function jsBackend(handler: Handler, values: OptionValues): Backend {
   };
 
   const servers: ReturnType<typeof createServer>[] = [];
+  const listenerIndex = (socket: Socket): number => {
+    const port = socket.localPort;
+    for (let i = 0; i < servers.length; i++) {
+      const a = servers[i]!.address();
+      if (a !== null && typeof a !== 'string' && a.port === port) return i;
+    }
+    return 0;
+  };
   const makeServer = () => {
     const server = createServer(
       {
@@ -175,8 +186,8 @@ export function jsBackend(handler: Handler, values: OptionValues): Backend {
     req.on('end', () => {
       if (failed) return;
       const hasBody = declared !== undefined || chunked;
-      const environ = environFromRequest(req, serverName, hasBody ? String(size) : '');
       let flags = (req as unknown as { shouldKeepAlive?: boolean }).shouldKeepAlive !== false ? REQ_KEEP_ALIVE : 0;
+      flags |= listenerIndex(req.socket) << REQ_LISTENER_SHIFT;
       if (req.httpVersion === '1.0') flags |= REQ_HTTP10;
       let body: Buffer | number | undefined;
       if (fd >= 0) {
@@ -185,7 +196,24 @@ export function jsBackend(handler: Handler, values: OptionValues): Backend {
       } else if (size > 0) {
         body = parts.length === 1 ? parts[0] : Buffer.concat(parts, size);
       }
-      const p: Pending = { req, res, environ, started: process.hrtime.bigint(), status: 0, headerCount: 0, headerBytes: 0, bodyBytes: 0, fd, ended: false };
+      const args = requestArguments(id, flags, body, req, hasBody ? String(size) : undefined);
+      let varsCount = 13;
+      let varsBytes = 0;
+      for (let i = 11; i < args.length; i += 2) {
+        varsCount++;
+        varsBytes += 4 + (args[i] as string).length + (args[i + 1] as string).length;
+      }
+      for (let i = 3; i < 11; i++) varsBytes += typeof args[i] === 'string' ? (args[i] as string).length : 0;
+      const p: Pending = {
+        req,
+        res,
+        method: req.method ?? 'GET',
+        uri: req.url ?? '/',
+        protocol: `HTTP/${req.httpVersion}`,
+        remoteAddr: req.socket.remoteAddress ?? '',
+        varsCount,
+        varsBytes: varsBytes + 4 * 13 + 150 + serverName.length,
+        started: process.hrtime.bigint(), status: 0, headerCount: 0, headerBytes: 0, bodyBytes: 0, fd, ended: false };
       pending.set(id, p);
       requests++;
       res.on('close', () => {
@@ -197,7 +225,7 @@ export function jsBackend(handler: Handler, values: OptionValues): Backend {
         }
       });
       res.on('drain', () => handler.onDrain(id));
-      handler.request(id, flags, body, environ);
+      Reflect.apply(handler.onRequest, handler, args);
     });
   }
 
@@ -261,26 +289,18 @@ export function jsBackend(handler: Handler, values: OptionValues): Backend {
       p.fd = -1;
     }
     if (logging) {
-      const e = p.environ;
-      let varsCount = 0;
-      let varsBytes = 0;
-      for (const [k, v] of Object.entries(e)) {
-        if (typeof v !== 'string' || k.includes('.')) continue;
-        varsCount++;
-        varsBytes += 4 + k.length + v.length;
-      }
       log(
         formatRequestLog({
           pid: process.pid,
           requests,
-          remoteAddr: e.REMOTE_ADDR,
-          varsCount,
-          varsBytes,
-          method: e.REQUEST_METHOD,
-          uri: e.REQUEST_URI,
+          remoteAddr: p.remoteAddr,
+          varsCount: p.varsCount,
+          varsBytes: p.varsBytes,
+          method: p.method,
+          uri: p.uri,
           bodyBytes: p.bodyBytes,
           msecs: Number((process.hrtime.bigint() - p.started) / 1000000n),
-          protocol: e.SERVER_PROTOCOL,
+          protocol: p.protocol,
           status: p.status,
           headerCount: p.headerCount,
           headerBytes: p.headerBytes,
@@ -305,6 +325,7 @@ export function jsBackend(handler: Handler, values: OptionValues): Backend {
             reject(new Error('no address'));
             return;
           }
+          handler.listenerPorts.push(String(a.port));
           resolve([a.address, a.port, a.family === 'IPv6' ? 'IPv6' : 'IPv4']);
         });
       });

@@ -15,6 +15,8 @@ export interface NativeServerOptions {
   logFd: number;
   core: number;
   serverName: string;
+  keys: readonly string[];
+  methods: readonly string[];
   onRequest: (...args: unknown[]) => void;
   onDrain: (id: number) => void;
   onAbort: (id: number) => void;

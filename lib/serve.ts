@@ -1,6 +1,6 @@
 // serve(app, options): the programmatic entry point, for both backends.
 import { hostname, tmpdir } from 'node:os';
-import { Handler } from './exchange.js';
+import { Handler, KEYS, METHODS } from './exchange.js';
 import { parseTcpAddress, resolveHost, formatAddress, type TcpAddress } from './address.js';
 import { TsgiError } from './errors.js';
 import { loadBinding, type NativeServer } from './native-binding.js';
@@ -70,6 +70,8 @@ function nativeBackend(handler: Handler, values: OptionValues): Backend {
     logFd: 2,
     core: 0,
     serverName: hostname(),
+    keys: KEYS,
+    methods: METHODS,
     onRequest: handler.onRequest.bind(handler) as (...args: unknown[]) => void,
     onDrain: (id) => handler.onDrain(id),
     onAbort: (id) => handler.onAbort(id),
@@ -79,7 +81,9 @@ function nativeBackend(handler: Handler, values: OptionValues): Backend {
   let closing = false;
   return {
     async listen(host, port, backlog) {
-      return native.listen(host, port, backlog);
+      const bound = native.listen(host, port, backlog);
+      handler.listenerPorts.push(String(bound[1]));
+      return bound;
     },
     close() {
       if (!closing) {
@@ -107,7 +111,7 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
   const targets = addressesOf(values);
   if (targets.length === 0) targets.push(parseTcpAddress('127.0.0.1:0'));
   const backendName = values.backend as 'native' | 'js';
-  const handler = new Handler(app, { backend: backendName });
+  const handler = new Handler(app, { backend: backendName, serverName: hostname() });
   let backend: Backend;
   if (backendName === 'js') {
     const { jsBackend } = await import('./js-server.js');

@@ -15,14 +15,20 @@ namespace tsgi {
 // What a request needs while it is in progress: its variables, its body and the
 // chunked decoder. Pooled by the server, so an idle connection holds none.
 struct RequestState {
-  VarList vars;
-  size_t content_length_index = 0;
+  // The head, copied aside when the body arrives in later reads (the read buffer is
+  // shared); parsed again when the body is complete.
+  std::string head_bytes;
   BodySink sink;
   ChunkedDecoder decoder;
   BodyFraming framing = BodyFraming::kNone;
   uint64_t remaining = 0;  // Content-Length bytes still due
   bool keep_alive = true;
   bool http10 = false;
+  // For the log line, kept only while logging is on.
+  std::string log_method;
+  std::string log_uri;
+  size_t vars_count = 0;
+  size_t vars_bytes = 0;
 };
 
 // Every entry into JavaScript from a libuv callback runs inside a BatchScope: the
@@ -67,16 +73,31 @@ const char* RefusalReason(int status) {
   }
 }
 
+// Writes n in decimal at the end of buf[0..24); returns where it starts.
+char* FormatDecimal(uint64_t n, char* end) {
+  char* p = end;
+  do {
+    *--p = static_cast<char>('0' + n % 10);
+    n /= 10;
+  } while (n != 0);
+  return p;
+}
+
 void AppendDecimal(std::string* out, uint64_t n) {
   char buf[24];
-  int len = snprintf(buf, sizeof buf, "%llu", static_cast<unsigned long long>(n));
-  out->append(buf, static_cast<size_t>(len));
+  char* p = FormatDecimal(n, buf + sizeof buf);
+  out->append(p, static_cast<size_t>(buf + sizeof buf - p));
 }
 
 void AppendHex(std::string* out, uint64_t n) {
+  static const char kDigits[] = "0123456789abcdef";
   char buf[24];
-  int len = snprintf(buf, sizeof buf, "%llx", static_cast<unsigned long long>(n));
-  out->append(buf, static_cast<size_t>(len));
+  char* p = buf + sizeof buf;
+  do {
+    *--p = kDigits[n & 15];
+    n >>= 4;
+  } while (n != 0);
+  out->append(p, static_cast<size_t>(buf + sizeof buf - p));
 }
 
 void FormatAddress(const struct sockaddr_storage* ss, char* addr, size_t addr_len,
@@ -146,6 +167,26 @@ Server::Server(const Napi::CallbackInfo& info)
   ref("onDrain", &on_drain_);
   ref("onAbort", &on_abort_);
   ref("onClose", &on_close_);
+  // The keys and methods tables: JavaScript's own (internalized) strings, named by
+  // index on each request.
+  Napi::Value keys = o.Get("keys");
+  if (keys.IsArray()) {
+    Napi::Array a = keys.As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); i++) {
+      std::string k = a.Get(i).As<Napi::String>().Utf8Value();
+      if (k.compare(0, 5, "HTTP_") != 0) continue;
+      std::string name = k.substr(5);
+      for (char& ch : name) ch = ch == '_' ? '-' : ch;
+      keys_.Add(name.data(), name.size(), static_cast<int>(i));
+    }
+  }
+  Napi::Value methods = o.Get("methods");
+  if (methods.IsArray()) {
+    Napi::Array a = methods.As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); i++) {
+      methods_.push_back(a.Get(i).As<Napi::String>().Utf8Value());
+    }
+  }
   napi_value resource_name;
   napi_create_string_utf8(env_, "tsgi:request", NAPI_AUTO_LENGTH, &resource_name);
   napi_async_init(env_, nullptr, resource_name, &async_context_);
@@ -229,7 +270,7 @@ Napi::Value Server::Listen(const Napi::CallbackInfo& info) {
   uv_tcp_getsockname(&l->h.tcp, reinterpret_cast<struct sockaddr*>(&bound), &len);
   char addr[64], port_str[8];
   FormatAddress(&bound, addr, sizeof addr, port_str, sizeof port_str);
-  std::memcpy(l->server_port, port_str, sizeof port_str);
+  l->index = listen_count_++;
   listeners_.push_back(l);
   open_listeners_++;
   Napi::Array result = Napi::Array::New(env, 3);
@@ -314,6 +355,12 @@ void Server::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
       }
       return;
     }
+    if (c->state == Connection::State::kHead && c->inbuf.size() < s->cfg_.buffer_size &&
+        std::memchr(buf->base, '\n', n) == nullptr) {
+      // A head can only complete on a line end: a client sending a byte at a time
+      // does not make us parse the whole head again for each byte.
+      return;
+    }
     s->ProcessInbuf(c);
     return;
   }
@@ -371,25 +418,22 @@ size_t Server::Process(Connection* c, const char* data, size_t len) {
       Refuse(c, status ? status : 400, RefusalReason(status ? status : 400));
       return len;
     }
-    RequestState* rs = AcquireRequest();
-    c->req = rs;
-    ConnInfo ci;
-    ci.remote_addr = c->remote_addr;
-    ci.remote_port = c->remote_port;
-    ci.server_name = server_name_.c_str();
-    ci.server_port = c->listener->server_port;
-    if (!BuildHttpVars(head, ci, &rs->vars, &rs->content_length_index)) {
+    StrView path, query, authority;
+    if (!SplitTarget(head.target, &path, &query, &authority)) {
       Refuse(c, 400, "malformed request-target");
       return len;
     }
+    RequestState* rs = AcquireRequest();
+    c->req = rs;
     rs->keep_alive = head.keep_alive;
     rs->http10 = head.minor_version == 0;
     rs->framing = head.framing;
+    const size_t head_at = off;
     off += static_cast<size_t>(r);
 
     if (head.framing == BodyFraming::kNone ||
         (head.framing == BodyFraming::kContentLength && head.content_length == 0)) {
-      Dispatch(c, nullptr, 0);
+      Dispatch(c, head, nullptr, 0);
       continue;
     }
     if (head.framing == BodyFraming::kContentLength && cfg_.limit_post &&
@@ -401,10 +445,11 @@ size_t Server::Process(Connection* c, const char* data, size_t len) {
         head.content_length <= len - off && head.content_length <= cfg_.post_buffering) {
       // The whole body is at hand: it goes to JavaScript straight from here.
       size_t n = static_cast<size_t>(head.content_length);
-      Dispatch(c, data + off, n);
+      Dispatch(c, head, data + off, n);
       off += n;
       continue;
     }
+    rs->head_bytes.assign(data + head_at, static_cast<size_t>(r));
     int err;
     if (head.framing == BodyFraming::kContentLength) {
       rs->remaining = head.content_length;
@@ -454,7 +499,7 @@ size_t Server::FeedBody(Connection* c, const char* data, size_t len) {
       return SIZE_MAX;
     }
     rs->remaining -= n;
-    if (rs->remaining == 0) Dispatch(c, nullptr, 0);
+    if (rs->remaining == 0) DispatchBuffered(c);
     return n;
   }
   SinkCtx ctx{&rs->sink, 0, cfg_.limit_post};
@@ -473,16 +518,43 @@ size_t Server::FeedBody(Connection* c, const char* data, size_t len) {
     return SIZE_MAX;
   }
   if (r == ChunkedDecoder::Result::kNeedMore) return len;
-  char num[24];
-  int n = snprintf(num, sizeof num, "%llu", static_cast<unsigned long long>(rs->sink.size()));
-  rs->vars.SetValue(rs->content_length_index, num, static_cast<size_t>(n));
-  Dispatch(c, nullptr, 0);
+  DispatchBuffered(c);
   return consumed;
 }
 
-// Hands the request to JavaScript: onRequest(id, flags, body, k1, v1, ...). body is
-// undefined (no body), a Buffer, or the fd of an unlinked temporary file.
-void Server::Dispatch(Connection* c, const char* body, size_t body_len) {
+// The head of a request whose body was buffered across reads: parse it again from
+// the copy (its views into the read buffer are long gone), then dispatch.
+void Server::DispatchBuffered(Connection* c) {
+  RequestState* rs = c->req;
+  HttpRequestHead head;
+  int status = 0;
+  ParseRequestHead(rs->head_bytes.data(), rs->head_bytes.size(), rs->head_bytes.size() + 1,
+                   &head, &status);
+  Dispatch(c, head, nullptr, 0);
+}
+
+namespace {
+
+// napi_create_string_latin1 wants a pointer even for an empty string.
+inline napi_value Latin1(napi_env env, const char* data, size_t len) {
+  napi_value v;
+  napi_create_string_latin1(env, len ? data : "", len, &v);
+  return v;
+}
+
+// The length of the fixed CGI keys' names, for the log's "{N vars in B bytes}".
+constexpr size_t kFixedKeyBytes =
+    sizeof("QUERY_STRING") + sizeof("REQUEST_METHOD") + sizeof("CONTENT_TYPE") +
+    sizeof("CONTENT_LENGTH") + sizeof("REQUEST_URI") + sizeof("PATH_INFO") +
+    sizeof("SCRIPT_NAME") + sizeof("SERVER_PROTOCOL") + sizeof("REQUEST_SCHEME") +
+    sizeof("REMOTE_ADDR") + sizeof("REMOTE_PORT") + sizeof("SERVER_PORT") +
+    sizeof("SERVER_NAME") - 13;
+constexpr size_t kFixedVars = 13;
+
+}  // namespace
+
+void Server::Dispatch(Connection* c, const HttpRequestHead& head, const char* body,
+                      size_t body_len) {
   RequestState* rs = c->req;
   c->state = Connection::State::kDispatched;
   serial_ = (serial_ + 1) & 0xFFFFFFFFu;
@@ -496,37 +568,115 @@ void Server::Dispatch(Connection* c, const char* body, size_t body_len) {
   requests_++;
   total_requests_++;
 
-  const size_t nvars = rs->vars.size();
-  napi_value stack_argv[3 + 2 * 48];
+  napi_env env = env_;
+  napi_value undefined;
+  napi_get_undefined(env, &undefined);
+  napi_value stack_argv[kFixedArgs + 2 * 40];
   std::vector<napi_value> heap_argv;
   napi_value* argv = stack_argv;
-  const size_t argc = 3 + 2 * nvars;
-  if (argc > sizeof stack_argv / sizeof stack_argv[0]) {
-    heap_argv.resize(argc);
+  const size_t max_argc = kFixedArgs + 2 * head.num_headers;
+  if (max_argc > sizeof stack_argv / sizeof stack_argv[0]) {
+    heap_argv.resize(max_argc);
     argv = heap_argv.data();
   }
-  napi_create_double(env_, c->id, &argv[0]);
-  uint32_t flags = 0;
+
+  uint32_t flags = c->listener->index << kReqListenerShift;
   if (rs->keep_alive) flags |= kReqKeepAlive;
   if (rs->http10) flags |= kReqHttp10;
+  napi_create_double(env, c->id, &argv[0]);
+  uint64_t content_length = 0;
+  bool has_body = head.framing != BodyFraming::kNone;
   if (body != nullptr && body_len > 0) {
     void* dst;
-    napi_create_buffer_copy(env_, body_len, body, &dst, &argv[2]);
+    napi_create_buffer_copy(env, body_len, body, &dst, &argv[2]);
+    content_length = body_len;
   } else if (rs->sink.in_file()) {
     flags |= kReqBodyFile;
-    napi_create_int32(env_, rs->sink.fd(), &argv[2]);
+    napi_create_int32(env, rs->sink.fd(), &argv[2]);
+    content_length = rs->sink.size();
   } else if (rs->sink.size() > 0) {
     void* dst;
-    napi_create_buffer_copy(env_, rs->sink.memory().size(), rs->sink.memory().data(), &dst,
+    napi_create_buffer_copy(env, rs->sink.memory().size(), rs->sink.memory().data(), &dst,
                             &argv[2]);
+    content_length = rs->sink.size();
   } else {
-    napi_get_undefined(env_, &argv[2]);
+    argv[2] = undefined;
   }
-  napi_create_uint32(env_, flags, &argv[1]);
-  for (size_t i = 0; i < nvars; i++) {
-    StrView k = rs->vars.key(i), v = rs->vars.value(i);
-    napi_create_string_latin1(env_, k.data, k.len, &argv[3 + 2 * i]);
-    napi_create_string_latin1(env_, v.data, v.len, &argv[4 + 2 * i]);
+
+  // method
+  int method_index = -1;
+  for (size_t i = 0; i < methods_.size(); i++) {
+    if (methods_[i].size() == head.method.len &&
+        std::memcmp(methods_[i].data(), head.method.data, head.method.len) == 0) {
+      method_index = static_cast<int>(i);
+      break;
+    }
+  }
+  if (method_index >= 0) napi_create_int32(env, method_index, &argv[3]);
+  else argv[3] = Latin1(env, head.method.data, head.method.len);
+  argv[4] = Latin1(env, head.target.data, head.target.len);
+
+  // path and query: JavaScript slices them from the URI when it can.
+  StrView path, query, authority;
+  SplitTarget(head.target, &path, &query, &authority);
+  const bool origin_form = authority.data == nullptr && head.target.len > 0 &&
+                           head.target.data[0] == '/';
+  if (origin_form && std::memchr(path.data, '%', path.len) == nullptr) {
+    argv[5] = undefined;
+    argv[6] = undefined;
+  } else {
+    scratch_.clear();
+    if (path.len == 0) scratch_.push_back('/');  // "http://host" asks for the root
+    else PercentDecode(path.data, path.len, &scratch_);
+    argv[5] = Latin1(env, scratch_.data(), scratch_.size());
+    argv[6] = Latin1(env, query.data, query.len);
+  }
+
+  StrView ctype = ContentType(head);
+  argv[7] = ctype.data != nullptr ? Latin1(env, ctype.data, ctype.len) : undefined;
+  char num[24];
+  size_t num_len = 0;
+  if (has_body) {
+    num_len = static_cast<size_t>(
+        snprintf(num, sizeof num, "%llu", static_cast<unsigned long long>(content_length)));
+    argv[8] = Latin1(env, num, num_len);
+  } else {
+    argv[8] = undefined;
+  }
+  if (!c->announced) {
+    c->announced = true;
+    flags |= kReqNewConnection;
+    argv[9] = Latin1(env, c->remote_addr, std::strlen(c->remote_addr));
+    argv[10] = Latin1(env, c->remote_port, std::strlen(c->remote_port));
+  } else {
+    argv[9] = undefined;
+    argv[10] = undefined;
+  }
+  napi_create_uint32(env, flags, &argv[1]);
+
+  size_t argc = kFixedArgs;
+  size_t header_bytes = 0;
+  size_t header_vars = 0;
+  ForEachHeaderVar(head, keys_, &scratch_, [&](int index, StrView name, StrView value) {
+    if (index >= 0) {
+      napi_create_int32(env, index, &argv[argc]);
+    } else {
+      HttpKey(name, &key_scratch_);
+      argv[argc] = Latin1(env, key_scratch_.data(), key_scratch_.size());
+    }
+    argv[argc + 1] = Latin1(env, value.data, value.len);
+    argc += 2;
+    header_vars++;
+    header_bytes += 4 + 5 + name.len + value.len;
+  });
+
+  if (cfg_.logging) {
+    rs->log_method.assign(head.method.data, head.method.len);
+    rs->log_uri.assign(head.target.data, head.target.len);
+    rs->vars_count = kFixedVars + header_vars;
+    rs->vars_bytes = 4 * kFixedVars + kFixedKeyBytes + head.method.len + head.target.len * 2 +
+                     ctype.len + num_len + 8 + 4 + std::strlen(c->remote_addr) +
+                     std::strlen(c->remote_port) + 5 + server_name_.size() + header_bytes;
   }
   CallJs(on_request_, argc, argv);
 }
@@ -556,7 +706,8 @@ void Server::ReleaseRequest(Connection* c) {
   if (rs == nullptr) return;
   c->req = nullptr;
   rs->sink.Reset();
-  rs->vars.ShrinkIfOver(16384);
+  if (rs->head_bytes.capacity() > 16384) std::string().swap(rs->head_bytes);
+  rs->head_bytes.clear();
   if (request_pool_.size() < 256) {
     request_pool_.emplace_back(rs);
   } else {
@@ -574,87 +725,63 @@ Connection* Server::Lookup(double id) {
   return c;
 }
 
-size_t Server::BodyLength(napi_value v, bool* ok) {
+// Appends a body value (a string as UTF-8, a Uint8Array, an array of those, or
+// undefined) to *out. Returns the bytes appended; sets *ok to false for anything else.
+size_t Server::AppendBody(std::string* out, napi_value v, bool* ok) {
+  napi_env env = env_;
   napi_valuetype t;
-  napi_typeof(env_, v, &t);
+  napi_typeof(env, v, &t);
   if (t == napi_string) {
-    size_t len = 0;
-    napi_get_value_string_utf8(env_, v, nullptr, 0, &len);
-    return len;
-  }
-  bool is_ta = false;
-  napi_is_typedarray(env_, v, &is_ta);
-  if (is_ta) {
-    napi_typedarray_type type;
-    size_t length;
-    void* data;
-    napi_value ab;
-    size_t offset;
-    napi_get_typedarray_info(env_, v, &type, &length, &data, &ab, &offset);
-    if (type != napi_uint8_array && type != napi_uint8_clamped_array && type != napi_int8_array) {
-      *ok = false;
-      return 0;
-    }
-    return length;
-  }
-  bool is_array = false;
-  napi_is_array(env_, v, &is_array);
-  if (is_array) {
-    uint32_t n;
-    napi_get_array_length(env_, v, &n);
-    size_t total = 0;
-    for (uint32_t i = 0; i < n; i++) {
-      napi_value e;
-      napi_get_element(env_, v, i, &e);
-      total += BodyLength(e, ok);
-    }
-    return total;
-  }
-  if (t == napi_undefined || t == napi_null) return 0;
-  *ok = false;
-  return 0;
-}
-
-void Server::AppendBody(Connection* c, napi_value v, bool* ok) {
-  napi_valuetype t;
-  napi_typeof(env_, v, &t);
-  if (t == napi_string) {
-    size_t len = 0;
-    napi_get_value_string_utf8(env_, v, nullptr, 0, &len);
-    size_t at = c->out.size();
-    c->out.resize(at + len + 1);
+    // One pass in the common case: copy into room that is probably enough, and only
+    // when V8 filled it (it may have stopped short) ask for the length and copy again.
+    const size_t at = out->size();
+    constexpr size_t kGuess = 4096;
+    out->resize(at + kGuess);
     size_t copied = 0;
-    napi_get_value_string_utf8(env_, v, &c->out[at], len + 1, &copied);
-    c->out.resize(at + copied);
-    c->resp_body_bytes += copied;
-    return;
-  }
-  bool is_ta = false;
-  napi_is_typedarray(env_, v, &is_ta);
-  if (is_ta) {
-    napi_typedarray_type type;
-    size_t length;
-    void* data;
-    napi_value ab;
-    size_t offset;
-    napi_get_typedarray_info(env_, v, &type, &length, &data, &ab, &offset);
-    c->out.append(static_cast<const char*>(data), length);
-    c->resp_body_bytes += length;
-    return;
-  }
-  bool is_array = false;
-  napi_is_array(env_, v, &is_array);
-  if (is_array) {
-    uint32_t n;
-    napi_get_array_length(env_, v, &n);
-    for (uint32_t i = 0; i < n; i++) {
-      napi_value e;
-      napi_get_element(env_, v, i, &e);
-      AppendBody(c, e, ok);
+    napi_get_value_string_utf8(env, v, &(*out)[at], kGuess, &copied);
+    if (copied + 4 >= kGuess) {
+      size_t len = 0;
+      napi_get_value_string_utf8(env, v, nullptr, 0, &len);
+      out->resize(at + len + 1);
+      napi_get_value_string_utf8(env, v, &(*out)[at], len + 1, &copied);
     }
-    return;
+    out->resize(at + copied);
+    return copied;
+  }
+  if (t == napi_object) {
+    bool is_ta = false;
+    napi_is_typedarray(env, v, &is_ta);
+    if (is_ta) {
+      napi_typedarray_type type;
+      size_t length;
+      void* data;
+      napi_value ab;
+      size_t offset;
+      napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &offset);
+      if (type != napi_uint8_array && type != napi_uint8_clamped_array &&
+          type != napi_int8_array) {
+        *ok = false;
+        return 0;
+      }
+      out->append(static_cast<const char*>(data), length);
+      return length;
+    }
+    bool is_array = false;
+    napi_is_array(env, v, &is_array);
+    if (is_array) {
+      uint32_t n;
+      napi_get_array_length(env, v, &n);
+      size_t total = 0;
+      for (uint32_t i = 0; i < n && *ok; i++) {
+        napi_value e;
+        napi_get_element(env, v, i, &e);
+        total += AppendBody(out, e, ok);
+      }
+      return total;
+    }
   }
   if (t != napi_undefined && t != napi_null) *ok = false;
+  return 0;
 }
 
 // send(id, head, body, flags) -> 0 (go on), 1 (backpressure: wait for onDrain),
@@ -678,6 +805,8 @@ Napi::Value Server::Send(const Napi::CallbackInfo& info) {
   RequestState* rs = c->req;
   const bool close = (flags & kSendClose) || !rs->keep_alive || closing_;
   bool ok = true;
+  size_t body_len = 0;
+  bool body_done = false;
   napi_value head = info[1];
   napi_valuetype head_type;
   napi_typeof(env, head, &head_type);
@@ -700,7 +829,10 @@ Napi::Value Server::Send(const Napi::CallbackInfo& info) {
     }
     c->resp_header_count = lines > 0 ? lines - 1 : 0;
     if (flags & kSendAddLength) {
-      size_t body_len = BodyLength(info[2], &ok);
+      // The length is the body's: copy the body aside first.
+      body_scratch_.clear();
+      body_len = AppendBody(&body_scratch_, info[2], &ok);
+      body_done = true;
       c->out.append("Content-Length: ", 16);
       AppendDecimal(&c->out, body_len);
       c->out.append("\r\n", 2);
@@ -722,17 +854,22 @@ Napi::Value Server::Send(const Napi::CallbackInfo& info) {
     c->resp_head_bytes = c->out.size() - start;
   }
   napi_value body = info[2];
-  if (chunked) {
-    size_t body_len = BodyLength(body, &ok);
+  if (body_done) {
+    c->out.append(body_scratch_);
+  } else if (chunked) {
+    body_scratch_.clear();
+    body_len = AppendBody(&body_scratch_, body, &ok);
     if (body_len > 0) {
       AppendHex(&c->out, body_len);
       c->out.append("\r\n", 2);
-      AppendBody(c, body, &ok);
+      c->out.append(body_scratch_);
       c->out.append("\r\n", 2);
     }
   } else {
-    AppendBody(c, body, &ok);
+    body_len = AppendBody(&c->out, body, &ok);
   }
+  if (body_scratch_.capacity() > kHighWater) std::string().swap(body_scratch_);
+  c->resp_body_bytes += body_len;
   if (!ok) {
     napi_throw_type_error(env, "TSGI_ERR_BODY_TYPE",
                           "A body chunk must be a string or a Uint8Array");
@@ -1012,14 +1149,13 @@ void Server::LogRequest(Connection* c) {
   e.worker_requests = requests_;
   e.total_requests = total_requests_;
   e.remote_addr = c->remote_addr;
-  e.vars_count = rs->vars.size();
-  e.vars_bytes = rs->vars.packet_bytes();
+  e.vars_count = rs->vars_count;
+  e.vars_bytes = rs->vars_bytes;
   e.started = time(nullptr);
-  StrView m = rs->vars.value(1), u = rs->vars.value(4);  // REQUEST_METHOD, REQUEST_URI
-  e.method = m.data;
-  e.method_len = m.len;
-  e.uri = u.data;
-  e.uri_len = u.len;
+  e.method = rs->log_method.data();
+  e.method_len = rs->log_method.size();
+  e.uri = rs->log_uri.data();
+  e.uri_len = rs->log_uri.size();
   e.body_bytes = c->resp_body_bytes;
   e.msecs = (uv_hrtime() - c->started_ns) / 1000000;
   e.protocol = rs->http10 ? "HTTP/1.0" : "HTTP/1.1";

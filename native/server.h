@@ -21,6 +21,7 @@
 #include "body_sink.h"
 #include "cgi_vars.h"
 #include "http_parser.h"
+#include "key_table.h"
 
 namespace tsgi {
 
@@ -33,12 +34,28 @@ enum SendFlags : uint32_t {
   kSendAbort = 16,     // cut the connection: an error after the head went out
 };
 
-// Flags passed to onRequest.
+// Flags passed to onRequest; bits 8 and up hold the index of the listener (in the
+// order of listen() calls) that accepted the connection.
 enum RequestFlags : uint32_t {
-  kReqKeepAlive = 1,  // the client allows another request on this connection
-  kReqHttp10 = 2,     // the request is HTTP/1.0 (no chunked response possible)
-  kReqBodyFile = 4,   // body is a file descriptor (an unlinked temporary file)
+  kReqKeepAlive = 1,      // the client allows another request on this connection
+  kReqHttp10 = 2,         // the request is HTTP/1.0 (no chunked response possible)
+  kReqBodyFile = 4,       // body is a file descriptor (an unlinked temporary file)
+  kReqNewConnection = 8,  // the first request of its connection: the peer is given
 };
+constexpr uint32_t kReqListenerShift = 8;
+
+// The arguments of onRequest, in order:
+//   id, flags, body, method, uri, path, query, contentType, contentLength,
+//   remoteAddr, remotePort, key1, value1, key2, value2, ...
+// body: undefined, a Buffer, or (kReqBodyFile) the fd of an unlinked temporary file.
+// method: an index into the methods table given at construction, or a string.
+// path, query: undefined when JavaScript can take them from uri itself (an
+//   origin-form target without "%"); else the percent-decoded path and the query.
+// contentType, contentLength: strings, or undefined when the request has none.
+// remoteAddr, remotePort: strings on a connection's first request, else undefined.
+// key: an index into the keys table given at construction, or a string.
+// Every string is the request's bytes read as latin-1.
+constexpr size_t kFixedArgs = 11;
 
 struct ServerConfig {
   size_t buffer_size = 4096;        // the largest request head
@@ -73,6 +90,7 @@ struct Connection {
   Server* server = nullptr;
   Listener* listener = nullptr;
   uint32_t slot = 0;
+  bool announced = false;  // the peer's address went to JavaScript already
   double id = -1;  // the current request's id; -1 when none
   State state = State::kIdle;
   bool reading = false;
@@ -107,7 +125,7 @@ struct Listener {
   } h;
   Server* server = nullptr;
   bool is_pipe = false;
-  char server_port[8] = {0};
+  uint32_t index = 0;  // in the order of listen() calls
 };
 
 class Server : public Napi::ObjectWrap<Server> {
@@ -147,7 +165,10 @@ class Server : public Napi::ObjectWrap<Server> {
   // Consumes body bytes. Returns the bytes used, or SIZE_MAX when the connection
   // was refused.
   size_t FeedBody(Connection* c, const char* data, size_t len);
-  void Dispatch(Connection* c, const char* body, size_t body_len);
+  // Hands a complete request to JavaScript: onRequest(...) (see kFixedArgs).
+  void Dispatch(Connection* c, const HttpRequestHead& head, const char* body,
+                size_t body_len);
+  void DispatchBuffered(Connection* c);
   void EndRequest(Connection* c, bool close);
   void Refuse(Connection* c, int status, const char* why);
   void Flush(Connection* c);
@@ -157,8 +178,7 @@ class Server : public Napi::ObjectWrap<Server> {
   void StartLingering(Connection* c);
   void CloseConnection(Connection* c, bool abort_request);
   void CallJs(napi_ref fn, size_t argc, napi_value* argv);
-  void AppendBody(Connection* c, napi_value v, bool* ok);
-  size_t BodyLength(napi_value v, bool* ok);
+  size_t AppendBody(std::string* out, napi_value v, bool* ok);
   void LogRequest(Connection* c);
   void LogLine(const char* what, Connection* c);
   void FlushLog();
@@ -178,7 +198,10 @@ class Server : public Napi::ObjectWrap<Server> {
   napi_ref on_close_ = nullptr;
   napi_async_context async_context_ = nullptr;
 
+  KeyTable keys_;                  // header name -> index of its HTTP_* key
+  std::vector<std::string> methods_;  // method -> index, for the common ones
   std::vector<Listener*> listeners_;
+  uint32_t listen_count_ = 0;
   size_t open_listeners_ = 0;
   Connection* conns_ = nullptr;  // every open connection, a doubly linked list
   size_t conn_count_ = 0;
@@ -201,6 +224,9 @@ class Server : public Napi::ObjectWrap<Server> {
   bool close_notified_ = false;
   bool referenced_ = false;
 
+  std::string scratch_;      // a decoded path, a joined header value
+  std::string key_scratch_;  // an HTTP_* key that the keys table lacks
+  std::string body_scratch_;  // a body whose length goes before it
   std::string log_buf_;
   std::string server_name_;
   long pid_ = 0;

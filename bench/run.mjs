@@ -1,0 +1,786 @@
+#!/usr/bin/env node
+// npm run bench: tsgi (native, native with logging, js backend) against a plain
+// node:http server, loaded by autocannon and wrk. See bench/README.md.
+//
+// Environment:
+//   BENCH_SECONDS      seconds of load per tool per server (default 10)
+//   BENCH_CONNECTIONS  concurrent keep-alive connections (default 50)
+//   BENCH_WARMUP       seconds of warm-up load per server, not measured (default 2)
+//   BENCH_ONLY         comma list of servers: tsgi-native,tsgi-native-log,tsgi-js,node-http
+//   BENCH_TOOLS        comma list of load generators: autocannon,wrk (default both)
+//   BENCH_SCENARIOS    comma list: hello (default), post, stream
+//   BENCH_PIN          0 to not pin to CPUs with taskset (default: pin when possible)
+//   BENCH_KEEP_LOGS    1 to keep the servers' stderr files (their path is printed)
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, createReadStream, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { rawRequest } from './lib/http-check.mjs';
+
+const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(BENCH_DIR, '..');
+const RESULTS_DIR = path.join(BENCH_DIR, 'results');
+const HOST = '127.0.0.1';
+const AUTOCANNON_CEILING = 80000;
+
+// ---------------------------------------------------------------- settings
+
+function intEnv(name, def, min = 1) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return def;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) usage(`${name} must be an integer >= ${min}, not ${JSON.stringify(raw)}`);
+  return n;
+}
+
+function listEnv(name, def, allowed) {
+  const raw = process.env[name];
+  const list = (raw === undefined || raw.trim() === '' ? def : raw.split(',')).map((s) => s.trim()).filter(Boolean);
+  for (const item of list) {
+    if (!allowed.includes(item)) usage(`${name}: unknown ${JSON.stringify(item)} (expected some of ${allowed.join(', ')})`);
+  }
+  return [...new Set(list)];
+}
+
+function usage(message) {
+  process.stderr.write(`bench: ${message}\n`);
+  process.exit(2);
+}
+
+const HELLO_BODY = Buffer.from('Hello, World!\n');
+const POST_BYTES = 4096;
+const STREAM_BODY = Buffer.concat(Array.from({ length: 16 }, (_, i) => Buffer.alloc(64 * 1024, 0x61 + i)));
+
+const SCENARIOS = {
+  hello: {
+    app: 'bench/apps/hello.ts',
+    describe: 'GET /, "Hello, World!\\n" (14 bytes, text/plain)',
+    method: 'GET',
+    bodyBytes: 0,
+    expect: { body: HELLO_BODY, contentType: 'text/plain', contentLength: '14' },
+  },
+  post: {
+    app: 'bench/apps/post.ts',
+    describe: `POST / with a ${POST_BYTES}-byte body, answered with its length ("${POST_BYTES}\\n")`,
+    method: 'POST',
+    bodyBytes: POST_BYTES,
+    expect: { body: Buffer.from(`${POST_BYTES}\n`), contentType: 'text/plain' },
+  },
+  stream: {
+    app: 'bench/apps/stream.ts',
+    describe: 'GET /, 1 MiB streamed as 16 chunks of 64 KiB (chunked coding)',
+    method: 'GET',
+    bodyBytes: 0,
+    expect: { body: STREAM_BODY, contentType: 'application/octet-stream', chunked: true },
+  },
+};
+
+const SERVERS = [
+  {
+    name: 'tsgi-native',
+    describe: 'tsgi --backend native --disable-logging',
+    kind: 'tsgi',
+    args: ['--disable-logging'],
+  },
+  {
+    name: 'tsgi-native-log',
+    describe: 'tsgi --backend native, request logging on (stderr to a file)',
+    kind: 'tsgi',
+    args: [],
+    logging: true,
+  },
+  {
+    name: 'tsgi-js',
+    describe: 'tsgi --backend js --disable-logging (node:http underneath)',
+    kind: 'tsgi',
+    args: ['--backend', 'js', '--disable-logging'],
+    // The pure-JS backend is optional: if it does not start, say so and go on.
+    optional: true,
+  },
+  {
+    name: 'node-http',
+    describe: 'plain node:http (bench/peers/node-http.mjs), res.sendDate = false',
+    kind: 'peer',
+    args: [],
+  },
+];
+
+const settings = {
+  seconds: intEnv('BENCH_SECONDS', 10),
+  connections: intEnv('BENCH_CONNECTIONS', 50),
+  warmupSeconds: intEnv('BENCH_WARMUP', 2, 0),
+  servers: listEnv('BENCH_ONLY', SERVERS.map((s) => s.name), SERVERS.map((s) => s.name)),
+  tools: listEnv('BENCH_TOOLS', ['autocannon', 'wrk'], ['autocannon', 'wrk']),
+  scenarios: listEnv('BENCH_SCENARIOS', ['hello'], Object.keys(SCENARIOS)),
+  pin: process.env.BENCH_PIN !== '0',
+  keepLogs: process.env.BENCH_KEEP_LOGS === '1',
+};
+
+// ---------------------------------------------------------------- helpers
+
+const say = (line = '') => process.stdout.write(line + '\n');
+const notes = [];
+const failures = [];
+const note = (line) => {
+  notes.push(line);
+  say(`note: ${line}`);
+};
+const fail = (line) => {
+  failures.push(line);
+  say('');
+  say(`!!! FAILED: ${line}`);
+  say('');
+};
+
+function fmtInt(n) {
+  return n === undefined || n === null || Number.isNaN(n) ? '-' : Math.round(n).toLocaleString('en-US');
+}
+function fmtMs(ms) {
+  if (ms === undefined || ms === null || Number.isNaN(ms)) return '-';
+  return ms < 10 ? ms.toFixed(3) : ms < 100 ? ms.toFixed(2) : ms.toFixed(1);
+}
+function fmtRatio(r) {
+  return r === undefined || !Number.isFinite(r) ? '-' : r.toFixed(2);
+}
+
+function table(header, rows) {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const line = (cells) => cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
+  say('  ' + line(header));
+  say('  ' + widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of rows) say('  ' + line(r));
+}
+
+/** Which command is on PATH, or undefined. */
+function which(cmd) {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    const p = path.join(dir, cmd);
+    try {
+      if (statSync(p).isFile()) return p;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/** The CPUs this process may run on, from taskset -p (e.g. "0,1" or "0-3"). */
+function allowedCpus() {
+  const r = spawnSync('taskset', ['-pc', String(process.pid)], { encoding: 'utf8' });
+  if (r.status !== 0) return [];
+  const list = /:\s*([0-9,\-\s]+)$/.exec(r.stdout.trim())?.[1] ?? '';
+  const cpus = [];
+  for (const part of list.split(',')) {
+    const [a, b] = part.trim().split('-').map(Number);
+    if (Number.isNaN(a)) continue;
+    for (let c = a; c <= (Number.isNaN(b) || b === undefined ? a : b); c++) cpus.push(c);
+  }
+  return cpus;
+}
+
+function pinned(cpu, file, args) {
+  return cpu === undefined ? [file, args] : ['taskset', ['-c', String(cpu), file, ...args]];
+}
+
+/** Runs a command to its end; resolves { code, signal, stdout, stderr }. */
+function runToEnd(file, args, { env, timeoutMs }) {
+  return new Promise((resolve) => {
+    const child = spawn(file, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    current.loaders.add(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      stderr += `\n(bench: killed after ${timeoutMs} ms)`;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.on('error', (err) => {
+      stderr += String(err);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      current.loaders.delete(child);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+// Children to clean up if the bench itself is interrupted.
+const current = { server: undefined, loaders: new Set() };
+function killChildren() {
+  for (const c of current.loaders) {
+    try {
+      c.kill('SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  const s = current.server;
+  if (s && !s.exited) {
+    try {
+      process.kill(s.pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+}
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    say(`\nbench: ${signal}: stopping`);
+    killChildren();
+    process.exit(130);
+  });
+}
+process.on('exit', killChildren);
+
+// ---------------------------------------------------------------- servers
+
+/** Starts one server on 127.0.0.1:0; resolves its handle once it printed its port. */
+async function startServer(server, scenarioName, scenario, cpu, tmp) {
+  const logPath = path.join(tmp, `${scenarioName}-${server.name}.stderr.log`);
+  const fd = openSync(logPath, 'w');
+  const args =
+    server.kind === 'tsgi'
+      ? ['bin/tsgi.js', '--http', `${HOST}:0`, '--wsgi-file', scenario.app, ...server.args]
+      : ['bench/peers/node-http.mjs', '--http', `${HOST}:0`, '--scenario', scenarioName];
+  const [file, argv] = pinned(cpu, process.execPath, args);
+  const command = [file, ...argv].join(' ');
+  // stdout and stderr both go to the file: no pipe for the bench to drain while loading.
+  const child = spawn(file, argv, { cwd: ROOT, stdio: ['ignore', fd, fd], env: { ...process.env, NODE_ENV: 'production' } });
+  closeSync(fd);
+  const handle = { name: server.name, pid: child.pid, child, logPath, command, exited: undefined, port: undefined };
+  handle.exitPromise = new Promise((resolve) => {
+    child.on('exit', (code, signal) => {
+      handle.exited = { code, signal };
+      resolve(handle.exited);
+    });
+    child.on('error', (err) => {
+      handle.exited = { code: null, signal: null, error: String(err) };
+      resolve(handle.exited);
+    });
+  });
+  current.server = handle;
+  const started = Date.now();
+  const ready = /socket 0 bound to TCP address (?:\[[^\]]+\]|[^\s:]+):(\d+) \(http/;
+  for (;;) {
+    const m = ready.exec(readFileSync(logPath, 'utf8'));
+    if (m) {
+      handle.port = Number(m[1]);
+      handle.startMillis = Date.now() - started;
+      return handle;
+    }
+    if (handle.exited) {
+      throw new Error(`exited (${describeExit(handle.exited)}) before it was ready:\n${tail(logPath)}`);
+    }
+    if (Date.now() - started > 30000) {
+      await stopServer(handle);
+      throw new Error(`not ready after 30 s:\n${tail(logPath)}`);
+    }
+    await sleep(50);
+  }
+}
+
+function describeExit(e) {
+  if (!e) return 'running';
+  if (e.error) return e.error;
+  return e.signal ? `signal ${e.signal}` : `exit code ${e.code}`;
+}
+
+function tail(file, lines = 15) {
+  try {
+    const text = readFileSync(file, 'utf8');
+    return text
+      .split('\n')
+      .slice(-lines - 1)
+      .map((l) => `    | ${l}`)
+      .join('\n');
+  } catch {
+    return '    | (no output)';
+  }
+}
+
+/** SIGTERM by pid, SIGKILL after 5 s; waits until the child is reaped. */
+async function stopServer(handle) {
+  if (handle.exited) return { how: 'already exited', exit: handle.exited };
+  const t0 = Date.now();
+  try {
+    process.kill(handle.pid, 'SIGTERM');
+  } catch {
+    // already gone
+  }
+  let how = 'SIGTERM';
+  const graceful = await Promise.race([handle.exitPromise, sleep(5000).then(() => undefined)]);
+  if (!graceful) {
+    how = 'SIGKILL (SIGTERM ignored for 5 s)';
+    try {
+      process.kill(handle.pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+    await Promise.race([handle.exitPromise, sleep(5000)]);
+  }
+  if (current.server === handle) current.server = undefined;
+  return { how, exit: handle.exited, millis: Date.now() - t0 };
+}
+
+/** The raw request a scenario makes. */
+function requestFor(scenario, port) {
+  return {
+    host: HOST,
+    port,
+    method: scenario.method,
+    path: '/',
+    headers: scenario.bodyBytes ? { 'Content-Type': 'application/octet-stream' } : {},
+    body: scenario.bodyBytes ? 'x'.repeat(scenario.bodyBytes) : undefined,
+  };
+}
+
+/** Checks one answer; returns a list of problems (empty when it is right). */
+function checkResponse(scenario, res) {
+  const problems = [];
+  const get = (n) => res.headers.find(([k]) => k.toLowerCase() === n)?.[1];
+  if (res.status !== 200) problems.push(`status ${res.status} ${res.reason} (expected 200)`);
+  if (!res.body.equals(scenario.expect.body)) {
+    const shown = res.body.length > 80 ? `${res.body.length} bytes starting ${JSON.stringify(res.body.subarray(0, 40).toString('latin1'))}` : JSON.stringify(res.body.toString('latin1'));
+    problems.push(`body ${shown} (expected ${scenario.expect.body.length} bytes${scenario.expect.body.length <= 80 ? ` ${JSON.stringify(scenario.expect.body.toString())}` : ''})`);
+  }
+  const ct = get('content-type') ?? '';
+  if (ct.split(';')[0].trim().toLowerCase() !== scenario.expect.contentType) problems.push(`Content-Type ${JSON.stringify(ct)} (expected ${scenario.expect.contentType})`);
+  if (scenario.expect.contentLength !== undefined && get('content-length') !== scenario.expect.contentLength) {
+    problems.push(`Content-Length ${JSON.stringify(get('content-length'))} (expected ${scenario.expect.contentLength})`);
+  }
+  return problems;
+}
+
+/** Waits until the server answers, then checks the answer. */
+async function verify(handle, scenario, { retryMs }) {
+  const deadline = Date.now() + retryMs;
+  let lastErr;
+  for (;;) {
+    try {
+      const res = await rawRequest({ ...requestFor(scenario, handle.port), timeoutMs: 10000 });
+      const problems = checkResponse(scenario, res);
+      return {
+        ok: problems.length === 0,
+        problems,
+        statusLine: res.statusLine,
+        headers: res.headers,
+        headBytes: res.headBytes,
+        bodyBytes: res.body.length,
+        chunked: res.chunked,
+        chunks: res.chunks,
+      };
+    } catch (err) {
+      lastErr = err;
+      if (handle.exited || Date.now() > deadline) {
+        return { ok: false, problems: [`no answer: ${err.message}${handle.exited ? ` (server ${describeExit(handle.exited)})` : ''}`] };
+      }
+      await sleep(100);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- load generators
+
+async function runAutocannon(url, scenario, seconds, cpu) {
+  const opts = { url, connections: settings.connections, duration: seconds, method: scenario.method, bodyBytes: scenario.bodyBytes };
+  const [file, args] = pinned(cpu, process.execPath, ['bench/lib/autocannon-worker.mjs', JSON.stringify(opts)]);
+  const r = await runToEnd(file, args, { timeoutMs: (seconds + 60) * 1000 });
+  let out;
+  try {
+    out = JSON.parse(r.stdout.trim().split('\n').pop());
+  } catch {
+    return { ok: false, error: `autocannon gave no result (${describeExit(r)}): ${r.stderr.trim().slice(-500)}` };
+  }
+  const reqs = out.requests ?? {};
+  return {
+    ok: true,
+    rps: reqs.average,
+    rpsStdevPct: reqs.average ? (100 * (reqs.stddev ?? 0)) / reqs.average : undefined,
+    rpsMin: reqs.min,
+    rpsMax: reqs.max,
+    requests: out['2xx'] + out.non2xx,
+    durationS: out.duration,
+    latencyMs: {
+      p50: out.latency.p50,
+      p90: out.latency.p90,
+      p99: out.latency.p99,
+      p99_9: out.latency.p99_9,
+      mean: out.latency.mean,
+      max: out.latency.max,
+    },
+    errors: out.errors,
+    timeouts: out.timeouts,
+    non2xx: out.non2xx,
+    resets: out.resets,
+    mismatches: out.mismatches,
+    statusCodes: out.statusCodeStats,
+    bytesPerSec: out.throughput?.average,
+    stderr: r.stderr.trim() || undefined,
+  };
+}
+
+async function runWrk(url, scenario, seconds, cpu) {
+  const args = ['-t1', `-c${settings.connections}`, `-d${seconds}s`, '-s', 'bench/wrk/report.lua', url];
+  const [file, argv] = pinned(cpu, wrkPath, args);
+  const r = await runToEnd(file, argv, { env: { BENCH_WRK_BODY_BYTES: String(scenario.bodyBytes || 0) }, timeoutMs: (seconds + 60) * 1000 });
+  const line = r.stdout.split('\n').find((l) => l.startsWith('BENCH_JSON '));
+  if (!line) return { ok: false, error: `wrk gave no result (${describeExit(r)}): ${(r.stderr + r.stdout).trim().slice(-500)}` };
+  const w = JSON.parse(line.slice('BENCH_JSON '.length));
+  const durationS = w.duration_us / 1e6;
+  const e = w.errors;
+  const ms = (us) => us / 1000;
+  return {
+    ok: true,
+    rps: w.requests / durationS,
+    rpsStdevPct: w.rate.mean ? (100 * w.rate.stdev) / w.rate.mean : undefined,
+    rpsMin: w.rate.min,
+    rpsMax: w.rate.max,
+    requests: w.requests,
+    durationS,
+    latencyMs: {
+      p50: ms(w.latency_us.p50),
+      p90: ms(w.latency_us.p90),
+      p99: ms(w.latency_us.p99),
+      p99_9: ms(w.latency_us.p99_9),
+      mean: ms(w.latency_us.mean),
+      max: ms(w.latency_us.max),
+    },
+    // wrk's socket errors; its "status" errors are responses with a status >= 400.
+    errors: e.connect + e.read + e.write + e.timeout,
+    errorDetail: e,
+    timeouts: e.timeout,
+    non2xx: e.status,
+    bytesPerSec: w.bytes / durationS,
+    stderr: r.stderr.trim() || undefined,
+  };
+}
+
+const TOOLS = {
+  autocannon: runAutocannon,
+  wrk: runWrk,
+};
+
+// ---------------------------------------------------------------- one server
+
+/** Counts the lines of a (possibly large) file. */
+function countLines(file) {
+  return new Promise((resolve, reject) => {
+    let n = 0;
+    let lastNl = true;
+    createReadStream(file)
+      .on('data', (d) => {
+        for (let i = d.indexOf(10); i !== -1; i = d.indexOf(10, i + 1)) n++;
+        lastNl = d[d.length - 1] === 10;
+      })
+      .on('end', () => resolve(n + (lastNl ? 0 : 1)))
+      .on('error', reject);
+  });
+}
+
+async function benchServer(server, scenarioName, scenario, cpus, tmp) {
+  const result = { name: server.name, describe: server.describe, ok: false, tools: {}, notes: [] };
+  say('');
+  say(`--- ${scenarioName} / ${server.name}: ${server.describe}`);
+  let handle;
+  try {
+    handle = await startServer(server, scenarioName, scenario, cpus?.server, tmp);
+  } catch (err) {
+    result.error = `did not start: ${err.message}`;
+    if (server.optional) {
+      result.skipped = true;
+      note(`${scenarioName}/${server.name} did not start, skipped (${err.message.split('\n')[0]}):\n${err.message.split('\n').slice(1).join('\n')}`);
+    } else {
+      fail(`${scenarioName}/${server.name} ${result.error}`);
+    }
+    return result;
+  }
+  result.command = handle.command;
+  result.pid = handle.pid;
+  result.startMillis = handle.startMillis;
+  say(`    started pid ${handle.pid} on ${HOST}:${handle.port} in ${handle.startMillis} ms: ${handle.command}`);
+  const url = `http://${HOST}:${handle.port}/`;
+  let served = 0; // requests this server answered, to compare with its log
+
+  try {
+    const v = await verify(handle, scenario, { retryMs: 10000 });
+    served++;
+    result.verify = v;
+    if (!v.ok) {
+      fail(`${scenarioName}/${server.name} answered wrongly before the load:\n    ${v.problems.join('\n    ')}\n${tail(handle.logPath)}`);
+      result.error = `wrong answer: ${v.problems.join('; ')}`;
+      return result;
+    }
+    const hdrs = v.headers.map(([k, val]) => `${k}: ${val}`).join(' | ');
+    say(`    check: ${v.statusLine}, ${v.bodyBytes}-byte body as expected${v.chunked ? ` (chunked, ${v.chunks} chunks)` : ''}; head ${v.headBytes} bytes: ${hdrs}`);
+
+    const warmTool = settings.tools.includes('wrk') && wrkPath ? 'wrk' : settings.tools[0];
+    if (settings.warmupSeconds > 0 && warmTool) {
+      const w = await TOOLS[warmTool](url, scenario, settings.warmupSeconds, cpus?.client);
+      served += w.requests ?? 0;
+      result.warmup = { tool: warmTool, seconds: settings.warmupSeconds, rps: w.rps, errors: w.errors, non2xx: w.non2xx };
+      say(`    warm-up: ${settings.warmupSeconds} s of ${warmTool}, ${fmtInt(w.rps)} req/s`);
+      if (handle.exited) throw new Error(`crashed during the warm-up (${describeExit(handle.exited)})`);
+    }
+
+    for (const tool of settings.tools) {
+      if (tool === 'wrk' && !wrkPath) continue;
+      await sleep(300);
+      const r = await TOOLS[tool](url, scenario, settings.seconds, cpus?.client);
+      result.tools[tool] = r;
+      if (!r.ok) {
+        note(`${scenarioName}/${server.name}: ${r.error}`);
+      } else {
+        served += r.requests;
+        say(
+          `    ${tool.padEnd(10)} ${fmtInt(r.rps).padStart(8)} req/s  p50 ${fmtMs(r.latencyMs.p50)} ms  p99 ${fmtMs(r.latencyMs.p99)} ms` +
+            `  errors ${r.errors}  non-2xx ${r.non2xx}  (per-interval rate ±${r.rpsStdevPct?.toFixed(1)}%)`,
+        );
+        if (r.errors || r.non2xx) {
+          note(`${scenarioName}/${server.name} ${tool}: ${r.errors} errors, ${r.non2xx} non-2xx` + (r.errorDetail ? ` (${JSON.stringify(r.errorDetail)})` : ''));
+        }
+        if (r.rpsStdevPct > 10) note(`${scenarioName}/${server.name} ${tool}: unstable rate, per-interval stdev ${r.rpsStdevPct.toFixed(1)}% of the mean`);
+      }
+      if (handle.exited) throw new Error(`crashed during the ${tool} load (${describeExit(handle.exited)})`);
+      const after = await verify(handle, scenario, { retryMs: 0 });
+      served++;
+      if (!after.ok) throw new Error(`answered wrongly after the ${tool} load: ${after.problems.join('; ')}`);
+    }
+    result.ok = true;
+  } catch (err) {
+    result.error = err.message;
+    fail(`${scenarioName}/${server.name} ${err.message}\n${tail(handle.logPath)}`);
+  } finally {
+    const stop = await stopServer(handle);
+    result.stop = { how: stop.how, exit: describeExit(stop.exit), millis: stop.millis };
+    say(`    stopped: ${stop.how} -> ${describeExit(stop.exit)}${stop.millis !== undefined ? ` in ${stop.millis} ms` : ''}`);
+    if (stop.how.startsWith('SIGKILL')) note(`${scenarioName}/${server.name} ignored SIGTERM for 5 s and was killed`);
+    await logReport(server, scenarioName, handle, served, result);
+  }
+  return result;
+}
+
+/** How many load runs (warm-up included) a server went through. */
+function loadRuns(result) {
+  return (result.warmup ? 1 : 0) + Object.keys(result.tools).length;
+}
+
+/** What the server wrote on stderr: request lines for the logging one, anything odd for all. */
+async function logReport(server, scenarioName, handle, served, result) {
+  const size = statSync(handle.logPath).size;
+  const info = { bytes: size };
+  if (server.logging) {
+    const lines = await countLines(handle.logPath);
+    // A few startup lines and one "stopping"/"goodbye" pair are not request lines.
+    info.lines = lines;
+    info.requestsServed = served;
+    say(`    log: ${fmtInt(lines)} lines, ${(size / 1048576).toFixed(1)} MiB for ${fmtInt(served)} requests answered`);
+    const head = readFileSync(handle.logPath, { encoding: 'utf8', flag: 'r' }).slice(0, 4096);
+    info.sampleLine = head.split('\n').find((l) => l.startsWith('[pid:'));
+    // Load generators stop counting with up to one request per connection in flight,
+    // which the server still answers (and logs); the startup and shutdown lines add a few.
+    if (lines < served || lines > served + 10 + settings.connections * loadRuns(result)) {
+      note(`${scenarioName}/${server.name}: ${lines} log lines for ${served} requests answered`);
+    }
+  } else {
+    const text = readFileSync(handle.logPath, 'utf8');
+    const routine = /^(\*\*\* |tsgi: (application|socket|SIG|goodbye)|node-http: socket)/;
+    const odd = text.split('\n').filter((l) => l && !routine.test(l));
+    if (odd.length > 0) {
+      info.unexpected = odd.slice(0, 20);
+      note(`${scenarioName}/${server.name} wrote ${odd.length} unexpected stderr lines, first: ${odd[0].slice(0, 200)}`);
+    }
+  }
+  result.stderr = info;
+}
+
+// ---------------------------------------------------------------- main
+
+const wrkPath = settings.tools.includes('wrk') ? which('wrk') : undefined;
+
+function gitInfo() {
+  const run = (...a) => spawnSync('git', a, { cwd: ROOT, encoding: 'utf8' });
+  const head = run('rev-parse', '--short', 'HEAD');
+  const dirty = run('status', '--porcelain', '--', 'lib', 'native', 'bin', 'binding.gyp');
+  return { commit: head.status === 0 ? head.stdout.trim() : undefined, dirtySources: dirty.status === 0 ? dirty.stdout.trim().split('\n').filter(Boolean).length : undefined };
+}
+
+function newestMtime(dir, exts) {
+  let newest = 0;
+  if (!existsSync(dir)) return 0;
+  for (const f of readdirSync(dir)) {
+    if (exts.some((e) => f.endsWith(e))) newest = Math.max(newest, statSync(path.join(dir, f)).mtimeMs);
+  }
+  return newest;
+}
+
+function checkBuild() {
+  const addon = path.join(ROOT, 'build/Release/tsgi.node');
+  const cli = path.join(ROOT, 'dist/lib/cli.js');
+  if (!existsSync(addon) || !existsSync(cli)) {
+    usage('tsgi is not built (no build/Release/tsgi.node or dist/lib/cli.js): run npm run build first');
+  }
+  if (newestMtime(path.join(ROOT, 'native'), ['.cc', '.h']) > statSync(addon).mtimeMs) {
+    note('native/ has sources newer than build/Release/tsgi.node: the bench measures the last build (npm run build)');
+  }
+  if (newestMtime(path.join(ROOT, 'lib'), ['.ts']) > statSync(cli).mtimeMs) {
+    note('lib/ has sources newer than dist/: the bench measures the last build (npm run build)');
+  }
+}
+
+function ratiosFor(servers, tool) {
+  const rps = (name) => (servers[name]?.ok && servers[name].tools[tool]?.ok ? servers[name].tools[tool].rps : undefined);
+  const out = {};
+  const node = rps('node-http');
+  for (const v of ['tsgi-native', 'tsgi-native-log', 'tsgi-js']) {
+    if (rps(v) !== undefined && node !== undefined) out[`${v} / node-http`] = rps(v) / node;
+  }
+  if (rps('tsgi-native') !== undefined && rps('tsgi-js') !== undefined) out['tsgi-native / tsgi-js'] = rps('tsgi-native') / rps('tsgi-js');
+  if (rps('tsgi-native-log') !== undefined && rps('tsgi-native') !== undefined) {
+    out['tsgi-native-log / tsgi-native'] = rps('tsgi-native-log') / rps('tsgi-native');
+  }
+  return out;
+}
+
+async function main() {
+  const began = Date.now();
+  say(`tsgi bench: scenarios ${settings.scenarios.join(',')}; servers ${settings.servers.join(',')}; tools ${settings.tools.join(',')}`);
+  say(`  ${settings.connections} keep-alive connections, pipelining 1, ${settings.seconds} s per tool, ${settings.warmupSeconds} s warm-up per server`);
+  checkBuild();
+
+  // Pinning: the server on one CPU, the load generator on another.
+  let cpus;
+  const canTaskset = which('taskset') !== undefined;
+  if (!settings.pin) {
+    say('  pinning: off (BENCH_PIN=0)');
+  } else if (!canTaskset) {
+    say('  pinning: off (taskset not found)');
+  } else {
+    const allowed = allowedCpus();
+    if (allowed.length >= 2) {
+      cpus = { server: allowed[0], client: allowed[1] };
+      // This process only waits while loads run; keep it off the server's CPU too.
+      spawnSync('taskset', ['-a', '-pc', String(cpus.client), String(process.pid)], { stdio: 'ignore' });
+      say(`  pinning: yes (taskset): servers on CPU ${cpus.server}, load generators (and this runner) on CPU ${cpus.client}`);
+    } else {
+      say(`  pinning: off (only ${allowed.length} CPU allowed)`);
+    }
+  }
+  if (settings.tools.includes('wrk') && !wrkPath) {
+    note('wrk is not installed: skipping wrk (only autocannon figures; see bench/README.md)');
+  }
+  const activeTools = settings.tools.filter((t) => t !== 'wrk' || wrkPath);
+
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'tsgi-bench-'));
+  const scenarios = {};
+
+  for (const scenarioName of settings.scenarios) {
+    const scenario = SCENARIOS[scenarioName];
+    say('');
+    say(`=== scenario ${scenarioName}: ${scenario.describe}`);
+    const servers = {};
+    for (const server of SERVERS.filter((s) => settings.servers.includes(s.name))) {
+      servers[server.name] = await benchServer(server, scenarioName, scenario, cpus, tmp);
+      await sleep(500);
+    }
+    const ratios = {};
+    for (const tool of activeTools) ratios[tool] = ratiosFor(servers, tool);
+    scenarios[scenarioName] = { describe: scenario.describe, servers, ratios };
+  }
+
+  // ------------------------------------------------------------ report
+  say('');
+  say('==================================================================== results');
+  for (const [scenarioName, sc] of Object.entries(scenarios)) {
+    for (const tool of activeTools) {
+      say('');
+      const how =
+        tool === 'wrk'
+          ? `wrk -t1 -c${settings.connections} -d${settings.seconds}s`
+          : `autocannon -c ${settings.connections} -p 1 -d ${settings.seconds}`;
+      say(`${scenarioName} — ${how}${cpus ? ` (pinned to CPU ${cpus.client})` : ''}`);
+      const rows = [];
+      for (const [name, s] of Object.entries(sc.servers)) {
+        const r = s.tools[tool];
+        if (!r?.ok) {
+          rows.push([name, s.skipped ? 'skipped' : 'failed', '-', '-', '-', '-', '-']);
+          continue;
+        }
+        rows.push([name, fmtInt(r.rps), fmtMs(r.latencyMs.p50), fmtMs(r.latencyMs.p99), fmtMs(r.latencyMs.max), String(r.errors), String(r.non2xx)]);
+      }
+      table(['server', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'non-2xx'], rows);
+      const ratios = Object.entries(sc.ratios[tool] ?? {});
+      if (ratios.length) {
+        say('  req/s ratios:');
+        for (const [k, v] of ratios) say(`    ${k.padEnd(30)} ${fmtRatio(v)}`);
+      }
+      if (tool === 'autocannon') {
+        say(`  note: autocannon itself saturates near ~${fmtInt(AUTOCANNON_CEILING)} req/s on this machine (one CPU, one node process),`);
+        say('        so its ratios understate the gaps: wrk\'s ratio is the one that counts. Its latencies have 1 ms resolution.');
+        const near = Object.entries(sc.servers).filter(([, s]) => s.tools.autocannon?.rps > AUTOCANNON_CEILING * 0.85);
+        if (near.length) say(`        (near the ceiling here: ${near.map(([n]) => n).join(', ')})`);
+      } else {
+        say('  note: wrk "non-2xx" counts responses with status >= 400; "errors" are connect/read/write errors and timeouts.');
+      }
+    }
+    const peer = sc.servers['node-http']?.verify;
+    const native = sc.servers['tsgi-native']?.verify;
+    if (peer?.ok && native?.ok) {
+      const extra = peer.headers.filter(([k]) => !native.headers.some(([n]) => n.toLowerCase() === k.toLowerCase()));
+      if (extra.length) {
+        say('');
+        say(
+          `  note: node:http's response head is ${peer.headBytes - native.headBytes} bytes longer than tsgi-native's: it adds ` +
+            `${extra.map(([k, v]) => `"${k}: ${v}"`).join(', ')} (res.sendDate = false drops only Date).`,
+        );
+      }
+    }
+  }
+
+  const out = {
+    generatedAt: new Date().toISOString(),
+    elapsedSeconds: Math.round((Date.now() - began) / 100) / 10,
+    settings: { ...settings, tools: activeTools },
+    machine: {
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model,
+      node: process.version,
+      platform: `${os.platform()} ${os.release()}`,
+      pinning: cpus ? { server: cpus.server, client: cpus.client } : false,
+      wrk: wrkPath ? spawnSync(wrkPath, ['-v'], { encoding: 'utf8' }).stdout.split('\n')[0].trim() : null,
+      autocannon: JSON.parse(readFileSync(path.join(ROOT, 'node_modules/autocannon/package.json'), 'utf8')).version,
+    },
+    git: gitInfo(),
+    scenarios,
+    notes,
+    failures,
+  };
+  // The raw child process handles are not JSON.
+  const file = path.join(RESULTS_DIR, 'latest.json');
+  writeFileSync(file, JSON.stringify(out, (k, v) => (k === 'child' ? undefined : v), 2) + '\n');
+  say('');
+  say(`wrote ${path.relative(ROOT, file)} (${out.elapsedSeconds} s in all)`);
+  if (settings.keepLogs) say(`servers' stderr kept in ${tmp}`);
+  else rmSync(tmp, { recursive: true, force: true });
+  if (failures.length) {
+    say('');
+    say(`FAILED: ${failures.length} problem(s):`);
+    for (const f of failures) say(`  - ${f.split('\n')[0]}`);
+    return 1;
+  }
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`bench: ${err.stack ?? err}\n`);
+    killChildren();
+    process.exit(1);
+  },
+);

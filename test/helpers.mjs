@@ -1,0 +1,428 @@
+// Shared helpers for tsgi's node tests: a server on an ephemeral loopback port, raw
+// TCP clients, a small HTTP/1.1 response parser and the CLI as a child process.
+// Everything here is bounded in time and cleans up after itself.
+import net from 'node:net';
+import { spawn } from 'node:child_process';
+import { readdirSync, readlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serve } from '../dist/lib/index.js';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const FIXTURES = join(ROOT, 'test', 'fixtures');
+export const CLI = join(ROOT, 'bin', 'tsgi.js');
+export const BACKENDS = ['native', 'js'];
+
+export const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Resolves with promise's value, or rejects after ms with a message naming what. */
+export function withTimeout(promise, ms, what = 'operation') {
+  let timer;
+  return Promise.race([
+    promise,
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** Polls check() every few ms until it returns a truthy value; rejects after ms. */
+export async function waitUntil(check, ms = 2000, what = 'a condition') {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await delay(10);
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// Servers
+
+/**
+ * Starts serve(app, options) on 127.0.0.1:0 (unless options.http says otherwise).
+ * close() is graceful for up to 2 s, then destroys; it is safe to call twice.
+ */
+export async function startServer(app, options = {}) {
+  const server = await serve(app, { http: '127.0.0.1:0', disableLogging: true, ...options });
+  let closing;
+  const close = () => {
+    if (closing === undefined) {
+      closing = (async () => {
+        const graceful = server.close();
+        try {
+          await withTimeout(graceful, 2000, 'server.close()');
+        } catch {
+          server.destroy();
+          await withTimeout(graceful, 2000, 'server.close() after destroy()').catch(() => {});
+        }
+      })();
+    }
+    return closing;
+  };
+  return { server, port: server.address.port, close };
+}
+
+// ---------------------------------------------------------------------------------
+// Raw TCP clients
+
+/**
+ * A raw connection that collects every byte it receives.
+ * conn.data: a Buffer of all bytes so far; conn.ended: the server closed (FIN or
+ * reset); conn.waitFor(pred | string, ms): resolves with data once pred(data) holds.
+ */
+export function connect(port, { host = '127.0.0.1', paused = false } = {}) {
+  const socket = net.connect({ port, host, noDelay: true });
+  const conn = {
+    socket,
+    chunks: [],
+    size: 0,
+    ended: false,
+    error: undefined,
+    localPort: undefined,
+    get data() {
+      if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks)];
+      return this.chunks[0] ?? Buffer.alloc(0);
+    },
+    get text() {
+      return this.data.toString('latin1');
+    },
+    write(bytes) {
+      return new Promise((resolve, reject) => {
+        socket.write(typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes, (err) => (err ? reject(err) : resolve()));
+      });
+    },
+    /** Resolves with the data once pred(data) is true (a string: once the data holds it). */
+    waitFor(pred, ms = 3000, what) {
+      const test = typeof pred === 'string' ? (d) => d.includes(pred) : pred;
+      const label = what ?? String(pred);
+      return waitUntil(
+        () => {
+          if (test(this.data)) return true;
+          if (this.ended) {
+            throw new Error(`the connection closed before ${label}; got ${JSON.stringify(this.text.slice(0, 500))}`);
+          }
+          return false;
+        },
+        ms,
+        label,
+      ).then(() => this.data);
+    },
+    /** Resolves once the server closed the connection. */
+    waitClose(ms = 3000) {
+      return withTimeout(this.closed, ms, 'the server to close the connection').then(() => this.data);
+    },
+    destroy() {
+      socket.destroy();
+    },
+  };
+  conn.closed = new Promise((resolve) => {
+    socket.on('close', () => {
+      conn.ended = true;
+      resolve();
+    });
+  });
+  conn.connected = new Promise((resolve, reject) => {
+    socket.once('connect', () => {
+      conn.localPort = socket.localPort;
+      resolve(conn);
+    });
+    socket.once('error', reject);
+  });
+  socket.on('error', (err) => {
+    conn.error = err;
+  });
+  socket.on('end', () => {
+    conn.ended = true;
+  });
+  socket.on('data', (chunk) => {
+    conn.chunks.push(chunk);
+    conn.size += chunk.length;
+  });
+  if (paused) socket.pause();
+  return conn;
+}
+
+/**
+ * Writes bytes (a latin-1 string, a Buffer, or a list of them, written one by one)
+ * on a fresh connection and collects what comes back until the server closes, until
+ * until(data) is true, or until timeoutMs. Resolves with
+ * { data, text, closed, timedOut, localPort }. The socket is destroyed at the end.
+ */
+export async function rawRequest(port, bytes, { host = '127.0.0.1', timeoutMs = 3000, until } = {}) {
+  const conn = connect(port, { host });
+  try {
+    await withTimeout(conn.connected, timeoutMs, 'connect');
+    for (const piece of Array.isArray(bytes) ? bytes : [bytes]) await conn.write(piece);
+    let timedOut = false;
+    try {
+      await waitUntil(() => conn.ended || (until !== undefined && until(conn.data)), timeoutMs, 'the response');
+    } catch {
+      timedOut = true;
+    }
+    const data = conn.data;
+    return { data, text: data.toString('latin1'), closed: conn.ended, timedOut, localPort: conn.localPort };
+  } finally {
+    conn.destroy();
+  }
+}
+
+/** A predicate for rawRequest's until: true once data holds n complete responses. */
+export function responses(n, opts) {
+  return (data) => {
+    try {
+      return parseResponses(data, opts).filter((r) => r.complete && !r.interim).length >= n;
+    } catch {
+      return false;
+    }
+  };
+}
+
+// ---------------------------------------------------------------------------------
+// A small HTTP/1.1 response parser
+
+/** Builds a request: lines joined with CRLF, the head ended with an empty line. */
+export function req(method, target, headers = [], body = '', version = 'HTTP/1.1') {
+  let head = `${method} ${target} ${version}\r\n`;
+  const hasHost = headers.some(([n]) => n.toLowerCase() === 'host');
+  if (!hasHost && version === 'HTTP/1.1') head += 'Host: test\r\n';
+  for (const [n, v] of headers) head += `${n}: ${v}\r\n`;
+  return head + '\r\n' + body;
+}
+
+/**
+ * Parses one response from buf at offset. Options: method (a HEAD response has no
+ * body). Returns { version, status, reason, headers: [[name, value]], header(name),
+ * headerAll(name), body: Buffer, raw: Buffer, complete, framing, interim, end }.
+ * complete is false when the body is not all there (fewer bytes than
+ * Content-Length, a chunked body without its last chunk). Throws on a malformed head.
+ */
+export function parseResponse(buf, { method = 'GET', offset = 0, closed = true } = {}) {
+  const headEnd = buf.indexOf('\r\n\r\n', offset, 'latin1');
+  if (headEnd === -1) return undefined;
+  const headText = buf.subarray(offset, headEnd).toString('latin1');
+  const lines = headText.split('\r\n');
+  const m = /^(HTTP\/\d\.\d) (\d{3}) ?(.*)$/.exec(lines[0]);
+  if (!m) throw new Error(`malformed status line ${JSON.stringify(lines[0])}`);
+  const headers = [];
+  for (const line of lines.slice(1)) {
+    const colon = line.indexOf(':');
+    if (colon <= 0) throw new Error(`malformed header line ${JSON.stringify(line)}`);
+    headers.push([line.slice(0, colon), line.slice(colon + 1).trim()]);
+  }
+  const status = Number(m[2]);
+  const res = {
+    version: m[1],
+    status,
+    reason: m[3],
+    headers,
+    header(name) {
+      const l = name.toLowerCase();
+      const found = headers.filter(([n]) => n.toLowerCase() === l);
+      return found.length === 0 ? undefined : found.map(([, v]) => v).join(', ');
+    },
+    headerAll(name) {
+      const l = name.toLowerCase();
+      return headers.filter(([n]) => n.toLowerCase() === l).map(([, v]) => v);
+    },
+    interim: status >= 100 && status < 200,
+    body: Buffer.alloc(0),
+    complete: false,
+    framing: 'none',
+  };
+  let pos = headEnd + 4;
+  const te = res.header('transfer-encoding');
+  const cl = res.header('content-length');
+  if (res.interim || status === 204 || status === 304 || method === 'HEAD') {
+    res.complete = true;
+  } else if (te !== undefined && /(^|,)\s*chunked\s*$/i.test(te)) {
+    res.framing = 'chunked';
+    const parts = [];
+    for (;;) {
+      const eol = buf.indexOf('\r\n', pos, 'latin1');
+      if (eol === -1) break;
+      const size = parseInt(buf.subarray(pos, eol).toString('latin1').split(';')[0], 16);
+      if (!Number.isFinite(size)) throw new Error(`malformed chunk size at ${pos}`);
+      if (size === 0) {
+        // No trailers from tsgi: the last chunk is "0\r\n\r\n".
+        if (buf.length >= eol + 4 && buf.subarray(eol + 2, eol + 4).toString('latin1') === '\r\n') {
+          pos = eol + 4;
+          res.complete = true;
+        }
+        break;
+      }
+      if (buf.length < eol + 2 + size + 2) break;
+      parts.push(buf.subarray(eol + 2, eol + 2 + size));
+      if (buf.subarray(eol + 2 + size, eol + 4 + size).toString('latin1') !== '\r\n') {
+        throw new Error('chunk data not followed by CRLF');
+      }
+      pos = eol + 4 + size;
+    }
+    res.body = Buffer.concat(parts);
+    if (!res.complete) pos = buf.length;
+  } else if (cl !== undefined) {
+    res.framing = 'content-length';
+    const n = Number(cl);
+    res.body = buf.subarray(pos, Math.min(buf.length, pos + n));
+    res.complete = res.body.length === n;
+    pos += res.body.length;
+  } else {
+    res.framing = 'close';
+    res.body = buf.subarray(pos);
+    res.complete = closed;
+    pos = buf.length;
+  }
+  res.end = pos;
+  res.raw = buf.subarray(offset, pos);
+  return res;
+}
+
+/**
+ * Parses every response in buf, in order. methods: the request methods in order (for
+ * HEAD); 1xx responses are included (interim: true) and do not use up a method.
+ */
+export function parseResponses(buf, { methods = [], closed = true } = {}) {
+  const out = [];
+  let offset = 0;
+  let i = 0;
+  while (offset < buf.length) {
+    const r = parseResponse(buf, { method: methods[i] ?? 'GET', offset, closed });
+    if (r === undefined) break;
+    out.push(r);
+    if (!r.interim) i++;
+    offset = r.end;
+    if (!r.complete) break;
+  }
+  return out;
+}
+
+/** rawRequest() then parseResponse(): the first final response. Throws when none. */
+export async function request(port, bytes, opts = {}) {
+  const r = await rawRequest(port, bytes, { until: responses(1, { methods: [opts.method ?? 'GET'] }), ...opts });
+  const all = parseResponses(r.data, { methods: [opts.method ?? 'GET'], closed: r.closed });
+  const res = all.find((x) => !x.interim);
+  if (res === undefined) {
+    throw new Error(`no response (closed: ${r.closed}, timed out: ${r.timedOut}); got ${JSON.stringify(r.text.slice(0, 300))}`);
+  }
+  res.closed = r.closed;
+  res.wire = r;
+  return res;
+}
+
+// ---------------------------------------------------------------------------------
+// File descriptors (Linux)
+
+/** The open file descriptors of this process, as { fd: target }. */
+export function openFds() {
+  const out = {};
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      out[fd] = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      // closed while listing (the listing's own descriptor)
+    }
+  }
+  return out;
+}
+
+export function fdCount() {
+  return Object.keys(openFds()).length;
+}
+
+// ---------------------------------------------------------------------------------
+// The CLI
+
+const children = new Set();
+process.on('exit', () => {
+  for (const child of children) {
+    try {
+      process.kill(child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+});
+
+/**
+ * Starts `node bin/tsgi.js ...args`. Returns { child, port, stderrText(),
+ * stdoutText(), waitExit(ms), kill() }. port is a promise of the port printed in
+ * "tsgi: socket 0 bound to TCP address HOST:PORT"; it rejects if the process exits
+ * first or after 15 s. kill() sends SIGKILL to this child (by pid) and reaps it.
+ */
+export function spawnCli(args, { cwd = ROOT, env = {} } = {}) {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  let stderr = '';
+  let stdout = '';
+  child.stderr.setEncoding('latin1');
+  child.stdout.setEncoding('latin1');
+  const listeners = new Set();
+  child.stderr.on('data', (s) => {
+    stderr += s;
+    for (const l of listeners) l();
+  });
+  child.stdout.on('data', (s) => {
+    stdout += s;
+  });
+  const exited = new Promise((resolve) => {
+    child.on('close', (code, signal) => {
+      children.delete(child);
+      resolve({ code, signal });
+      for (const l of listeners) l();
+    });
+  });
+  let exitInfo;
+  exited.then((info) => (exitInfo = info));
+  const port = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      listeners.delete(check);
+      reject(new Error(`the CLI printed no bound address within 15 s; stderr:\n${stderr}`));
+    }, 15000);
+    const check = () => {
+      const m = /tsgi: socket 0 bound to TCP address (?:\[[^\]]+\]|[^\s:]+):(\d+) \(http/.exec(stderr);
+      if (m) {
+        clearTimeout(timer);
+        listeners.delete(check);
+        resolve(Number(m[1]));
+      } else if (exitInfo !== undefined) {
+        clearTimeout(timer);
+        listeners.delete(check);
+        reject(new Error(`the CLI exited (${JSON.stringify(exitInfo)}) before binding; stderr:\n${stderr}`));
+      }
+    };
+    listeners.add(check);
+  });
+  port.catch(() => {});
+  return {
+    child,
+    port,
+    stderrText: () => stderr,
+    stdoutText: () => stdout,
+    /** Resolves once stderr matches re (or holds the string). */
+    waitStderr(re, ms = 5000) {
+      const test = typeof re === 'string' ? (s) => s.includes(re) : (s) => re.test(s);
+      return waitUntil(() => test(stderr), ms, `stderr to match ${re}`).then(() => stderr);
+    },
+    waitExit(ms = 10000) {
+      return withTimeout(exited, ms, `the CLI (pid ${child.pid}) to exit`);
+    },
+    signal(sig) {
+      if (exitInfo === undefined) process.kill(child.pid, sig);
+    },
+    async kill() {
+      if (exitInfo === undefined) {
+        try {
+          process.kill(child.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      await withTimeout(exited, 5000, 'the killed CLI to be reaped').catch(() => {});
+    },
+  };
+}
