@@ -18,12 +18,31 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { rawRequest } from './lib/http-check.mjs';
+import { cpuSince, cpuSnapshot, machineBusy } from './lib/cpu.mjs';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH_DIR, '..');
 const RESULTS_DIR = path.join(BENCH_DIR, 'results');
 const HOST = '127.0.0.1';
 const AUTOCANNON_CEILING = 80000;
+// Above this share of the server's CPU taken by others, a run is flagged as disturbed.
+const CONTENTION_PCT = 5;
+
+/** The share of the server's CPU others had during a run: other processes + hypervisor steal. */
+function stolenPct(cpu) {
+  if (!cpu || cpu.otherOnServerCpuPct === undefined) return undefined;
+  return Math.round(10 * (cpu.otherOnServerCpuPct + (cpu.stealOnServerCpuPct ?? 0))) / 10;
+}
+
+function describeCpu(c) {
+  const parts = [];
+  if (c.serverPct !== undefined) parts.push(`server ${c.serverPct}% of a core`);
+  if (c.otherOnServerCpuPct !== undefined) parts.push(`others on its CPU ${c.otherOnServerCpuPct}%`);
+  if (c.irqOnServerCpuPct !== undefined) parts.push(`irq ${c.irqOnServerCpuPct}%`);
+  if (c.stealOnServerCpuPct) parts.push(`steal ${c.stealOnServerCpuPct}%`);
+  if (c.clientCpuBusyPct !== undefined) parts.push(`load generator's CPU ${c.clientCpuBusyPct}% busy`);
+  return parts.join(', ');
+}
 
 // ---------------------------------------------------------------- settings
 
@@ -530,7 +549,9 @@ async function benchServer(server, scenarioName, scenario, cpus, tmp) {
     for (const tool of settings.tools) {
       if (tool === 'wrk' && !wrkPath) continue;
       await sleep(300);
+      const snap = cpuSnapshot(handle.pid);
       const r = await TOOLS[tool](url, scenario, settings.seconds, cpus?.client);
+      r.cpu = cpuSince(snap, handle.pid, cpus?.server, cpus?.client);
       result.tools[tool] = r;
       if (!r.ok) {
         note(`${scenarioName}/${server.name}: ${r.error}`);
@@ -540,6 +561,14 @@ async function benchServer(server, scenarioName, scenario, cpus, tmp) {
           `    ${tool.padEnd(10)} ${fmtInt(r.rps).padStart(8)} req/s  p50 ${fmtMs(r.latencyMs.p50)} ms  p99 ${fmtMs(r.latencyMs.p99)} ms` +
             `  errors ${r.errors}  non-2xx ${r.non2xx}  (per-interval rate ±${r.rpsStdevPct?.toFixed(1)}%)`,
         );
+        if (r.cpu) say(`               cpu: ${describeCpu(r.cpu)}`);
+        const stolen = stolenPct(r.cpu);
+        if (stolen !== undefined && stolen > CONTENTION_PCT) {
+          note(
+            `${scenarioName}/${server.name} ${tool}: other processes (or the hypervisor) took ${stolen}% of the server's CPU ` +
+              'during the run: this figure is disturbed',
+          );
+        }
         if (r.errors || r.non2xx) {
           note(`${scenarioName}/${server.name} ${tool}: ${r.errors} errors, ${r.non2xx} non-2xx` + (r.errorDetail ? ` (${JSON.stringify(r.errorDetail)})` : ''));
         }
@@ -670,6 +699,13 @@ async function main() {
       say(`  pinning: off (only ${allowed.length} CPU allowed)`);
     }
   }
+  const idle = await machineBusy(1000);
+  if (idle) {
+    say(`  before the start, with nothing of ours running: ${idle.busyPct}% of ${idle.cpus} CPUs busy`);
+    if (idle.busyPct > 10) {
+      note(`the machine is busy before the start (${idle.busyPct}% of ${idle.cpus} CPUs): other processes will disturb the figures`);
+    }
+  }
   if (settings.tools.includes('wrk') && !wrkPath) {
     note('wrk is not installed: skipping wrk (only autocannon figures; see bench/README.md)');
   }
@@ -708,12 +744,26 @@ async function main() {
       for (const [name, s] of Object.entries(sc.servers)) {
         const r = s.tools[tool];
         if (!r?.ok) {
-          rows.push([name, s.skipped ? 'skipped' : 'failed', '-', '-', '-', '-', '-']);
+          rows.push([name, s.skipped ? 'skipped' : 'failed', '-', '-', '-', '-', '-', '-', '-']);
           continue;
         }
-        rows.push([name, fmtInt(r.rps), fmtMs(r.latencyMs.p50), fmtMs(r.latencyMs.p99), fmtMs(r.latencyMs.max), String(r.errors), String(r.non2xx)]);
+        const stolen = stolenPct(r.cpu);
+        rows.push([
+          name,
+          fmtInt(r.rps),
+          fmtMs(r.latencyMs.p50),
+          fmtMs(r.latencyMs.p99),
+          fmtMs(r.latencyMs.max),
+          String(r.errors),
+          String(r.non2xx),
+          r.cpu?.serverPct !== undefined ? `${Math.round(r.cpu.serverPct)}%` : '-',
+          stolen !== undefined ? `${stolen}%${stolen > CONTENTION_PCT ? ' !' : ''}` : '-',
+        ]);
       }
-      table(['server', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'non-2xx'], rows);
+      table(['server', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'non-2xx', 'srv cpu', 'stolen'], rows);
+      if (rows.some((r) => String(r[8]).endsWith('!'))) {
+        say(`  "!": others took more than ${CONTENTION_PCT}% of the server's CPU during that run; its figure is disturbed.`);
+      }
       const ratios = Object.entries(sc.ratios[tool] ?? {});
       if (ratios.length) {
         say('  req/s ratios:');
@@ -756,6 +806,7 @@ async function main() {
       autocannon: JSON.parse(readFileSync(path.join(ROOT, 'node_modules/autocannon/package.json'), 'utf8')).version,
     },
     git: gitInfo(),
+    machineBusyBeforeStart: idle,
     scenarios,
     notes,
     failures,

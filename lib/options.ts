@@ -29,14 +29,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: 'address',
     repeatable: true,
     help: 'Serve HTTP on this address (":9090", "127.0.0.1:9090", "[::1]:9090"). This process serves it itself: no router.',
-    obeyedIn: 'lib/serve.ts listenAll() -> native/server.cc Server::Listen',
+    obeyedIn: 'lib/serve.ts serve() -> native/server.cc Server::Listen',
   },
   {
     name: 'http-socket',
     type: 'address',
     repeatable: true,
     help: 'Serve HTTP on this address (the same as --http in tsgi: there is no separate router process).',
-    obeyedIn: 'lib/serve.ts listenAll() -> native/server.cc Server::Listen',
+    obeyedIn: 'lib/serve.ts serve() -> native/server.cc Server::Listen',
   },
   {
     name: 'wsgi-file',
@@ -79,7 +79,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     min: 256,
     max: 1048576,
     help: 'The largest request head, in bytes; a larger one gets 431.',
-    obeyedIn: 'native/server.cc Server::Process (ParseRequestHead max_head)',
+    obeyedIn: 'native/server.cc Server::Process -> native/http_parser.cc ParseRequestHead',
   },
   {
     name: 'post-buffering',
@@ -88,7 +88,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     min: 0,
     max: 1073741824,
     help: 'Request bodies up to this many bytes are kept in memory; larger ones go to an unlinked temporary file.',
-    obeyedIn: 'native/body_sink.cc BodySink::Begin/Append',
+    obeyedIn: 'native/body_sink.cc BodySink::Begin',
   },
   {
     name: 'limit-post',
@@ -97,7 +97,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     min: 0,
     max: Number.MAX_SAFE_INTEGER,
     help: 'The largest request body, in bytes (0: no limit); a larger one gets 413 before it is read.',
-    obeyedIn: 'native/server.cc Server::Process, SinkData',
+    obeyedIn: 'native/server.cc Server::Process, native/server.cc SinkData',
   },
   {
     name: 'http-timeout',
@@ -116,7 +116,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     min: 1,
     max: 65535,
     help: 'The listen queue (backlog) of each socket.',
-    obeyedIn: 'native/server.cc Server::Listen (uv_listen backlog)',
+    obeyedIn: 'native/server.cc Server::Listen',
   },
   {
     name: 'disable-logging',
@@ -124,7 +124,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: 'bool',
     default: false,
     help: 'Do not write a log line per request.',
-    obeyedIn: 'native/server.cc Server::EndRequest (cfg_.logging)',
+    obeyedIn: 'native/server.cc Server::EndRequest',
   },
   {
     name: 'backend',

@@ -19,14 +19,19 @@ $CXX $flags native/http_parser.cc test/native/parser-test.cc -o "$out/parser-tes
 p1=$!
 $CXX $flags native/http_parser.cc test/native/fuzz-parser.cc -o "$out/fuzz-parser" &
 p2=$!
+$CXX $flags native/http_parser.cc native/cgi_vars.cc native/key_table.cc native/request_log.cc \
+  native/body_sink.cc test/native/units-test.cc -o "$out/units-test" &
+p3=$!
 rc=0
 wait $p1 || rc=1
 wait $p2 || rc=1
+wait $p3 || rc=1
 if [ $rc -ne 0 ]; then
   echo "native tests: build failed" >&2
   exit 1
 fi
 
 "$out/parser-test" test/requests
+"$out/units-test"
 FUZZ_SECONDS=${FUZZ_SECONDS:-15} FUZZ_ARTIFACT=${FUZZ_ARTIFACT:-$out/fuzz-failure.http} \
   "$out/fuzz-parser" test/requests/valid test/requests/invalid

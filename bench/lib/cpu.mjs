@@ -1,0 +1,96 @@
+// Where the CPU time went during a load run (Linux /proc only; elsewhere every
+// function returns undefined). The bench pins the server to one CPU, so:
+//   server%  the server process's CPU time (all threads) over the run, of one core;
+//   other%   time the server's CPU spent in user/system mode NOT on the server process:
+//            other processes (a compiler, a test run ...) stealing the server's core;
+//   irq%     interrupt + softirq time on that CPU (loopback networking shows here);
+//   steal%   time the hypervisor gave to another guest;
+//   client%  how busy the load generator's CPU was (100%: the load generator is the limit).
+import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+
+const HZ = (() => {
+  const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+  const n = Number(r.stdout?.trim());
+  return Number.isFinite(n) && n > 0 ? n : 100;
+})();
+
+function perCpu() {
+  try {
+    const out = {};
+    for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
+      const m = /^cpu(\d+)\s+(.*)$/.exec(line);
+      if (!m) continue;
+      const f = m[2].trim().split(/\s+/).map(Number);
+      out[m[1]] = { user: f[0] + f[1], system: f[2], idle: f[3] + f[4], irq: f[5] + f[6], steal: f[7] ?? 0 };
+    }
+    return out;
+  } catch {
+    return undefined;
+  }
+}
+
+function procTicks(pid) {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return Number(f[11]) + Number(f[12]); // utime + stime (fields 14 and 15)
+  } catch {
+    return undefined;
+  }
+}
+
+/** A snapshot to pass to cpuSince() later. */
+export function cpuSnapshot(serverPid) {
+  return { t: process.hrtime.bigint(), cpus: perCpu(), server: serverPid ? procTicks(serverPid) : undefined };
+}
+
+/** Percentages since a snapshot; serverCpu/clientCpu are CPU numbers (or undefined: whole machine). */
+export function cpuSince(before, serverPid, serverCpu, clientCpu) {
+  const after = cpuSnapshot(serverPid);
+  if (!before.cpus || !after.cpus) return undefined;
+  const wall = Number(after.t - before.t) / 1e9;
+  const pct = (ticks) => Math.round((1000 * ticks) / HZ / wall) / 10;
+  const delta = (cpu) => {
+    const a = after.cpus[cpu];
+    const b = before.cpus[cpu];
+    if (!a || !b) return undefined;
+    return { user: a.user - b.user, system: a.system - b.system, idle: a.idle - b.idle, irq: a.irq - b.irq, steal: a.steal - b.steal };
+  };
+  const out = { seconds: Math.round(wall * 10) / 10 };
+  const serverTicks = before.server !== undefined && after.server !== undefined ? after.server - before.server : undefined;
+  if (serverTicks !== undefined) out.serverPct = pct(serverTicks);
+  if (serverCpu !== undefined) {
+    const d = delta(serverCpu);
+    if (d) {
+      if (serverTicks !== undefined) out.otherOnServerCpuPct = Math.max(0, pct(d.user + d.system - serverTicks));
+      out.irqOnServerCpuPct = pct(d.irq);
+      out.stealOnServerCpuPct = pct(d.steal);
+    }
+  }
+  if (clientCpu !== undefined) {
+    const d = delta(clientCpu);
+    if (d) {
+      out.clientCpuBusyPct = pct(d.user + d.system + d.irq);
+      out.stealOnClientCpuPct = pct(d.steal);
+    }
+  }
+  return out;
+}
+
+/** How busy the machine is with nothing of ours running: busy % of all CPUs over ms. */
+export async function machineBusy(ms = 1000) {
+  const a = perCpu();
+  await new Promise((r) => setTimeout(r, ms));
+  const b = perCpu();
+  if (!a || !b) return undefined;
+  let busy = 0;
+  let all = 0;
+  for (const k of Object.keys(b)) {
+    if (!a[k]) continue;
+    const d = (f) => b[k][f] - a[k][f];
+    busy += d('user') + d('system') + d('irq') + d('steal');
+    all += d('user') + d('system') + d('irq') + d('steal') + d('idle');
+  }
+  return { busyPct: all ? Math.round((1000 * busy) / all) / 10 : 0, cpus: Object.keys(b).length };
+}

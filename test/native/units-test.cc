@@ -1,0 +1,216 @@
+// Unit tests of the pure native modules besides the parser: cgi_vars (how a head
+// becomes HTTP_* variables), key_table, request_log (the log line) and body_sink
+// (memory, then an unlinked temporary file). Built with ASan/UBSan by run.sh.
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "../../native/body_sink.h"
+#include "../../native/cgi_vars.h"
+#include "../../native/http_parser.h"
+#include "../../native/key_table.h"
+#include "../../native/request_log.h"
+
+namespace {
+
+int passed = 0;
+int failed = 0;
+
+void Check(bool ok, const char* what, int line) {
+  if (ok) {
+    passed++;
+  } else {
+    failed++;
+    std::fprintf(stderr, "FAIL line %d: %s\n", line, what);
+  }
+}
+#define CHECK(x) Check((x), #x, __LINE__)
+
+struct Var {
+  int index;
+  std::string key;
+  std::string value;
+};
+
+std::vector<Var> Vars(const std::string& request, const tsgi::KeyTable& keys) {
+  tsgi::HttpRequestHead head;
+  int status = 0;
+  ssize_t r = tsgi::ParseRequestHead(request.data(), request.size(), 65536, &head, &status);
+  std::vector<Var> out;
+  if (r <= 0) {
+    std::fprintf(stderr, "parse failed (%zd, %d) for %s\n", r, status, request.c_str());
+    return out;
+  }
+  std::string scratch, key;
+  tsgi::ForEachHeaderVar(head, keys, &scratch, [&](int index, tsgi::StrView name, tsgi::StrView value) {
+    tsgi::HttpKey(name, &key);
+    out.push_back(Var{index, key, std::string(value.data, value.len)});
+  });
+  return out;
+}
+
+void TestHeaderVars() {
+  tsgi::KeyTable keys;
+  keys.Add("host", 4, 0);
+  keys.Add("User-Agent", 10, 1);
+  keys.Add("cookie", 6, 2);
+  std::vector<Var> v = Vars(
+      "GET / HTTP/1.1\r\nHost: a\r\nUSER-AGENT: ua\r\nX-A: 1\r\nContent-Type: t/p\r\n"
+      "Content-Length: 0\r\nX_Spoof: no\r\nx-a: 2\r\nCookie: c=1\r\nX-A: 3\r\ncookie: d=2\r\n\r\n",
+      keys);
+  CHECK(v.size() == 4);
+  if (v.size() != 4) return;
+  CHECK(v[0].index == 0 && v[0].key == "HTTP_HOST" && v[0].value == "a");
+  CHECK(v[1].index == 1 && v[1].key == "HTTP_USER_AGENT" && v[1].value == "ua");
+  CHECK(v[2].index == tsgi::KeyTable::kMissing && v[2].key == "HTTP_X_A" && v[2].value == "1, 2, 3");
+  CHECK(v[3].index == 2 && v[3].value == "c=1; d=2");
+
+  std::vector<Var> te = Vars(
+      "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n", keys);
+  CHECK(te.size() == 1 && te[0].key == "HTTP_HOST");
+
+  tsgi::HttpRequestHead head;
+  int status = 0;
+  std::string req = "GET / HTTP/1.1\r\nHost: h\r\ncontent-type: a/b\r\n\r\n";
+  CHECK(tsgi::ParseRequestHead(req.data(), req.size(), 4096, &head, &status) > 0);
+  tsgi::StrView ct = tsgi::ContentType(head);
+  CHECK(std::string(ct.data, ct.len) == "a/b");
+}
+
+void TestKeyTable() {
+  tsgi::KeyTable t;
+  CHECK(t.Find("host", 4) == tsgi::KeyTable::kMissing);  // empty table
+  const char* names[] = {"host", "user-agent", "accept", "accept-encoding", "cookie",
+                         "x-forwarded-for", "sec-ch-ua-platform"};
+  // Enough entries to make the table grow more than once.
+  std::vector<std::string> extra;
+  for (int i = 0; i < 200; i++) extra.push_back("x-extra-" + std::to_string(i));
+  for (int i = 0; i < 7; i++) t.Add(names[i], std::strlen(names[i]), i);
+  for (int i = 0; i < 200; i++) t.Add(extra[i].data(), extra[i].size(), 100 + i);
+  CHECK(t.size() == 207);
+  CHECK(t.Find("HOST", 4) == 0);
+  CHECK(t.Find("Accept-Encoding", 15) == 3);
+  CHECK(t.Find("accept-encodinG", 15) == 3);
+  CHECK(t.Find("accept-encodin", 14) == tsgi::KeyTable::kMissing);
+  CHECK(t.Find("X-EXTRA-199", 11) == 299);
+  std::string longname(100, 'a');
+  t.Add(longname.data(), longname.size(), 5);  // over kMaxName: ignored
+  CHECK(t.Find(longname.data(), longname.size()) == tsgi::KeyTable::kMissing);
+}
+
+void TestLogLine() {
+  tsgi::RequestLogEntry e;
+  e.pid = 4242;
+  e.worker_requests = 3;
+  e.total_requests = 7;
+  e.remote_addr = "127.0.0.1";
+  e.vars_count = 16;
+  e.vars_bytes = 323;
+  e.started = std::time(nullptr);
+  e.method = "GET";
+  e.method_len = 3;
+  e.uri = "/x?y";
+  e.uri_len = 4;
+  e.body_bytes = 5;
+  e.msecs = 12;
+  e.protocol = "HTTP/1.1";
+  e.status = 200;
+  e.header_count = 2;
+  e.header_bytes = 64;
+  std::string line;
+  tsgi::AppendRequestLogLine(&line, e);
+  // [pid: 4242|app: 0|req: 3/7] 127.0.0.1 () {16 vars in 323 bytes} [Www Mmm dd hh:mm:ss yyyy] GET ...
+  const std::string head = "[pid: 4242|app: 0|req: 3/7] 127.0.0.1 () {16 vars in 323 bytes} [";
+  const std::string tail =
+      "] GET /x?y => generated 5 bytes in 12 msecs (HTTP/1.1 200) 2 headers in 64 bytes "
+      "(1 switches on core 0)\n";
+  const size_t date_len = 24;  // "Sat Nov 21 04:03:13 2026"
+  CHECK(line.size() == head.size() + date_len + tail.size());
+  CHECK(line.compare(0, head.size(), head) == 0);
+  CHECK(line.compare(head.size() + date_len, std::string::npos, tail) == 0);
+  const std::string date = line.substr(head.size(), date_len);
+  CHECK(date[3] == ' ' && date[7] == ' ' && date[10] == ' ' && date[13] == ':' && date[16] == ':' &&
+        date[19] == ' ');
+  if (failed) std::fprintf(stderr, "line: %s", line.c_str());
+}
+
+int CountOpenFds() {
+  int n = 0;
+  DIR* d = opendir("/proc/self/fd");
+  if (!d) return -1;
+  while (readdir(d) != nullptr) n++;
+  closedir(d);
+  return n;
+}
+
+int CountTempFiles(const std::string& dir) {
+  int n = 0;
+  DIR* d = opendir(dir.c_str());
+  if (!d) return -1;
+  while (struct dirent* e = readdir(d)) {
+    if (std::strncmp(e->d_name, "tsgi-body-", 10) == 0) n++;
+  }
+  closedir(d);
+  return n;
+}
+
+std::string ReadFd(int fd, size_t n) {
+  std::string s(n, '\0');
+  ssize_t got = pread(fd, &s[0], n, 0);
+  s.resize(got < 0 ? 0 : static_cast<size_t>(got));
+  return s;
+}
+
+void TestBodySink() {
+  char tmpl[] = "/tmp/tsgi-units-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  const int fds_before = CountOpenFds();
+  {
+    tsgi::BodySink sink;
+    CHECK(sink.Begin(10, true, 16, dir) == 0);
+    CHECK(sink.Append("0123456789", 10) == 0);
+    CHECK(!sink.in_file() && sink.memory() == "0123456789" && sink.size() == 10);
+    // A known length over the threshold goes to a file at once.
+    CHECK(sink.Begin(100, true, 16, dir) == 0);
+    CHECK(sink.in_file() && sink.size() == 0);
+    std::string body(100, 'b');
+    CHECK(sink.Append(body.data(), body.size()) == 0);
+    CHECK(ReadFd(sink.fd(), 200) == body);
+    CHECK(CountTempFiles(dir) == 0);  // unlinked from the start
+    // An unknown length moves to a file when it grows past the threshold.
+    CHECK(sink.Begin(0, false, 16, dir) == 0);
+    CHECK(sink.Append("0123456789", 10) == 0);
+    CHECK(!sink.in_file());
+    CHECK(sink.Append("abcdefghij", 10) == 0);
+    CHECK(sink.in_file() && sink.size() == 20);
+    CHECK(ReadFd(sink.fd(), 100) == "0123456789abcdefghij");
+    // Threshold 0: every body goes to a file.
+    CHECK(sink.Begin(0, false, 0, dir) == 0);
+    CHECK(sink.Append("x", 1) == 0 && sink.in_file());
+    sink.Reset();
+    CHECK(!sink.in_file() && sink.size() == 0);
+    // A directory that does not exist: an error, not a crash.
+    CHECK(sink.Begin(100, true, 16, dir + "/missing") < 0);
+  }
+  CHECK(CountOpenFds() == fds_before);
+  CHECK(CountTempFiles(dir) == 0);
+  rmdir(dir.c_str());
+}
+
+}  // namespace
+
+int main() {
+  TestHeaderVars();
+  TestKeyTable();
+  TestLogLine();
+  TestBodySink();
+  std::printf("units: %d passed, %d failed\n", passed, failed);
+  return failed == 0 ? 0 : 1;
+}
