@@ -10,6 +10,8 @@ export const ErrorCodes = {
   TSGI_ERR_NO_START_RESPONSE: 'the application produced a body before calling start_response',
   TSGI_ERR_BODY_TYPE: 'the application returned something that is not an iterable of chunks, or yielded a chunk that is not a string or a Uint8Array',
   TSGI_ERR_WRITE_AFTER_END: 'the write callable was used after the response ended',
+  TSGI_ERR_APP_CONTRACT: 'validate(): the application broke the contract of docs/spec.md',
+  TSGI_ERR_SERVER_CONTRACT: 'validate(): the server broke the contract of docs/spec.md',
   TSGI_ERR_INPUT_CLOSED: 'wsgi.input was read after its request ended',
   TSGI_ERR_OPTION_INVALID: 'an option has a value of the wrong type or out of range',
   TSGI_ERR_OPTION_UNKNOWN: 'an option that tsgi does not know',

@@ -2,6 +2,9 @@
 export { serve } from './serve.js';
 export type { Server, ServeOptions, BoundAddress } from './serve.js';
 export { loadApplication } from './loader.js';
+export { validate, checkEnviron } from './validate.js';
+export { makeServer } from './make-server.js';
+export type { WsgirefServer } from './make-server.js';
 export { TsgiError, ErrorCodes } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export { OPTIONS } from './options.js';
