@@ -7,6 +7,7 @@
         "native/http_parser.cc",
         "native/cgi_vars.cc",
         "native/key_table.cc",
+        "native/uwsgi_parser.cc",
         "native/request_log.cc",
         "native/body_sink.cc",
         "native/server.cc"

@@ -28,10 +28,20 @@ const AUTOCANNON_CEILING = 80000;
 // Above this share of the server's CPU taken by others, a run is flagged as disturbed.
 const CONTENTION_PCT = 5;
 
-/** The share of the server's CPU others had during a run: other processes + hypervisor steal. */
-function stolenPct(cpu) {
-  if (!cpu || cpu.otherOnServerCpuPct === undefined) return undefined;
-  return Math.round(10 * (cpu.otherOnServerCpuPct + (cpu.stealOnServerCpuPct ?? 0))) / 10;
+/** The share of the server's (or the load generator's) CPU others had during a run:
+ * other processes + hypervisor steal. */
+function stolenPct(cpu, side = 'Server') {
+  if (!cpu || cpu[`otherOn${side}CpuPct`] === undefined) return undefined;
+  return Math.round(10 * (cpu[`otherOn${side}CpuPct`] + (cpu[`stealOn${side}CpuPct`] ?? 0))) / 10;
+}
+
+/** "0/12.3 !" for the table. */
+function stolenCell(cpu) {
+  const s = stolenPct(cpu);
+  if (s === undefined) return '-';
+  const c = stolenPct(cpu, 'Client');
+  const worst = Math.max(s, c ?? 0);
+  return `${s}/${c ?? '-'}${worst > CONTENTION_PCT ? ' !' : ''}`;
 }
 
 function describeCpu(c) {
@@ -41,6 +51,8 @@ function describeCpu(c) {
   if (c.irqOnServerCpuPct !== undefined) parts.push(`irq ${c.irqOnServerCpuPct}%`);
   if (c.stealOnServerCpuPct) parts.push(`steal ${c.stealOnServerCpuPct}%`);
   if (c.clientCpuBusyPct !== undefined) parts.push(`load generator's CPU ${c.clientCpuBusyPct}% busy`);
+  if (c.otherOnClientCpuPct !== undefined) parts.push(`others there ${c.otherOnClientCpuPct}%`);
+  if (c.stealOnClientCpuPct) parts.push(`steal there ${c.stealOnClientCpuPct}%`);
   return parts.join(', ');
 }
 
@@ -537,7 +549,7 @@ async function benchServer(server, scenarioName, scenario, cpus, tmp) {
     const hdrs = v.headers.map(([k, val]) => `${k}: ${val}`).join(' | ');
     say(`    check: ${v.statusLine}, ${v.bodyBytes}-byte body as expected${v.chunked ? ` (chunked, ${v.chunks} chunks)` : ''}; head ${v.headBytes} bytes: ${hdrs}`);
 
-    const warmTool = settings.tools.includes('wrk') && wrkPath ? 'wrk' : settings.tools[0];
+    const warmTool = activeTools.includes('wrk') ? 'wrk' : activeTools[0];
     if (settings.warmupSeconds > 0 && warmTool) {
       const w = await TOOLS[warmTool](url, scenario, settings.warmupSeconds, cpus?.client);
       served += w.requests ?? 0;
@@ -546,8 +558,7 @@ async function benchServer(server, scenarioName, scenario, cpus, tmp) {
       if (handle.exited) throw new Error(`crashed during the warm-up (${describeExit(handle.exited)})`);
     }
 
-    for (const tool of settings.tools) {
-      if (tool === 'wrk' && !wrkPath) continue;
+    for (const tool of activeTools) {
       await sleep(300);
       const snap = cpuSnapshot(handle.pid);
       const r = await TOOLS[tool](url, scenario, settings.seconds, cpus?.client);
@@ -562,17 +573,16 @@ async function benchServer(server, scenarioName, scenario, cpus, tmp) {
             `  errors ${r.errors}  non-2xx ${r.non2xx}  (per-interval rate ±${r.rpsStdevPct?.toFixed(1)}%)`,
         );
         if (r.cpu) say(`               cpu: ${describeCpu(r.cpu)}`);
-        const stolen = stolenPct(r.cpu);
-        if (stolen !== undefined && stolen > CONTENTION_PCT) {
-          note(
-            `${scenarioName}/${server.name} ${tool}: other processes (or the hypervisor) took ${stolen}% of the server's CPU ` +
-              'during the run: this figure is disturbed',
-          );
+        for (const [side, what] of [['Server', "the server's CPU"], ['Client', "the load generator's CPU"]]) {
+          const stolen = stolenPct(r.cpu, side);
+          if (stolen !== undefined && stolen > CONTENTION_PCT) {
+            note(`${scenarioName}/${server.name} ${tool}: other processes (or the hypervisor) took ${stolen}% of ${what} during the run: this figure is disturbed`);
+          }
         }
         if (r.errors || r.non2xx) {
           note(`${scenarioName}/${server.name} ${tool}: ${r.errors} errors, ${r.non2xx} non-2xx` + (r.errorDetail ? ` (${JSON.stringify(r.errorDetail)})` : ''));
         }
-        if (r.rpsStdevPct > 10) note(`${scenarioName}/${server.name} ${tool}: unstable rate, per-interval stdev ${r.rpsStdevPct.toFixed(1)}% of the mean`);
+        if (r.rpsStdevPct > 15) note(`${scenarioName}/${server.name} ${tool}: unstable rate, per-interval stdev ${r.rpsStdevPct.toFixed(1)}% of the mean`);
       }
       if (handle.exited) throw new Error(`crashed during the ${tool} load (${describeExit(handle.exited)})`);
       const after = await verify(handle, scenario, { retryMs: 0 });
@@ -630,6 +640,8 @@ async function logReport(server, scenarioName, handle, served, result) {
 // ---------------------------------------------------------------- main
 
 const wrkPath = settings.tools.includes('wrk') ? which('wrk') : undefined;
+// The tools that will run: wrk only when installed.
+const activeTools = settings.tools.filter((t) => t !== 'wrk' || wrkPath);
 
 function gitInfo() {
   const run = (...a) => spawnSync('git', a, { cwd: ROOT, encoding: 'utf8' });
@@ -653,12 +665,19 @@ function checkBuild() {
   if (!existsSync(addon) || !existsSync(cli)) {
     usage('tsgi is not built (no build/Release/tsgi.node or dist/lib/cli.js): run npm run build first');
   }
-  if (newestMtime(path.join(ROOT, 'native'), ['.cc', '.h']) > statSync(addon).mtimeMs) {
+  const build = {
+    addonBuiltAt: new Date(statSync(addon).mtimeMs).toISOString(),
+    distBuiltAt: new Date(statSync(cli).mtimeMs).toISOString(),
+    nativeSourcesNewer: newestMtime(path.join(ROOT, 'native'), ['.cc', '.h']) > statSync(addon).mtimeMs,
+    libSourcesNewer: newestMtime(path.join(ROOT, 'lib'), ['.ts']) > statSync(cli).mtimeMs,
+  };
+  if (build.nativeSourcesNewer) {
     note('native/ has sources newer than build/Release/tsgi.node: the bench measures the last build (npm run build)');
   }
-  if (newestMtime(path.join(ROOT, 'lib'), ['.ts']) > statSync(cli).mtimeMs) {
+  if (build.libSourcesNewer) {
     note('lib/ has sources newer than dist/: the bench measures the last build (npm run build)');
   }
+  return build;
 }
 
 function ratiosFor(servers, tool) {
@@ -679,7 +698,7 @@ async function main() {
   const began = Date.now();
   say(`tsgi bench: scenarios ${settings.scenarios.join(',')}; servers ${settings.servers.join(',')}; tools ${settings.tools.join(',')}`);
   say(`  ${settings.connections} keep-alive connections, pipelining 1, ${settings.seconds} s per tool, ${settings.warmupSeconds} s warm-up per server`);
-  checkBuild();
+  const build = checkBuild();
 
   // Pinning: the server on one CPU, the load generator on another.
   let cpus;
@@ -709,7 +728,7 @@ async function main() {
   if (settings.tools.includes('wrk') && !wrkPath) {
     note('wrk is not installed: skipping wrk (only autocannon figures; see bench/README.md)');
   }
-  const activeTools = settings.tools.filter((t) => t !== 'wrk' || wrkPath);
+  if (activeTools.length === 0) usage('no load generator to run (BENCH_TOOLS=wrk, and wrk is not installed)');
 
   mkdirSync(RESULTS_DIR, { recursive: true });
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'tsgi-bench-'));
@@ -747,7 +766,6 @@ async function main() {
           rows.push([name, s.skipped ? 'skipped' : 'failed', '-', '-', '-', '-', '-', '-', '-']);
           continue;
         }
-        const stolen = stolenPct(r.cpu);
         rows.push([
           name,
           fmtInt(r.rps),
@@ -757,12 +775,12 @@ async function main() {
           String(r.errors),
           String(r.non2xx),
           r.cpu?.serverPct !== undefined ? `${Math.round(r.cpu.serverPct)}%` : '-',
-          stolen !== undefined ? `${stolen}%${stolen > CONTENTION_PCT ? ' !' : ''}` : '-',
+          stolenCell(r.cpu),
         ]);
       }
-      table(['server', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'non-2xx', 'srv cpu', 'stolen'], rows);
+      table(['server', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'non-2xx', 'srv cpu', 'stolen % srv/gen'], rows);
       if (rows.some((r) => String(r[8]).endsWith('!'))) {
-        say(`  "!": others took more than ${CONTENTION_PCT}% of the server's CPU during that run; its figure is disturbed.`);
+        say(`  "!": others took more than ${CONTENTION_PCT}% of the server's or the load generator's CPU during that run; its figure is disturbed.`);
       }
       const ratios = Object.entries(sc.ratios[tool] ?? {});
       if (ratios.length) {
@@ -806,6 +824,7 @@ async function main() {
       autocannon: JSON.parse(readFileSync(path.join(ROOT, 'node_modules/autocannon/package.json'), 'utf8')).version,
     },
     git: gitInfo(),
+    build,
     machineBusyBeforeStart: idle,
     scenarios,
     notes,

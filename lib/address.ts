@@ -12,6 +12,33 @@ export interface TcpAddress {
   spec: string;
 }
 
+export interface UnixAddress {
+  kind: 'unix';
+  /** A file path, or "@name" for a Linux abstract socket. */
+  path: string;
+  spec: string;
+}
+
+export type SocketAddress = TcpAddress | UnixAddress;
+
+/**
+ * uWSGI's rule: an address with a ":" is TCP (":8000", "127.0.0.1:8000",
+ * "[::1]:8000"); anything else is a unix socket path ("/run/app.sock", "app.sock",
+ * "@abstract").
+ */
+export function parseSocketAddress(spec: string, option: string): SocketAddress {
+  if (spec.startsWith('@') || !spec.includes(':')) {
+    if (spec === '' || spec === '@') {
+      throw new TsgiError('TSGI_ERR_ADDRESS_INVALID', `Expected a socket path or an address like ":8000" for ${option} but received ${JSON.stringify(spec)}`);
+    }
+    if (Buffer.byteLength(spec) > 107) {
+      throw new TsgiError('TSGI_ERR_ADDRESS_INVALID', `The unix socket path for ${option} is ${Buffer.byteLength(spec)} bytes; the limit is 107: ${spec}`);
+    }
+    return { kind: 'unix', path: spec, spec };
+  }
+  return parseTcpAddress(spec, option);
+}
+
 export function parseTcpAddress(spec: string, option = 'http'): TcpAddress {
   const bad = (why: string): never => {
     throw new TsgiError(

@@ -31,13 +31,25 @@ class SignalQueue {
   }
 }
 
+/**
+ * One line for an application that failed to load: what it threw and where
+ * ("... failed to load: Error: no database (at /srv/app.ts:3:9)").
+ */
+function loadFailure(err: TsgiError): string {
+  const cause = err.cause;
+  const first = err.message.split('\n')[0]!.replace(/:$/, '');
+  if (!(cause instanceof Error)) return `${first}: ${String(cause)}`;
+  const frame = (cause.stack ?? '').split('\n').find((l) => /^\s+at /.test(l));
+  const where = frame ? /\(?((?:file:\/\/)?\/[^()]+:\d+:\d+)\)?$/.exec(frame.trim())?.[1] : undefined;
+  return `${first}: ${cause.name}: ${cause.message.split('\n')[0]}${where ? ` (at ${where.replace(/^file:\/\//, '')})` : ''}`;
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   let values: OptionValues;
   try {
     values = normalize(parseArgv(argv));
   } catch (err) {
-    log(`tsgi: ${(err as Error).message}`);
-    log('tsgi: see tsgi --help');
+    log(`tsgi: ${(err as Error).message} (see tsgi --help)`);
     return 1;
   }
   if (values.help) {
@@ -48,9 +60,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  const sockets = [...((values.http as string[]) ?? []), ...((values.httpSocket as string[]) ?? [])];
+  const sockets = ['http', 'httpSocket', 'socket', 'uwsgiSocket'].flatMap((k) => (values[k] as string[] | undefined) ?? []);
   if (sockets.length === 0) {
-    log('tsgi: no socket given: use --http :9090 (or --http-socket)');
+    log('tsgi: no socket given: use --http :9090, --http-socket, --socket or --uwsgi-socket');
     return 1;
   }
   for (const kv of (values.env as string[] | undefined) ?? []) {
@@ -77,7 +89,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     const { help: _h, version: _v, chdir: _c, env: _e, wsgiFile: _w, module: _m, callable: _k, ...serveOptions } = values;
     server = await serve(loaded.app, serveOptions);
   } catch (err) {
-    if (err instanceof TsgiError) {
+    if (err instanceof TsgiError && err.code === 'TSGI_ERR_APP_LOAD') {
+      log(`tsgi: ${loadFailure(err)}`);
+    } else if (err instanceof TsgiError) {
       log(`tsgi: ${err.message}`);
     } else {
       log(`tsgi: ${(err as Error).stack ?? String(err)}`);
@@ -85,6 +99,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 1;
   }
   for (const [i, a] of server.addresses.entries()) {
+    if (a.family === 'unix') {
+      log(`tsgi: socket ${i} bound to UNIX address ${a.address} (${a.protocol}, from ${a.spec})`);
+      continue;
+    }
     const shown = a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
     log(`tsgi: socket ${i} bound to TCP address ${shown} (${a.protocol}, from ${a.spec})`);
   }

@@ -19,6 +19,7 @@ export const REQ_KEEP_ALIVE = 1;
 export const REQ_HTTP10 = 2;
 export const REQ_BODY_FILE = 4;
 export const REQ_NEW_CONNECTION = 8;
+export const REQ_UWSGI = 16;
 export const REQ_LISTENER_SHIFT = 8;
 
 /** Request methods the native server names by index (a new string each time costs). */
@@ -67,6 +68,14 @@ export const KEYS: readonly string[] = [
   'HTTP_SEC_CH_UA_PLATFORM',
   'HTTP_UPGRADE_INSECURE_REQUESTS',
   'HTTP_PRIORITY',
+  // What nginx's uwsgi_params sends besides the headers.
+  'SERVER_NAME',
+  'SERVER_PORT',
+  'SERVER_PROTOCOL',
+  'REQUEST_SCHEME',
+  'HTTPS',
+  'DOCUMENT_ROOT',
+  'SCRIPT_NAME',
 ];
 
 /** What a backend provides: one call that writes part or all of a response. */
@@ -248,6 +257,11 @@ export class Handler {
       const k = args[i] as number | string;
       environ[typeof k === 'number' ? KEYS[k]! : k] = args[i + 1];
     }
+    if (flags & REQ_UWSGI) {
+      // The front end says the scheme: HTTPS=on (uwsgi_params) or REQUEST_SCHEME.
+      const https = environ.HTTPS as string | undefined;
+      environ['wsgi.url_scheme'] = https === 'on' || https === '1' ? 'https' : (environ.REQUEST_SCHEME as string) || 'http';
+    }
     const ex = new Exchange(this, id, flags, environ, input);
     (environ as unknown as EnvironObject)[kExchange] = ex;
     ex.run();
@@ -428,10 +442,10 @@ export class Exchange {
     }
     this.body = result;
     if (Array.isArray(result)) {
+      // A list is at hand whole: one send, with its Content-Length, however long.
       try {
         for (let i = 0; i < result.length; i++) {
           if (!this.push(result[i] as Chunk)) break;
-          if (this.buffered >= FLUSH_AT) this.flush(false);
         }
       } catch (err) {
         this.fail(err);

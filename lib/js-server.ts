@@ -11,6 +11,7 @@ import type { Backend } from './serve.js';
 import type { OptionValues } from './options.js';
 import type { Chunk } from './types.js';
 import { openTempFile } from './temp-file.js';
+import { TsgiError } from './errors.js';
 
 interface Pending {
   req: IncomingMessage;
@@ -28,6 +29,7 @@ interface Pending {
   bodyBytes: number;
   fd: number;
   ended: boolean;
+  close?: boolean;
 }
 
 const SKIP = new Set(['content-type', 'content-length', 'transfer-encoding']);
@@ -84,6 +86,10 @@ export function requestArguments(id: number, flags: number, body: Buffer | numbe
   return args;
 }
 
+function uwsgiUnsupported(): TsgiError {
+  return new TsgiError('TSGI_ERR_LISTEN', 'the js backend speaks HTTP only: serve uwsgi sockets with the native backend (--backend native)');
+}
+
 export function jsBackend(handler: Handler, values: OptionValues): Backend {
   const bufferSize = values.bufferSize as number;
   const postBuffering = values.postBuffering as number;
@@ -93,6 +99,7 @@ export function jsBackend(handler: Handler, values: OptionValues): Backend {
   const serverName = hostname();
   const pending = new Map<number, Pending>();
   let nextId = 1;
+  let stopping = false;
   let requests = 0;
   const log = (line: string) => {
     try {
@@ -114,6 +121,15 @@ export function jsBackend(handler: Handler, values: OptionValues): Backend {
     }
   };
 
+  const connections = new WeakMap<Socket, { busy: boolean; queue: Array<() => void> }>();
+  const connectionOf = (socket: Socket) => {
+    let c = connections.get(socket);
+    if (c === undefined) {
+      c = { busy: false, queue: [] };
+      connections.set(socket, c);
+    }
+    return c;
+  };
   const servers: ReturnType<typeof createServer>[] = [];
   const listenerIndex = (socket: Socket): number => {
     const port = socket.localPort;
@@ -130,6 +146,11 @@ export function jsBackend(handler: Handler, values: OptionValues): Backend {
         requestTimeout: timeoutMs,
         headersTimeout: timeoutMs,
         keepAliveTimeout: timeoutMs,
+        // node:http looks at its timeouts only this often (30 s by default).
+        connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(timeoutMs / 4))),
+        // The Host rule is checked in accept(), so that it is refused and logged as
+        // every other bad request is.
+        requireHostHeader: false,
         noDelay: true,
       },
       (req, res) => accept(req, res),
@@ -141,8 +162,13 @@ export function jsBackend(handler: Handler, values: OptionValues): Backend {
     });
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
       const code = err.code ?? '';
-      if (code === 'ECONNRESET' || code === 'EPIPE' || !socket.writable) {
-        socket.destroy();
+      if (code === 'HPE_CLOSED_CONNECTION') {
+        // Bytes after a request on a connection that is to close (HTTP/1.0): they
+        // are dropped; the response in progress still goes out.
+        return;
+      }
+      if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'HPE_INVALID_EOF_STATE' || !socket.writable) {
+        socket.destroy(); // the client went away: nothing to answer, nothing to log
         return;
       }
       if (code === 'HPE_HEADER_OVERFLOW') refuse(socket, 431, 'request head over buffer-size');
@@ -155,6 +181,23 @@ export function jsBackend(handler: Handler, values: OptionValues): Backend {
 
   function accept(req: IncomingMessage, res: ServerResponse): void {
     const id = nextId++;
+    if (req.httpVersion !== '1.1' && req.httpVersion !== '1.0') {
+      refuse(req.socket, 505, 'unsupported HTTP version');
+      return;
+    }
+    const te = req.headers['transfer-encoding'];
+    if (te !== undefined && te.trim().toLowerCase() !== 'chunked') {
+      refuse(req.socket, 501, 'unsupported transfer coding');
+      return;
+    }
+    if (req.httpVersion === '1.1') {
+      let hosts = 0;
+      for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.toLowerCase() === 'host') hosts++;
+      if (hosts !== 1) {
+        refuse(req.socket, 400, hosts === 0 ? 'malformed request (no Host header)' : 'malformed request (more than one Host header)');
+        return;
+      }
+    }
     const declared = req.headers['content-length'];
     const chunked = req.headers['transfer-encoding'] !== undefined;
     if (limitPost > 0 && declared !== undefined && Number(declared) > limitPost) {
@@ -183,8 +226,27 @@ export function jsBackend(handler: Handler, values: OptionValues): Backend {
       if (fd >= 0) writeSync(fd, chunk);
       else parts.push(chunk);
     });
+    req.on('close', () => {
+      // The client went away before the body was complete: drop the spooled part.
+      if (!ended && fd >= 0) {
+        closeSync(fd);
+        fd = -1;
+      }
+    });
+    let ended = false;
     req.on('end', () => {
+      ended = true;
       if (failed) return;
+      // One request at a time per connection, as the native server has it: a
+      // pipelined request waits until the response before it is complete, and is
+      // dropped if that response closes the connection.
+      const conn = connectionOf(req.socket);
+      if (conn.busy) conn.queue.push(dispatch);
+      else dispatch();
+    });
+    const dispatch = () => {
+      const conn = connectionOf(req.socket);
+      conn.busy = true;
       const hasBody = declared !== undefined || chunked;
       let flags = (req as unknown as { shouldKeepAlive?: boolean }).shouldKeepAlive !== false ? REQ_KEEP_ALIVE : 0;
       flags |= listenerIndex(req.socket) << REQ_LISTENER_SHIFT;
@@ -226,7 +288,7 @@ export function jsBackend(handler: Handler, values: OptionValues): Backend {
       });
       res.on('drain', () => handler.onDrain(id));
       Reflect.apply(handler.onRequest, handler, args);
-    });
+    };
   }
 
   function send(id: number, head: string | undefined, body: Chunk | Chunk[] | undefined, flags: number): number {
@@ -250,9 +312,10 @@ export function jsBackend(handler: Handler, values: OptionValues): Backend {
         for (const c of list) n += typeof c === 'string' ? Buffer.byteLength(c) : c.byteLength;
         headers.push('Content-Length', String(n));
       }
-      if (flags & SEND_CLOSE) {
+      if (flags & SEND_CLOSE || stopping) {
         headers.push('Connection', 'close');
         res.shouldKeepAlive = false;
+        p.close = true;
       }
       res.sendDate = false;
       res.writeHead(status, statusLine.slice(4), headers);
@@ -264,17 +327,28 @@ export function jsBackend(handler: Handler, values: OptionValues): Backend {
     if (body !== undefined) {
       const list = Array.isArray(body) ? body : [body];
       for (const c of list) {
-        p.bodyBytes += typeof c === 'string' ? Buffer.byteLength(c) : c.byteLength;
-        ok = res.write(c) && ok;
+        // A string would be written together with the head, and node:http would encode
+        // the head as UTF-8 with it: latin-1 header values must stay latin-1.
+        const bytes = typeof c === 'string' ? Buffer.from(c) : c;
+        p.bodyBytes += bytes.byteLength;
+        ok = res.write(bytes) && ok;
       }
     }
     if (flags & SEND_ABORT) {
+      p.close = true;
       finish(id, p);
       res.destroy();
       return -1;
     }
     if (flags & SEND_END) {
+      if (flags & SEND_CLOSE) p.close = true;
       finish(id, p);
+      if (p.close) {
+        // The end of the body is the close (a short Content-Length, HTTP/1.0).
+        res.shouldKeepAlive = false;
+        const socket = res.socket; // node:http detaches it before our 'finish' listener runs
+        res.once('finish', () => socket?.end());
+      }
       res.end();
       return 0;
     }
@@ -284,6 +358,11 @@ export function jsBackend(handler: Handler, values: OptionValues): Backend {
   function finish(id: number, p: Pending): void {
     p.ended = true;
     pending.delete(id);
+    const conn = connectionOf(p.req.socket);
+    conn.busy = false;
+    if (p.close) conn.queue.length = 0;
+    const next = conn.queue.shift();
+    if (next) p.res.once('finish', next);
     if (p.fd >= 0) {
       closeSync(p.fd);
       p.fd = -1;
@@ -313,7 +392,8 @@ export function jsBackend(handler: Handler, values: OptionValues): Backend {
   handler.transport = { send };
   let closed: Promise<void> | undefined;
   return {
-    listen(host, port, backlog) {
+    listen(host, port, backlog, protocol) {
+      if (protocol !== 'http') return Promise.reject(uwsgiUnsupported());
       const server = makeServer();
       return new Promise((resolve, reject) => {
         const onError = (err: Error) => reject(err);
@@ -330,7 +410,21 @@ export function jsBackend(handler: Handler, values: OptionValues): Backend {
         });
       });
     },
+    listenUnix(path, backlog, protocol) {
+      if (protocol !== 'http') return Promise.reject(uwsgiUnsupported());
+      const server = makeServer();
+      return new Promise((resolve, reject) => {
+        const onError = (err: Error) => reject(err);
+        server.once('error', onError);
+        server.listen({ path: path.startsWith('@') ? '\0' + path.slice(1) : path, backlog }, () => {
+          server.off('error', onError);
+          handler.listenerPorts.push('');
+          resolve();
+        });
+      });
+    },
     close() {
+      stopping = true;
       if (closed === undefined) {
         closed = Promise.all(
           servers.map(

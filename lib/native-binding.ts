@@ -24,7 +24,8 @@ export interface NativeServerOptions {
 }
 
 export interface NativeServer {
-  listen(host: string, port: number, backlog: number): [address: string, port: number, family: 'IPv4' | 'IPv6'];
+  listen(host: string, port: number, backlog: number, protocol: number): [address: string, port: number, family: 'IPv4' | 'IPv6'];
+  listenUnix(path: string, backlog: number, protocol: number): string;
   send(id: number, head: string | undefined, body: unknown, flags: number): number;
   close(): void;
   destroy(): void;

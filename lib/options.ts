@@ -17,6 +17,8 @@ export interface OptionSpec {
   readonly min?: number;
   readonly max?: number;
   readonly choices?: readonly string[];
+  /** The value of the option given bare ("--chmod-socket" means 666). */
+  readonly implicit?: string;
   /** One line for --help and docs/options.md. */
   readonly help: string;
   /** Where the option is obeyed, for docs/options.md: file and symbol. */
@@ -28,7 +30,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     name: 'http',
     type: 'address',
     repeatable: true,
-    help: 'Serve HTTP on this address (":9090", "127.0.0.1:9090", "[::1]:9090"). This process serves it itself: no router.',
+    help: 'Serve HTTP on this address (":9090", "127.0.0.1:9090", "[::1]:9090", or a unix socket path). This process serves it itself: no router.',
     obeyedIn: 'lib/serve.ts serve() -> native/server.cc Server::Listen',
   },
   {
@@ -37,6 +39,49 @@ export const OPTIONS: readonly OptionSpec[] = [
     repeatable: true,
     help: 'Serve HTTP on this address (the same as --http in tsgi: there is no separate router process).',
     obeyedIn: 'lib/serve.ts serve() -> native/server.cc Server::Listen',
+  },
+  {
+    name: 'socket',
+    short: 's',
+    type: 'address',
+    repeatable: true,
+    help: 'Serve on this address with the protocol of --protocol (uwsgi unless it says http): ":8000", a unix socket path, or "@name" (abstract).',
+    obeyedIn: 'lib/serve.ts serve() -> native/server.cc Server::ListenUnix',
+  },
+  {
+    name: 'uwsgi-socket',
+    type: 'address',
+    repeatable: true,
+    help: 'Serve the uwsgi protocol (what nginx uwsgi_pass speaks) on this address or unix socket path.',
+    obeyedIn: 'lib/serve.ts serve() -> native/server.cc Server::DispatchUwsgi',
+  },
+  {
+    name: 'protocol',
+    type: 'choice',
+    choices: ['uwsgi', 'http'],
+    default: 'uwsgi',
+    help: 'The protocol of --socket: uwsgi, or http (as seed 000 writes "socket = :8000" with "protocol = http").',
+    obeyedIn: 'lib/serve.ts socketsOf()',
+  },
+  {
+    name: 'chmod-socket',
+    type: 'string',
+    implicit: '666',
+    help: 'The mode of every unix socket file, three octal digits; bare, 666 (so that nginx\'s worker user can connect).',
+    obeyedIn: 'lib/unix-socket.ts applySocketPermissions()',
+  },
+  {
+    name: 'chown-socket',
+    type: 'string',
+    help: 'The owner of every unix socket file: user[:group], names or numbers.',
+    obeyedIn: 'lib/unix-socket.ts applySocketPermissions()',
+  },
+  {
+    name: 'vacuum',
+    type: 'bool',
+    default: false,
+    help: 'Remove the unix socket files (and the pid file) on exit.',
+    obeyedIn: 'lib/serve.ts serve() -> lib/unix-socket.ts removeSocketFile()',
   },
   {
     name: 'wsgi-file',
@@ -214,6 +259,7 @@ export function coerce(spec: OptionSpec, raw: unknown): unknown {
     }
     case 'string':
     case 'address': {
+      if (raw === true && spec.implicit !== undefined) return spec.implicit;
       if (typeof raw === 'string' && raw !== '') return raw;
       return invalid('a non-empty string');
     }
@@ -290,6 +336,9 @@ export function parseArgv(argv: readonly string[]): OptionValues {
     if (spec!.type === 'bool') {
       assign(values, spec!, inline ?? true);
       continue;
+    }
+    if (inline === undefined && spec!.implicit !== undefined && (i + 1 >= argv.length || argv[i + 1]!.startsWith('-'))) {
+      inline = spec!.implicit;
     }
     if (inline === undefined) {
       if (i + 1 >= argv.length) {

@@ -1,7 +1,8 @@
 // serve(app, options): the programmatic entry point, for both backends.
 import { hostname, tmpdir } from 'node:os';
 import { Handler, KEYS, METHODS } from './exchange.js';
-import { parseTcpAddress, resolveHost, formatAddress, type TcpAddress } from './address.js';
+import { parseSocketAddress, resolveHost, formatAddress, type SocketAddress } from './address.js';
+import { applySocketPermissions, parseOwner, parseSocketMode, prepareUnixSocket, removeSocketFile } from './unix-socket.js';
 import { TsgiError } from './errors.js';
 import { loadBinding, type NativeServer } from './native-binding.js';
 import { normalize, type OptionValues } from './options.js';
@@ -22,11 +23,15 @@ export interface ServeOptions {
   [option: string]: unknown;
 }
 
+export type SocketProtocol = 'http' | 'uwsgi';
+
 export interface BoundAddress {
+  /** The IP address, or the unix socket's path. */
   address: string;
+  /** 0 for a unix socket. */
   port: number;
-  family: 'IPv4' | 'IPv6';
-  protocol: 'http';
+  family: 'IPv4' | 'IPv6' | 'unix';
+  protocol: SocketProtocol;
   /** As the option gave it. */
   spec: string;
 }
@@ -44,15 +49,27 @@ export interface Server {
 
 /** What a backend implements; serve() wraps it. */
 export interface Backend {
-  listen(host: string, port: number, backlog: number): Promise<[string, number, 'IPv4' | 'IPv6']>;
+  listen(host: string, port: number, backlog: number, protocol: SocketProtocol): Promise<[string, number, 'IPv4' | 'IPv6']>;
+  listenUnix(path: string, backlog: number, protocol: SocketProtocol): Promise<void>;
   close(): Promise<void>;
   destroy(): void;
 }
 
-function addressesOf(values: OptionValues): TcpAddress[] {
-  const list: TcpAddress[] = [];
-  for (const spec of (values.http as string[] | undefined) ?? []) list.push(parseTcpAddress(spec, 'http'));
-  for (const spec of (values.httpSocket as string[] | undefined) ?? []) list.push(parseTcpAddress(spec, 'http-socket'));
+interface SocketSpec {
+  address: SocketAddress;
+  protocol: SocketProtocol;
+}
+
+/** Every socket the options ask for, in the order uWSGI binds them, with its protocol. */
+export function socketsOf(values: OptionValues): SocketSpec[] {
+  const list: SocketSpec[] = [];
+  const add = (option: string, key: string, protocol: SocketProtocol) => {
+    for (const spec of (values[key] as string[] | undefined) ?? []) list.push({ address: parseSocketAddress(spec, option), protocol });
+  };
+  add('socket', 'socket', values.protocol === 'http' ? 'http' : 'uwsgi');
+  add('uwsgi-socket', 'uwsgiSocket', 'uwsgi');
+  add('http-socket', 'httpSocket', 'http');
+  add('http', 'http', 'http');
   return list;
 }
 
@@ -80,10 +97,14 @@ function nativeBackend(handler: Handler, values: OptionValues): Backend {
   handler.transport = native;
   let closing = false;
   return {
-    async listen(host, port, backlog) {
-      const bound = native.listen(host, port, backlog);
+    async listen(host, port, backlog, protocol) {
+      const bound = native.listen(host, port, backlog, protocol === 'uwsgi' ? 1 : 0);
       handler.listenerPorts.push(String(bound[1]));
       return bound;
+    },
+    async listenUnix(path, backlog, protocol) {
+      native.listenUnix(path, backlog, protocol === 'uwsgi' ? 1 : 0);
+      handler.listenerPorts.push('');
     },
     close() {
       if (!closing) {
@@ -104,12 +125,14 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
     throw new TsgiError('TSGI_ERR_APP_NO_CALLABLE', `Expected an application function for serve() but received ${typeof app}`);
   }
   const input: OptionValues = { ...options };
-  for (const k of ['http', 'httpSocket']) {
+  for (const k of ['http', 'httpSocket', 'socket', 'uwsgiSocket']) {
     if (typeof input[k] === 'string') input[k] = [input[k]];
   }
   const values = normalize(input);
-  const targets = addressesOf(values);
-  if (targets.length === 0) targets.push(parseTcpAddress('127.0.0.1:0'));
+  const targets = socketsOf(values);
+  if (targets.length === 0) targets.push({ address: parseSocketAddress('127.0.0.1:0', 'http'), protocol: 'http' });
+  const mode = values.chmodSocket !== undefined ? parseSocketMode(values.chmodSocket as string) : undefined;
+  const owner = values.chownSocket !== undefined ? parseOwner(values.chownSocket as string) : undefined;
   const backendName = values.backend as 'native' | 'js';
   const handler = new Handler(app, { backend: backendName, serverName: hostname() });
   let backend: Backend;
@@ -120,34 +143,55 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
     backend = nativeBackend(handler, values);
   }
   const bound: BoundAddress[] = [];
+  const created: string[] = []; // socket files this server made, for --vacuum
+  const why = (err: unknown): string => {
+    const code = (err as { code?: string }).code;
+    if (code === 'EADDRINUSE') return 'the address is already in use';
+    if (code === 'EACCES') return 'permission denied';
+    if (code === 'EADDRNOTAVAIL') return 'the address is not available on this machine';
+    if (code === 'ENOENT') return 'its directory does not exist';
+    return (err as Error).message;
+  };
   try {
-    for (const t of targets) {
+    for (const { address: t, protocol } of targets) {
+      if (t.kind === 'unix') {
+        await prepareUnixSocket(t.path);
+        try {
+          await backend.listenUnix(t.path, values.listen as number, protocol);
+        } catch (err) {
+          if (err instanceof TsgiError) throw err;
+          throw new TsgiError('TSGI_ERR_LISTEN', `cannot listen on ${t.path}: ${why(err)}`, { cause: err });
+        }
+        if (!t.path.startsWith('@')) created.push(t.path);
+        applySocketPermissions(t.path, mode, owner);
+        bound.push({ address: t.path, port: 0, family: 'unix', protocol, spec: t.spec });
+        continue;
+      }
       const host = await resolveHost(t.host);
       try {
-        const [address, port, family] = await backend.listen(host, t.port, values.listen as number);
-        bound.push({ address, port, family, protocol: 'http', spec: t.spec });
+        const [address, port, family] = await backend.listen(host, t.port, values.listen as number, protocol);
+        bound.push({ address, port, family, protocol, spec: t.spec });
       } catch (err) {
-        const code = (err as { code?: string }).code;
-        const why =
-          code === 'EADDRINUSE'
-            ? 'the address is already in use'
-            : code === 'EACCES'
-              ? 'permission denied'
-              : code === 'EADDRNOTAVAIL'
-                ? 'the address is not available on this machine'
-                : (err as Error).message;
-        throw new TsgiError('TSGI_ERR_LISTEN', `cannot listen on ${formatAddress(host, t.port)} (${t.spec}): ${why}`, { cause: err });
+        if (err instanceof TsgiError) throw err;
+        throw new TsgiError('TSGI_ERR_LISTEN', `cannot listen on ${formatAddress(host, t.port)} (${t.spec}): ${why(err)}`, { cause: err });
       }
     }
   } catch (err) {
     backend.destroy();
+    for (const path of created) removeSocketFile(path);
     throw err;
   }
+  const vacuum = () => {
+    if (values.vacuum) for (const path of created) removeSocketFile(path);
+  };
   return {
     backend: backendName,
     address: bound[0]!,
     addresses: bound,
-    close: () => backend.close(),
-    destroy: () => backend.destroy(),
+    close: () => backend.close().then(vacuum),
+    destroy: () => {
+      backend.destroy();
+      vacuum();
+    },
   };
 }

@@ -9,6 +9,7 @@
 #include <ctime>
 
 #include "request_log.h"
+#include "uwsgi_parser.h"
 
 namespace tsgi {
 
@@ -18,6 +19,7 @@ struct RequestState {
   // The head, copied aside when the body arrives in later reads (the read buffer is
   // shared); parsed again when the body is complete.
   std::string head_bytes;
+  bool uwsgi = false;  // head_bytes is a uwsgi packet, not an HTTP head
   BodySink sink;
   ChunkedDecoder decoder;
   BodyFraming framing = BodyFraming::kNone;
@@ -27,6 +29,8 @@ struct RequestState {
   // For the log line, kept only while logging is on.
   std::string log_method;
   std::string log_uri;
+  std::string log_remote;    // uwsgi: the client's address as the front end saw it
+  std::string log_protocol;  // uwsgi: SERVER_PROTOCOL as the front end saw it
   size_t vars_count = 0;
   size_t vars_bytes = 0;
 };
@@ -128,6 +132,7 @@ Napi::Function Server::Init(Napi::Env env) {
   return DefineClass(env, "Server",
                      {
                          InstanceMethod("listen", &Server::Listen),
+                         InstanceMethod("listenUnix", &Server::ListenUnix),
                          InstanceMethod("send", &Server::Send),
                          InstanceMethod("close", &Server::Close),
                          InstanceMethod("destroy", &Server::Destroy),
@@ -174,6 +179,7 @@ Server::Server(const Napi::CallbackInfo& info)
     Napi::Array a = keys.As<Napi::Array>();
     for (uint32_t i = 0; i < a.Length(); i++) {
       std::string k = a.Get(i).As<Napi::String>().Utf8Value();
+      var_keys_.Add(k.data(), k.size(), static_cast<int>(i));
       if (k.compare(0, 5, "HTTP_") != 0) continue;
       std::string name = k.substr(5);
       for (char& ch : name) ch = ch == '_' ? '-' : ch;
@@ -194,6 +200,8 @@ Server::Server(const Napi::CallbackInfo& info)
   napi_get_uv_event_loop(env_, &loop_);
   pid_ = static_cast<long>(getpid());
   read_buf_ = new char[kReadBufferSize];
+  http_head_.reset(new HttpRequestHead());
+  uwsgi_req_.reset(new UwsgiRequest());
 
   uv_timer_init(loop_, &tick_);
   tick_.data = this;
@@ -236,6 +244,10 @@ Napi::Value Server::Listen(const Napi::CallbackInfo& info) {
   std::string host = info[0].As<Napi::String>().Utf8Value();
   int port = info[1].As<Napi::Number>().Int32Value();
   int backlog = info[2].IsNumber() ? info[2].As<Napi::Number>().Int32Value() : 511;
+  const Protocol protocol =
+      info[3].IsNumber() && info[3].As<Napi::Number>().Int32Value() == kProtocolUwsgi
+          ? kProtocolUwsgi
+          : kProtocolHttp;
 
   struct sockaddr_storage ss;
   std::memset(&ss, 0, sizeof ss);
@@ -270,6 +282,7 @@ Napi::Value Server::Listen(const Napi::CallbackInfo& info) {
   uv_tcp_getsockname(&l->h.tcp, reinterpret_cast<struct sockaddr*>(&bound), &len);
   char addr[64], port_str[8];
   FormatAddress(&bound, addr, sizeof addr, port_str, sizeof port_str);
+  l->protocol = protocol;
   l->index = listen_count_++;
   listeners_.push_back(l);
   open_listeners_++;
@@ -278,6 +291,40 @@ Napi::Value Server::Listen(const Napi::CallbackInfo& info) {
   result.Set(1u, Napi::Number::New(env, std::atoi(port_str)));
   result.Set(2u, Napi::String::New(env, bound.ss_family == AF_INET6 ? "IPv6" : "IPv4"));
   return result;
+}
+
+// listenUnix(path, backlog, protocol) -> path. A path starting with "@" is a Linux
+// abstract socket ("@name" binds "\0name"). The stale-file check, the mode and the
+// owner are lib/unix-socket.ts's; here the socket is only bound.
+Napi::Value Server::ListenUnix(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  int backlog = info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : 511;
+  const Protocol protocol =
+      info[2].IsNumber() && info[2].As<Napi::Number>().Int32Value() == kProtocolUwsgi
+          ? kProtocolUwsgi
+          : kProtocolHttp;
+  std::string name = path;
+  if (!name.empty() && name[0] == '@') name[0] = '\0';
+  auto* l = new Listener();
+  l->server = this;
+  l->is_pipe = true;
+  uv_pipe_init(loop_, &l->h.pipe, 0);
+  l->h.handle.data = l;
+  int r = uv_pipe_bind2(&l->h.pipe, name.data(), name.size(), UV_PIPE_NO_TRUNCATE);
+  if (r == 0) r = uv_listen(&l->h.stream, backlog, OnConnection);
+  if (r != 0) {
+    uv_close(&l->h.handle, [](uv_handle_t* h) { delete static_cast<Listener*>(h->data); });
+    Napi::Error e = Napi::Error::New(env, "cannot listen on " + path + ": " + uv_strerror(r));
+    e.Set("code", Napi::String::New(env, uv_err_name(r)));
+    e.ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  l->protocol = protocol;
+  l->index = listen_count_++;
+  listeners_.push_back(l);
+  open_listeners_++;
+  return Napi::String::New(env, path);
 }
 
 void Server::OnConnection(uv_stream_t* stream, int status) {
@@ -290,18 +337,24 @@ void Server::Accept(Listener* l) {
   auto* c = new Connection();
   c->server = this;
   c->listener = l;
-  uv_tcp_init(loop_, &c->h.tcp);
+  if (l->is_pipe) {
+    uv_pipe_init(loop_, &c->h.pipe, 0);
+  } else {
+    uv_tcp_init(loop_, &c->h.tcp);
+  }
   c->h.handle.data = c;
   if (uv_accept(&l->h.stream, &c->h.stream) != 0) {
     uv_close(&c->h.handle, [](uv_handle_t* h) { delete static_cast<Connection*>(h->data); });
     return;
   }
-  uv_tcp_nodelay(&c->h.tcp, 1);
-  struct sockaddr_storage peer;
-  int len = sizeof peer;
-  if (uv_tcp_getpeername(&c->h.tcp, reinterpret_cast<struct sockaddr*>(&peer), &len) == 0) {
-    FormatAddress(&peer, c->remote_addr, sizeof c->remote_addr, c->remote_port,
-                  sizeof c->remote_port);
+  if (!l->is_pipe) {
+    uv_tcp_nodelay(&c->h.tcp, 1);
+    struct sockaddr_storage peer;
+    int len = sizeof peer;
+    if (uv_tcp_getpeername(&c->h.tcp, reinterpret_cast<struct sockaddr*>(&peer), &len) == 0) {
+      FormatAddress(&peer, c->remote_addr, sizeof c->remote_addr, c->remote_port,
+                    sizeof c->remote_port);
+    }
   }
   if (free_slots_.empty()) {
     if (slots_.size() > kSlotMask) {  // over a million connections: refuse this one
@@ -402,9 +455,32 @@ size_t Server::Process(Connection* c, const char* data, size_t len) {
       off += used;
       continue;
     }
-    HttpRequestHead head;
+    // The head, in the listener's protocol; what follows is the same for both.
+    const bool uwsgi = c->listener->protocol == kProtocolUwsgi;
     int status = 0;
-    ssize_t r = ParseRequestHead(data + off, len - off, cfg_.buffer_size, &head, &status);
+    const char* why = nullptr;
+    ssize_t r;
+    BodyFraming framing;
+    uint64_t content_length;
+    bool keep_alive, http10, expect_continue;
+    if (uwsgi) {
+      r = ParseUwsgiPacket(data + off, len - off, cfg_.buffer_size, uwsgi_req_.get(), &why);
+      status = 400;
+      const UwsgiRequest& u = *uwsgi_req_;
+      content_length = u.content_length;
+      framing = content_length > 0 ? BodyFraming::kContentLength : BodyFraming::kNone;
+      keep_alive = false;  // one request per connection, as uWSGI and nginx have it
+      http10 = true;       // no chunked coding: the close ends the response
+      expect_continue = false;
+    } else {
+      r = ParseRequestHead(data + off, len - off, cfg_.buffer_size, http_head_.get(), &status);
+      const HttpRequestHead& h = *http_head_;
+      framing = h.framing;
+      content_length = h.content_length;
+      keep_alive = h.keep_alive;
+      http10 = h.minor_version == 0;
+      expect_continue = h.expect_continue;
+    }
     if (r == kParseNeedMore) {
       if (c->state == Connection::State::kIdle) {
         // The head has begun: it must be complete within the timeout, however
@@ -415,45 +491,54 @@ size_t Server::Process(Connection* c, const char* data, size_t len) {
       return off;
     }
     if (r < 0) {
-      Refuse(c, status ? status : 400, RefusalReason(status ? status : 400));
+      if (uwsgi) {
+        // A malformed packet comes from a front end, not a browser: no HTTP answer,
+        // the connection is closed, and the log says why.
+        RefusePacket(c, why ? why : "malformed uwsgi packet");
+      } else {
+        Refuse(c, status ? status : 400, RefusalReason(status ? status : 400));
+      }
       return len;
     }
-    StrView path, query, authority;
-    if (!SplitTarget(head.target, &path, &query, &authority)) {
-      Refuse(c, 400, "malformed request-target");
-      return len;
+    if (!uwsgi) {
+      StrView path, query, authority;
+      if (!SplitTarget(http_head_->target, &path, &query, &authority)) {
+        Refuse(c, 400, "malformed request-target");
+        return len;
+      }
     }
     RequestState* rs = AcquireRequest();
     c->req = rs;
-    rs->keep_alive = head.keep_alive;
-    rs->http10 = head.minor_version == 0;
-    rs->framing = head.framing;
+    rs->uwsgi = uwsgi;
+    rs->keep_alive = keep_alive;
+    rs->http10 = http10;
+    rs->framing = framing;
     const size_t head_at = off;
     off += static_cast<size_t>(r);
 
-    if (head.framing == BodyFraming::kNone ||
-        (head.framing == BodyFraming::kContentLength && head.content_length == 0)) {
-      Dispatch(c, head, nullptr, 0);
+    if (framing == BodyFraming::kNone ||
+        (framing == BodyFraming::kContentLength && content_length == 0)) {
+      DispatchHead(c, nullptr, 0);
       continue;
     }
-    if (head.framing == BodyFraming::kContentLength && cfg_.limit_post &&
-        head.content_length > cfg_.limit_post) {
-      Refuse(c, 413, "body over limit-post");
+    if (framing == BodyFraming::kContentLength && cfg_.limit_post &&
+        content_length > cfg_.limit_post) {
+      Refuse(c, 413, "body over limit-post");  // over uwsgi too: nginx passes it on
       return len;
     }
-    if (head.framing == BodyFraming::kContentLength &&
-        head.content_length <= len - off && head.content_length <= cfg_.post_buffering) {
+    if (framing == BodyFraming::kContentLength && content_length <= len - off &&
+        content_length <= cfg_.post_buffering) {
       // The whole body is at hand: it goes to JavaScript straight from here.
-      size_t n = static_cast<size_t>(head.content_length);
-      Dispatch(c, head, data + off, n);
+      size_t n = static_cast<size_t>(content_length);
+      DispatchHead(c, data + off, n);
       off += n;
       continue;
     }
     rs->head_bytes.assign(data + head_at, static_cast<size_t>(r));
     int err;
-    if (head.framing == BodyFraming::kContentLength) {
-      rs->remaining = head.content_length;
-      err = rs->sink.Begin(head.content_length, true, cfg_.post_buffering, cfg_.tmp_dir);
+    if (framing == BodyFraming::kContentLength) {
+      rs->remaining = content_length;
+      err = rs->sink.Begin(content_length, true, cfg_.post_buffering, cfg_.tmp_dir);
     } else {
       rs->decoder.Reset();
       err = rs->sink.Begin(0, false, cfg_.post_buffering, cfg_.tmp_dir);
@@ -464,7 +549,7 @@ size_t Server::Process(Connection* c, const char* data, size_t len) {
     }
     c->state = Connection::State::kBody;
     c->deadline = uv_now(loop_) + cfg_.timeout_ms;
-    if (head.expect_continue && !rs->http10 && off == len) {
+    if (expect_continue && !rs->http10 && off == len) {
       c->out.append("HTTP/1.1 100 Continue\r\n\r\n");
       MarkDirty(c);
     }
@@ -526,11 +611,25 @@ size_t Server::FeedBody(Connection* c, const char* data, size_t len) {
 // the copy (its views into the read buffer are long gone), then dispatch.
 void Server::DispatchBuffered(Connection* c) {
   RequestState* rs = c->req;
-  HttpRequestHead head;
-  int status = 0;
-  ParseRequestHead(rs->head_bytes.data(), rs->head_bytes.size(), rs->head_bytes.size() + 1,
-                   &head, &status);
-  Dispatch(c, head, nullptr, 0);
+  if (rs->uwsgi) {
+    const char* why = nullptr;
+    ParseUwsgiPacket(rs->head_bytes.data(), rs->head_bytes.size(), rs->head_bytes.size(),
+                     uwsgi_req_.get(), &why);
+  } else {
+    int status = 0;
+    ParseRequestHead(rs->head_bytes.data(), rs->head_bytes.size(),
+                     rs->head_bytes.size() + 1, http_head_.get(), &status);
+  }
+  DispatchHead(c, nullptr, 0);
+}
+
+// Dispatches the head just parsed into http_head_ or uwsgi_req_.
+void Server::DispatchHead(Connection* c, const char* body, size_t body_len) {
+  if (c->req->uwsgi) {
+    DispatchUwsgi(c, *uwsgi_req_, body, body_len);
+  } else {
+    Dispatch(c, *http_head_, body, body_len);
+  }
 }
 
 namespace {
@@ -553,9 +652,8 @@ constexpr size_t kFixedVars = 13;
 
 }  // namespace
 
-void Server::Dispatch(Connection* c, const HttpRequestHead& head, const char* body,
-                      size_t body_len) {
-  RequestState* rs = c->req;
+// What every dispatch does first: a new request id, the clocks, the counters.
+void Server::BeginDispatch(Connection* c) {
   c->state = Connection::State::kDispatched;
   serial_ = (serial_ + 1) & 0xFFFFFFFFu;
   c->id = static_cast<double>((static_cast<uint64_t>(serial_) << kSlotBits) | c->slot);
@@ -565,9 +663,41 @@ void Server::Dispatch(Connection* c, const HttpRequestHead& head, const char* bo
   c->resp_head_bytes = 0;
   c->resp_body_bytes = 0;
   c->chunked_response = false;
+  c->close_after_response = false;
   requests_++;
   total_requests_++;
+}
 
+// The body argument of onRequest (undefined, a Buffer, or a file descriptor), its
+// flag and its length.
+napi_value Server::BodyArg(Connection* c, const char* body, size_t body_len,
+                           uint32_t* flags, uint64_t* length) {
+  RequestState* rs = c->req;
+  napi_value v;
+  if (body != nullptr && body_len > 0) {
+    void* dst;
+    napi_create_buffer_copy(env_, body_len, body, &dst, &v);
+    *length = body_len;
+  } else if (rs->sink.in_file()) {
+    *flags |= kReqBodyFile;
+    napi_create_int32(env_, rs->sink.fd(), &v);
+    *length = rs->sink.size();
+  } else if (rs->sink.size() > 0) {
+    void* dst;
+    napi_create_buffer_copy(env_, rs->sink.memory().size(), rs->sink.memory().data(), &dst,
+                            &v);
+    *length = rs->sink.size();
+  } else {
+    napi_get_undefined(env_, &v);
+    *length = 0;
+  }
+  return v;
+}
+
+void Server::Dispatch(Connection* c, const HttpRequestHead& head, const char* body,
+                      size_t body_len) {
+  RequestState* rs = c->req;
+  BeginDispatch(c);
   napi_env env = env_;
   napi_value undefined;
   napi_get_undefined(env, &undefined);
@@ -585,23 +715,8 @@ void Server::Dispatch(Connection* c, const HttpRequestHead& head, const char* bo
   if (rs->http10) flags |= kReqHttp10;
   napi_create_double(env, c->id, &argv[0]);
   uint64_t content_length = 0;
-  bool has_body = head.framing != BodyFraming::kNone;
-  if (body != nullptr && body_len > 0) {
-    void* dst;
-    napi_create_buffer_copy(env, body_len, body, &dst, &argv[2]);
-    content_length = body_len;
-  } else if (rs->sink.in_file()) {
-    flags |= kReqBodyFile;
-    napi_create_int32(env, rs->sink.fd(), &argv[2]);
-    content_length = rs->sink.size();
-  } else if (rs->sink.size() > 0) {
-    void* dst;
-    napi_create_buffer_copy(env, rs->sink.memory().size(), rs->sink.memory().data(), &dst,
-                            &argv[2]);
-    content_length = rs->sink.size();
-  } else {
-    argv[2] = undefined;
-  }
+  const bool has_body = head.framing != BodyFraming::kNone;
+  argv[2] = BodyArg(c, body, body_len, &flags, &content_length);
 
   // method
   int method_index = -1;
@@ -679,6 +794,95 @@ void Server::Dispatch(Connection* c, const HttpRequestHead& head, const char* bo
                      std::strlen(c->remote_port) + 5 + server_name_.size() + header_bytes;
   }
   CallJs(on_request_, argc, argv);
+}
+
+// A uwsgi request: the front end sent the CGI variables itself. The ones onRequest
+// takes by position go by position; every other one follows as a pair, so that what
+// nginx says (SERVER_NAME, SERVER_PORT, SERVER_PROTOCOL, HTTPS...) is what the
+// application sees.
+void Server::DispatchUwsgi(Connection* c, const UwsgiRequest& u, const char* body,
+                           size_t body_len) {
+  RequestState* rs = c->req;
+  BeginDispatch(c);
+  napi_env env = env_;
+  napi_value undefined;
+  napi_get_undefined(env, &undefined);
+  std::vector<napi_value>& argv = uwsgi_argv_;
+  argv.resize(kFixedArgs + 2 * u.num_vars);
+  uint32_t flags = (c->listener->index << kReqListenerShift) | kReqHttp10 | kReqUwsgi |
+                   kReqNewConnection;
+  napi_create_double(env, c->id, &argv[0]);
+  uint64_t content_length = 0;
+  argv[2] = BodyArg(c, body, body_len, &flags, &content_length);
+  napi_create_uint32(env, flags, &argv[1]);
+  auto var = [&](int i) -> napi_value {
+    if (i < 0) return undefined;
+    const StrView v = u.vars[i].value;
+    return Latin1(env, v.data, v.len);
+  };
+  // method: by index when common
+  int method_index = -1;
+  if (u.request_method >= 0) {
+    const StrView m = u.vars[u.request_method].value;
+    for (size_t i = 0; i < methods_.size(); i++) {
+      if (methods_[i].size() == m.len && std::memcmp(methods_[i].data(), m.data, m.len) == 0) {
+        method_index = static_cast<int>(i);
+        break;
+      }
+    }
+  }
+  if (method_index >= 0) napi_create_int32(env, method_index, &argv[3]);
+  else argv[3] = var(u.request_method);
+  argv[4] = u.request_uri >= 0 ? var(u.request_uri) : Latin1(env, "", 0);
+  argv[5] = u.path_info >= 0 ? var(u.path_info) : Latin1(env, "", 0);
+  argv[6] = u.query_string >= 0 ? var(u.query_string) : Latin1(env, "", 0);
+  int content_type = -1, remote_addr = -1, remote_port = -1;
+  for (size_t i = 0; i < u.num_vars; i++) {
+    const StrView k = u.vars[i].key;
+    if (k.len == 12 && std::memcmp(k.data, "CONTENT_TYPE", 12) == 0) content_type = static_cast<int>(i);
+    else if (k.len == 11 && std::memcmp(k.data, "REMOTE_ADDR", 11) == 0) remote_addr = static_cast<int>(i);
+    else if (k.len == 11 && std::memcmp(k.data, "REMOTE_PORT", 11) == 0) remote_port = static_cast<int>(i);
+  }
+  argv[7] = var(content_type);
+  if (content_length > 0) {
+    char num[24];
+    int n = snprintf(num, sizeof num, "%llu", static_cast<unsigned long long>(content_length));
+    argv[8] = Latin1(env, num, static_cast<size_t>(n));
+  } else {
+    argv[8] = u.content_length_var >= 0 ? var(u.content_length_var) : undefined;
+  }
+  argv[9] = remote_addr >= 0 ? var(remote_addr) : Latin1(env, c->remote_addr, std::strlen(c->remote_addr));
+  argv[10] = remote_port >= 0 ? var(remote_port) : Latin1(env, c->remote_port, std::strlen(c->remote_port));
+  size_t argc = kFixedArgs;
+  for (size_t i = 0; i < u.num_vars; i++) {
+    const int at = static_cast<int>(i);
+    if (at == u.request_method || at == u.request_uri || at == u.path_info ||
+        at == u.query_string || at == u.content_length_var || at == content_type ||
+        at == remote_addr || at == remote_port) {
+      continue;
+    }
+    const StrView k = u.vars[i].key;
+    const int index = var_keys_.Find(k.data, k.len);
+    if (index >= 0) napi_create_int32(env, index, &argv[argc]);
+    else argv[argc] = Latin1(env, k.data, k.len);
+    argv[argc + 1] = Latin1(env, u.vars[i].value.data, u.vars[i].value.len);
+    argc += 2;
+  }
+  if (cfg_.logging) {
+    auto text = [&](int i, std::string* out) {
+      if (i >= 0) out->assign(u.vars[i].value.data, u.vars[i].value.len);
+      else out->clear();
+    };
+    text(u.request_method, &rs->log_method);
+    text(u.request_uri, &rs->log_uri);
+    text(remote_addr, &rs->log_remote);
+    text(u.server_protocol, &rs->log_protocol);
+    rs->vars_count = u.num_vars;
+    size_t bytes = 0;
+    for (size_t i = 0; i < u.num_vars; i++) bytes += 4 + u.vars[i].key.len + u.vars[i].value.len;
+    rs->vars_bytes = bytes;
+  }
+  CallJs(on_request_, argc, argv.data());
 }
 
 void Server::CallJs(napi_ref fn_ref, size_t argc, napi_value* argv) {
@@ -844,6 +1048,7 @@ Napi::Value Server::Send(const Napi::CallbackInfo& info) {
       c->chunked_response = true;
     }
     if (close) {
+      c->close_after_response = true;
       c->out.append("Connection: close\r\n", 19);
       c->resp_header_count++;
     } else if (rs->http10) {
@@ -885,12 +1090,19 @@ Napi::Value Server::Send(const Napi::CallbackInfo& info) {
   }
   if (flags & kSendEnd) {
     if (c->chunked_response) c->out.append("0\r\n\r\n", 5);
-    EndRequest(c, close);
+    // A head that said "Connection: close" binds the end of the response too.
+    EndRequest(c, close || c->close_after_response);
   }
   int ret = 0;
   if (!(flags & kSendEnd) && Queued(c) > kHighWater) {
-    c->want_drain = true;
-    ret = 1;
+    // Much output: corking gains nothing. Write now, and report backpressure only
+    // if the socket did not take it, so that a write is in flight and OnWrite will
+    // call onDrain.
+    Flush(c);
+    if (c->state == Connection::State::kDispatched && Queued(c) > kHighWater) {
+      c->want_drain = true;
+      ret = 1;
+    }
   }
   MarkDirty(c);
   if (batch_depth_ == 0) FlushDirty();
@@ -949,6 +1161,20 @@ void Server::Refuse(Connection* c, int status, const char* why) {
   c->inbuf.clear();
   char what[160];
   snprintf(what, sizeof what, "refused %d %s: %s", status, text, why);
+  LogLine(what, c);
+  MarkDirty(c);
+}
+
+// A malformed uwsgi packet: the connection is closed with a log line, no answer.
+void Server::RefusePacket(Connection* c, const char* why) {
+  refused_++;
+  if (c->req) ReleaseRequest(c);
+  c->id = -1;
+  c->state = Connection::State::kIdle;
+  c->close_after = true;
+  c->inbuf.clear();
+  char what[200];
+  snprintf(what, sizeof what, "refused uwsgi packet: %s", why);
   LogLine(what, c);
   MarkDirty(c);
 }
@@ -1017,17 +1243,14 @@ void Server::OnWrite(uv_write_t* req, int status) {
   delete w;
   c->inflight = 0;
   if (c->state == Connection::State::kClosing) return;
+  BatchScope batch(s);
   if (status < 0) {
-    BatchScope batch(s);
     s->CloseConnection(c, true);
     return;
   }
-  BatchScope batch(s);
-  if (!c->out.empty()) {
-    s->MarkDirty(c);
-  } else {
-    s->AfterOutput(c);
-  }
+  // Write what piled up meanwhile now (it may start another write), then tell a
+  // body that waits when the output is low again.
+  s->Flush(c);
   if (c->want_drain && s->Queued(c) <= kLowWater &&
       c->state == Connection::State::kDispatched) {
     c->want_drain = false;
@@ -1159,6 +1382,10 @@ void Server::LogRequest(Connection* c) {
   e.body_bytes = c->resp_body_bytes;
   e.msecs = (uv_hrtime() - c->started_ns) / 1000000;
   e.protocol = rs->http10 ? "HTTP/1.0" : "HTTP/1.1";
+  if (rs->uwsgi) {
+    if (!rs->log_remote.empty()) e.remote_addr = rs->log_remote.c_str();
+    e.protocol = rs->log_protocol.empty() ? "HTTP/1.1" : rs->log_protocol.c_str();
+  }
   e.status = c->resp_status;
   e.header_count = c->resp_header_count;
   e.header_bytes = c->resp_head_bytes;
@@ -1173,8 +1400,10 @@ void Server::LogLine(const char* what, Connection* c) {
   char date[64];
   strftime(date, sizeof date, "%a %b %e %H:%M:%S %Y", &tm);
   char line[512];
-  int n = snprintf(line, sizeof line, "[pid: %ld] %s:%s [%s] %s\n", pid_, c->remote_addr,
-                   c->remote_port, date, what);
+  const bool unix_peer = c->listener != nullptr && c->listener->is_pipe;
+  int n = snprintf(line, sizeof line, "[pid: %ld] %s%s%s [%s] %s\n", pid_,
+                   unix_peer ? "unix" : c->remote_addr, unix_peer ? "" : ":",
+                   unix_peer ? "" : c->remote_port, date, what);
   if (n > 0) log_buf_.append(line, static_cast<size_t>(n) < sizeof line ? n : sizeof line - 1);
 }
 

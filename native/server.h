@@ -22,6 +22,7 @@
 #include "cgi_vars.h"
 #include "http_parser.h"
 #include "key_table.h"
+#include "uwsgi_parser.h"
 
 namespace tsgi {
 
@@ -41,7 +42,11 @@ enum RequestFlags : uint32_t {
   kReqHttp10 = 2,         // the request is HTTP/1.0 (no chunked response possible)
   kReqBodyFile = 4,       // body is a file descriptor (an unlinked temporary file)
   kReqNewConnection = 8,  // the first request of its connection: the peer is given
+  kReqUwsgi = 16,         // came over the uwsgi protocol: the pairs carry the front end's CGI
 };
+
+// What a listener speaks.
+enum Protocol : uint8_t { kProtocolHttp = 0, kProtocolUwsgi = 1 };
 constexpr uint32_t kReqListenerShift = 8;
 
 // The arguments of onRequest, in order:
@@ -99,6 +104,7 @@ struct Connection {
   bool dirty = false;        // has output to flush at the end of the batch
   bool resume_pending = false;
   bool chunked_response = false;
+  bool close_after_response = false;  // the head went out with "Connection: close"
   std::string inbuf;         // an unfinished head or body, copied aside
   std::string out;           // corked output
   size_t inflight = 0;       // bytes handed to uv_write and not yet written
@@ -125,6 +131,7 @@ struct Listener {
   } h;
   Server* server = nullptr;
   bool is_pipe = false;
+  Protocol protocol = kProtocolHttp;
   uint32_t index = 0;  // in the order of listen() calls
 };
 
@@ -169,6 +176,13 @@ class Server : public Napi::ObjectWrap<Server> {
   void Dispatch(Connection* c, const HttpRequestHead& head, const char* body,
                 size_t body_len);
   void DispatchBuffered(Connection* c);
+  void DispatchHead(Connection* c, const char* body, size_t body_len);
+  void DispatchUwsgi(Connection* c, const UwsgiRequest& u, const char* body, size_t body_len);
+  void BeginDispatch(Connection* c);
+  napi_value BodyArg(Connection* c, const char* body, size_t body_len, uint32_t* flags,
+                     uint64_t* length);
+  void RefusePacket(Connection* c, const char* why);
+  Napi::Value ListenUnix(const Napi::CallbackInfo& info);
   void EndRequest(Connection* c, bool close);
   void Refuse(Connection* c, int status, const char* why);
   void Flush(Connection* c);
@@ -199,6 +213,10 @@ class Server : public Napi::ObjectWrap<Server> {
   napi_async_context async_context_ = nullptr;
 
   KeyTable keys_;                  // header name -> index of its HTTP_* key
+  KeyTable var_keys_;              // environ key -> its index (uwsgi vars)
+  std::unique_ptr<HttpRequestHead> http_head_;  // the head being parsed (4 KiB: not on the stack)
+  std::unique_ptr<UwsgiRequest> uwsgi_req_;
+  std::vector<napi_value> uwsgi_argv_;
   std::vector<std::string> methods_;  // method -> index, for the common ones
   std::vector<Listener*> listeners_;
   uint32_t listen_count_ = 0;

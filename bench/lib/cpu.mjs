@@ -5,7 +5,10 @@
 //            other processes (a compiler, a test run ...) stealing the server's core;
 //   irq%     interrupt + softirq time on that CPU (loopback networking shows here);
 //   steal%   time the hypervisor gave to another guest;
-//   client%  how busy the load generator's CPU was (100%: the load generator is the limit).
+//   client%  how busy the load generator's CPU was (100%: the load generator is the limit);
+//   other on the client's CPU: its user/system time not spent by the load generator or
+//            this runner (both pinned there). The load generator's time is read from this
+//            process's cutime/cstime once the load generator has been reaped.
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 
@@ -30,19 +33,26 @@ function perCpu() {
   }
 }
 
+/** [own utime + stime, reaped children's cutime + cstime] of a process, in ticks. */
 function procTicks(pid) {
   try {
     const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    return Number(f[11]) + Number(f[12]); // utime + stime (fields 14 and 15)
+    // Fields 14-17 of proc(5): utime, stime, cutime, cstime.
+    return [Number(f[11]) + Number(f[12]), Number(f[13]) + Number(f[14])];
   } catch {
     return undefined;
   }
 }
 
-/** A snapshot to pass to cpuSince() later. */
+/** A snapshot to pass to cpuSince() later: take it before starting the load generator. */
 export function cpuSnapshot(serverPid) {
-  return { t: process.hrtime.bigint(), cpus: perCpu(), server: serverPid ? procTicks(serverPid) : undefined };
+  return {
+    t: process.hrtime.bigint(),
+    cpus: perCpu(),
+    server: serverPid ? procTicks(serverPid)?.[0] : undefined,
+    self: procTicks(process.pid),
+  };
 }
 
 /** Percentages since a snapshot; serverCpu/clientCpu are CPU numbers (or undefined: whole machine). */
@@ -73,6 +83,10 @@ export function cpuSince(before, serverPid, serverCpu, clientCpu) {
     if (d) {
       out.clientCpuBusyPct = pct(d.user + d.system + d.irq);
       out.stealOnClientCpuPct = pct(d.steal);
+      if (before.self && after.self) {
+        const ours = after.self[0] - before.self[0] + (after.self[1] - before.self[1]);
+        out.otherOnClientCpuPct = Math.max(0, pct(d.user + d.system - ours));
+      }
     }
   }
   return out;

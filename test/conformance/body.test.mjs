@@ -10,12 +10,12 @@ import { testFor } from './differences.mjs';
 
 const CHUNK = 65536;
 
-/** A body object with a counted close() over the given iterator factory. */
-function closable(makeIterator, counter, key = 'close') {
+/** A body object with a counted close(); makeIterator.async says which protocol it has. */
+function closable(makeIterator, counter) {
   return {
     [Symbol.iterator]: makeIterator.async ? undefined : makeIterator,
     [Symbol.asyncIterator]: makeIterator.async ? makeIterator : undefined,
-    [key]() {
+    close() {
       counter.close++;
     },
   };
@@ -223,6 +223,18 @@ for (const backend of BACKENDS) {
       assert.equal(empty.body.length, 0);
     });
 
+    test('body: no Content-Length and a list over 64 KiB: the server adds Content-Length', async () => {
+      routes.set('/big-list', (environ, startResponse) => {
+        startResponse('200 OK', []);
+        return [Buffer.alloc(40000, 0x61), Buffer.alloc(40000, 0x62), 'c'.repeat(40000)];
+      });
+      const res = await get('/big-list', { timeoutMs: 5000 });
+      assert.equal(res.header('content-length'), '120000', `the body is at hand: ${JSON.stringify(res.headers)}`);
+      assert.equal(res.header('transfer-encoding'), undefined);
+      assert.equal(res.body.length, 120000);
+      assert.ok(res.complete);
+    });
+
     test('body: no Content-Length and a sync generator that ends within 64 KiB: Content-Length is added', async () => {
       routes.set('/small-gen', (environ, startResponse) => {
         startResponse('200 OK', []);
@@ -368,6 +380,30 @@ for (const backend of BACKENDS) {
       await rawRequest(srv.port, req('GET', '/close-throw-async'), { timeoutMs: 3000 });
       await delay(20);
       assert.equal(c2.close, 1);
+    });
+
+    test('body: an error thrown by close() leaves the response whole and the server serving', async () => {
+      routes.set('/close-throws', (environ, startResponse) => {
+        startResponse('200 OK', []);
+        return {
+          *[Symbol.iterator]() {
+            yield 'whole';
+          },
+          close() {
+            throw new Error('close failed');
+          },
+        };
+      });
+      routes.set('/next', (environ, startResponse) => {
+        startResponse('200 OK', []);
+        return ['next'];
+      });
+      const r = await rawRequest(srv.port, req('GET', '/close-throws') + req('GET', '/next', [['Connection', 'close']]), { until: responses(2) });
+      const all = parseResponses(r.data);
+      assert.equal(all.length, 2, JSON.stringify(r.text));
+      assert.equal(all[0].status, 200);
+      assert.equal(all[0].body.toString(), 'whole');
+      assert.equal(all[1].body.toString(), 'next');
     });
 
     test('body: close() is called once, and tsgi.signal fires, when the client goes away mid-body', async () => {

@@ -2,10 +2,8 @@
 // connection closes, and another client, served at the same time, is served on.
 import { describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { BACKENDS, startServer, req, rawRequest, parseResponses, parseResponse, connect, responses, delay } from '../helpers.mjs';
+import { BACKENDS, REFUSALS, REFUSAL_LIMITS, startServer, req, rawRequest, parseResponses, parseResponse, connect, responses, delay } from '../helpers.mjs';
 import { testFor } from './differences.mjs';
-
-const LIMITS = { bufferSize: 1024, limitPost: 100, httpTimeout: 1 };
 
 function app(environ, startResponse) {
   const path = environ.PATH_INFO;
@@ -21,44 +19,17 @@ function app(environ, startResponse) {
   return [`served ${path} ${body.length}`];
 }
 
-const CASES = [
-  // [test name, bytes (a list of pieces, written one by one), status, options]
-  ['refusal: a malformed request line -> 400', ['this is not http\r\n\r\n'], 400],
-  ['refusal: a request line with two spaces -> 400', ['GET  / HTTP/1.1\r\nHost: a\r\n\r\n'], 400],
-  ['refusal: a head over buffer-size -> 431', [`GET / HTTP/1.1\r\nHost: a\r\nX-Big: ${'a'.repeat(2000)}\r\n\r\n`], 431],
-  ['refusal: Content-Length over limit-post -> 413 before the body is sent', ['POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n'], 413],
-  [
-    'refusal: Content-Length over limit-post with Expect: 100-continue -> 413, no 100 Continue',
-    ['POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\nExpect: 100-continue\r\n\r\n'],
-    413,
-  ],
-  [
-    'refusal: a chunked body over limit-post -> 413',
-    ['POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n', `40\r\n${'x'.repeat(64)}\r\n`, `40\r\n${'y'.repeat(64)}\r\n0\r\n\r\n`],
-    413,
-  ],
-  ['refusal: Transfer-Encoding: gzip, chunked -> 501', ['POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n'], 501],
-  ['refusal: an HTTP/2.0 request line -> 505', ['GET / HTTP/2.0\r\nHost: a\r\n\r\n'], 505],
-  ['refusal: Content-Length with Transfer-Encoding -> 400', ['POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'], 400],
-  ['refusal: two different Content-Lengths -> 400', ['POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!'], 400],
-  ['refusal: obs-fold -> 400', ['GET / HTTP/1.1\r\nHost: a\r\nX-Folded: one\r\n two\r\n\r\n'], 400],
-  ['refusal: a bare LF -> 400', ['GET / HTTP/1.1\r\nHost: a\nX-A: b\r\n\r\n'], 400],
-  ['refusal: whitespace before a colon -> 400', ['GET / HTTP/1.1\r\nHost : a\r\n\r\n'], 400],
-  ['refusal: HTTP/1.1 without Host -> 400', ['GET / HTTP/1.1\r\nX-A: b\r\n\r\n'], 400],
-  ['refusal: a head not complete within http-timeout -> 408', ['GET / HTTP/1.1\r\nHost: a\r\nX-Half: '], 408, { slow: true }],
-  ['refusal: a body that makes no progress for http-timeout -> 408', ['POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 50\r\n\r\n', 'only some'], 408, { slow: true }],
-];
 
 for (const backend of BACKENDS) {
   describe(backend, () => {
     const test = testFor(backend);
     let srv;
     before(async () => {
-      srv = await startServer(app, { backend, ...LIMITS });
+      srv = await startServer(app, { backend, ...REFUSAL_LIMITS });
     });
     after(() => srv?.close());
 
-    for (const [name, pieces, status, { slow = false } = {}] of CASES) {
+    for (const [name, pieces, status, { slow = false } = {}] of REFUSALS) {
       test(name, async () => {
         // Another client, its request in progress the whole time.
         const other = connect(srv.port);
@@ -94,6 +65,23 @@ for (const backend of BACKENDS) {
         }
       });
     }
+
+    test('timeout: an idle keep-alive connection is closed after http-timeout', async () => {
+      const c = connect(srv.port);
+      try {
+        await c.connected;
+        await c.write(req('GET', '/idle'));
+        await c.waitFor(responses(1), 3000, 'the response');
+        const answered = c.data.length;
+        const started = Date.now();
+        await c.waitClose(3500);
+        const elapsed = Date.now() - started;
+        assert.ok(elapsed >= 800 && elapsed < 3500, `closed after ${elapsed} ms idle (http-timeout 1 s)`);
+        assert.equal(c.data.length, answered, 'nothing is sent on an idle close');
+      } finally {
+        c.destroy();
+      }
+    });
 
     test('refusal: a request at limit-post is served', async () => {
       const body = 'z'.repeat(100);

@@ -4,6 +4,9 @@
 #   build/native-test/fuzz-parser  — mutations of that corpus for FUZZ_SECONDS
 #                                    seconds (default 15; FUZZ_ITERATIONS and
 #                                    FUZZ_SEED also apply)
+#   build/native-test/uwsgi-test   — the uwsgi packet corpus in test/uwsgi + unit tests
+#   build/native-test/fuzz-uwsgi   — mutations of that corpus for FUZZ_UWSGI_SECONDS
+#                                    seconds (default 5)
 # Exits non-zero on any failure.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -14,7 +17,10 @@ flags="-std=c++17 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
-# Compile the two programs in parallel.
+# The uwsgi parser and its tests are held to stricter warnings.
+uflags="$flags -Wpedantic -Wshadow -Wconversion"
+
+# Compile the programs in parallel.
 $CXX $flags native/http_parser.cc test/native/parser-test.cc -o "$out/parser-test" &
 p1=$!
 $CXX $flags native/http_parser.cc test/native/fuzz-parser.cc -o "$out/fuzz-parser" &
@@ -22,10 +28,16 @@ p2=$!
 $CXX $flags native/http_parser.cc native/cgi_vars.cc native/key_table.cc native/request_log.cc \
   native/body_sink.cc test/native/units-test.cc -o "$out/units-test" &
 p3=$!
+$CXX $uflags native/uwsgi_parser.cc test/native/uwsgi-test.cc -o "$out/uwsgi-test" &
+p4=$!
+$CXX $uflags native/uwsgi_parser.cc test/native/fuzz-uwsgi.cc -o "$out/fuzz-uwsgi" &
+p5=$!
 rc=0
 wait $p1 || rc=1
 wait $p2 || rc=1
 wait $p3 || rc=1
+wait $p4 || rc=1
+wait $p5 || rc=1
 if [ $rc -ne 0 ]; then
   echo "native tests: build failed" >&2
   exit 1
@@ -35,3 +47,6 @@ fi
 "$out/units-test"
 FUZZ_SECONDS=${FUZZ_SECONDS:-15} FUZZ_ARTIFACT=${FUZZ_ARTIFACT:-$out/fuzz-failure.http} \
   "$out/fuzz-parser" test/requests/valid test/requests/invalid
+"$out/uwsgi-test" test/uwsgi
+FUZZ_SECONDS=${FUZZ_UWSGI_SECONDS:-5} FUZZ_ARTIFACT=${FUZZ_UWSGI_ARTIFACT:-$out/fuzz-failure.uwsgi} \
+  "$out/fuzz-uwsgi" test/uwsgi/valid test/uwsgi/invalid

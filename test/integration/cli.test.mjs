@@ -1,0 +1,252 @@
+// The tsgi command as a user runs it: node bin/tsgi.js, a real child process.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { join } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { FIXTURES, ROOT, BACKENDS, spawnCli, request, req, connect, parseResponse, delay } from '../helpers.mjs';
+import { VERSION } from '../../dist/lib/index.js';
+
+const T = { timeout: 30000 };
+// Startup lines that come before any error: the banner and the "application loaded" line.
+const STARTUP = [/^\*\*\* .* \*\*\*$/, /^tsgi: application .* loaded in \d+ msecs$/];
+
+/** Starts the CLI with args, asserts it serves GET path with the expected body, stops it. */
+async function servesWith(t, args, expected, { path = '/hello', cwd, env } = {}) {
+  const cli = spawnCli(['--http', '127.0.0.1:0', '--disable-logging', ...args], { cwd, env });
+  t.after(() => cli.kill());
+  const port = await cli.port;
+  const res = await request(port, req('GET', path, [['Connection', 'close']]), { timeoutMs: 5000 });
+  assert.equal(res.status, 200, cli.stderrText());
+  if (expected instanceof RegExp) assert.match(res.body.toString(), expected);
+  else assert.equal(res.body.toString(), expected);
+  cli.signal('SIGTERM');
+  const { code } = await cli.waitExit(5000);
+  assert.equal(code, 0, cli.stderrText());
+  return { cli, res };
+}
+
+/** Runs the CLI to its failure: exit code 1, quickly, and ONE line on stderr besides the startup lines. */
+async function failsWith(t, args, pattern, opts) {
+  const started = Date.now();
+  const cli = spawnCli(args, opts);
+  t.after(() => cli.kill());
+  const { code, signal } = await cli.waitExit(8000);
+  const elapsed = Date.now() - started;
+  const stderr = cli.stderrText();
+  assert.equal(signal, null, `not killed by a signal: ${stderr}`);
+  assert.equal(code, 1, `exit code 1: ${stderr}`);
+  assert.ok(elapsed < 8000, `exits within a few seconds (${elapsed} ms)`);
+  const lines = stderr.split('\n').filter((l) => l !== '' && !STARTUP.some((re) => re.test(l)));
+  assert.match(lines[0] ?? '', pattern, `the error line: ${JSON.stringify(stderr)}`);
+  assert.equal(lines.length, 1, `one line on stderr, got ${lines.length}: ${JSON.stringify(stderr)}`);
+  assert.equal(cli.stdoutText(), '', 'nothing on stdout');
+  return stderr;
+}
+
+describe('tsgi --help and --version', () => {
+  test('--help lists the options and exits 0', T, async (t) => {
+    const cli = spawnCli(['--help']);
+    t.after(() => cli.kill());
+    const { code } = await cli.waitExit(8000);
+    assert.equal(code, 0);
+    const out = cli.stdoutText();
+    for (const option of ['--http', '--http-socket', '--wsgi-file', '--module', '--callable', '--buffer-size', '--post-buffering', '--limit-post', '--http-timeout', '--disable-logging', '--chdir', '--env', '--backend']) {
+      assert.ok(out.includes(option), `--help lists ${option}`);
+    }
+    assert.match(out, /^Usage: tsgi/);
+    assert.equal(cli.stderrText(), '');
+  });
+
+  test('-h is --help', T, async (t) => {
+    const cli = spawnCli(['-h']);
+    t.after(() => cli.kill());
+    const { code } = await cli.waitExit(8000);
+    assert.equal(code, 0);
+    assert.match(cli.stdoutText(), /--buffer-size/);
+  });
+
+  test('--version prints the version and exits 0', T, async (t) => {
+    const cli = spawnCli(['--version']);
+    t.after(() => cli.kill());
+    const { code } = await cli.waitExit(8000);
+    assert.equal(code, 0);
+    assert.equal(cli.stdoutText(), `${VERSION}\n`);
+    assert.match(VERSION, /^\d+\.\d+\.\d+/);
+  });
+});
+
+describe('tsgi loads applications', () => {
+  for (const ext of ['ts', 'mts', 'js', 'mjs', 'cjs']) {
+    test(`--wsgi-file app.${ext}`, T, async (t) => {
+      await servesWith(t, ['--wsgi-file', join(FIXTURES, `app.${ext}`)], `hello from ${ext} /hello\n`);
+    });
+  }
+
+  test('--file is --wsgi-file, relative to the working directory', T, async (t) => {
+    await servesWith(t, ['--file', 'test/fixtures/app.mjs'], 'hello from mjs /hello\n', { cwd: ROOT });
+  });
+
+  test('--module pkg.sub finds pkg/sub.ts', T, async (t) => {
+    await servesWith(t, ['--module', 'pkg.sub'], 'hello from pkg.sub /hello\n', { cwd: FIXTURES });
+  });
+
+  test('--module file:callable picks the callable', T, async (t) => {
+    await servesWith(t, ['--module', 'callables:other'], 'callable other\n', { cwd: FIXTURES });
+    await servesWith(t, ['--module', 'callables.mjs:app'], 'callable app\n', { cwd: FIXTURES });
+  });
+
+  test('--callable app picks the callable; the default is application', T, async (t) => {
+    await servesWith(t, ['--wsgi-file', join(FIXTURES, 'callables.mjs'), '--callable', 'app'], 'callable app\n');
+    await servesWith(t, ['--wsgi-file', join(FIXTURES, 'callables.mjs')], 'callable application\n');
+  });
+
+  test('--chdir: the application is found and runs there', T, async (t) => {
+    const { res } = await servesWith(t, ['--chdir', 'test/fixtures', '--wsgi-file', 'env-app.mjs'], /"cwd"/, { cwd: ROOT });
+    assert.equal(JSON.parse(res.body.toString()).cwd, realpathSync(FIXTURES));
+  });
+
+  test('--env KEY=VALUE is in the application\'s process.env', T, async (t) => {
+    const { res } = await servesWith(t, ['--env', 'TSGI_TEST_VALUE=a=b c', '--env', 'TSGI_TEST_OTHER=', '--wsgi-file', join(FIXTURES, 'env-app.mjs')], /"value"/);
+    const seen = JSON.parse(res.body.toString());
+    assert.equal(seen.value, 'a=b c');
+    assert.equal(seen.other, '');
+  });
+
+  test('the startup lines name the application and the bound socket', T, async (t) => {
+    const { cli } = await servesWith(t, ['--wsgi-file', join(FIXTURES, 'app.mjs')], 'hello from mjs /hello\n');
+    const stderr = cli.stderrText();
+    assert.match(stderr, /^tsgi: socket 0 bound to TCP address 127\.0\.0\.1:\d+ \(http, from 127\.0\.0\.1:0\)$/m);
+    assert.match(stderr, /app\.mjs callable 'application' loaded in \d+ msecs/);
+  });
+});
+
+describe('tsgi fails clearly', () => {
+  test('a missing --wsgi-file', T, async (t) => {
+    await failsWith(t, ['--http', '127.0.0.1:0', '--wsgi-file', join(FIXTURES, 'does-not-exist.mjs')], /^tsgi: .*does-not-exist\.mjs/);
+  });
+
+  test('a missing --module', T, async (t) => {
+    await failsWith(t, ['--http', '127.0.0.1:0', '--module', 'no.such.module'], /^tsgi: .*no\.such\.module/, { cwd: FIXTURES });
+  });
+
+  test('a module without the callable', T, async (t) => {
+    await failsWith(t, ['--http', '127.0.0.1:0', '--wsgi-file', join(FIXTURES, 'no-callable.mjs')], /^tsgi: .*no-callable\.mjs.*(callable|application)/);
+    await failsWith(t, ['--http', '127.0.0.1:0', '--module', 'callables:missing'], /^tsgi: .*missing/, { cwd: FIXTURES });
+  });
+
+  test('a Python file', T, async (t) => {
+    await failsWith(t, ['--http', '127.0.0.1:0', '--wsgi-file', join(FIXTURES, 'app.py')], /^tsgi: .*app\.py.*Python/);
+  });
+
+  test('an application that throws while loading', T, async (t) => {
+    await failsWith(t, ['--http', '127.0.0.1:0', '--wsgi-file', join(FIXTURES, 'throws-on-load.mjs')], /^tsgi: .*throws-on-load\.mjs.*boom while loading the fixture/);
+  });
+
+  test('an invalid value: --buffer-size 0', T, async (t) => {
+    await failsWith(t, ['--http', '127.0.0.1:0', '--buffer-size', '0', '--wsgi-file', join(FIXTURES, 'app.mjs')], /^tsgi: .*buffer-size/);
+  });
+
+  test('an unknown option: --bufer-size suggests --buffer-size', T, async (t) => {
+    await failsWith(t, ['--http', '127.0.0.1:0', '--bufer-size', '8192', '--wsgi-file', join(FIXTURES, 'app.mjs')], /^tsgi: .*--bufer-size.*--buffer-size/);
+  });
+
+  test('no socket to serve on', T, async (t) => {
+    await failsWith(t, ['--wsgi-file', join(FIXTURES, 'app.mjs')], /^tsgi: .*(--http|socket)/);
+  });
+
+  for (const backend of BACKENDS) {
+    test(`a port in use (${backend} backend)`, T, async (t) => {
+      const blocker = net.createServer();
+      await new Promise((resolve, reject) => {
+        blocker.once('error', reject);
+        blocker.listen(0, '127.0.0.1', resolve);
+      });
+      t.after(() => new Promise((resolve) => blocker.close(() => resolve())));
+      const port = blocker.address().port;
+      await failsWith(t, ['--backend', backend, '--http', `127.0.0.1:${port}`, '--wsgi-file', join(FIXTURES, 'app.mjs')], new RegExp(`^tsgi: .*127\\.0\\.0\\.1:${port}.*in use`));
+    });
+  }
+});
+
+describe('tsgi logs requests', () => {
+  const LOG = /^\[pid: (\d+)\|app: 0\|req: 1\/1\] 127\.0\.0\.1 \(\) \{\d+ vars in \d+ bytes\} \[\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}\] GET \/path\?q => generated (\d+) bytes in \d+ msecs \(HTTP\/1\.1 200\) \d+ headers in \d+ bytes \(1 switches on core 0\)$/m;
+
+  for (const backend of BACKENDS) {
+    test(`one uWSGI-style line per request on stderr (${backend} backend)`, T, async (t) => {
+      const cli = spawnCli(['--backend', backend, '--http', '127.0.0.1:0', '--wsgi-file', join(FIXTURES, 'app.mjs')]);
+      t.after(() => cli.kill());
+      const port = await cli.port;
+      const res = await request(port, req('GET', '/path?q', [['Connection', 'close']]));
+      assert.equal(res.status, 200);
+      const stderr = await cli.waitStderr(/=> generated/, 5000);
+      const m = LOG.exec(stderr);
+      assert.ok(m, `the log line: ${JSON.stringify(stderr)}`);
+      assert.equal(Number(m[1]), cli.child.pid);
+      assert.equal(Number(m[2]), res.body.length, 'generated N bytes: the body length');
+      assert.equal(stderr.match(/=> generated/g).length, 1, 'one line');
+    });
+  }
+
+  test('--disable-logging removes the request line', T, async (t) => {
+    const cli = spawnCli(['--http', '127.0.0.1:0', '--disable-logging', '--wsgi-file', join(FIXTURES, 'errors-app.mjs')]);
+    t.after(() => cli.kill());
+    const port = await cli.port;
+    const res = await request(port, req('GET', '/path?q', [['Connection', 'close']]));
+    assert.equal(res.status, 200);
+    // The application's own wsgi.errors line comes after nothing else: wait for it.
+    await cli.waitStderr(/writelines two/, 5000);
+    await delay(100);
+    assert.doesNotMatch(cli.stderrText(), /=> generated|\[pid: \d+\|app/);
+  });
+});
+
+describe('tsgi stops gracefully', () => {
+  for (const backend of BACKENDS) {
+    for (const sig of ['SIGTERM', 'SIGINT']) {
+      test(`${sig} with a slow request in flight: the request completes, then exit 0 (${backend} backend)`, T, async (t) => {
+        const cli = spawnCli(['--backend', backend, '--http', '127.0.0.1:0', '--disable-logging', '--wsgi-file', join(FIXTURES, 'slow-app.mjs')]);
+        t.after(() => cli.kill());
+        const port = await cli.port;
+        const c = connect(port);
+        t.after(() => c.destroy());
+        await c.connected;
+        await c.write(req('GET', '/slow'));
+        await cli.waitStderr('slow request started', 5000);
+        cli.signal(sig);
+        await c.waitClose(5000);
+        const res = parseResponse(c.data);
+        assert.equal(res?.status, 200, JSON.stringify(c.text));
+        assert.equal(res.body.toString(), 'slow done\n');
+        assert.ok(res.complete, 'the whole response');
+        const { code, signal } = await cli.waitExit(5000);
+        assert.equal(signal, null, cli.stderrText());
+        assert.equal(code, 0, cli.stderrText());
+        // The port is closed now.
+        const refused = await new Promise((resolve) => {
+          const s = net.connect(port, '127.0.0.1');
+          s.once('connect', () => (s.destroy(), resolve(false)));
+          s.once('error', () => resolve(true));
+        });
+        assert.ok(refused, 'nothing listens after the exit');
+      });
+    }
+  }
+
+  test('SIGTERM when idle: exit 0 at once', T, async (t) => {
+    const cli = spawnCli(['--http', '127.0.0.1:0', '--disable-logging', '--wsgi-file', join(FIXTURES, 'app.mjs')]);
+    t.after(() => cli.kill());
+    const port = await cli.port;
+    // An idle keep-alive connection must not hold the exit up.
+    const c = connect(port);
+    t.after(() => c.destroy());
+    await c.connected;
+    await c.write(req('GET', '/'));
+    await c.waitFor('hello from mjs', 3000);
+    const started = Date.now();
+    cli.signal('SIGTERM');
+    const { code } = await cli.waitExit(5000);
+    assert.equal(code, 0);
+    assert.ok(Date.now() - started < 3000, `exited in ${Date.now() - started} ms`);
+  });
+});

@@ -1,0 +1,54 @@
+// Each refusal writes exactly one log line on stderr:
+//   [pid: P] 127.0.0.1:PORT [Sat Nov 21 04:03:13 2026] refused STATUS TEXT: why
+// Checked with the CLI, where logging is on by default.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { FIXTURES, REFUSALS, REFUSAL_LIMITS, spawnCli, rawRequest, parseResponses, delay } from '../helpers.mjs';
+import { KNOWN_DIFFERENCES } from '../conformance/differences.mjs';
+
+const TEXT = { 400: 'Bad Request', 408: 'Request Timeout', 413: 'Content Too Large', 431: 'Request Header Fields Too Large', 501: 'Not Implemented', 505: 'HTTP Version Not Supported' };
+const REFUSED = /^\[pid: (\d+)\] 127\.0\.0\.1:(\d+) \[\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}\] refused (\d{3}) ([^:]+): .+$/gm;
+
+const refusedLines = (stderr) => [...stderr.matchAll(REFUSED)];
+
+for (const backend of ['native', 'js']) {
+  describe(`${backend} backend`, () => {
+    // The js backend: what it shares with the native one, and not the slow cases,
+    // whose refusal is the conformance suite's to check.
+    const cases = REFUSALS.filter(([name, , , o]) => backend === 'native' || (!KNOWN_DIFFERENCES.has(name) && !o?.slow));
+    test(`one "refused" line per refusal (${cases.length} refusals)`, { timeout: 60000 }, async (t) => {
+      const cli = spawnCli([
+        '--backend', backend,
+        '--http', '127.0.0.1:0',
+        '--buffer-size', String(REFUSAL_LIMITS.bufferSize),
+        '--limit-post', String(REFUSAL_LIMITS.limitPost),
+        '--http-timeout', String(REFUSAL_LIMITS.httpTimeout),
+        '--wsgi-file', join(FIXTURES, 'app.mjs'),
+      ]);
+      t.after(() => cli.kill());
+      const port = await cli.port;
+      const problems = [];
+      for (const [i, [name, pieces, status, o]] of cases.entries()) {
+        const r = await rawRequest(port, pieces.map((p) => Buffer.from(p, 'latin1')), { timeoutMs: o?.slow ? 3500 : 3000 });
+        const res = parseResponses(r.data).find((x) => !x.interim);
+        if (res?.status !== status) problems.push(`${name}: answered ${res?.status}`);
+        // Wait for this refusal's line; then make sure no second one follows.
+        const deadline = Date.now() + 2000;
+        while (refusedLines(cli.stderrText()).length < i + 1 && Date.now() < deadline) await delay(10);
+        await delay(30);
+        const lines = refusedLines(cli.stderrText());
+        if (lines.length !== i + 1) {
+          problems.push(`${name}: ${lines.length - i} "refused" lines (want 1)`);
+          break;
+        }
+        const [, pid, clientPort, got, text] = lines[i];
+        if (Number(pid) !== cli.child.pid) problems.push(`${name}: pid ${pid}`);
+        if (Number(clientPort) !== r.localPort) problems.push(`${name}: port ${clientPort}, the client's is ${r.localPort}`);
+        if (Number(got) !== status || text !== TEXT[status]) problems.push(`${name}: logged "refused ${got} ${text}"`);
+      }
+      assert.deepEqual(problems, [], cli.stderrText());
+      assert.doesNotMatch(cli.stderrText(), /=> generated/, 'no request line for a refused request');
+    });
+  });
+}
