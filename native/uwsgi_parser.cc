@@ -35,13 +35,13 @@ const char kErrStrayByte[] =
     "uwsgi packet: one byte left at the end of the vars block (a truncated key length)";
 const char kErrEmptyKey[] = "uwsgi packet: empty key";
 const char kErrKeyOverrun[] = "uwsgi packet: key runs past the end of the vars block";
-const char kErrKeyByte[] = "uwsgi packet: key holds a byte outside 0x21-0x7E";
+const char kErrKeyByte[] = "uwsgi packet: key holds a control byte, a space or DEL";
 const char kErrValueLenOverrun[] =
     "uwsgi packet: value length runs past the end of the vars block";
 const char kErrValueOverrun[] = "uwsgi packet: value runs past the end of the vars block";
 const char kErrTooManyVars[] = "uwsgi packet: more than 256 vars";
 const char kErrContentLength[] =
-    "uwsgi packet: CONTENT_LENGTH is neither empty nor 1 to 19 decimal digits";
+    "uwsgi packet: CONTENT_LENGTH is neither empty nor a decimal number below 10^19";
 const char kErrContentLengthTwice[] = "uwsgi packet: CONTENT_LENGTH appears twice";
 const char kErrNoMethod[] = "uwsgi packet: REQUEST_METHOD is missing or empty";
 
@@ -100,8 +100,10 @@ ssize_t ParseUwsgiPacket(const char* buf, size_t len, size_t max_size, UwsgiRequ
     if (key_len > left) return Bad(error, kErrKeyOverrun);
     const unsigned char* const key = p;
     for (size_t i = 0; i < key_len; ++i) {
-      // 0x21-0x7E: one unsigned comparison.
-      if (static_cast<unsigned char>(key[i] - 0x21) > 0x7e - 0x21) return Bad(error, kErrKeyByte);
+      // Visible ASCII, or 0x80-0xFF: nginx with ignore_invalid_headers off makes
+      // "X-Caf\xe9" the key "HTTP_X_CAF\xe9".
+      const unsigned char k = key[i];
+      if (k <= 0x20 || k == 0x7f) return Bad(error, kErrKeyByte);
     }
     p += key_len;
     left -= key_len;
@@ -137,9 +139,13 @@ ssize_t ParseUwsgiPacket(const char* buf, size_t len, size_t max_size, UwsgiRequ
         } else if (KeyIs(key, key_len, TSGI_LIT("CONTENT_LENGTH"))) {
           if (out->content_length_var >= 0) return Bad(error, kErrContentLengthTwice);
           out->content_length_var = index;
-          if (value_len > 19) return Bad(error, kErrContentLength);
-          uint64_t n = 0;  // at most 19 digits: below 10^19 < 2^64, no overflow
-          for (size_t i = 0; i < value_len; ++i) {
+          // nginx passes the client's text on, leading zeros and all (ngx_atoof
+          // accepts them): skip them, then at most 19 digits, below 10^19 < 2^64.
+          size_t first = 0;
+          while (first < value_len && value[first] == '0') ++first;
+          if (value_len - first > 19) return Bad(error, kErrContentLength);
+          uint64_t n = 0;
+          for (size_t i = first; i < value_len; ++i) {
             const unsigned d = static_cast<unsigned>(value[i]) - static_cast<unsigned>('0');
             if (d > 9) return Bad(error, kErrContentLength);
             n = n * 10 + d;

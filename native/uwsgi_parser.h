@@ -43,14 +43,16 @@ struct UwsgiRequest {
 // Returns the bytes consumed (4 + the vars block's size; the body is not part of it)
 // when the packet is complete and valid; kParseNeedMore when it is not complete yet;
 // kParseBad, with *error set to a static sentence for the log, when:
-//   - modifier1 is not 0 (a WSGI request) or modifier2 is not 0;
+//   - modifier1 is not 0 (0 is uWSGI's modifier for a WSGI request) or modifier2 is
+//     not 0;
 //   - the vars block is larger than max_size (the server's buffer-size);
 //   - a key or value length runs past the end of the vars block (a truncated pair),
 //     or bytes are left over that cannot hold a pair;
-//   - a key is empty, or holds a byte outside 0x21-0x7E;
-//   - there are more than kMaxVars pairs;
-//   - CONTENT_LENGTH is present and is neither empty nor 1 to 19 decimal digits, or
-//     appears twice;
+//   - a key is empty, or holds a control byte, a space or DEL (bytes 0x80-0xFF are
+//     allowed: nginx with ignore_invalid_headers off passes them on);
+//   - there are more than kMaxVars pairs (uWSGI's own default is 64);
+//   - CONTENT_LENGTH is present and is neither empty nor a decimal number below 10^19
+//     (leading zeros allowed, as nginx passes the client's text on), or appears twice;
 //   - REQUEST_METHOD is missing or empty.
 // kParseNeedMore is returned only while len < 4 + the vars block's size, so a bad
 // size is reported as soon as the header is in (an oversize block without reading it).

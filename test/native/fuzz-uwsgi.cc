@@ -244,8 +244,9 @@ Ref RefParse(const uint8_t* d, size_t n, size_t max_size) {
     if (at + kl > blk.size()) return bad("key runs past the end");
     const std::string key = blk.substr(at, kl);
     at += kl;
-    for (char c : key) {
-      if (c < '!' || c > '~') return bad("key holds a byte outside 0x21-0x7E");
+    for (char ch : key) {
+      const unsigned char c = static_cast<unsigned char>(ch);
+      if (c <= 0x20 || c == 0x7f) return bad("key holds a control byte, a space or DEL");
     }
     if (at + 2 > blk.size()) return bad("value length runs past the end");
     const size_t vl = len_at(at);
@@ -256,9 +257,11 @@ Ref RefParse(const uint8_t* d, size_t n, size_t max_size) {
     if (key == "CONTENT_LENGTH") {
       if (have_cl) return bad("CONTENT_LENGTH appears twice");
       have_cl = true;
-      if (value.size() > 19 || value.find_first_not_of("0123456789") != std::string::npos)
-        return bad("CONTENT_LENGTH is neither empty nor 1 to 19 decimal digits");
-      cl = value.empty() ? 0 : strtoull(value.c_str(), nullptr, 10);
+      const size_t first = value.find_first_not_of('0');
+      const std::string significant = first == std::string::npos ? "" : value.substr(first);
+      if (significant.size() > 19 || value.find_first_not_of("0123456789") != std::string::npos)
+        return bad("CONTENT_LENGTH is neither empty nor a decimal number below 10^19");
+      cl = significant.empty() ? 0 : strtoull(significant.c_str(), nullptr, 10);
     }
     vars.emplace_back(key, value);
   }
