@@ -173,7 +173,7 @@ Outcome Parse(const uint8_t* data, size_t n, size_t max_size) {
     FCHECK(k.len > 0 && k.len <= static_cast<size_t>(end - k.data) - 2, i);
     for (size_t j = 0; j < k.len; ++j) {
       const unsigned char c = static_cast<unsigned char>(k.data[j]);
-      FCHECK(c >= 0x21 && c <= 0x7e, c);
+      FCHECK(c > 0x20 && c != 0x7f, c);
     }
     FCHECK(v.data == k.data + k.len + 2, i);
     FCHECK(v.len == U16At(reinterpret_cast<const uint8_t*>(k.data + k.len)), i);
