@@ -652,6 +652,19 @@ constexpr size_t kFixedVars = 13;
 
 }  // namespace
 
+// The method argument of onRequest: its index in the methods table, or a string.
+napi_value Server::MethodArg(StrView method) {
+  napi_value v;
+  for (size_t i = 0; i < methods_.size(); i++) {
+    if (methods_[i].size() == method.len &&
+        std::memcmp(methods_[i].data(), method.data, method.len) == 0) {
+      napi_create_int32(env_, static_cast<int32_t>(i), &v);
+      return v;
+    }
+  }
+  return Latin1(env_, method.data, method.len);
+}
+
 // What every dispatch does first: a new request id, the clocks, the counters.
 void Server::BeginDispatch(Connection* c) {
   c->state = Connection::State::kDispatched;
@@ -701,14 +714,8 @@ void Server::Dispatch(Connection* c, const HttpRequestHead& head, const char* bo
   napi_env env = env_;
   napi_value undefined;
   napi_get_undefined(env, &undefined);
-  napi_value stack_argv[kFixedArgs + 2 * 40];
-  std::vector<napi_value> heap_argv;
-  napi_value* argv = stack_argv;
-  const size_t max_argc = kFixedArgs + 2 * head.num_headers;
-  if (max_argc > sizeof stack_argv / sizeof stack_argv[0]) {
-    heap_argv.resize(max_argc);
-    argv = heap_argv.data();
-  }
+  argv_.resize(kFixedArgs + 2 * head.num_headers);
+  napi_value* argv = argv_.data();
 
   uint32_t flags = c->listener->index << kReqListenerShift;
   if (rs->keep_alive) flags |= kReqKeepAlive;
@@ -718,17 +725,7 @@ void Server::Dispatch(Connection* c, const HttpRequestHead& head, const char* bo
   const bool has_body = head.framing != BodyFraming::kNone;
   argv[2] = BodyArg(c, body, body_len, &flags, &content_length);
 
-  // method
-  int method_index = -1;
-  for (size_t i = 0; i < methods_.size(); i++) {
-    if (methods_[i].size() == head.method.len &&
-        std::memcmp(methods_[i].data(), head.method.data, head.method.len) == 0) {
-      method_index = static_cast<int>(i);
-      break;
-    }
-  }
-  if (method_index >= 0) napi_create_int32(env, method_index, &argv[3]);
-  else argv[3] = Latin1(env, head.method.data, head.method.len);
+  argv[3] = MethodArg(head.method);
   argv[4] = Latin1(env, head.target.data, head.target.len);
 
   // path and query: JavaScript slices them from the URI when it can.
@@ -807,7 +804,7 @@ void Server::DispatchUwsgi(Connection* c, const UwsgiRequest& u, const char* bod
   napi_env env = env_;
   napi_value undefined;
   napi_get_undefined(env, &undefined);
-  std::vector<napi_value>& argv = uwsgi_argv_;
+  std::vector<napi_value>& argv = argv_;
   argv.resize(kFixedArgs + 2 * u.num_vars);
   uint32_t flags = (c->listener->index << kReqListenerShift) | kReqHttp10 | kReqUwsgi |
                    kReqNewConnection;
@@ -820,19 +817,7 @@ void Server::DispatchUwsgi(Connection* c, const UwsgiRequest& u, const char* bod
     const StrView v = u.vars[i].value;
     return Latin1(env, v.data, v.len);
   };
-  // method: by index when common
-  int method_index = -1;
-  if (u.request_method >= 0) {
-    const StrView m = u.vars[u.request_method].value;
-    for (size_t i = 0; i < methods_.size(); i++) {
-      if (methods_[i].size() == m.len && std::memcmp(methods_[i].data(), m.data, m.len) == 0) {
-        method_index = static_cast<int>(i);
-        break;
-      }
-    }
-  }
-  if (method_index >= 0) napi_create_int32(env, method_index, &argv[3]);
-  else argv[3] = var(u.request_method);
+  argv[3] = MethodArg(u.vars[u.request_method].value);  // the parser saw REQUEST_METHOD
   argv[4] = u.request_uri >= 0 ? var(u.request_uri) : Latin1(env, "", 0);
   argv[5] = u.path_info >= 0 ? var(u.path_info) : Latin1(env, "", 0);
   argv[6] = u.query_string >= 0 ? var(u.query_string) : Latin1(env, "", 0);

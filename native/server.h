@@ -77,6 +77,14 @@ class Server;
 struct RequestState;
 struct Listener;
 
+// A libuv stream handle: TCP or a unix socket.
+union StreamHandle {
+  uv_tcp_t tcp;
+  uv_pipe_t pipe;
+  uv_stream_t stream;
+  uv_handle_t handle;
+};
+
 struct Connection {
   enum class State : uint8_t {
     kIdle,        // between requests; no byte of the next one yet
@@ -86,12 +94,7 @@ struct Connection {
     kLingering,   // the last response is out; reading and dropping until EOF
     kClosing,     // uv_close was called
   };
-  union {
-    uv_tcp_t tcp;
-    uv_pipe_t pipe;
-    uv_stream_t stream;
-    uv_handle_t handle;
-  } h;
+  StreamHandle h;
   Server* server = nullptr;
   Listener* listener = nullptr;
   uint32_t slot = 0;
@@ -123,12 +126,7 @@ struct Connection {
 };
 
 struct Listener {
-  union {
-    uv_tcp_t tcp;
-    uv_pipe_t pipe;
-    uv_stream_t stream;
-    uv_handle_t handle;
-  } h;
+  StreamHandle h;
   Server* server = nullptr;
   bool is_pipe = false;
   Protocol protocol = kProtocolHttp;
@@ -179,6 +177,7 @@ class Server : public Napi::ObjectWrap<Server> {
   void DispatchHead(Connection* c, const char* body, size_t body_len);
   void DispatchUwsgi(Connection* c, const UwsgiRequest& u, const char* body, size_t body_len);
   void BeginDispatch(Connection* c);
+  napi_value MethodArg(StrView method);
   napi_value BodyArg(Connection* c, const char* body, size_t body_len, uint32_t* flags,
                      uint64_t* length);
   void RefusePacket(Connection* c, const char* why);
@@ -216,7 +215,7 @@ class Server : public Napi::ObjectWrap<Server> {
   KeyTable var_keys_;              // environ key -> its index (uwsgi vars)
   std::unique_ptr<HttpRequestHead> http_head_;  // the head being parsed (4 KiB: not on the stack)
   std::unique_ptr<UwsgiRequest> uwsgi_req_;
-  std::vector<napi_value> uwsgi_argv_;
+  std::vector<napi_value> argv_;  // onRequest's arguments, reused
   std::vector<std::string> methods_;  // method -> index, for the common ones
   std::vector<Listener*> listeners_;
   uint32_t listen_count_ = 0;
