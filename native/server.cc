@@ -209,17 +209,17 @@ Server::Server(const Napi::CallbackInfo& info)
   resume_idle_.data = this;
   uv_check_init(loop_, &log_check_);
   log_check_.data = this;
-  uv_prepare_init(loop_, &log_prepare_);
-  log_prepare_.data = this;
+  uv_timer_init(loop_, &log_timer_);
+  log_timer_.data = this;
   uv_unref(reinterpret_cast<uv_handle_t*>(&tick_));
   uv_unref(reinterpret_cast<uv_handle_t*>(&log_check_));
-  uv_unref(reinterpret_cast<uv_handle_t*>(&log_prepare_));
+  uv_unref(reinterpret_cast<uv_handle_t*>(&log_timer_));
   uint64_t tick = cfg_.timeout_ms / 4;
   if (tick < 50) tick = 50;
   if (tick > 1000) tick = 1000;
   uv_timer_start(&tick_, OnTick, tick, tick);
   uv_check_start(&log_check_, OnFlushLog);
-  uv_prepare_start(&log_prepare_, OnFlushLogPrepare);
+
   handles_open_ = true;
   Ref();
   referenced_ = true;
@@ -1376,6 +1376,7 @@ void Server::LogRequest(Connection* c) {
   e.header_bytes = c->resp_head_bytes;
   e.core = cfg_.core;
   AppendRequestLogLine(&log_buf_, e);
+  LogAppended();
 }
 
 void Server::LogLine(const char* what, Connection* c) {
@@ -1389,7 +1390,10 @@ void Server::LogLine(const char* what, Connection* c) {
   int n = snprintf(line, sizeof line, "[pid: %ld] %s%s%s [%s] %s\n", pid_,
                    unix_peer ? "unix" : c->remote_addr, unix_peer ? "" : ":",
                    unix_peer ? "" : c->remote_port, date, what);
-  if (n > 0) log_buf_.append(line, static_cast<size_t>(n) < sizeof line ? n : sizeof line - 1);
+  if (n > 0) {
+    log_buf_.append(line, static_cast<size_t>(n) < sizeof line ? static_cast<size_t>(n) : sizeof line - 1);
+    LogAppended();
+  }
 }
 
 void Server::FlushLog() {
@@ -1408,17 +1412,31 @@ void Server::FlushLog() {
     off += static_cast<size_t>(n);
   }
   log_buf_.clear();
-  if (log_buf_.capacity() > 65536) std::string().swap(log_buf_);
+  if (log_buf_.capacity() > 4 * kLogFlushBytes) std::string().swap(log_buf_);
+  if (log_timer_armed_) {
+    log_timer_armed_ = false;
+    uv_timer_stop(&log_timer_);
+  }
 }
 
+// Log lines wait in log_buf_ and go out in one write when 32 KiB have gathered, or
+// 50 ms after the first of them, whichever comes first: a write per loop turn cost
+// as much as formatting the lines under load.
 void Server::OnFlushLog(uv_check_t* check) {
   Server* s = static_cast<Server*>(check->data);
+  if (s->log_buf_.size() >= kLogFlushBytes) s->FlushLog();
+}
+
+void Server::OnLogTimer(uv_timer_t* timer) {
+  Server* s = static_cast<Server*>(timer->data);
   if (!s->log_buf_.empty()) s->FlushLog();
 }
 
-void Server::OnFlushLogPrepare(uv_prepare_t* prepare) {
-  Server* s = static_cast<Server*>(prepare->data);
-  if (!s->log_buf_.empty()) s->FlushLog();
+void Server::LogAppended() {
+  if (!log_timer_armed_) {
+    log_timer_armed_ = true;
+    uv_timer_start(&log_timer_, OnLogTimer, kLogFlushMs, 0);
+  }
 }
 
 // close(): stops accepting; idle connections close now, busy ones once their
@@ -1477,7 +1495,7 @@ void Server::MaybeFinishClose() {
     uv_timer_stop(&tick_);
     uv_idle_stop(&resume_idle_);
     uv_check_stop(&log_check_);
-    uv_prepare_stop(&log_prepare_);
+    uv_timer_stop(&log_timer_);
     // The handles live in this object: keep it until the last close callback.
     auto closed = [](uv_handle_t* h) {
       Server* s = static_cast<Server*>(h->data);
@@ -1487,7 +1505,7 @@ void Server::MaybeFinishClose() {
     uv_close(reinterpret_cast<uv_handle_t*>(&tick_), closed);
     uv_close(reinterpret_cast<uv_handle_t*>(&resume_idle_), closed);
     uv_close(reinterpret_cast<uv_handle_t*>(&log_check_), closed);
-    uv_close(reinterpret_cast<uv_handle_t*>(&log_prepare_), closed);
+    uv_close(reinterpret_cast<uv_handle_t*>(&log_timer_), closed);
   }
 }
 

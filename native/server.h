@@ -160,7 +160,8 @@ class Server : public Napi::ObjectWrap<Server> {
   static void OnTick(uv_timer_t* timer);
   static void OnResume(uv_idle_t* idle);
   static void OnFlushLog(uv_check_t* check);
-  static void OnFlushLogPrepare(uv_prepare_t* prepare);
+  static void OnLogTimer(uv_timer_t* timer);
+  void LogAppended();
 
   void Accept(Listener* l);
   // Parses and handles what c has received. data/len is either the shared read
@@ -234,7 +235,8 @@ class Server : public Napi::ObjectWrap<Server> {
   uv_timer_t tick_;
   uv_idle_t resume_idle_;
   uv_check_t log_check_;
-  uv_prepare_t log_prepare_;
+  uv_timer_t log_timer_;
+  bool log_timer_armed_ = false;
   bool handles_open_ = false;
   int handles_closing_ = 0;
   bool closing_ = false;
@@ -255,6 +257,8 @@ class Server : public Napi::ObjectWrap<Server> {
   static constexpr size_t kReadBufferSize = 65536;
   static constexpr size_t kHighWater = 65536;
   static constexpr size_t kLowWater = 16384;
+  static constexpr size_t kLogFlushBytes = 32768;
+  static constexpr uint64_t kLogFlushMs = 50;
   char* read_buf_ = nullptr;  // shared by every connection of this server
 };
 
