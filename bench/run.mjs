@@ -14,7 +14,7 @@
 //   BENCH_RETRY_BUDGET seconds of load all those reruns may take together (default 40)
 //   BENCH_KEEP_LOGS    1 to keep the servers' stderr files (their path is printed)
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, createReadStream, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -48,6 +48,7 @@ let retrySpent = 0;
 
 /** Waits (up to ms) until the machine is below 10% busy, sampling every half second. */
 async function waitQuiet(ms) {
+  if (ms <= 0) return;
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     const b = await machineBusy(500);
@@ -73,6 +74,7 @@ function describeCpu(c) {
   if (c.clientCpuBusyPct !== undefined) parts.push(`load generator's CPU ${c.clientCpuBusyPct}% busy`);
   if (c.otherOnClientCpuPct !== undefined) parts.push(`others there ${c.otherOnClientCpuPct}%`);
   if (c.stealOnClientCpuPct) parts.push(`steal there ${c.stealOnClientCpuPct}%`);
+  if (c.busiestOthers?.length) parts.push(`busiest others: ${c.busiestOthers.map((b) => `${b.comm} (pid ${b.pid}) ${b.pct}%`).join(', ')}`);
   return parts.join(', ');
 }
 
@@ -262,6 +264,14 @@ function runToEnd(file, args, { env, timeoutMs }) {
   });
 }
 
+// The servers' stderr files (the logging one's grows by hundreds of MiB): removed at the
+// end, also when the bench fails or is interrupted, unless BENCH_KEEP_LOGS=1.
+let tmpDir;
+function removeTmp() {
+  if (tmpDir && !settings.keepLogs) rmSync(tmpDir, { recursive: true, force: true });
+  tmpDir = undefined;
+}
+
 // Children to clean up if the bench itself is interrupted.
 const current = { server: undefined, loaders: new Set() };
 function killChildren() {
@@ -285,6 +295,7 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => {
     say(`\nbench: ${signal}: stopping`);
     killChildren();
+    removeTmp();
     process.exit(130);
   });
 }
@@ -345,8 +356,14 @@ function describeExit(e) {
 
 function tail(file, lines = 15) {
   try {
-    const text = readFileSync(file, 'utf8');
-    return text
+    // Only the end of the file: the logging server's can be hundreds of MiB.
+    const size = statSync(file).size;
+    const fd = openSync(file, 'r');
+    const buf = Buffer.alloc(Math.min(size, 65536));
+    readSync(fd, buf, 0, buf.length, size - buf.length);
+    closeSync(fd);
+    return buf
+      .toString('utf8')
       .split('\n')
       .slice(-lines - 1)
       .map((l) => `    | ${l}`)
@@ -536,7 +553,7 @@ function countLines(file) {
 }
 
 async function benchServer(server, scenarioName, scenario, cpus, tmp) {
-  const result = { name: server.name, describe: server.describe, ok: false, tools: {}, notes: [] };
+  const result = { name: server.name, describe: server.describe, ok: false, tools: {}, loadRuns: 0 };
   say('');
   say(`--- ${scenarioName} / ${server.name}: ${server.describe}`);
   let handle;
@@ -575,6 +592,7 @@ async function benchServer(server, scenarioName, scenario, cpus, tmp) {
     if (settings.warmupSeconds > 0 && warmTool) {
       const w = await TOOLS[warmTool](url, scenario, settings.warmupSeconds, cpus?.client);
       served += w.requests ?? 0;
+      result.loadRuns++;
       result.warmup = { tool: warmTool, seconds: settings.warmupSeconds, rps: w.rps, errors: w.errors, non2xx: w.non2xx };
       say(`    warm-up: ${settings.warmupSeconds} s of ${warmTool}, ${fmtInt(w.rps)} req/s`);
       if (handle.exited) throw new Error(`crashed during the warm-up (${describeExit(handle.exited)})`);
@@ -589,6 +607,7 @@ async function benchServer(server, scenarioName, scenario, cpus, tmp) {
         const r = await TOOLS[tool](url, scenario, settings.seconds, cpus?.client);
         r.cpu = cpuSince(snap, handle.pid, cpus?.server, cpus?.client);
         attempts.push(r);
+        result.loadRuns++;
         if (!r.ok) {
           note(`${scenarioName}/${server.name}: ${r.error}`);
         } else {
@@ -607,10 +626,11 @@ async function benchServer(server, scenarioName, scenario, cpus, tmp) {
         // A run others disturbed is run again (once by default, within a time budget);
         // the least disturbed one is kept.
         const d = disturbance(r);
-        if (!r.ok || d <= CONTENTION_PCT || attempt > settings.retries || retrySpent + settings.seconds > settings.retryBudget) break;
-        retrySpent += settings.seconds;
+        if (!r.ok || d <= CONTENTION_PCT || attempt > settings.retries || retrySpent + settings.seconds + 1 > settings.retryBudget) break;
         say(`    ${tool}: others took ${d}% of a CPU of ours during that run: waiting for a quieter moment and running it again`);
-        await waitQuiet(5000);
+        const waitStart = Date.now();
+        await waitQuiet(Math.min(5000, (settings.retryBudget - retrySpent - settings.seconds - 1) * 1000));
+        retrySpent += settings.seconds + 1 + (Date.now() - waitStart) / 1000;
       }
       kept.attempts = attempts.length;
       if (attempts.length > 1) {
@@ -646,9 +666,16 @@ async function benchServer(server, scenarioName, scenario, cpus, tmp) {
   return result;
 }
 
-/** How many load runs (warm-up included) a server went through. */
-function loadRuns(result) {
-  return (result.warmup ? 1 : 0) + Object.keys(result.tools).length;
+/** The first bytes of a (possibly huge) file, as text. */
+function readHead(file, bytes) {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(bytes);
+    const n = readSync(fd, buf, 0, bytes, 0);
+    return buf.subarray(0, n).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** What the server wrote on stderr: request lines for the logging one, anything odd for all. */
@@ -661,15 +688,15 @@ async function logReport(server, scenarioName, handle, served, result) {
     info.lines = lines;
     info.requestsServed = served;
     say(`    log: ${fmtInt(lines)} lines, ${(size / 1048576).toFixed(1)} MiB for ${fmtInt(served)} requests answered`);
-    const head = readFileSync(handle.logPath, { encoding: 'utf8', flag: 'r' }).slice(0, 4096);
+    const head = readHead(handle.logPath, 4096);
     info.sampleLine = head.split('\n').find((l) => l.startsWith('[pid:'));
     // Load generators stop counting with up to one request per connection in flight,
     // which the server still answers (and logs); the startup and shutdown lines add a few.
-    if (lines < served || lines > served + 10 + settings.connections * loadRuns(result)) {
+    if (lines < served || lines > served + 10 + settings.connections * result.loadRuns) {
       note(`${scenarioName}/${server.name}: ${lines} log lines for ${served} requests answered`);
     }
   } else {
-    const text = readFileSync(handle.logPath, 'utf8');
+    const text = readHead(handle.logPath, 1 << 20);
     const routine = /^(\*\*\* |tsgi: (application|socket|SIG|goodbye)|node-http: socket)/;
     const odd = text.split('\n').filter((l) => l && !routine.test(l));
     if (odd.length > 0) {
@@ -775,6 +802,7 @@ async function main() {
 
   mkdirSync(RESULTS_DIR, { recursive: true });
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'tsgi-bench-'));
+  tmpDir = tmp;
   const scenarios = {};
 
   for (const scenarioName of settings.scenarios) {
@@ -833,8 +861,12 @@ async function main() {
       if (tool === 'autocannon') {
         say(`  note: autocannon itself saturates near ~${fmtInt(AUTOCANNON_CEILING)} req/s on this machine (one CPU, one node process),`);
         say('        so its ratios understate the gaps: wrk\'s ratio is the one that counts. Its latencies have 1 ms resolution.');
-        const near = Object.entries(sc.servers).filter(([, s]) => s.tools.autocannon?.rps > AUTOCANNON_CEILING * 0.85);
-        if (near.length) say(`        (near the ceiling here: ${near.map(([n]) => n).join(', ')})`);
+        const near = Object.entries(sc.servers).filter(
+          ([, s]) => s.tools.autocannon?.rps > AUTOCANNON_CEILING * 0.85 || s.tools.autocannon?.cpu?.clientCpuBusyPct >= 95,
+        );
+        if (near.length) {
+          say(`        Limited by autocannon here (its CPU >= 95% busy or near the ceiling): ${near.map(([n]) => n).join(', ')}.`);
+        }
       } else {
         say('  note: wrk "non-2xx" counts responses with status >= 400; "errors" are connect/read/write errors and timeouts.');
       }
@@ -879,7 +911,7 @@ async function main() {
   say('');
   say(`wrote ${path.relative(ROOT, file)} (${out.elapsedSeconds} s in all)`);
   if (settings.keepLogs) say(`servers' stderr kept in ${tmp}`);
-  else rmSync(tmp, { recursive: true, force: true });
+  removeTmp();
   if (failures.length) {
     say('');
     say(`FAILED: ${failures.length} problem(s):`);
@@ -894,6 +926,7 @@ main().then(
   (err) => {
     process.stderr.write(`bench: ${err.stack ?? err}\n`);
     killChildren();
+    removeTmp();
     process.exit(1);
   },
 );

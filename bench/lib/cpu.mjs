@@ -1,15 +1,15 @@
 // Where the CPU time went during a load run (Linux /proc only; elsewhere every
 // function returns undefined). The bench pins the server to one CPU, so:
 //   server%  the server process's CPU time (all threads) over the run, of one core;
-//   other%   time the server's CPU spent in user/system mode NOT on the server process:
+//   other%   time the server's CPU was busy (user, system, irq) NOT on the server process:
 //            other processes (a compiler, a test run ...) stealing the server's core;
 //   irq%     interrupt + softirq time on that CPU (loopback networking shows here);
 //   steal%   time the hypervisor gave to another guest;
 //   client%  how busy the load generator's CPU was (100%: the load generator is the limit);
-//   other on the client's CPU: its user/system time not spent by the load generator or
+//   other on the client's CPU: its busy time not spent by the load generator or
 //            this runner (both pinned there). The load generator's time is read from this
 //            process's cutime/cstime once the load generator has been reaped.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 
 const HZ = (() => {
@@ -45,6 +45,28 @@ function procTicks(pid) {
   }
 }
 
+/** pid -> [CPU ticks, command name] of every process (threads included in their process). */
+function allProcs() {
+  const out = new Map();
+  let names;
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return out;
+  }
+  for (const name of names) {
+    if (!/^[0-9]+$/.test(name)) continue;
+    try {
+      const s = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(name), [Number(f[11]) + Number(f[12]), s.slice(s.indexOf('(') + 1, s.lastIndexOf(')'))]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
 /** A snapshot to pass to cpuSince() later: take it before starting the load generator. */
 export function cpuSnapshot(serverPid) {
   return {
@@ -52,6 +74,7 @@ export function cpuSnapshot(serverPid) {
     cpus: perCpu(),
     server: serverPid ? procTicks(serverPid)?.[0] : undefined,
     self: procTicks(process.pid),
+    procs: allProcs(),
   };
 }
 
@@ -68,12 +91,24 @@ export function cpuSince(before, serverPid, serverCpu, clientCpu) {
     return { user: a.user - b.user, system: a.system - b.system, idle: a.idle - b.idle, irq: a.irq - b.irq, steal: a.steal - b.steal };
   };
   const out = { seconds: Math.round(wall * 10) / 10 };
+  // The processes, not ours, that used the most CPU meanwhile (those that came and went
+  // during the run are not seen).
+  const busiest = [];
+  for (const [pid, [ticks, comm]] of after.procs) {
+    if (pid === serverPid || pid === process.pid) continue;
+    const used = ticks - (before.procs.get(pid)?.[0] ?? 0);
+    if (used > 0) busiest.push({ pid, comm, pct: pct(used) });
+  }
+  busiest.sort((a, b) => b.pct - a.pct);
+  out.busiestOthers = busiest.filter((b) => b.pct >= 1).slice(0, 3);
   const serverTicks = before.server !== undefined && after.server !== undefined ? after.server - before.server : undefined;
   if (serverTicks !== undefined) out.serverPct = pct(serverTicks);
   if (serverCpu !== undefined) {
     const d = delta(serverCpu);
     if (d) {
-      if (serverTicks !== undefined) out.otherOnServerCpuPct = Math.max(0, pct(d.user + d.system - serverTicks));
+      // A process's stime includes the softirq time spent in its context (loopback
+      // networking), so irq is counted in the CPU's busy time before taking the server's off.
+      if (serverTicks !== undefined) out.otherOnServerCpuPct = Math.max(0, pct(d.user + d.system + d.irq - serverTicks));
       out.irqOnServerCpuPct = pct(d.irq);
       out.stealOnServerCpuPct = pct(d.steal);
     }
@@ -85,7 +120,7 @@ export function cpuSince(before, serverPid, serverCpu, clientCpu) {
       out.stealOnClientCpuPct = pct(d.steal);
       if (before.self && after.self) {
         const ours = after.self[0] - before.self[0] + (after.self[1] - before.self[1]);
-        out.otherOnClientCpuPct = Math.max(0, pct(d.user + d.system - ours));
+        out.otherOnClientCpuPct = Math.max(0, pct(d.user + d.system + d.irq - ours));
       }
     }
   }
