@@ -22,92 +22,23 @@
 // and prefixes give need-more or the whole result.
 #include "../../native/uwsgi_parser.h"
 
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <chrono>
-#include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define TSGI_HAVE_SANITIZER_API 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TSGI_HAVE_SANITIZER_API 1
-#endif
-#endif
-#ifdef TSGI_HAVE_SANITIZER_API
-#include <sanitizer/common_interface_defs.h>
-#endif
+#include "support.h"
 
 using tsgi::UwsgiRequest;
+using tsgi::test::GuardBuffer;
+using tsgi::test::Rng;
 
 namespace {
 
-// ----------------------------------------------------------------------------
 // Guarded buffers: data placed to end right before a PROT_NONE page.
-
-class GuardBuffer {
- public:
-  const char* Put(const uint8_t* data, size_t n) {
-    if (n > cap_) Allocate(n);
-    char* p = end_ - n;
-    if (n != 0) memcpy(p, data, n);
-    return p;
-  }
-
- private:
-  void Allocate(size_t cap) {
-    const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-    if (base_ != nullptr) munmap(base_, cap_ + page);
-    cap_ = (cap + page - 1) / page * page;
-    if (cap_ < (1u << 17)) cap_ = 1u << 17;
-    void* m = mmap(nullptr, cap_ + page, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED) abort();
-    base_ = static_cast<char*>(m);
-    end_ = base_ + cap_;
-    if (mprotect(end_, page, PROT_NONE) != 0) abort();
-  }
-
-  char* base_ = nullptr;
-  char* end_ = nullptr;
-  size_t cap_ = 0;
-};
-
-GuardBuffer g_buf;
+GuardBuffer g_buf(1 << 17);
 UwsgiRequest g_req;
-
-const uint8_t* g_input = nullptr;
-size_t g_input_size = 0;
-
-void SaveInput() {
-  if (g_input == nullptr) return;
-  const char* path = getenv("FUZZ_ARTIFACT");
-  if (path == nullptr) path = "fuzz-failure.uwsgi";
-  if (FILE* f = fopen(path, "wb")) {
-    fwrite(g_input, 1, g_input_size, f);
-    fclose(f);
-    fprintf(stderr, "input (%zu bytes) written to %s\n", g_input_size, path);
-  }
-}
-
-[[noreturn]] void Fail(const char* what, size_t detail) {
-  fprintf(stderr, "CHECK FAILED: %s (%zu)\n", what, detail);
-  SaveInput();
-  g_input = nullptr;
-  abort();
-}
-
-#define FCHECK(cond, detail) \
-  do {                       \
-    if (!(cond)) Fail(#cond, static_cast<size_t>(detail)); \
-  } while (0)
 
 size_t U16At(const uint8_t* p) {
   return static_cast<size_t>(p[0]) | (static_cast<size_t>(p[1]) << 8);
@@ -279,18 +210,11 @@ Ref RefParse(const uint8_t* d, size_t n, size_t max_size) {
   return r;
 }
 
-uint64_t Hash(const uint8_t* data, size_t n) {
-  uint64_t h = 1469598103934665603ULL;
-  for (size_t i = 0; i < n; ++i) h = (h ^ data[i]) * 1099511628211ULL;
-  return h;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  g_input = data;
-  g_input_size = size;
-  const uint64_t seed = Hash(data, size);
+  tsgi::test::BeginInput(data, size, "fuzz-failure.uwsgi");
+  const uint64_t seed = tsgi::test::Hash(data, size);
   const size_t block = size >= 3 ? U16At(data + 1) : 0;
   const size_t max_sizes[4] = {65535, 4096, block, block > 0 ? block - 1 : 0};
   for (size_t max_size : max_sizes) {
@@ -328,7 +252,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
     }
   }
-  g_input = nullptr;
+  tsgi::test::EndInput();
   return 0;
 }
 
@@ -336,23 +260,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 // ----------------------------------------------------------------------------
 // The standalone driver.
 
-#include <dirent.h>
-
-#include <fstream>
-#include <sstream>
-
 namespace {
-
-struct Rng {
-  uint64_t s;
-  uint64_t Next() {
-    s ^= s << 13;
-    s ^= s >> 7;
-    s ^= s << 17;
-    return s;
-  }
-  size_t Below(size_t n) { return n == 0 ? 0 : static_cast<size_t>(Next() % n); }
-};
 
 const char* const kKeys[] = {
     "REQUEST_METHOD", "CONTENT_LENGTH", "REQUEST_URI", "PATH_INFO", "QUERY_STRING",
@@ -442,117 +350,46 @@ std::string PairMutate(const std::string& in, Rng* r) {
 
 const char kInteresting[] = "\x00\x01\x02\x03\x04\x20\x21\x7e\x7f\x80\xff" "0123456789-+ ";
 
-std::string ByteMutate(const std::string& in, const std::vector<std::string>& seeds, Rng* r) {
-  std::string s = in;
-  const int rounds = 1 + static_cast<int>(r->Below(4));
-  for (int i = 0; i < rounds; ++i) {
-    const size_t pos = r->Below(s.size() + 1);
-    switch (r->Below(9)) {
-      case 0:  // flip a bit
-        if (!s.empty()) s[r->Below(s.size())] ^= static_cast<char>(1 << r->Below(8));
-        break;
-      case 1:  // an interesting byte
-        if (!s.empty()) s[r->Below(s.size())] = kInteresting[r->Below(sizeof kInteresting - 1)];
-        break;
-      case 2:  // insert bytes
-        s.insert(pos, 1 + r->Below(3), kInteresting[r->Below(sizeof kInteresting - 1)]);
-        break;
-      case 3:  // delete bytes
-        s.erase(pos, 1 + r->Below(8));
-        break;
-      case 4: {  // a 16-bit length somewhere: 0, 1, 0xffff, or one off
-        if (s.size() < 2) break;
-        const size_t at = r->Below(s.size() - 1);
-        size_t v = U16At(reinterpret_cast<const uint8_t*>(s.data()) + at);
-        const size_t choice = r->Below(5);
-        v = choice == 0 ? 0 : choice == 1 ? 1 : choice == 2 ? 0xffff : choice == 3 ? v + 1 : v - 1;
-        s.replace(at, 2, U16(v & 0xffff));
-        break;
-      }
-      case 5:  // the header's size made to fit (or miss by a little)
-        if (s.size() >= 4) {
-          const size_t n = s.size() - 4 - std::min<size_t>(s.size() - 4, r->Below(3));
-          s.replace(1, 2, U16(std::min<size_t>(n + r->Below(2), 0xffff)));
-        }
-        break;
-      case 6: {  // splice with another seed
-        const std::string& o = seeds[r->Below(seeds.size())];
-        s = s.substr(0, pos) + o.substr(r->Below(o.size() + 1));
-        break;
-      }
-      case 7:  // truncate
-        s.resize(pos);
-        break;
-      case 8:  // a random byte
-        if (!s.empty()) s[r->Below(s.size())] = static_cast<char>(r->Below(256));
-        break;
+// Mutations 2, 4 and 5 of tsgi::test::MutateBytes.
+void OwnMutation(size_t which, size_t pos, std::string* str, Rng* r) {
+  std::string& s = *str;
+  switch (which) {
+    case 2:  // insert bytes
+      s.insert(pos, 1 + r->Below(3), kInteresting[r->Below(sizeof kInteresting - 1)]);
+      break;
+    case 4: {  // a 16-bit length somewhere: 0, 1, 0xffff, or one off
+      if (s.size() < 2) break;
+      const size_t at = r->Below(s.size() - 1);
+      size_t v = U16At(reinterpret_cast<const uint8_t*>(s.data()) + at);
+      const size_t choice = r->Below(5);
+      v = choice == 0 ? 0 : choice == 1 ? 1 : choice == 2 ? 0xffff : choice == 3 ? v + 1 : v - 1;
+      s.replace(at, 2, U16(v & 0xffff));
+      break;
     }
+    case 5:  // the header's size made to fit (or miss by a little)
+      if (s.size() >= 4) {
+        const size_t n = s.size() - 4 - std::min<size_t>(s.size() - 4, r->Below(3));
+        s.replace(1, 2, U16(std::min<size_t>(n + r->Below(2), 0xffff)));
+      }
+      break;
   }
-  return s;
 }
 
-void LoadDir(const std::string& dir, std::vector<std::string>* out) {
-  DIR* d = opendir(dir.c_str());
-  if (d == nullptr) {
-    fprintf(stderr, "cannot open %s\n", dir.c_str());
-    exit(2);
-  }
-  while (dirent* e = readdir(d)) {
-    const std::string n = e->d_name;
-    if (n.size() < 5 || n.compare(n.size() - 4, 4, ".bin") != 0) continue;
-    std::ifstream f(dir + "/" + n, std::ios::binary);
-    std::ostringstream ss;
-    ss << f.rdbuf();
-    out->push_back(ss.str());
-  }
-  closedir(d);
+std::string ByteMutate(const std::string& in, const std::vector<std::string>& seeds, Rng* r) {
+  return tsgi::test::MutateBytes(in, seeds, kInteresting, sizeof kInteresting - 1, OwnMutation, r);
 }
 
-double EnvNum(const char* name, double def) {
-  const char* v = getenv(name);
-  return v != nullptr && *v != '\0' ? atof(v) : def;
-}
-
-void Run(const std::string& s) {
-  LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+std::string MutateSeed(std::string s, const std::vector<std::string>& seeds, Rng* r) {
+  switch (r->Below(4)) {
+    case 0: return ByteMutate(s, seeds, r);
+    case 1: return PairMutate(ByteMutate(s, seeds, r), r);
+    default: return PairMutate(s, r);
+  }
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-#ifdef TSGI_HAVE_SANITIZER_API
-  __sanitizer_set_death_callback(SaveInput);
-#endif
-  std::vector<std::string> seeds;
-  for (int i = 1; i < argc; ++i) LoadDir(argv[i], &seeds);
-  if (seeds.empty()) {
-    fprintf(stderr, "usage: %s CORPUS_DIR...\n", argv[0]);
-    return 2;
-  }
-  std::sort(seeds.begin(), seeds.end());
-  const double seconds = EnvNum("FUZZ_SECONDS", 5);
-  const uint64_t iterations = static_cast<uint64_t>(EnvNum("FUZZ_ITERATIONS", 1e18));
-  Rng rng{static_cast<uint64_t>(EnvNum("FUZZ_SEED", 1)) * 0x9e3779b97f4a7c15ULL + 1};
-
-  for (const auto& s : seeds) Run(s);
-  const auto start = std::chrono::steady_clock::now();
-  uint64_t n = 0;
-  for (; n < iterations; ++n) {
-    if ((n & 255) == 0) {
-      const std::chrono::duration<double> el = std::chrono::steady_clock::now() - start;
-      if (el.count() >= seconds) break;
-    }
-    std::string s = seeds[rng.Below(seeds.size())];
-    switch (rng.Below(4)) {
-      case 0: s = ByteMutate(s, seeds, &rng); break;
-      case 1: s = PairMutate(ByteMutate(s, seeds, &rng), &rng); break;
-      default: s = PairMutate(s, &rng); break;
-    }
-    Run(s);
-  }
-  const std::chrono::duration<double> el = std::chrono::steady_clock::now() - start;
-  printf("uwsgi fuzz: %zu seeds, %llu mutated inputs in %.1f s, no failures\n", seeds.size(),
-         static_cast<unsigned long long>(n), el.count());
-  return 0;
+  return tsgi::test::FuzzMain(argc, argv, {"uwsgi fuzz", ".bin", 5, MutateSeed});
 }
 #endif  // TSGI_LIBFUZZER

@@ -12,295 +12,21 @@
 // Prints "uwsgi: N passed, N failed" last; exits 1 when anything failed.
 #include "../../native/uwsgi_parser.h"
 
-#include <dirent.h>
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "support.h"
+
 using tsgi::StrView;
 using tsgi::UwsgiRequest;
+using tsgi::test::GuardBuffer;
+using tsgi::test::Json;
 
 namespace {
-
-constexpr size_t kDefaultMaxSize = 4096;
-
-int g_passed = 0;
-int g_failed = 0;
-
-// ----------------------------------------------------------------------------
-// A buffer whose end is followed by an inaccessible page.
-
-class GuardBuffer {
- public:
-  explicit GuardBuffer(size_t cap) { Allocate(cap); }
-  ~GuardBuffer() { Free(); }
-  GuardBuffer(const GuardBuffer&) = delete;
-  GuardBuffer& operator=(const GuardBuffer&) = delete;
-
-  // Copies data[0..n) so that it ends right before the guard page.
-  const char* Put(const char* data, size_t n) {
-    if (n > cap_) {
-      Free();
-      Allocate(n);
-    }
-    char* p = end_ - n;
-    if (n != 0) memcpy(p, data, n);
-    return p;
-  }
-
-  // Appends one byte to what the last Put or Append placed (n bytes), moving it
-  // down by one so that it still ends right before the guard page.
-  const char* Append(size_t n, char c) {
-    if (n + 1 > cap_) abort();  // callers size the buffer first
-    char* p = end_ - n;
-    if (n != 0) memmove(p - 1, p, n);
-    end_[-1] = c;
-    return p - 1;
-  }
-
-  void Reserve(size_t n) {
-    if (n > cap_) {
-      Free();
-      Allocate(n);
-    }
-  }
-
- private:
-  void Allocate(size_t cap) {
-    const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-    cap_ = (cap + page - 1) / page * page;
-    if (cap_ == 0) cap_ = page;
-    size_ = cap_ + page;
-    void* m = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED) {
-      perror("mmap");
-      abort();
-    }
-    base_ = static_cast<char*>(m);
-    end_ = base_ + cap_;
-    if (mprotect(end_, page, PROT_NONE) != 0) {
-      perror("mprotect");
-      abort();
-    }
-  }
-  void Free() {
-    if (base_ != nullptr) munmap(base_, size_);
-    base_ = nullptr;
-  }
-
-  char* base_ = nullptr;
-  char* end_ = nullptr;
-  size_t cap_ = 0;
-  size_t size_ = 0;
-};
-
-// ----------------------------------------------------------------------------
-// A minimal JSON reader: objects, arrays, strings (\uXXXX only up to \u00FF, as
-// one byte: the corpus strings are latin1), non-negative integers, true, false,
-// null.
-
-struct Json {
-  enum Kind { kNull, kBool, kNum, kStr, kArr, kObj } kind = kNull;
-  bool b = false;
-  uint64_t num = 0;
-  std::string str;
-  std::vector<Json> arr;
-  std::vector<std::pair<std::string, Json>> obj;
-
-  const Json* Get(const std::string& key) const {
-    for (const auto& kv : obj) {
-      if (kv.first == key) return &kv.second;
-    }
-    return nullptr;
-  }
-};
-
-class JsonReader {
- public:
-  explicit JsonReader(const std::string& s) : s_(s) {}
-
-  bool Read(Json* out) {
-    if (!Value(out)) return false;
-    Ws();
-    return pos_ == s_.size();
-  }
-
- private:
-  void Ws() {
-    while (pos_ < s_.size() && strchr(" \t\r\n", s_[pos_]) != nullptr) ++pos_;
-  }
-  bool Lit(const char* lit) {
-    const size_t n = strlen(lit);
-    if (s_.compare(pos_, n, lit) != 0) return false;
-    pos_ += n;
-    return true;
-  }
-  bool Value(Json* out) {
-    Ws();
-    if (pos_ >= s_.size()) return false;
-    const char c = s_[pos_];
-    if (c == '{') {
-      out->kind = Json::kObj;
-      ++pos_;
-      Ws();
-      if (pos_ < s_.size() && s_[pos_] == '}') {
-        ++pos_;
-        return true;
-      }
-      for (;;) {
-        Ws();
-        std::string key;
-        if (!String(&key)) return false;
-        Ws();
-        if (pos_ >= s_.size() || s_[pos_] != ':') return false;
-        ++pos_;
-        Json v;
-        if (!Value(&v)) return false;
-        out->obj.emplace_back(std::move(key), std::move(v));
-        Ws();
-        if (pos_ >= s_.size()) return false;
-        if (s_[pos_] == '}') {
-          ++pos_;
-          return true;
-        }
-        if (s_[pos_] != ',') return false;
-        ++pos_;
-      }
-    }
-    if (c == '[') {
-      out->kind = Json::kArr;
-      ++pos_;
-      Ws();
-      if (pos_ < s_.size() && s_[pos_] == ']') {
-        ++pos_;
-        return true;
-      }
-      for (;;) {
-        Json v;
-        if (!Value(&v)) return false;
-        out->arr.push_back(std::move(v));
-        Ws();
-        if (pos_ >= s_.size()) return false;
-        if (s_[pos_] == ']') {
-          ++pos_;
-          return true;
-        }
-        if (s_[pos_] != ',') return false;
-        ++pos_;
-      }
-    }
-    if (c == '"') {
-      out->kind = Json::kStr;
-      return String(&out->str);
-    }
-    if (c >= '0' && c <= '9') {
-      out->kind = Json::kNum;
-      while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') {
-        out->num = out->num * 10 + static_cast<uint64_t>(s_[pos_] - '0');
-        ++pos_;
-      }
-      return true;
-    }
-    if (Lit("true")) {
-      out->kind = Json::kBool;
-      out->b = true;
-      return true;
-    }
-    if (Lit("false")) {
-      out->kind = Json::kBool;
-      return true;
-    }
-    if (Lit("null")) {
-      out->kind = Json::kNull;
-      return true;
-    }
-    return false;
-  }
-  static int Hex(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  }
-  bool String(std::string* out) {
-    if (pos_ >= s_.size() || s_[pos_] != '"') return false;
-    ++pos_;
-    while (pos_ < s_.size()) {
-      const char c = s_[pos_++];
-      if (c == '"') return true;
-      if (c != '\\') {
-        out->push_back(c);
-        continue;
-      }
-      if (pos_ >= s_.size()) return false;
-      const char e = s_[pos_++];
-      switch (e) {
-        case '"': out->push_back('"'); break;
-        case '\\': out->push_back('\\'); break;
-        case '/': out->push_back('/'); break;
-        case 'b': out->push_back('\b'); break;
-        case 'f': out->push_back('\f'); break;
-        case 'n': out->push_back('\n'); break;
-        case 'r': out->push_back('\r'); break;
-        case 't': out->push_back('\t'); break;
-        case 'u': {
-          if (pos_ + 4 > s_.size()) return false;
-          int v = 0;
-          for (int i = 0; i < 4; ++i) {
-            const int h = Hex(s_[pos_++]);
-            if (h < 0) return false;
-            v = v * 16 + h;
-          }
-          if (v > 0xff) return false;  // the corpus is latin1
-          out->push_back(static_cast<char>(v));
-          break;
-        }
-        default:
-          return false;
-      }
-    }
-    return false;
-  }
-
-  const std::string& s_;
-  size_t pos_ = 0;
-};
-
-bool ReadFile(const std::string& path, std::string* out) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return false;
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  *out = ss.str();
-  return true;
-}
-
-std::string Printable(const std::string& s, size_t max = 80) {
-  std::string out;
-  for (size_t i = 0; i < s.size() && i < max; ++i) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c < 0x20 || c >= 0x7f) {
-      char b[8];
-      snprintf(b, sizeof b, "\\x%02x", c);
-      out += b;
-    } else {
-      out.push_back(static_cast<char>(c));
-    }
-  }
-  if (s.size() > max) out += "...";
-  return out;
-}
 
 // ----------------------------------------------------------------------------
 // Parsing with results copied out, so that results can be compared.
@@ -419,15 +145,8 @@ Result Parse(const std::string& input, size_t n, size_t max_size) {
 // ----------------------------------------------------------------------------
 // Corpus cases.
 
-#define FAIL_IF(cond, ...)                  \
-  do {                                      \
-    if (cond) {                             \
-      char b_[2048];                        \
-      snprintf(b_, sizeof b_, __VA_ARGS__); \
-      fails->push_back(b_);                 \
-      if (fails->size() > 5) return;        \
-    }                                       \
-  } while (0)
+// A case's max_size when its .json gives none (see README.md).
+constexpr size_t kDefaultMaxSize = 4096;
 
 // The smallest prefix length that may be judged: 4 for a header fault, else the
 // whole packet (the vars block is judged only once it is all in).
@@ -479,9 +198,13 @@ void CheckByteByByte(const std::string& input, size_t max_size, const Result& wh
   FAIL_IF(true, "byte by byte: still need-more after all %zu bytes", input.size());
 }
 
+// For failure messages; CR and LF show as \x0d and \x0a like other control bytes.
+std::string Printable(const std::string& s, size_t max = 80) {
+  return tsgi::test::Printable(s, max, false);
+}
+
 void RunValid(const std::string& input, const Json& exp, std::vector<std::string>* fails) {
-  const Json* ms = exp.Get("max_size");
-  const size_t max_size = ms ? static_cast<size_t>(ms->num) : kDefaultMaxSize;
+  const size_t max_size = static_cast<size_t>(exp.NumOr("max_size", kDefaultMaxSize));
   const Result w = Parse(input, input.size(), max_size);
   FAIL_IF(!w.view_error.empty(), "whole: %s", w.view_error.c_str());
   FAIL_IF(w.rc < 0, "whole: %s", w.Describe().c_str());
@@ -537,8 +260,7 @@ void RunValid(const std::string& input, const Json& exp, std::vector<std::string
 }
 
 void RunInvalid(const std::string& input, const Json& exp, std::vector<std::string>* fails) {
-  const Json* ms = exp.Get("max_size");
-  const size_t max_size = ms ? static_cast<size_t>(ms->num) : kDefaultMaxSize;
+  const size_t max_size = static_cast<size_t>(exp.NumOr("max_size", kDefaultMaxSize));
   const Json* error = exp.Get("error");
   const Json* from_header = exp.Get("from_header");
   FAIL_IF(!error || error->kind != Json::kStr || !from_header, "json: no error or from_header");
@@ -554,62 +276,8 @@ void RunInvalid(const std::string& input, const Json& exp, std::vector<std::stri
   CheckByteByByte(input, max_size, w, decided_at, fails);
 }
 
-void Report(const std::string& name, const std::vector<std::string>& fails) {
-  if (fails.empty()) {
-    ++g_passed;
-    return;
-  }
-  ++g_failed;
-  printf("FAIL %s\n", name.c_str());
-  for (const auto& f : fails) printf("    %s\n", f.c_str());
-}
-
-void RunCorpus(const std::string& dir, bool valid, int* count) {
-  DIR* d = opendir(dir.c_str());
-  if (d == nullptr) {
-    printf("FAIL cannot open %s\n", dir.c_str());
-    ++g_failed;
-    return;
-  }
-  std::vector<std::string> names;
-  while (dirent* e = readdir(d)) {
-    std::string n = e->d_name;
-    if (n.size() > 4 && n.compare(n.size() - 4, 4, ".bin") == 0)
-      names.push_back(n.substr(0, n.size() - 4));
-  }
-  closedir(d);
-  std::sort(names.begin(), names.end());
-  for (const auto& n : names) {
-    std::vector<std::string> fails;
-    std::string input, json_text;
-    Json exp;
-    if (!ReadFile(dir + "/" + n + ".bin", &input) ||
-        !ReadFile(dir + "/" + n + ".json", &json_text)) {
-      fails.push_back("cannot read the .bin or .json file");
-    } else if (!JsonReader(json_text).Read(&exp) || exp.kind != Json::kObj) {
-      fails.push_back("bad json");
-    } else if (valid) {
-      RunValid(input, exp, &fails);
-    } else {
-      RunInvalid(input, exp, &fails);
-    }
-    Report((valid ? "valid/" : "invalid/") + n, fails);
-    ++*count;
-  }
-}
-
 // ----------------------------------------------------------------------------
 // Unit tests.
-
-#define CHECK(cond)                                          \
-  do {                                                       \
-    if (cond) {                                              \
-      ++g_passed;                                            \
-    } else {                                                 \
-      ++g_failed;                                            \
-      printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-    }                                                        \
-  } while (0)
 
 std::string U16(size_t n) {
   std::string s;
@@ -803,20 +471,6 @@ void UnitTests() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    fprintf(stderr, "usage: %s CORPUS_DIR (e.g. test/uwsgi)\n", argv[0]);
-    return 2;
-  }
-  const std::string dir = argv[1];
-  int nvalid = 0, ninvalid = 0;
-  RunCorpus(dir + "/valid", true, &nvalid);
-  RunCorpus(dir + "/invalid", false, &ninvalid);
-  if (nvalid == 0 || ninvalid == 0) {
-    printf("FAIL empty corpus in %s\n", dir.c_str());
-    ++g_failed;
-  }
-  UnitTests();
-  printf("uwsgi: corpus: %d valid, %d invalid cases\n", nvalid, ninvalid);
-  printf("uwsgi: %d passed, %d failed\n", g_passed, g_failed);
-  return g_failed == 0 ? 0 : 1;
+  return tsgi::test::CorpusTestMain(
+      argc, argv, {"uwsgi: ", "test/uwsgi", ".bin", RunValid, RunInvalid, UnitTests});
 }

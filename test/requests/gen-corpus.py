@@ -6,20 +6,15 @@ The expected values are written by hand below; the only things derived are the
 header values (the raw value with leading/trailing SP/HTAB removed) and the byte
 counts, which follow from how each request is put together. See README.md.
 """
-import json
 import os
-import shutil
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True  # no __pycache__ left in test/
+sys.path.insert(0, os.path.join(HERE, ".."))
+from corpus_util import b, latin1, write_corpus  # noqa: E402
+
 CRLF = b"\r\n"
-
-
-def b(s):
-    return s if isinstance(s, bytes) else s.encode("latin-1")
-
-
-def latin1(bs):
-    return bs.decode("latin-1")
 
 
 def head(request_line, headers, prefix=b""):
@@ -461,19 +456,4 @@ IB("trailer-bare-cr", "0\r\nX-A: b\rc\r\n\r\n", "bare CR in a trailer")
 IB("trailer-too-long", "0\r\nX-A: " + "b" * 5000 + "\r\n\r\n", "trailer line over kMaxLine")
 
 
-def write(kind, cases):
-    d = os.path.join(HERE, kind)
-    shutil.rmtree(d, ignore_errors=True)
-    os.makedirs(d)
-    for name, (data, exp) in sorted(cases.items()):
-        with open(os.path.join(d, name + ".http"), "wb") as f:
-            f.write(data)
-        with open(os.path.join(d, name + ".json"), "w") as f:
-            f.write("{\n" + ",\n".join(
-                " %s: %s" % (json.dumps(k), json.dumps(v)) for k, v in exp.items())
-                + "\n}\n")
-
-
-write("valid", valid)
-write("invalid", invalid)
-print("%d valid, %d invalid" % (len(valid), len(invalid)))
+write_corpus(HERE, ".http", valid, invalid)
