@@ -25,6 +25,7 @@ export function makeServer(host: string, port: number, app: Application, options
   let resolveDone!: () => void;
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
   let closing = false;
+  let binding: Promise<Server> | undefined;
   const address = host.includes(':') ? `[${host}]:${port}` : `${host === '' ? '0.0.0.0' : host}:${port}`;
   return {
     get server() {
@@ -33,7 +34,8 @@ export function makeServer(host: string, port: number, app: Application, options
     ready,
     async serveForever() {
       try {
-        server = await serve(app, { ...options, http: address });
+        binding = serve(app, { ...options, http: address });
+        server = await binding;
       } catch (err) {
         rejectReady(err);
         throw err;
@@ -44,6 +46,8 @@ export function makeServer(host: string, port: number, app: Application, options
     },
     async close() {
       closing = true;
+      // A bind in progress finishes first, so that the port is free when this settles.
+      if (binding !== undefined && server === undefined) await binding.catch(() => undefined);
       if (server) await server.close();
       resolveDone();
     },

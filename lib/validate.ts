@@ -79,6 +79,9 @@ function checkHeaders(headers: Headers): void {
     if (typeof name !== 'string' || !TOKEN.test(name)) throw appError(`the header name ${describe(name)} is not a token`);
     if (typeof value !== 'string' || BAD_VALUE.test(value)) throw appError(`the value of header ${name} (${describe(value)}) holds control characters or characters over U+00FF`);
     if (HOP_BY_HOP.has(name.toLowerCase())) throw appError(`the hop-by-hop header ${name} is the server's to set`);
+    if (name.toLowerCase() === 'content-length' && !/^[0-9]+$/.test(value.trim())) {
+      throw appError(`Content-Length ${JSON.stringify(value)} is not a decimal number`);
+    }
   }
 }
 
@@ -98,11 +101,12 @@ export function validate(app: Application): Application {
     let started = false;
     let ended = false;
     const checkedStart: StartResponse = (status, headers, excInfo) => {
-      if (typeof status !== 'string' || !STATUS.test(status)) throw appError(`the status ${describe(status)} is not like "200 OK"`);
+      const shown = typeof status === 'string' ? JSON.stringify(status) : describe(status);
+      if (typeof status !== 'string' || !STATUS.test(status)) throw appError(`the status ${shown} is not like "200 OK"`);
       checkHeaders(headers);
       if (started && excInfo === undefined) throw appError('startResponse was called a second time without excInfo');
-      started = true;
       const write = startResponse(status, headers, excInfo);
+      started = true; // only once the server took it: a call it refused may be retried
       if (typeof write !== 'function') throw serverError('startResponse did not return the write callable');
       const checkedWrite: Write = (chunk) => {
         checkChunk(chunk);
@@ -120,16 +124,24 @@ export function validate(app: Application): Application {
       if (!isSync && !isAsync) throw appError(`the application returned ${describe(body)}, which is not iterable`);
       let closed = false;
       let inner: Iterator<unknown> | AsyncIterator<unknown> | undefined;
+      const checkChunkStep = (value: unknown): void => {
+        checkChunk(value);
+        const n = typeof value === 'string' ? value.length : value.byteLength;
+        if (!started && n > 0) throw appError('the body produced a chunk before startResponse was called');
+      };
       const onStep = (step: IteratorResult<unknown>): IteratorResult<unknown> => {
-        if (closed) throw serverError('the body was iterated after close()');
         if (step.done) {
           ended = true;
+          if (!started) throw appError('the body ended without startResponse having been called');
           return step;
         }
-        checkChunk(step.value);
-        const n = typeof step.value === 'string' ? step.value.length : step.value.byteLength;
-        if (!started && n > 0) throw appError('the body produced a chunk before startResponse was called');
+        checkChunkStep(step.value);
         return step;
+      };
+      // A pull that begins after close() is the server's fault; one that began
+      // before it (a client that left while the body was awaiting) is not.
+      const beginPull = (): void => {
+        if (closed) throw serverError('the body was iterated after close()');
       };
       // close() on the body, or return() on its iterator, as the server would do it.
       const close = (): unknown => {
@@ -140,12 +152,27 @@ export function validate(app: Application): Application {
         if (inner !== undefined && typeof inner.return === 'function') return inner.return();
         return undefined;
       };
+      if (Array.isArray(body)) {
+        // A list stays a list, so that the server frames it as it would the
+        // application's own (Content-Length): checked now, close() attached.
+        for (const chunk of body) checkChunkStep(chunk);
+        if (!started) throw appError('the application returned its body without calling startResponse');
+        ended = true; // the list is the rest of the body: write() after this is late
+        const copy = body.slice();
+        Object.defineProperty(copy, 'close', { value: close, enumerable: false });
+        return copy;
+      }
       if (isSync) {
         return {
           [Symbol.iterator]() {
             inner = (b as Iterable<unknown>)[Symbol.iterator]();
             const it = inner as Iterator<unknown>;
-            return { next: () => onStep(it.next()) };
+            return {
+              next: () => {
+                beginPull();
+                return onStep(it.next());
+              },
+            };
           },
           close,
         };
@@ -154,7 +181,12 @@ export function validate(app: Application): Application {
         [Symbol.asyncIterator]() {
           inner = (b as AsyncIterable<unknown>)[Symbol.asyncIterator]();
           const it = inner as AsyncIterator<unknown>;
-          return { next: async () => onStep(await it.next()) };
+          return {
+            next: async () => {
+              beginPull();
+              return onStep(await it.next());
+            },
+          };
         },
         close,
       };

@@ -1,11 +1,17 @@
 // The response body: framing, Content-Length, errors before and after the headers,
 // close() exactly once, async applications and bodies, backpressure.
+//
+// Every route runs inside validate() (see routed() in ../helpers.mjs), whose body wrapper
+// also checks that the server calls close() once and never pulls the body after it. The
+// test of bodies of the wrong type runs its routes both ways: validate() catches them
+// first (TSGI_ERR_APP_CONTRACT), so they also run unvalidated() for the server's own
+// checks (TSGI_ERR_BODY_TYPE, TSGI_ERR_NO_START_RESPONSE).
 import { describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { openSync, writeFileSync, fstatSync, unlinkSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { BACKENDS, startServer, request, req, rawRequest, responses, parseResponse, parseResponses, connect, waitUntil, delay } from '../helpers.mjs';
+import { BACKENDS, startServer, request, req, rawRequest, responses, parseResponse, parseResponses, connect, waitUntil, delay, routed, unvalidated } from '../helpers.mjs';
 import { testFor } from './differences.mjs';
 
 const CHUNK = 65536;
@@ -45,7 +51,7 @@ for (const backend of BACKENDS) {
     const routes = new Map();
     let srv;
     before(async () => {
-      srv = await startServer((environ, startResponse) => routes.get(environ.PATH_INFO)(environ, startResponse), { backend });
+      srv = await startServer(routed(routes), { backend });
     });
     after(() => srv?.close());
     const get = (path, opts) => request(srv.port, req('GET', path, [['Connection', 'close']]), opts);
@@ -605,11 +611,16 @@ for (const backend of BACKENDS) {
         'no start_response at all': () => [],
         'a Promise of a string': async (e, sr) => (sr('200 OK', []), 'text'),
       };
-      for (const [label, app] of Object.entries(apps)) {
-        routes.set('/wrong', app);
-        const res = await get('/wrong');
-        assert.equal(res.status, 500, `${label}: ${res.raw.toString('latin1')}`);
-        assert.equal(res.body.toString(), 'Internal Server Error\n', label);
+      // Inside validate() (TSGI_ERR_APP_CONTRACT), and unvalidated (the server's own
+      // checks): the client sees the same 500.
+      for (const mode of ['validated', 'unvalidated']) {
+        for (const [label, app] of Object.entries(apps)) {
+          const route = (environ, startResponse) => app(environ, startResponse);
+          routes.set('/wrong', mode === 'validated' ? route : unvalidated(route));
+          const res = await get('/wrong');
+          assert.equal(res.status, 500, `${label} (${mode}): ${res.raw.toString('latin1')}`);
+          assert.equal(res.body.toString(), 'Internal Server Error\n', `${label} (${mode})`);
+        }
       }
     });
 

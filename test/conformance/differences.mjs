@@ -7,6 +7,8 @@
 // backend alone, belongs here. What lib/js-server.ts could do and does not is a bug:
 // its test stays on, and fails.
 import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { serverBreaches } from '../helpers.mjs';
 
 export const KNOWN_DIFFERENCES = new Map([
   [
@@ -15,7 +17,11 @@ export const KNOWN_DIFFERENCES = new Map([
   ],
 ]);
 
-/** test() for a conformance test on backend: skipped on js when it is a known difference. */
+/**
+ * test() for a conformance test on backend: skipped on js when it is a known difference.
+ * It fails when validate() caught the server breaking the contract during it, even where
+ * the server swallowed the error (see serverBreaches in ../helpers.mjs).
+ */
 export function testFor(backend) {
   return (name, options, fn) => {
     if (typeof options === 'function') {
@@ -23,6 +29,11 @@ export function testFor(backend) {
       options = {};
     }
     const reason = backend === 'js' ? KNOWN_DIFFERENCES.get(name) : undefined;
-    return test(name, { timeout: 30000, ...options, ...(reason ? { skip: `known difference: ${reason}` } : {}) }, fn);
+    const checked = async (t) => {
+      const from = serverBreaches.length;
+      await fn(t);
+      assert.deepEqual(serverBreaches.slice(from), [], 'validate() caught the server breaking the contract');
+    };
+    return test(name, { timeout: 30000, ...options, ...(reason ? { skip: `known difference: ${reason}` } : {}) }, checked);
   };
 }

@@ -1,10 +1,12 @@
-// The environ an application receives, on both backends.
+// The environ an application receives, on both backends. Every application runs inside
+// validate() (validated() in ../helpers.mjs), which checks the environ against
+// docs/spec.md on every request.
 import { describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import net from 'node:net';
 import { join } from 'node:path';
-import { BACKENDS, FIXTURES, startServer, request, req, rawRequest, responses, parseResponses, spawnCli } from '../helpers.mjs';
+import { validated, BACKENDS, FIXTURES, startServer, request, req, rawRequest, responses, parseResponses, spawnCli, validatedModule } from '../helpers.mjs';
 import { testFor } from './differences.mjs';
 
 /** Answers with every string-valued environ entry as JSON (latin-1 strings survive JSON). */
@@ -27,7 +29,7 @@ for (const backend of BACKENDS) {
     const test = testFor(backend);
     let srv;
     before(async () => {
-      srv = await startServer(dumpApp, { backend });
+      srv = await startServer(validated(dumpApp), { backend });
     });
     after(() => srv?.close());
 
@@ -201,7 +203,7 @@ for (const backend of BACKENDS) {
     test('environ: wsgi.* keys and tsgi.signal', async () => {
       const seen = {};
       const s = await startServer(
-        (environ, startResponse) => {
+        validated((environ, startResponse) => {
           seen.version = environ['wsgi.version'];
           seen.versionFrozen = Object.isFrozen(environ['wsgi.version']);
           seen.scheme = environ['wsgi.url_scheme'];
@@ -221,7 +223,7 @@ for (const backend of BACKENDS) {
           seen.backend = environ['tsgi.backend'];
           startResponse('200 OK', []);
           return ['ok'];
-        },
+        }),
         { backend },
       );
       try {
@@ -249,7 +251,7 @@ for (const backend of BACKENDS) {
     });
 
     test('environ: wsgi.errors writes to stderr', async (t) => {
-      const cli = spawnCli(['--backend', backend, '--http', '127.0.0.1:0', '--disable-logging', '--wsgi-file', join(FIXTURES, 'errors-app.mjs')]);
+      const cli = spawnCli(['--backend', backend, '--http', '127.0.0.1:0', '--disable-logging', '--wsgi-file', validatedModule(join(FIXTURES, 'errors-app.mjs'))]);
       t.after(() => cli.kill());
       const port = await cli.port;
       const res = await request(port, req('GET', '/?m=42', [['Connection', 'close']]));
@@ -269,7 +271,7 @@ for (const backend of BACKENDS) {
         t.skip('no IPv6 loopback on this machine');
         return;
       }
-      const s = await startServer(dumpApp, { backend, http: '[::1]:0' });
+      const s = await startServer(validated(dumpApp), { backend, http: '[::1]:0' });
       try {
         assert.equal(s.server.address.family, 'IPv6');
         const r = await rawRequest(s.port, req('GET', '/v6', [['Connection', 'close']]), { host: '::1', until: responses(1) });

@@ -1,10 +1,11 @@
 // wsgi.input: every way of reading it, for bodies in memory and in a temporary file
-// (post-buffering 1024), sent with Content-Length and chunked.
+// (post-buffering 1024), sent with Content-Length and chunked. Every application runs
+// inside validate() (validated() in ../helpers.mjs).
 import { describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import { readdirSync } from 'node:fs';
-import { BACKENDS, startServer, request, req, rawRequest, responses, parseResponses, connect, openFds, fdCount, waitUntil, delay } from '../helpers.mjs';
+import { validated, BACKENDS, startServer, request, req, rawRequest, responses, parseResponses, connect, openFds, fdCount, waitUntil, delay } from '../helpers.mjs';
 import { testFor } from './differences.mjs';
 
 const POST_BUFFERING = 1024;
@@ -150,7 +151,7 @@ for (const backend of BACKENDS) {
     const test = testFor(backend);
     let srv;
     before(async () => {
-      srv = await startServer(readerApp, { backend, postBuffering: POST_BUFFERING });
+      srv = await startServer(validated(readerApp), { backend, postBuffering: POST_BUFFERING });
     });
     after(() => srv?.close());
 
@@ -196,14 +197,14 @@ for (const backend of BACKENDS) {
 
     test('wsgi.input: no read goes past CONTENT_LENGTH into a pipelined request', async () => {
       const s = await startServer(
-        (environ, startResponse) => {
+        validated((environ, startResponse) => {
           const input = environ['wsgi.input'];
           const seen = [input.readline(), input.read(100000), input.read(), input.readline(), input.readlines()].map((c) =>
             Array.isArray(c) ? c.length : Buffer.from(c).toString('latin1'),
           );
           startResponse('200 OK', [['Content-Type', 'application/json']]);
           return [JSON.stringify({ path: environ.PATH_INFO, seen })];
-        },
+        }),
         { backend, postBuffering: POST_BUFFERING },
       );
       try {
@@ -231,12 +232,12 @@ for (const backend of BACKENDS) {
       const ours = () => readdirSync(tmp).filter((n) => n.startsWith(`tsgi-body-${process.pid}-`));
       const during = [];
       const s = await startServer(
-        (environ, startResponse) => {
+        validated((environ, startResponse) => {
           during.push(deletedInTmp().length);
           const n = environ['wsgi.input'].read().length;
           startResponse('200 OK', []);
           return [String(n)];
-        },
+        }),
         { backend, postBuffering: POST_BUFFERING },
       );
       try {
@@ -264,11 +265,11 @@ for (const backend of BACKENDS) {
       const deletedInTmp = () => Object.values(openFds()).filter((l) => l.startsWith(tmp) && l.endsWith('(deleted)'));
       let called = 0;
       const s = await startServer(
-        (environ, startResponse) => {
+        validated((environ, startResponse) => {
           called++;
           startResponse('200 OK', []);
           return ['x'];
-        },
+        }),
         { backend, postBuffering: POST_BUFFERING },
       );
       try {
@@ -291,11 +292,11 @@ for (const backend of BACKENDS) {
     test('wsgi.input: reading after the request ended throws TSGI_ERR_INPUT_CLOSED', async () => {
       let input;
       const s = await startServer(
-        (environ, startResponse) => {
+        validated((environ, startResponse) => {
           input = environ['wsgi.input'];
           startResponse('200 OK', []);
           return ['done'];
-        },
+        }),
         { backend },
       );
       try {

@@ -1,7 +1,8 @@
 // HTTP/1.1 on the wire: HEAD, Expect: 100-continue, keep-alive, pipelining, HTTP/1.0.
+// The application runs inside validate() (validated() in ../helpers.mjs).
 import { describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { BACKENDS, startServer, request, req, rawRequest, responses, parseResponses, connect, delay } from '../helpers.mjs';
+import { validated, BACKENDS, startServer, request, req, rawRequest, responses, parseResponses, connect, delay } from '../helpers.mjs';
 import { testFor } from './differences.mjs';
 
 function app(environ, startResponse) {
@@ -44,7 +45,7 @@ for (const backend of BACKENDS) {
     const test = testFor(backend);
     let srv;
     before(async () => {
-      srv = await startServer(app, { backend });
+      srv = await startServer(validated(app), { backend });
     });
     after(() => srv?.close());
 

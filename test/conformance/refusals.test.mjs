@@ -1,8 +1,9 @@
 // What the server refuses: each refusal gets its status with "Connection: close", the
 // connection closes, and another client, served at the same time, is served on.
+// The application runs inside validate() (validated() in ../helpers.mjs).
 import { describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { BACKENDS, REFUSALS, REFUSAL_LIMITS, startServer, req, rawRequest, parseResponses, parseResponse, connect, responses, delay } from '../helpers.mjs';
+import { validated, BACKENDS, REFUSALS, REFUSAL_LIMITS, startServer, req, rawRequest, parseResponses, parseResponse, connect, responses, delay } from '../helpers.mjs';
 import { testFor } from './differences.mjs';
 
 function app(environ, startResponse) {
@@ -25,7 +26,7 @@ for (const backend of BACKENDS) {
     const test = testFor(backend);
     let srv;
     before(async () => {
-      srv = await startServer(app, { backend, ...REFUSAL_LIMITS });
+      srv = await startServer(validated(app), { backend, ...REFUSAL_LIMITS });
     });
     after(() => srv?.close());
 

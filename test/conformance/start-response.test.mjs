@@ -1,7 +1,12 @@
 // start_response: what it checks, what it throws, excInfo, and write().
+//
+// Every route runs inside validate() (see routed() in ../helpers.mjs). A route that
+// breaks the contract on purpose is caught by validate() first, with
+// TSGI_ERR_APP_CONTRACT; so the tests of the server's own checks (its error codes) also
+// run their route unvalidated(), and assert the server's code there.
 import { describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { BACKENDS, startServer, request, req, rawRequest, responses, parseResponses, delay } from '../helpers.mjs';
+import { BACKENDS, startServer, request, req, rawRequest, responses, parseResponses, delay, routed, unvalidated } from '../helpers.mjs';
 import { testFor } from './differences.mjs';
 
 // [label, status, headers, expected err.code]
@@ -48,13 +53,16 @@ for (const backend of BACKENDS) {
     const routes = new Map();
     let srv;
     before(async () => {
-      srv = await startServer((environ, startResponse) => routes.get(environ.PATH_INFO)(environ, startResponse), { backend });
+      srv = await startServer(routed(routes), { backend });
     });
     after(() => srv?.close());
     const get = (path, opts) => request(srv.port, req('GET', path, [['Connection', 'close']]), opts);
 
     test('start_response: malformed arguments throw inside the application', async () => {
-      routes.set('/bad', (environ, startResponse) => {
+      // Unvalidated: this tests the server's own checks and their codes; under validate()
+      // every one of these calls would throw TSGI_ERR_APP_CONTRACT before reaching the
+      // server (test/unit/validate.test.mjs tests that side).
+      routes.set('/bad', unvalidated((environ, startResponse) => {
         const results = [];
         for (const [label, status, headers] of BAD_CALLS) {
           try {
@@ -66,7 +74,7 @@ for (const backend of BACKENDS) {
         }
         startResponse('200 OK', [['Content-Type', 'application/json']]);
         return [JSON.stringify(results)];
-      });
+      }));
       const res = await get('/bad');
       assert.equal(res.status, 200, res.raw.toString('latin1'));
       assert.deepEqual(JSON.parse(res.body.toString()), BAD_CALLS.map(([label, , , code]) => [label, code]));
@@ -130,20 +138,25 @@ for (const backend of BACKENDS) {
           },
         ],
       ];
-      for (const [i, [label, app]] of escaping.entries()) {
-        routes.set(`/escape${i}`, (environ, startResponse) => {
-          const r = app(environ, startResponse);
-          return r instanceof Promise ? r : ['not reached'];
-        });
-        const res = await get(`/escape${i}`);
-        assert.equal(res.status, 500, `${label}: ${res.raw.toString('latin1')}`);
-        assert.ok(res.complete, `${label}: a complete response`);
-        assertNoInternals(res, `SECRET-${i + 1}`);
+      // Inside validate() (which raises TSGI_ERR_APP_CONTRACT for the first three), and
+      // unvalidated (the server's own checks raise): the client sees the same 500.
+      for (const mode of ['validated', 'unvalidated']) {
+        for (const [i, [label, app]] of escaping.entries()) {
+          const route = (environ, startResponse) => {
+            const r = app(environ, startResponse);
+            return r instanceof Promise ? r : ['not reached'];
+          };
+          routes.set(`/escape${i}-${mode}`, mode === 'validated' ? route : unvalidated(route));
+          const res = await get(`/escape${i}-${mode}`);
+          assert.equal(res.status, 500, `${label} (${mode}): ${res.raw.toString('latin1')}`);
+          assert.ok(res.complete, `${label} (${mode}): a complete response`);
+          assertNoInternals(res, `SECRET-${i + 1}`);
+        }
       }
     });
 
     test('start_response: a second call without excInfo throws TSGI_ERR_START_RESPONSE_TWICE', async () => {
-      routes.set('/twice', (environ, startResponse) => {
+      const twice = (environ, startResponse) => {
         startResponse('200 OK', [['X-First', '1']]);
         let code = 'no error';
         try {
@@ -152,12 +165,19 @@ for (const backend of BACKENDS) {
           code = err.code;
         }
         return [code];
-      });
-      const res = await get('/twice');
-      assert.equal(res.status, 200);
-      assert.equal(res.header('x-first'), '1');
-      assert.equal(res.header('x-second'), undefined);
-      assert.equal(res.body.toString(), 'TSGI_ERR_START_RESPONSE_TWICE');
+      };
+      // The server's own check, unvalidated; inside validate(), validate() raises first.
+      for (const [path, app, code] of [
+        ['/twice', unvalidated(twice), 'TSGI_ERR_START_RESPONSE_TWICE'],
+        ['/twice-validated', (e, sr) => twice(e, sr), 'TSGI_ERR_APP_CONTRACT'],
+      ]) {
+        routes.set(path, app);
+        const res = await get(path);
+        assert.equal(res.status, 200, path);
+        assert.equal(res.header('x-first'), '1', path);
+        assert.equal(res.header('x-second'), undefined, path);
+        assert.equal(res.body.toString(), code, path);
+      }
     });
 
     test('start_response: a second call with excInfo before any body replaces status and headers', async () => {
@@ -252,14 +272,21 @@ for (const backend of BACKENDS) {
     });
 
     test('start_response: write() after the response ended throws TSGI_ERR_WRITE_AFTER_END', async () => {
-      let write;
-      routes.set('/write-late', (environ, startResponse) => {
-        write = startResponse('200 OK', []);
-        return ['done'];
-      });
-      const res = await get('/write-late');
-      assert.equal(res.body.toString(), 'done');
-      assert.throws(() => write('late'), { code: 'TSGI_ERR_WRITE_AFTER_END' });
+      // The server's own check, unvalidated; inside validate(), validate() raises first.
+      for (const [path, mode, code] of [
+        ['/write-late', 'unvalidated', 'TSGI_ERR_WRITE_AFTER_END'],
+        ['/write-late-validated', 'validated', 'TSGI_ERR_APP_CONTRACT'],
+      ]) {
+        let write;
+        const app = (environ, startResponse) => {
+          write = startResponse('200 OK', []);
+          return ['done'];
+        };
+        routes.set(path, mode === 'validated' ? app : unvalidated(app));
+        const res = await get(path);
+        assert.equal(res.body.toString(), 'done', path);
+        assert.throws(() => write('late'), { code }, path);
+      }
     });
   });
 }
