@@ -8,6 +8,8 @@
         "native/cgi_vars.cc",
         "native/key_table.cc",
         "native/uwsgi_parser.cc",
+        "native/scoreboard.cc",
+        "native/master.cc",
         "native/request_log.cc",
         "native/body_sink.cc",
         "native/server.cc"

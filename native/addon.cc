@@ -1,12 +1,14 @@
 // tsgi — the addon's entry point: exports the native Server class.
 #include <napi.h>
 
+#include "master.h"
 #include "server.h"
 
 namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Server", tsgi::Server::Init(env));
+  tsgi::InitMaster(env, exports);
   exports.Set("abiVersion", Napi::Number::New(env, 1));
   return exports;
 }

@@ -9,6 +9,7 @@
 #include <ctime>
 
 #include "request_log.h"
+#include "scoreboard.h"
 #include "uwsgi_parser.h"
 
 namespace tsgi {
@@ -133,6 +134,8 @@ Napi::Function Server::Init(Napi::Env env) {
                      {
                          InstanceMethod("listen", &Server::Listen),
                          InstanceMethod("listenUnix", &Server::ListenUnix),
+                         InstanceMethod("listenFd", &Server::ListenFd),
+                         InstanceMethod("noteException", &Server::NoteException),
                          InstanceMethod("send", &Server::Send),
                          InstanceMethod("close", &Server::Close),
                          InstanceMethod("destroy", &Server::Destroy),
@@ -161,6 +164,15 @@ Server::Server(const Napi::CallbackInfo& info)
   if (tmp.IsString()) cfg_.tmp_dir = tmp.As<Napi::String>().Utf8Value();
   Napi::Value logging = o.Get("logging");
   cfg_.logging = !logging.IsBoolean() || logging.As<Napi::Boolean>().Value();
+  Napi::Value sb_fd = o.Get("scoreboardFd");
+  if (sb_fd.IsNumber()) {
+    const size_t slots = static_cast<size_t>(num("scoreboardSlots", 1));
+    const size_t slot = static_cast<size_t>(num("scoreboardSlot", 0));
+    scoreboard_.reset(new Scoreboard());
+    if (scoreboard_->Map(sb_fd.As<Napi::Number>().Int32Value(), slots)) {
+      slot_ = scoreboard_->slot(slot);
+    }
+  }
   Napi::Value name = o.Get("serverName");
   if (name.IsString()) server_name_ = name.As<Napi::String>().Utf8Value();
 
@@ -325,6 +337,54 @@ Napi::Value Server::ListenUnix(const Napi::CallbackInfo& info) {
   listeners_.push_back(l);
   open_listeners_++;
   return Napi::String::New(env, path);
+}
+
+// listenFd(fd, protocol) -> index: adopts a socket that a master bound and this
+// process inherited (TCP or unix, found from the socket itself), and accepts on it.
+Napi::Value Server::ListenFd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int fd = info[0].As<Napi::Number>().Int32Value();
+  const Protocol protocol =
+      info[1].IsNumber() && info[1].As<Napi::Number>().Int32Value() == kProtocolUwsgi
+          ? kProtocolUwsgi
+          : kProtocolHttp;
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+    Napi::Error::New(env, "fd " + std::to_string(fd) + " is not a socket").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto* l = new Listener();
+  l->server = this;
+  int r;
+  if (ss.ss_family == AF_UNIX) {
+    l->is_pipe = true;
+    uv_pipe_init(loop_, &l->h.pipe, 0);
+    r = uv_pipe_open(&l->h.pipe, fd);
+  } else {
+    uv_tcp_init(loop_, &l->h.tcp);
+    r = uv_tcp_open(&l->h.tcp, fd);
+  }
+  l->h.handle.data = l;
+  if (r == 0) r = uv_listen(&l->h.stream, 1024, OnConnection);
+  if (r != 0) {
+    uv_close(&l->h.handle, [](uv_handle_t* h) { delete static_cast<Listener*>(h->data); });
+    Napi::Error e = Napi::Error::New(env, "cannot accept on fd " + std::to_string(fd) + ": " + uv_strerror(r));
+    e.Set("code", Napi::String::New(env, uv_err_name(r)));
+    e.ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  l->protocol = protocol;
+  l->index = listen_count_++;
+  listeners_.push_back(l);
+  open_listeners_++;
+  return Napi::Number::New(env, l->index);
+}
+
+// noteException(): the application failed on a request (for the scoreboard).
+Napi::Value Server::NoteException(const Napi::CallbackInfo& info) {
+  if (slot_ != nullptr) slot_->exceptions.fetch_add(1, std::memory_order_relaxed);
+  return info.Env().Undefined();
 }
 
 void Server::OnConnection(uv_stream_t* stream, int status) {
@@ -665,8 +725,21 @@ napi_value Server::MethodArg(StrView method) {
   return Latin1(env_, method.data, method.len);
 }
 
+namespace {
+uint64_t WallMillis() {
+  uv_timeval64_t tv;
+  uv_gettimeofday(&tv);
+  return static_cast<uint64_t>(tv.tv_sec) * 1000 + static_cast<uint64_t>(tv.tv_usec) / 1000;
+}
+}  // namespace
+
 // What every dispatch does first: a new request id, the clocks, the counters.
 void Server::BeginDispatch(Connection* c) {
+  if (slot_ != nullptr) {
+    slot_->requests.fetch_add(1, std::memory_order_relaxed);
+    slot_->request_start.store(WallMillis(), std::memory_order_relaxed);
+    slot_->status.store(kSlotBusy, std::memory_order_relaxed);
+  }
   c->state = Connection::State::kDispatched;
   serial_ = (serial_ + 1) & 0xFFFFFFFFu;
   c->id = static_cast<double>((static_cast<uint64_t>(serial_) << kSlotBits) | c->slot);
@@ -1097,6 +1170,14 @@ Napi::Value Server::Send(const Napi::CallbackInfo& info) {
 
 void Server::EndRequest(Connection* c, bool close) {
   if (cfg_.logging) LogRequest(c);
+  if (slot_ != nullptr) {
+    const uint64_t rt_us = (uv_hrtime() - c->started_ns) / 1000;
+    const uint64_t avg = slot_->avg_rt.load(std::memory_order_relaxed);
+    slot_->avg_rt.store(avg == 0 ? rt_us : (avg * 7 + rt_us) / 8, std::memory_order_relaxed);
+    slot_->tx.fetch_add(c->resp_head_bytes + c->resp_body_bytes, std::memory_order_relaxed);
+    slot_->request_start.store(0, std::memory_order_relaxed);
+    slot_->status.store(kSlotIdle, std::memory_order_relaxed);
+  }
   ReleaseRequest(c);
   c->id = -1;
   c->want_drain = false;
@@ -1318,6 +1399,10 @@ void Server::OnConnectionClosed(uv_handle_t* handle) {
 void Server::OnTick(uv_timer_t* timer) {
   Server* s = static_cast<Server*>(timer->data);
   const uint64_t now = uv_now(s->loop_);
+  if (s->slot_ != nullptr) {
+    size_t rss = 0;
+    if (uv_resident_set_memory(&rss) == 0) s->slot_->rss.store(rss, std::memory_order_relaxed);
+  }
   BatchScope batch(s);
   for (Connection* c = s->conns_; c != nullptr;) {
     Connection* next = c->next;

@@ -74,6 +74,8 @@ struct ServerConfig {
 };
 
 class Server;
+class Scoreboard;
+struct ScoreboardSlot;
 struct RequestState;
 struct Listener;
 
@@ -183,6 +185,8 @@ class Server : public Napi::ObjectWrap<Server> {
                      uint64_t* length);
   void RefusePacket(Connection* c, const char* why);
   Napi::Value ListenUnix(const Napi::CallbackInfo& info);
+  Napi::Value ListenFd(const Napi::CallbackInfo& info);
+  Napi::Value NoteException(const Napi::CallbackInfo& info);
   void EndRequest(Connection* c, bool close);
   void Refuse(Connection* c, int status, const char* why);
   void Flush(Connection* c);
@@ -246,6 +250,8 @@ class Server : public Napi::ObjectWrap<Server> {
   std::string scratch_;      // a decoded path, a joined header value
   std::string key_scratch_;  // an HTTP_* key that the keys table lacks
   std::string body_scratch_;  // a body whose length goes before it
+  std::unique_ptr<Scoreboard> scoreboard_;  // a worker's mapping, under a master
+  ScoreboardSlot* slot_ = nullptr;          // this worker core's slot
   std::string log_buf_;
   std::string server_name_;
   long pid_ = 0;

@@ -1,0 +1,185 @@
+#include "master.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "scoreboard.h"
+
+namespace tsgi {
+
+namespace {
+
+Scoreboard* master_scoreboard = nullptr;
+
+Napi::Value ThrowErrno(Napi::Env env, int err, const std::string& what) {
+  Napi::Error e = Napi::Error::New(env, what + ": " + std::strerror(err));
+  const char* code = err == EADDRINUSE ? "EADDRINUSE"
+                     : err == EACCES   ? "EACCES"
+                     : err == EADDRNOTAVAIL ? "EADDRNOTAVAIL"
+                     : err == ENOENT   ? "ENOENT"
+                                       : "EIO";
+  e.Set("code", Napi::String::New(env, code));
+  e.Set("errno", Napi::Number::New(env, err));
+  e.ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+// bindTcp(host, port, backlog) -> [fd, address, port, family]. The socket is bound
+// and listening; nobody accepts on it in the master. The fd is inherited by workers.
+Napi::Value BindTcp(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string host = info[0].As<Napi::String>().Utf8Value();
+  int port = info[1].As<Napi::Number>().Int32Value();
+  int backlog = info[2].As<Napi::Number>().Int32Value();
+  sockaddr_storage ss{};
+  socklen_t len;
+  const bool v6 = host.find(':') != std::string::npos;
+  if (v6) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(static_cast<uint16_t>(port));
+    if (inet_pton(AF_INET6, host.c_str(), &a->sin6_addr) != 1) return ThrowErrno(env, EINVAL, "bad address " + host);
+    len = sizeof *a;
+  } else {
+    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+    a->sin_family = AF_INET;
+    a->sin_port = htons(static_cast<uint16_t>(port));
+    if (inet_pton(AF_INET, host.c_str(), &a->sin_addr) != 1) return ThrowErrno(env, EINVAL, "bad address " + host);
+    len = sizeof *a;
+  }
+  int fd = socket(ss.ss_family, SOCK_STREAM, 0);
+  if (fd < 0) return ThrowErrno(env, errno, "socket");
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || listen(fd, backlog) != 0) {
+    int err = errno;
+    close(fd);
+    return ThrowErrno(env, err, "cannot listen on " + host + ":" + std::to_string(port));
+  }
+  sockaddr_storage bound{};
+  socklen_t blen = sizeof bound;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &blen);
+  char addr[INET6_ADDRSTRLEN] = {0};
+  int bound_port;
+  if (bound.ss_family == AF_INET6) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&bound);
+    inet_ntop(AF_INET6, &a->sin6_addr, addr, sizeof addr);
+    bound_port = ntohs(a->sin6_port);
+  } else {
+    auto* a = reinterpret_cast<sockaddr_in*>(&bound);
+    inet_ntop(AF_INET, &a->sin_addr, addr, sizeof addr);
+    bound_port = ntohs(a->sin_port);
+  }
+  Napi::Array r = Napi::Array::New(env, 4);
+  r.Set(0u, Napi::Number::New(env, fd));
+  r.Set(1u, Napi::String::New(env, addr));
+  r.Set(2u, Napi::Number::New(env, bound_port));
+  r.Set(3u, Napi::String::New(env, v6 ? "IPv6" : "IPv4"));
+  return r;
+}
+
+// bindUnix(path, backlog) -> fd. "@name" is a Linux abstract socket.
+Napi::Value BindUnix(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  int backlog = info[1].As<Napi::Number>().Int32Value();
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  if (path.size() >= sizeof sa.sun_path) return ThrowErrno(env, ENAMETOOLONG, path);
+  std::memcpy(sa.sun_path, path.data(), path.size());
+  if (!path.empty() && path[0] == '@') sa.sun_path[0] = '\0';
+  const socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() +
+                                               (path[0] == '@' ? 0 : 1));
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  if (fd < 0) return ThrowErrno(env, errno, "socket");
+  if (bind(fd, reinterpret_cast<sockaddr*>(&sa), len) != 0 || listen(fd, backlog) != 0) {
+    int err = errno;
+    close(fd);
+    return ThrowErrno(env, err, "cannot listen on " + path);
+  }
+  return Napi::Number::New(env, fd);
+}
+
+// closeFd(fd): the master's sockets, closed at the very end.
+Napi::Value CloseFd(const Napi::CallbackInfo& info) {
+  close(info[0].As<Napi::Number>().Int32Value());
+  return info.Env().Undefined();
+}
+
+// scoreboardCreate(slots) -> fd.
+Napi::Value ScoreboardCreate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  size_t slots = info[0].As<Napi::Number>().Uint32Value();
+  if (master_scoreboard == nullptr) master_scoreboard = new Scoreboard();
+  int fd = master_scoreboard->Create(slots);
+  if (fd < 0) return ThrowErrno(env, -fd, "cannot create the scoreboard");
+  return Napi::Number::New(env, fd);
+}
+
+const char* const kFields[] = {"pid",         "status",        "requests",      "requestStart",
+                               "tx",          "exceptions",    "avgRt",         "lastSpawn",
+                               "respawnCount", "harakiriCount", "rss",          "vsz",
+                               "deltaRequests"};
+constexpr size_t kFieldCount = sizeof kFields / sizeof kFields[0];
+
+std::atomic<uint64_t>* Field(ScoreboardSlot* s, size_t f) {
+  std::atomic<uint64_t>* fields[] = {&s->pid,       &s->status,        &s->requests,
+                                     &s->request_start, &s->tx,        &s->exceptions,
+                                     &s->avg_rt,    &s->last_spawn,    &s->respawn_count,
+                                     &s->harakiri_count, &s->rss,      &s->vsz,
+                                     &s->delta_requests};
+  return fields[f];
+}
+
+// scoreboardRead() -> one object per slot, with every field.
+Napi::Value ScoreboardRead(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array out = Napi::Array::New(env);
+  if (master_scoreboard == nullptr) return out;
+  for (size_t i = 0; i < master_scoreboard->slots(); i++) {
+    ScoreboardSlot* s = master_scoreboard->slot(i);
+    Napi::Object o = Napi::Object::New(env);
+    for (size_t f = 0; f < kFieldCount; f++) {
+      o.Set(kFields[f], Napi::Number::New(env, static_cast<double>(
+                                                   Field(s, f)->load(std::memory_order_relaxed))));
+    }
+    out.Set(static_cast<uint32_t>(i), o);
+  }
+  return out;
+}
+
+// scoreboardSet(slot, field, value): what the master keeps (pid, respawnCount...).
+Napi::Value ScoreboardSet(const Napi::CallbackInfo& info) {
+  if (master_scoreboard == nullptr) return info.Env().Undefined();
+  ScoreboardSlot* s = master_scoreboard->slot(info[0].As<Napi::Number>().Uint32Value());
+  std::string name = info[1].As<Napi::String>().Utf8Value();
+  uint64_t value = static_cast<uint64_t>(info[2].As<Napi::Number>().DoubleValue());
+  if (s == nullptr) return info.Env().Undefined();
+  for (size_t f = 0; f < kFieldCount; f++) {
+    if (name == kFields[f]) Field(s, f)->store(value, std::memory_order_relaxed);
+  }
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+Scoreboard* MasterScoreboard() { return master_scoreboard; }
+
+void InitMaster(Napi::Env env, Napi::Object exports) {
+  exports.Set("bindTcp", Napi::Function::New(env, BindTcp));
+  exports.Set("bindUnix", Napi::Function::New(env, BindUnix));
+  exports.Set("closeFd", Napi::Function::New(env, CloseFd));
+  exports.Set("scoreboardCreate", Napi::Function::New(env, ScoreboardCreate));
+  exports.Set("scoreboardRead", Napi::Function::New(env, ScoreboardRead));
+  exports.Set("scoreboardSet", Napi::Function::New(env, ScoreboardSet));
+}
+
+}  // namespace tsgi
