@@ -1,5 +1,7 @@
 // The tsgi command: uWSGI's options, one process serving HTTP.
+import { readFileSync } from 'node:fs';
 import { loadApplication } from './loader.js';
+import { runMaster } from './master.js';
 import { TsgiError } from './errors.js';
 import { helpText, normalize, parseArgv, type OptionValues } from './options.js';
 import { serve, type Server } from './serve.js';
@@ -44,6 +46,28 @@ function loadFailure(err: TsgiError): string {
   return `${first}: ${cause.name}: ${cause.message.split('\n')[0]}${where ? ` (at ${where.replace(/^file:\/\//, '')})` : ''}`;
 }
 
+/** --stop and --reload: a signal to the master whose pid a file holds. */
+function signalPidfile(file: string, signal: NodeJS.Signals): number {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(file, 'utf8').trim());
+  } catch (err) {
+    log(`tsgi: cannot read the pidfile ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    return 1;
+  }
+  if (!Number.isInteger(pid) || pid <= 1) {
+    log(`tsgi: the pidfile ${file} holds no pid`);
+    return 1;
+  }
+  try {
+    process.kill(pid, signal);
+  } catch (err) {
+    log(`tsgi: cannot signal pid ${pid} from ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    return 1;
+  }
+  return 0;
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   let values: OptionValues;
   try {
@@ -59,6 +83,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (values.version) {
     process.stdout.write(`${VERSION}\n`);
     return 0;
+  }
+  if (values.stop !== undefined || values.reload !== undefined) {
+    return signalPidfile((values.stop ?? values.reload) as string, values.stop !== undefined ? 'SIGINT' : 'SIGHUP');
   }
   const sockets = ['http', 'httpSocket', 'socket', 'uwsgiSocket'].flatMap((k) => (values[k] as string[] | undefined) ?? []);
   if (sockets.length === 0) {
@@ -78,6 +105,18 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
   }
   log(`*** Starting tsgi ${VERSION} (${values.backend as string} backend, node ${process.version}) ***`);
+  if (values.master || (values.processes as number) > 1) {
+    if (values.backend !== 'native') {
+      log('tsgi: --master and --processes run the native backend: drop --backend js');
+      return 1;
+    }
+    try {
+      return await runMaster(values);
+    } catch (err) {
+      log(`tsgi: ${(err as Error).message}`);
+      return 1;
+    }
+  }
   let server: Server;
   try {
     const loaded = await loadApplication({

@@ -97,6 +97,10 @@ export interface HandlerOptions {
   errors?: ErrorLog;
   /** Where application errors are reported; stderr by default. */
   logError?: (message: string) => void;
+  /** Called after each request, however it ended (a worker counts for max-requests). */
+  onRequestDone?: () => void;
+  /** Called when the application failed on a request (the scoreboard's exceptions). */
+  onException?: () => void;
 }
 
 const FLUSH_AT = 65536;
@@ -598,6 +602,7 @@ export class Exchange {
   }
 
   private done(): void {
+    this.handler.options.onRequestDone?.();
     this.input.close();
     this.handler.pending.delete(this.id);
     this.closeBody();
@@ -609,6 +614,7 @@ export class Exchange {
     const e = this.environ;
     const detail = err instanceof Error ? (err.stack ?? String(err)) : String(err);
     this.handler.logError(`tsgi: error in the application during ${e.REQUEST_METHOD} ${e.REQUEST_URI}:\n${detail}`);
+    this.handler.options.onException?.();
     this.finished = true;
     this.chunks = [];
     if (!this.headersSent) {
@@ -636,6 +642,7 @@ export class Exchange {
   abort(): void {
     if (this.aborted || this.finished) return;
     this.aborted = true;
+    this.handler.options.onRequestDone?.();
     this.controller?.abort();
     this.input.close();
     this.handler.pending.delete(this.id);

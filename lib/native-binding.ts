@@ -21,11 +21,16 @@ export interface NativeServerOptions {
   onDrain: (id: number) => void;
   onAbort: (id: number) => void;
   onClose: () => void;
+  scoreboardFd?: number;
+  scoreboardSlot?: number;
+  scoreboardSlots?: number;
 }
 
 export interface NativeServer {
   listen(host: string, port: number, backlog: number, protocol: number): [address: string, port: number, family: 'IPv4' | 'IPv6'];
   listenUnix(path: string, backlog: number, protocol: number): string;
+  listenFd(fd: number, protocol: number): number;
+  noteException(): void;
   send(id: number, head: string | undefined, body: unknown, flags: number): number;
   close(): void;
   destroy(): void;
@@ -33,8 +38,30 @@ export interface NativeServer {
   setRequestCounter(total: number): void;
 }
 
+export interface ScoreboardSlot {
+  pid: number;
+  status: number;
+  requests: number;
+  requestStart: number;
+  tx: number;
+  exceptions: number;
+  avgRt: number;
+  lastSpawn: number;
+  respawnCount: number;
+  harakiriCount: number;
+  rss: number;
+  vsz: number;
+  deltaRequests: number;
+}
+
 export interface NativeBinding {
   Server: new (options: NativeServerOptions) => NativeServer;
+  bindTcp(host: string, port: number, backlog: number): [fd: number, address: string, port: number, family: 'IPv4' | 'IPv6'];
+  bindUnix(path: string, backlog: number): number;
+  closeFd(fd: number): void;
+  scoreboardCreate(slots: number): number;
+  scoreboardRead(): ScoreboardSlot[];
+  scoreboardSet(slot: number, field: keyof ScoreboardSlot, value: number): void;
   abiVersion: number;
 }
 

@@ -73,7 +73,21 @@ export function socketsOf(values: OptionValues): SocketSpec[] {
   return list;
 }
 
-function nativeBackend(handler: Handler, values: OptionValues): Backend {
+/** What a worker under a master adds: its scoreboard slot. */
+export interface WorkerSlot {
+  scoreboardFd: number;
+  scoreboardSlot: number;
+  scoreboardSlots: number;
+}
+
+export interface NativeBackend extends Backend {
+  /** Accepts on a socket the master bound (an inherited fd). */
+  listenFd(fd: number, protocol: SocketProtocol, port: string): void;
+  /** The application failed on a request: counted in the scoreboard. */
+  noteException(): void;
+}
+
+export function nativeBackend(handler: Handler, values: OptionValues, slot?: WorkerSlot): NativeBackend {
   const binding = loadBinding();
   let resolveClosed: () => void = () => {};
   const closed = new Promise<void>((r) => (resolveClosed = r));
@@ -93,6 +107,7 @@ function nativeBackend(handler: Handler, values: OptionValues): Backend {
     onDrain: (id) => handler.onDrain(id),
     onAbort: (id) => handler.onAbort(id),
     onClose: () => resolveClosed(),
+    ...(slot ?? {}),
   });
   handler.transport = native;
   let closing = false;
@@ -105,6 +120,13 @@ function nativeBackend(handler: Handler, values: OptionValues): Backend {
     async listenUnix(path, backlog, protocol) {
       native.listenUnix(path, backlog, protocol === 'uwsgi' ? 1 : 0);
       handler.listenerPorts.push('');
+    },
+    listenFd(fd, protocol, port) {
+      native.listenFd(fd, protocol === 'uwsgi' ? 1 : 0);
+      handler.listenerPorts.push(port);
+    },
+    noteException() {
+      native.noteException();
     },
     close() {
       if (!closing) {
