@@ -15,6 +15,7 @@ import { TsgiError } from './errors.js';
 import type { OptionValues } from './options.js';
 import type { ToMaster, ToWorker, WorkerSpec } from './worker.js';
 import { VERSION } from './version.js';
+import { startStatsServer, statsDocument } from './stats.js';
 
 const WORKER_ENTRY = join(fileURLToPath(import.meta.url), '..', 'worker-main.js');
 const FIRST_INHERITED_FD = 4; // stdin, stdout, stderr, ipc, then the sockets
@@ -58,6 +59,8 @@ export class Master {
   private queued = false;
   private watchdog?: NodeJS.Timeout;
   private failuresInARow = 0;
+  private stats?: { close(): void; shown: string };
+  private readonly previousRequests = new Map<number, number>();
   private resolveExit!: (code: number) => void;
   readonly exited: Promise<number>;
 
@@ -97,6 +100,15 @@ export class Master {
     }
     for (const [i, s] of this.sockets.entries()) log(`tsgi: socket ${i} bound to ${s.shown} (${s.protocol}) fd ${s.fd}`);
     if (v.pidfile) writeFileSync(v.pidfile as string, `${process.pid}\n`);
+    if (v.stats) {
+      try {
+        this.stats = await startStatsServer(v.stats as string, v.statsHttp === true, () => JSON.stringify(this.statsDocument()));
+      } catch (err) {
+        this.closeSockets();
+        throw new TsgiError('TSGI_ERR_LISTEN', `cannot serve stats on ${v.stats as string}: ${(err as Error).message}`, { cause: err });
+      }
+      log(`tsgi: stats server enabled on ${this.stats.shown}${v.statsHttp ? ' (http)' : ''}`);
+    }
     log(`tsgi: master process (pid: ${process.pid}) spawning ${this.wanted} worker${this.wanted === 1 ? '' : 's'} (tsgi ${VERSION})`);
     this.listenSignals();
     for (let i = 0; i < this.wanted; i++) this.spawnWorker();
@@ -328,6 +340,22 @@ export class Master {
     if (w) this.stopWorker(w, (this.values.workerReloadMercy as number) ?? 60);
   }
 
+  /** The stats server's document, from the scoreboard. */
+  statsDocument(): Record<string, unknown> {
+    const board = this.binding.scoreboardRead();
+    return statsDocument({
+      version: VERSION,
+      sockets: this.sockets.map((s) => ({
+        name: s.shown.replace(/^(TCP|UNIX) address /, ''),
+        proto: s.protocol,
+        queue: this.binding.listenQueue(s.fd),
+        maxQueue: this.values.listen as number,
+      })),
+      workers: [...this.workers.values()].map((w) => ({ id: w.id, pid: w.pid, slot: board[w.slot]!, stopping: w.stopping })),
+      previous: this.previousRequests,
+    });
+  }
+
   private printStats(): void {
     const board = this.binding.scoreboardRead();
     log(`tsgi: stats: master pid ${process.pid}, ${this.workers.size} workers`);
@@ -360,6 +388,7 @@ export class Master {
 
   private finish(): void {
     clearInterval(this.watchdog);
+    this.stats?.close();
     this.closeSockets();
     if (this.values.pidfile && this.values.vacuum) {
       try {

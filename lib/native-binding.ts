@@ -52,6 +52,7 @@ export interface ScoreboardSlot {
   rss: number;
   vsz: number;
   deltaRequests: number;
+  runningTime: number;
 }
 
 export interface NativeBinding {
@@ -62,6 +63,7 @@ export interface NativeBinding {
   scoreboardCreate(slots: number): number;
   scoreboardRead(): ScoreboardSlot[];
   scoreboardSet(slot: number, field: keyof ScoreboardSlot, value: number): void;
+  listenQueue(fd: number): number;
   abiVersion: number;
 }
 

@@ -194,6 +194,20 @@ export const OPTIONS: readonly OptionSpec[] = [
     obeyedIn: 'lib/cli.ts signalPidfile()',
   },
   {
+    name: 'stats',
+    aliases: ['stats-server'],
+    type: 'address',
+    help: "Serve uWSGI's stats JSON (what uwsgitop reads) on this address or unix socket (master mode).",
+    obeyedIn: 'lib/master.ts Master.statsDocument() -> lib/stats.ts statsDocument()',
+  },
+  {
+    name: 'stats-http',
+    type: 'bool',
+    default: false,
+    help: 'Wrap the stats JSON in an HTTP response.',
+    obeyedIn: 'lib/stats.ts startStatsServer()',
+  },
+  {
     name: 'wsgi-file',
     aliases: ['file'],
     type: 'string',

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -127,7 +128,7 @@ Napi::Value ScoreboardCreate(const Napi::CallbackInfo& info) {
 const char* const kFields[] = {"pid",         "status",        "requests",      "requestStart",
                                "tx",          "exceptions",    "avgRt",         "lastSpawn",
                                "respawnCount", "harakiriCount", "rss",          "vsz",
-                               "deltaRequests"};
+                               "deltaRequests", "runningTime"};
 constexpr size_t kFieldCount = sizeof kFields / sizeof kFields[0];
 
 std::atomic<uint64_t>* Field(ScoreboardSlot* s, size_t f) {
@@ -135,7 +136,7 @@ std::atomic<uint64_t>* Field(ScoreboardSlot* s, size_t f) {
                                      &s->request_start, &s->tx,        &s->exceptions,
                                      &s->avg_rt,    &s->last_spawn,    &s->respawn_count,
                                      &s->harakiri_count, &s->rss,      &s->vsz,
-                                     &s->delta_requests};
+                                     &s->delta_requests, &s->running_time};
   return fields[f];
 }
 
@@ -169,6 +170,17 @@ Napi::Value ScoreboardSet(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// listenQueue(fd) -> the connections waiting in a TCP listening socket's accept queue
+// (TCP_INFO's tcpi_unacked, as uWSGI reads it), or 0 for a unix socket.
+Napi::Value ListenQueue(const Napi::CallbackInfo& info) {
+  const int fd = info[0].As<Napi::Number>().Int32Value();
+  tcp_info ti{};
+  socklen_t len = sizeof ti;
+  uint32_t queue = 0;
+  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0) queue = ti.tcpi_unacked;
+  return Napi::Number::New(info.Env(), queue);
+}
+
 }  // namespace
 
 Scoreboard* MasterScoreboard() { return master_scoreboard; }
@@ -180,6 +192,7 @@ void InitMaster(Napi::Env env, Napi::Object exports) {
   exports.Set("scoreboardCreate", Napi::Function::New(env, ScoreboardCreate));
   exports.Set("scoreboardRead", Napi::Function::New(env, ScoreboardRead));
   exports.Set("scoreboardSet", Napi::Function::New(env, ScoreboardSet));
+  exports.Set("listenQueue", Napi::Function::New(env, ListenQueue));
 }
 
 }  // namespace tsgi

@@ -27,7 +27,8 @@ struct ScoreboardSlot {
   std::atomic<uint64_t> rss;             // bytes, written by the worker now and then
   std::atomic<uint64_t> vsz;
   std::atomic<uint64_t> delta_requests;  // kept by the master (requests since last stats)
-  std::atomic<uint64_t> reserved[3];
+  std::atomic<uint64_t> running_time;    // microseconds spent in requests, all told
+  std::atomic<uint64_t> reserved[2];
 };
 static_assert(sizeof(ScoreboardSlot) == 128, "a slot is two cache lines");
 

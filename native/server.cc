@@ -1175,6 +1175,7 @@ void Server::EndRequest(Connection* c, bool close) {
     const uint64_t avg = slot_->avg_rt.load(std::memory_order_relaxed);
     slot_->avg_rt.store(avg == 0 ? rt_us : (avg * 7 + rt_us) / 8, std::memory_order_relaxed);
     slot_->tx.fetch_add(c->resp_head_bytes + c->resp_body_bytes, std::memory_order_relaxed);
+    slot_->running_time.fetch_add(rt_us, std::memory_order_relaxed);
     slot_->request_start.store(0, std::memory_order_relaxed);
     slot_->status.store(kSlotIdle, std::memory_order_relaxed);
   }

@@ -1,0 +1,137 @@
+// The stats server (--stats ADDR): on each connection the master writes uWSGI's stats
+// JSON (the keys uwsgitop reads) and closes; --stats-http wraps it in an HTTP
+// response. Every counter comes from the scoreboard the workers write, never from a
+// message per request.
+import { createServer, type Server } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { parseSocketAddress } from './address.js';
+import { prepareUnixSocket, removeSocketFile } from './unix-socket.js';
+import type { ScoreboardSlot } from './native-binding.js';
+
+export interface StatsWorker {
+  id: number;
+  pid: number;
+  slot: ScoreboardSlot;
+  stopping: boolean;
+}
+
+export interface StatsSocket {
+  name: string;
+  proto: string;
+  queue: number;
+  maxQueue: number;
+}
+
+export interface StatsInput {
+  version: string;
+  sockets: StatsSocket[];
+  workers: StatsWorker[];
+  /** Requests each worker id had at the previous query, for delta_requests. */
+  previous: Map<number, number>;
+}
+
+function memory(pid: number): { rss: number; vsz: number } {
+  try {
+    const [size, resident] = readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ').map(Number);
+    return { vsz: size! * 4096, rss: resident! * 4096 };
+  } catch {
+    return { vsz: 0, rss: 0 };
+  }
+}
+
+/** uWSGI's stats document. */
+export function statsDocument(input: StatsInput): Record<string, unknown> {
+  const workers = input.workers
+    .slice()
+    .sort((a, b) => a.id - b.id)
+    .map((w) => {
+      const s = w.slot;
+      const mem = memory(w.pid);
+      const delta = s.requests - (input.previous.get(w.id) ?? 0);
+      input.previous.set(w.id, s.requests);
+      const busy = s.requestStart > 0;
+      return {
+        id: w.id,
+        pid: w.pid,
+        accepting: w.stopping ? 0 : 1,
+        requests: s.requests,
+        delta_requests: Math.max(0, delta),
+        exceptions: s.exceptions,
+        harakiri_count: s.harakiriCount,
+        signals: 0,
+        signal_queue: 0,
+        status: w.stopping ? 'cheap' : busy ? 'busy' : 'idle',
+        rss: mem.rss || s.rss,
+        vsz: mem.vsz,
+        running_time: s.runningTime,
+        last_spawn: s.lastSpawn,
+        respawn_count: s.respawnCount,
+        tx: s.tx,
+        avg_rt: s.avgRt,
+        apps: [{ id: 0, modifier1: 0, mountpoint: '', startup_time: 0, requests: s.requests, exceptions: s.exceptions, chdir: '' }],
+        cores: [
+          {
+            id: 0,
+            requests: s.requests,
+            static_requests: 0,
+            routed_requests: 0,
+            offloaded_requests: 0,
+            write_errors: 0,
+            read_errors: 0,
+            in_request: busy ? 1 : 0,
+            vars: [],
+            req_info: {},
+          },
+        ],
+      };
+    });
+  const listenQueue = input.sockets.reduce((n, s) => n + s.queue, 0);
+  return {
+    version: input.version,
+    listen_queue: listenQueue,
+    listen_queue_errors: 0,
+    signal_queue: 0,
+    load: listenQueue,
+    pid: process.pid,
+    uid: process.getuid?.() ?? 0,
+    gid: process.getgid?.() ?? 0,
+    cwd: process.cwd(),
+    locks: [],
+    sockets: input.sockets.map((s) => ({ name: s.name, proto: s.proto, queue: s.queue, max_queue: s.maxQueue, shared: 0, can_offload: 0 })),
+    workers,
+  };
+}
+
+/** Serves the document on spec (":9191", "127.0.0.1:9191", a unix path, "@name"). */
+export async function startStatsServer(spec: string, http: boolean, produce: () => string): Promise<{ close(): void; shown: string }> {
+  const address = parseSocketAddress(spec, 'stats');
+  const server: Server = createServer((socket) => {
+    socket.on('error', () => socket.destroy());
+    const body = produce();
+    if (http) {
+      socket.end(`HTTP/1.0 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    } else {
+      socket.end(body);
+    }
+  });
+  if (address.kind === 'unix') await prepareUnixSocket(address.path);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    const done = () => {
+      server.off('error', reject);
+      resolve();
+    };
+    if (address.kind === 'unix') server.listen(address.path.startsWith('@') ? '\0' + address.path.slice(1) : address.path, done);
+    else server.listen(address.port, address.host, done);
+  });
+  server.unref();
+  const a = server.address();
+  const shown = typeof a === 'string' || a === null ? spec : `${a.address}:${a.port}`;
+  return {
+    shown,
+    close() {
+      server.close();
+      if (address.kind === 'unix') removeSocketFile(address.path);
+    },
+  };
+}
