@@ -10,6 +10,7 @@
         "native/uwsgi_parser.cc",
         "native/scoreboard.cc",
         "native/master.cc",
+        "native/sockets.cc",
         "native/request_log.cc",
         "native/body_sink.cc",
         "native/server.cc"

@@ -257,9 +257,25 @@ export class Handler {
     ) as unknown as Environ;
     // eslint-disable-next-line prefer-rest-params
     const args = arguments;
-    for (let i = 11; i < args.length; i += 2) {
-      const k = args[i] as number | string;
-      environ[typeof k === 'number' ? KEYS[k]! : k] = args[i + 1];
+    if (flags & REQ_UWSGI) {
+      // The front end's variables, in its order: a repeated header (nginx sends one
+      // pair per line) is joined as over HTTP; any other repeated key keeps its last
+      // value, so that a uwsgi_param after include uwsgi_params overrides.
+      for (let i = 11; i < args.length; i += 2) {
+        const k = args[i] as number | string;
+        const key = typeof k === 'number' ? KEYS[k]! : k;
+        const prev = environ[key];
+        if (prev !== undefined && key.startsWith('HTTP_') && Object.prototype.hasOwnProperty.call(environ, key)) {
+          environ[key] = `${prev as string}${key === 'HTTP_COOKIE' ? '; ' : ', '}${args[i + 1] as string}`;
+        } else {
+          environ[key] = args[i + 1];
+        }
+      }
+    } else {
+      for (let i = 11; i < args.length; i += 2) {
+        const k = args[i] as number | string;
+        environ[typeof k === 'number' ? KEYS[k]! : k] = args[i + 1];
+      }
     }
     if (flags & REQ_UWSGI) {
       // The front end says the scheme: HTTPS=on (uwsgi_params) or REQUEST_SCHEME.

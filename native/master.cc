@@ -1,11 +1,8 @@
 #include "master.h"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,6 +10,7 @@
 #include <string>
 
 #include "scoreboard.h"
+#include "sockets.h"
 
 namespace tsgi {
 
@@ -34,78 +32,29 @@ Napi::Value ThrowErrno(Napi::Env env, int err, const std::string& what) {
 }
 
 // bindTcp(host, port, backlog) -> [fd, address, port, family]. The socket is bound
-// and listening; nobody accepts on it in the master. The fd is inherited by workers.
+// and listening; nobody accepts on it in the master. The workers inherit the fd (the
+// spawn maps it into their stdio, which clears close-on-exec there).
 Napi::Value BindTcp(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string host = info[0].As<Napi::String>().Utf8Value();
   int port = info[1].As<Napi::Number>().Int32Value();
-  int backlog = info[2].As<Napi::Number>().Int32Value();
-  sockaddr_storage ss{};
-  socklen_t len;
-  const bool v6 = host.find(':') != std::string::npos;
-  if (v6) {
-    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
-    a->sin6_family = AF_INET6;
-    a->sin6_port = htons(static_cast<uint16_t>(port));
-    if (inet_pton(AF_INET6, host.c_str(), &a->sin6_addr) != 1) return ThrowErrno(env, EINVAL, "bad address " + host);
-    len = sizeof *a;
-  } else {
-    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
-    a->sin_family = AF_INET;
-    a->sin_port = htons(static_cast<uint16_t>(port));
-    if (inet_pton(AF_INET, host.c_str(), &a->sin_addr) != 1) return ThrowErrno(env, EINVAL, "bad address " + host);
-    len = sizeof *a;
-  }
-  int fd = socket(ss.ss_family, SOCK_STREAM, 0);
-  if (fd < 0) return ThrowErrno(env, errno, "socket");
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || listen(fd, backlog) != 0) {
-    int err = errno;
-    close(fd);
-    return ThrowErrno(env, err, "cannot listen on " + host + ":" + std::to_string(port));
-  }
-  sockaddr_storage bound{};
-  socklen_t blen = sizeof bound;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &blen);
-  char addr[INET6_ADDRSTRLEN] = {0};
-  int bound_port;
-  if (bound.ss_family == AF_INET6) {
-    auto* a = reinterpret_cast<sockaddr_in6*>(&bound);
-    inet_ntop(AF_INET6, &a->sin6_addr, addr, sizeof addr);
-    bound_port = ntohs(a->sin6_port);
-  } else {
-    auto* a = reinterpret_cast<sockaddr_in*>(&bound);
-    inet_ntop(AF_INET, &a->sin_addr, addr, sizeof addr);
-    bound_port = ntohs(a->sin_port);
-  }
-  Napi::Array r = Napi::Array::New(env, 4);
-  r.Set(0u, Napi::Number::New(env, fd));
-  r.Set(1u, Napi::String::New(env, addr));
-  r.Set(2u, Napi::Number::New(env, bound_port));
-  r.Set(3u, Napi::String::New(env, v6 ? "IPv6" : "IPv4"));
-  return r;
+  BoundTcp b;
+  int r = BindTcpSocket(host, port, info[2].As<Napi::Number>().Int32Value(), &b);
+  if (r < 0) return ThrowErrno(env, -r, "cannot listen on " + host + ":" + std::to_string(port));
+  Napi::Array out = Napi::Array::New(env, 4);
+  out.Set(0u, Napi::Number::New(env, b.fd));
+  out.Set(1u, Napi::String::New(env, b.address));
+  out.Set(2u, Napi::Number::New(env, b.port));
+  out.Set(3u, Napi::String::New(env, b.v6 ? "IPv6" : "IPv4"));
+  return out;
 }
 
 // bindUnix(path, backlog) -> fd. "@name" is a Linux abstract socket.
 Napi::Value BindUnix(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string path = info[0].As<Napi::String>().Utf8Value();
-  int backlog = info[1].As<Napi::Number>().Int32Value();
-  sockaddr_un sa{};
-  sa.sun_family = AF_UNIX;
-  if (path.size() >= sizeof sa.sun_path) return ThrowErrno(env, ENAMETOOLONG, path);
-  std::memcpy(sa.sun_path, path.data(), path.size());
-  if (!path.empty() && path[0] == '@') sa.sun_path[0] = '\0';
-  const socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() +
-                                               (path[0] == '@' ? 0 : 1));
-  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-  if (fd < 0) return ThrowErrno(env, errno, "socket");
-  if (bind(fd, reinterpret_cast<sockaddr*>(&sa), len) != 0 || listen(fd, backlog) != 0) {
-    int err = errno;
-    close(fd);
-    return ThrowErrno(env, err, "cannot listen on " + path);
-  }
+  int fd = BindUnixSocket(path, info[1].As<Napi::Number>().Int32Value());
+  if (fd < 0) return ThrowErrno(env, -fd, "cannot listen on " + path);
   return Napi::Number::New(env, fd);
 }
 

@@ -10,6 +10,7 @@
 
 #include "request_log.h"
 #include "scoreboard.h"
+#include "sockets.h"
 #include "uwsgi_parser.h"
 
 namespace tsgi {
@@ -316,16 +317,18 @@ Napi::Value Server::ListenUnix(const Napi::CallbackInfo& info) {
       info[2].IsNumber() && info[2].As<Napi::Number>().Int32Value() == kProtocolUwsgi
           ? kProtocolUwsgi
           : kProtocolHttp;
-  std::string name = path;
-  if (!name.empty() && name[0] == '@') name[0] = '\0';
+  // Bound here, not with uv_pipe_bind: libuv would unlink the file when the handle
+  // closes, and a socket file stays unless --vacuum removes it, as in uWSGI.
+  const int fd = BindUnixSocket(path, backlog);
   auto* l = new Listener();
   l->server = this;
   l->is_pipe = true;
   uv_pipe_init(loop_, &l->h.pipe, 0);
   l->h.handle.data = l;
-  int r = uv_pipe_bind2(&l->h.pipe, name.data(), name.size(), UV_PIPE_NO_TRUNCATE);
+  int r = fd < 0 ? uv_translate_sys_error(-fd) : uv_pipe_open(&l->h.pipe, fd);
   if (r == 0) r = uv_listen(&l->h.stream, backlog, OnConnection);
   if (r != 0) {
+    if (fd >= 0 && r != 0) close(fd);
     uv_close(&l->h.handle, [](uv_handle_t* h) { delete static_cast<Listener*>(h->data); });
     Napi::Error e = Napi::Error::New(env, "cannot listen on " + path + ": " + uv_strerror(r));
     e.Set("code", Napi::String::New(env, uv_err_name(r)));
@@ -920,6 +923,13 @@ void Server::DispatchUwsgi(Connection* c, const UwsgiRequest& u, const char* bod
       continue;
     }
     const StrView k = u.vars[i].key;
+    // nginx passes these headers on too; they are CONTENT_TYPE and CONTENT_LENGTH
+    // already, and the body comes de-chunked: the same environ as over HTTP.
+    if ((k.len == 17 && std::memcmp(k.data, "HTTP_CONTENT_TYPE", 17) == 0) ||
+        (k.len == 19 && std::memcmp(k.data, "HTTP_CONTENT_LENGTH", 19) == 0) ||
+        (k.len == 22 && std::memcmp(k.data, "HTTP_TRANSFER_ENCODING", 22) == 0)) {
+      continue;
+    }
     const int index = var_keys_.Find(k.data, k.len);
     if (index >= 0) napi_create_int32(env, index, &argv[argc]);
     else argv[argc] = Latin1(env, k.data, k.len);
@@ -1241,7 +1251,7 @@ void Server::RefusePacket(Connection* c, const char* why) {
   c->close_after = true;
   c->inbuf.clear();
   char what[200];
-  snprintf(what, sizeof what, "refused uwsgi packet: %s", why);
+  snprintf(what, sizeof what, "refused %s", why);  // why: "uwsgi packet: ..."
   LogLine(what, c);
   MarkDirty(c);
 }

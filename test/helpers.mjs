@@ -533,15 +533,15 @@ export function spawnCli(args, { cwd = ROOT, env = {} } = {}) {
   child.stdout.on('data', (s) => {
     stdout += s;
   });
+  let exitInfo;
   const exited = new Promise((resolve) => {
     child.on('close', (code, signal) => {
       children.delete(child);
-      resolve({ code, signal });
+      exitInfo = { code, signal }; // before the listeners run: they look at it
+      resolve(exitInfo);
       for (const l of listeners) l();
     });
   });
-  let exitInfo;
-  exited.then((info) => (exitInfo = info));
   const port = new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       listeners.delete(check);

@@ -117,15 +117,25 @@ function accepts(port, host = '127.0.0.1') {
 // ---------------------------------------------------------------------------------
 // nginx
 
-const nginxChildren = new Set();
-process.on('exit', () => {
-  for (const child of nginxChildren) {
+/**
+ * SIGKILL to an nginx master and to its workers, each by pid. The workers must be
+ * named: a worker whose master was SIGKILLed does not exit (it goes on serving the
+ * port, and holds the pipes it inherited).
+ */
+function killNginx(pid) {
+  const workers = nginxWorkers(pid);
+  for (const p of [pid, ...workers.map((w) => w.pid)]) {
     try {
-      process.kill(child.pid, 'SIGKILL');
+      process.kill(p, 'SIGKILL');
     } catch {
       // already gone
     }
   }
+}
+
+const nginxChildren = new Set();
+process.on('exit', () => {
+  for (const child of nginxChildren) killNginx(child.pid);
 });
 
 /** uwsgi_pass's target: "unix:/path", "unix:@name", "127.0.0.1:PORT". */
@@ -180,11 +190,12 @@ ${extraLocation}
 
 /**
  * Starts nginx in front of upstream (a unix socket path, "unix:...", "@name",
- * "host:port" or a port number) on a free 127.0.0.1 port (options: nginxConfig's:
- * clientMaxBodySize, extraLocation, extraServer, extraHttp, errorLogLevel, pass), with its config, pid, logs
- * and temp paths in a fresh temp dir. Resolves with { port, dir, pid, conf,
- * errorLog(), stop() } once the port accepts. stop() sends SIGQUIT (graceful), then
- * SIGKILL after 3 s, to this nginx's master only, waits for it to exit and removes
+ * "host:port" or a port number) on a free 127.0.0.1 port, with its config, pid, logs
+ * and temp paths in a fresh temp dir; the other options are nginxConfig()'s
+ * (clientMaxBodySize, extraLocation, extraServer, extraHttp, errorLogLevel, pass,
+ * uwsgiParams). Resolves with { port, dir, pid, conf, errorLog(), stop() } once the
+ * port accepts. stop() sends SIGQUIT (graceful) to this nginx's master, then after 3 s
+ * SIGKILL to it and to its workers (by pid), waits for the master to exit and removes
  * the dir; it is safe to call twice.
  */
 export async function startNginx({ upstream, timeoutMs = 10000, ...rest }) {
@@ -207,7 +218,8 @@ export async function startNginx({ upstream, timeoutMs = 10000, ...rest }) {
     child.stderr.setEncoding('latin1').on('data', (s) => (output += s));
     let exitInfo;
     const exited = new Promise((resolve) => {
-      child.on('close', (code, signal) => {
+      // 'exit', not 'close': a stray worker may hold the stdio pipes open.
+      child.on('exit', (code, signal) => {
         exitInfo = { code, signal };
         nginxChildren.delete(child);
         resolve(exitInfo);
@@ -238,14 +250,12 @@ export async function startNginx({ upstream, timeoutMs = 10000, ...rest }) {
             try {
               await withTimeout(exited, 3000, `nginx (pid ${child.pid}) to quit`);
             } catch {
-              try {
-                process.kill(child.pid, 'SIGKILL');
-              } catch {
-                // already gone
-              }
+              killNginx(child.pid);
               await withTimeout(exited, 3000, `nginx (pid ${child.pid}) to die`).catch(() => {});
             }
           }
+          child.stdout.destroy();
+          child.stderr.destroy();
           rmSync(dir, { recursive: true, force: true });
         })();
       }
@@ -460,7 +470,33 @@ export function nginxLikeVars({ method = 'GET', uri = '/', contentType = '', con
  * collects the answer until the server closes or timeoutMs passes. Resolves with
  * { data, text, closed, timedOut, error }.
  */
+// Node 20 connects to an abstract socket with the whole sockaddr_un (the name padded
+// with NULs), which is another name than the exact-length one uWSGI, socat and tsgi
+// bind: python3's socket module connects to the exact name.
+const ABSTRACT_CLIENT = `
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(float(sys.argv[2]))
+s.connect("\\0" + sys.argv[1])
+s.sendall(sys.stdin.buffer.read())
+out = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    out += b
+sys.stdout.buffer.write(out)
+`;
+
+function abstractExchange(name, bytes, timeoutMs) {
+  const input = Buffer.concat((Array.isArray(bytes) ? bytes : [bytes]).map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : p)));
+  const r = spawnSync('python3', ['-c', ABSTRACT_CLIENT, name.slice(1), String(timeoutMs / 1000)], { input, timeout: timeoutMs + 2000 });
+  const data = r.stdout ?? Buffer.alloc(0);
+  return { data, text: data.toString('latin1'), closed: r.status === 0, timedOut: r.status !== 0, error: r.status === 0 ? undefined : new Error(String(r.stderr)) };
+}
+
 export async function rawExchange(target, bytes, { timeoutMs = 5000 } = {}) {
+  if (typeof target === 'string' && target.startsWith('@')) return abstractExchange(target, bytes, timeoutMs);
   const opts = typeof target === 'number' ? { port: target, host: '127.0.0.1' } : { path: target.startsWith('@') ? `\0${target.slice(1)}` : target };
   const socket = net.connect(opts);
   const chunks = [];
