@@ -1,26 +1,34 @@
 #!/usr/bin/env node
 // npm run bench: tsgi (native, native with logging, js backend) against a plain
-// node:http server, loaded by autocannon and wrk. See bench/README.md.
+// node:http server, loaded by autocannon and wrk; and, when nginx is installed, both
+// behind nginx (tsgi over uwsgi, node:http over proxy_pass). See bench/README.md.
 //
 // Environment:
 //   BENCH_SECONDS      seconds of load per tool per server (default 10)
 //   BENCH_CONNECTIONS  concurrent keep-alive connections (default 50)
 //   BENCH_WARMUP       seconds of warm-up load per server, not measured (default 2)
-//   BENCH_ONLY         comma list of servers: tsgi-native,tsgi-native-log,tsgi-js,node-http
+//   BENCH_ONLY         comma list of servers: tsgi-native,tsgi-native-log,tsgi-js,node-http,
+//                      nginx-tsgi,nginx-node-http (tsgi-native and node-http also select
+//                      nginx-tsgi and nginx-node-http)
 //   BENCH_TOOLS        comma list of load generators: autocannon,wrk (default both)
-//   BENCH_SCENARIOS    comma list: hello (default), post, stream
+//   BENCH_SCENARIOS    comma list: hello, post, stream, nginx (default: hello, and nginx
+//                      when nginx is installed)
+//   BENCH_NGINX_SECONDS seconds of load per tool per server in the nginx scenario (default 8)
+//   BENCH_NGINX_UPSTREAM unix (default) or tcp: how nginx reaches node:http
+//   BENCH_NGINX        the nginx binary (default: PATH, then /usr/sbin/nginx ...; empty: none)
 //   BENCH_PIN          0 to not pin to CPUs with taskset (default: pin when possible)
 //   BENCH_RETRIES      how often a run that other processes disturbed is run again (default 1)
 //   BENCH_RETRY_BUDGET seconds of load all those reruns may take together (default 40)
 //   BENCH_KEEP_LOGS    1 to keep the servers' stderr files (their path is printed)
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, createReadStream, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, createReadStream, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { rawRequest } from './lib/http-check.mjs';
 import { cpuSince, cpuSnapshot, machineBusy } from './lib/cpu.mjs';
+import { errorLogSummary, findNginx, findUwsgiParams, killNginx, nginxVersion, startNginx, stopNginx } from './lib/nginx.mjs';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH_DIR, '..');
@@ -67,7 +75,9 @@ function stolenCell(cpu) {
 
 function describeCpu(c) {
   const parts = [];
-  if (c.serverPct !== undefined) parts.push(`server ${c.serverPct}% of a core`);
+  if (c.serverPct !== undefined && c.nginxPct !== undefined) {
+    parts.push(`server ${c.serverPct}% of a core (app ${c.appPct}% + nginx ${c.nginxPct}%)`);
+  } else if (c.serverPct !== undefined) parts.push(`server ${c.serverPct}% of a core`);
   if (c.otherOnServerCpuPct !== undefined) parts.push(`others on its CPU ${c.otherOnServerCpuPct}%`);
   if (c.irqOnServerCpuPct !== undefined) parts.push(`irq ${c.irqOnServerCpuPct}%`);
   if (c.stealOnServerCpuPct) parts.push(`steal ${c.stealOnServerCpuPct}%`);
@@ -128,6 +138,17 @@ const SCENARIOS = {
     bodyBytes: 0,
     expect: { body: STREAM_BODY, contentType: 'application/octet-stream', chunked: true },
   },
+  // The hello application behind nginx: the load generators talk HTTP/1.1 to nginx, which
+  // passes each request on to tsgi (uwsgi) or to node:http (HTTP/1.1, kept-alive upstream).
+  nginx: {
+    app: 'bench/apps/hello.ts',
+    peerScenario: 'hello',
+    viaNginx: true,
+    describe: 'GET / through nginx (1 worker), "Hello, World!\\n": tsgi over uwsgi vs node:http over proxy_pass',
+    method: 'GET',
+    bodyBytes: 0,
+    expect: { body: HELLO_BODY, contentType: 'text/plain', contentLength: '14' },
+  },
 };
 
 const SERVERS = [
@@ -160,18 +181,60 @@ const SERVERS = [
   },
 ];
 
+// The nginx scenario's servers: each is nginx (1 worker) in front of an application
+// server on a unix socket. "base" is the directly measured server it corresponds to.
+const NGINX_SERVERS = [
+  {
+    name: 'nginx-tsgi',
+    base: 'tsgi-native',
+    describe: 'nginx -> uwsgi_pass unix socket -> tsgi --socket --chmod-socket --disable-logging',
+    kind: 'tsgi',
+    nginx: 'uwsgi',
+  },
+  {
+    name: 'nginx-node-http',
+    base: 'node-http',
+    describe: 'nginx -> proxy_pass (HTTP/1.1, upstream keepalive 64) -> node:http peer',
+    kind: 'peer',
+    nginx: 'http',
+  },
+  // Not in the default run (only when BENCH_ONLY names it): tsgi's native HTTP on the unix
+  // socket behind the same proxy_pass as node:http, to tell what uwsgi costs (nginx opens
+  // a new upstream connection per uwsgi request, and none per proxied one).
+  {
+    name: 'nginx-tsgi-http',
+    describe: 'nginx -> proxy_pass (HTTP/1.1, upstream keepalive 64) -> tsgi --http unix socket --chmod-socket --disable-logging',
+    kind: 'tsgi',
+    nginx: 'http',
+    explicitOnly: true,
+  },
+];
+
+const nginxBin = findNginx();
+const nginxVer = nginxBin ? nginxVersion(nginxBin) : undefined;
 const settings = {
   seconds: intEnv('BENCH_SECONDS', 10),
+  nginxSeconds: intEnv('BENCH_NGINX_SECONDS', 8),
+  nginxUpstream: listEnv('BENCH_NGINX_UPSTREAM', ['unix'], ['unix', 'tcp'])[0],
   connections: intEnv('BENCH_CONNECTIONS', 50),
   warmupSeconds: intEnv('BENCH_WARMUP', 2, 0),
-  servers: listEnv('BENCH_ONLY', SERVERS.map((s) => s.name), SERVERS.map((s) => s.name)),
+  servers: listEnv('BENCH_ONLY', SERVERS.map((s) => s.name), [...SERVERS, ...NGINX_SERVERS].map((s) => s.name)),
   tools: listEnv('BENCH_TOOLS', ['autocannon', 'wrk'], ['autocannon', 'wrk']),
-  scenarios: listEnv('BENCH_SCENARIOS', ['hello'], Object.keys(SCENARIOS)),
+  scenarios: listEnv('BENCH_SCENARIOS', nginxBin ? ['hello', 'nginx'] : ['hello'], Object.keys(SCENARIOS)),
   pin: process.env.BENCH_PIN !== '0',
   retries: intEnv('BENCH_RETRIES', 1, 0),
   retryBudget: intEnv('BENCH_RETRY_BUDGET', 40, 0),
   keepLogs: process.env.BENCH_KEEP_LOGS === '1',
 };
+
+/** Seconds of load per tool per server in a scenario. */
+const secondsFor = (scenarioName) => (SCENARIOS[scenarioName]?.viaNginx ? settings.nginxSeconds : settings.seconds);
+
+/** The servers a scenario measures, as BENCH_ONLY selects them. */
+function serversFor(scenario) {
+  if (scenario.viaNginx) return NGINX_SERVERS.filter((s) => settings.servers.includes(s.name) || (s.base && settings.servers.includes(s.base)));
+  return SERVERS.filter((s) => settings.servers.includes(s.name));
+}
 
 // ---------------------------------------------------------------- helpers
 
@@ -267,9 +330,14 @@ function runToEnd(file, args, { env, timeoutMs }) {
 // The servers' stderr files (the logging one's grows by hundreds of MiB): removed at the
 // end, also when the bench fails or is interrupted, unless BENCH_KEEP_LOGS=1.
 let tmpDir;
+// The nginx scenario's per-server directories (config, sockets, nginx's logs and temp
+// paths): each is removed when its server stops, and here if the bench is interrupted.
+const nginxDirs = new Set();
 function removeTmp() {
   if (tmpDir && !settings.keepLogs) rmSync(tmpDir, { recursive: true, force: true });
   tmpDir = undefined;
+  for (const d of nginxDirs) rmSync(d, { recursive: true, force: true });
+  nginxDirs.clear();
 }
 
 // Children to clean up if the bench itself is interrupted.
@@ -283,7 +351,8 @@ function killChildren() {
     }
   }
   const s = current.server;
-  if (s && !s.exited) {
+  if (s?.nginx) killNginx(s.nginx);
+  if (s && !s.appExited) {
     try {
       process.kill(s.pid, 'SIGKILL');
     } catch {
@@ -303,42 +372,68 @@ process.on('exit', killChildren);
 
 // ---------------------------------------------------------------- servers
 
-/** Starts one server on 127.0.0.1:0; resolves its handle once it printed its port. */
+/**
+ * Starts one server on 127.0.0.1:0; resolves its handle once it printed its port. In the
+ * nginx scenario the server listens on a unix socket (or a TCP port) in a directory of
+ * its own, and nginx is started in front of it: the handle's port is then nginx's.
+ */
 async function startServer(server, scenarioName, scenario, cpu, tmp) {
   const logPath = path.join(tmp, `${scenarioName}-${server.name}.stderr.log`);
+  let nginxDir;
+  let sock;
+  if (scenario.viaNginx) {
+    nginxDir = mkdtempSync(path.join(os.tmpdir(), 'tsgi-bench-nginx-'));
+    nginxDirs.add(nginxDir);
+    // nginx's worker runs as nobody when nginx starts as root: it must be able to reach
+    // the socket, and a 0700 directory would stop it whatever the socket's mode.
+    chmodSync(nginxDir, 0o755);
+    sock = path.join(nginxDir, 'app.sock');
+  }
+  const appScenario = scenario.peerScenario ?? scenarioName;
+  let args;
+  if (!scenario.viaNginx) {
+    args =
+      server.kind === 'tsgi'
+        ? ['bin/tsgi.js', '--http', `${HOST}:0`, '--wsgi-file', scenario.app, ...server.args]
+        : ['bench/peers/node-http.mjs', '--http', `${HOST}:0`, '--scenario', appScenario];
+  } else if (server.kind === 'tsgi') {
+    const listen = server.nginx === 'uwsgi' ? ['--socket', sock] : settings.nginxUpstream === 'unix' ? ['--http', sock] : ['--http', `${HOST}:0`];
+    args = ['bin/tsgi.js', ...listen, '--chmod-socket', '--disable-logging', '--wsgi-file', scenario.app];
+  } else {
+    args = ['bench/peers/node-http.mjs', '--http', settings.nginxUpstream === 'unix' ? sock : `${HOST}:0`, '--scenario', appScenario];
+  }
   const fd = openSync(logPath, 'w');
-  const args =
-    server.kind === 'tsgi'
-      ? ['bin/tsgi.js', '--http', `${HOST}:0`, '--wsgi-file', scenario.app, ...server.args]
-      : ['bench/peers/node-http.mjs', '--http', `${HOST}:0`, '--scenario', scenarioName];
   const [file, argv] = pinned(cpu, process.execPath, args);
   const command = [file, ...argv].join(' ');
   // stdout and stderr both go to the file: no pipe for the bench to drain while loading.
   const child = spawn(file, argv, { cwd: ROOT, stdio: ['ignore', fd, fd], env: { ...process.env, NODE_ENV: 'production' } });
   closeSync(fd);
-  const handle = { name: server.name, pid: child.pid, child, logPath, command, exited: undefined, port: undefined };
+  const handle = { name: server.name, pid: child.pid, child, logPath, command, appExited: undefined, port: undefined, nginx: undefined, nginxDir };
+  // Exited: the application server, or nginx in front of it.
+  Object.defineProperty(handle, 'exited', { get: () => handle.appExited ?? handle.nginx?.exited });
   handle.exitPromise = new Promise((resolve) => {
     child.on('exit', (code, signal) => {
-      handle.exited = { code, signal };
-      resolve(handle.exited);
+      handle.appExited = { code, signal };
+      resolve(handle.appExited);
     });
     child.on('error', (err) => {
-      handle.exited = { code: null, signal: null, error: String(err) };
-      resolve(handle.exited);
+      handle.appExited = { code: null, signal: null, error: String(err) };
+      resolve(handle.appExited);
     });
   });
   current.server = handle;
   const started = Date.now();
-  const ready = /socket 0 bound to TCP address (?:\[[^\]]+\]|[^\s:]+):(\d+) \(http/;
+  const ready = /socket 0 bound to (?:TCP address (?:\[[^\]]+\]|[^\s:]+):(\d+)|UNIX address (\S+)) \((?:http|uwsgi)/;
   for (;;) {
     const m = ready.exec(readFileSync(logPath, 'utf8'));
     if (m) {
-      handle.port = Number(m[1]);
+      handle.port = m[1] !== undefined ? Number(m[1]) : undefined;
+      handle.appAddress = m[2] ?? `${HOST}:${m[1]}`;
       handle.startMillis = Date.now() - started;
-      return handle;
+      break;
     }
-    if (handle.exited) {
-      throw new Error(`exited (${describeExit(handle.exited)}) before it was ready:\n${tail(logPath)}`);
+    if (handle.appExited) {
+      throw new Error(`exited (${describeExit(handle.appExited)}) before it was ready:\n${tail(logPath)}`);
     }
     if (Date.now() - started > 30000) {
       await stopServer(handle);
@@ -346,12 +441,44 @@ async function startServer(server, scenarioName, scenario, cpu, tmp) {
     }
     await sleep(50);
   }
+  handle.cpuPids = [handle.pid];
+  if (!scenario.viaNginx) return handle;
+
+  if (isSocketPath(handle.appAddress)) {
+    try {
+      handle.socketMode = (statSync(handle.appAddress).mode & 0o777).toString(8).padStart(4, '0');
+    } catch {
+      // not a file (abstract socket)
+    }
+  }
+  const upstream =
+    server.nginx === 'uwsgi'
+      ? { kind: 'uwsgi', socket: sock }
+      : { kind: 'http', server: handle.port === undefined ? `unix:${handle.appAddress}` : `${HOST}:${handle.port}` };
+  try {
+    await startNginx({ bin: nginxBin, dir: nginxDir, upstream, cpu, version: nginxVer, onSpawn: (n) => (handle.nginx = n) });
+  } catch (err) {
+    await stopServer(handle);
+    throw new Error(err.message);
+  }
+  handle.appPort = handle.port;
+  handle.port = handle.nginx.port;
+  handle.command = `${handle.nginx.command}  in front of  ${command}`;
+  handle.cpuPids = [handle.pid, handle.nginx.pid, ...handle.nginx.workers];
+  handle.startMillis = Date.now() - started;
+  return handle;
+}
+
+/** A unix socket path (not host:port)? */
+function isSocketPath(address) {
+  return typeof address === 'string' && address.startsWith('/');
 }
 
 function describeExit(e) {
   if (!e) return 'running';
-  if (e.error) return e.error;
-  return e.signal ? `signal ${e.signal}` : `exit code ${e.code}`;
+  const who = e.who ? `${e.who}: ` : '';
+  if (e.error) return who + e.error;
+  return who + (e.signal ? `signal ${e.signal}` : `exit code ${e.code}`);
 }
 
 function tail(file, lines = 15) {
@@ -373,9 +500,41 @@ function tail(file, lines = 15) {
   }
 }
 
-/** SIGTERM by pid, SIGKILL after 5 s; waits until the child is reaped. */
+/**
+ * SIGTERM by pid, SIGKILL after 5 s; waits until the child is reaped. In front of it,
+ * nginx is stopped first (SIGQUIT, SIGKILL after 5 s), its error log read and its
+ * directory removed.
+ */
 async function stopServer(handle) {
-  if (handle.exited) return { how: 'already exited', exit: handle.exited };
+  let front;
+  if (handle.nginx) front = await stopNginx(handle.nginx);
+  const app = await stopApp(handle);
+  if (handle.nginxDir) {
+    handle.nginxLog = errorLogSummary(handle.nginxDir);
+    if (settings.keepLogs && tmpDir) {
+      for (const f of ['error.log', 'nginx.conf']) {
+        try {
+          copyFileSync(path.join(handle.nginxDir, f), path.join(tmpDir, `nginx-${handle.name}.${f}`));
+        } catch {
+          // not written
+        }
+      }
+    }
+    rmSync(handle.nginxDir, { recursive: true, force: true });
+    nginxDirs.delete(handle.nginxDir);
+  }
+  if (current.server === handle) current.server = undefined;
+  if (!front) return app;
+  return {
+    how: `nginx ${front.how}${front.exit ? ` -> ${describeExit(front.exit)}` : ''}${front.millis !== undefined ? ` in ${front.millis} ms` : ''}; app ${app.how}`,
+    exit: app.exit,
+    millis: app.millis,
+    nginx: front,
+  };
+}
+
+async function stopApp(handle) {
+  if (handle.appExited) return { how: 'already exited', exit: handle.appExited };
   const t0 = Date.now();
   try {
     process.kill(handle.pid, 'SIGTERM');
@@ -393,8 +552,7 @@ async function stopServer(handle) {
     }
     await Promise.race([handle.exitPromise, sleep(5000)]);
   }
-  if (current.server === handle) current.server = undefined;
-  return { how, exit: handle.exited, millis: Date.now() - t0 };
+  return { how, exit: handle.appExited, millis: Date.now() - t0 };
 }
 
 /** The raw request a scenario makes. */
@@ -572,7 +730,16 @@ async function benchServer(server, scenarioName, scenario, cpus, tmp) {
   result.command = handle.command;
   result.pid = handle.pid;
   result.startMillis = handle.startMillis;
-  say(`    started pid ${handle.pid} on ${HOST}:${handle.port} in ${handle.startMillis} ms: ${handle.command}`);
+  const seconds = secondsFor(scenarioName);
+  if (handle.nginx) {
+    const n = handle.nginx;
+    result.nginx = { version: nginxVer, pid: n.pid, workers: n.workers, port: n.port, upstream: handle.appAddress, socketMode: handle.socketMode, conf: n.conf };
+    say(`    started ${server.kind === 'tsgi' ? 'tsgi' : 'node-http'} pid ${handle.pid} on ${handle.appAddress}${handle.socketMode ? ` (mode ${handle.socketMode})` : ''}: ${handle.command.split('  in front of  ')[1]}`);
+    say(`    started nginx ${nginxVer ?? ''} pid ${n.pid} (worker${n.workers.length === 1 ? '' : 's'} ${n.workers.join(', ') || '?'}) on ${HOST}:${n.port}: ${n.command}`);
+    say(`    both up in ${handle.startMillis} ms; ${server.nginx === 'uwsgi' ? `uwsgi_pass unix:${handle.appAddress} (a new upstream connection per request)` : `proxy_pass http://app, upstream { server ${handle.appPort === undefined ? `unix:${handle.appAddress}` : `${HOST}:${handle.appPort}`}; keepalive 64; }`}`);
+  } else {
+    say(`    started pid ${handle.pid} on ${HOST}:${handle.port} in ${handle.startMillis} ms: ${handle.command}`);
+  }
   const url = `http://${HOST}:${handle.port}/`;
   let served = 0; // requests this server answered, to compare with its log
 
@@ -581,7 +748,7 @@ async function benchServer(server, scenarioName, scenario, cpus, tmp) {
     served++;
     result.verify = v;
     if (!v.ok) {
-      fail(`${scenarioName}/${server.name} answered wrongly before the load:\n    ${v.problems.join('\n    ')}\n${tail(handle.logPath)}`);
+      fail(`${scenarioName}/${server.name} answered wrongly before the load:\n    ${v.problems.join('\n    ')}\n${tail(handle.logPath)}${nginxTail(handle)}`);
       result.error = `wrong answer: ${v.problems.join('; ')}`;
       return result;
     }
@@ -603,9 +770,14 @@ async function benchServer(server, scenarioName, scenario, cpus, tmp) {
       let kept;
       for (let attempt = 1; ; attempt++) {
         await sleep(300);
-        const snap = cpuSnapshot(handle.pid);
-        const r = await TOOLS[tool](url, scenario, settings.seconds, cpus?.client);
-        r.cpu = cpuSince(snap, handle.pid, cpus?.server, cpus?.client);
+        const snap = cpuSnapshot(handle.cpuPids);
+        const r = await TOOLS[tool](url, scenario, seconds, cpus?.client);
+        r.cpu = cpuSince(snap, handle.cpuPids, cpus?.server, cpus?.client);
+        if (r.cpu?.perPidPct) {
+          // Behind nginx: the server's CPU is the application's plus nginx's (master + worker).
+          r.cpu.appPct = r.cpu.perPidPct[handle.pid];
+          r.cpu.nginxPct = Math.round(10 * handle.cpuPids.slice(1).reduce((a, pid) => a + (r.cpu.perPidPct[pid] ?? 0), 0)) / 10;
+        }
         attempts.push(r);
         result.loadRuns++;
         if (!r.ok) {
@@ -626,11 +798,11 @@ async function benchServer(server, scenarioName, scenario, cpus, tmp) {
         // A run others disturbed is run again (once by default, within a time budget);
         // the least disturbed one is kept.
         const d = disturbance(r);
-        if (!r.ok || d <= CONTENTION_PCT || attempt > settings.retries || retrySpent + settings.seconds + 1 > settings.retryBudget) break;
+        if (!r.ok || d <= CONTENTION_PCT || attempt > settings.retries || retrySpent + seconds + 1 > settings.retryBudget) break;
         say(`    ${tool}: others took ${d}% of a CPU of ours during that run: waiting for a quieter moment and running it again`);
         const waitStart = Date.now();
-        await waitQuiet(Math.min(5000, (settings.retryBudget - retrySpent - settings.seconds - 1) * 1000));
-        retrySpent += settings.seconds + 1 + (Date.now() - waitStart) / 1000;
+        await waitQuiet(Math.min(5000, (settings.retryBudget - retrySpent - seconds - 1) * 1000));
+        retrySpent += seconds + 1 + (Date.now() - waitStart) / 1000;
       }
       kept.attempts = attempts.length;
       if (attempts.length > 1) {
@@ -655,15 +827,23 @@ async function benchServer(server, scenarioName, scenario, cpus, tmp) {
     result.ok = true;
   } catch (err) {
     result.error = err.message;
-    fail(`${scenarioName}/${server.name} ${err.message}\n${tail(handle.logPath)}`);
+    fail(`${scenarioName}/${server.name} ${err.message}\n${tail(handle.logPath)}${nginxTail(handle)}`);
   } finally {
     const stop = await stopServer(handle);
     result.stop = { how: stop.how, exit: describeExit(stop.exit), millis: stop.millis };
     say(`    stopped: ${stop.how} -> ${describeExit(stop.exit)}${stop.millis !== undefined ? ` in ${stop.millis} ms` : ''}`);
-    if (stop.how.startsWith('SIGKILL')) note(`${scenarioName}/${server.name} ignored SIGTERM for 5 s and was killed`);
+    if (stop.how.includes('app SIGKILL') || stop.how.startsWith('SIGKILL')) note(`${scenarioName}/${server.name} ignored SIGTERM for 5 s and was killed`);
+    if (stop.nginx?.how.startsWith('SIGKILL')) note(`${scenarioName}/${server.name}: nginx ignored SIGQUIT for 5 s and was killed`);
     await logReport(server, scenarioName, handle, served, result);
   }
   return result;
+}
+
+/** The end of nginx's error log, for a failure's message ('' without nginx). */
+function nginxTail(handle) {
+  if (!handle.nginxDir) return '';
+  const log = path.join(handle.nginxDir, 'error.log');
+  return existsSync(log) && statSync(log).size > 0 ? `\n    nginx's error log:\n${tail(log)}` : '';
 }
 
 /** The first bytes of a (possibly huge) file, as text. */
@@ -705,6 +885,17 @@ async function logReport(server, scenarioName, handle, served, result) {
     }
   }
   result.stderr = info;
+  if (handle.nginxLog) {
+    // nginx logs at "warn" and above: a quiet run leaves the error log empty.
+    const n = handle.nginxLog;
+    result.nginxErrorLog = n;
+    const levels = Object.entries(n.byLevel).map(([k, v]) => `${v} [${k}]`).join(', ');
+    say(`    nginx error log: ${n.lines ? `${n.lines} lines (${levels})` : 'empty'}${n.stdout ? `; its stdout/stderr: ${n.stdout.split('\n')[0].slice(0, 200)}` : ''}`);
+    if (n.lines) {
+      for (const l of n.first.slice(0, 3)) say(`      | ${l.slice(0, 300)}`);
+      note(`${scenarioName}/${server.name}: nginx's error log has ${n.lines} lines (${levels}), first: ${n.first[0].slice(0, 300)}`);
+    }
+  }
 }
 
 // ---------------------------------------------------------------- main
@@ -761,14 +952,54 @@ function ratiosFor(servers, tool) {
   if (rps('tsgi-native-log') !== undefined && rps('tsgi-native') !== undefined) {
     out['tsgi-native-log / tsgi-native'] = rps('tsgi-native-log') / rps('tsgi-native');
   }
+  if (rps('nginx-tsgi') !== undefined && rps('nginx-node-http') !== undefined) {
+    out['nginx-tsgi / nginx-node-http'] = rps('nginx-tsgi') / rps('nginx-node-http');
+  }
+  if (rps('nginx-tsgi-http') !== undefined && rps('nginx-node-http') !== undefined) {
+    out['nginx-tsgi-http / nginx-node-http'] = rps('nginx-tsgi-http') / rps('nginx-node-http');
+  }
+  if (rps('nginx-tsgi') !== undefined && rps('nginx-tsgi-http') !== undefined) {
+    out['nginx-tsgi / nginx-tsgi-http'] = rps('nginx-tsgi') / rps('nginx-tsgi-http');
+  }
+  return out;
+}
+
+// The issue's target for the nginx scenario: tsgi behind nginx at least this many times
+// node:http behind nginx, in the same run.
+const NGINX_TARGET = 1.3;
+
+/** Behind nginx against direct (hello, same run): the share of the direct rate left. */
+function nginxCostRatios(nginxServers, helloServers, tool) {
+  const rps = (servers, name) => (servers?.[name]?.ok && servers[name].tools[tool]?.ok ? servers[name].tools[tool].rps : undefined);
+  const out = {};
+  for (const s of NGINX_SERVERS.filter((n) => n.base)) {
+    const behind = rps(nginxServers, s.name);
+    const direct = rps(helloServers, s.base);
+    if (behind !== undefined && direct !== undefined) out[`${s.name} / ${s.base} (direct, hello)`] = behind / direct;
+  }
   return out;
 }
 
 async function main() {
   const began = Date.now();
-  say(`tsgi bench: scenarios ${settings.scenarios.join(',')}; servers ${settings.servers.join(',')}; tools ${settings.tools.join(',')}`);
-  say(`  ${settings.connections} keep-alive connections, pipelining 1, ${settings.seconds} s per tool, ${settings.warmupSeconds} s warm-up per server`);
+  const serverList = settings.scenarios
+    .filter((n) => !SCENARIOS[n].viaNginx || nginxBin)
+    .map((n) => `${n}: ${serversFor(SCENARIOS[n]).map((s) => s.name).join(',') || '(none)'}`)
+    .join('; ');
+  say(`tsgi bench: scenarios ${settings.scenarios.join(',')}; servers ${serverList}; tools ${settings.tools.join(',')}`);
+  say(
+    `  ${settings.connections} keep-alive connections, pipelining 1, ${settings.seconds} s per tool` +
+      `${settings.scenarios.includes('nginx') && nginxBin ? ` (${settings.nginxSeconds} s in the nginx scenario)` : ''}, ${settings.warmupSeconds} s warm-up per server`,
+  );
   const build = checkBuild();
+  if (!nginxBin) {
+    note(
+      `nginx is not installed${process.env.BENCH_NGINX !== undefined ? ` (BENCH_NGINX=${JSON.stringify(process.env.BENCH_NGINX)})` : ' (not on PATH nor in /usr/sbin ...)'}: ` +
+        'skipping the nginx scenario (tsgi and node:http behind nginx)',
+    );
+  } else if (settings.scenarios.includes('nginx')) {
+    say(`  nginx: ${nginxBin} (${nginxVer ?? 'version unknown'}), uwsgi_params ${findUwsgiParams() ?? '(none found: the standard lines inline)'}; node:http behind it over ${settings.nginxUpstream === 'unix' ? 'a unix socket' : 'loopback TCP'}`);
+  }
 
   // Pinning: the server on one CPU, the load generator on another.
   let cpus;
@@ -783,7 +1014,10 @@ async function main() {
       cpus = { server: allowed[0], client: allowed[1] };
       // This process only waits while loads run; keep it off the server's CPU too.
       spawnSync('taskset', ['-a', '-pc', String(cpus.client), String(process.pid)], { stdio: 'ignore' });
-      say(`  pinning: yes (taskset): servers on CPU ${cpus.server}, load generators (and this runner) on CPU ${cpus.client}`);
+      say(
+        `  pinning: yes (taskset): servers on CPU ${cpus.server}, load generators (and this runner) on CPU ${cpus.client}` +
+          (settings.scenarios.includes('nginx') && nginxBin ? `; behind nginx, nginx (master and worker) AND the app server share CPU ${cpus.server}` : ''),
+      );
     } else {
       say(`  pinning: off (only ${allowed.length} CPU allowed)`);
     }
@@ -807,16 +1041,28 @@ async function main() {
 
   for (const scenarioName of settings.scenarios) {
     const scenario = SCENARIOS[scenarioName];
+    if (scenario.viaNginx && !nginxBin) continue; // noted above
+    const list = serversFor(scenario);
+    if (list.length === 0) {
+      note(`scenario ${scenarioName}: BENCH_ONLY selects none of its servers (${(scenario.viaNginx ? NGINX_SERVERS : SERVERS).map((s) => s.name).join(', ')}): skipped`);
+      continue;
+    }
     say('');
     say(`=== scenario ${scenarioName}: ${scenario.describe}`);
     const servers = {};
-    for (const server of SERVERS.filter((s) => settings.servers.includes(s.name))) {
+    for (const server of list) {
       servers[server.name] = await benchServer(server, scenarioName, scenario, cpus, tmp);
       await sleep(500);
     }
     const ratios = {};
     for (const tool of activeTools) ratios[tool] = ratiosFor(servers, tool);
-    scenarios[scenarioName] = { describe: scenario.describe, servers, ratios };
+    scenarios[scenarioName] = { describe: scenario.describe, seconds: secondsFor(scenarioName), servers, ratios };
+  }
+  if (scenarios.nginx) {
+    scenarios.nginx.target = `nginx-tsgi / nginx-node-http >= ${NGINX_TARGET}`;
+    scenarios.nginx.nginx = { path: nginxBin, version: nginxVer, uwsgiParams: findUwsgiParams() ?? null, nodeUpstream: settings.nginxUpstream };
+    scenarios.nginx.behindVsDirect = {};
+    for (const tool of activeTools) scenarios.nginx.behindVsDirect[tool] = nginxCostRatios(scenarios.nginx.servers, scenarios.hello?.servers, tool);
   }
 
   // ------------------------------------------------------------ report
@@ -825,10 +1071,8 @@ async function main() {
   for (const [scenarioName, sc] of Object.entries(scenarios)) {
     for (const tool of activeTools) {
       say('');
-      const how =
-        tool === 'wrk'
-          ? `wrk -t1 -c${settings.connections} -d${settings.seconds}s`
-          : `autocannon -c ${settings.connections} -p 1 -d ${settings.seconds}`;
+      const secs = secondsFor(scenarioName);
+      const how = tool === 'wrk' ? `wrk -t1 -c${settings.connections} -d${secs}s` : `autocannon -c ${settings.connections} -p 1 -d ${secs}`;
       say(`${scenarioName} — ${how}${cpus ? ` (pinned to CPU ${cpus.client})` : ''}`);
       const rows = [];
       for (const [name, s] of Object.entries(sc.servers)) {
@@ -845,7 +1089,11 @@ async function main() {
           fmtMs(r.latencyMs.max),
           String(r.errors),
           String(r.non2xx),
-          r.cpu?.serverPct !== undefined ? `${Math.round(r.cpu.serverPct)}%` : '-',
+          r.cpu?.nginxPct !== undefined && r.cpu.appPct !== undefined
+            ? `${Math.round(r.cpu.appPct)}+${Math.round(r.cpu.nginxPct)}%`
+            : r.cpu?.serverPct !== undefined
+              ? `${Math.round(r.cpu.serverPct)}%`
+              : '-',
           stolenCell(r.cpu),
         ]);
       }
@@ -856,7 +1104,21 @@ async function main() {
       const ratios = Object.entries(sc.ratios[tool] ?? {});
       if (ratios.length) {
         say('  req/s ratios:');
-        for (const [k, v] of ratios) say(`    ${k.padEnd(30)} ${fmtRatio(v)}`);
+        for (const [k, v] of ratios) say(`    ${k.padEnd(33)} ${fmtRatio(v)}`);
+      }
+      if (scenarioName === 'nginx') {
+        if (rows.some((r) => String(r[7]).includes('+'))) {
+          say(`  srv cpu: the application server's + nginx's (master and worker) CPU, both on CPU ${cpus?.server ?? '(unpinned)'}, % of one core.`);
+        }
+        const r = sc.ratios[tool]?.['nginx-tsgi / nginx-node-http'];
+        if (r !== undefined) {
+          say(`  target: nginx-tsgi / nginx-node-http >= ${NGINX_TARGET}: ${r >= NGINX_TARGET ? 'met' : 'NOT met'} (${fmtRatio(r)})`);
+        }
+        const cost = Object.entries(sc.behindVsDirect?.[tool] ?? {});
+        if (cost.length) {
+          say('  behind nginx / direct (the hello scenario of this run):');
+          for (const [k, v] of cost) say(`    ${k.padEnd(44)} ${fmtRatio(v)}`);
+        }
       }
       if (tool === 'autocannon') {
         say(`  note: autocannon itself saturates near ~${fmtInt(AUTOCANNON_CEILING)} req/s on this machine (one CPU, one node process),`);
@@ -895,6 +1157,7 @@ async function main() {
       node: process.version,
       platform: `${os.platform()} ${os.release()}`,
       pinning: cpus ? { server: cpus.server, client: cpus.client } : false,
+      nginx: nginxBin ? { path: nginxBin, version: nginxVer ?? null } : null,
       wrk: wrkPath ? spawnSync(wrkPath, ['-v'], { encoding: 'utf8' }).stdout.split('\n')[0].trim() : null,
       autocannon: JSON.parse(readFileSync(path.join(ROOT, 'node_modules/autocannon/package.json'), 'utf8')).version,
     },

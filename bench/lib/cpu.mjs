@@ -1,6 +1,7 @@
 // Where the CPU time went during a load run (Linux /proc only; elsewhere every
 // function returns undefined). The bench pins the server to one CPU, so:
-//   server%  the server process's CPU time (all threads) over the run, of one core;
+//   server%  the server process's CPU time (all threads) over the run, of one core (with
+//            several pids, e.g. nginx's master and worker and the app behind it, their sum);
 //   other%   time the server's CPU was busy (user, system, irq) NOT on the server process:
 //            other processes (a compiler, a test run ...) stealing the server's core;
 //   irq%     interrupt + softirq time on that CPU (loopback networking shows here);
@@ -67,20 +68,55 @@ function allProcs() {
   return out;
 }
 
-/** A snapshot to pass to cpuSince() later: take it before starting the load generator. */
-export function cpuSnapshot(serverPid) {
+/** The pids of the live processes whose parent is pid (e.g. nginx's workers under its master). */
+export function childPids(pid) {
+  const out = [];
+  let names;
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return out;
+  }
+  for (const name of names) {
+    if (!/^[0-9]+$/.test(name)) continue;
+    try {
+      const s = readFileSync(`/proc/${name}/stat`, 'utf8');
+      // Fields after the command: state, ppid, ...
+      if (Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** The server's pids as a list: one pid, or several (nginx's master and workers + the app). */
+const pidList = (serverPids) => (serverPids === undefined ? [] : Array.isArray(serverPids) ? serverPids : [serverPids]);
+
+/**
+ * A snapshot to pass to cpuSince() later: take it before starting the load generator.
+ * serverPids: the server's pid, or a list of pids whose CPU time counts as the server's.
+ */
+export function cpuSnapshot(serverPids) {
+  const pids = pidList(serverPids);
+  const per = {};
+  for (const pid of pids) per[pid] = procTicks(pid)?.[0];
   return {
     t: process.hrtime.bigint(),
     cpus: perCpu(),
-    server: serverPid ? procTicks(serverPid)?.[0] : undefined,
+    per,
     self: procTicks(process.pid),
     procs: allProcs(),
   };
 }
 
-/** Percentages since a snapshot; serverCpu/clientCpu are CPU numbers (or undefined: whole machine). */
-export function cpuSince(before, serverPid, serverCpu, clientCpu) {
-  const after = cpuSnapshot(serverPid);
+/**
+ * Percentages since a snapshot; serverCpu/clientCpu are CPU numbers (or undefined: whole
+ * machine). With several server pids, serverPct is their sum and perPidPct each one's.
+ */
+export function cpuSince(before, serverPids, serverCpu, clientCpu) {
+  const pids = pidList(serverPids);
+  const after = cpuSnapshot(pids);
   if (!before.cpus || !after.cpus) return undefined;
   const wall = Number(after.t - before.t) / 1e9;
   const pct = (ticks) => Math.round((1000 * ticks) / HZ / wall) / 10;
@@ -95,14 +131,29 @@ export function cpuSince(before, serverPid, serverCpu, clientCpu) {
   // during the run are not seen).
   const busiest = [];
   for (const [pid, [ticks, comm]] of after.procs) {
-    if (pid === serverPid || pid === process.pid) continue;
+    if (pids.includes(pid) || pid === process.pid) continue;
     const used = ticks - (before.procs.get(pid)?.[0] ?? 0);
     if (used > 0) busiest.push({ pid, comm, pct: pct(used) });
   }
   busiest.sort((a, b) => b.pct - a.pct);
   out.busiestOthers = busiest.filter((b) => b.pct >= 1).slice(0, 3);
-  const serverTicks = before.server !== undefined && after.server !== undefined ? after.server - before.server : undefined;
+  let serverTicks = pids.length ? 0 : undefined;
+  for (const pid of pids) {
+    const b = before.per[pid];
+    const a = after.per[pid];
+    if (a === undefined || b === undefined) {
+      serverTicks = undefined;
+      break;
+    }
+    serverTicks += a - b;
+  }
   if (serverTicks !== undefined) out.serverPct = pct(serverTicks);
+  if (pids.length > 1) {
+    out.perPidPct = {};
+    for (const pid of pids) {
+      if (before.per[pid] !== undefined && after.per[pid] !== undefined) out.perPidPct[pid] = pct(after.per[pid] - before.per[pid]);
+    }
+  }
   if (serverCpu !== undefined) {
     const d = delta(serverCpu);
     if (d) {

@@ -3,9 +3,12 @@
 // benchmark applications in bench/apps/, so tsgi can be compared against it.
 //
 //   node bench/peers/node-http.mjs --http 127.0.0.1:0 [--scenario hello|post|stream]
+//   node bench/peers/node-http.mjs --http /path/to/app.sock   (a unix socket, mode 0777,
+//                                                                so nginx's workers can connect)
 //
 // When ready it prints, on stderr:
 //   node-http: socket 0 bound to TCP address 127.0.0.1:PORT (http, scenario hello, pid N)
+//   node-http: socket 0 bound to UNIX address /path/to/app.sock (http, scenario hello, pid N)
 //
 // node:http adds "Connection: keep-alive" and "Keep-Alive: timeout=5" to every
 // keep-alive response (it cannot be told not to); tsgi's native backend sends neither.
@@ -30,6 +33,8 @@ function parseArgs(argv) {
 }
 
 const args = parseArgs(process.argv.slice(2));
+// A path (it has a slash) is a unix socket; anything else is HOST:PORT.
+const unixPath = args.http.includes('/') ? args.http : undefined;
 const colon = args.http.lastIndexOf(':');
 const host = args.http.slice(0, colon).replace(/^\[|\]$/g, '') || '127.0.0.1';
 const port = Number(args.http.slice(colon + 1));
@@ -88,12 +93,12 @@ server.on('error', (err) => {
   process.stderr.write(`node-http: ${err.stack ?? err}\n`);
   process.exit(1);
 });
-server.listen({ host, port }, () => {
+const where = unixPath !== undefined ? { path: unixPath, readableAll: true, writableAll: true } : { host, port };
+server.listen(where, () => {
   const a = server.address();
-  const shown = a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
-  process.stderr.write(
-    `node-http: socket 0 bound to TCP address ${shown} (http, scenario ${args.scenario}, pid ${process.pid})\n`,
-  );
+  const shown =
+    typeof a === 'string' ? `UNIX address ${a}` : `TCP address ${a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`}`;
+  process.stderr.write(`node-http: socket 0 bound to ${shown} (http, scenario ${args.scenario}, pid ${process.pid})\n`);
 });
 
 for (const signal of ['SIGTERM', 'SIGINT']) {
