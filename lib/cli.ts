@@ -1,6 +1,6 @@
 // The tsgi command: uWSGI's options, one process serving HTTP.
 import { readFileSync } from 'node:fs';
-import { loadApplication } from './loader.js';
+import { describeLoadError, loadApplication } from './loader.js';
 import { runMaster } from './master.js';
 import { TsgiError } from './errors.js';
 import { helpText, normalize, parseArgv, type OptionValues } from './options.js';
@@ -31,19 +31,6 @@ class SignalQueue {
     this.scheduled = false;
     while (this.queue.length > 0) this.dispatch(this.queue.shift()!);
   }
-}
-
-/**
- * One line for an application that failed to load: what it threw and where
- * ("... failed to load: Error: no database (at /srv/app.ts:3:9)").
- */
-function loadFailure(err: TsgiError): string {
-  const cause = err.cause;
-  const first = err.message.split('\n')[0]!.replace(/:$/, '');
-  if (!(cause instanceof Error)) return `${first}: ${String(cause)}`;
-  const frame = (cause.stack ?? '').split('\n').find((l) => /^\s+at /.test(l));
-  const where = frame ? /\(?((?:file:\/\/)?\/[^()]+:\d+:\d+)\)?$/.exec(frame.trim())?.[1] : undefined;
-  return `${first}: ${cause.name}: ${cause.message.split('\n')[0]}${where ? ` (at ${where.replace(/^file:\/\//, '')})` : ''}`;
 }
 
 /** --stop and --reload: a signal to the master whose pid a file holds. */
@@ -129,7 +116,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     server = await serve(loaded.app, serveOptions);
   } catch (err) {
     if (err instanceof TsgiError && err.code === 'TSGI_ERR_APP_LOAD') {
-      log(`tsgi: ${loadFailure(err)}`);
+      log(`tsgi: ${describeLoadError(err)}`);
     } else if (err instanceof TsgiError) {
       log(`tsgi: ${err.message}`);
     } else {

@@ -99,6 +99,11 @@ export interface HandlerOptions {
   logError?: (message: string) => void;
   /** Called after each request, however it ended (a worker counts for max-requests). */
   onRequestDone?: () => void;
+  /**
+   * max-requests: the response to the request that reaches this count (and any after
+   * it) says "Connection: close", since the worker stops after it.
+   */
+  maxRequests?: number;
   /** Called when the application failed on a request (the scoreboard's exceptions). */
   onException?: () => void;
 }
@@ -186,6 +191,8 @@ function chunkBytes(c: Chunk): number {
 
 export class Handler {
   readonly pending = new Map<number, Exchange>();
+  /** Requests begun, for max-requests. */
+  started = 0;
   readonly errors: ErrorLog;
   readonly logError: (message: string) => void;
   readonly multithread: boolean;
@@ -282,6 +289,7 @@ export class Handler {
       const https = environ.HTTPS as string | undefined;
       environ['wsgi.url_scheme'] = https === 'on' || https === '1' ? 'https' : (environ.REQUEST_SCHEME as string) || 'http';
     }
+    this.started++;
     const ex = new Exchange(this, id, flags, environ, input);
     (environ as unknown as EnvironObject)[kExchange] = ex;
     ex.run();
@@ -551,7 +559,8 @@ export class Exchange {
   /** Builds the head, once: status line and the application's header lines. */
   private takeHead(end: boolean): { head: string; flags: number } {
     this.headersSent = true;
-    let flags = 0;
+    const max = this.handler.options.maxRequests;
+    let flags = max !== undefined && max > 0 && this.handler.started >= max ? SEND_CLOSE : 0;
     let head = this.status + '\r\n' + this.headerLines;
     if (this.noBody) {
       if (end && this.appLength < 0 && this.environ.REQUEST_METHOD === 'HEAD' && !this.status!.startsWith('204') && !this.status!.startsWith('304')) {

@@ -134,3 +134,18 @@ export async function loadApplication(options: LoadOptions): Promise<LoadedAppli
   const [app, name] = pickCallable(mod, callable, file);
   return { app, file, callable: name, millis: Math.round(performance.now() - started) };
 }
+
+/**
+ * One line for an error of loadApplication(): for an application that threw while
+ * loading, what it threw and where ("... failed to load: Error: no database (at
+ * /srv/app.ts:3:9)"); for the others, their message.
+ */
+export function describeLoadError(err: TsgiError): string {
+  if (err.code !== 'TSGI_ERR_APP_LOAD') return err.message;
+  const cause = err.cause;
+  const first = err.message.split('\n')[0]!.replace(/:$/, '');
+  if (!(cause instanceof Error)) return `${first}: ${String(cause)}`;
+  const frame = (cause.stack ?? '').split('\n').find((l) => /^\s+at /.test(l));
+  const where = frame ? /\(?((?:file:\/\/)?\/[^()]+:\d+:\d+)\)?$/.exec(frame.trim())?.[1] : undefined;
+  return `${first}: ${cause.name}: ${cause.message.split('\n')[0]}${where ? ` (at ${where.replace(/^file:\/\//, '')})` : ''}`;
+}

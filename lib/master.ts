@@ -169,7 +169,7 @@ export class Master {
       // instead of a respawn loop.
       log(`tsgi: worker ${w.id} (pid: ${w.pid}) cannot load the application: ${m.message}`);
       log('tsgi: no application could be loaded: stopping');
-      void this.stop(false, 1);
+      void this.stop(true, 1);
     } else if (m.type === 'recycle') {
       log(`tsgi: worker ${w.id} (pid: ${w.pid}) recycling: ${m.reason}`);
       w.stopping = true;

@@ -2,7 +2,7 @@
 // on the sockets the master bound (inherited fds), writes its scoreboard slot from
 // native code, and takes orders over the IPC channel.
 import { Handler, type HandlerOptions } from './exchange.js';
-import { loadApplication } from './loader.js';
+import { describeLoadError, loadApplication } from './loader.js';
 import { TsgiError } from './errors.js';
 import { nativeBackend, type SocketProtocol } from './serve.js';
 import type { OptionValues } from './options.js';
@@ -40,7 +40,7 @@ export async function runWorker(spec: WorkerSpec): Promise<void> {
       callable: values.callable as string | undefined,
     });
   } catch (err) {
-    const message = err instanceof TsgiError ? err.message : ((err as Error).stack ?? String(err));
+    const message = err instanceof TsgiError ? describeLoadError(err) : ((err as Error).stack ?? String(err));
     send({ type: 'load-error', message });
     process.exitCode = 22; // uWSGI's "failed to load the app" exit code
     process.disconnect?.();
@@ -64,6 +64,7 @@ export async function runWorker(spec: WorkerSpec): Promise<void> {
     serverName: hostname(),
     multiprocess: spec.processes > 1,
     onException: () => backend?.noteException(),
+    maxRequests,
     onRequestDone: () => {
       done++;
       // max-requests: recycled after the request that reached the count.

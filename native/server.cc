@@ -230,6 +230,7 @@ Server::Server(const Napi::CallbackInfo& info)
   uint64_t tick = cfg_.timeout_ms / 4;
   if (tick < 50) tick = 50;
   if (tick > 1000) tick = 1000;
+  tick_interval_ = tick;
   uv_timer_start(&tick_, OnTick, tick, tick);
   uv_check_start(&log_check_, OnFlushLog);
 
@@ -1309,6 +1310,13 @@ void Server::Flush(Connection* c) {
 void Server::AfterOutput(Connection* c) {
   if (c->inflight != 0 || !c->out.empty()) return;
   if (c->close_after && c->state != Connection::State::kDispatched) {
+    if (c->listener->protocol == kProtocolUwsgi && c->inbuf.empty() && c->state == Connection::State::kIdle) {
+      // A front end sends one packet and its body, then waits: nothing is left unread
+      // to turn the close into a reset, so no half-close and drain (a shutdown, a read
+      // and a poll per request, when nginx opens a connection per request).
+      CloseConnection(c, false);
+      return;
+    }
     StartLingering(c);
   }
 }
@@ -1420,7 +1428,9 @@ void Server::OnTick(uv_timer_t* timer) {
     if (c->deadline != 0 && now >= c->deadline) {
       switch (c->state) {
         case Connection::State::kIdle:
-          if (c->inflight == 0 && c->out.empty()) s->CloseConnection(c, false);
+          // A half-close and a drain, not a reset: a request that crossed our close on
+          // the wire is dropped quietly, and what we wrote is not destroyed.
+          if (c->inflight == 0 && c->out.empty()) s->StartLingering(c);
           else if (c->inflight != 0) s->CloseConnection(c, true);  // the client reads nothing
           break;
         case Connection::State::kHead:
@@ -1542,17 +1552,24 @@ Napi::Value Server::Close(const Napi::CallbackInfo& info) {
   closing_ = true;
   for (Listener* l : listeners_) uv_close(&l->h.handle, OnListenerClosed);
   listeners_.clear();
-  BatchScope batch(this);
-  for (Connection* c = conns_; c != nullptr;) {
-    Connection* next = c->next;
-    if ((c->state == Connection::State::kIdle || c->state == Connection::State::kHead) &&
-        c->inflight == 0 && c->out.empty()) {
-      CloseConnection(c, false);
-    } else if (c->state != Connection::State::kClosing) {
-      c->close_after = true;
-      if (c->state == Connection::State::kIdle) MarkDirty(c);
+  // A keep-alive client may have sent its next request already: closing now would
+  // lose it (or reset it, if it is in our socket buffer). Idle connections get a short
+  // grace in which a request is still served, its response saying "Connection: close"
+  // (closing_ makes every response say so); then they end with a half-close that
+  // drains what the client sends (StartLingering), never with a reset. Busy ones end
+  // after their response.
+  const uint64_t grace = uv_now(loop_) + (cfg_.timeout_ms < kCloseGraceMs ? cfg_.timeout_ms : kCloseGraceMs);
+  for (Connection* c = conns_; c != nullptr; c = c->next) {
+    const bool idle = c->state == Connection::State::kIdle && c->inflight == 0 &&
+                      c->out.empty() && c->inbuf.empty();
+    if (idle || (c->state == Connection::State::kHead && c->deadline > grace)) {
+      c->deadline = grace;  // a head begun must also be complete by then, or it gets 408
     }
-    c = next;
+  }
+  if (grace_timer_armed_ == false) {
+    // The tick may be a second apart: look again when the grace ends.
+    grace_timer_armed_ = true;
+    uv_timer_start(&tick_, OnTick, grace - uv_now(loop_) + 1, tick_interval_);
   }
   MaybeFinishClose();
   return info.Env().Undefined();

@@ -242,6 +242,8 @@ class Server : public Napi::ObjectWrap<Server> {
   uv_timer_t log_timer_;
   bool log_timer_armed_ = false;
   bool handles_open_ = false;
+  bool grace_timer_armed_ = false;
+  uint64_t tick_interval_ = 1000;
   int handles_closing_ = 0;
   bool closing_ = false;
   bool close_notified_ = false;
@@ -265,6 +267,7 @@ class Server : public Napi::ObjectWrap<Server> {
   static constexpr size_t kLowWater = 16384;
   static constexpr size_t kLogFlushBytes = 32768;
   static constexpr uint64_t kLogFlushMs = 50;
+  static constexpr uint64_t kCloseGraceMs = 1000;  // close(): idle keep-alive connections
   char* read_buf_ = nullptr;  // shared by every connection of this server
 };
 
