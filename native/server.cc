@@ -400,7 +400,11 @@ void Server::OnConnection(uv_stream_t* stream, int status) {
 void Server::Accept(Listener* l) {
   auto* c = new Connection();
   c->server = this;
-  c->listener = l;
+  // What the connection needs of its listener is copied: a graceful close frees the
+  // listener while its connections are still served.
+  c->protocol = l->protocol;
+  c->is_pipe = l->is_pipe;
+  c->listener_index = l->index;
   if (l->is_pipe) {
     uv_pipe_init(loop_, &c->h.pipe, 0);
   } else {
@@ -520,7 +524,7 @@ size_t Server::Process(Connection* c, const char* data, size_t len) {
       continue;
     }
     // The head, in the listener's protocol; what follows is the same for both.
-    const bool uwsgi = c->listener->protocol == kProtocolUwsgi;
+    const bool uwsgi = c->protocol == kProtocolUwsgi;
     int status = 0;
     const char* why = nullptr;
     ssize_t r;
@@ -794,7 +798,7 @@ void Server::Dispatch(Connection* c, const HttpRequestHead& head, const char* bo
   argv_.resize(kFixedArgs + 2 * head.num_headers);
   napi_value* argv = argv_.data();
 
-  uint32_t flags = c->listener->index << kReqListenerShift;
+  uint32_t flags = c->listener_index << kReqListenerShift;
   if (rs->keep_alive) flags |= kReqKeepAlive;
   if (rs->http10) flags |= kReqHttp10;
   napi_create_double(env, c->id, &argv[0]);
@@ -883,7 +887,7 @@ void Server::DispatchUwsgi(Connection* c, const UwsgiRequest& u, const char* bod
   napi_get_undefined(env, &undefined);
   std::vector<napi_value>& argv = argv_;
   argv.resize(kFixedArgs + 2 * u.num_vars);
-  uint32_t flags = (c->listener->index << kReqListenerShift) | kReqHttp10 | kReqUwsgi |
+  uint32_t flags = (c->listener_index << kReqListenerShift) | kReqHttp10 | kReqUwsgi |
                    kReqNewConnection;
   napi_create_double(env, c->id, &argv[0]);
   uint64_t content_length = 0;
@@ -1310,7 +1314,7 @@ void Server::Flush(Connection* c) {
 void Server::AfterOutput(Connection* c) {
   if (c->inflight != 0 || !c->out.empty()) return;
   if (c->close_after && c->state != Connection::State::kDispatched) {
-    if (c->listener->protocol == kProtocolUwsgi && c->inbuf.empty() && c->state == Connection::State::kIdle) {
+    if (c->protocol == kProtocolUwsgi && c->inbuf.empty() && c->state == Connection::State::kIdle) {
       // A front end sends one packet and its body, then waits: nothing is left unread
       // to turn the close into a reset, so no half-close and drain (a shutdown, a read
       // and a poll per request, when nginx opens a connection per request).
@@ -1492,7 +1496,7 @@ void Server::LogLine(const char* what, Connection* c) {
   char date[64];
   strftime(date, sizeof date, "%a %b %e %H:%M:%S %Y", &tm);
   char line[512];
-  const bool unix_peer = c->listener != nullptr && c->listener->is_pipe;
+  const bool unix_peer = c->is_pipe;
   int n = snprintf(line, sizeof line, "[pid: %ld] %s%s%s [%s] %s\n", pid_,
                    unix_peer ? "unix" : c->remote_addr, unix_peer ? "" : ":",
                    unix_peer ? "" : c->remote_port, date, what);

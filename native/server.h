@@ -98,8 +98,10 @@ struct Connection {
   };
   StreamHandle h;
   Server* server = nullptr;
-  Listener* listener = nullptr;
   uint32_t slot = 0;
+  uint32_t listener_index = 0;  // copied from the listener, which may close first
+  Protocol protocol = kProtocolHttp;
+  bool is_pipe = false;
   bool announced = false;  // the peer's address went to JavaScript already
   double id = -1;  // the current request's id; -1 when none
   State state = State::kIdle;
