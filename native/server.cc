@@ -1226,6 +1226,7 @@ void Server::OnResume(uv_idle_t* idle) {
 
 void Server::Refuse(Connection* c, int status, const char* why) {
   refused_++;
+  c->refused = true;  // the rest of the request is unread: close with a drain
   if (c->req) ReleaseRequest(c);
   c->id = -1;
   c->state = Connection::State::kIdle;
@@ -1250,6 +1251,7 @@ void Server::Refuse(Connection* c, int status, const char* why) {
 // A malformed uwsgi packet: the connection is closed with a log line, no answer.
 void Server::RefusePacket(Connection* c, const char* why) {
   refused_++;
+  c->refused = true;
   if (c->req) ReleaseRequest(c);
   c->id = -1;
   c->state = Connection::State::kIdle;
@@ -1314,7 +1316,8 @@ void Server::Flush(Connection* c) {
 void Server::AfterOutput(Connection* c) {
   if (c->inflight != 0 || !c->out.empty()) return;
   if (c->close_after && c->state != Connection::State::kDispatched) {
-    if (c->protocol == kProtocolUwsgi && c->inbuf.empty() && c->state == Connection::State::kIdle) {
+    if (c->protocol == kProtocolUwsgi && !c->refused && c->inbuf.empty() &&
+        c->state == Connection::State::kIdle) {
       // A front end sends one packet and its body, then waits: nothing is left unread
       // to turn the close into a reset, so no half-close and drain (a shutdown, a read
       // and a poll per request, when nginx opens a connection per request).

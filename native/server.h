@@ -112,6 +112,7 @@ struct Connection {
   bool resume_pending = false;
   bool chunked_response = false;
   bool close_after_response = false;  // the head went out with "Connection: close"
+  bool refused = false;  // answered before its request was read whole
   std::string inbuf;         // an unfinished head or body, copied aside
   std::string out;           // corked output
   size_t inflight = 0;       // bytes handed to uv_write and not yet written

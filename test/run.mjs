@@ -2,7 +2,8 @@
 // npm test: the native parser tests (ASan/UBSan), then every *.test.mjs under test/
 // with node's test runner. Exits non-zero when anything fails.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -43,4 +44,38 @@ if (files.length > 0) {
   });
   if (r.status !== 0) failed = true;
 }
+// The same JavaScript suites once more, against the addon built with ASan and UBSan:
+// the server's own memory errors (a use-after-free, an over-read) fail here even when
+// the behaviour looks right.
+const ASAN_SUITES = ['test/conformance', 'test/integration/cli.test.mjs', 'test/integration/master.test.mjs', 'test/integration/stats.test.mjs'];
+if (only.length === 0 || only.includes('asan')) {
+  console.log('== the addon under AddressSanitizer and UndefinedBehaviorSanitizer: ' + ASAN_SUITES.join(', '));
+  const build = spawnSync('bash', ['test/native/build-asan-addon.sh'], { stdio: 'inherit' });
+  const libasan = spawnSync(process.env.CXX ?? 'g++', ['-print-file-name=libasan.so'], { encoding: 'utf8' }).stdout.trim();
+  if (build.status !== 0 || !existsSync(libasan)) {
+    console.error('npm test: cannot build the sanitized addon');
+    failed = true;
+  } else {
+    const logDir = mkdtempSync(join(tmpdir(), 'tsgi-asan-'));
+    const files = ASAN_SUITES.flatMap((p) => (statSync(p).isDirectory() ? findTests(join(root, p)).map((f) => relative(root, f)) : [p]));
+    const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=120000', ...files], {
+      stdio: 'inherit',
+      env: {
+        ...process.env,
+        LD_PRELOAD: libasan,
+        ASAN_OPTIONS: `detect_leaks=0:abort_on_error=1:log_path=${logDir}/asan`,
+        UBSAN_OPTIONS: `print_stacktrace=1:halt_on_error=1:log_path=${logDir}/ubsan`,
+        TSGI_NATIVE_ADDON: join(root, 'build', 'asan', 'tsgi.node'),
+      },
+    });
+    const reports = readdirSync(logDir);
+    for (const f of reports) console.error(readFileSync(join(logDir, f), 'utf8'));
+    rmSync(logDir, { recursive: true, force: true });
+    if (r.status !== 0 || reports.length > 0) {
+      console.error(`npm test: the sanitized run failed (${reports.length} sanitizer reports)`);
+      failed = true;
+    }
+  }
+}
+
 process.exit(failed ? 1 : 0);
