@@ -1,5 +1,8 @@
 // The tsgi command: uWSGI's options, one process serving HTTP.
 import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { loadBinding } from './native-binding.js';
+import { dropPrivileges } from './privileges.js';
 import { describeLoadError, loadApplication } from './loader.js';
 import { runMaster } from './master.js';
 import { TsgiError } from './errors.js';
@@ -31,6 +34,21 @@ class SignalQueue {
     this.scheduled = false;
     while (this.queue.length > 0) this.dispatch(this.queue.shift()!);
   }
+}
+
+/**
+ * --daemonize LOGFILE: the same command again, in a new session (detached), its output
+ * to LOGFILE; this process says so and exits 0.
+ */
+function daemonize(logfile: string): number {
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    detached: true,
+    stdio: 'ignore',
+    env: { ...process.env, TSGI_DAEMONIZED: '1' },
+  });
+  child.unref();
+  log(`tsgi: daemonized as pid ${child.pid}, logging to ${logfile}`);
+  return 0;
 }
 
 /** --stop and --reload: a signal to the master whose pid a file holds. */
@@ -71,6 +89,20 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
+  if (values.daemonize !== undefined && process.env.TSGI_DAEMONIZED !== '1') return daemonize(values.daemonize as string);
+  const logto = (values.logto ?? values.daemonize) as string | undefined;
+  if (logto !== undefined) {
+    try {
+      loadBinding().logTo(logto);
+    } catch (err) {
+      log(`tsgi: ${(err as Error).message}`);
+      return 1;
+    }
+  }
+  if (values.touchReload !== undefined && !(values.master || (values.processes as number) > 1)) {
+    log('tsgi: --touch-reload reloads the workers of a master: add --master');
+    return 1;
+  }
   if (values.stop !== undefined || values.reload !== undefined) {
     return signalPidfile((values.stop ?? values.reload) as string, values.stop !== undefined ? 'SIGINT' : 'SIGHUP');
   }
@@ -106,13 +138,15 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   let server: Server;
   try {
+    const limitAs = (values.limitAs as number | undefined) ?? 0;
+    if (limitAs > 0) loadBinding().setLimitAs(limitAs * 1024 * 1024);
     const loaded = await loadApplication({
       wsgiFile: values.wsgiFile as string | undefined,
       module: values.module as string | undefined,
       callable: values.callable as string | undefined,
     });
     log(`tsgi: application ${loaded.file} callable '${loaded.callable}' loaded in ${loaded.millis} msecs`);
-    const { help: _h, version: _v, chdir: _c, env: _e, wsgiFile: _w, module: _m, callable: _k, ...serveOptions } = values;
+    const { help: _h, version: _v, chdir: _c, env: _e, wsgiFile: _w, module: _m, callable: _k, uid: _u, gid: _g, logto: _l, daemonize: _d, ...serveOptions } = values;
     server = await serve(loaded.app, serveOptions);
   } catch (err) {
     if (err instanceof TsgiError && err.code === 'TSGI_ERR_APP_LOAD') {
@@ -122,6 +156,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     } else {
       log(`tsgi: ${(err as Error).stack ?? String(err)}`);
     }
+    return 1;
+  }
+  try {
+    const dropped = dropPrivileges(values.uid as string | undefined, values.gid as string | undefined);
+    if (dropped) log(`tsgi: privileges dropped to ${dropped}`);
+  } catch (err) {
+    log(`tsgi: ${(err as Error).message}`);
+    server.destroy();
     return 1;
   }
   for (const [i, a] of server.addresses.entries()) {

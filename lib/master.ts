@@ -16,6 +16,8 @@ import type { OptionValues } from './options.js';
 import type { ToMaster, ToWorker, WorkerSpec } from './worker.js';
 import { VERSION } from './version.js';
 import { startStatsServer, statsDocument } from './stats.js';
+import { dropPrivileges } from './privileges.js';
+import { statSync, watchFile, unwatchFile } from 'node:fs';
 
 const WORKER_ENTRY = join(fileURLToPath(import.meta.url), '..', 'worker-main.js');
 const FIRST_INHERITED_FD = 4; // stdin, stdout, stderr, ipc, then the sockets
@@ -61,6 +63,7 @@ export class Master {
   private failuresInARow = 0;
   private stats?: { close(): void; shown: string };
   private readonly previousRequests = new Map<number, number>();
+  private readonly watched: string[] = [];
   private resolveExit!: (code: number) => void;
   readonly exited: Promise<number>;
 
@@ -108,6 +111,20 @@ export class Master {
         throw new TsgiError('TSGI_ERR_LISTEN', `cannot serve stats on ${v.stats as string}: ${(err as Error).message}`, { cause: err });
       }
       log(`tsgi: stats server enabled on ${this.stats.shown}${v.statsHttp ? ' (http)' : ''}`);
+    }
+    const dropped = dropPrivileges(v.uid as string | undefined, v.gid as string | undefined);
+    if (dropped) log(`tsgi: privileges dropped to ${dropped}`);
+    for (const file of (v.touchReload as string[] | undefined) ?? []) {
+      let last = mtimeOf(file);
+      watchFile(file, { interval: 250 }, () => {
+        const now = mtimeOf(file);
+        if (now !== last) {
+          last = now;
+          log(`tsgi: ${file} touched: graceful reload`);
+          void this.reload();
+        }
+      });
+      this.watched.push(file);
     }
     log(`tsgi: master process (pid: ${process.pid}) spawning ${this.wanted} worker${this.wanted === 1 ? '' : 's'} (tsgi ${VERSION})`);
     this.listenSignals();
@@ -388,6 +405,7 @@ export class Master {
 
   private finish(): void {
     clearInterval(this.watchdog);
+    for (const file of this.watched) unwatchFile(file);
     this.stats?.close();
     this.closeSockets();
     if (this.values.pidfile && this.values.vacuum) {
@@ -414,4 +432,12 @@ export async function runMaster(values: OptionValues): Promise<number> {
   const master = new Master(values);
   await master.start();
   return master.exited;
+}
+
+function mtimeOf(file: string): number {
+  try {
+    return statSync(file).mtimeMs;
+  } catch {
+    return -1;
+  }
 }

@@ -64,6 +64,8 @@ export interface NativeBinding {
   scoreboardRead(): ScoreboardSlot[];
   scoreboardSet(slot: number, field: keyof ScoreboardSlot, value: number): void;
   listenQueue(fd: number): number;
+  logTo(path: string): void;
+  setLimitAs(bytes: number): void;
   abiVersion: number;
 }
 

@@ -7,6 +7,7 @@ import { TsgiError } from './errors.js';
 import { nativeBackend, type SocketProtocol } from './serve.js';
 import type { OptionValues } from './options.js';
 import { hostname } from 'node:os';
+import { loadBinding } from './native-binding.js';
 
 /** What the master hands a worker, in TSGI_WORKER (JSON). */
 export interface WorkerSpec {
@@ -32,6 +33,8 @@ function send(message: ToMaster): void {
 
 export async function runWorker(spec: WorkerSpec): Promise<void> {
   const values = spec.values;
+  const limitAs = (values.limitAs as number | undefined) ?? 0;
+  if (limitAs > 0) loadBinding().setLimitAs(limitAs * 1024 * 1024);
   let loaded;
   try {
     loaded = await loadApplication({

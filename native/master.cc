@@ -2,6 +2,8 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -130,6 +132,32 @@ Napi::Value ListenQueue(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), queue);
 }
 
+// logTo(path): opens path for appending (creating it 0640) and makes it this
+// process's stdout and stderr (dup2), so that every log line, native or not, goes
+// there; children inherit it. Throws with the errno's code.
+Napi::Value LogTo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if (fd < 0) return ThrowErrno(env, errno, "cannot open the log file " + path);
+  if (dup2(fd, 1) < 0 || dup2(fd, 2) < 0) {
+    int err = errno;
+    close(fd);
+    return ThrowErrno(env, err, "cannot log to " + path);
+  }
+  close(fd);
+  return env.Undefined();
+}
+
+// setLimitAs(bytes): RLIMIT_AS, uWSGI's --limit-as, for this process and its children.
+Napi::Value SetLimitAs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  rlimit rl;
+  rl.rlim_cur = rl.rlim_max = static_cast<rlim_t>(info[0].As<Napi::Number>().DoubleValue());
+  if (setrlimit(RLIMIT_AS, &rl) != 0) return ThrowErrno(env, errno, "cannot set limit-as");
+  return env.Undefined();
+}
+
 }  // namespace
 
 Scoreboard* MasterScoreboard() { return master_scoreboard; }
@@ -142,6 +170,8 @@ void InitMaster(Napi::Env env, Napi::Object exports) {
   exports.Set("scoreboardRead", Napi::Function::New(env, ScoreboardRead));
   exports.Set("scoreboardSet", Napi::Function::New(env, ScoreboardSet));
   exports.Set("listenQueue", Napi::Function::New(env, ListenQueue));
+  exports.Set("logTo", Napi::Function::New(env, LogTo));
+  exports.Set("setLimitAs", Napi::Function::New(env, SetLimitAs));
 }
 
 }  // namespace tsgi

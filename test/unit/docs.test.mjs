@@ -23,7 +23,7 @@ test('every option says where it is obeyed, and that place exists', () => {
     for (const place of o.obeyedIn.split(/\s*(?:->|,)\s*/)) {
       const [file, symbol] = place.split(' ');
       const text = readFileSync(file, 'utf8');
-      const name = symbol.replace(/\(\)$/, '').split('::').pop();
+      const name = symbol.replace(/\(\)$/, '').split(/::|\./).pop();
       assert.ok(new RegExp(`\\b${name}\\b`).test(text), `${o.name}: ${name} is not in ${file}`);
     }
   }

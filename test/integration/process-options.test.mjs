@@ -1,0 +1,168 @@
+// The master's process options, with real processes: --logto, --daemonize, --uid and
+// --gid, --touch-reload, --limit-as. Every test ends what it started, by pid.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CLI, FIXTURES, ROOT, delay, spawnCli, waitUntil } from '../helpers.mjs';
+
+const APP = join(FIXTURES, 'master', 'app.mjs');
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function childrenOf(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function statusField(pid, field) {
+  const m = new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
+  return m ? Number(m[1]) : undefined;
+}
+
+async function get(port, path = '/') {
+  const r = await fetch(`http://127.0.0.1:${port}${path}`, { headers: { connection: 'close' } });
+  return { status: r.status, text: await r.text() };
+}
+
+async function stop(cli) {
+  cli.signal('SIGTERM');
+  await cli.waitExit(10000).catch(() => cli.kill());
+}
+
+test('--logto: every log line goes to the file, none to stderr', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsgi-logto-'));
+  const logfile = join(dir, 'tsgi.log');
+  const cli = spawnCli(['--master', '--processes', '1', '--http', '127.0.0.1:0', '--logto', logfile, '--wsgi-file', APP]);
+  try {
+    await waitUntil(() => existsSync(logfile) && /bound to TCP address 127\.0\.0\.1:\d+/.test(readFileSync(logfile, 'latin1')), 5000, 'the bind line in the log file');
+    const port = Number(/bound to TCP address 127\.0\.0\.1:(\d+)/.exec(readFileSync(logfile, 'latin1'))[1]);
+    await waitUntil(() => /worker 1 \(pid: \d+\) ready/.test(readFileSync(logfile, 'latin1')), 5000, 'the worker');
+    assert.equal((await get(port, '/logged')).status, 200);
+    await waitUntil(() => /GET \/logged => generated \d+ bytes/.test(readFileSync(logfile, 'latin1')), 3000, 'the request line in the file');
+    await stop(cli);
+    assert.equal(cli.stderrText(), '', 'nothing on stderr');
+    assert.match(readFileSync(logfile, 'latin1'), /tsgi: goodbye/);
+  } finally {
+    await cli.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('--daemonize: the command returns at once; the daemon serves, in its own session, and logs to the file', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsgi-daemon-'));
+  const logfile = join(dir, 'daemon.log');
+  const pidfile = join(dir, 'tsgi.pid');
+  let daemonPid;
+  try {
+    const child = spawn(process.execPath, [CLI, '--master', '--processes', '1', '--http', '127.0.0.1:0', '--daemonize', logfile, '--pidfile', pidfile, '--wsgi-file', APP], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    assert.equal(code, 0);
+    assert.match(stderr, /daemonized as pid (\d+), logging to /);
+    daemonPid = Number(/daemonized as pid (\d+)/.exec(stderr)[1]);
+    await waitUntil(() => existsSync(pidfile), 5000, 'the pidfile');
+    assert.equal(Number(readFileSync(pidfile, 'utf8')), daemonPid);
+    const sid = Number(readFileSync(`/proc/${daemonPid}/stat`, 'latin1').split(') ')[1].split(' ')[3]);
+    assert.equal(sid, daemonPid, 'the daemon leads its own session');
+    await waitUntil(() => /worker 1 \(pid: \d+\) ready/.test(readFileSync(logfile, 'latin1')), 5000, 'the worker');
+    const port = Number(/bound to TCP address 127\.0\.0\.1:(\d+)/.exec(readFileSync(logfile, 'latin1'))[1]);
+    assert.equal((await get(port)).status, 200);
+    // --stop PIDFILE ends it.
+    const stopper = spawn(process.execPath, [CLI, '--stop', pidfile], { stdio: 'ignore' });
+    assert.equal(await new Promise((resolve) => stopper.on('close', resolve)), 0);
+    await waitUntil(() => !alive(daemonPid), 8000, 'the daemon to stop');
+  } finally {
+    if (daemonPid && alive(daemonPid)) process.kill(daemonPid, 'SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('--uid nobody --gid nogroup: sockets bound as root (port 80 would work), workers run as nobody', { skip: process.getuid() !== 0 ? 'needs root' : false }, async () => {
+  const cli = spawnCli(['--master', '--processes', '2', '--http', '127.0.0.1:0', '--uid', 'nobody', '--gid', 'nogroup', '--wsgi-file', APP], { cwd: ROOT });
+  try {
+    const port = await cli.port;
+    await cli.waitStderr(/privileges dropped to uid 65534 gid 65534/);
+    await cli.waitStderr(/worker 2 \(pid: \d+\) ready/);
+    await cli.waitStderr(/worker 1 \(pid: \d+\) ready/);
+    assert.equal((await get(port)).status, 200);
+    assert.equal(statusField(cli.child.pid, 'Uid'), 65534, 'the master dropped too');
+    const workers = childrenOf(cli.child.pid);
+    assert.equal(workers.length, 2);
+    for (const w of workers) {
+      assert.equal(statusField(w, 'Uid'), 65534);
+      assert.equal(statusField(w, 'Gid'), 65534);
+    }
+    await stop(cli);
+    assert.equal((await cli.waitExit()).code, 0);
+  } finally {
+    await cli.kill();
+  }
+});
+
+test('--uid of a user that does not exist: one line, exit 1', async () => {
+  const cli = spawnCli(['--master', '--http', '127.0.0.1:0', '--uid', 'no-such-user-tsgi', '--wsgi-file', APP]);
+  const { code } = await cli.waitExit(10000);
+  assert.equal(code, 1);
+  assert.match(cli.stderrText(), /Expected a user name or id for uid but received "no-such-user-tsgi"/);
+});
+
+test('--touch-reload: touching the file reloads every worker; without --master it is refused', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsgi-touch-'));
+  const file = join(dir, 'reload.txt');
+  writeFileSync(file, 'x');
+  const cli = spawnCli(['--master', '--processes', '2', '--http', '127.0.0.1:0', '--touch-reload', file, '--wsgi-file', APP]);
+  try {
+    await cli.port;
+    await cli.waitStderr(/worker 2 \(pid: \d+\) ready/);
+    await cli.waitStderr(/worker 1 \(pid: \d+\) ready/);
+    const before = childrenOf(cli.child.pid).sort();
+    assert.equal(before.length, 2);
+    await delay(300);
+    const t = new Date(Date.now() + 5000);
+    utimesSync(file, t, t);
+    await cli.waitStderr(/reload\.txt touched: graceful reload/, 3000);
+    await cli.waitStderr(/chain reload done/, 10000);
+    await waitUntil(() => {
+      const now = childrenOf(cli.child.pid);
+      return now.length === 2 && now.every((p) => !before.includes(p));
+    }, 5000, 'two new workers');
+    await stop(cli);
+  } finally {
+    await cli.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const single = spawnCli(['--http', '127.0.0.1:0', '--touch-reload', '/tmp/x', '--wsgi-file', APP]);
+  const { code } = await single.waitExit(10000);
+  assert.equal(code, 1);
+  assert.match(single.stderrText(), /--touch-reload reloads the workers of a master: add --master/);
+});
+
+test('--limit-as: each worker runs under RLIMIT_AS', async () => {
+  const cli = spawnCli(['--master', '--processes', '1', '--http', '127.0.0.1:0', '--limit-as', '8192', '--wsgi-file', APP]);
+  try {
+    const port = await cli.port;
+    await cli.waitStderr(/worker 1 \(pid: \d+\) ready/);
+    assert.equal((await get(port)).status, 200);
+    const [worker] = childrenOf(cli.child.pid);
+    const limits = readFileSync(`/proc/${worker}/limits`, 'latin1');
+    assert.match(limits, new RegExp(`Max address space\\s+${8192 * 1024 * 1024}\\s+${8192 * 1024 * 1024}\\s+bytes`));
+    assert.match(readFileSync(`/proc/${cli.child.pid}/limits`, 'latin1'), /Max address space\s+unlimited/, 'the master is not limited');
+    await stop(cli);
+  } finally {
+    await cli.kill();
+  }
+});
