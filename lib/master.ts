@@ -32,7 +32,8 @@ interface Socket {
 
 interface Worker {
   id: number; // 1-based, as uWSGI numbers them
-  slot: number;
+  block: number; // its block of scoreboard slots, one slot per core
+  slot: number; // the block's first slot: core 0's
   child: ChildProcess;
   pid: number;
   ready: boolean;
@@ -50,7 +51,8 @@ export class Master {
   private readonly binding: NativeBinding;
   private readonly sockets: Socket[] = [];
   private readonly workers = new Map<number, Worker>(); // by pid
-  private readonly slotsFree: number[] = [];
+  private readonly slotsFree: number[] = []; // free blocks
+  private readonly threads: number;
   private scoreboardFd = -1;
   private slots = 0;
   private wanted: number;
@@ -70,6 +72,7 @@ export class Master {
   constructor(private readonly values: OptionValues) {
     this.binding = loadBinding();
     this.wanted = (values.processes as number) ?? 1;
+    this.threads = (values.threads as number | undefined) ?? 1;
     this.exited = new Promise((r) => (this.resolveExit = r));
   }
 
@@ -94,9 +97,10 @@ export class Master {
       }
       // Slots for every worker that may live at once: the workers, their successors
       // during a reload, and what SIGTTIN may add.
-      this.slots = Math.max(8, this.wanted * 2 + 8);
+      const blocks = Math.max(8, this.wanted * 2 + 8);
+      this.slots = blocks * this.threads;
       this.scoreboardFd = this.binding.scoreboardCreate(this.slots);
-      for (let i = this.slots - 1; i >= 0; i--) this.slotsFree.push(i);
+      for (let i = blocks - 1; i >= 0; i--) this.slotsFree.push(i);
     } catch (err) {
       this.closeSockets();
       throw err;
@@ -145,11 +149,12 @@ export class Master {
 
   /** Spawns a worker; a successor or a respawn keeps its predecessor's id, as in uWSGI. */
   private spawnWorker(id: number = this.nextId++, respawns = 0): Worker | undefined {
-    const slot = this.slotsFree.pop();
-    if (slot === undefined) {
+    const block = this.slotsFree.pop();
+    if (block === undefined) {
       log('tsgi: no free scoreboard slot for another worker');
       return undefined;
     }
+    const slot = block * this.threads;
     const spec: WorkerSpec = {
       id,
       slot,
@@ -159,8 +164,10 @@ export class Master {
       values: this.values,
       processes: this.wanted,
     };
-    for (const field of ['requests', 'requestStart', 'tx', 'exceptions', 'avgRt', 'rss', 'harakiriCount'] as const) {
-      this.binding.scoreboardSet(slot, field, 0);
+    for (let core = 0; core < this.threads; core++) {
+      for (const field of ['requests', 'requestStart', 'tx', 'exceptions', 'avgRt', 'runningTime', 'rss', 'harakiriCount'] as const) {
+        this.binding.scoreboardSet(slot + core, field, 0);
+      }
     }
     this.binding.scoreboardSet(slot, 'respawnCount', respawns);
     this.binding.scoreboardSet(slot, 'lastSpawn', Math.floor(Date.now() / 1000));
@@ -168,7 +175,7 @@ export class Master {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc', ...this.sockets.map((s) => s.fd), this.scoreboardFd],
       env: { ...process.env, TSGI_WORKER: JSON.stringify(spec) },
     });
-    const w: Worker = { id, slot, child, pid: child.pid ?? -1, ready: false, stopping: false, replaced: false, startedAt: Date.now() };
+    const w: Worker = { id, block, slot, child, pid: child.pid ?? -1, ready: false, stopping: false, replaced: false, startedAt: Date.now() };
     this.workers.set(w.pid, w);
     this.binding.scoreboardSet(slot, 'pid', w.pid);
     child.on('message', (m: ToMaster) => this.onMessage(w, m));
@@ -209,9 +216,11 @@ export class Master {
     const respawns = this.respawnsOf(w);
     this.workers.delete(w.pid);
     clearTimeout(w.killTimer);
-    this.binding.scoreboardSet(w.slot, 'pid', 0);
-    this.binding.scoreboardSet(w.slot, 'requestStart', 0);
-    this.slotsFree.push(w.slot);
+    for (let core = 0; core < this.threads; core++) {
+      this.binding.scoreboardSet(w.slot + core, 'pid', 0);
+      this.binding.scoreboardSet(w.slot + core, 'requestStart', 0);
+    }
+    this.slotsFree.push(w.block);
     const how = signal ? `killed by signal ${signal}` : `exit code ${code}`;
     if (this.stopping) {
       log(`tsgi: worker ${w.id} (pid: ${w.pid}) stopped (${how})`);
@@ -265,11 +274,17 @@ export class Master {
     for (const w of this.workers.values()) {
       const s = board[w.slot];
       if (s === undefined) continue;
-      if (harakiri > 0 && s.requestStart > 0 && now - s.requestStart >= harakiri * 1000) {
-        const seconds = Math.round((now - s.requestStart) / 100) / 10;
+      // The oldest request in progress on any of the worker's cores.
+      let start = 0;
+      for (let core = 0; core < this.threads; core++) {
+        const t = board[w.slot + core]?.requestStart ?? 0;
+        if (t > 0 && (start === 0 || t < start)) start = t;
+      }
+      if (harakiri > 0 && start > 0 && now - start >= harakiri * 1000) {
+        const seconds = Math.round((now - start) / 100) / 10;
         log(`tsgi: *** HARAKIRI ON WORKER ${w.id} (pid: ${w.pid}) *** busy for ${seconds} s (harakiri ${harakiri})`);
         this.binding.scoreboardSet(w.slot, 'harakiriCount', s.harakiriCount + 1);
-        this.binding.scoreboardSet(w.slot, 'requestStart', 0);
+        for (let core = 0; core < this.threads; core++) this.binding.scoreboardSet(w.slot + core, 'requestStart', 0);
         w.child.kill('SIGKILL');
       } else if (rssLimit > 0 && !w.stopping && s.rss > rssLimit) {
         log(`tsgi: worker ${w.id} (pid: ${w.pid}) rss ${Math.round(s.rss / 1048576)} MB over reload-on-rss ${this.values.reloadOnRss} MB: recycling`);
@@ -368,7 +383,7 @@ export class Master {
         queue: this.binding.listenQueue(s.fd),
         maxQueue: this.values.listen as number,
       })),
-      workers: [...this.workers.values()].map((w) => ({ id: w.id, pid: w.pid, slot: board[w.slot]!, stopping: w.stopping })),
+      workers: [...this.workers.values()].map((w) => ({ id: w.id, pid: w.pid, cores: board.slice(w.slot, w.slot + this.threads), stopping: w.stopping })),
       previous: this.previousRequests,
     });
   }
@@ -377,9 +392,12 @@ export class Master {
     const board = this.binding.scoreboardRead();
     log(`tsgi: stats: master pid ${process.pid}, ${this.workers.size} workers`);
     for (const w of this.workers.values()) {
-      const s = board[w.slot]!;
+      const cores = board.slice(w.slot, w.slot + this.threads);
+      const s = cores[0]!;
+      const sum = (f: 'requests' | 'exceptions' | 'tx') => cores.reduce((n, c) => n + c[f], 0);
+      const busy = cores.some((c) => c.requestStart > 0);
       log(
-        `tsgi: worker ${w.id} pid ${w.pid} requests ${s.requests} exceptions ${s.exceptions} tx ${s.tx} avg_rt ${s.avgRt} us rss ${Math.round(s.rss / 1048576)} MB ${s.requestStart > 0 ? 'busy' : 'idle'} respawns ${s.respawnCount} harakiri ${s.harakiriCount}`,
+        `tsgi: worker ${w.id} pid ${w.pid} requests ${sum('requests')} exceptions ${sum('exceptions')} tx ${sum('tx')} avg_rt ${s.avgRt} us rss ${Math.round(s.rss / 1048576)} MB ${busy ? 'busy' : 'idle'} respawns ${s.respawnCount} harakiri ${s.harakiriCount}`,
       );
     }
   }

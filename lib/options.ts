@@ -103,6 +103,15 @@ export const OPTIONS: readonly OptionSpec[] = [
     obeyedIn: 'lib/master.ts Master.spawnWorker()',
   },
   {
+    name: 'threads',
+    type: 'int',
+    default: 1,
+    min: 1,
+    max: 64,
+    help: 'Cores per worker: worker_threads, each with its own loop, native server and application instance (wsgi.multithread is then true).',
+    obeyedIn: 'lib/worker.ts runWorker() -> lib/thread-main.ts',
+  },
+  {
     name: 'lazy-apps',
     type: 'bool',
     default: false,

@@ -78,6 +78,8 @@ export interface WorkerSlot {
   scoreboardFd: number;
   scoreboardSlot: number;
   scoreboardSlots: number;
+  /** The core (thread) of the worker: the log line's "on core N". */
+  core: number;
 }
 
 export interface NativeBackend extends Backend {
@@ -99,7 +101,7 @@ export function nativeBackend(handler: Handler, values: OptionValues, slot?: Wor
     tmpDir: tmpdir(),
     logging: !(values.disableLogging as boolean),
     logFd: 2,
-    core: 0,
+    core: slot?.core ?? 0,
     serverName: hostname(),
     keys: KEYS,
     methods: METHODS,

@@ -11,7 +11,8 @@ import type { ScoreboardSlot } from './native-binding.js';
 export interface StatsWorker {
   id: number;
   pid: number;
-  slot: ScoreboardSlot;
+  /** One slot per core (thread); the first holds what the master keeps. */
+  cores: ScoreboardSlot[];
   stopping: boolean;
 }
 
@@ -45,44 +46,45 @@ export function statsDocument(input: StatsInput): Record<string, unknown> {
     .slice()
     .sort((a, b) => a.id - b.id)
     .map((w) => {
-      const s = w.slot;
+      const s = w.cores[0]!;
+      const sum = (f: 'requests' | 'exceptions' | 'tx' | 'runningTime') => w.cores.reduce((n, c) => n + c[f], 0);
+      const requests = sum('requests');
       const mem = memory(w.pid);
-      const delta = s.requests - (input.previous.get(w.id) ?? 0);
-      input.previous.set(w.id, s.requests);
-      const busy = s.requestStart > 0;
+      const delta = requests - (input.previous.get(w.id) ?? 0);
+      input.previous.set(w.id, requests);
+      const busy = w.cores.some((c) => c.requestStart > 0);
+      const timed = w.cores.filter((c) => c.requests > 0);
       return {
         id: w.id,
         pid: w.pid,
         accepting: w.stopping ? 0 : 1,
-        requests: s.requests,
+        requests,
         delta_requests: Math.max(0, delta),
-        exceptions: s.exceptions,
+        exceptions: sum('exceptions'),
         harakiri_count: s.harakiriCount,
         signals: 0,
         signal_queue: 0,
         status: w.stopping ? 'cheap' : busy ? 'busy' : 'idle',
         rss: mem.rss || s.rss,
         vsz: mem.vsz,
-        running_time: s.runningTime,
+        running_time: sum('runningTime'),
         last_spawn: s.lastSpawn,
         respawn_count: s.respawnCount,
-        tx: s.tx,
-        avg_rt: s.avgRt,
-        apps: [{ id: 0, modifier1: 0, mountpoint: '', startup_time: 0, requests: s.requests, exceptions: s.exceptions, chdir: '' }],
-        cores: [
-          {
-            id: 0,
-            requests: s.requests,
-            static_requests: 0,
-            routed_requests: 0,
-            offloaded_requests: 0,
-            write_errors: 0,
-            read_errors: 0,
-            in_request: busy ? 1 : 0,
-            vars: [],
-            req_info: {},
-          },
-        ],
+        tx: sum('tx'),
+        avg_rt: timed.length ? Math.round(timed.reduce((n, c) => n + c.avgRt, 0) / timed.length) : 0,
+        apps: [{ id: 0, modifier1: 0, mountpoint: '', startup_time: 0, requests, exceptions: sum('exceptions'), chdir: '' }],
+        cores: w.cores.map((c, id) => ({
+          id,
+          requests: c.requests,
+          static_requests: 0,
+          routed_requests: 0,
+          offloaded_requests: 0,
+          write_errors: 0,
+          read_errors: 0,
+          in_request: c.requestStart > 0 ? 1 : 0,
+          vars: [],
+          req_info: {},
+        })),
       };
     });
   const listenQueue = input.sockets.reduce((n, s) => n + s.queue, 0);

@@ -1,17 +1,23 @@
 // A worker under the master (lib/master.ts): it loads the application itself, accepts
-// on the sockets the master bound (inherited fds), writes its scoreboard slot from
-// native code, and takes orders over the IPC channel.
-import { Handler, type HandlerOptions } from './exchange.js';
-import { describeLoadError, loadApplication } from './loader.js';
-import { TsgiError } from './errors.js';
-import { nativeBackend, type SocketProtocol } from './serve.js';
-import type { OptionValues } from './options.js';
+// on the sockets the master bound (inherited fds), writes its scoreboard slots from
+// native code, and takes orders over the IPC channel. With --threads N it runs N
+// cores: the main thread and N-1 worker_threads, each with its own loop, native server
+// and application instance, all accepting on the same sockets.
+import { Worker as Thread } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { hostname } from 'node:os';
+import { Handler, type HandlerOptions } from './exchange.js';
+import { describeLoadError, loadApplication, type LoadedApplication } from './loader.js';
+import { TsgiError } from './errors.js';
+import { nativeBackend, type NativeBackend, type SocketProtocol } from './serve.js';
 import { loadBinding } from './native-binding.js';
+import type { OptionValues } from './options.js';
 
 /** What the master hands a worker, in TSGI_WORKER (JSON). */
 export interface WorkerSpec {
   id: number;
+  /** The first of this worker's slots; core i writes slot + i. */
   slot: number;
   slots: number;
   scoreboardFd: number;
@@ -27,6 +33,57 @@ export type ToMaster =
   | { type: 'load-error'; message: string }
   | { type: 'recycle'; reason: string };
 
+/** Messages between a worker's main thread and its other cores. */
+export type ToCore = { type: 'stop' };
+export type FromCore = { type: 'ready' } | { type: 'load-error'; message: string } | { type: 'max-requests' };
+
+const THREAD_ENTRY = join(fileURLToPath(import.meta.url), '..', 'thread-main.js');
+
+export async function load(values: OptionValues): Promise<LoadedApplication | string> {
+  try {
+    return await loadApplication({
+      wsgiFile: values.wsgiFile as string | undefined,
+      module: values.module as string | undefined,
+      callable: values.callable as string | undefined,
+    });
+  } catch (err) {
+    return err instanceof TsgiError ? describeLoadError(err) : ((err as Error).stack ?? String(err));
+  }
+}
+
+/**
+ * One core: a native server on this thread's loop, its scoreboard slot, the
+ * application. onMaxRequests is called once, after the request that reached the count.
+ */
+export function startCore(spec: WorkerSpec, core: number, loaded: LoadedApplication, onMaxRequests: () => void): NativeBackend {
+  const values = spec.values;
+  const threads = (values.threads as number | undefined) ?? 1;
+  const maxRequests = (values.maxRequests as number | undefined) ?? 0;
+  let done = 0;
+  let backend: NativeBackend | undefined;
+  const options: HandlerOptions = {
+    backend: 'native',
+    serverName: hostname(),
+    multiprocess: spec.processes > 1,
+    multithread: threads > 1,
+    onException: () => backend?.noteException(),
+    maxRequests,
+    onRequestDone: () => {
+      done++;
+      if (maxRequests > 0 && done === maxRequests) setImmediate(onMaxRequests);
+    },
+  };
+  const handler = new Handler(loaded.app, options);
+  backend = nativeBackend(handler, values, {
+    scoreboardFd: spec.scoreboardFd,
+    scoreboardSlot: spec.slot + core,
+    scoreboardSlots: spec.slots,
+    core,
+  });
+  for (const s of spec.sockets) backend.listenFd(s.fd, s.protocol, s.port);
+  return backend;
+}
+
 function send(message: ToMaster): void {
   if (process.connected) process.send!(message);
 }
@@ -35,52 +92,65 @@ export async function runWorker(spec: WorkerSpec): Promise<void> {
   const values = spec.values;
   const limitAs = (values.limitAs as number | undefined) ?? 0;
   if (limitAs > 0) loadBinding().setLimitAs(limitAs * 1024 * 1024);
-  let loaded;
-  try {
-    loaded = await loadApplication({
-      wsgiFile: values.wsgiFile as string | undefined,
-      module: values.module as string | undefined,
-      callable: values.callable as string | undefined,
-    });
-  } catch (err) {
-    const message = err instanceof TsgiError ? describeLoadError(err) : ((err as Error).stack ?? String(err));
-    send({ type: 'load-error', message });
+  const threads = (values.threads as number | undefined) ?? 1;
+  const loaded = await load(values);
+  if (typeof loaded === 'string') {
+    send({ type: 'load-error', message: loaded });
     process.exitCode = 22; // uWSGI's "failed to load the app" exit code
     process.disconnect?.();
     return;
   }
-  const maxRequests = (values.maxRequests as number | undefined) ?? 0;
-  let done = 0;
   let stopping = false;
-  let backend: ReturnType<typeof nativeBackend> | undefined;
+  const others: Thread[] = [];
+  let backend: NativeBackend | undefined;
   const stop = (reason?: string) => {
     if (stopping) return;
     stopping = true;
     if (reason !== undefined) send({ type: 'recycle', reason });
-    void backend!.close().then(() => {
+    const message: ToCore = { type: 'stop' };
+    for (const t of others) t.postMessage(message);
+    const exited = others.map((t) => new Promise<void>((resolve) => t.once('exit', () => resolve())));
+    void Promise.all([backend!.close(), ...exited]).then(() => {
       process.disconnect?.();
       process.exit(0);
     });
   };
-  const options: HandlerOptions = {
-    backend: 'native',
-    serverName: hostname(),
-    multiprocess: spec.processes > 1,
-    onException: () => backend?.noteException(),
-    maxRequests,
-    onRequestDone: () => {
-      done++;
-      // max-requests: recycled after the request that reached the count.
-      if (maxRequests > 0 && done >= maxRequests) setImmediate(() => stop(`max-requests ${maxRequests} reached`));
-    },
-  };
-  const handler = new Handler(loaded.app, options);
-  backend = nativeBackend(handler, values, {
-    scoreboardFd: spec.scoreboardFd,
-    scoreboardSlot: spec.slot,
-    scoreboardSlots: spec.slots,
-  });
-  for (const s of spec.sockets) backend.listenFd(s.fd, s.protocol, s.port);
+  const maxRequests = () => stop(`max-requests ${values.maxRequests as number} reached`);
+
+  // The other cores first: they load the application in parallel with this one.
+  const ready: Array<Promise<void>> = [];
+  for (let core = 1; core < threads; core++) {
+    const t = new Thread(THREAD_ENTRY, { workerData: { spec, core } });
+    others.push(t);
+    ready.push(
+      new Promise<void>((resolve, reject) => {
+        t.on('message', (m: FromCore) => {
+          if (m.type === 'ready') resolve();
+          else if (m.type === 'load-error') reject(new Error(m.message));
+          else if (m.type === 'max-requests') maxRequests();
+        });
+        t.once('error', (err) => reject(err));
+        t.once('exit', (code) => {
+          if (!stopping) {
+            // A core that dies takes its worker with it: the master respawns the worker.
+            process.stderr.write(`tsgi: worker ${spec.id} core ${core} exited (code ${code}): the worker stops\n`);
+            process.exit(1);
+          }
+        });
+      }),
+    );
+  }
+  backend = startCore(spec, 0, loaded, maxRequests);
+  try {
+    await Promise.all(ready);
+  } catch (err) {
+    send({ type: 'load-error', message: (err as Error).message });
+    process.exitCode = 22;
+    process.disconnect?.();
+    for (const t of others) void t.terminate();
+    backend.destroy();
+    return;
+  }
 
   process.on('message', (m: ToWorker) => {
     if (m.type === 'stop') stop();

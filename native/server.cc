@@ -347,15 +347,18 @@ Napi::Value Server::ListenUnix(const Napi::CallbackInfo& info) {
 // process inherited (TCP or unix, found from the socket itself), and accepts on it.
 Napi::Value Server::ListenFd(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const int fd = info[0].As<Napi::Number>().Int32Value();
+  // A copy of the descriptor: the listener's close closes it, and other cores of the
+  // same process (--threads) accept on the same socket through copies of their own.
+  const int fd = dup(info[0].As<Napi::Number>().Int32Value());
   const Protocol protocol =
       info[1].IsNumber() && info[1].As<Napi::Number>().Int32Value() == kProtocolUwsgi
           ? kProtocolUwsgi
           : kProtocolHttp;
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
-  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
-    Napi::Error::New(env, "fd " + std::to_string(fd) + " is not a socket").ThrowAsJavaScriptException();
+  if (fd < 0 || getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+    if (fd >= 0) close(fd);
+    Napi::Error::New(env, "fd " + std::to_string(info[0].As<Napi::Number>().Int32Value()) + " is not a socket").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   auto* l = new Listener();
