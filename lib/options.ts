@@ -109,7 +109,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     min: 1,
     max: 64,
     help: 'Cores per worker: worker_threads, each with its own loop, native server and application instance (wsgi.multithread is then true).',
-    obeyedIn: 'lib/worker.ts runWorker() -> lib/thread-main.ts',
+    obeyedIn: 'lib/worker.ts runWorker() -> lib/thread-main.ts startCore()',
   },
   {
     name: 'lazy-apps',
