@@ -103,6 +103,10 @@ Napi::Value ScoreboardRead(const Napi::CallbackInfo& info) {
       o.Set(kFields[f], Napi::Number::New(env, static_cast<double>(
                                                    Field(s, f)->load(std::memory_order_relaxed))));
     }
+    char request[sizeof s->request + 1];
+    std::memcpy(request, s->request, sizeof s->request);
+    request[sizeof s->request] = '\0';
+    o.Set("request", Napi::String::New(env, request, strnlen(request, sizeof s->request)));
     out.Set(static_cast<uint32_t>(i), o);
   }
   return out;

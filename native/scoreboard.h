@@ -29,8 +29,12 @@ struct ScoreboardSlot {
   std::atomic<uint64_t> delta_requests;  // kept by the master (requests since last stats)
   std::atomic<uint64_t> running_time;    // microseconds spent in requests, all told
   std::atomic<uint64_t> reserved[2];
+  // The current request's method and URI ("GET /slow?x=1", cut to fit), for the
+  // harakiri line. Plain bytes: a reader may see it half rewritten, which a log line
+  // can bear; request_start, written after it, says whether it is current.
+  char request[128];
 };
-static_assert(sizeof(ScoreboardSlot) == 128, "a slot is two cache lines");
+static_assert(sizeof(ScoreboardSlot) == 256, "a slot is four cache lines");
 
 enum SlotStatus : uint64_t { kSlotIdle = 0, kSlotBusy = 1, kSlotCheap = 2, kSlotReloading = 3 };
 

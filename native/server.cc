@@ -469,9 +469,10 @@ void Server::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
   if (c->state == Connection::State::kLingering) return;  // dropped
   BatchScope batch(s);
   const size_t n = static_cast<size_t>(nread);
-  if (c->state == Connection::State::kDispatched || c->close_after || !c->inbuf.empty()) {
+  if (c->state == Connection::State::kDispatched || c->close_after || c->output_blocked ||
+      !c->inbuf.empty()) {
     c->inbuf.append(buf->base, n);
-    if (c->state == Connection::State::kDispatched || c->close_after) {
+    if (c->state == Connection::State::kDispatched || c->close_after || c->output_blocked) {
       // Pipelined bytes wait for the response; stop reading past a bound.
       if (c->inbuf.size() > s->cfg_.buffer_size + kReadBufferSize && c->reading) {
         uv_read_stop(&c->h.stream);
@@ -479,8 +480,8 @@ void Server::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
       }
       return;
     }
-    if (c->state == Connection::State::kHead && c->inbuf.size() < s->cfg_.buffer_size &&
-        std::memchr(buf->base, '\n', n) == nullptr) {
+    if (c->protocol == kProtocolHttp && c->state == Connection::State::kHead &&
+        c->inbuf.size() < s->cfg_.buffer_size && std::memchr(buf->base, '\n', n) == nullptr) {
       // A head can only complete on a line end: a client sending a byte at a time
       // does not make us parse the whole head again for each byte.
       return;
@@ -515,6 +516,17 @@ void Server::ProcessInbuf(Connection* c) {
 size_t Server::Process(Connection* c, const char* data, size_t len) {
   size_t off = 0;
   while (off < len) {
+    if (Queued(c) > kHighWater && c->state == Connection::State::kIdle) {
+      // A client that pipelines requests and reads no answers: take no more requests
+      // until what is queued for it drains (OnWrite takes them up again), so that its
+      // answers cannot pile up in memory, and its write timeout can run out.
+      c->output_blocked = true;
+      if (c->reading && c->inbuf.size() + (len - off) > cfg_.buffer_size + kReadBufferSize) {
+        uv_read_stop(&c->h.stream);
+        c->reading = false;
+      }
+      return off;
+    }
     if (c->close_after || c->state == Connection::State::kClosing ||
         c->state == Connection::State::kDispatched ||
         c->state == Connection::State::kLingering) {
@@ -791,9 +803,23 @@ napi_value Server::BodyArg(Connection* c, const char* body, size_t body_len,
   return v;
 }
 
+// The scoreboard's "current request" (method and URI), for --harakiri-verbose.
+void Server::NoteRequest(StrView method, StrView uri) {
+  if (slot_ == nullptr) return;
+  char* out = slot_->request;
+  const size_t room = sizeof slot_->request - 1;
+  size_t n = method.len < room ? method.len : room;
+  std::memcpy(out, method.data, n);
+  if (n < room) out[n++] = ' ';
+  const size_t u = uri.len < room - n ? uri.len : room - n;
+  std::memcpy(out + n, uri.data, u);
+  out[n + u] = '\0';
+}
+
 void Server::Dispatch(Connection* c, const HttpRequestHead& head, const char* body,
                       size_t body_len) {
   RequestState* rs = c->req;
+  NoteRequest(head.method, head.target);
   BeginDispatch(c);
   napi_env env = env_;
   napi_value undefined;
@@ -884,6 +910,8 @@ void Server::Dispatch(Connection* c, const HttpRequestHead& head, const char* bo
 void Server::DispatchUwsgi(Connection* c, const UwsgiRequest& u, const char* body,
                            size_t body_len) {
   RequestState* rs = c->req;
+  NoteRequest(u.vars[u.request_method].value,
+              u.request_uri >= 0 ? u.vars[u.request_uri].value : StrView{"", 0});
   BeginDispatch(c);
   napi_env env = env_;
   napi_value undefined;
@@ -1346,6 +1374,14 @@ void Server::OnWrite(uv_write_t* req, int status) {
   // Write what piled up meanwhile now (it may start another write), then tell a
   // body that waits when the output is low again.
   s->Flush(c);
+  if (c->output_blocked && s->Queued(c) <= kLowWater && c->state == Connection::State::kIdle) {
+    c->output_blocked = false;
+    if (!c->resume_pending) {
+      c->resume_pending = true;
+      s->resume_.push_back(c);
+      uv_idle_start(&s->resume_idle_, OnResume);
+    }
+  }
   if (c->want_drain && s->Queued(c) <= kLowWater &&
       c->state == Connection::State::kDispatched) {
     c->want_drain = false;

@@ -113,6 +113,7 @@ struct Connection {
   bool chunked_response = false;
   bool close_after_response = false;  // the head went out with "Connection: close"
   bool refused = false;  // answered before its request was read whole
+  bool output_blocked = false;  // pipelined requests wait: too much output is queued
   std::string inbuf;         // an unfinished head or body, copied aside
   std::string out;           // corked output
   size_t inflight = 0;       // bytes handed to uv_write and not yet written
@@ -184,6 +185,7 @@ class Server : public Napi::ObjectWrap<Server> {
   void DispatchUwsgi(Connection* c, const UwsgiRequest& u, const char* body, size_t body_len);
   void BeginDispatch(Connection* c);
   napi_value MethodArg(StrView method);
+  void NoteRequest(StrView method, StrView uri);
   napi_value BodyArg(Connection* c, const char* body, size_t body_len, uint32_t* flags,
                      uint64_t* length);
   void RefusePacket(Connection* c, const char* why);
