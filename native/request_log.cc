@@ -1,5 +1,7 @@
 #include "request_log.h"
 
+#include <cstring>
+
 
 namespace tsgi {
 
@@ -32,6 +34,22 @@ void AppendNumber(std::string* out, unsigned long long n) {
   out->append(p, static_cast<size_t>(end - p));
 }
 
+// Appends text with control bytes (and backslashes) escaped as \xHH: over uwsgi, a
+// front end's values may hold any byte, and a line feed in one would forge a log line.
+void AppendEscaped(std::string* out, const char* s, size_t len) {
+  static const char kHex[] = "0123456789abcdef";
+  size_t start = 0;
+  for (size_t i = 0; i < len; i++) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != 0x7f && c != '\\') continue;
+    out->append(s + start, i - start);
+    const char esc[4] = {'\\', 'x', kHex[c >> 4], kHex[c & 15]};
+    out->append(esc, 4);
+    start = i + 1;
+  }
+  out->append(s + start, len - start);
+}
+
 }  // namespace
 
 void AppendRequestLogLine(std::string* out, const RequestLogEntry& e) {
@@ -42,9 +60,9 @@ void AppendRequestLogLine(std::string* out, const RequestLogEntry& e) {
   out->push_back('/');
   AppendNumber(out, e.total_requests);
   out->append("] ");
-  out->append(e.remote_addr);
+  AppendEscaped(out, e.remote_addr, std::strlen(e.remote_addr));
   out->append(" (");
-  out->append(e.remote_user);
+  AppendEscaped(out, e.remote_user, std::strlen(e.remote_user));
   out->append(") {");
   AppendNumber(out, e.vars_count);
   out->append(" vars in ");
@@ -52,15 +70,15 @@ void AppendRequestLogLine(std::string* out, const RequestLogEntry& e) {
   out->append(" bytes} [");
   AppendDate(out, e.started);
   out->append("] ");
-  out->append(e.method, e.method_len);
+  AppendEscaped(out, e.method, e.method_len);
   out->push_back(' ');
-  out->append(e.uri, e.uri_len);
+  AppendEscaped(out, e.uri, e.uri_len);
   out->append(" => generated ");
   AppendNumber(out, e.body_bytes);
   out->append(" bytes in ");
   AppendNumber(out, e.msecs);
   out->append(" msecs (");
-  out->append(e.protocol);
+  AppendEscaped(out, e.protocol, std::strlen(e.protocol));
   out->push_back(' ');
   AppendNumber(out, static_cast<unsigned long long>(e.status));
   out->append(") ");

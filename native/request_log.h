@@ -34,7 +34,9 @@ struct RequestLogEntry {
 // Appends one line, newline included, to *out:
 // [pid: P|app: 0|req: N/N] ADDR () {V vars in B bytes} [date] METHOD URI =>
 //   generated B bytes in T msecs (PROTO STATUS) H headers in B bytes (1 switches on core C)
-// The date is asctime's, in local time, as uWSGI writes it.
+// The date is asctime's, in local time, as uWSGI writes it. Control bytes and
+// backslashes in the address, method, URI and protocol are written as \xHH, so that
+// no value can forge a line.
 void AppendRequestLogLine(std::string* out, const RequestLogEntry& e);
 
 }  // namespace tsgi

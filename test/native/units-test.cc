@@ -139,6 +139,18 @@ void TestLogLine() {
   CHECK(date[3] == ' ' && date[7] == ' ' && date[10] == ' ' && date[13] == ':' && date[16] == ':' &&
         date[19] == ' ');
   if (failed) std::fprintf(stderr, "line: %s", line.c_str());
+  // A value with a line feed cannot forge a line: control bytes and backslashes are
+  // escaped.
+  tsgi::RequestLogEntry bad = e;
+  bad.remote_addr = "1\n2.0.2.1";
+  bad.uri = "/s\row\\x";
+  bad.uri_len = 7;
+  std::string escaped;
+  tsgi::AppendRequestLogLine(&escaped, bad);
+  CHECK(escaped.find('\r') == std::string::npos);
+  CHECK(escaped.find('\n') == escaped.size() - 1);
+  CHECK(escaped.find(") 1\\x0a2.0.2.1 (") != std::string::npos || escaped.find("] 1\\x0a2.0.2.1 (") != std::string::npos);
+  CHECK(escaped.find("GET /s\\x0dow\\x5cx =>") != std::string::npos);
 }
 
 int CountOpenFds() {
