@@ -45,7 +45,7 @@ async function stop(cli) {
 test('--logto: every log line goes to the file, none to stderr', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tsgi-logto-'));
   const logfile = join(dir, 'tsgi.log');
-  const cli = spawnCli(['--master', '--processes', '1', '--http', '127.0.0.1:0', '--logto', logfile, '--wsgi-file', APP]);
+  const cli = spawnCli(['--master', '--no-orphans', '--processes', '1', '--http', '127.0.0.1:0', '--logto', logfile, '--wsgi-file', APP]);
   try {
     await waitUntil(() => existsSync(logfile) && /bound to TCP address 127\.0\.0\.1:\d+/.test(readFileSync(logfile, 'latin1')), 5000, 'the bind line in the log file');
     const port = Number(/bound to TCP address 127\.0\.0\.1:(\d+)/.exec(readFileSync(logfile, 'latin1'))[1]);
@@ -92,7 +92,7 @@ test('--daemonize: the command returns at once; the daemon serves, in its own se
 });
 
 test('--uid nobody --gid nogroup: sockets bound as root (port 80 would work), workers run as nobody', { skip: process.getuid() !== 0 ? 'needs root' : false }, async () => {
-  const cli = spawnCli(['--master', '--processes', '2', '--http', '127.0.0.1:0', '--uid', 'nobody', '--gid', 'nogroup', '--wsgi-file', APP], { cwd: ROOT });
+  const cli = spawnCli(['--master', '--no-orphans', '--processes', '2', '--http', '127.0.0.1:0', '--uid', 'nobody', '--gid', 'nogroup', '--wsgi-file', APP], { cwd: ROOT });
   try {
     const port = await cli.port;
     await cli.waitStderr(/privileges dropped to uid 65534 gid 65534/);
@@ -114,7 +114,7 @@ test('--uid nobody --gid nogroup: sockets bound as root (port 80 would work), wo
 });
 
 test('--uid of a user that does not exist: one line, exit 1', async () => {
-  const cli = spawnCli(['--master', '--http', '127.0.0.1:0', '--uid', 'no-such-user-tsgi', '--wsgi-file', APP]);
+  const cli = spawnCli(['--master', '--no-orphans', '--http', '127.0.0.1:0', '--uid', 'no-such-user-tsgi', '--wsgi-file', APP]);
   const { code } = await cli.waitExit(10000);
   assert.equal(code, 1);
   assert.match(cli.stderrText(), /Expected a user name or id for uid but received "no-such-user-tsgi"/);
@@ -124,7 +124,7 @@ test('--touch-reload: touching the file reloads every worker; without --master i
   const dir = mkdtempSync(join(tmpdir(), 'tsgi-touch-'));
   const file = join(dir, 'reload.txt');
   writeFileSync(file, 'x');
-  const cli = spawnCli(['--master', '--processes', '2', '--http', '127.0.0.1:0', '--touch-reload', file, '--wsgi-file', APP]);
+  const cli = spawnCli(['--master', '--no-orphans', '--processes', '2', '--http', '127.0.0.1:0', '--touch-reload', file, '--wsgi-file', APP]);
   try {
     await cli.port;
     await cli.waitStderr(/worker 2 \(pid: \d+\) ready/);
@@ -152,7 +152,7 @@ test('--touch-reload: touching the file reloads every worker; without --master i
 });
 
 test('--limit-as: each worker runs under RLIMIT_AS', async () => {
-  const cli = spawnCli(['--master', '--processes', '1', '--http', '127.0.0.1:0', '--limit-as', '8192', '--wsgi-file', APP]);
+  const cli = spawnCli(['--master', '--no-orphans', '--processes', '1', '--http', '127.0.0.1:0', '--limit-as', '8192', '--wsgi-file', APP]);
   try {
     const port = await cli.port;
     await cli.waitStderr(/worker 1 \(pid: \d+\) ready/);

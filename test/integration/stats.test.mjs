@@ -37,7 +37,7 @@ const WORKER_KEYS = ['id', 'pid', 'accepting', 'requests', 'delta_requests', 'ex
 test('--stats on a unix socket: the keys uwsgitop reads, and counters that match the requests', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tsgi-stats-'));
   const statsPath = join(dir, 'stats.sock');
-  const cli = spawnCli(['--master', '--processes', '2', '--http', '127.0.0.1:0', '--stats', statsPath, '--disable-logging', '--wsgi-file', APP]);
+  const cli = spawnCli(['--master', '--no-orphans', '--processes', '2', '--http', '127.0.0.1:0', '--stats', statsPath, '--disable-logging', '--wsgi-file', APP]);
   try {
     const port = await cli.port;
     await cli.waitStderr(/stats server enabled on/);
@@ -75,7 +75,7 @@ test('--stats on a unix socket: the keys uwsgitop reads, and counters that match
 });
 
 test('--stats-http on TCP: the same JSON in an HTTP response; a busy worker shows busy', async () => {
-  const cli = spawnCli(['--master', '--processes', '1', '--http', '127.0.0.1:0', '--stats', '127.0.0.1:0', '--stats-http', '--disable-logging', '--wsgi-file', join(FIXTURES, 'slow-app.mjs')]);
+  const cli = spawnCli(['--master', '--no-orphans', '--processes', '1', '--http', '127.0.0.1:0', '--stats', '127.0.0.1:0', '--stats-http', '--disable-logging', '--wsgi-file', join(FIXTURES, 'slow-app.mjs')]);
   try {
     const port = await cli.port;
     const stderr = await cli.waitStderr(/stats server enabled on 127\.0\.0\.1:\d+ \(http\)/);

@@ -19,18 +19,22 @@ function stats(port) {
   });
 }
 
-test('--processes 1 --threads 3: concurrent slow requests are spread over the threads; stats have three cores', async () => {
-  const cli = spawnCli(['--master', '--processes', '1', '--threads', '3', '--http', '127.0.0.1:0', '--stats', '127.0.0.1:0', '--disable-logging', '--wsgi-file', APP]);
+test('--processes 1 --threads 3: requests that hold their thread go to the other threads; stats have three cores', async () => {
+  // --no-orphans: should the test fail and kill the master, its worker goes too.
+  const cli = spawnCli(['--master', '--no-orphans', '--processes', '1', '--threads', '3', '--http', '127.0.0.1:0', '--stats', '127.0.0.1:0', '--disable-logging', '--wsgi-file', APP]);
   try {
     const port = await cli.port;
     const stderr = await cli.waitStderr(/stats server enabled on 127\.0\.0\.1:\d+/);
     const statsPort = Number(/stats server enabled on 127\.0\.0\.1:(\d+)/.exec(stderr)[1]);
     await cli.waitStderr(/worker 1 \(pid: \d+\) ready/);
-    // Each request on its own connection, all at once: the kernel hands them to
-    // whichever core waits in accept.
-    const answers = await Promise.all(
-      Array.from({ length: 12 }, () => fetch(`http://127.0.0.1:${port}/sleep`, { headers: { connection: 'close' } }).then((r) => r.json())),
-    );
+    // Each request on its own connection, 60 ms apart, each holding its thread for
+    // 300 ms: while one core is held, the next connection is accepted by another.
+    const pending = [];
+    for (let i = 0; i < 12; i++) {
+      pending.push(fetch(`http://127.0.0.1:${port}/block`, { headers: { connection: 'close' } }).then((r) => r.json()));
+      await new Promise((resolve) => setTimeout(resolve, 60));
+    }
+    const answers = await Promise.all(pending);
     assert.equal(new Set(answers.map((a) => a.pid)).size, 1, 'one process');
     const threads = new Set(answers.map((a) => a.thread));
     assert.ok(threads.size >= 2, `more than one thread answered: ${[...threads]}`);
