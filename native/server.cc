@@ -286,20 +286,15 @@ Napi::Value Server::Listen(const Napi::CallbackInfo& info) {
   uv_tcp_init(loop_, &l->h.tcp);
   l->h.handle.data = l;
   r = uv_tcp_bind(&l->h.tcp, reinterpret_cast<const struct sockaddr*>(&ss), 0);
-  if (r == 0) r = uv_listen(&l->h.stream, backlog, OnConnection);
-  if (r != 0) {
-    uv_close(&l->h.handle, [](uv_handle_t* h) { delete static_cast<Listener*>(h->data); });
-    return fail(r, "cannot listen on");
+  if (!StartListener(env, l, r, -1, backlog, protocol,
+                     "cannot listen on " + host + ":" + std::to_string(port))) {
+    return env.Undefined();
   }
   struct sockaddr_storage bound;
   int len = sizeof bound;
   uv_tcp_getsockname(&l->h.tcp, reinterpret_cast<struct sockaddr*>(&bound), &len);
   char addr[64], port_str[8];
   FormatAddress(&bound, addr, sizeof addr, port_str, sizeof port_str);
-  l->protocol = protocol;
-  l->index = listen_count_++;
-  listeners_.push_back(l);
-  open_listeners_++;
   Napi::Array result = Napi::Array::New(env, 3);
   result.Set(0u, Napi::String::New(env, addr));
   result.Set(1u, Napi::Number::New(env, std::atoi(port_str)));
@@ -326,20 +321,10 @@ Napi::Value Server::ListenUnix(const Napi::CallbackInfo& info) {
   l->is_pipe = true;
   uv_pipe_init(loop_, &l->h.pipe, 0);
   l->h.handle.data = l;
-  int r = fd < 0 ? uv_translate_sys_error(-fd) : uv_pipe_open(&l->h.pipe, fd);
-  if (r == 0) r = uv_listen(&l->h.stream, backlog, OnConnection);
-  if (r != 0) {
-    if (fd >= 0 && r != 0) close(fd);
-    uv_close(&l->h.handle, [](uv_handle_t* h) { delete static_cast<Listener*>(h->data); });
-    Napi::Error e = Napi::Error::New(env, "cannot listen on " + path + ": " + uv_strerror(r));
-    e.Set("code", Napi::String::New(env, uv_err_name(r)));
-    e.ThrowAsJavaScriptException();
+  const int r = fd < 0 ? uv_translate_sys_error(-fd) : uv_pipe_open(&l->h.pipe, fd);
+  if (!StartListener(env, l, r, r != 0 ? fd : -1, backlog, protocol, "cannot listen on " + path)) {
     return env.Undefined();
   }
-  l->protocol = protocol;
-  l->index = listen_count_++;
-  listeners_.push_back(l);
-  open_listeners_++;
   return Napi::String::New(env, path);
 }
 
@@ -373,18 +358,10 @@ Napi::Value Server::ListenFd(const Napi::CallbackInfo& info) {
     r = uv_tcp_open(&l->h.tcp, fd);
   }
   l->h.handle.data = l;
-  if (r == 0) r = uv_listen(&l->h.stream, 1024, OnConnection);
-  if (r != 0) {
-    uv_close(&l->h.handle, [](uv_handle_t* h) { delete static_cast<Listener*>(h->data); });
-    Napi::Error e = Napi::Error::New(env, "cannot accept on fd " + std::to_string(fd) + ": " + uv_strerror(r));
-    e.Set("code", Napi::String::New(env, uv_err_name(r)));
-    e.ThrowAsJavaScriptException();
+  if (!StartListener(env, l, r, r != 0 ? fd : -1, 1024, protocol,
+                     "cannot accept on fd " + std::to_string(fd))) {
     return env.Undefined();
   }
-  l->protocol = protocol;
-  l->index = listen_count_++;
-  listeners_.push_back(l);
-  open_listeners_++;
   return Napi::Number::New(env, l->index);
 }
 
@@ -392,6 +369,28 @@ Napi::Value Server::ListenFd(const Napi::CallbackInfo& info) {
 Napi::Value Server::NoteException(const Napi::CallbackInfo& info) {
   if (slot_ != nullptr) slot_->exceptions.fetch_add(1, std::memory_order_relaxed);
   return info.Env().Undefined();
+}
+
+// Listens on l, whose handle was set up (bound or opened: r is how that went) and
+// registers it. unowned_fd is a descriptor the handle does not own (its open failed),
+// closed here on failure; -1 when there is none. On failure throws an Error whose code
+// is libuv's, frees l, and returns false.
+bool Server::StartListener(Napi::Env env, Listener* l, int r, int unowned_fd, int backlog,
+                           Protocol protocol, const std::string& what) {
+  if (r == 0) r = uv_listen(&l->h.stream, backlog, OnConnection);
+  if (r != 0) {
+    if (unowned_fd >= 0) close(unowned_fd);
+    uv_close(&l->h.handle, [](uv_handle_t* h) { delete static_cast<Listener*>(h->data); });
+    Napi::Error e = Napi::Error::New(env, what + ": " + uv_strerror(r));
+    e.Set("code", Napi::String::New(env, uv_err_name(r)));
+    e.ThrowAsJavaScriptException();
+    return false;
+  }
+  l->protocol = protocol;
+  l->index = listen_count_++;
+  listeners_.push_back(l);
+  open_listeners_++;
+  return true;
 }
 
 void Server::OnConnection(uv_stream_t* stream, int status) {

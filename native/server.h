@@ -191,6 +191,8 @@ class Server : public Napi::ObjectWrap<Server> {
   void RefusePacket(Connection* c, const char* why);
   Napi::Value ListenUnix(const Napi::CallbackInfo& info);
   Napi::Value ListenFd(const Napi::CallbackInfo& info);
+  bool StartListener(Napi::Env env, Listener* l, int r, int unowned_fd, int backlog,
+                     Protocol protocol, const std::string& what);
   Napi::Value NoteException(const Napi::CallbackInfo& info);
   void EndRequest(Connection* c, bool close);
   void Refuse(Connection* c, int status, const char* why);
