@@ -282,7 +282,13 @@ export class Master {
       }
       if (harakiri > 0 && start > 0 && now - start >= harakiri * 1000) {
         const seconds = Math.round((now - start) / 100) / 10;
-        log(`tsgi: *** HARAKIRI ON WORKER ${w.id} (pid: ${w.pid}) *** busy for ${seconds} s (harakiri ${harakiri})`);
+        let core = 0;
+        for (let i = 0; i < this.threads; i++) if (board[w.slot + i]?.requestStart === start) core = i;
+        const request = board[w.slot + core]?.request ?? '';
+        log(`tsgi: *** HARAKIRI ON WORKER ${w.id} (pid: ${w.pid}) *** busy for ${seconds} s (harakiri ${harakiri})${request ? ` on ${request}` : ''}`);
+        if (this.values.harakiriVerbose) {
+          log(`tsgi: HARAKIRI: worker ${w.id} core ${core} request "${request}" started ${new Date(start).toISOString()}, ${seconds} s ago`);
+        }
         this.binding.scoreboardSet(w.slot, 'harakiriCount', s.harakiriCount + 1);
         for (let core = 0; core < this.threads; core++) this.binding.scoreboardSet(w.slot + core, 'requestStart', 0);
         w.child.kill('SIGKILL');

@@ -53,6 +53,8 @@ export interface ScoreboardSlot {
   vsz: number;
   deltaRequests: number;
   runningTime: number;
+  /** The current (or last) request's method and URI. */
+  request: string;
 }
 
 export interface NativeBinding {
