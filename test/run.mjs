@@ -28,6 +28,9 @@ function findTests(dir) {
 }
 
 const only = process.argv.slice(2);
+// Each node --test run is bounded as a whole, so that a test that leaves a process
+// behind holding the runner's pipes fails CI instead of hanging it.
+const RUN_LIMIT_MS = 8 * 60 * 1000;
 let failed = false;
 
 if (only.length === 0 || only.includes('native')) {
@@ -41,8 +44,11 @@ if (files.length > 0) {
   console.log(`== node tests (${files.length} files)`);
   const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=120000', ...files], {
     stdio: 'inherit',
+    timeout: RUN_LIMIT_MS,
+    killSignal: 'SIGKILL',
   });
   if (r.status !== 0) failed = true;
+  if (r.error) console.error(`npm test: the node tests did not finish within ${RUN_LIMIT_MS / 60000} minutes`);
 }
 // The same JavaScript suites once more, against the addon built with ASan and UBSan:
 // the server's own memory errors (a use-after-free, an over-read) fail here even when
@@ -60,6 +66,8 @@ if (only.length === 0 || only.includes('asan')) {
     const files = ASAN_SUITES.flatMap((p) => (statSync(p).isDirectory() ? findTests(join(root, p)).map((f) => relative(root, f)) : [p]));
     const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=120000', ...files], {
       stdio: 'inherit',
+      timeout: RUN_LIMIT_MS,
+      killSignal: 'SIGKILL',
       env: {
         ...process.env,
         LD_PRELOAD: libasan,
