@@ -1,12 +1,15 @@
-// The tsgi command: uWSGI's options, one process serving HTTP.
+// The tsgi command: uWSGI's options (from the command line, the environment and config
+// files: lib/config.ts), one process serving, or a master and its workers.
 import { readFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { RESTART_CODE, applicationFile, snapshot, watchApplication, type Stamp, type Watcher } from './autoreload.js';
+import { ConfigError, renderShowConfig, resolveConfig, type Config } from './config.js';
 import { loadBinding } from './native-binding.js';
 import { dropPrivileges } from './privileges.js';
 import { describeLoadError, loadApplication } from './loader.js';
 import { runMaster } from './master.js';
 import { TsgiError } from './errors.js';
-import { helpText, normalize, parseArgv, type OptionValues } from './options.js';
+import { helpText, type OptionValues } from './options.js';
 import { serve, type Server } from './serve.js';
 import { VERSION } from './version.js';
 
@@ -73,14 +76,91 @@ function signalPidfile(file: string, signal: NodeJS.Signals): number {
   return 0;
 }
 
+/**
+ * --py-autoreload in single-process mode: this process does not serve; it runs the same
+ * command as a child, passes it the signals, and starts it again when it exits with
+ * RESTART_CODE (a file changed) or on SIGHUP. The child exits when this process dies.
+ */
+async function superviseAutoreload(argv: readonly string[], cwd: string): Promise<number> {
+  let child: ChildProcess | undefined;
+  let stopping = false;
+  let restart = false;
+  for (const s of ['SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGHUP'] as const) {
+    process.on(s, () => {
+      if (s === 'SIGHUP') {
+        restart = true;
+        child?.kill('SIGTERM');
+      } else {
+        stopping = true;
+        child?.kill(s);
+      }
+    });
+  }
+  for (;;) {
+    const c = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...argv], {
+      cwd,
+      // Its own process group: a terminal's ^C reaches this process, which passes it on once.
+      detached: true,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: { ...process.env, TSGI_AUTORELOAD_CHILD: '1' },
+    });
+    child = c;
+    const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) => {
+      c.on('exit', (code, signal) => resolveExit({ code, signal }));
+      c.on('error', () => resolveExit({ code: 1, signal: null }));
+    });
+    child = undefined;
+    if (!stopping && (code === RESTART_CODE || restart)) {
+      restart = false;
+      log('tsgi: py-autoreload: starting the application again');
+      continue;
+    }
+    return code ?? (signal === 'SIGTERM' || signal === 'SIGINT' ? 0 : 1);
+  }
+}
+
+/** In an autoreload child whose application failed to load: waits for a change to its files, then exits to be started again. */
+function waitForFix(values: OptionValues, seconds: number, baseline: Map<string, Stamp> | undefined): Promise<number> {
+  const file = applicationFile(values);
+  if (file === undefined) return Promise.resolve(1);
+  return new Promise((resolveExit) => {
+    // The watcher's timer does not keep the process alive: this does, until a change.
+    const keepAlive = setInterval(() => {}, 1 << 30);
+    const w = watchApplication(
+      file,
+      seconds,
+      () => {
+        w.stop();
+        clearInterval(keepAlive);
+        resolveExit(RESTART_CODE);
+      },
+      baseline,
+    );
+    log(`tsgi: py-autoreload: waiting for a change to ${file} (or what it imports) to try again`);
+  });
+}
+
+function logConfig(config: Config): void {
+  for (const line of [...config.warnings, ...config.notes]) log(`tsgi: ${line}`);
+  if (config.showConfig === 'log') process.stderr.write(renderShowConfig(config));
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
-  let values: OptionValues;
+  const startCwd = process.cwd();
+  // A child of --py-autoreload: its parent said the warnings already.
+  const autoreloadChild = process.env.TSGI_AUTORELOAD_CHILD === '1';
+  let config: Config;
   try {
-    values = normalize(parseArgv(argv));
+    config = resolveConfig(argv);
   } catch (err) {
-    log(`tsgi: ${(err as Error).message} (see tsgi --help)`);
+    if (err instanceof ConfigError) {
+      for (const line of err.lines) log(`tsgi: ${line}${err.fromCommandLine ? ' (see tsgi --help)' : ''}`);
+    } else {
+      log(`tsgi: ${(err as Error).message} (see tsgi --help)`);
+    }
     return 1;
   }
+  const values = config.values;
   if (values.help) {
     process.stdout.write(helpText());
     return 0;
@@ -89,7 +169,15 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  if (values.daemonize !== undefined && process.env.TSGI_DAEMONIZED !== '1') return daemonize(values.daemonize as string);
+  if (config.showConfig === 'print') {
+    for (const line of config.warnings) log(`tsgi: ${line}`);
+    process.stdout.write(renderShowConfig(config));
+    return 0;
+  }
+  if (values.daemonize !== undefined && process.env.TSGI_DAEMONIZED !== '1') {
+    logConfig(config);
+    return daemonize(values.daemonize as string);
+  }
   const logto = (values.logto ?? values.daemonize) as string | undefined;
   if (logto !== undefined) {
     try {
@@ -99,6 +187,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       return 1;
     }
   }
+  if (!autoreloadChild) logConfig(config);
   if (values.touchReload !== undefined && !(values.master || (values.processes as number) > 1)) {
     log('tsgi: --touch-reload reloads the workers of a master: add --master');
     return 1;
@@ -110,6 +199,17 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (sockets.length === 0) {
     log('tsgi: no socket given: use --http :9090, --http-socket, --socket or --uwsgi-socket');
     return 1;
+  }
+  const masterMode = values.master === true || (values.processes as number) > 1;
+  const autoreload = (values.pyAutoreload as number | undefined) ?? 0;
+  if (autoreload > 0 && !masterMode && !autoreloadChild) {
+    log(`tsgi: py-autoreload ${autoreload}: a child process serves, and starts again when the application's files change`);
+    return superviseAutoreload(argv, startCwd);
+  }
+  if (autoreloadChild) {
+    // Exit with the parent, even when it was SIGKILLed.
+    process.on('disconnect', () => process.exit(1));
+    process.channel?.unref();
   }
   for (const kv of (values.env as string[] | undefined) ?? []) {
     const eq = kv.indexOf('=');
@@ -124,19 +224,41 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
   }
   log(`*** Starting tsgi ${VERSION} (${values.backend as string} backend, node ${process.version}) ***`);
-  if (values.master || (values.processes as number) > 1) {
+  if (masterMode) {
     if (values.backend !== 'native') {
       log('tsgi: --master and --processes run the native backend: drop --backend js');
       return 1;
+    }
+    let watcher: Watcher | undefined;
+    if (autoreload > 0) {
+      const file = applicationFile(values);
+      if (file !== undefined) {
+        watcher = watchApplication(file, autoreload, (changed) => {
+          log(`tsgi: py-autoreload: ${changed} changed: graceful chain reload`);
+          watcher!.rescan();
+          // The master handles SIGHUP once it has started (before, SIGHUP would kill it).
+          if (process.listenerCount('SIGHUP') > 0) process.kill(process.pid, 'SIGHUP');
+        });
+        log(`tsgi: py-autoreload: watching ${watcher.count} file${watcher.count === 1 ? '' : 's'} every ${autoreload} s (the application and the modules it imports)`);
+      }
     }
     try {
       return await runMaster(values);
     } catch (err) {
       log(`tsgi: ${(err as Error).message}`);
       return 1;
+    } finally {
+      watcher?.stop();
     }
   }
   let server: Server;
+  let appFile: string;
+  // The application's files before it loads: a change made while it loads is seen.
+  let baseline: Map<string, Stamp> | undefined;
+  if (autoreloadChild && autoreload > 0) {
+    const file = applicationFile(values);
+    if (file !== undefined) baseline = snapshot(file);
+  }
   try {
     const limitAs = (values.limitAs as number | undefined) ?? 0;
     if (limitAs > 0) loadBinding().setLimitAs(limitAs * 1024 * 1024);
@@ -146,11 +268,13 @@ export async function main(argv: readonly string[]): Promise<number> {
       callable: values.callable as string | undefined,
     });
     log(`tsgi: application ${loaded.file} callable '${loaded.callable}' loaded in ${loaded.millis} msecs`);
+    appFile = loaded.file;
     const { help: _h, version: _v, chdir: _c, env: _e, wsgiFile: _w, module: _m, callable: _k, uid: _u, gid: _g, logto: _l, daemonize: _d, ...serveOptions } = values;
     server = await serve(loaded.app, serveOptions);
   } catch (err) {
     if (err instanceof TsgiError && err.code === 'TSGI_ERR_APP_LOAD') {
       log(`tsgi: ${describeLoadError(err)}`);
+      if (autoreloadChild) return waitForFix(values, autoreload, baseline);
     } else if (err instanceof TsgiError) {
       log(`tsgi: ${err.message}`);
     } else {
@@ -178,6 +302,29 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   return new Promise<number>((resolveExit) => {
     let stopping = false;
+    if (autoreloadChild && autoreload > 0) {
+      const w = watchApplication(
+        appFile,
+        autoreload,
+        (changed) => {
+          if (stopping) return;
+          stopping = true;
+          w.stop();
+          log(`tsgi: py-autoreload: ${changed} changed: restarting (requests in progress finish)`);
+          const done = () => resolveExit(RESTART_CODE);
+          const timer = setTimeout(() => {
+            server.destroy();
+            done();
+          }, 5000);
+          void server.close().then(() => {
+            clearTimeout(timer);
+            done();
+          });
+        },
+        baseline,
+      );
+      log(`tsgi: py-autoreload: watching ${w.count} file${w.count === 1 ? '' : 's'} every ${autoreload} s (the application and the modules it imports)`);
+    }
     const queue = new SignalQueue((signal) => {
       if (signal === 'SIGQUIT' || (stopping && signal !== 'SIGHUP')) {
         log(`tsgi: ${signal}: stopping now`);

@@ -15,6 +15,8 @@ export const ErrorCodes = {
   TSGI_ERR_INPUT_CLOSED: 'wsgi.input was read after its request ended',
   TSGI_ERR_OPTION_INVALID: 'an option has a value of the wrong type or out of range',
   TSGI_ERR_OPTION_UNKNOWN: 'an option that tsgi does not know',
+  TSGI_ERR_OPTION_REFUSED: 'a uWSGI option that tsgi refuses (its verdict in the option table), with what to use instead',
+  TSGI_ERR_CONFIG: 'a config file (--ini, --yaml, --json) cannot be read or parsed, with its file:line',
   TSGI_ERR_APP_NOT_FOUND: 'the application file or module cannot be found',
   TSGI_ERR_APP_NO_CALLABLE: 'the application module has no such callable',
   TSGI_ERR_APP_LOAD: 'the application failed while loading',

@@ -1,8 +1,20 @@
-// Every option, declared once. The CLI parser, --help, serve()'s validation and
-// docs/options.md (scripts/gen-options-doc.mjs) all read this table.
+// Every option, declared once. The CLI parser, config files (--ini, --yaml, --json:
+// lib/config.ts), the environment (TSGI_<NAME>, UWSGI_<NAME>), --help, --show-config,
+// serve()'s validation and docs/options.md (scripts/gen-options-doc.mjs) all read this
+// table. Each option carries a verdict against uWSGI: implemented (the same meaning),
+// translated (a meaning in Node's terms, said once at start), refused (an error saying
+// what to use instead).
 import { TsgiError } from './errors.js';
 
 export type OptionType = 'string' | 'int' | 'size' | 'bool' | 'address' | 'choice' | 'keyvalue';
+
+/**
+ * What tsgi does with a uWSGI option: "implemented" (what uWSGI does), "translated"
+ * (accepted, with a meaning in Node's terms that its message explains; tsgi logs the
+ * message once at start when the option is given), "refused" (an error, whose message
+ * says why and what to use instead).
+ */
+export type Verdict = 'implemented' | 'translated' | 'refused';
 
 export interface OptionSpec {
   /** uWSGI's name, kebab-case: "buffer-size". */
@@ -21,6 +33,9 @@ export interface OptionSpec {
   readonly implicit?: string;
   /** One line for --help and docs/options.md. */
   readonly help: string;
+  readonly verdict: Verdict;
+  /** For translated and refused options: what tsgi says when the option is given, and why. */
+  readonly message?: string;
   /** Where the option is obeyed, for docs/options.md: file and symbol. */
   readonly obeyedIn: string;
 }
@@ -31,6 +46,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: 'address',
     repeatable: true,
     help: 'Serve HTTP on this address (":9090", "127.0.0.1:9090", "[::1]:9090", or a unix socket path). This process serves it itself: no router.',
+    verdict: 'implemented',
     obeyedIn: 'lib/serve.ts serve() -> native/server.cc Server::Listen',
   },
   {
@@ -38,6 +54,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: 'address',
     repeatable: true,
     help: 'Serve HTTP on this address (the same as --http in tsgi: there is no separate router process).',
+    verdict: 'implemented',
     obeyedIn: 'lib/serve.ts serve() -> native/server.cc Server::Listen',
   },
   {
@@ -46,6 +63,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: 'address',
     repeatable: true,
     help: 'Serve on this address with the protocol of --protocol (uwsgi unless it says http): ":8000", a unix socket path, or "@name" (abstract).',
+    verdict: 'implemented',
     obeyedIn: 'lib/serve.ts serve() -> native/server.cc Server::ListenUnix',
   },
   {
@@ -53,6 +71,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: 'address',
     repeatable: true,
     help: 'Serve the uwsgi protocol (what nginx uwsgi_pass speaks) on this address or unix socket path.',
+    verdict: 'implemented',
     obeyedIn: 'lib/serve.ts serve() -> native/server.cc Server::DispatchUwsgi',
   },
   {
@@ -61,6 +80,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     choices: ['uwsgi', 'http'],
     default: 'uwsgi',
     help: 'The protocol of --socket: uwsgi, or http (as seed 000 writes "socket = :8000" with "protocol = http").',
+    verdict: 'implemented',
     obeyedIn: 'lib/serve.ts socketsOf()',
   },
   {
@@ -68,12 +88,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: 'string',
     implicit: '666',
     help: 'The mode of every unix socket file, three octal digits; bare, 666 (so that nginx\'s worker user can connect).',
+    verdict: 'implemented',
     obeyedIn: 'lib/unix-socket.ts applySocketPermissions()',
   },
   {
     name: 'chown-socket',
     type: 'string',
     help: 'The owner of every unix socket file: user[:group], names or numbers.',
+    verdict: 'implemented',
     obeyedIn: 'lib/unix-socket.ts applySocketPermissions()',
   },
   {
@@ -81,6 +103,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: 'bool',
     default: false,
     help: 'Remove the unix socket files (and the pid file) on exit.',
+    verdict: 'implemented',
     obeyedIn: 'lib/serve.ts serve() -> lib/unix-socket.ts removeSocketFile()',
   },
   {
@@ -89,6 +112,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: 'bool',
     default: false,
     help: 'Run a master process that binds the sockets and keeps the workers alive (implied by --processes over 1).',
+    verdict: 'implemented',
     obeyedIn: 'lib/cli.ts main() -> lib/master.ts runMaster()',
   },
   {
@@ -100,6 +124,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     min: 1,
     max: 256,
     help: 'How many worker processes; each loads the application itself (as with --lazy-apps).',
+    verdict: 'implemented',
     obeyedIn: 'lib/master.ts Master.spawnWorker()',
   },
   {
@@ -109,6 +134,9 @@ export const OPTIONS: readonly OptionSpec[] = [
     min: 1,
     max: 64,
     help: 'Cores per worker: worker_threads, each with its own loop, native server and application instance (wsgi.multithread is then true).',
+    verdict: 'translated',
+    message:
+      'each thread is a worker_thread with its own instance of the application: module-level state (caches, connection pools) is per thread, not shared by the threads of a worker as in a Python process',
     obeyedIn: 'lib/worker.ts runWorker() -> lib/thread-main.ts startCore()',
   },
   {
@@ -116,6 +144,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: 'bool',
     default: false,
     help: 'Accepted: every worker loads the application itself, always (Node cannot fork a loaded process).',
+    verdict: 'implemented',
     obeyedIn: 'lib/worker.ts runWorker()',
   },
   {
@@ -123,6 +152,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: 'bool',
     default: false,
     help: 'Accepted: the kernel wakes one waiting worker per connection on Linux (EPOLLEXCLUSIVE is not needed for this load).',
+    verdict: 'translated',
+    message: 'accepted, no effect: there is no accept lock to take, the kernel wakes one waiting worker per connection',
     obeyedIn: 'lib/master.ts Master.start()',
   },
   {
@@ -132,13 +163,15 @@ export const OPTIONS: readonly OptionSpec[] = [
     min: 0,
     max: 86400,
     help: 'Kill (and respawn) a worker whose current request has run this many seconds; 0: never.',
+    verdict: 'implemented',
     obeyedIn: 'lib/master.ts Master.watch() -> native/server.cc Server::BeginDispatch',
   },
   {
     name: 'harakiri-verbose',
     type: 'bool',
     default: false,
-    help: 'Accepted: the harakiri line always says which worker and for how long.',
+    help: 'With harakiri, log a second line: the core, the request and when it started.',
+    verdict: 'implemented',
     obeyedIn: 'lib/master.ts Master.watch()',
   },
   {
@@ -148,6 +181,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     min: 0,
     max: Number.MAX_SAFE_INTEGER,
     help: 'Recycle a worker gracefully after this many requests; 0: never.',
+    verdict: 'implemented',
     obeyedIn: 'lib/worker.ts runWorker()',
   },
   {
@@ -157,6 +191,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     min: 0,
     max: 1048576,
     help: 'Recycle a worker gracefully when its resident memory passes this many MB; 0: never.',
+    verdict: 'implemented',
     obeyedIn: 'lib/master.ts Master.watch() -> native/server.cc Server::OnTick',
   },
   {
@@ -166,6 +201,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     min: 1,
     max: 86400,
     help: 'Seconds the workers get to finish their requests when the master stops, before they are killed.',
+    verdict: 'implemented',
     obeyedIn: 'lib/master.ts Master.stop()',
   },
   {
@@ -175,6 +211,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     min: 1,
     max: 86400,
     help: 'Seconds a reloading or recycled worker gets to finish its requests, before it is killed.',
+    verdict: 'implemented',
     obeyedIn: 'lib/master.ts Master.stopWorker()',
   },
   {
@@ -182,48 +219,56 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: 'bool',
     default: false,
     help: 'Workers exit when the master dies, even by SIGKILL (they notice the closed IPC channel).',
+    verdict: 'implemented',
     obeyedIn: 'lib/worker.ts runWorker()',
   },
   {
     name: 'pidfile',
     type: 'string',
     help: "Write the master's pid to this file (removed on exit with --vacuum).",
+    verdict: 'implemented',
     obeyedIn: 'lib/master.ts Master.start()',
   },
   {
     name: 'reload',
     type: 'string',
     help: 'Send SIGHUP (graceful chain reload) to the master whose pid is in this file, and exit.',
+    verdict: 'implemented',
     obeyedIn: 'lib/cli.ts signalPidfile()',
   },
   {
     name: 'stop',
     type: 'string',
     help: 'Send SIGINT (graceful stop) to the master whose pid is in this file, and exit.',
+    verdict: 'implemented',
     obeyedIn: 'lib/cli.ts signalPidfile()',
   },
   {
     name: 'uid',
     type: 'string',
     help: 'Drop privileges to this user (name or id) once the sockets are bound.',
+    verdict: 'implemented',
     obeyedIn: 'lib/privileges.ts dropPrivileges()',
   },
   {
     name: 'gid',
     type: 'string',
     help: 'Drop privileges to this group (name or id) once the sockets are bound.',
+    verdict: 'implemented',
     obeyedIn: 'lib/privileges.ts dropPrivileges()',
   },
   {
     name: 'logto',
     type: 'string',
     help: 'Append every log line (the request log, errors, the master\'s) to this file instead of stderr.',
+    verdict: 'implemented',
     obeyedIn: 'lib/cli.ts main() -> native/master.cc LogTo',
   },
   {
     name: 'daemonize',
     type: 'string',
     help: 'Detach from the terminal (a new session) and log to this file.',
+    verdict: 'implemented',
     obeyedIn: 'lib/cli.ts daemonize()',
   },
   {
@@ -231,7 +276,19 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: 'string',
     repeatable: true,
     help: 'Gracefully reload the workers (as SIGHUP) when this file is touched (master mode).',
+    verdict: 'implemented',
     obeyedIn: 'lib/master.ts Master.start()',
+  },
+  {
+    name: 'py-autoreload',
+    aliases: ['python-autoreload', 'py-auto-reload'],
+    type: 'int',
+    default: 0,
+    min: 0,
+    max: 86400,
+    help: "Every N seconds, look at the mtimes of the application's file and of the modules it imports (relative imports, not node_modules); when one changes, reload: a chain reload of the workers in master mode, a restart of the serving child in single-process mode. A development aid; 0: off.",
+    verdict: 'implemented',
+    obeyedIn: 'lib/cli.ts main() -> lib/autoreload.ts watchApplication()',
   },
   {
     name: 'limit-as',
@@ -239,14 +296,18 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: 0,
     min: 0,
     max: 1048576,
-    help: "Limit each worker's address space to this many MB (setrlimit RLIMIT_AS); 0: no limit. Node reserves about 1 GB of address space at start: keep it above 2048.",
-    obeyedIn: 'lib/worker.ts runWorker() -> native/master.cc SetLimitAs',
+    help: "Limit each worker's address space to this many MB (setrlimit RLIMIT_AS); 0: no limit. From 3072 up, with one thread per worker; a smaller value becomes reload-on-rss (see the verdict).",
+    verdict: 'translated',
+    message:
+      'RLIMIT_AS, as in uWSGI, only from 3072 MB with one thread per worker: a Node worker reserves about 2.2 GB of address space at start (far more with --threads), so the limits usual for Python (512) would kill every worker before it serves; such a value is taken as reload-on-rss of the same MB (a worker past it is recycled gracefully, in master mode)',
+    obeyedIn: 'lib/config.ts translateLimitAs() -> lib/worker.ts runWorker() -> native/master.cc SetLimitAs',
   },
   {
     name: 'stats',
     aliases: ['stats-server'],
     type: 'address',
     help: "Serve uWSGI's stats JSON (what uwsgitop reads) on this address or unix socket (master mode).",
+    verdict: 'implemented',
     obeyedIn: 'lib/master.ts Master.statsDocument() -> lib/stats.ts statsDocument()',
   },
   {
@@ -254,6 +315,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: 'bool',
     default: false,
     help: 'Wrap the stats JSON in an HTTP response.',
+    verdict: 'implemented',
     obeyedIn: 'lib/stats.ts startStatsServer()',
   },
   {
@@ -261,6 +323,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     aliases: ['file'],
     type: 'string',
     help: 'Load the application from this file (.ts, .mts, .cts, .js, .mjs, .cjs).',
+    verdict: 'implemented',
     obeyedIn: 'lib/loader.ts loadApplication()',
   },
   {
@@ -268,18 +331,21 @@ export const OPTIONS: readonly OptionSpec[] = [
     short: 'w',
     type: 'string',
     help: 'Load the application from this module: a dotted name ("mysite.wsgi" is mysite/wsgi.ts, .js ...), a path, or "module:callable".',
+    verdict: 'implemented',
     obeyedIn: 'lib/loader.ts loadApplication()',
   },
   {
     name: 'callable',
     type: 'string',
     help: 'The name of the application in its module (default: "application", then "app", then the default export).',
+    verdict: 'implemented',
     obeyedIn: 'lib/loader.ts pickCallable()',
   },
   {
     name: 'chdir',
     type: 'string',
     help: 'Change to this directory before loading the application.',
+    verdict: 'implemented',
     obeyedIn: 'lib/cli.ts main()',
   },
   {
@@ -287,6 +353,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: 'keyvalue',
     repeatable: true,
     help: 'Set an environment variable, KEY=VALUE, before loading the application.',
+    verdict: 'implemented',
     obeyedIn: 'lib/cli.ts main()',
   },
   {
@@ -297,6 +364,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     min: 256,
     max: 1048576,
     help: 'The largest request head, in bytes; a larger one gets 431.',
+    verdict: 'implemented',
     obeyedIn: 'native/server.cc Server::Process -> native/http_parser.cc ParseRequestHead',
   },
   {
@@ -306,6 +374,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     min: 0,
     max: 1073741824,
     help: 'Request bodies up to this many bytes are kept in memory; larger ones go to an unlinked temporary file.',
+    verdict: 'implemented',
     obeyedIn: 'native/body_sink.cc BodySink::Begin',
   },
   {
@@ -315,6 +384,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     min: 0,
     max: Number.MAX_SAFE_INTEGER,
     help: 'The largest request body, in bytes (0: no limit); a larger one gets 413 before it is read.',
+    verdict: 'implemented',
     obeyedIn: 'native/server.cc Server::Process, native/server.cc SinkData',
   },
   {
@@ -324,6 +394,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     min: 1,
     max: 86400,
     help: 'Seconds an idle keep-alive connection is kept, a request head may take (then 408), and a body or a write may stall.',
+    verdict: 'implemented',
     obeyedIn: 'native/server.cc Server::OnTick',
   },
   {
@@ -334,6 +405,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     min: 1,
     max: 65535,
     help: 'The listen queue (backlog) of each socket.',
+    verdict: 'implemented',
     obeyedIn: 'native/server.cc Server::Listen',
   },
   {
@@ -342,6 +414,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: 'bool',
     default: false,
     help: 'Do not write a log line per request.',
+    verdict: 'implemented',
     obeyedIn: 'native/server.cc Server::EndRequest',
   },
   {
@@ -350,19 +423,112 @@ export const OPTIONS: readonly OptionSpec[] = [
     choices: ['native', 'js'],
     default: 'native',
     help: 'Which server handles the sockets: the C++ addon ("native") or node:http ("js").',
+    verdict: 'implemented',
     obeyedIn: 'lib/serve.ts serve()',
+  },
+  {
+    name: 'ini',
+    type: 'string',
+    repeatable: true,
+    help: 'Read options from this ini file, section [uwsgi] (FILE:SECTION for another), as uWSGI does; a positional FILE.ini means the same. Inside a file, "ini = other.ini" includes another, relative to the including file.',
+    verdict: 'implemented',
+    obeyedIn: 'lib/config.ts loadConfigFile() -> lib/ini.ts parseIni()',
+  },
+  {
+    name: 'yaml',
+    aliases: ['yml'],
+    type: 'string',
+    repeatable: true,
+    help: 'Read options from this YAML file, under the root key "uwsgi" (FILE:KEY for another); a list repeats an option.',
+    verdict: 'implemented',
+    obeyedIn: 'lib/config.ts loadConfigFile() -> lib/config.ts parseYamlOrJson()',
+  },
+  {
+    name: 'json',
+    type: 'string',
+    repeatable: true,
+    help: 'Read options from this JSON file, under the root key "uwsgi" (FILE:KEY for another); a list repeats an option.',
+    verdict: 'implemented',
+    obeyedIn: 'lib/config.ts loadConfigFile() -> lib/config.ts parseYamlOrJson()',
+  },
+  {
+    name: 'strict',
+    type: 'bool',
+    default: false,
+    help: 'An unknown option in a config file is an error (file:line, with the nearest known name), not a warning.',
+    verdict: 'implemented',
+    obeyedIn: 'lib/config.ts resolveConfig()',
+  },
+  {
+    name: 'show-config',
+    type: 'bool',
+    default: false,
+    help: 'Print the configuration as read, in ini form, with the source of each value (file:line, environment, command line). On the command line: print it on stdout and exit 0; in a config file or the environment: log it at start and go on serving, as uWSGI does.',
+    verdict: 'implemented',
+    obeyedIn: 'lib/cli.ts main() -> lib/config.ts renderShowConfig()',
+  },
+  {
+    name: 'enable-threads',
+    type: 'bool',
+    default: false,
+    help: 'Accepted for uWSGI configs: it lets Python threads run under uWSGI; Node needs nothing of the kind.',
+    verdict: 'translated',
+    message: 'accepted, no effect: uWSGI needs it to let Python threads run (the GIL); JavaScript has no GIL, and --threads starts its worker threads by itself',
+    obeyedIn: 'lib/config.ts resolveConfig()',
+  },
+  {
+    name: 'die-on-term',
+    type: 'bool',
+    default: false,
+    help: 'Accepted for uWSGI configs: SIGTERM always stops tsgi gracefully.',
+    verdict: 'translated',
+    message: 'accepted, no effect: SIGTERM always stops tsgi gracefully (uWSGI 2.0 reloads on SIGTERM unless die-on-term is set)',
+    obeyedIn: 'lib/config.ts resolveConfig()',
+  },
+  {
+    name: 'home',
+    aliases: ['virtualenv', 'venv', 'pyhome'],
+    type: 'string',
+    help: 'A Python virtualenv in uWSGI: accepted and ignored, with a warning (Node finds packages in node_modules next to the application).',
+    verdict: 'translated',
+    message:
+      'ignored: it names a Python virtualenv, and Node has none: packages are found in node_modules next to the application and in its parent directories (npm install there). Ignoring it cannot change which code runs, since nothing tsgi loads comes from a virtualenv, so a migrated config still starts',
+    obeyedIn: 'lib/config.ts resolveConfig()',
+  },
+  {
+    name: 'pythonpath',
+    aliases: ['python-path', 'pp'],
+    type: 'string',
+    repeatable: true,
+    help: "Python's module search path in uWSGI: refused (Node has no search path for ES modules).",
+    verdict: 'refused',
+    message:
+      'refused: it adds to Python\'s sys.path, and Node has no search path for ES modules (imports are relative to the importing file, packages come from node_modules). Ignoring it could load other code than the config means (a same-named package) or fail later with a puzzling import error, so tsgi stops here: import by relative path, or install the directory as a package (npm install ./lib); for require() only, "env = NODE_PATH=DIR" works',
+    obeyedIn: 'lib/config.ts resolveConfig()',
+  },
+  {
+    name: 'static-map',
+    type: 'string',
+    repeatable: true,
+    help: 'Serving static files (MOUNT=DIR) in uWSGI: refused (tsgi serves no files itself).',
+    verdict: 'refused',
+    message:
+      'refused: tsgi serves no static files. Ignoring it would turn every static URL into a request to the application, so tsgi stops here: let nginx serve them ("location /static/ { alias DIR/; }") or serve them from the application',
+    obeyedIn: 'lib/config.ts resolveConfig()',
   },
   {
     name: 'help',
     short: 'h',
     type: 'bool',
     help: 'Print this help and exit.',
+    verdict: 'implemented',
     obeyedIn: 'lib/cli.ts main()',
   },
   {
     name: 'version',
     type: 'bool',
     help: 'Print the version and exit.',
+    verdict: 'implemented',
     obeyedIn: 'lib/cli.ts main()',
   },
 ];
@@ -484,12 +650,31 @@ function unknown(name: string): never {
   throw new TsgiError('TSGI_ERR_OPTION_UNKNOWN', `Unknown option --${name}${s ? ` (did you mean --${s}?)` : ''}`);
 }
 
+/** A config file named on the command line without an option: "tsgi app.ini" (uwsgi does the same). */
+const CONFIG_FILE = /\.(ini|ya?ml|json)(:[^/]*)?$/i;
+
+/** The option that reads a config file with this name: ini, yaml or json (undefined: none). */
+export function configOptionFor(file: string): OptionSpec | undefined {
+  const m = CONFIG_FILE.exec(file);
+  if (!m) return undefined;
+  const ext = m[1]!.toLowerCase();
+  return byName.get(ext === 'yml' ? 'yaml' : ext);
+}
+
+/** One option as the command line gave it, before it is merged with the others. */
+export interface ArgvEntry {
+  spec: OptionSpec;
+  raw: unknown;
+}
+
 /**
- * Parses command-line arguments: "--name value", "--name=value", "-x value", and bare
- * "--flag" for booleans. Returns the values keyed by camelCase name.
+ * Parses command-line arguments into entries, in order: "--name value", "--name=value",
+ * "-x value", a bare "--flag" for booleans, and a positional FILE.ini / FILE.yaml /
+ * FILE.yml / FILE.json, which is taken as --ini / --yaml / --json FILE. Values are not
+ * coerced yet (lib/config.ts does that, to name the source of a bad one).
  */
-export function parseArgv(argv: readonly string[]): OptionValues {
-  const values: OptionValues = {};
+export function argvEntries(argv: readonly string[]): ArgvEntry[] {
+  const out: ArgvEntry[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     let spec: OptionSpec | undefined;
@@ -503,11 +688,25 @@ export function parseArgv(argv: readonly string[]): OptionValues {
     } else if (arg.startsWith('-') && arg.length === 2) {
       spec = byShort.get(arg[1]!);
       if (!spec) unknown(arg.slice(1));
+    } else if (/^[\u2010-\u2015\u2212]/.test(arg)) {
+      // "uwsgi –http :8001" as a blog's typography prints it: an en dash, not "--".
+      const dash = arg.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+      const name = arg.replace(/^[\u2010-\u2015\u2212]+/, '').split('=')[0]!;
+      throw new TsgiError(
+        'TSGI_ERR_OPTION_UNKNOWN',
+        `Unexpected argument ${JSON.stringify(arg)}: it starts with a dash character (U+${dash}), not two hyphens${findOption(name) ? `: write --${name}` : ''}`,
+      );
+    } else if (configOptionFor(arg) !== undefined) {
+      out.push({ spec: configOptionFor(arg)!, raw: arg });
+      continue;
     } else {
-      throw new TsgiError('TSGI_ERR_OPTION_UNKNOWN', `Unexpected argument ${JSON.stringify(arg)}: options start with --`);
+      throw new TsgiError(
+        'TSGI_ERR_OPTION_UNKNOWN',
+        `Unexpected argument ${JSON.stringify(arg)}: options start with -- (a config file ends in .ini, .yaml, .yml or .json)`,
+      );
     }
     if (spec!.type === 'bool') {
-      assign(values, spec!, inline ?? true);
+      out.push({ spec: spec!, raw: inline ?? true });
       continue;
     }
     if (inline === undefined && spec!.implicit !== undefined && (i + 1 >= argv.length || argv[i + 1]!.startsWith('-'))) {
@@ -519,9 +718,25 @@ export function parseArgv(argv: readonly string[]): OptionValues {
       }
       inline = argv[++i]!;
     }
-    assign(values, spec!, inline);
+    out.push({ spec: spec!, raw: inline });
   }
+  return out;
+}
+
+/**
+ * Parses command-line arguments: "--name value", "--name=value", "-x value", and bare
+ * "--flag" for booleans. Returns the values keyed by camelCase name.
+ */
+export function parseArgv(argv: readonly string[]): OptionValues {
+  const values: OptionValues = {};
+  for (const { spec, raw } of argvEntries(argv)) assign(values, spec, raw);
   return values;
+}
+
+/** "buffer-size" -> ["TSGI_BUFFER_SIZE", "UWSGI_BUFFER_SIZE"]: where the environment may set it. */
+export function envNames(name: string): [string, string] {
+  const upper = name.toUpperCase().replace(/-/g, '_');
+  return [`TSGI_${upper}`, `UWSGI_${upper}`];
 }
 
 /** Fills in defaults and checks values given programmatically (serve()'s options). */
@@ -532,6 +747,9 @@ export function normalize(input: OptionValues): OptionValues {
     const name = key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
     const spec = findOption(name);
     if (!spec) unknown(name);
+    if (spec!.verdict === 'refused') {
+      throw new TsgiError('TSGI_ERR_OPTION_REFUSED', `${spec!.name}: ${spec!.message ?? 'refused'}`);
+    }
     if (spec!.repeatable && Array.isArray(raw)) {
       for (const item of raw) assign(out, spec!, item);
     } else {
@@ -546,7 +764,16 @@ export function normalize(input: OptionValues): OptionValues {
 }
 
 export function helpText(): string {
-  const lines = ['Usage: tsgi [options]', '', 'Options:'];
+  const lines = [
+    'Usage: tsgi [options]',
+    '       tsgi [options] FILE.ini|FILE.yaml|FILE.json',
+    '',
+    'Options come from config files (--ini, --yaml, --json: uWSGI\'s [uwsgi] section or root key),',
+    'the environment (TSGI_NAME or UWSGI_NAME, e.g. TSGI_BUFFER_SIZE=8k) and the command line;',
+    'the environment overrides the files and the command line overrides both.',
+    '',
+    'Options:',
+  ];
   for (const spec of OPTIONS) {
     const names = [`--${spec.name}`, ...(spec.aliases ?? []).map((a) => `--${a}`)];
     if (spec.short) names.unshift(`-${spec.short}`);
@@ -555,7 +782,8 @@ export function helpText(): string {
     const rep = spec.repeatable ? ' (repeatable)' : '';
     lines.push(`  ${names.join(', ')}${arg}`);
     lines.push(`      ${spec.help}${def}${rep}`);
+    if (spec.verdict !== 'implemented') lines.push(`      [${spec.verdict}] ${spec.message ?? ''}`);
   }
-  lines.push('', 'Example: tsgi --http :9090 --wsgi-file app.ts');
+  lines.push('', 'Example: tsgi --http :9090 --wsgi-file app.ts', '         tsgi --ini uwsgi.ini --show-config');
   return lines.join('\n') + '\n';
 }

@@ -9,6 +9,8 @@ import { OPTIONS, camelCase } from '../dist/lib/options.js';
 const root = join(fileURLToPath(import.meta.url), '..', '..');
 const target = join(root, 'docs', 'options.md');
 
+const cell = (text) => text.replace(/\|/g, '\\|');
+
 export function render() {
   const lines = [
     '# Options',
@@ -19,18 +21,66 @@ export function render() {
     'takes `--name value`, `--name=value`, and a bare `--name` for a boolean; `serve()` takes the',
     'camelCase name (`bufferSize`). Sizes take a `k`, `m` or `g` suffix (`64k`).',
     '',
-    '| option | aliases | type | default | repeatable | what it does | obeyed in |',
-    '|---|---|---|---|---|---|---|',
+    '## Where options come from',
+    '',
+    'Three sources, read from the same table; the command line overrides the environment,',
+    'which overrides the config files. An option given by a higher source replaces the lower',
+    "source's value, lists included (`--socket` on the command line replaces the file's sockets).",
+    '',
+    '- **Config files**: `--ini FILE[:SECTION]`, `--yaml FILE[:KEY]`, `--json FILE[:KEY]`, or the',
+    '  file alone (`tsgi app.ini`). Inside the files, a repeated key accumulates for a repeatable',
+    '  option and the last one wins for the others, as in uWSGI; `ini = other.ini` (or `yaml`,',
+    '  `json`) includes another file, relative to the including one (a loop is an error).',
+    '- **The environment**: `TSGI_<NAME>`, then `UWSGI_<NAME>` for migrating users (NAME upper-cased,',
+    '  `-` as `_`: `TSGI_BUFFER_SIZE=8k`, `UWSGI_INI=/app/uwsgi.ini`); an empty variable counts as unset,',
+    '  and variables that name no option are not read (`UWSGI_CHEAPER` is no error).',
+    '- **The command line.**',
+    '',
+    "The ini syntax is uWSGI's: the `[uwsgi]` section (another with `FILE:SECTION`); `;` and `#`",
+    'comment lines; a `#` after whitespace ends the value (`socket = :8000  # port`; uWSGI itself',
+    'would keep `# port`), a `#` without whitespace before it is part of the value; `key = value`',
+    'with the value trimmed; a bare `key` means true. YAML and JSON: the mapping under the root key',
+    '`uwsgi`, a list repeating an option.',
+    '',
+    'Placeholders in config values: `$(NAME)` is the environment variable; `%(name)` the value of',
+    'another option or of any key of the files (`base = /srv` then `chdir = %(base)/app`: an unknown',
+    'key used this way is a placeholder, not an unknown option), resolved once every file is read;',
+    '`%d` the directory of the file (with a trailing `/`), `%p` its absolute path, `%s` its name,',
+    '`%n` its name without extension, `%e` its extension, `%c` the name of its directory, `%x`',
+    '`name:section`, `%o` the file as given; `%h` the hostname, `%k` the cpu count, `%t` the unix',
+    'time, `%u`/`%U` the uid/user name, `%g` the gid; `%%` a `%`. An unset `$(NAME)` reads as',
+    'empty and an unset `%(name)` stays as written, each with a warning.',
+    '',
+    'Unknown keys in a file are one warning line each (`app.ini:7: unknown option "procesess" ignored',
+    '(did you mean "processes"?)`), and the server starts; with `strict` they are errors, exit 1. A bad',
+    'value is always an error naming its source: `app.ini:3: Expected an integer from 256 to 1048576',
+    'for buffer-size but received "0"`. On the command line an unknown option is always an error.',
+    '`--show-config` prints what was read, in ini form, with the source of every value: on the',
+    'command line it prints on stdout and exits 0; in a config file (`show-config = true`, as seed',
+    '004 has it) it logs the same at start and the server goes on, as uWSGI does.',
+    '',
+    '## Verdicts',
+    '',
+    "Each option has a verdict against uWSGI's meaning: **implemented** (what uWSGI does),",
+    '**translated** (accepted, with a meaning in Node\'s terms that tsgi logs once at start),',
+    '**refused** (an error that says why and what to use instead).',
+    '',
+    '## The table',
+    '',
+    '| option | aliases | type | default | repeatable | what it does | verdict | obeyed in |',
+    '|---|---|---|---|---|---|---|---|',
   ];
   for (const o of OPTIONS) {
     const names = [...(o.aliases ?? []).map((a) => `--${a}`), ...(o.short ? [`-${o.short}`] : [])];
     const type = o.type === 'choice' ? o.choices.join(' \\| ') : o.type === 'int' || o.type === 'size' ? `${o.type} ${o.min}..${o.max}` : o.type;
     const def = o.default === undefined ? '' : `\`${o.default}\``;
+    const verdict = o.verdict === 'implemented' ? 'implemented' : `**${o.verdict}**: ${cell(o.message ?? '')}`;
     lines.push(
-      `| \`--${o.name}\` (\`${camelCase(o.name)}\`) | ${names.map((n) => `\`${n}\``).join(', ')} | ${type} | ${def} | ${o.repeatable ? 'yes' : ''} | ${o.help.replace(/\|/g, '\\|')} | \`${o.obeyedIn}\` |`,
+      `| \`--${o.name}\` (\`${camelCase(o.name)}\`) | ${names.map((n) => `\`${n}\``).join(', ')} | ${type} | ${def} | ${o.repeatable ? 'yes' : ''} | ${cell(o.help)} | ${verdict} | \`${o.obeyedIn}\` |`,
     );
   }
-  lines.push('');
+  const count = (v) => OPTIONS.filter((o) => o.verdict === v).length;
+  lines.push('', `${OPTIONS.length} options: ${count('implemented')} implemented, ${count('translated')} translated, ${count('refused')} refused.`, '');
   return lines.join('\n');
 }
 
