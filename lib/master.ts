@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { loadBinding, type NativeBinding } from './native-binding.js';
 import { resolveHost, formatAddress } from './address.js';
-import { socketsOf, type SocketProtocol } from './serve.js';
+import { listenFailure, socketsOf, type SocketProtocol } from './serve.js';
 import { applySocketPermissions, parseOwner, parseSocketMode, prepareUnixSocket, removeSocketFile } from './unix-socket.js';
 import { TsgiError } from './errors.js';
 import type { OptionValues } from './options.js';
@@ -141,9 +141,7 @@ export class Master {
     try {
       return fn();
     } catch (err) {
-      const code = (err as { code?: string }).code;
-      const why = code === 'EADDRINUSE' ? 'the address is already in use' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
-      throw new TsgiError('TSGI_ERR_LISTEN', `cannot listen on ${shown}: ${why}`, { cause: err });
+      throw new TsgiError('TSGI_ERR_LISTEN', `cannot listen on ${shown}: ${listenFailure(err)}`, { cause: err });
     }
   }
 

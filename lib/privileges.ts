@@ -4,7 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { TsgiError } from './errors.js';
 
-function lookup(file: string, name: string, what: string, option: string): number {
+/** A user or group, by name (looked up in file) or by number. */
+export function lookupId(file: string, name: string, what: string, option: string): number {
   if (/^[0-9]+$/.test(name)) return Number(name);
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     const fields = line.split(':');
@@ -16,8 +17,8 @@ function lookup(file: string, name: string, what: string, option: string): numbe
 /** Sets the group first (a process without root cannot change it after the user). */
 export function dropPrivileges(uid: string | undefined, gid: string | undefined): string | undefined {
   if (uid === undefined && gid === undefined) return undefined;
-  const g = gid !== undefined ? lookup('/etc/group', gid, 'group', 'gid') : undefined;
-  const u = uid !== undefined ? lookup('/etc/passwd', uid, 'user', 'uid') : undefined;
+  const g = gid !== undefined ? lookupId('/etc/group', gid, 'group', 'gid') : undefined;
+  const u = uid !== undefined ? lookupId('/etc/passwd', uid, 'user', 'uid') : undefined;
   try {
     if (g !== undefined) {
       process.setgroups?.([g]);

@@ -144,6 +144,16 @@ export function nativeBackend(handler: Handler, values: OptionValues, slot?: Wor
   };
 }
 
+/** Why a socket could not be bound, in words, from the error's code. */
+export function listenFailure(err: unknown): string {
+  const code = (err as { code?: string }).code;
+  if (code === 'EADDRINUSE') return 'the address is already in use';
+  if (code === 'EACCES') return 'permission denied';
+  if (code === 'EADDRNOTAVAIL') return 'the address is not available on this machine';
+  if (code === 'ENOENT') return 'its directory does not exist';
+  return (err as Error).message;
+}
+
 export async function serve(app: Application, options: ServeOptions = {}): Promise<Server> {
   if (typeof app !== 'function') {
     throw new TsgiError('TSGI_ERR_APP_NO_CALLABLE', `Expected an application function for serve() but received ${typeof app}`);
@@ -168,14 +178,7 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
   }
   const bound: BoundAddress[] = [];
   const created: string[] = []; // socket files this server made, for --vacuum
-  const why = (err: unknown): string => {
-    const code = (err as { code?: string }).code;
-    if (code === 'EADDRINUSE') return 'the address is already in use';
-    if (code === 'EACCES') return 'permission denied';
-    if (code === 'EADDRNOTAVAIL') return 'the address is not available on this machine';
-    if (code === 'ENOENT') return 'its directory does not exist';
-    return (err as Error).message;
-  };
+  const why = listenFailure;
   try {
     for (const { address: t, protocol } of targets) {
       if (t.kind === 'unix') {

@@ -1,9 +1,10 @@
 // Unix sockets as uWSGI users know them: a path, or "@name" for a Linux abstract
 // socket; a stale file left by a crashed run is replaced, a socket a live process
 // serves is not; --chmod-socket and --chown-socket set its mode and owner.
-import { chmodSync, chownSync, lstatSync, readFileSync, unlinkSync } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, unlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { TsgiError } from './errors.js';
+import { lookupId } from './privileges.js';
 
 export function isAbstract(path: string): boolean {
   return path.startsWith('@');
@@ -50,15 +51,6 @@ export function parseSocketMode(value: string): number {
     throw new TsgiError('TSGI_ERR_OPTION_INVALID', `Expected three octal digits (like 660) for chmod-socket but received ${JSON.stringify(value)}`);
   }
   return parseInt(value, 8);
-}
-
-function lookupId(file: string, name: string, what: string, option: string): number {
-  if (/^[0-9]+$/.test(name)) return Number(name);
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const fields = line.split(':');
-    if (fields[0] === name && fields[2] !== undefined) return Number(fields[2]);
-  }
-  throw new TsgiError('TSGI_ERR_OPTION_INVALID', `Expected a ${what} name or id for ${option} but received ${JSON.stringify(name)} (no such ${what} in ${file})`);
 }
 
 /** "user[:group]" -> [uid, gid] (gid -1: unchanged). */
