@@ -208,6 +208,26 @@ const NGINX_SERVERS = [
     nginx: 'http',
     explicitOnly: true,
   },
+  // Two more uwsgi upstreams behind the same nginx, run whenever nginx-tsgi runs, to tell
+  // what the uwsgi path allows: the floor (a C program that does nothing but read the
+  // packet, write a fixed answer and close: no uwsgi server can do less) and uWSGI itself
+  // (when installed with its python3 plugin). Both are optional: skipped with a note.
+  {
+    name: 'nginx-uwsgi-floor',
+    companion: 'nginx-tsgi',
+    describe: 'nginx -> uwsgi_pass unix socket -> bench/peers/uwsgi-floor.c (C, epoll; reads the packet, writes a fixed answer, closes): the least a uwsgi server can do',
+    kind: 'floor',
+    nginx: 'uwsgi',
+    optional: true,
+  },
+  {
+    name: 'nginx-uwsgi',
+    companion: 'nginx-tsgi',
+    describe: 'nginx -> uwsgi_pass unix socket -> uWSGI (one process, python3 plugin, bench/peers/hello.py, --disable-logging)',
+    kind: 'uwsgi',
+    nginx: 'uwsgi',
+    optional: true,
+  },
 ];
 
 const nginxBin = findNginx();
@@ -232,7 +252,10 @@ const secondsFor = (scenarioName) => (SCENARIOS[scenarioName]?.viaNginx ? settin
 
 /** The servers a scenario measures, as BENCH_ONLY selects them. */
 function serversFor(scenario) {
-  if (scenario.viaNginx) return NGINX_SERVERS.filter((s) => settings.servers.includes(s.name) || (s.base && settings.servers.includes(s.base)));
+  if (scenario.viaNginx) {
+    const picked = (s) => settings.servers.includes(s.name) || (s.base !== undefined && settings.servers.includes(s.base));
+    return NGINX_SERVERS.filter((s) => picked(s) || (s.companion !== undefined && picked(NGINX_SERVERS.find((n) => n.name === s.companion))));
+  }
   return SERVERS.filter((s) => settings.servers.includes(s.name));
 }
 
@@ -297,6 +320,24 @@ function allowedCpus() {
     for (let c = a; c <= (Number.isNaN(b) || b === undefined ? a : b); c++) cpus.push(c);
   }
   return cpus;
+}
+
+const KIND_LABEL = { tsgi: 'tsgi', peer: 'node-http', floor: 'uwsgi-floor', uwsgi: 'uWSGI' };
+
+/** uWSGI's binary, or undefined. */
+function uwsgiBin() {
+  return which('uwsgi') ?? which('uwsgi-core');
+}
+
+/** Compiles bench/peers/uwsgi-floor.c into dir (once); returns the binary's path. */
+function uwsgiFloor(dir) {
+  const bin = path.join(dir, 'uwsgi-floor');
+  if (existsSync(bin)) return bin;
+  const cc = which('cc') ?? which('gcc');
+  if (!cc) throw new Error('no C compiler (cc) to build bench/peers/uwsgi-floor.c');
+  const r = spawnSync(cc, ['-std=c11', '-O2', '-Wall', '-o', bin, path.join(BENCH_DIR, 'peers', 'uwsgi-floor.c')], { encoding: 'utf8', timeout: 60000 });
+  if (r.status !== 0) throw new Error(`cc failed building bench/peers/uwsgi-floor.c:\n${r.stderr}`);
+  return bin;
 }
 
 function pinned(cpu, file, args) {
@@ -391,7 +432,15 @@ async function startServer(server, scenarioName, scenario, cpu, tmp) {
   }
   const appScenario = scenario.peerScenario ?? scenarioName;
   let args;
-  if (!scenario.viaNginx) {
+  let file = process.execPath;
+  if (server.kind === 'floor') {
+    file = uwsgiFloor(tmp);
+    args = [sock];
+  } else if (server.kind === 'uwsgi') {
+    file = uwsgiBin();
+    if (!file) throw new Error('uWSGI is not installed (apt-get install uwsgi-core uwsgi-plugin-python3)');
+    args = ['--plugin', 'python3', '--socket', sock, '--chmod-socket=666', '--wsgi-file', 'bench/peers/hello.py', '--disable-logging', '--die-on-term'];
+  } else if (!scenario.viaNginx) {
     args =
       server.kind === 'tsgi'
         ? ['bin/tsgi.js', '--http', `${HOST}:0`, '--wsgi-file', scenario.app, ...server.args]
@@ -403,10 +452,10 @@ async function startServer(server, scenarioName, scenario, cpu, tmp) {
     args = ['bench/peers/node-http.mjs', '--http', settings.nginxUpstream === 'unix' ? sock : `${HOST}:0`, '--scenario', appScenario];
   }
   const fd = openSync(logPath, 'w');
-  const [file, argv] = pinned(cpu, process.execPath, args);
-  const command = [file, ...argv].join(' ');
+  const [exe, argv] = pinned(cpu, file, args);
+  const command = [exe, ...argv].join(' ');
   // stdout and stderr both go to the file: no pipe for the bench to drain while loading.
-  const child = spawn(file, argv, { cwd: ROOT, stdio: ['ignore', fd, fd], env: { ...process.env, NODE_ENV: 'production' } });
+  const child = spawn(exe, argv, { cwd: ROOT, stdio: ['ignore', fd, fd], env: { ...process.env, NODE_ENV: 'production' } });
   closeSync(fd);
   const handle = { name: server.name, pid: child.pid, child, logPath, command, appExited: undefined, port: undefined, nginx: undefined, nginxDir };
   // Exited: the application server, or nginx in front of it.
@@ -423,10 +472,13 @@ async function startServer(server, scenarioName, scenario, cpu, tmp) {
   });
   current.server = handle;
   const started = Date.now();
-  const ready = /socket 0 bound to (?:TCP address (?:\[[^\]]+\]|[^\s:]+):(\d+)|UNIX address (\S+)) \((?:http|uwsgi)/;
+  // tsgi's line (and the floor's): "socket 0 bound to UNIX address PATH (uwsgi ..."; uWSGI's:
+  // "uwsgi socket 0 bound to UNIX address PATH fd 3", ready once it spawned its worker.
+  const ready = /socket 0 bound to (?:TCP address (?:\[[^\]]+\]|[^\s:]+):(\d+)|UNIX address (\S+))(?: \((?:http|uwsgi)| fd \d)/;
   for (;;) {
-    const m = ready.exec(readFileSync(logPath, 'utf8'));
-    if (m) {
+    const text = readFileSync(logPath, 'utf8');
+    const m = ready.exec(text);
+    if (m && (server.kind !== 'uwsgi' || /spawned uWSGI worker/.test(text))) {
       handle.port = m[1] !== undefined ? Number(m[1]) : undefined;
       handle.appAddress = m[2] ?? `${HOST}:${m[1]}`;
       handle.startMillis = Date.now() - started;
@@ -734,7 +786,7 @@ async function benchServer(server, scenarioName, scenario, cpus, tmp) {
   if (handle.nginx) {
     const n = handle.nginx;
     result.nginx = { version: nginxVer, pid: n.pid, workers: n.workers, port: n.port, upstream: handle.appAddress, socketMode: handle.socketMode, conf: n.conf };
-    say(`    started ${server.kind === 'tsgi' ? 'tsgi' : 'node-http'} pid ${handle.pid} on ${handle.appAddress}${handle.socketMode ? ` (mode ${handle.socketMode})` : ''}: ${handle.command.split('  in front of  ')[1]}`);
+    say(`    started ${KIND_LABEL[server.kind]} pid ${handle.pid} on ${handle.appAddress}${handle.socketMode ? ` (mode ${handle.socketMode})` : ''}: ${handle.command.split('  in front of  ')[1]}`);
     say(`    started nginx ${nginxVer ?? ''} pid ${n.pid} (worker${n.workers.length === 1 ? '' : 's'} ${n.workers.join(', ') || '?'}) on ${HOST}:${n.port}: ${n.command}`);
     say(`    both up in ${handle.startMillis} ms; ${server.nginx === 'uwsgi' ? `uwsgi_pass unix:${handle.appAddress} (a new upstream connection per request)` : `proxy_pass http://app, upstream { server ${handle.appPort === undefined ? `unix:${handle.appAddress}` : `${HOST}:${handle.appPort}`}; keepalive 64; }`}`);
   } else {
@@ -875,9 +927,10 @@ async function logReport(server, scenarioName, handle, served, result) {
     if (lines < served || lines > served + 10 + settings.connections * result.loadRuns) {
       note(`${scenarioName}/${server.name}: ${lines} log lines for ${served} requests answered`);
     }
-  } else {
+  } else if (server.kind !== 'uwsgi') {
+    // (uWSGI's banner is its own business.)
     const text = readHead(handle.logPath, 1 << 20);
-    const routine = /^(\*\*\* |tsgi: (application|socket|SIG|goodbye)|node-http: socket)/;
+    const routine = /^(\*\*\* |tsgi: (application|socket|SIG|goodbye)|node-http: socket|uwsgi-floor: socket)/;
     const odd = text.split('\n').filter((l) => l && !routine.test(l));
     if (odd.length > 0) {
       info.unexpected = odd.slice(0, 20);
@@ -941,6 +994,29 @@ function checkBuild() {
   return build;
 }
 
+/** CPU microseconds per request: "app+nginx" behind nginx, the server's alone otherwise. */
+function usPerRequest(r) {
+  if (!r.cpu || !(r.rps > 0)) return '-';
+  const us = (pct) => (pct * 1e4) / r.rps; // pct of one core over the run / requests per second
+  if (r.cpu.nginxPct !== undefined && r.cpu.appPct !== undefined) return `${us(r.cpu.appPct).toFixed(1)}+${us(r.cpu.nginxPct).toFixed(1)}`;
+  return r.cpu.serverPct !== undefined ? us(r.cpu.serverPct).toFixed(1) : '-';
+}
+
+/**
+ * What the uwsgi path allows, from CPU time: with nginx and the application server on one
+ * core, a request costs nginx's time + the server's. Were tsgi's free, nginx-tsgi could do at
+ * most (nginx + node:http per proxied request) / (nginx per uwsgi request) of nginx-node-http.
+ */
+function uwsgiCeiling(servers, tool) {
+  const r = (name) => (servers[name]?.ok && servers[name].tools[tool]?.ok ? servers[name].tools[tool] : undefined);
+  const t = r('nginx-tsgi');
+  const n = r('nginx-node-http');
+  if (t?.cpu?.nginxPct === undefined || n?.cpu?.nginxPct === undefined || n.cpu.appPct === undefined) return undefined;
+  const nginxUs = (t.cpu.nginxPct * 1e4) / t.rps;
+  const nodePathUs = ((n.cpu.nginxPct + n.cpu.appPct) * 1e4) / n.rps;
+  return { nginxUs, nodePathUs, ratio: nodePathUs / nginxUs };
+}
+
 function ratiosFor(servers, tool) {
   const rps = (name) => (servers[name]?.ok && servers[name].tools[tool]?.ok ? servers[name].tools[tool].rps : undefined);
   const out = {};
@@ -960,6 +1036,15 @@ function ratiosFor(servers, tool) {
   }
   if (rps('nginx-tsgi') !== undefined && rps('nginx-tsgi-http') !== undefined) {
     out['nginx-tsgi / nginx-tsgi-http'] = rps('nginx-tsgi') / rps('nginx-tsgi-http');
+  }
+  if (rps('nginx-uwsgi-floor') !== undefined && rps('nginx-node-http') !== undefined) {
+    out['nginx-uwsgi-floor / nginx-node-http'] = rps('nginx-uwsgi-floor') / rps('nginx-node-http');
+  }
+  if (rps('nginx-tsgi') !== undefined && rps('nginx-uwsgi-floor') !== undefined) {
+    out['nginx-tsgi / nginx-uwsgi-floor'] = rps('nginx-tsgi') / rps('nginx-uwsgi-floor');
+  }
+  if (rps('nginx-tsgi') !== undefined && rps('nginx-uwsgi') !== undefined) {
+    out['nginx-tsgi / nginx-uwsgi'] = rps('nginx-tsgi') / rps('nginx-uwsgi');
   }
   return out;
 }
@@ -1063,6 +1148,10 @@ async function main() {
     scenarios.nginx.nginx = { path: nginxBin, version: nginxVer, uwsgiParams: findUwsgiParams() ?? null, nodeUpstream: settings.nginxUpstream };
     scenarios.nginx.behindVsDirect = {};
     for (const tool of activeTools) scenarios.nginx.behindVsDirect[tool] = nginxCostRatios(scenarios.nginx.servers, scenarios.hello?.servers, tool);
+    scenarios.nginx.uwsgiCeiling = {};
+    for (const tool of activeTools) scenarios.nginx.uwsgiCeiling[tool] = uwsgiCeiling(scenarios.nginx.servers, tool) ?? null;
+    const uw = uwsgiBin();
+    if (uw) scenarios.nginx.uwsgiVersion = spawnSync(uw, ['--version'], { encoding: 'utf8', timeout: 5000 }).stdout?.trim() || null;
   }
 
   // ------------------------------------------------------------ report
@@ -1078,7 +1167,7 @@ async function main() {
       for (const [name, s] of Object.entries(sc.servers)) {
         const r = s.tools[tool];
         if (!r?.ok) {
-          rows.push([name, s.skipped ? 'skipped' : 'failed', '-', '-', '-', '-', '-', '-', '-']);
+          rows.push([name, s.skipped ? 'skipped' : 'failed', '-', '-', '-', '-', '-', '-', '-', '-']);
           continue;
         }
         rows.push([
@@ -1094,11 +1183,12 @@ async function main() {
             : r.cpu?.serverPct !== undefined
               ? `${Math.round(r.cpu.serverPct)}%`
               : '-',
+          usPerRequest(r),
           stolenCell(r.cpu),
         ]);
       }
-      table(['server', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'non-2xx', 'srv cpu', 'stolen % srv/gen'], rows);
-      if (rows.some((r) => String(r[8]).endsWith('!'))) {
+      table(['server', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'non-2xx', 'srv cpu', 'us/req', 'stolen % srv/gen'], rows);
+      if (rows.some((r) => String(r[9]).endsWith('!'))) {
         say(`  "!": others took more than ${CONTENTION_PCT}% of the server's or the load generator's CPU during that run; its figure is disturbed.`);
       }
       const ratios = Object.entries(sc.ratios[tool] ?? {});
@@ -1108,11 +1198,20 @@ async function main() {
       }
       if (scenarioName === 'nginx') {
         if (rows.some((r) => String(r[7]).includes('+'))) {
-          say(`  srv cpu: the application server's + nginx's (master and worker) CPU, both on CPU ${cpus?.server ?? '(unpinned)'}, % of one core.`);
+          say(`  srv cpu: the application server's + nginx's (master and worker) CPU, both on CPU ${cpus?.server ?? '(unpinned)'}, % of one core;`);
+          say('  us/req: the same as CPU microseconds per request (application server + nginx).');
         }
         const r = sc.ratios[tool]?.['nginx-tsgi / nginx-node-http'];
         if (r !== undefined) {
           say(`  target: nginx-tsgi / nginx-node-http >= ${NGINX_TARGET}: ${r >= NGINX_TARGET ? 'met' : 'NOT met'} (${fmtRatio(r)})`);
+        }
+        const bound = uwsgiCeiling(sc.servers, tool);
+        if (bound) {
+          say(
+            `  ceiling: nginx alone spent ${bound.nginxUs.toFixed(1)} us per uwsgi request (nginx-tsgi), nginx + node:http together ${bound.nodePathUs.toFixed(1)} us` +
+              ` per proxied one:\n           with an application server that cost nothing, nginx-tsgi / nginx-node-http would be at most ${fmtRatio(bound.ratio)}` +
+              (bound.ratio < NGINX_TARGET ? ` (< ${NGINX_TARGET}: out of reach of any uwsgi server behind this nginx, which opens an upstream connection per request)` : ''),
+          );
         }
         const cost = Object.entries(sc.behindVsDirect?.[tool] ?? {});
         if (cost.length) {

@@ -443,8 +443,26 @@ void Server::Accept(Listener* l) {
   conns_ = c;
   conn_count_++;
   c->deadline = uv_now(loop_) + cfg_.timeout_ms;
+  // Read at once, before the socket is watched: a front end (nginx over uwsgi opens a
+  // connection per request) or a client without keep-alive has usually written its
+  // request by now, and a connection answered and closed from here is never added to
+  // epoll. Until the read is done c->reading means "reading is wanted": the code it
+  // runs may stop reading (a bound) or close, and the watch starts only if it did not.
   c->reading = true;
-  uv_read_start(&c->h.stream, OnAlloc, OnRead);
+  uv_os_fd_t fd;
+  if (uv_fileno(&c->h.handle, &fd) == 0) {
+    ssize_t n;
+    do {
+      n = read(fd, read_buf_, kReadBufferSize);
+    } while (n < 0 && errno == EINTR);
+    if (n > 0 || n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+      uv_buf_t buf = uv_buf_init(read_buf_, kReadBufferSize);
+      OnRead(&c->h.stream, n > 0 ? n : n == 0 ? UV_EOF : -errno, &buf);
+    }
+  }
+  if (c->reading && c->state != Connection::State::kClosing) {
+    uv_read_start(&c->h.stream, OnAlloc, OnRead);
+  }
 }
 
 void Server::OnAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {

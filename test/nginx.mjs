@@ -147,7 +147,7 @@ export function upstreamOf(upstream) {
 }
 
 /** The nginx.conf the tests use (and docs/deploy-nginx.md explains). */
-export function nginxConfig({ dir, port, upstream, uwsgiParams = findUwsgiParams(), clientMaxBodySize = '100m', extraLocation = '', extraServer = '', extraHttp = '', errorLogLevel = 'info', pass = 'uwsgi' }) {
+export function nginxConfig({ dir, port, upstream, uwsgiParams = findUwsgiParams(), clientMaxBodySize = '100m', extraLocation = '', extraServer = '', extraHttp = '', extraUpstream = '', errorLogLevel = 'info', pass = 'uwsgi' }) {
   // pass: 'uwsgi' (include uwsgi_params; uwsgi_pass), or 'http' (proxy_pass: the
   // mistake of speaking HTTP to a uwsgi socket).
   const passLines = pass === 'http' ? '            proxy_pass http://tsgi;' : `            include ${uwsgiParams};\n            uwsgi_pass tsgi;`;
@@ -172,6 +172,7 @@ http {
 ${extraHttp}
     upstream tsgi {
         server ${upstreamOf(upstream)};
+${extraUpstream}
     }
 
     server {
@@ -192,8 +193,8 @@ ${extraLocation}
  * Starts nginx in front of upstream (a unix socket path, "unix:...", "@name",
  * "host:port" or a port number) on a free 127.0.0.1 port, with its config, pid, logs
  * and temp paths in a fresh temp dir; the other options are nginxConfig()'s
- * (clientMaxBodySize, extraLocation, extraServer, extraHttp, errorLogLevel, pass,
- * uwsgiParams). Resolves with { port, dir, pid, conf, errorLog(), stop() } once the
+ * (clientMaxBodySize, extraLocation, extraServer, extraHttp, extraUpstream, errorLogLevel,
+ * pass, uwsgiParams). Resolves with { port, dir, pid, conf, errorLog(), stop() } once the
  * port accepts. stop() sends SIGQUIT (graceful) to this nginx's master, then after 3 s
  * SIGKILL to it and to its workers (by pid), waits for the master to exit and removes
  * the dir; it is safe to call twice.

@@ -15,7 +15,7 @@ import { chmodSync, existsSync, lstatSync, rmSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { FIXTURES, ROOT, request, req, parseResponse, withTimeout, delay, waitUntil } from '../helpers.mjs';
+import { FIXTURES, ROOT, request, req, rawRequest, responses, parseResponses, parseResponse, withTimeout, delay, waitUntil } from '../helpers.mjs';
 import {
   findNginx,
   findUwsgiParams,
@@ -734,6 +734,38 @@ describe('several sockets, each in its protocol', { skip: SKIP }, () => {
         assert.equal(via.body.toString(), 'hello from nginx app /via\n');
       }
     }
+  });
+
+  test('nginx opens one upstream connection per uwsgi request, even with keepalive in the upstream block (docs/deploy-nginx.md)', T, async (t) => {
+    // A plain counting upstream, not tsgi: what is measured is nginx's side.
+    const udir = makeTempDir('tsgi-count-');
+    chmodSync(udir, 0o755);
+    const usock = join(udir, 'count.sock');
+    let connections = 0;
+    const counter = net.createServer((c) => {
+      connections++;
+      let got = Buffer.alloc(0);
+      c.on('data', (d) => {
+        got = Buffer.concat([got, d]);
+        if (got.length >= 4 && got.length >= 4 + got.readUInt16LE(1)) c.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+      });
+      c.on('error', () => {});
+    });
+    await new Promise((resolve) => counter.listen(usock, resolve));
+    chmodSync(usock, 0o666);
+    const nginx = await startNginx({ upstream: usock, extraUpstream: '        keepalive 16;', extraServer: '        keepalive_requests 1000;' });
+    t.after(async () => {
+      await nginx.stop();
+      await new Promise((resolve) => counter.close(resolve));
+      rmSync(udir, { recursive: true, force: true });
+    });
+    // Ten requests on one kept-alive client connection.
+    const one = req('GET', '/count', []);
+    const wire = await rawRequest(nginx.port, [...Array(9).fill(one), req('GET', '/count', [['Connection', 'close']])], { timeoutMs: 10000, until: responses(10) });
+    const answers = parseResponses(wire.data, { closed: wire.closed });
+    assert.equal(answers.length, 10, 'ten answers on the client connection');
+    for (const a of answers) assert.equal(a.status, 200);
+    assert.equal(connections, 10, 'one upstream connection per request');
   });
 
   test('proxy_pass (HTTP) pointed at a uwsgi socket by mistake: 502, tsgi logs "refused uwsgi packet: modifier1 is not 0"', T, async (t) => {
