@@ -1017,34 +1017,26 @@ function uwsgiCeiling(servers, tool) {
   return { nginxUs, nodePathUs, ratio: nodePathUs / nginxUs };
 }
 
+// The req/s ratios printed, [numerator, denominator], each when both ran.
+const RATIO_PAIRS = [
+  ['tsgi-native', 'node-http'],
+  ['tsgi-native-log', 'node-http'],
+  ['tsgi-js', 'node-http'],
+  ['tsgi-native', 'tsgi-js'],
+  ['tsgi-native-log', 'tsgi-native'],
+  ['nginx-tsgi', 'nginx-node-http'],
+  ['nginx-tsgi-http', 'nginx-node-http'],
+  ['nginx-tsgi', 'nginx-tsgi-http'],
+  ['nginx-uwsgi-floor', 'nginx-node-http'],
+  ['nginx-tsgi', 'nginx-uwsgi-floor'],
+  ['nginx-tsgi', 'nginx-uwsgi'],
+];
+
 function ratiosFor(servers, tool) {
   const rps = (name) => (servers[name]?.ok && servers[name].tools[tool]?.ok ? servers[name].tools[tool].rps : undefined);
   const out = {};
-  const node = rps('node-http');
-  for (const v of ['tsgi-native', 'tsgi-native-log', 'tsgi-js']) {
-    if (rps(v) !== undefined && node !== undefined) out[`${v} / node-http`] = rps(v) / node;
-  }
-  if (rps('tsgi-native') !== undefined && rps('tsgi-js') !== undefined) out['tsgi-native / tsgi-js'] = rps('tsgi-native') / rps('tsgi-js');
-  if (rps('tsgi-native-log') !== undefined && rps('tsgi-native') !== undefined) {
-    out['tsgi-native-log / tsgi-native'] = rps('tsgi-native-log') / rps('tsgi-native');
-  }
-  if (rps('nginx-tsgi') !== undefined && rps('nginx-node-http') !== undefined) {
-    out['nginx-tsgi / nginx-node-http'] = rps('nginx-tsgi') / rps('nginx-node-http');
-  }
-  if (rps('nginx-tsgi-http') !== undefined && rps('nginx-node-http') !== undefined) {
-    out['nginx-tsgi-http / nginx-node-http'] = rps('nginx-tsgi-http') / rps('nginx-node-http');
-  }
-  if (rps('nginx-tsgi') !== undefined && rps('nginx-tsgi-http') !== undefined) {
-    out['nginx-tsgi / nginx-tsgi-http'] = rps('nginx-tsgi') / rps('nginx-tsgi-http');
-  }
-  if (rps('nginx-uwsgi-floor') !== undefined && rps('nginx-node-http') !== undefined) {
-    out['nginx-uwsgi-floor / nginx-node-http'] = rps('nginx-uwsgi-floor') / rps('nginx-node-http');
-  }
-  if (rps('nginx-tsgi') !== undefined && rps('nginx-uwsgi-floor') !== undefined) {
-    out['nginx-tsgi / nginx-uwsgi-floor'] = rps('nginx-tsgi') / rps('nginx-uwsgi-floor');
-  }
-  if (rps('nginx-tsgi') !== undefined && rps('nginx-uwsgi') !== undefined) {
-    out['nginx-tsgi / nginx-uwsgi'] = rps('nginx-tsgi') / rps('nginx-uwsgi');
+  for (const [a, b] of RATIO_PAIRS) {
+    if (rps(a) !== undefined && rps(b) !== undefined) out[`${a} / ${b}`] = rps(a) / rps(b);
   }
   return out;
 }
