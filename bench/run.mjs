@@ -8,8 +8,9 @@
 //   BENCH_CONNECTIONS  concurrent keep-alive connections (default 50)
 //   BENCH_WARMUP       seconds of warm-up load per server, not measured (default 2)
 //   BENCH_ONLY         comma list of servers: tsgi-native,tsgi-native-log,tsgi-js,node-http,
-//                      nginx-tsgi,nginx-node-http (tsgi-native and node-http also select
-//                      nginx-tsgi and nginx-node-http)
+//                      nginx-tsgi,nginx-node-http,nginx-tsgi-http,nginx-uwsgi-floor,nginx-uwsgi
+//                      (tsgi-native and node-http also select nginx-tsgi and nginx-node-http;
+//                      nginx-tsgi brings nginx-tsgi-http, nginx-uwsgi-floor and nginx-uwsgi)
 //   BENCH_TOOLS        comma list of load generators: autocannon,wrk (default both)
 //   BENCH_SCENARIOS    comma list: hello, post, stream, nginx (default: hello, and nginx
 //                      when nginx is installed)
@@ -198,15 +199,15 @@ const NGINX_SERVERS = [
     kind: 'peer',
     nginx: 'http',
   },
-  // Not in the default run (only when BENCH_ONLY names it): tsgi's native HTTP on the unix
-  // socket behind the same proxy_pass as node:http, to tell what uwsgi costs (nginx opens
-  // a new upstream connection per uwsgi request, and none per proxied one).
+  // tsgi's native HTTP on the unix socket behind the same proxy_pass as node:http: what
+  // uwsgi costs (nginx opens a new upstream connection per uwsgi request, and none per
+  // proxied one), and the fast way to put tsgi behind nginx (docs/deploy-nginx.md).
   {
     name: 'nginx-tsgi-http',
+    companion: 'nginx-tsgi',
     describe: 'nginx -> proxy_pass (HTTP/1.1, upstream keepalive 64) -> tsgi --http unix socket --chmod-socket --disable-logging',
     kind: 'tsgi',
     nginx: 'http',
-    explicitOnly: true,
   },
   // Two more uwsgi upstreams behind the same nginx, run whenever nginx-tsgi runs, to tell
   // what the uwsgi path allows: the floor (a C program that does nothing but read the
