@@ -278,16 +278,14 @@ export class Handler {
           environ[key] = args[i + 1];
         }
       }
+      // The front end says the scheme: HTTPS=on (uwsgi_params) or REQUEST_SCHEME.
+      const https = environ.HTTPS as string | undefined;
+      environ['wsgi.url_scheme'] = https === 'on' || https === '1' ? 'https' : (environ.REQUEST_SCHEME as string) || 'http';
     } else {
       for (let i = 11; i < args.length; i += 2) {
         const k = args[i] as number | string;
         environ[typeof k === 'number' ? KEYS[k]! : k] = args[i + 1];
       }
-    }
-    if (flags & REQ_UWSGI) {
-      // The front end says the scheme: HTTPS=on (uwsgi_params) or REQUEST_SCHEME.
-      const https = environ.HTTPS as string | undefined;
-      environ['wsgi.url_scheme'] = https === 'on' || https === '1' ? 'https' : (environ.REQUEST_SCHEME as string) || 'http';
     }
     this.started++;
     const ex = new Exchange(this, id, flags, environ, input);
