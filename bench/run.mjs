@@ -509,7 +509,7 @@ async function startServer(server, scenarioName, scenario, cpu, tmp) {
       ? { kind: 'uwsgi', socket: sock }
       : { kind: 'http', server: handle.port === undefined ? `unix:${handle.appAddress}` : `${HOST}:${handle.port}` };
   try {
-    await startNginx({ bin: nginxBin, dir: nginxDir, upstream, cpu, version: nginxVer, onSpawn: (n) => (handle.nginx = n) });
+    await startNginx({ bin: nginxBin, dir: nginxDir, upstream, cpu, onSpawn: (n) => (handle.nginx = n) });
   } catch (err) {
     await stopServer(handle);
     throw new Error(err.message);

@@ -508,11 +508,36 @@ process.on('exit', () => {
   }
 });
 
+// "tsgi: socket N bound to TCP address HOST:PORT (PROTOCOL, from SPEC)" (or "UNIX address
+// PATH"): the single process's line; the master's ends "(PROTOCOL) fd FD" instead. Only
+// whole lines (up to their newline) count.
+const BOUND = /^tsgi: socket (\d+) bound to (TCP|UNIX) address (.+) \((\w+)(?:, from (.+)\)|\) fd (\d+))(?=\n)/gm;
+
 /**
- * Starts `node bin/tsgi.js ...args`. Returns { child, port, stderrText(),
- * stdoutText(), waitExit(ms), kill() }. port is a promise of the port printed in
- * "tsgi: socket 0 bound to TCP address HOST:PORT"; it rejects if the process exits
- * first or after 15 s. kill() sends SIGKILL to this child (by pid) and reaps it.
+ * Every socket the CLI printed as bound in stderr, in order: [{ index, kind: 'tcp' |
+ * 'unix', address, host, port, protocol, spec, fd }]; host and port for TCP sockets
+ * only, spec (what was asked for) from the single process's lines, fd from the master's.
+ */
+export function boundSockets(stderr) {
+  return [...stderr.matchAll(BOUND)].map(([, index, kind, address, protocol, spec, fd]) => {
+    const s = { index: Number(index), kind: kind === 'TCP' ? 'tcp' : 'unix', address, protocol, spec, fd: fd === undefined ? undefined : Number(fd) };
+    if (s.kind === 'tcp') {
+      const m = /^\[?(.*?)\]?:(\d+)$/.exec(address);
+      s.host = m[1];
+      s.port = Number(m[2]);
+    }
+    return s;
+  });
+}
+
+/**
+ * Starts `node bin/tsgi.js ...args`. Returns { child, port, sockets, exited, exitInfo,
+ * stderrText(), stdoutText(), waitStderr(re, ms), waitExit(ms), signal(sig), kill() }.
+ * sockets: boundSockets() of the stderr so far. port is a promise of socket 0's port
+ * when it is a TCP HTTP socket ("tsgi: socket 0 bound to TCP address HOST:PORT (http");
+ * it rejects if the process exits first or after 15 s (it is not awaited for a server
+ * without one). exitInfo: undefined while the child runs, then { code, signal }.
+ * kill() sends SIGKILL to this child (by pid) and reaps it.
  */
 export function spawnCli(args, { cwd = ROOT, env = {} } = {}) {
   const child = spawn(process.execPath, [CLI, ...args], {
@@ -548,11 +573,11 @@ export function spawnCli(args, { cwd = ROOT, env = {} } = {}) {
       reject(new Error(`the CLI printed no bound address within 15 s; stderr:\n${stderr}`));
     }, 15000);
     const check = () => {
-      const m = /tsgi: socket 0 bound to TCP address (?:\[[^\]]+\]|[^\s:]+):(\d+) \(http/.exec(stderr);
-      if (m) {
+      const http0 = boundSockets(stderr).find((s) => s.index === 0 && s.kind === 'tcp' && s.protocol === 'http');
+      if (http0 !== undefined) {
         clearTimeout(timer);
         listeners.delete(check);
-        resolve(Number(m[1]));
+        resolve(http0.port);
       } else if (exitInfo !== undefined) {
         clearTimeout(timer);
         listeners.delete(check);
@@ -565,6 +590,13 @@ export function spawnCli(args, { cwd = ROOT, env = {} } = {}) {
   return {
     child,
     port,
+    exited,
+    get exitInfo() {
+      return exitInfo;
+    },
+    get sockets() {
+      return boundSockets(stderr);
+    },
     stderrText: () => stderr,
     stdoutText: () => stdout,
     /** Resolves once stderr matches re (or holds the string). */
@@ -589,6 +621,31 @@ export function spawnCli(args, { cwd = ROOT, env = {} } = {}) {
       await withTimeout(exited, 5000, 'the killed CLI to be reaped').catch(() => {});
     },
   };
+}
+
+/**
+ * spawnCli(args, { cwd, env }), then waits for "*** tsgi is ready": resolves with the
+ * spawnCli() handle, whose sockets are then every socket it bound. Rejects (after killing
+ * the child) when it exits first or is not ready within timeoutMs. For a server that has
+ * no TCP HTTP socket 0 too (a unix or uwsgi socket), whose port spawnCli() never sees.
+ */
+export async function startCli(args, { timeoutMs = 15000, cwd, env } = {}) {
+  const cli = spawnCli(args, { cwd, env });
+  try {
+    await waitUntil(
+      async () => {
+        if (/\*\*\* tsgi is ready/.test(cli.stderrText())) return true;
+        if (cli.exitInfo !== undefined) throw new Error(`tsgi exited (${JSON.stringify(cli.exitInfo)}) before it was ready`);
+        return false;
+      },
+      timeoutMs,
+      'tsgi to be ready',
+    );
+  } catch (err) {
+    await cli.kill();
+    throw new Error(`${err.message}\nstderr:\n${cli.stderrText()}`);
+  }
+  return cli;
 }
 
 // ---------------------------------------------------------------------------------

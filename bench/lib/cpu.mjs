@@ -68,28 +68,6 @@ function allProcs() {
   return out;
 }
 
-/** The pids of the live processes whose parent is pid (e.g. nginx's workers under its master). */
-export function childPids(pid) {
-  const out = [];
-  let names;
-  try {
-    names = readdirSync('/proc');
-  } catch {
-    return out;
-  }
-  for (const name of names) {
-    if (!/^[0-9]+$/.test(name)) continue;
-    try {
-      const s = readFileSync(`/proc/${name}/stat`, 'utf8');
-      // Fields after the command: state, ppid, ...
-      if (Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(name));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
-
 /** The server's pids as a list: one pid, or several (nginx's master and workers + the app). */
 const pidList = (serverPids) => (serverPids === undefined ? [] : Array.isArray(serverPids) ? serverPids : [serverPids]);
 

@@ -1,51 +1,16 @@
-// nginx for bench/run.mjs's "nginx" scenario: finding it, a throw-away configuration in
-// a temporary directory (everything nginx writes stays there), starting it pinned to a
-// CPU, waiting until it accepts, and stopping it by pid (SIGQUIT, then SIGKILL).
-import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, closeSync, constants, openSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+// nginx for bench/run.mjs's "nginx" scenario: a throw-away configuration in a temporary
+// directory (everything nginx writes stays there), nginx pinned to a CPU, its workers'
+// pids (their CPU time counts), stopping it by pid and summing up its error log. Finding
+// nginx, starting it until it accepts and stopping it (SIGQUIT, then SIGKILL) are
+// test/nginx-core.mjs's, which the tests' nginx uses too.
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { childPids } from './cpu.mjs';
+import { findNginx as findNginxBy, findUwsgiParams, nginxConf, quitNginx, sigkill, startNginx as startNginxOnFreePort, workerPids } from '../../test/nginx-core.mjs';
 
-const CANDIDATES = ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/nginx/sbin/nginx', '/usr/bin/nginx', '/opt/homebrew/bin/nginx'];
-
-function executable(p) {
-  try {
-    accessSync(p, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { findUwsgiParams, nginxVersion } from '../../test/nginx-core.mjs';
 
 /** The nginx binary: BENCH_NGINX if set (empty: none), else PATH, else the usual places; undefined when none. */
-export function findNginx() {
-  const env = process.env.BENCH_NGINX;
-  if (env !== undefined) return env !== '' && executable(env) ? env : undefined;
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
-    if (executable(path.join(dir, 'nginx'))) return path.join(dir, 'nginx');
-  }
-  return CANDIDATES.find(executable);
-}
-
-/** "1.22.1", or undefined. */
-export function nginxVersion(bin) {
-  const r = spawnSync(bin, ['-v'], { encoding: 'latin1', timeout: 5000 });
-  return /nginx\/([\d.]+)/.exec(`${r.stderr}${r.stdout}`)?.[1];
-}
-
-/** The uwsgi_params file nginx ships, or undefined (then the config holds the same lines). */
-export function findUwsgiParams() {
-  return ['/etc/nginx/uwsgi_params', '/usr/local/etc/nginx/uwsgi_params', '/usr/local/nginx/conf/uwsgi_params', '/opt/homebrew/etc/nginx/uwsgi_params'].find((p) => {
-    try {
-      accessSync(p, constants.R_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
+export const findNginx = () => findNginxBy('BENCH_NGINX');
 
 // What nginx's uwsgi_params holds, for an nginx installed without it.
 const UWSGI_PARAMS_INLINE = [
@@ -94,25 +59,12 @@ ${uwsgiParams ? `            include ${uwsgiParams};` : UWSGI_PARAMS_INLINE}
     }
 `
       : '';
-  return `# Written by bench/lib/nginx.mjs for npm run bench; everything nginx writes stays in ${dir}.
-daemon off;
-master_process on;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-
-events {
-    worker_connections 1024;
-}
-
-http {
-    access_log off;
-    client_body_temp_path ${dir}/client_body_temp;
-    proxy_temp_path ${dir}/proxy_temp;
-    fastcgi_temp_path ${dir}/fastcgi_temp;
-    uwsgi_temp_path ${dir}/uwsgi_temp;
-    scgi_temp_path ${dir}/scgi_temp;
-    # The load generators keep their connections for the whole run; nginx's default
+  return nginxConf({
+    writer: 'bench/lib/nginx.mjs for npm run bench',
+    dir,
+    errorLogLevel: 'warn',
+    workerConnections: 1024,
+    http: `    # The load generators keep their connections for the whole run; nginx's default
     # (1000 requests, then close) would make them reconnect every few milliseconds.
     keepalive_requests 1000000;
 
@@ -120,33 +72,7 @@ ${upstreamBlock}    server {
         listen 127.0.0.1:${port};
 ${location}
     }
-}
-`;
-}
-
-/** A port that was free on 127.0.0.1 a moment ago. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Resolves true once something accepts on 127.0.0.1:port. */
-function accepts(port) {
-  return new Promise((resolve) => {
-    const s = net.connect({ port, host: '127.0.0.1' });
-    const done = (v) => {
-      s.destroy();
-      resolve(v);
-    };
-    s.once('connect', () => done(true));
-    s.once('error', () => done(false));
-    s.setTimeout(500, () => done(false));
+`,
   });
 }
 
@@ -165,80 +91,38 @@ function readText(file) {
  * error log's tail when nginx exits or does not accept within 10 s (a port taken
  * meanwhile is tried again with another one, up to 3 times).
  */
-export async function startNginx({ bin, dir, upstream, cpu, version, onSpawn }) {
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
-    const conf = nginxConfig({ dir, port, upstream });
-    writeFileSync(path.join(dir, 'nginx.conf'), conf);
-    // -e (nginx >= 1.19.5): the error log from the very start, not the compiled-in path.
-    const [maj, min, pat] = (version ?? '0.0.0').split('.').map(Number);
-    const early = maj > 1 || (maj === 1 && (min > 19 || (min === 19 && pat >= 5))) ? ['-e', path.join(dir, 'error.log')] : [];
-    const args = ['-p', `${dir}/`, '-c', path.join(dir, 'nginx.conf'), ...early];
-    const [file, argv] = cpu === undefined ? [bin, args] : ['taskset', ['-c', String(cpu), bin, ...args]];
-    const fd = openSync(path.join(dir, 'nginx.out'), 'w');
-    const child = spawn(file, argv, { stdio: ['ignore', fd, fd] });
-    closeSync(fd);
-    const handle = { pid: child.pid, port, workers: [], command: [file, ...argv].join(' '), conf, exited: undefined, dir };
-    handle.exitPromise = new Promise((resolve) => {
-      child.on('exit', (code, signal) => {
-        handle.exited = { who: 'nginx', code, signal };
-        resolve(handle.exited);
-      });
-      child.on('error', (err) => {
-        handle.exited = { who: 'nginx', code: null, signal: null, error: String(err) };
-        resolve(handle.exited);
-      });
-    });
-    onSpawn?.(handle);
-    const started = Date.now();
-    let up = false;
-    while (!handle.exited && Date.now() - started < 10000) {
-      if (await accepts(port)) {
-        up = true;
-        break;
-      }
-      await sleep(50);
-    }
-    const log = () => `${readText(path.join(dir, 'nginx.out'))}${readText(path.join(dir, 'error.log'))}`.trim().split('\n').slice(-15).map((l) => `    | ${l}`).join('\n');
-    if (!up) {
-      const exited = handle.exited;
-      if (!exited) await stopNginx(handle);
-      if (exited && attempt < 3 && /Address already in use/.test(readText(path.join(dir, 'error.log')))) continue;
-      throw new Error(`nginx ${exited ? `exited (code ${exited.code}, signal ${exited.signal})` : 'did not accept within 10 s'}:\n${log()}`);
-    }
-    // Its worker(s): children of the master, which counts their CPU time too.
-    for (let i = 0; i < 40 && handle.workers.length === 0; i++) {
-      handle.workers = childPids(handle.pid);
-      if (handle.workers.length === 0) await sleep(25);
-    }
-    handle.startMillis = Date.now() - started;
-    return handle;
+export async function startNginx({ bin, dir, upstream, cpu, onSpawn }) {
+  let conf;
+  let started;
+  const { nginx: handle } = await startNginxOnFreePort({
+    bin,
+    directory: () => dir,
+    config: (d, port) => (conf = nginxConfig({ dir: d, port, upstream })),
+    launcher: cpu === undefined ? [] : ['taskset', '-c', String(cpu)],
+    outFile: 'nginx.out',
+    graceMs: 5000,
+    onSpawn: (nginx, port) => {
+      started = Date.now();
+      onSpawn?.(Object.assign(nginx, { port, workers: [], conf }));
+    },
+  });
+  // Its worker(s): children of the master, which counts their CPU time too.
+  for (let i = 0; i < 40 && handle.workers.length === 0; i++) {
+    handle.workers = workerPids(handle.pid);
+    if (handle.workers.length === 0) await new Promise((resolve) => setTimeout(resolve, 25));
   }
+  handle.startMillis = Date.now() - started;
+  return handle;
 }
 
 /** SIGQUIT (graceful) by pid, SIGKILL to master and workers after 5 s; waits for the master. */
 export async function stopNginx(handle) {
   if (handle.exited) return { how: 'already exited', exit: handle.exited };
   const t0 = Date.now();
-  const kill = (pid, sig) => {
-    try {
-      process.kill(pid, sig);
-    } catch {
-      // gone
-    }
-  };
-  kill(handle.pid, 'SIGQUIT');
-  let how = 'SIGQUIT';
-  if (!(await Promise.race([handle.exitPromise, sleep(5000).then(() => undefined)]))) {
-    how = 'SIGKILL (SIGQUIT ignored for 5 s)';
-    kill(handle.pid, 'SIGKILL');
-    await Promise.race([handle.exitPromise, sleep(5000)]);
-  }
+  const how = (await quitNginx(handle, 5000)) === 'SIGKILL' ? 'SIGKILL (SIGQUIT ignored for 5 s)' : 'SIGQUIT';
   // A graceful master exits after its workers; a worker whose master was killed lives
   // on: kill those still there, by pid (if that pid is still an nginx).
-  for (const w of handle.workers) {
-    if (isNginx(w)) kill(w, 'SIGKILL');
-  }
+  sigkill(handle.workers.filter(isNginx));
   return { how, exit: handle.exited, millis: Date.now() - t0 };
 }
 
@@ -248,14 +132,7 @@ function isNginx(pid) {
 
 /** Kills nginx and its workers at once (the bench is being interrupted). */
 export function killNginx(handle) {
-  for (const pid of [handle.pid, ...handle.workers]) {
-    if (pid === handle.pid ? handle.exited : !isNginx(pid)) continue;
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
+  sigkill([...(handle.exited ? [] : [handle.pid]), ...handle.workers.filter(isNginx)]);
 }
 
 /** The error log's lines, counted by level, and the first few. */

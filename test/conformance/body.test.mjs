@@ -6,13 +6,13 @@
 // test of bodies of the wrong type runs its routes both ways: validate() catches them
 // first (TSGI_ERR_APP_CONTRACT), so they also run unvalidated() for the server's own
 // checks (TSGI_ERR_BODY_TYPE, TSGI_ERR_NO_START_RESPONSE).
-import { describe, before, after } from 'node:test';
+import { describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { openSync, writeFileSync, fstatSync, unlinkSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { BACKENDS, startServer, request, req, rawRequest, responses, parseResponse, parseResponses, connect, waitUntil, delay, routed, unvalidated } from '../helpers.mjs';
-import { testFor } from './differences.mjs';
+import { BACKENDS, req, rawRequest, responses, parseResponse, parseResponses, connect, waitUntil, delay, unvalidated } from '../helpers.mjs';
+import { routedSuite } from './suite.mjs';
 
 const CHUNK = 65536;
 
@@ -47,14 +47,7 @@ function countedIterator(values, counter, { async = false, failAt = -1, forever 
 
 for (const backend of BACKENDS) {
   describe(backend, () => {
-    const test = testFor(backend);
-    const routes = new Map();
-    let srv;
-    before(async () => {
-      srv = await startServer(routed(routes), { backend });
-    });
-    after(() => srv?.close());
-    const get = (path, opts) => request(srv.port, req('GET', path, [['Connection', 'close']]), opts);
+    const { test, srv, routes, get } = routedSuite(backend);
 
     test('body: an empty chunk, then an error, gets a clean 500', async () => {
       routes.set('/empty-then-throw', (environ, startResponse) => {

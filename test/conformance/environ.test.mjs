@@ -1,13 +1,13 @@
 // The environ an application receives, on both backends. Every application runs inside
 // validate() (validated() in ../helpers.mjs), which checks the environ against
 // docs/spec.md on every request.
-import { describe, before, after } from 'node:test';
+import { describe } from 'node:test';
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import net from 'node:net';
 import { join } from 'node:path';
 import { validated, BACKENDS, FIXTURES, startServer, request, req, rawRequest, responses, parseResponses, spawnCli, validatedModule } from '../helpers.mjs';
-import { testFor } from './differences.mjs';
+import { backendSuite } from './suite.mjs';
 
 /** Answers with every string-valued environ entry as JSON (latin-1 strings survive JSON). */
 function dumpApp(environ, startResponse) {
@@ -26,12 +26,7 @@ async function dump(port, bytes, opts) {
 
 for (const backend of BACKENDS) {
   describe(backend, () => {
-    const test = testFor(backend);
-    let srv;
-    before(async () => {
-      srv = await startServer(validated(dumpApp), { backend });
-    });
-    after(() => srv?.close());
+    const { test, srv } = backendSuite(backend, validated(dumpApp));
 
     test('environ: CGI variables of a GET', async () => {
       const r = await rawRequest(srv.port, req('GET', '/some/path?a=1&b=%20', [['Connection', 'close']]), { until: responses(1) });

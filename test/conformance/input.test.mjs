@@ -1,12 +1,12 @@
 // wsgi.input: every way of reading it, for bodies in memory and in a temporary file
 // (post-buffering 1024), sent with Content-Length and chunked. Every application runs
 // inside validate() (validated() in ../helpers.mjs).
-import { describe, before, after } from 'node:test';
+import { describe } from 'node:test';
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import { readdirSync } from 'node:fs';
 import { validated, BACKENDS, startServer, request, req, rawRequest, responses, parseResponses, connect, openFds, fdCount, waitUntil, delay } from '../helpers.mjs';
-import { testFor } from './differences.mjs';
+import { backendSuite } from './suite.mjs';
 
 const POST_BUFFERING = 1024;
 
@@ -148,12 +148,7 @@ function upload(path, body, framing) {
 
 for (const backend of BACKENDS) {
   describe(backend, () => {
-    const test = testFor(backend);
-    let srv;
-    before(async () => {
-      srv = await startServer(validated(readerApp), { backend, postBuffering: POST_BUFFERING });
-    });
-    after(() => srv?.close());
+    const { test, srv } = backendSuite(backend, validated(readerApp), { postBuffering: POST_BUFFERING });
 
     const modes = {
       'read()': '/read',

@@ -1,9 +1,9 @@
 // HTTP/1.1 on the wire: HEAD, Expect: 100-continue, keep-alive, pipelining, HTTP/1.0.
 // The application runs inside validate() (validated() in ../helpers.mjs).
-import { describe, before, after } from 'node:test';
+import { describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { validated, BACKENDS, startServer, request, req, rawRequest, responses, parseResponses, connect, delay } from '../helpers.mjs';
-import { testFor } from './differences.mjs';
+import { validated, BACKENDS, request, req, rawRequest, responses, parseResponses, connect, delay } from '../helpers.mjs';
+import { backendSuite } from './suite.mjs';
 
 function app(environ, startResponse) {
   const path = environ.PATH_INFO;
@@ -42,12 +42,7 @@ function app(environ, startResponse) {
 
 for (const backend of BACKENDS) {
   describe(backend, () => {
-    const test = testFor(backend);
-    let srv;
-    before(async () => {
-      srv = await startServer(validated(app), { backend });
-    });
-    after(() => srv?.close());
+    const { test, srv } = backendSuite(backend, validated(app));
 
     test('HEAD: the headers of the GET, no body', async () => {
       const get = await request(srv.port, req('GET', '/list', [['Connection', 'close']]));

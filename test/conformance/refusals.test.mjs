@@ -1,10 +1,10 @@
 // What the server refuses: each refusal gets its status with "Connection: close", the
 // connection closes, and another client, served at the same time, is served on.
 // The application runs inside validate() (validated() in ../helpers.mjs).
-import { describe, before, after } from 'node:test';
+import { describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { validated, BACKENDS, REFUSALS, REFUSAL_LIMITS, startServer, req, rawRequest, parseResponses, parseResponse, connect, responses, delay } from '../helpers.mjs';
-import { testFor } from './differences.mjs';
+import { validated, BACKENDS, REFUSALS, REFUSAL_LIMITS, req, rawRequest, parseResponses, parseResponse, connect, responses, delay } from '../helpers.mjs';
+import { backendSuite } from './suite.mjs';
 
 function app(environ, startResponse) {
   const path = environ.PATH_INFO;
@@ -23,12 +23,7 @@ function app(environ, startResponse) {
 
 for (const backend of BACKENDS) {
   describe(backend, () => {
-    const test = testFor(backend);
-    let srv;
-    before(async () => {
-      srv = await startServer(validated(app), { backend, ...REFUSAL_LIMITS });
-    });
-    after(() => srv?.close());
+    const { test, srv } = backendSuite(backend, validated(app), REFUSAL_LIMITS);
 
     for (const [name, pieces, status, { slow = false } = {}] of REFUSALS) {
       test(name, async () => {

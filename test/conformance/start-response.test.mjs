@@ -4,10 +4,10 @@
 // breaks the contract on purpose is caught by validate() first, with
 // TSGI_ERR_APP_CONTRACT; so the tests of the server's own checks (its error codes) also
 // run their route unvalidated(), and assert the server's code there.
-import { describe, before, after } from 'node:test';
+import { describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { BACKENDS, startServer, request, req, rawRequest, responses, parseResponses, delay, routed, unvalidated } from '../helpers.mjs';
-import { testFor } from './differences.mjs';
+import { BACKENDS, req, rawRequest, responses, parseResponses, delay, unvalidated } from '../helpers.mjs';
+import { routedSuite } from './suite.mjs';
 
 // [label, status, headers, expected err.code]
 const BAD_CALLS = [
@@ -49,14 +49,7 @@ function assertNoInternals(res, secret) {
 
 for (const backend of BACKENDS) {
   describe(backend, () => {
-    const test = testFor(backend);
-    const routes = new Map();
-    let srv;
-    before(async () => {
-      srv = await startServer(routed(routes), { backend });
-    });
-    after(() => srv?.close());
-    const get = (path, opts) => request(srv.port, req('GET', path, [['Connection', 'close']]), opts);
+    const { test, srv, routes, get } = routedSuite(backend);
 
     test('start_response: malformed arguments throw inside the application', async () => {
       // Unvalidated: this tests the server's own checks and their codes; under validate()

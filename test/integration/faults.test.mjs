@@ -24,7 +24,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readdirSync, readlinkSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, CLI, FIXTURES, delay, withTimeout, waitUntil, parseResponses, responses } from '../helpers.mjs';
+import { ROOT, CLI, FIXTURES, delay, withTimeout, waitUntil, parseResponses, responses, boundSockets } from '../helpers.mjs';
+import { uwsgiPacket } from '../nginx.mjs';
 
 const APP = join(FIXTURES, 'faults', 'app.mjs');
 const FD_SLACK = 2;
@@ -135,7 +136,7 @@ async function startTsgi(t, args = [], { env = {}, nofile } = {}) {
     15000,
     'tsgi to be ready',
   );
-  srv.port = Number(/socket \d+ bound to TCP address 127\.0\.0\.1:(\d+) \(http/.exec(srv.head)[1]);
+  srv.port = boundSockets(srv.head).find((s) => s.kind === 'tcp' && s.protocol === 'http').port;
   return srv;
 }
 
@@ -234,24 +235,6 @@ function dial(target) {
 
 const HTTP = (srv) => ({ port: srv.port });
 const UWSGI = (srv) => ({ path: srv.sock });
-
-/** A uwsgi packet (modifier1 0, modifier2 0) with vars, then body. */
-function uwsgiPacket(vars, body = Buffer.alloc(0)) {
-  const parts = [];
-  for (const [k, v] of vars) {
-    const kb = Buffer.from(k, 'latin1');
-    const vb = Buffer.from(v, 'latin1');
-    const kl = Buffer.alloc(2);
-    kl.writeUInt16LE(kb.length);
-    const vl = Buffer.alloc(2);
-    vl.writeUInt16LE(vb.length);
-    parts.push(kl, kb, vl, vb);
-  }
-  const block = Buffer.concat(parts);
-  const head = Buffer.alloc(4);
-  head.writeUInt16LE(block.length, 1);
-  return Buffer.concat([head, block, Buffer.from(body)]);
-}
 
 /** What nginx's uwsgi_params sends for METHOD URI. */
 function uwsgiRequest(method, uri, body = Buffer.alloc(0)) {

@@ -15,15 +15,13 @@ import { chmodSync, existsSync, lstatSync, rmSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { FIXTURES, ROOT, request, req, rawRequest, responses, parseResponses, parseResponse, withTimeout, delay, waitUntil } from '../helpers.mjs';
+import { FIXTURES, ROOT, request, req, rawRequest, responses, parseResponses, parseResponse, withTimeout, delay, waitUntil, spawnCli, startCli } from '../helpers.mjs';
 import {
   findNginx,
   findUwsgiParams,
   nginxVersion,
   nginxWorkers,
   startNginx,
-  startTsgi,
-  spawnTsgi,
   makeTempDir,
   makeStaleSocket,
   rawExchange,
@@ -105,7 +103,7 @@ describe('tsgi behind nginx', { skip: SKIP }, () => {
   before(async () => {
     dir = makeTempDir('tsgi-sock-');
     sock = join(dir, 'app.sock');
-    tsgi = await startTsgi(['--socket', sock, '--chmod-socket', '--uwsgi-socket', '127.0.0.1:0', '--http-socket', '127.0.0.1:0', '--disable-logging', '--wsgi-file', APP]);
+    tsgi = await startCli(['--socket', sock, '--chmod-socket', '--uwsgi-socket', '127.0.0.1:0', '--http-socket', '127.0.0.1:0', '--disable-logging', '--wsgi-file', APP]);
     httpPort = tsgi.sockets.find((s) => s.kind === 'tcp' && s.protocol === 'http').port;
     uwsgiPort = tsgi.sockets.find((s) => s.kind === 'tcp' && s.protocol === 'uwsgi').port;
     viaUnix = await startNginx({ upstream: sock });
@@ -414,7 +412,7 @@ describe('limits behind nginx', { skip: SKIP }, () => {
   before(async () => {
     dir = makeTempDir('tsgi-sock-');
     sock = join(dir, 'app.sock');
-    tsgi = await startTsgi(['--socket', sock, '--chmod-socket', '--buffer-size', '1024', '--limit-post', String(LIMIT), '--wsgi-file', APP]);
+    tsgi = await startCli(['--socket', sock, '--chmod-socket', '--buffer-size', '1024', '--limit-post', String(LIMIT), '--wsgi-file', APP]);
     nginx = await startNginx({ upstream: sock, clientMaxBodySize: '1m' });
     unbuffered = await startNginx({ upstream: sock, clientMaxBodySize: '100m', extraLocation: '            uwsgi_request_buffering off;' });
   });
@@ -508,7 +506,7 @@ describe('unix socket permissions: nginx workers run as nobody', { skip: SKIP ||
     const dir = makeTempDir('tsgi-sock-');
     dirs.push(dir);
     const sock = join(dir, 'app.sock');
-    const tsgi = await startTsgi(['--socket', sock, ...args, '--disable-logging', '--wsgi-file', APP]);
+    const tsgi = await startCli(['--socket', sock, ...args, '--disable-logging', '--wsgi-file', APP]);
     t.after(() => stopTsgi(tsgi));
     if (dirMode !== undefined) chmodSync(dir, dirMode);
     const nginx = await startNginx({ upstream: sock });
@@ -578,7 +576,7 @@ describe('socket files: stale, live, --vacuum, abstract', { skip: SKIP }, () => 
     const sock = join(dir, 'stale.sock');
     await makeStaleSocket(sock);
     assert.ok(lstatSync(sock).isSocket(), 'the stale file is there');
-    const tsgi = await startTsgi(['--socket', sock, '--chmod-socket', '--wsgi-file', APP]);
+    const tsgi = await startCli(['--socket', sock, '--chmod-socket', '--wsgi-file', APP]);
     t.after(() => stopTsgi(tsgi));
     const nginx = await startNginx({ upstream: sock });
     t.after(() => nginx.stop());
@@ -609,7 +607,7 @@ describe('socket files: stale, live, --vacuum, abstract', { skip: SKIP }, () => 
       live.listen(sock, resolve);
     });
     t.after(() => new Promise((resolve) => live.close(() => resolve())));
-    const cli = spawnTsgi(['--socket', sock, '--wsgi-file', APP]);
+    const cli = spawnCli(['--socket', sock, '--wsgi-file', APP]);
     t.after(() => cli.kill());
     const { code } = await cli.waitExit(10000);
     assert.equal(code, 1, cli.stderrText());
@@ -622,7 +620,7 @@ describe('socket files: stale, live, --vacuum, abstract', { skip: SKIP }, () => 
   for (const vacuum of [true, false]) {
     test(vacuum ? '--vacuum removes the socket file after SIGTERM' : 'without --vacuum the socket file stays after SIGTERM (uWSGI\'s behaviour)', T, async () => {
       const sock = join(dir, `vacuum-${vacuum}.sock`);
-      const tsgi = await startTsgi(['--socket', sock, '--chmod-socket', ...(vacuum ? ['--vacuum'] : []), '--disable-logging', '--wsgi-file', APP]);
+      const tsgi = await startCli(['--socket', sock, '--chmod-socket', ...(vacuum ? ['--vacuum'] : []), '--disable-logging', '--wsgi-file', APP]);
       try {
         assert.ok(lstatSync(sock).isSocket());
         const r = await uwsgiRequest(sock, nginxLikeVars({ uri: '/v' }));
@@ -637,7 +635,7 @@ describe('socket files: stale, live, --vacuum, abstract', { skip: SKIP }, () => 
 
   test('an abstract socket @tsgi-test-<pid>: tsgi serves it; nginx 1.22 cannot reach it (unix:@name is a file path to nginx)', T, async (t) => {
     const name = `@tsgi-test-${process.pid}`;
-    const tsgi = await startTsgi(['--socket', name, '--chmod-socket', '--vacuum', '--wsgi-file', APP]);
+    const tsgi = await startCli(['--socket', name, '--chmod-socket', '--vacuum', '--wsgi-file', APP]);
     t.after(() => stopTsgi(tsgi));
     assert.equal(tsgi.sockets[0].address, name);
     const direct = await uwsgiRequest(name, nginxLikeVars({ uri: '/abstract' }));
@@ -675,7 +673,7 @@ describe('several sockets, each in its protocol', { skip: SKIP }, () => {
   let tsgi;
   before(async () => {
     dir = makeTempDir('tsgi-sock-');
-    tsgi = await startTsgi([
+    tsgi = await startCli([
       '--uwsgi-socket', join(dir, 'uwsgi.sock'),
       '--http-socket', '127.0.0.1:0',
       '--socket', '127.0.0.1:0',

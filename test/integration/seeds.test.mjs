@@ -10,13 +10,11 @@
 // Every process started here is stopped by pid (its workers too), every temp dir removed.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
-import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FIXTURES, ROOT, spawnCli, request, req, waitUntil, withTimeout, delay } from '../helpers.mjs';
-import { findNginx, findUwsgiParams, nginxConfig, nginxVersion, nginxWorkers, makeTempDir, freePort, startNginx, spawnTsgi } from '../nginx.mjs';
+import { FIXTURES, ROOT, spawnCli, request, req, waitUntil, delay } from '../helpers.mjs';
+import { findNginx, findUwsgiParams, makeTempDir, freePort, startNginx } from '../nginx.mjs';
 
 const SEEDS = join(ROOT, '..', 'shared', 'seeds');
 const FIX = join(FIXTURES, 'seeds');
@@ -126,85 +124,11 @@ async function stop(cli) {
   }
 }
 
-/** Resolves once something accepts on 127.0.0.1:port. */
-function accepts(port) {
-  return new Promise((resolve) => {
-    const s = net.connect({ port, host: '127.0.0.1' });
-    const done = (v) => (s.destroy(), resolve(v));
-    s.once('connect', () => done(true));
-    s.once('error', () => done(false));
-  });
-}
-
-/**
- * nginx in front of upstream with its workers running as user: the seeds' unix sockets
- * are for a given user (004: www-data, as Debian's nginx runs; 001: root, as its uid).
- * test/nginx.mjs's startNginx has no user directive (its workers are nobody).
- */
-async function startNginxAs(user, upstream) {
-  const dir = makeTempDir('tsgi-seed-nginx-');
-  const port = await freePort();
-  const conf = join(dir, 'nginx.conf');
-  mkdirSync(join(dir, 'html'));
-  writeFileSync(conf, `user ${user};\n${nginxConfig({ dir, port, upstream })}`);
-  // -e (nginx 1.19.5+): even the errors before the config is read go to our log.
-  const v = /nginx\/(\d+)\.(\d+)\.(\d+)/.exec(nginxVersion(NGINX) ?? '');
-  const dashE = v !== null && Number(v[1]) * 1e6 + Number(v[2]) * 1e3 + Number(v[3]) >= 1019005;
-  const child = spawn(NGINX, ['-c', conf, '-p', dir, ...(dashE ? ['-e', join(dir, 'error.log')] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.setEncoding('latin1').on('data', (s) => (output += s));
-  child.stderr.setEncoding('latin1').on('data', (s) => (output += s));
-  let exited = false;
-  const done = new Promise((resolve) => child.on('exit', () => ((exited = true), resolve())));
-  const errorLog = () => {
-    try {
-      return readFileSync(join(dir, 'error.log'), 'latin1');
-    } catch {
-      return '';
-    }
-  };
-  const stopNginx = async () => {
-    if (!exited) {
-      const workers = nginxWorkers(child.pid).map((w) => w.pid);
-      process.kill(child.pid, 'SIGQUIT');
-      await withTimeout(done, 3000, 'nginx to quit').catch(() => {
-        for (const p of [child.pid, ...workers]) {
-          try {
-            process.kill(p, 'SIGKILL');
-          } catch {
-            // gone
-          }
-        }
-      });
-    }
-    child.stdout.destroy();
-    child.stderr.destroy();
-    rmSync(dir, { recursive: true, force: true });
-  };
-  try {
-    await waitUntil(
-      async () => {
-        if (exited) throw new Error(`nginx exited: ${output}\n${errorLog()}`);
-        return accepts(port);
-      },
-      10000,
-      'nginx to accept',
-    );
-  } catch (err) {
-    await stopNginx();
-    throw err;
-  }
-  return { port, errorLog, stop: stopNginx, workers: () => nginxWorkers(child.pid) };
-}
-
 /** GET path on port (HTTP, Connection: close). */
 const get = (port, path = '/') => request(port, req('GET', path, [['Connection', 'close']]), { timeoutMs: 10000 });
 
-/** The port of "socket N bound to TCP address HOST:PORT (protocol": the master's and the single process's line. */
-function boundPort(stderr, protocol) {
-  const m = new RegExp(`tsgi: socket \\d+ bound to TCP address (?:\\[[^\\]]+\\]|[^\\s:]+):(\\d+) \\(${protocol}`).exec(stderr);
-  return m ? Number(m[1]) : undefined;
-}
+/** The port of the CLI's first TCP socket in protocol (the master's and the single process's lines). */
+const tcpPort = (cli, protocol) => cli.sockets.find((s) => s.kind === 'tcp' && s.protocol === protocol)?.port;
 
 /** Runs the CLI to its failure: exit 1 within a few seconds, and the lines on stderr. */
 async function failsWith(t, args, patterns, opts) {
@@ -320,7 +244,7 @@ describe('seed 001 (Django behind nginx: daemonize, pidfile, py-autoreload, uid/
     assert.match(log(), /py-autoreload: watching 2 files every 1 s/, 'wsgi.ts and the greeting.ts it imports');
 
     // uid=root and no chmod-socket: the socket is root's, 0755, so only a root nginx worker can write to it.
-    nginx = await startNginxAs('root', sock);
+    nginx = await startNginx({ upstream: sock, user: 'root' });
     let res = await get(nginx.port);
     assert.equal(res.status, 200, nginx.errorLog());
     assert.equal(res.body.toString(), 'Hello World');
@@ -358,10 +282,10 @@ describe('seed 002 (wsgiref\'s environ dump, uwsgi --http and uwsgi --socket beh
   });
 
   test('"uwsgi --socket 127.0.0.1:8000 ..." behind nginx\'s "include uwsgi_params; uwsgi_pass 127.0.0.1:8000;"', { ...T, skip: NO_NGINX }, async (t) => {
-    const cli = spawnTsgi(['--socket', '127.0.0.1:0', '--chdir', join(FIX, '002'), '--wsgi-file', app, '--disable-logging']);
+    const cli = spawnCli(['--socket', '127.0.0.1:0', '--chdir', join(FIX, '002'), '--wsgi-file', app, '--disable-logging']);
     t.after(() => stop(cli));
     await cli.waitStderr(/tsgi is ready/, 15000);
-    const port = boundPort(cli.stderrText(), 'uwsgi');
+    const port = tcpPort(cli, 'uwsgi');
     const nginx = await startNginx({ upstream: port });
     t.after(() => nginx.stop());
     const res = await get(nginx.port, '/some/where?x=1');
@@ -379,7 +303,7 @@ describe('seed 003 (a uwsgi socket on 127.0.0.1:8001 for nginx; home, limit-as, 
     const run = makeTempDir('tsgi-seed003-');
     t.after(() => rmSync(run, { recursive: true, force: true }));
     const ini = join(FIX, '003_46280d4c568a3ab0-block1.ini');
-    const cli = spawnTsgi(['--ini', ini], { env: { SEED_RUN_DIR: run } });
+    const cli = spawnCli(['--ini', ini], { env: { SEED_RUN_DIR: run } });
     t.after(() => stop(cli));
     await cli.waitStderr(/(ready: application[^]*){2}/, 30000);
     const stderr = cli.stderrText();
@@ -388,7 +312,7 @@ describe('seed 003 (a uwsgi socket on 127.0.0.1:8001 for nginx; home, limit-as, 
     assert.match(stderr, new RegExp(`^tsgi: ${shown}:6: home: ignored: it names a Python virtualenv`, 'm'));
     assert.match(stderr, new RegExp(`^tsgi: ${shown}:11: limit-as = 512: .*taken as reload-on-rss 512`, 'm'));
     assert.doesNotMatch(stderr, /unknown option|DAMN/);
-    const port = boundPort(stderr, 'uwsgi');
+    const port = tcpPort(cli, 'uwsgi');
     assert.ok(port > 0, stderr);
     const pidfile = join(run, 'uwsgi.pid');
     assert.equal(Number(readFileSync(pidfile, 'utf8')), cli.child.pid);
@@ -409,7 +333,7 @@ describe('seed 004 (Flask in Docker: supervisord.ini, and uwsgi.ini with a unix 
   test('uwsgi.ini: the socket is www-data\'s, mode 664; nginx (workers: www-data) reaches the Flask routes; show-config logs the configuration', { ...T, skip: NO_NGINX || NO_ROOT }, async (t) => {
     const run = makeTempDir('tsgi-seed004-');
     t.after(() => rmSync(run, { recursive: true, force: true }));
-    const cli = spawnTsgi(['--ini', join(FIX, '004_13d24b601fdb1b80-block2.ini')], { env: { SEED_RUN_DIR: run } });
+    const cli = spawnCli(['--ini', join(FIX, '004_13d24b601fdb1b80-block2.ini')], { env: { SEED_RUN_DIR: run } });
     t.after(() => stop(cli));
     await cli.waitStderr(/tsgi is ready/, 15000);
     const sock = join(run, 'uwsgi.sock');
@@ -426,7 +350,7 @@ describe('seed 004 (Flask in Docker: supervisord.ini, and uwsgi.ini with a unix 
     assert.match(stderr, new RegExp(`^chown-socket = www-data:www-data  # ${shown}:4$`, 'm'));
     assert.match(stderr, new RegExp(`^chmod-socket = 664  # ${shown}:5$`, 'm'));
     assert.match(stderr, new RegExp(`^show-config = true  # ${shown}:7$`, 'm'));
-    const nginx = await startNginxAs('www-data', sock);
+    const nginx = await startNginx({ upstream: sock, user: 'www-data' });
     t.after(() => nginx.stop());
     assert.ok(nginx.workers().every((w) => w.user === 'www-data'), JSON.stringify(nginx.workers()));
     let res = await get(nginx.port, '/hello/hello');
