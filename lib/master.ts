@@ -163,7 +163,7 @@ export class Master {
       processes: this.wanted,
     };
     for (let core = 0; core < this.threads; core++) {
-      for (const field of ['requests', 'requestStart', 'tx', 'exceptions', 'avgRt', 'runningTime', 'rss', 'harakiriCount'] as const) {
+      for (const field of ['requests', 'requestStart', 'tx', 'exceptions', 'avgRt', 'runningTime', 'rss', 'harakiriCount', 'acceptErrors'] as const) {
         this.binding.scoreboardSet(slot + core, field, 0);
       }
     }
@@ -398,10 +398,10 @@ export class Master {
     for (const w of this.workers.values()) {
       const cores = board.slice(w.slot, w.slot + this.threads);
       const s = cores[0]!;
-      const sum = (f: 'requests' | 'exceptions' | 'tx') => cores.reduce((n, c) => n + c[f], 0);
+      const sum = (f: 'requests' | 'exceptions' | 'tx' | 'acceptErrors') => cores.reduce((n, c) => n + c[f], 0);
       const busy = cores.some((c) => c.requestStart > 0);
       log(
-        `tsgi: worker ${w.id} pid ${w.pid} requests ${sum('requests')} exceptions ${sum('exceptions')} tx ${sum('tx')} avg_rt ${s.avgRt} us rss ${Math.round(s.rss / 1048576)} MB ${busy ? 'busy' : 'idle'} respawns ${s.respawnCount} harakiri ${s.harakiriCount}`,
+        `tsgi: worker ${w.id} pid ${w.pid} requests ${sum('requests')} exceptions ${sum('exceptions')} tx ${sum('tx')} avg_rt ${s.avgRt} us rss ${Math.round(s.rss / 1048576)} MB ${busy ? 'busy' : 'idle'} respawns ${s.respawnCount} harakiri ${s.harakiriCount} accept_errors ${sum('acceptErrors')}`,
       );
     }
   }

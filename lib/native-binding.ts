@@ -34,7 +34,7 @@ export interface NativeServer {
   send(id: number, head: string | undefined, body: unknown, flags: number): number;
   close(): void;
   destroy(): void;
-  stats(): { requests: number; connections: number; refused: number; aborted: number; pooledRequests: number };
+  stats(): { requests: number; connections: number; refused: number; aborted: number; acceptErrors: number; pooledRequests: number };
   setRequestCounter(total: number): void;
 }
 
@@ -53,6 +53,8 @@ export interface ScoreboardSlot {
   vsz: number;
   deltaRequests: number;
   runningTime: number;
+  /** Connections refused, and accept() calls failed (out of file descriptors...). */
+  acceptErrors: number;
   /** The current (or last) request's method and URI. */
   request: string;
 }

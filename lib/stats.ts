@@ -47,7 +47,7 @@ export function statsDocument(input: StatsInput): Record<string, unknown> {
     .sort((a, b) => a.id - b.id)
     .map((w) => {
       const s = w.cores[0]!;
-      const sum = (f: 'requests' | 'exceptions' | 'tx' | 'runningTime') => w.cores.reduce((n, c) => n + c[f], 0);
+      const sum = (f: 'requests' | 'exceptions' | 'tx' | 'runningTime' | 'acceptErrors') => w.cores.reduce((n, c) => n + c[f], 0);
       const requests = sum('requests');
       const mem = memory(w.pid);
       const delta = requests - (input.previous.get(w.id) ?? 0);
@@ -62,6 +62,9 @@ export function statsDocument(input: StatsInput): Record<string, unknown> {
         delta_requests: Math.max(0, delta),
         exceptions: sum('exceptions'),
         harakiri_count: s.harakiriCount,
+        // tsgi's own (uWSGI has none): connections refused, and accept() calls failed,
+        // because the worker ran out of file descriptors or the like.
+        accept_errors: sum('acceptErrors'),
         signals: 0,
         signal_queue: 0,
         status: w.stopping ? 'cheap' : busy ? 'busy' : 'idle',

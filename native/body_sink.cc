@@ -24,15 +24,25 @@ int WriteAll(int fd, const char* data, size_t len) {
 
 }  // namespace
 
-int BodySink::OpenTempFile(const std::string& dir) {
+int BodySink::OpenTempFile(const std::string& dir, const char** failed_call) {
   int fd;
+  int tmpfile_err = 0;
 #ifdef O_TMPFILE
   fd = open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
   if (fd >= 0) return fd;
+  tmpfile_err = errno;
 #endif
   std::string path = dir + "/tsgi-body-XXXXXX";
   fd = mkostemp(&path[0], O_CLOEXEC);
-  if (fd < 0) return -errno;
+  if (fd < 0) {
+    const int err = errno;
+    // The error to report is O_TMPFILE's unless it only said that the file system (or
+    // the kernel: EISDIR) has no O_TMPFILE; then mkstemp's is the one that matters.
+    const bool unsupported = tmpfile_err == 0 || tmpfile_err == EOPNOTSUPP ||
+                             tmpfile_err == EISDIR || tmpfile_err == EINVAL;
+    if (failed_call != nullptr) *failed_call = unsupported ? "mkstemp" : "open(O_TMPFILE)";
+    return -(unsupported ? err : tmpfile_err);
+  }
   unlink(path.c_str());
   return fd;
 }
@@ -48,10 +58,11 @@ int BodySink::Begin(uint64_t expected, bool known, size_t threshold,
 }
 
 int BodySink::Spill() {
-  int fd = OpenTempFile(tmp_dir_);
+  int fd = OpenTempFile(tmp_dir_, &failed_call_);
   if (fd < 0) return fd;
   int r = WriteAll(fd, memory_.data(), memory_.size());
   if (r < 0) {
+    failed_call_ = "write";
     close(fd);
     return r;
   }
@@ -70,7 +81,9 @@ int BodySink::Append(const char* data, size_t len) {
     int r = Spill();
     if (r < 0) return r;
   }
-  return WriteAll(fd_, data, len);
+  const int r = WriteAll(fd_, data, len);
+  if (r < 0) failed_call_ = "write";
+  return r;
 }
 
 void BodySink::Reset() {

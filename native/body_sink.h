@@ -20,10 +20,17 @@ class BodySink {
 
   // Starts a body. expected is its length when known (Content-Length), or 0 when
   // not (chunked). A known length over threshold goes to a file at once; an
-  // unknown one moves there when it grows past threshold. Returns 0 or -errno.
+  // unknown one moves there when it grows past threshold. Returns 0 or -errno
+  // (failed_call() says which call failed).
   int Begin(uint64_t expected, bool known, size_t threshold, const std::string& tmp_dir);
   // Appends body bytes. Returns 0 or -errno (ENOSPC, EIO...).
   int Append(const char* data, size_t len);
+
+  // After Begin or Append failed: the call that did, for the log line ("open(O_TMPFILE)",
+  // "mkstemp" or "write"), and the directory it was made in. An errno alone does not
+  // tell an operator whether TMPDIR is missing or the disk is full.
+  const char* failed_call() const { return failed_call_; }
+  const std::string& tmp_dir() const { return tmp_dir_; }
 
   uint64_t size() const { return size_; }
   bool in_file() const { return fd_ >= 0; }
@@ -35,11 +42,13 @@ class BodySink {
   void Reset();
 
   // Opens an unlinked temporary file in dir (O_TMPFILE, or mkstemp + unlink).
-  // Returns the fd or -errno.
-  static int OpenTempFile(const std::string& dir);
+  // Returns the fd or -errno; on failure *failed_call (when given) names the call
+  // whose errno that is.
+  static int OpenTempFile(const std::string& dir, const char** failed_call = nullptr);
 
  private:
   int Spill();
+  const char* failed_call_ = "";
   std::string memory_;
   std::string tmp_dir_;
   size_t threshold_ = 0;

@@ -28,7 +28,8 @@ struct ScoreboardSlot {
   std::atomic<uint64_t> vsz;
   std::atomic<uint64_t> delta_requests;  // kept by the master (requests since last stats)
   std::atomic<uint64_t> running_time;    // microseconds spent in requests, all told
-  std::atomic<uint64_t> reserved[2];
+  std::atomic<uint64_t> accept_errors;   // connections refused, and accept() calls failed
+  std::atomic<uint64_t> reserved[1];
   // The current request's method and URI ("GET /slow?x=1", cut to fit), for the
   // harakiri line. Plain bytes: a reader may see it half rewritten, which a log line
   // can bear; request_start, written after it, says whether it is current.

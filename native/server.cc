@@ -1,5 +1,9 @@
 #include "server.h"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -128,6 +132,46 @@ struct WriteReq {
   size_t len;
 };
 
+// strerror_r is GNU's (returns the text) or XSI's (returns 0, the text is in buf),
+// depending on the C library: one of these fits whichever it is.
+[[maybe_unused]] const char* StrerrorResult(const char* text, const char*) { return text; }
+[[maybe_unused]] const char* StrerrorResult(int, const char* buf) { return buf; }
+
+// "No such file or directory (ENOENT)": uWSGI's wording of an errno, and its name,
+// which is what an operator searches for.
+std::string DescribeErrno(int err) {
+  char text[128] = "";
+  char name[32] = "";
+  std::string out = StrerrorResult(strerror_r(err, text, sizeof text), text);
+  uv_err_name_r(uv_translate_sys_error(err), name, sizeof name);
+  return out + " (" + name + ")";
+}
+
+// accept() errors that belong to the connection being accepted, not to the server:
+// it is gone, and the next one may be accepted at once (accept(2) asks that network
+// errors already pending on the new socket be treated so).
+bool IsTransientAcceptError(int err) {
+  switch (err) {
+    case EINTR:
+    case ECONNABORTED:
+    case EPROTO:
+    case ENOPROTOOPT:
+    case EHOSTDOWN:
+    case ENONET:
+    case EHOSTUNREACH:
+    case ENETDOWN:
+    case ENETUNREACH:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Connections taken from a listener in one wake-up at most: the poll is level
+// triggered, so the rest are taken on the next loop turn, after other work.
+constexpr int kAcceptBatch = 1024;
+constexpr uint64_t kAcceptLogIntervalMs = 1000;
+
 }  // namespace
 
 Napi::Function Server::Init(Napi::Env env) {
@@ -247,6 +291,7 @@ Server::~Server() {
   if (on_abort_) napi_delete_reference(env_, on_abort_);
   if (on_close_) napi_delete_reference(env_, on_close_);
   if (async_context_) napi_async_destroy(env_, async_context_);
+  if (reserve_fd_ >= 0) close(reserve_fd_);
   delete[] read_buf_;
 }
 
@@ -281,24 +326,17 @@ Napi::Value Server::Listen(const Napi::CallbackInfo& info) {
   };
   if (r != 0) return fail(r, "cannot parse address");
 
-  auto* l = new Listener();
-  l->server = this;
-  uv_tcp_init(loop_, &l->h.tcp);
-  l->h.handle.data = l;
-  r = uv_tcp_bind(&l->h.tcp, reinterpret_cast<const struct sockaddr*>(&ss), 0);
-  if (!StartListener(env, l, r, -1, backlog, protocol,
+  // Bound as the master binds (sockets.cc), and accepted from by the server itself.
+  BoundTcp bound;
+  r = BindTcpSocket(host, port, backlog, &bound);
+  if (!StartListener(env, r < 0 ? r : bound.fd, false, protocol,
                      "cannot listen on " + host + ":" + std::to_string(port))) {
     return env.Undefined();
   }
-  struct sockaddr_storage bound;
-  int len = sizeof bound;
-  uv_tcp_getsockname(&l->h.tcp, reinterpret_cast<struct sockaddr*>(&bound), &len);
-  char addr[64], port_str[8];
-  FormatAddress(&bound, addr, sizeof addr, port_str, sizeof port_str);
   Napi::Array result = Napi::Array::New(env, 3);
-  result.Set(0u, Napi::String::New(env, addr));
-  result.Set(1u, Napi::Number::New(env, std::atoi(port_str)));
-  result.Set(2u, Napi::String::New(env, bound.ss_family == AF_INET6 ? "IPv6" : "IPv4"));
+  result.Set(0u, Napi::String::New(env, bound.address));
+  result.Set(1u, Napi::Number::New(env, bound.port));
+  result.Set(2u, Napi::String::New(env, bound.v6 ? "IPv6" : "IPv4"));
   return result;
 }
 
@@ -316,13 +354,7 @@ Napi::Value Server::ListenUnix(const Napi::CallbackInfo& info) {
   // Bound here, not with uv_pipe_bind: libuv would unlink the file when the handle
   // closes, and a socket file stays unless --vacuum removes it, as in uWSGI.
   const int fd = BindUnixSocket(path, backlog);
-  auto* l = new Listener();
-  l->server = this;
-  l->is_pipe = true;
-  uv_pipe_init(loop_, &l->h.pipe, 0);
-  l->h.handle.data = l;
-  const int r = fd < 0 ? uv_translate_sys_error(-fd) : uv_pipe_open(&l->h.pipe, fd);
-  if (!StartListener(env, l, r, r != 0 ? fd : -1, backlog, protocol, "cannot listen on " + path)) {
+  if (!StartListener(env, fd, true, protocol, "cannot listen on " + path)) {
     return env.Undefined();
   }
   return Napi::String::New(env, path);
@@ -346,23 +378,12 @@ Napi::Value Server::ListenFd(const Napi::CallbackInfo& info) {
     Napi::Error::New(env, "fd " + std::to_string(info[0].As<Napi::Number>().Int32Value()) + " is not a socket").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  auto* l = new Listener();
-  l->server = this;
-  int r;
-  if (ss.ss_family == AF_UNIX) {
-    l->is_pipe = true;
-    uv_pipe_init(loop_, &l->h.pipe, 0);
-    r = uv_pipe_open(&l->h.pipe, fd);
-  } else {
-    uv_tcp_init(loop_, &l->h.tcp);
-    r = uv_tcp_open(&l->h.tcp, fd);
-  }
-  l->h.handle.data = l;
-  if (!StartListener(env, l, r, r != 0 ? fd : -1, 1024, protocol,
+  // Already listening, with the master's backlog.
+  if (!StartListener(env, fd, ss.ss_family == AF_UNIX, protocol,
                      "cannot accept on fd " + std::to_string(fd))) {
     return env.Undefined();
   }
-  return Napi::Number::New(env, l->index);
+  return Napi::Number::New(env, listeners_.back()->index);
 }
 
 // noteException(): the application failed on a request (for the scoreboard).
@@ -371,35 +392,185 @@ Napi::Value Server::NoteException(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// Listens on l, whose handle was set up (bound or opened: r is how that went) and
-// registers it. unowned_fd is a descriptor the handle does not own (its open failed),
-// closed here on failure; -1 when there is none. On failure throws an Error whose code
-// is libuv's, frees l, and returns false.
-bool Server::StartListener(Napi::Env env, Listener* l, int r, int unowned_fd, int backlog,
-                           Protocol protocol, const std::string& what) {
-  if (r == 0) r = uv_listen(&l->h.stream, backlog, OnConnection);
-  if (r != 0) {
-    if (unowned_fd >= 0) close(unowned_fd);
-    uv_close(&l->h.handle, [](uv_handle_t* h) { delete static_cast<Listener*>(h->data); });
-    Napi::Error e = Napi::Error::New(env, what + ": " + uv_strerror(r));
-    e.Set("code", Napi::String::New(env, uv_err_name(r)));
+// Accepts on fd, a listening socket (or -errno: why there is none), and registers it.
+// The listener owns fd from here, on failure too. On failure throws an Error whose code
+// is libuv's (EADDRINUSE, EACCES...) and returns false.
+bool Server::StartListener(Napi::Env env, int fd, bool is_pipe, Protocol protocol,
+                           const std::string& what) {
+  auto fail = [&](int err) {
+    Napi::Error e = Napi::Error::New(env, what + ": " + uv_strerror(err));
+    e.Set("code", Napi::String::New(env, uv_err_name(err)));
     e.ThrowAsJavaScriptException();
     return false;
-  }
+  };
+  if (fd < 0) return fail(uv_translate_sys_error(-fd));
+  auto* l = new Listener();
+  l->server = this;
+  l->fd = fd;
+  l->is_pipe = is_pipe;
   l->protocol = protocol;
+  // uv_poll_init makes fd non-blocking (for an inherited socket, the master's and the
+  // other workers' too: they share the open file, and none of them blocks on it).
+  int r = uv_poll_init(loop_, &l->poll, fd);
+  if (r != 0) {
+    close(fd);
+    delete l;
+    return fail(r);
+  }
+  l->poll.data = l;
+  r = uv_poll_start(&l->poll, UV_READABLE, OnAcceptable);
+  if (r != 0) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&l->poll), OnListenerClosed);
+    open_listeners_++;  // OnListenerClosed counts it off
+    return fail(r);
+  }
+  if (reserve_fd_ < 0) reserve_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
   l->index = listen_count_++;
   listeners_.push_back(l);
   open_listeners_++;
   return true;
 }
 
-void Server::OnConnection(uv_stream_t* stream, int status) {
-  auto* l = static_cast<Listener*>(stream->data);
-  if (status < 0) return;
-  l->server->Accept(l);
+// A listener is readable: connections are waiting. Takes them with accept4 (which
+// gives the peer's address too) until none is left, or a batch is taken.
+void Server::OnAcceptable(uv_poll_t* poll, int status, int events) {
+  auto* l = static_cast<Listener*>(poll->data);
+  Server* s = l->server;
+  if (status < 0) {  // the poll itself failed: as good as a failed accept()
+    s->AcceptFailed(l, -status);
+    return;
+  }
+  for (int i = 0; i < kAcceptBatch; i++) {
+    struct sockaddr_storage peer;
+    socklen_t len = sizeof peer;
+    const int fd = accept4(l->fd, reinterpret_cast<struct sockaddr*>(&peer), &len,
+                           SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      const int err = errno;
+      if (err == EAGAIN || err == EWOULDBLOCK) return;
+      if (IsTransientAcceptError(err)) continue;
+      s->AcceptFailed(l, err);
+      return;
+    }
+    s->Accept(l, fd, peer);
+    // The request it read may have run JavaScript that closed the server.
+    if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&l->poll))) return;
+  }
 }
 
-void Server::Accept(Listener* l) {
+// accept() on l failed with err. Out of descriptors (EMFILE, ENFILE), the connections
+// waiting are refused: the descriptor kept in reserve is given up, so that each can be
+// accepted and closed at once (libuv's answer, which it gives without a word). The
+// clients learn it now instead of timing out in the queue, and the listener does not
+// stay readable, which would spin the loop. Any other error, or no reserve to give up,
+// leaves the listener unpolled until the next tick. Either way it is counted and logged.
+void Server::AcceptFailed(Listener* l, int err) {
+  bool drained = false;
+  int64_t refused = -1;
+  if (err == EMFILE || err == ENFILE) {
+    // accept() takes a descriptor before it looks at the queue, so it fails so when no
+    // connection waits at all: after the one that took the last descriptor, say. Only
+    // a client turned away counts.
+    struct pollfd waiting = {l->fd, POLLIN, 0};
+    if (poll(&waiting, 1, 0) == 0) return;
+    refused = RefuseWaiting(l, &drained);
+    if (refused == 0 && drained) return;  // its client gave up meanwhile
+  }
+  if (!drained && !l->paused && !uv_is_closing(reinterpret_cast<uv_handle_t*>(&l->poll))) {
+    uv_poll_stop(&l->poll);
+    l->paused = true;
+  }
+  // The connection whose accept() failed is among those refused; when they could not
+  // be refused (no reserve), the failed call is what is counted.
+  if (refused > 0) {
+    l->unlogged_refused += static_cast<uint64_t>(refused);
+  } else {
+    l->unlogged_failed++;
+  }
+  const uint64_t n = refused > 0 ? static_cast<uint64_t>(refused) : 1;
+  accept_errors_ += n;
+  if (slot_ != nullptr) slot_->accept_errors.fetch_add(n, std::memory_order_relaxed);
+  l->last_error = err;
+  if (uv_now(loop_) >= l->next_log_at) LogAcceptFailures(l);
+}
+
+// Accepts and closes the connections waiting on l, with the reserve descriptor's
+// place. Returns how many, or -1 when there is no reserve to give up; *drained says
+// that none is left waiting.
+int64_t Server::RefuseWaiting(Listener* l, bool* drained) {
+  if (reserve_fd_ < 0) reserve_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (reserve_fd_ < 0) return -1;
+  close(reserve_fd_);
+  reserve_fd_ = -1;
+  int64_t refused = 0;
+  for (int i = 0; i < kAcceptBatch; i++) {
+    const int fd = accept4(l->fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd >= 0) {
+      close(fd);
+      refused++;
+      continue;
+    }
+    if (IsTransientAcceptError(errno)) continue;
+    // EMFILE again: another thread took the place; the tick tries again.
+    *drained = errno == EAGAIN || errno == EWOULDBLOCK;
+    break;
+  }
+  if (refused == kAcceptBatch) *drained = true;  // more to come: the next loop turn
+  reserve_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  return refused;
+}
+
+// One line for the failures on l since the last one, and not another within a second.
+// Together the lines count every failure: "N connections refused" is how many clients
+// were turned away.
+void Server::LogAcceptFailures(Listener* l) {
+  if (l->unlogged_refused == 0 && l->unlogged_failed == 0) return;
+  const int err = l->last_error;
+  std::string line = "tsgi: accept() on socket " + std::to_string(l->index) + ": " +
+                     DescribeErrno(err) + ": ";
+  auto count = [&](uint64_t n, const char* one, const char* many) {
+    line += std::to_string(n);
+    line += n == 1 ? one : many;
+  };
+  if (l->unlogged_refused > 0) count(l->unlogged_refused, " connection refused", " connections refused");
+  if (l->unlogged_refused > 0 && l->unlogged_failed > 0) line += ", ";
+  if (l->unlogged_failed > 0) count(l->unlogged_failed, " failed accept()", " failed accept()s");
+  if (l->logged_before) line += " since the last line";
+  if (l->unlogged_failed > 0 && l->paused) {
+    line += ", accepting again within " + std::to_string(tick_interval_) + " ms";
+  }
+  if (err == EMFILE) {
+    struct rlimit rl;
+    line += "; raise the limit (ulimit -n";
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+      line += ", now " + std::to_string(static_cast<uint64_t>(rl.rlim_cur));
+    }
+    line += ") or lower the load";
+  } else if (err == ENFILE) {
+    line += "; the system's open file table is full: raise fs.file-max or lower the load";
+  } else if (err == ENOMEM || err == ENOBUFS) {
+    line += "; the system is short of memory";
+  }
+  line += "\n";
+  log_buf_ += line;
+  LogAppended();
+  l->unlogged_refused = 0;
+  l->unlogged_failed = 0;
+  l->logged_before = true;
+  l->next_log_at = uv_now(loop_) + kAcceptLogIntervalMs;
+}
+
+// Stops accepting: each listener's last failures are logged, then it is closed.
+void Server::CloseListeners() {
+  for (Listener* l : listeners_) {
+    LogAcceptFailures(l);
+    uv_close(reinterpret_cast<uv_handle_t*>(&l->poll), OnListenerClosed);
+  }
+  listeners_.clear();
+}
+
+// fd: a connection accept4 just gave (non-blocking), from peer.
+void Server::Accept(Listener* l, int fd, const struct sockaddr_storage& peer) {
   auto* c = new Connection();
   c->server = this;
   // What the connection needs of its listener is copied: a graceful close frees the
@@ -407,24 +578,17 @@ void Server::Accept(Listener* l) {
   c->protocol = l->protocol;
   c->is_pipe = l->is_pipe;
   c->listener_index = l->index;
-  if (l->is_pipe) {
-    uv_pipe_init(loop_, &c->h.pipe, 0);
-  } else {
-    uv_tcp_init(loop_, &c->h.tcp);
-  }
+  uv_tcp_init(loop_, &c->h.tcp);  // for a unix socket too (see StreamHandle)
   c->h.handle.data = c;
-  if (uv_accept(&l->h.stream, &c->h.stream) != 0) {
+  if (uv_tcp_open(&c->h.tcp, fd) != 0) {
+    close(fd);
     uv_close(&c->h.handle, [](uv_handle_t* h) { delete static_cast<Connection*>(h->data); });
     return;
   }
   if (!l->is_pipe) {
     uv_tcp_nodelay(&c->h.tcp, 1);
-    struct sockaddr_storage peer;
-    int len = sizeof peer;
-    if (uv_tcp_getpeername(&c->h.tcp, reinterpret_cast<struct sockaddr*>(&peer), &len) == 0) {
-      FormatAddress(&peer, c->remote_addr, sizeof c->remote_addr, c->remote_port,
-                    sizeof c->remote_port);
-    }
+    FormatAddress(&peer, c->remote_addr, sizeof c->remote_addr, c->remote_port,
+                  sizeof c->remote_port);
   }
   if (free_slots_.empty()) {
     if (slots_.size() > kSlotMask) {  // over a million connections: refuse this one
@@ -449,8 +613,7 @@ void Server::Accept(Listener* l) {
   // epoll. Until the read is done c->reading means "reading is wanted": the code it
   // runs may stop reading (a bound) or close, and the watch starts only if it did not.
   c->reading = true;
-  uv_os_fd_t fd;
-  if (uv_fileno(&c->h.handle, &fd) == 0) {
+  {
     ssize_t n;
     do {
       n = read(fd, read_buf_, kReadBufferSize);
@@ -644,7 +807,7 @@ size_t Server::Process(Connection* c, const char* data, size_t len) {
       err = rs->sink.Begin(0, false, cfg_.post_buffering, cfg_.tmp_dir);
     }
     if (err < 0) {
-      Refuse(c, 500, "cannot buffer the body");
+      RefuseBody(c, err);
       return len;
     }
     c->state = Connection::State::kBody;
@@ -679,8 +842,9 @@ size_t Server::FeedBody(Connection* c, const char* data, size_t len) {
   c->deadline = uv_now(loop_) + cfg_.timeout_ms;  // progress resets the body timeout
   if (rs->framing == BodyFraming::kContentLength) {
     size_t n = len < rs->remaining ? len : static_cast<size_t>(rs->remaining);
-    if (rs->sink.Append(data, n) < 0) {
-      Refuse(c, 500, "cannot buffer the body");
+    const int err = rs->sink.Append(data, n);
+    if (err < 0) {
+      RefuseBody(c, err);
       return SIZE_MAX;
     }
     rs->remaining -= n;
@@ -695,7 +859,7 @@ size_t Server::FeedBody(Connection* c, const char* data, size_t len) {
     return SIZE_MAX;
   }
   if (ctx.err < 0) {
-    Refuse(c, 500, "cannot buffer the body");
+    RefuseBody(c, ctx.err);
     return SIZE_MAX;
   }
   if (r == ChunkedDecoder::Result::kBad) {
@@ -1272,7 +1436,7 @@ void Server::OnResume(uv_idle_t* idle) {
   }
 }
 
-void Server::Refuse(Connection* c, int status, const char* why) {
+void Server::Refuse(Connection* c, int status, const std::string& why) {
   refused_++;
   c->refused = true;  // the rest of the request is unread: close with a drain
   if (c->req) ReleaseRequest(c);
@@ -1290,10 +1454,22 @@ void Server::Refuse(Connection* c, int status, const char* why) {
   c->out.append(body);
   c->close_after = true;
   c->inbuf.clear();
-  char what[160];
-  snprintf(what, sizeof what, "refused %d %s: %s", status, text, why);
-  LogLine(what, c);
+  LogLine("refused " + std::to_string(status) + " " + text + ": " + why, c);
   MarkDirty(c);
+}
+
+// The body cannot be buffered (err: -errno from the sink): a 500, and a log line that
+// says which call failed, in which directory, and why, so that a missing TMPDIR or a
+// full disk can be told apart.
+void Server::RefuseBody(Connection* c, int err) {
+  const BodySink& sink = c->req->sink;
+  std::string why = "cannot buffer the request body: ";
+  why += sink.failed_call();
+  why += std::strcmp(sink.failed_call(), "write") == 0 ? " to a temporary file in " : " in ";
+  why += sink.tmp_dir();
+  why += ": ";
+  why += DescribeErrno(-err);
+  Refuse(c, 500, why);
 }
 
 // A malformed uwsgi packet: the connection is closed with a log line, no answer.
@@ -1485,6 +1661,14 @@ void Server::OnTick(uv_timer_t* timer) {
     size_t rss = 0;
     if (uv_resident_set_memory(&rss) == 0) s->slot_->rss.store(rss, std::memory_order_relaxed);
   }
+  for (Listener* l : s->listeners_) {
+    // Failures a line has not counted yet (a burst within a second of the last line).
+    if (now >= l->next_log_at) s->LogAcceptFailures(l);
+    if (l->paused) {  // accept() failed: try again
+      l->paused = false;
+      uv_poll_start(&l->poll, UV_READABLE, OnAcceptable);
+    }
+  }
   BatchScope batch(s);
   for (Connection* c = s->conns_; c != nullptr;) {
     Connection* next = c->next;
@@ -1548,19 +1732,21 @@ void Server::LogRequest(Connection* c) {
   LogAppended();
 }
 
-void Server::LogLine(const char* what, Connection* c) {
+void Server::LogLine(const std::string& what, Connection* c) {
   time_t t = time(nullptr);
   struct tm tm;
   localtime_r(&t, &tm);
   char date[64];
   strftime(date, sizeof date, "%a %b %e %H:%M:%S %Y", &tm);
-  char line[512];
+  char line[160];
   const bool unix_peer = c->is_pipe;
-  int n = snprintf(line, sizeof line, "[pid: %ld] %s%s%s [%s] %s\n", pid_,
+  int n = snprintf(line, sizeof line, "[pid: %ld] %s%s%s [%s] ", pid_,
                    unix_peer ? "unix" : c->remote_addr, unix_peer ? "" : ":",
-                   unix_peer ? "" : c->remote_port, date, what);
+                   unix_peer ? "" : c->remote_port, date);
   if (n > 0) {
     log_buf_.append(line, static_cast<size_t>(n) < sizeof line ? static_cast<size_t>(n) : sizeof line - 1);
+    log_buf_ += what;  // may name a path: not cut to a buffer's size
+    log_buf_ += '\n';
     LogAppended();
   }
 }
@@ -1613,8 +1799,7 @@ void Server::LogAppended() {
 Napi::Value Server::Close(const Napi::CallbackInfo& info) {
   if (closing_) return info.Env().Undefined();
   closing_ = true;
-  for (Listener* l : listeners_) uv_close(&l->h.handle, OnListenerClosed);
-  listeners_.clear();
+  CloseListeners();
   // A keep-alive client may have sent its next request already: closing now would
   // lose it (or reset it, if it is in our socket buffer). Idle connections get a short
   // grace in which a request is still served, its response saying "Connection: close"
@@ -1642,8 +1827,7 @@ Napi::Value Server::Close(const Napi::CallbackInfo& info) {
 // aborted.
 Napi::Value Server::Destroy(const Napi::CallbackInfo& info) {
   closing_ = true;
-  for (Listener* l : listeners_) uv_close(&l->h.handle, OnListenerClosed);
-  listeners_.clear();
+  CloseListeners();
   BatchScope batch(this);
   for (Connection* c = conns_; c != nullptr;) {
     Connection* next = c->next;
@@ -1657,6 +1841,7 @@ Napi::Value Server::Destroy(const Napi::CallbackInfo& info) {
 void Server::OnListenerClosed(uv_handle_t* handle) {
   auto* l = static_cast<Listener*>(handle->data);
   Server* s = l->server;
+  close(l->fd);  // after the poll is closed: never a descriptor polled while closed
   delete l;
   s->open_listeners_--;
   s->MaybeFinishClose();
@@ -1686,6 +1871,10 @@ void Server::MaybeFinishClose() {
 }
 
 void Server::FinishClose() {
+  if (reserve_fd_ >= 0) {
+    close(reserve_fd_);
+    reserve_fd_ = -1;
+  }
   Napi::HandleScope scope(env_);
   CallJs(on_close_, 0, nullptr);
   if (referenced_) {
@@ -1701,6 +1890,7 @@ Napi::Value Server::Stats(const Napi::CallbackInfo& info) {
   o.Set("connections", Napi::Number::New(env, static_cast<double>(conn_count_)));
   o.Set("refused", Napi::Number::New(env, static_cast<double>(refused_)));
   o.Set("aborted", Napi::Number::New(env, static_cast<double>(aborted_)));
+  o.Set("acceptErrors", Napi::Number::New(env, static_cast<double>(accept_errors_)));
   o.Set("pooledRequests", Napi::Number::New(env, static_cast<double>(request_pool_.size())));
   return o;
 }

@@ -79,10 +79,11 @@ struct ScoreboardSlot;
 struct RequestState;
 struct Listener;
 
-// A libuv stream handle: TCP or a unix socket.
+// A connection's libuv stream handle. A uv_tcp_t for a unix socket's connections too:
+// the stream code is the same, and uv_tcp_open costs one system call less per
+// connection than uv_pipe_open (Server::Accept).
 union StreamHandle {
   uv_tcp_t tcp;
-  uv_pipe_t pipe;
   uv_stream_t stream;
   uv_handle_t handle;
 };
@@ -131,12 +132,25 @@ struct Connection {
   Connection* next = nullptr;
 };
 
+// A listening socket. It is polled, and accepted from, by the server itself rather
+// than through uv_listen: libuv answers running out of descriptors (EMFILE) by
+// refusing the waiting connections without telling its caller, and an operator has
+// to be told (Server::AcceptFailed).
 struct Listener {
-  StreamHandle h;
+  uv_poll_t poll;
+  int fd = -1;  // owned: closed when the listener is
   Server* server = nullptr;
   bool is_pipe = false;
   Protocol protocol = kProtocolHttp;
   uint32_t index = 0;  // in the order of listen() calls
+  bool paused = false;  // not polled after accept() failed; the tick polls it again
+  // accept() failures not yet in a log line (one line a second at most), and when the
+  // next line may be written (uv_now() ms).
+  uint64_t unlogged_refused = 0;  // connections closed unserved
+  uint64_t unlogged_failed = 0;   // accept() calls that failed and refused nothing
+  int last_error = 0;             // errno of the latest failure
+  bool logged_before = false;
+  uint64_t next_log_at = 0;
 };
 
 class Server : public Napi::ObjectWrap<Server> {
@@ -156,7 +170,7 @@ class Server : public Napi::ObjectWrap<Server> {
   Napi::Value SetRequestCounter(const Napi::CallbackInfo& info);
 
   // libuv callbacks.
-  static void OnConnection(uv_stream_t* listener, int status);
+  static void OnAcceptable(uv_poll_t* poll, int status, int events);
   static void OnAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
   static void OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
   static void OnWrite(uv_write_t* req, int status);
@@ -169,7 +183,11 @@ class Server : public Napi::ObjectWrap<Server> {
   static void OnLogTimer(uv_timer_t* timer);
   void LogAppended();
 
-  void Accept(Listener* l);
+  void Accept(Listener* l, int fd, const struct sockaddr_storage& peer);
+  void AcceptFailed(Listener* l, int err);
+  int64_t RefuseWaiting(Listener* l, bool* drained);
+  void LogAcceptFailures(Listener* l);
+  void CloseListeners();
   // Parses and handles what c has received. data/len is either the shared read
   // buffer or c->inbuf. Returns the bytes used; the caller keeps the rest aside.
   size_t Process(Connection* c, const char* data, size_t len);
@@ -189,13 +207,14 @@ class Server : public Napi::ObjectWrap<Server> {
   napi_value BodyArg(Connection* c, const char* body, size_t body_len, uint32_t* flags,
                      uint64_t* length);
   void RefusePacket(Connection* c, const char* why);
+  void RefuseBody(Connection* c, int err);
   Napi::Value ListenUnix(const Napi::CallbackInfo& info);
   Napi::Value ListenFd(const Napi::CallbackInfo& info);
-  bool StartListener(Napi::Env env, Listener* l, int r, int unowned_fd, int backlog,
-                     Protocol protocol, const std::string& what);
+  bool StartListener(Napi::Env env, int fd, bool is_pipe, Protocol protocol,
+                     const std::string& what);
   Napi::Value NoteException(const Napi::CallbackInfo& info);
   void EndRequest(Connection* c, bool close);
-  void Refuse(Connection* c, int status, const char* why);
+  void Refuse(Connection* c, int status, const std::string& why);
   void Flush(Connection* c);
   void MarkDirty(Connection* c);
   void FlushDirty();
@@ -205,7 +224,7 @@ class Server : public Napi::ObjectWrap<Server> {
   void CallJs(napi_ref fn, size_t argc, napi_value* argv);
   size_t AppendBody(std::string* out, napi_value v, bool* ok);
   void LogRequest(Connection* c);
-  void LogLine(const char* what, Connection* c);
+  void LogLine(const std::string& what, Connection* c);
   void FlushLog();
   void MaybeFinishClose();
   void FinishClose();
@@ -268,6 +287,10 @@ class Server : public Napi::ObjectWrap<Server> {
   uint64_t total_requests_ = 0;  // the count of every worker, when a master keeps one
   uint64_t refused_ = 0;
   uint64_t aborted_ = 0;
+  uint64_t accept_errors_ = 0;  // connections refused, and accept() calls failed
+  // A descriptor held in reserve, to be closed when the process runs out so that the
+  // connections waiting can be accepted and closed (RefuseWaiting); -1 when spent.
+  int reserve_fd_ = -1;
 
   static constexpr size_t kReadBufferSize = 65536;
   static constexpr size_t kHighWater = 65536;

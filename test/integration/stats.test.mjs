@@ -32,7 +32,7 @@ async function get(port, path = '/') {
   return r.status;
 }
 
-const WORKER_KEYS = ['id', 'pid', 'accepting', 'requests', 'delta_requests', 'exceptions', 'harakiri_count', 'status', 'rss', 'vsz', 'running_time', 'last_spawn', 'respawn_count', 'tx', 'avg_rt'];
+const WORKER_KEYS = ['id', 'pid', 'accepting', 'requests', 'delta_requests', 'exceptions', 'harakiri_count', 'accept_errors', 'status', 'rss', 'vsz', 'running_time', 'last_spawn', 'respawn_count', 'tx', 'avg_rt'];
 
 test('--stats on a unix socket: the keys uwsgitop reads, and counters that match the requests', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tsgi-stats-'));

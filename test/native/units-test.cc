@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -208,8 +209,22 @@ void TestBodySink() {
     CHECK(sink.Append("x", 1) == 0 && sink.in_file());
     sink.Reset();
     CHECK(!sink.in_file() && sink.size() == 0);
-    // A directory that does not exist: an error, not a crash.
-    CHECK(sink.Begin(100, true, 16, dir + "/missing") < 0);
+    // A directory that does not exist: an error, not a crash, and what the log line
+    // needs to say why: the call that failed and the directory.
+    CHECK(sink.Begin(100, true, 16, dir + "/missing") == -ENOENT);
+    CHECK(std::strcmp(sink.failed_call(), "open(O_TMPFILE)") == 0);
+    CHECK(sink.tmp_dir() == dir + "/missing");
+    // Not a directory: the same, with ENOTDIR. Found when the body grows past the
+    // threshold (chunked), not at Begin.
+    const std::string file = dir + "/a-file";
+    const int ffd = open(file.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+    CHECK(ffd >= 0);
+    close(ffd);
+    CHECK(sink.Begin(0, false, 4, file) == 0);
+    CHECK(sink.Append("0123", 4) == 0);
+    CHECK(sink.Append("4", 1) == -ENOTDIR);
+    CHECK(std::strcmp(sink.failed_call(), "open(O_TMPFILE)") == 0);
+    unlink(file.c_str());
   }
   CHECK(CountOpenFds() == fds_before);
   CHECK(CountTempFiles(dir) == 0);
