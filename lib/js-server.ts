@@ -39,6 +39,14 @@ function percentDecode(s: string): string {
   return s.indexOf('%') === -1 ? s : s.replace(PERCENT, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
 }
 
+/** "No such file or directory (ENOENT)", from a failed fs call's error: the native server's wording. */
+function describeSystemError(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  // Node's message: "ENOENT: no such file or directory, open '/x/y'".
+  const text = /^[A-Z0-9]+: ([^,]+)/.exec(e.message ?? '')?.[1] ?? String(e.message ?? err);
+  return `${text.charAt(0).toUpperCase()}${text.slice(1)}${e.code ? ` (${e.code})` : ''}`;
+}
+
 function statusText(status: number): string {
   return (
     { 400: 'Bad Request', 408: 'Request Timeout', 413: 'Content Too Large', 431: 'Request Header Fields Too Large', 500: 'Internal Server Error', 501: 'Not Implemented', 505: 'HTTP Version Not Supported' }[status] ?? 'Error'
@@ -218,13 +226,27 @@ export function jsBackend(handler: Handler, values: OptionValues): Backend {
         refuse(req.socket, 413, 'body over limit-post');
         return;
       }
-      if (fd < 0 && size > postBuffering) {
-        fd = openTempFile(tmpdir());
-        for (const p of parts) writeSync(fd, p);
+      const dir = tmpdir();
+      let call = 'open';
+      try {
+        if (fd < 0 && size > postBuffering) {
+          fd = openTempFile(dir);
+          call = 'write to a temporary file';
+          for (const p of parts) writeSync(fd, p);
+          parts.length = 0;
+        }
+        call = 'write to a temporary file';
+        if (fd >= 0) writeSync(fd, chunk);
+        else parts.push(chunk);
+      } catch (err) {
+        // No temporary directory, no space, an I/O error: this request gets a 500 and a
+        // line that says why, as from the native server; the others go on.
+        failed = true;
+        if (fd >= 0) closeSync(fd);
+        fd = -1;
         parts.length = 0;
+        refuse(req.socket, 500, `cannot buffer the request body: ${call} in ${dir}: ${describeSystemError(err)}`);
       }
-      if (fd >= 0) writeSync(fd, chunk);
-      else parts.push(chunk);
     });
     req.on('close', () => {
       // The client went away before the body was complete: drop the spooled part.

@@ -52,3 +52,26 @@ for (const backend of ['native', 'js']) {
     });
   });
 }
+
+// A body that cannot be buffered (past --post-buffering, TMPDIR missing): 500, one line
+// that names the call, the directory and the errno, and the server serves on.
+for (const backend of ['native', 'js']) {
+  test(`${backend} backend: no temporary directory: 500 and "cannot buffer the request body: ... in DIR: No such file or directory (ENOENT)"; the next request gets 200`, { timeout: 20000 }, async (t) => {
+    const dir = '/nonexistent/tsgi-refusal-log';
+    const cli = spawnCli(['--backend', backend, '--http', '127.0.0.1:0', '--post-buffering', '1024', '--wsgi-file', join(FIXTURES, 'app.mjs')], { env: { TMPDIR: dir } });
+    t.after(() => cli.kill());
+    const port = await cli.port;
+    const body = 'b'.repeat(4000);
+    const r = await rawRequest(port, [Buffer.from(`POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`, 'latin1')], { timeoutMs: 5000 });
+    assert.equal(parseResponses(r.data).find((x) => !x.interim)?.status, 500, r.text);
+    const deadline = Date.now() + 2000;
+    while (refusedLines(cli.stderrText()).length < 1 && Date.now() < deadline) await delay(10);
+    const lines = refusedLines(cli.stderrText()).map((m) => m[0]);
+    assert.equal(lines.length, 1, cli.stderrText());
+    const call = backend === 'native' ? 'open\\(O_TMPFILE\\)' : 'open';
+    assert.match(lines[0], new RegExp(`refused 500 Internal Server Error: cannot buffer the request body: ${call} in ${dir}: No such file or directory \\(ENOENT\\)$`));
+    const ok = await rawRequest(port, [Buffer.from('GET /after HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n', 'latin1')], { timeoutMs: 3000 });
+    assert.equal(parseResponses(ok.data).find((x) => !x.interim)?.status, 200);
+    assert.equal(cli.child.exitCode, null, 'still running');
+  });
+}
