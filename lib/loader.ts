@@ -145,7 +145,29 @@ export function describeLoadError(err: TsgiError): string {
   const cause = err.cause;
   const first = err.message.split('\n')[0]!.replace(/:$/, '');
   if (!(cause instanceof Error)) return `${first}: ${String(cause)}`;
-  const frame = (cause.stack ?? '').split('\n').find((l) => /^\s+at /.test(l));
-  const where = frame ? /\(?((?:file:\/\/)?\/[^()]+:\d+:\d+)\)?$/.exec(frame.trim())?.[1] : undefined;
-  return `${first}: ${cause.name}: ${cause.message.split('\n')[0]}${where ? ` (at ${where.replace(/^file:\/\//, '')})` : ''}`;
+  const where = applicationFrame(cause.stack ?? '');
+  return `${first}: ${cause.name}: ${headline(cause.message)}${where ? ` (at ${where})` : ''}`;
+}
+
+/**
+ * The first line of a message, and the line after it when the first announces it
+ * (esbuild's "Transform failed with 1 error:" is followed by the file, line and error).
+ */
+function headline(message: string): string {
+  const lines = message.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  if (lines.length > 1 && lines[0]!.endsWith(':')) return `${lines[0]} ${lines[1]}`;
+  return lines[0] ?? '';
+}
+
+/**
+ * The first frame of a stack in the application's own files: Node's internals
+ * (node:internal/...) and packages (tsx, esbuild, a driver that threw) are where an
+ * error surfaced, not what the developer has to fix.
+ */
+function applicationFrame(stack: string): string | undefined {
+  for (const line of stack.split('\n')) {
+    const m = /^\s+at (?:.*\(|async )?((?:file:\/\/)?\/[^()]+:\d+:\d+)\)?$/.exec(line);
+    if (m && !m[1]!.includes('/node_modules/')) return m[1]!.replace(/^file:\/\//, '');
+  }
+  return undefined;
 }
