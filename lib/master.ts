@@ -21,6 +21,8 @@ import { statSync, watchFile, unwatchFile } from 'node:fs';
 
 const WORKER_ENTRY = join(fileURLToPath(import.meta.url), '..', 'worker-main.js');
 const FIRST_INHERITED_FD = 4; // stdin, stdout, stderr, ipc, then the sockets
+const FAILED_APP_CODE = 22; // a worker's exit code when it cannot load the application (lib/worker.ts)
+const READY_TIMEOUT_MS = 30000; // how long a chain reload waits for a successor
 
 interface Socket {
   fd: number;
@@ -39,6 +41,8 @@ interface Worker {
   ready: boolean;
   stopping: boolean; // asked to stop: its exit is no death
   replaced: boolean; // a successor was spawned already
+  successor: boolean; // a chain reload's successor: reload() decides its fate until it is ready
+  loadError?: string; // why it could not load the application (its load-error message)
   startedAt: number;
   killTimer?: NodeJS.Timeout;
 }
@@ -63,6 +67,10 @@ export class Master {
   private queued = false;
   private watchdog?: NodeJS.Timeout;
   private failuresInARow = 0;
+  // Once a worker has loaded the application, a load failure is the code on disk gone
+  // bad under a running service (a reload, a respawn), no longer a reason to stop.
+  private appLoaded = false;
+  private readonly pendingRespawns = new Map<number, { timer: NodeJS.Timeout; respawns: number }>(); // by worker id
   private stats?: { close(): void; shown: string };
   private readonly previousRequests = new Map<number, number>();
   private readonly watched: string[] = [];
@@ -173,29 +181,68 @@ export class Master {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc', ...this.sockets.map((s) => s.fd), this.scoreboardFd],
       env: { ...process.env, TSGI_WORKER: JSON.stringify(spec) },
     });
-    const w: Worker = { id, block, slot, child, pid: child.pid ?? -1, ready: false, stopping: false, replaced: false, startedAt: Date.now() };
+    const w: Worker = {
+      id,
+      block,
+      slot,
+      child,
+      pid: child.pid ?? -1,
+      ready: false,
+      stopping: false,
+      replaced: false,
+      successor: false,
+      startedAt: Date.now(),
+    };
     this.workers.set(w.pid, w);
     this.binding.scoreboardSet(slot, 'pid', w.pid);
     child.on('message', (m: ToMaster) => this.onMessage(w, m));
     child.on('exit', (code, signal) => this.onExit(w, code, signal));
+    // Without a listener, an 'error' (a failed kill) would throw in the master.
+    child.on('error', (err) => log(`tsgi: worker ${w.id} (pid: ${w.pid}): ${err.message}`));
     return w;
   }
 
   private onMessage(w: Worker, m: ToMaster): void {
     if (m.type === 'ready') {
       w.ready = true;
+      this.appLoaded = true;
       this.failuresInARow = 0;
       log(`tsgi: worker ${w.id} (pid: ${w.pid}) ready: application ${m.file} callable '${m.callable}' loaded in ${m.millis} msecs`);
+      this.respawnPendingNow();
     } else if (m.type === 'load-error') {
-      // An application that cannot load at all stops the master with its error,
-      // instead of a respawn loop.
-      log(`tsgi: worker ${w.id} (pid: ${w.pid}) cannot load the application: ${m.message}`);
-      log('tsgi: no application could be loaded: stopping');
-      void this.stop(true, 1);
+      this.onLoadError(w, m.message);
     } else if (m.type === 'recycle') {
       log(`tsgi: worker ${w.id} (pid: ${w.pid}) recycling: ${m.reason}`);
       w.stopping = true;
       this.replace(w);
+    }
+  }
+
+  /**
+   * At startup (no worker has loaded the application yet), an application that cannot
+   * load stops the master with its error, as uWSGI's need-app does, instead of a
+   * respawn loop. Later, the running service is worth more than the new code: a chain
+   * reload's successor is given up (reload() says why) and the old workers serve on;
+   * any other worker (a respawn, a recycled worker's successor) is tried again with
+   * back-off by onExit(), which logs the error.
+   */
+  private onLoadError(w: Worker, message: string): void {
+    w.loadError = message;
+    if (this.workers.has(w.pid) && w.killTimer === undefined) {
+      // It exits by itself once its loop is empty; a module that failed halfway may
+      // have left a timer or a socket behind, and then it would never go.
+      w.killTimer = setTimeout(() => w.child.kill('SIGKILL'), 1000);
+      w.killTimer.unref();
+    }
+    if (!this.appLoaded) {
+      log(`tsgi: worker ${w.id} (pid: ${w.pid}) cannot load the application: ${message}`);
+      log('tsgi: no application could be loaded: stopping');
+      void this.stop(true, 1);
+    } else if (w.successor) {
+      w.stopping = true; // its exit is no death
+    } else if (!this.workers.has(w.pid)) {
+      // Its exit came first: onExit() could not say why.
+      log(`tsgi: worker ${w.id} (pid: ${w.pid}) cannot load the application: ${message}`);
     }
   }
 
@@ -225,27 +272,81 @@ export class Master {
       if (this.workers.size === 0) this.finish();
       return;
     }
+    if (w.successor && !w.ready) {
+      // A chain reload's successor that never became ready: reload() gives up on it and
+      // says why, and its predecessor serves on. Only if that one died meanwhile (its own
+      // respawn counted on this successor) is there a worker to respawn.
+      log(`tsgi: worker ${w.id} (pid: ${w.pid}) exited before it was ready (${how})`);
+      this.failuresInARow++;
+      if (this.liveCount() < this.wanted) this.respawnLater(w.id, respawns, this.backoff());
+      return;
+    }
     if (w.stopping) {
       log(`tsgi: worker ${w.id} (pid: ${w.pid}) stopped (${how})`);
       if (!w.replaced && this.liveCount() < this.wanted) this.spawnWorker(w.id, respawns + 1);
       return;
     }
-    log(`tsgi: DAMN ! worker ${w.id} (pid: ${w.pid}) died, ${how} :( trying respawn ...`);
     if (!w.ready) this.failuresInARow++;
-    // A worker that dies while starting is respawned with back-off.
-    const delay = this.failuresInARow === 0 ? 0 : Math.min(8000, 125 * 2 ** Math.min(6, this.failuresInARow - 1));
-    setTimeout(() => {
-      if (this.stopping || this.liveCount() >= this.wanted) return;
-      const n = this.spawnWorker(w.id, respawns + 1);
-      if (n) log(`tsgi: respawned worker ${n.id} (new pid: ${n.pid})`);
-    }, delay);
+    // A worker that dies while starting is respawned with back-off: an application
+    // that cannot load (a bad deploy under a running service) is tried again, as
+    // uWSGI does without need-app, but neither in a busy loop nor at the cost of the
+    // workers that still serve.
+    const delay = this.backoff();
+    if (w.loadError !== undefined || (code === FAILED_APP_CODE && !w.ready)) {
+      const why = w.loadError !== undefined ? `: ${w.loadError}` : ` (${how})`;
+      log(`tsgi: OOPS ! worker ${w.id} (pid: ${w.pid}) cannot load the application${why} :( trying again in ${delay} ms ...`);
+    } else {
+      log(`tsgi: DAMN ! worker ${w.id} (pid: ${w.pid}) died, ${how} :( trying respawn ...`);
+    }
+    this.respawnLater(w.id, respawns, delay);
   }
 
-  /** Workers that are neither stopping nor already replaced. */
+  /** The wait before the next respawn: none after a worker that was ready, then 125 ms doubling to 8 s. */
+  private backoff(): number {
+    return this.failuresInARow === 0 ? 0 : Math.min(8000, 125 * 2 ** Math.min(6, this.failuresInARow - 1));
+  }
+
+  private respawnLater(id: number, respawns: number, delay: number): void {
+    if (this.pendingRespawns.has(id)) return;
+    const timer = setTimeout(() => {
+      this.pendingRespawns.delete(id);
+      this.respawn(id, respawns);
+    }, delay);
+    this.pendingRespawns.set(id, { timer, respawns });
+  }
+
+  private respawn(id: number, respawns: number): void {
+    if (this.stopping || this.liveCount() >= this.wanted || this.isLive(id)) return;
+    const n = this.spawnWorker(id, respawns + 1);
+    if (n) log(`tsgi: respawned worker ${n.id} (new pid: ${n.pid})`);
+  }
+
+  /**
+   * A worker loaded the application: the respawns waiting out a back-off (the
+   * application could not load a moment ago) need not wait any longer, so that fixing
+   * the code and reloading brings every worker back at once.
+   */
+  private respawnPendingNow(): void {
+    for (const [id, p] of this.pendingRespawns) {
+      clearTimeout(p.timer);
+      this.pendingRespawns.delete(id);
+      this.respawn(id, p.respawns);
+    }
+  }
+
+  /**
+   * The workers the master keeps, counted by id: a worker and its successor (a chain
+   * reload's, a recycle's) are one, and a stopping worker is none.
+   */
   private liveCount(): number {
-    let n = 0;
-    for (const w of this.workers.values()) if (!w.stopping) n++;
-    return n;
+    const ids = new Set<number>();
+    for (const w of this.workers.values()) if (!w.stopping) ids.add(w.id);
+    return ids.size;
+  }
+
+  private isLive(id: number): boolean {
+    for (const w of this.workers.values()) if (w.id === id && !w.stopping) return true;
+    return false;
   }
 
   /** Asks w to stop gracefully; kills it after the mercy. */
@@ -253,8 +354,16 @@ export class Master {
     if (w.stopping && w.killTimer) return;
     w.stopping = true;
     const message: ToWorker = { type: 'stop' };
-    if (w.child.connected) w.child.send(message);
-    else w.child.kill('SIGTERM');
+    // A worker on its way out (recycling, or a load that failed) may close its channel
+    // between the check and the write: then SIGTERM says the same.
+    if (w.child.connected) {
+      w.child.send(message, (err) => {
+        if (err) w.child.kill('SIGTERM');
+      });
+    } else {
+      w.child.kill('SIGTERM');
+    }
+    clearTimeout(w.killTimer);
     w.killTimer = setTimeout(() => {
       log(`tsgi: worker ${w.id} (pid: ${w.pid}) still busy after ${mercySeconds} s of mercy: killing it`);
       w.child.kill('SIGKILL');
@@ -324,35 +433,81 @@ export class Master {
     }
   }
 
-  /** SIGHUP: a chain reload, one worker after another; the sockets stay open. */
+  /**
+   * SIGHUP (and --touch-reload, --py-autoreload): a chain reload, one worker after
+   * another; the sockets stay open. Each old worker stops only once its successor is
+   * ready, so a successor that cannot load the application costs nothing: the reload
+   * stops there, the old workers serve on, and the next trigger tries again.
+   */
   async reload(): Promise<void> {
     if (this.reloading || this.stopping) return;
     this.reloading = true;
     log('tsgi: SIGHUP: graceful chain reload of the workers');
     const old = [...this.workers.values()].filter((w) => !w.stopping);
+    let completed = true;
     for (const w of old) {
       if (this.stopping) break;
+      if (!this.workers.has(w.pid)) continue; // died meanwhile: its respawn loads the new code
       w.replaced = true;
       const n = this.spawnWorker(w.id, this.respawnsOf(w) + 1);
-      if (n === undefined) break;
-      // The successor takes connections before its predecessor stops.
-      const ok = await this.waitReady(n, 30000);
-      if (!ok) {
-        log(`tsgi: worker ${n.id} did not start: the reload stops here`);
+      if (n === undefined) {
+        w.replaced = false;
         break;
       }
-      this.stopWorker(w, (this.values.workerReloadMercy as number) ?? 60);
+      n.successor = true;
+      // The successor takes connections before its predecessor stops.
+      const outcome = await this.waitReady(n, READY_TIMEOUT_MS);
+      if (outcome === 'stopping') break;
+      if (outcome !== 'ready') {
+        w.replaced = false; // it serves on, and is respawned or recycled as any worker
+        this.giveUp(n, outcome);
+        completed = false;
+        break;
+      }
+      if (this.workers.has(w.pid)) this.stopWorker(w, (this.values.workerReloadMercy as number) ?? 60);
     }
     this.reloading = false;
-    log('tsgi: chain reload done');
+    if (completed) log('tsgi: chain reload done');
   }
 
-  private waitReady(w: Worker, timeoutMs: number): Promise<boolean> {
+  /** Ends a successor that will not become ready, and says why the reload stops. */
+  private giveUp(n: Worker, outcome: 'load-error' | 'died' | 'timeout'): void {
+    let why: string;
+    if (outcome === 'load-error') {
+      why = `the application failed to load; the old workers keep serving: ${n.loadError ?? `worker ${n.id} (pid: ${n.pid}) exited with code ${FAILED_APP_CODE}`}`;
+    } else if (outcome === 'died') {
+      const how = n.child.signalCode ? `killed by signal ${n.child.signalCode}` : `exit code ${n.child.exitCode}`;
+      why = `worker ${n.id} (pid: ${n.pid}) died before it was ready (${how}); the old workers keep serving`;
+    } else {
+      why = `worker ${n.id} (pid: ${n.pid}) was not ready within ${READY_TIMEOUT_MS / 1000} s; the old workers keep serving`;
+    }
+    if (outcome === 'timeout') {
+      n.stopping = true;
+      n.child.kill('SIGKILL'); // it accepts nothing before it is ready: no request is lost
+    }
+    log(`tsgi: reload aborted: ${why}`);
+  }
+
+  /**
+   * Waits until w is ready, cannot load the application, died, or timeoutMs passed.
+   * A worker that cannot load says why over IPC and then exits; should its exit be
+   * seen first, its message is given a moment to arrive.
+   */
+  private waitReady(w: Worker, timeoutMs: number): Promise<'ready' | 'load-error' | 'died' | 'timeout' | 'stopping'> {
     return new Promise((resolve) => {
       const started = Date.now();
+      let exitedAt = 0;
       const check = () => {
-        if (w.ready) return resolve(true);
-        if (!this.workers.has(w.pid) || Date.now() - started > timeoutMs) return resolve(false);
+        if (w.ready) return resolve('ready');
+        if (this.stopping) return resolve('stopping');
+        if (w.loadError !== undefined) return resolve('load-error');
+        if (!this.workers.has(w.pid)) {
+          if (w.child.exitCode !== FAILED_APP_CODE) return resolve('died');
+          if (exitedAt === 0) exitedAt = Date.now();
+          if (Date.now() - exitedAt > 1000) return resolve('load-error');
+        } else if (Date.now() - started > timeoutMs) {
+          return resolve('timeout');
+        }
         setTimeout(check, 20);
       };
       check();
@@ -427,6 +582,8 @@ export class Master {
 
   private finish(): void {
     clearInterval(this.watchdog);
+    for (const p of this.pendingRespawns.values()) clearTimeout(p.timer);
+    this.pendingRespawns.clear();
     for (const file of this.watched) unwatchFile(file);
     this.stats?.close();
     this.closeSockets();
