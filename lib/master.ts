@@ -196,7 +196,10 @@ export class Master {
     this.workers.set(w.pid, w);
     this.binding.scoreboardSet(slot, 'pid', w.pid);
     child.on('message', (m: ToMaster) => this.onMessage(w, m));
-    child.on('exit', (code, signal) => this.onExit(w, code, signal));
+    // 'close', not 'exit': it comes once the IPC channel is drained too, so the worker's
+    // last messages ('ready', 'recycle', 'load-error') are handled before its end is. On
+    // 'exit' they may still be in the pipe, and a worker that recycled would count as died.
+    child.on('close', (code, signal) => this.onExit(w, code, signal));
     // Without a listener, an 'error' (a failed kill) would throw in the master.
     child.on('error', (err) => log(`tsgi: worker ${w.id} (pid: ${w.pid}): ${err.message}`));
     return w;
