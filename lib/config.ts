@@ -22,6 +22,7 @@ import { basename, dirname, extname, isAbsolute, relative, resolve } from 'node:
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
 import { TsgiError, type ErrorCode } from './errors.js';
 import { IniSyntaxError, parseIni } from './ini.js';
+import { LogicError, expandLogic, hasLogic, type LogicValue } from './config-logic.js';
 import { OPTIONS, argvEntries, camelCase, coerce, envNames, findOption, suggest, type OptionSpec, type OptionValues } from './options.js';
 
 export type Source = { kind: 'cli' } | { kind: 'env'; name: string } | { kind: 'file'; file: string; line: number };
@@ -181,7 +182,8 @@ class Resolver {
     }
     if (!this.files.includes(abs)) this.files.push(abs);
     const ctx: FileContext = { abs, given: file === '' ? (current ?? abs) : file, section };
-    const raws = kind === 'ini' ? this.readIni(text, section, shown) : parseYamlOrJson(text, kind, section, shown);
+    const read = kind === 'ini' ? this.readIni(text, section, shown) : parseYamlOrJson(text, kind, section, shown);
+    const raws = hasLogic(read) ? this.expandLogic(read, ctx, shown) : read;
     for (const { key, value: rawValue, line } of raws) {
       const source: Source = { kind: 'file', file: shown, line };
       const spec = findOption(key);
@@ -201,6 +203,39 @@ class Resolver {
       else entry.resolved = true;
       this.entries.push(entry);
     }
+  }
+
+  /** uWSGI's for ... endfor and if-... endif blocks of one file, carried out (lib/config-logic.ts). */
+  expandLogic(values: RawValue[], ctx: FileContext, shown: string): RawValue[] {
+    try {
+      return expandLogic(values, {
+        shown,
+        cwd: this.cwd,
+        env: this.env,
+        resolveArg: (text, line) => this.resolveNow(this.tokenize(text, ctx, { kind: 'file', file: shown, line }), { kind: 'file', file: shown, line }),
+        valueOf: (name, earlier) => this.valueSoFar(name, earlier),
+      });
+    } catch (err) {
+      if (err instanceof LogicError) throw new ConfigError('TSGI_ERR_CONFIG', [err.message]);
+      throw err;
+    }
+  }
+
+  /** if-opt's question: the value name has so far (command line, environment, files read), or undefined. */
+  valueSoFar(name: string, earlier: readonly LogicValue[]): string | undefined {
+    const spec = findOption(name);
+    const same = (key: string, s: OptionSpec | undefined) => (spec !== undefined ? s?.name === spec.name : s === undefined && key === name);
+    const text = (v: unknown) => (v === true ? 'true' : String(v));
+    for (const layer of ['cli', 'env'] as const) {
+      const found = this.entries.filter((e) => e.layer === layer && same(e.key, e.spec)).pop();
+      if (found !== undefined) return text(found.raw);
+    }
+    const inFile = [...earlier].reverse().find((v) => same(v.key, findOption(v.key)));
+    if (inFile !== undefined) return text(inFile.value);
+    const before = this.entries.filter((e) => e.layer === 'file' && same(e.key, e.spec)).pop();
+    if (before === undefined) return undefined;
+    this.resolveEntry(before);
+    return text(before.raw);
   }
 
   readIni(text: string, section: string, shown: string): RawValue[] {

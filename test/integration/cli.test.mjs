@@ -3,8 +3,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { join } from 'node:path';
-import { realpathSync } from 'node:fs';
-import { FIXTURES, ROOT, BACKENDS, spawnCli, request, req, connect, parseResponse, delay } from '../helpers.mjs';
+import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { FIXTURES, ROOT, BACKENDS, spawnCli, startCli, request, req, connect, parseResponse, delay } from '../helpers.mjs';
 import { VERSION } from '../../dist/lib/index.js';
 
 const T = { timeout: 30000 };
@@ -248,5 +249,33 @@ describe('tsgi stops gracefully', () => {
     const { code } = await cli.waitExit(5000);
     assert.equal(code, 0);
     assert.ok(Date.now() - started < 3000, `exited in ${Date.now() - started} ms`);
+  });
+});
+
+describe('config logic in an ini file (uWSGI\'s for / if-env)', () => {
+  test('for makes one socket per item and if-env picks the application: every socket serves it', T, async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsgi-cli-logic-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const ini = join(dir, 'app.ini');
+    writeFileSync(ini, `[uwsgi]\nfor = a b\nhttp-socket = 127.0.0.1:0\nendfor =\nif-env = LOGIC_APP\nwsgi-file = %(_)\nendif =\ndisable-logging = true\n`);
+    const cli = await startCli([ini], { env: { LOGIC_APP: join(FIXTURES, 'app.mjs') } });
+    t.after(() => cli.kill());
+    const ports = cli.sockets.filter((s) => s.kind === 'tcp').map((s) => s.port);
+    assert.equal(ports.length, 2, cli.stderrText());
+    for (const port of ports) {
+      const res = await request(port, req('GET', '/x', [['Connection', 'close']]));
+      assert.equal(res.status, 200);
+      assert.equal(res.body.toString(), 'hello from mjs /x\n');
+    }
+    cli.signal('SIGTERM');
+    assert.equal((await cli.waitExit(5000)).code, 0);
+  });
+
+  test('an if-env block left open: "app.ini:3: if-env has no endif after it", exit 1', T, async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsgi-cli-logic-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const ini = join(dir, 'app.ini');
+    writeFileSync(ini, `[uwsgi]\nhttp-socket = 127.0.0.1:0\nif-env = HOME\nwsgi-file = ${join(FIXTURES, 'app.mjs')}\n`);
+    await failsWith(t, [ini], /app\.ini:3: if-env has no endif after it/);
   });
 });
