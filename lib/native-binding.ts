@@ -12,6 +12,8 @@ export interface NativeServerOptions {
   timeoutMs: number;
   tmpDir: string;
   logging: boolean;
+  /** uwsgi: SCRIPT_NAME off the front of PATH_INFO (--manage-script-name). */
+  manageScriptName: boolean;
   logFd: number;
   core: number;
   serverName: string;

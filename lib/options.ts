@@ -409,6 +409,15 @@ export const OPTIONS: readonly OptionSpec[] = [
     obeyedIn: 'native/server.cc Server::Listen',
   },
   {
+    name: 'manage-script-name',
+    type: 'bool',
+    default: false,
+    help:
+      'Take the SCRIPT_NAME the front end sends (nginx: uwsgi_param SCRIPT_NAME /app) off the front of PATH_INFO, a whole path segment at a time: /app/x becomes SCRIPT_NAME /app, PATH_INFO /x. nginx\'s "uwsgi_modifier1 30" asks the same per request. uwsgi sockets only (over HTTP SCRIPT_NAME is always "").',
+    verdict: 'implemented',
+    obeyedIn: 'native/server.cc Server::DispatchUwsgi',
+  },
+  {
     name: 'disable-logging',
     short: 'L',
     type: 'bool',

@@ -100,6 +100,7 @@ export function nativeBackend(handler: Handler, values: OptionValues, slot?: Wor
     timeoutMs: (values.httpTimeout as number) * 1000,
     tmpDir: tmpdir(),
     logging: !(values.disableLogging as boolean),
+    manageScriptName: values.manageScriptName as boolean,
     logFd: 2,
     core: slot?.core ?? 0,
     serverName: hostname(),

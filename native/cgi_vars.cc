@@ -45,4 +45,12 @@ StrView ContentType(const HttpRequestHead& head) {
   return StrView{};
 }
 
+StrView StripScriptName(StrView path, StrView script_name) {
+  size_t n = script_name.len;
+  while (n > 0 && script_name.data[n - 1] == '/') n--;
+  if (n == 0 || path.len < n || std::memcmp(path.data, script_name.data, n) != 0) return path;
+  if (path.len > n && path.data[n] != '/') return path;
+  return StrView{path.data + n, path.len - n};
+}
+
 }  // namespace tsgi

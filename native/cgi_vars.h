@@ -19,6 +19,12 @@ void HttpKey(StrView name, std::string* out);
 // The Content-Type field's value, or an empty view.
 StrView ContentType(const HttpRequestHead& head);
 
+// PATH_INFO with SCRIPT_NAME taken off its front (uwsgi's modifier1 30, and
+// --manage-script-name). Only a whole prefix counts: what follows it in path is the end
+// or a "/" (SCRIPT_NAME /app leaves /application alone, where uWSGI's plain prefix test
+// would cut it), and a "/" ending script_name does not count. path unchanged otherwise.
+StrView StripScriptName(StrView path, StrView script_name);
+
 // Calls emit(key_index, name, value) once for each HTTP_* variable the head's fields
 // make, in the order of their first occurrence: key_index is the field name's index
 // in keys (KeyTable::kMissing when unknown: build the key with HttpKey(name)); value

@@ -190,7 +190,8 @@ Napi::Function Server::Init(Napi::Env env) {
 }
 
 // new Server({ bufferSize, postBuffering, limitPost, timeoutMs, tmpDir, logging,
-//              logFd, core, serverName, onRequest, onDrain, onAbort, onClose })
+//              manageScriptName, logFd, core, serverName, onRequest, onDrain, onAbort,
+//              onClose })
 // The options are validated in TypeScript (lib/options.ts); here they are trusted.
 Server::Server(const Napi::CallbackInfo& info)
     : Napi::ObjectWrap<Server>(info), env_(info.Env()) {
@@ -209,6 +210,8 @@ Server::Server(const Napi::CallbackInfo& info)
   if (tmp.IsString()) cfg_.tmp_dir = tmp.As<Napi::String>().Utf8Value();
   Napi::Value logging = o.Get("logging");
   cfg_.logging = !logging.IsBoolean() || logging.As<Napi::Boolean>().Value();
+  Napi::Value manage = o.Get("manageScriptName");
+  cfg_.manage_script_name = manage.IsBoolean() && manage.As<Napi::Boolean>().Value();
   Napi::Value sb_fd = o.Get("scoreboardFd");
   if (sb_fd.IsNumber()) {
     const size_t slots = static_cast<size_t>(num("scoreboardSlots", 1));
@@ -1112,7 +1115,18 @@ void Server::DispatchUwsgi(Connection* c, const UwsgiRequest& u, const char* bod
   };
   argv[3] = MethodArg(u.vars[u.request_method].value);  // the parser saw REQUEST_METHOD
   argv[4] = u.request_uri >= 0 ? var(u.request_uri) : Latin1(env, "", 0);
-  argv[5] = u.path_info >= 0 ? var(u.path_info) : Latin1(env, "", 0);
+  if (u.path_info >= 0) {
+    // With nginx's "uwsgi_modifier1 30" or --manage-script-name, the SCRIPT_NAME the
+    // front end sends is taken off the front of PATH_INFO, as uWSGI does: the
+    // application mounted at /app sees /app/x as SCRIPT_NAME /app, PATH_INFO /x.
+    StrView path = u.vars[u.path_info].value;
+    if ((u.modifier1 == 30 || cfg_.manage_script_name) && u.script_name >= 0) {
+      path = StripScriptName(path, u.vars[u.script_name].value);
+    }
+    argv[5] = Latin1(env, path.data, path.len);
+  } else {
+    argv[5] = Latin1(env, "", 0);
+  }
   argv[6] = u.query_string >= 0 ? var(u.query_string) : Latin1(env, "", 0);
   int content_type = -1, remote_addr = -1, remote_port = -1;
   for (size_t i = 0; i < u.num_vars; i++) {

@@ -69,6 +69,7 @@ struct ServerConfig {
   uint64_t timeout_ms = 60000;      // idle, head, body-progress and write-progress timeout
   std::string tmp_dir = "/tmp";
   bool logging = true;
+  bool manage_script_name = false;  // --manage-script-name: SCRIPT_NAME off PATH_INFO (uwsgi)
   int log_fd = 2;
   int core = 0;
 };

@@ -25,10 +25,11 @@ namespace tsgi {
 namespace {
 
 constexpr size_t kHeaderSize = 4;
+constexpr unsigned char kModifierManagePathInfo = 30;  // uWSGI's UWSGI_MODIFIER_MANAGE_PATH_INFO
 
 const char kErrModifier1[] =
-    "uwsgi packet: modifier1 is not 0 (not a plain uwsgi request: HTTP sent to a uwsgi "
-    "socket?)";
+    "uwsgi packet: modifier1 is not 0 or 30 (not a plain uwsgi request: HTTP sent to a "
+    "uwsgi socket?)";
 const char kErrModifier2[] = "uwsgi packet: modifier2 is not 0";
 const char kErrTooBig[] = "uwsgi packet: vars block larger than buffer-size";
 const char kErrStrayByte[] =
@@ -73,6 +74,7 @@ ssize_t ParseUwsgiPacket(const char* buf, size_t len, size_t max_size, UwsgiRequ
   out->request_method = -1;
   out->request_uri = -1;
   out->path_info = -1;
+  out->script_name = -1;
   out->query_string = -1;
   out->server_protocol = -1;
   out->content_length_var = -1;
@@ -81,7 +83,7 @@ ssize_t ParseUwsgiPacket(const char* buf, size_t len, size_t max_size, UwsgiRequ
   const unsigned char* const b = reinterpret_cast<const unsigned char*>(buf);
   out->modifier1 = b[0];
   out->modifier2 = b[3];
-  if (b[0] != 0) return Bad(error, kErrModifier1);
+  if (b[0] != 0 && b[0] != kModifierManagePathInfo) return Bad(error, kErrModifier1);
   if (b[3] != 0) return Bad(error, kErrModifier2);
   const size_t size = U16(b + 1);
   if (size > max_size) return Bad(error, kErrTooBig);
@@ -129,6 +131,7 @@ ssize_t ParseUwsgiPacket(const char* buf, size_t len, size_t max_size, UwsgiRequ
         break;
       case 11:
         if (KeyIs(key, key_len, TSGI_LIT("REQUEST_URI"))) out->request_uri = index;
+        else if (KeyIs(key, key_len, TSGI_LIT("SCRIPT_NAME"))) out->script_name = index;
         break;
       case 12:
         if (KeyIs(key, key_len, TSGI_LIT("QUERY_STRING"))) out->query_string = index;

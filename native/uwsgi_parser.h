@@ -33,6 +33,7 @@ struct UwsgiRequest {
   int request_method = -1;
   int request_uri = -1;
   int path_info = -1;
+  int script_name = -1;
   int query_string = -1;
   int server_protocol = -1;
   int content_length_var = -1;
@@ -43,8 +44,9 @@ struct UwsgiRequest {
 // Returns the bytes consumed (4 + the vars block's size; the body is not part of it)
 // when the packet is complete and valid; kParseNeedMore when it is not complete yet;
 // kParseBad, with *error set to a static sentence for the log, when:
-//   - modifier1 is not 0 (0 is uWSGI's modifier for a WSGI request) or modifier2 is
-//     not 0;
+//   - modifier1 is neither 0 (uWSGI's modifier for a WSGI request) nor 30 (the same,
+//     with SCRIPT_NAME to be taken off PATH_INFO: nginx's "uwsgi_modifier1 30"), or
+//     modifier2 is not 0;
 //   - the vars block is larger than max_size (the server's buffer-size);
 //   - a key or value length runs past the end of the vars block (a truncated pair),
 //     or bytes are left over that cannot hold a pair;

@@ -143,6 +143,51 @@ describe('tsgi behind nginx', { skip: SKIP }, () => {
     assert.match(res.header('server') ?? '', /^nginx/);
   });
 
+  // Mounting under a prefix: uwsgi_param SCRIPT_NAME, with uwsgi_modifier1 30 or --manage-script-name.
+  const envOf = async (port, target) => {
+    const res = await get(port, target);
+    assert.equal(res.status, 200, res.body.toString());
+    return JSON.parse(res.body.toString());
+  };
+
+  test('uwsgi_param SCRIPT_NAME /app with uwsgi_modifier1 30: SCRIPT_NAME /app, PATH_INFO without it', T, async (t) => {
+    const nginx = await startNginx({ upstream: sock, extraLocation: '            uwsgi_param SCRIPT_NAME /app;\n            uwsgi_modifier1 30;' });
+    t.after(() => nginx.stop());
+    const env = await envOf(nginx.port, '/app/env/x?q=1');
+    assert.equal(env.SCRIPT_NAME, '/app');
+    assert.equal(env.PATH_INFO, '/env/x');
+    assert.equal(env.REQUEST_URI, '/app/env/x?q=1', 'as sent');
+    assert.equal(env.QUERY_STRING, 'q=1');
+    // A whole segment only: SCRIPT_NAME /en does not cut /env/x.
+    const other = await startNginx({ upstream: sock, extraLocation: '            uwsgi_param SCRIPT_NAME /en;\n            uwsgi_modifier1 30;' });
+    t.after(() => other.stop());
+    const partial = await envOf(other.port, '/env/x');
+    assert.equal(partial.SCRIPT_NAME, '/en');
+    assert.equal(partial.PATH_INFO, '/env/x');
+  });
+
+  test('uwsgi_param SCRIPT_NAME without modifier1 30: PATH_INFO as nginx sent it, unless --manage-script-name', T, async (t) => {
+    const plain = await startNginx({ upstream: sock, extraLocation: '            uwsgi_param SCRIPT_NAME /env;' });
+    t.after(() => plain.stop());
+    const env = await envOf(plain.port, '/env/x');
+    assert.equal(env.SCRIPT_NAME, '/env');
+    assert.equal(env.PATH_INFO, '/env/x', 'uWSGI leaves it too');
+
+    const mdir = makeTempDir('tsgi-msn-');
+    chmodSync(mdir, 0o755);
+    const msock = join(mdir, 'm.sock');
+    const managed = await startCli(['--socket', msock, '--chmod-socket', '--manage-script-name', '--disable-logging', '--wsgi-file', APP]);
+    const viaManaged = await startNginx({ upstream: msock, extraLocation: '            uwsgi_param SCRIPT_NAME /app;' });
+    t.after(async () => {
+      await viaManaged.stop();
+      await stopTsgi(managed);
+      rmSync(mdir, { recursive: true, force: true });
+    });
+    const m = await envOf(viaManaged.port, '/app/env/y');
+    assert.equal(m.SCRIPT_NAME, '/app');
+    assert.equal(m.PATH_INFO, '/env/y');
+  });
+
   test('HEAD through nginx: 200, no body', T, async () => {
     const res = await request(viaUnix.port, req('HEAD', '/q?a=1', [['Connection', 'close']]), { method: 'HEAD', timeoutMs: 10000 });
     assert.equal(res.status, 200);

@@ -91,7 +91,7 @@ Outcome Parse(const uint8_t* data, size_t n, size_t max_size) {
   FCHECK(static_cast<size_t>(o.rc) == 4 + size, o.rc);
   FCHECK(size <= max_size, size);
   const UwsgiRequest& r = g_req;
-  FCHECK(r.modifier1 == 0 && r.modifier2 == 0 && ubuf[0] == 0 && ubuf[3] == 0, 0);
+  FCHECK((r.modifier1 == 0 || r.modifier1 == 30) && r.modifier1 == ubuf[0] && r.modifier2 == 0 && ubuf[3] == 0, 0);
   FCHECK(r.num_vars <= UwsgiRequest::kMaxVars, r.num_vars);
   // The views, pair by pair, exactly where the block has them.
   const char* p = buf + 4;
@@ -149,7 +149,7 @@ Ref RefParse(const uint8_t* d, size_t n, size_t max_size) {
     r.rc = tsgi::kParseNeedMore;
     return r;
   }
-  if (d[0] != 0) return bad("modifier1 is not 0");
+  if (d[0] != 0 && d[0] != 30) return bad("modifier1 is not 0 or 30");
   if (d[3] != 0) return bad("modifier2 is not 0");
   const size_t size = d[1] + 256u * d[2];
   if (size > max_size) return bad("larger than buffer-size");

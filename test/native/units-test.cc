@@ -85,6 +85,26 @@ void TestHeaderVars() {
   CHECK(std::string(ct.data, ct.len) == "a/b");
 }
 
+void TestStripScriptName() {
+  auto strip = [](const std::string& path, const std::string& script) {
+    const tsgi::StrView out = tsgi::StripScriptName(tsgi::StrView{path.data(), path.size()},
+                                                     tsgi::StrView{script.data(), script.size()});
+    // A view into path, never a copy.
+    CHECK(out.data >= path.data() && out.data + out.len == path.data() + path.size());
+    return std::string(out.data, out.len);
+  };
+  CHECK(strip("/app/items", "/app") == "/items");
+  CHECK(strip("/app", "/app") == "");
+  CHECK(strip("/app/", "/app") == "/");
+  CHECK(strip("/app/items", "/app/") == "/items");      // a trailing "/" does not count
+  CHECK(strip("/application", "/app") == "/application");  // whole segments only
+  CHECK(strip("/other/app", "/app") == "/other/app");
+  CHECK(strip("/ap", "/app") == "/ap");
+  CHECK(strip("/x", "") == "/x");
+  CHECK(strip("/x", "/") == "/x");  // "/" is the root: nothing to take off
+  CHECK(strip("", "/app") == "");
+}
+
 void TestKeyTable() {
   tsgi::KeyTable t;
   CHECK(t.Find("host", 4) == tsgi::KeyTable::kMissing);  // empty table
@@ -235,6 +255,7 @@ void TestBodySink() {
 
 int main() {
   TestHeaderVars();
+  TestStripScriptName();
   TestKeyTable();
   TestLogLine();
   TestBodySink();

@@ -39,7 +39,7 @@ struct Result {
   int modifier1 = 0, modifier2 = 0;
   Vars vars;
   uint64_t content_length = 0;
-  int idx[6] = {-1, -1, -1, -1, -1, -1};
+  int idx[7] = {-1, -1, -1, -1, -1, -1, -1};
   std::string view_error;  // a view or a field out of place, if any
 
   bool operator==(const Result& o) const {
@@ -47,7 +47,7 @@ struct Result {
     if (rc == tsgi::kParseBad) return error == o.error;  // the same static sentence
     if (rc == tsgi::kParseNeedMore) return true;
     return modifier1 == o.modifier1 && modifier2 == o.modifier2 && vars == o.vars &&
-           content_length == o.content_length && std::equal(idx, idx + 6, o.idx);
+           content_length == o.content_length && std::equal(idx, idx + 7, o.idx);
   }
   bool operator!=(const Result& o) const { return !(*this == o); }
 
@@ -56,23 +56,25 @@ struct Result {
     if (rc == tsgi::kParseBad) return std::string("bad: ") + (error ? error : "(null)");
     char b[256];
     snprintf(b, sizeof b,
-             "ok consumed=%zd mod=%d/%d vars=%zu cl=%llu idx=%d,%d,%d,%d,%d,%d", rc,
+             "ok consumed=%zd mod=%d/%d vars=%zu cl=%llu idx=%d,%d,%d,%d,%d,%d,%d", rc,
              modifier1, modifier2, vars.size(), static_cast<unsigned long long>(content_length),
-             idx[0], idx[1], idx[2], idx[3], idx[4], idx[5]);
+             idx[0], idx[1], idx[2], idx[3], idx[4], idx[5], idx[6]);
     return b;
   }
 };
 
-const char* const kIndexNames[6] = {"REQUEST_METHOD", "REQUEST_URI",     "PATH_INFO",
-                                    "QUERY_STRING",   "SERVER_PROTOCOL", "CONTENT_LENGTH"};
+const char* const kIndexNames[7] = {"REQUEST_METHOD",  "REQUEST_URI",    "PATH_INFO",
+                                    "QUERY_STRING",    "SERVER_PROTOCOL", "CONTENT_LENGTH",
+                                    "SCRIPT_NAME"};
 
-void Indices(const UwsgiRequest& r, int out[6]) {
+void Indices(const UwsgiRequest& r, int out[7]) {
   out[0] = r.request_method;
   out[1] = r.request_uri;
   out[2] = r.path_info;
   out[3] = r.query_string;
   out[4] = r.server_protocol;
   out[5] = r.content_length_var;
+  out[6] = r.script_name;
 }
 
 size_t U16At(const char* p) {
@@ -125,7 +127,7 @@ Result Collect(ssize_t rc, const char* error, const char* buf, size_t n, const U
     r.vars.emplace_back(std::string(v.key.data, v.key.len), std::string(v.value.data, v.value.len));
   }
   if (p != buf + rc) r.view_error = "the vars do not cover the block";
-  for (int k = 0; k < 6; ++k) {
+  for (int k = 0; k < 7; ++k) {
     if (r.idx[k] < -1 || r.idx[k] >= static_cast<int>(req.num_vars)) {
       r.view_error = std::string("index of ") + kIndexNames[k] + " out of range";
     }
@@ -227,18 +229,18 @@ void RunValid(const std::string& input, const Json& exp, std::vector<std::string
   f = exp.Get("vars");
   FAIL_IF(!f || f->kind != Json::kArr, "json: no vars");
   FAIL_IF(f->arr.size() != w.vars.size(), "%zu vars, want %zu", w.vars.size(), f->arr.size());
-  int want_idx[6] = {-1, -1, -1, -1, -1, -1};
+  int want_idx[7] = {-1, -1, -1, -1, -1, -1, -1};
   for (size_t i = 0; i < f->arr.size() && i < w.vars.size(); ++i) {
     const Json& v = f->arr[i];
     FAIL_IF(v.arr.size() != 2 || v.arr[0].str != w.vars[i].first ||
                 v.arr[1].str != w.vars[i].second,
             "var %zu is [%s, %s]", i, Printable(w.vars[i].first).c_str(),
             Printable(w.vars[i].second).c_str());
-    for (int k = 0; k < 6; ++k) {
+    for (int k = 0; k < 7; ++k) {
       if (v.arr[0].str == kIndexNames[k]) want_idx[k] = static_cast<int>(i);  // the last
     }
   }
-  for (int k = 0; k < 6; ++k) {
+  for (int k = 0; k < 7; ++k) {
     FAIL_IF(w.idx[k] != want_idx[k], "index of %s is %d, want %d", kIndexNames[k], w.idx[k],
             want_idx[k]);
   }
@@ -424,6 +426,9 @@ void UnitTests() {
     CHECK(P(s.substr(0, 4), 20) == tsgi::kParseBad);  // block of 21 over max_size 20
     CHECK(P(s.substr(0, 3) + "\x01") == tsgi::kParseBad && g_unit.modifier2 == 1);
     CHECK(P("\x07" + s.substr(1, 3)) == tsgi::kParseBad && g_unit.modifier1 == 7);
+    // 30 (uWSGI's "manage PATH_INFO", nginx's uwsgi_modifier1 30) is a WSGI request too.
+    CHECK(P("\x1e" + s.substr(1)) > 0 && g_unit.modifier1 == 30);
+    CHECK(P("\x1d" + s.substr(1, 3)) == tsgi::kParseBad && g_unit.modifier1 == 29);
     CHECK(P(s, 21) == static_cast<ssize_t>(s.size()));
     // An empty block fits max_size 0 and then lacks REQUEST_METHOD.
     CHECK(ErrorHas(string(4, '\0'), "REQUEST_METHOD is missing", 0));

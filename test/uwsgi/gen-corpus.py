@@ -183,6 +183,14 @@ V("nginx-post-chunked", nginx_pairs(
   "its decoded length, HTTP_TRANSFER_ENCODING still says chunked",
   body="hello world")
 
+# GET /app/items HTTP/1.1 | Host: example.com, with "uwsgi_param SCRIPT_NAME /app;" after
+# the params and "uwsgi_modifier1 30;" (mounting under a prefix, as older guides have it)
+V("nginx-modifier1-30-script-name", nginx_pairs(
+    nginx_values("GET", "/app/items", "/app/items", host="example.com", remote_port="35900"),
+    [("Host", "example.com")]) + [(b"SCRIPT_NAME", b"/app")],
+  "nginx 1.22 with uwsgi_modifier1 30 and uwsgi_param SCRIPT_NAME /app: modifier1 30 "
+  "is a WSGI request whose SCRIPT_NAME the server takes off PATH_INFO", mod1=30)
+
 # POST /z HTTP/1.1 | Host: example.com | Content-Length: 0
 V("nginx-post-cl-zero", nginx_pairs(
     nginx_values("POST", "/z", "/z", content_length="0", host="example.com",
