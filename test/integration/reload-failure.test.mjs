@@ -17,15 +17,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, CLI, delay, withTimeout, waitUntil } from '../helpers.mjs';
+import { delay, withTimeout, waitUntil } from '../helpers.mjs';
+import { startMaster as startMasterWith, readyMaster as readyMasterWith, assertAllGone, killAll, stopGracefully, isGone, describePid } from '../master.mjs';
 
 const T = { timeout: 40000 };
-const BOUND = /^tsgi: socket 0 bound to TCP address 127\.0\.0\.1:(\d+) \(http\) fd \d+$/m;
-const WORKER_PIDS = /worker \d+ \((?:new )?pid: (\d+)\)/g;
 const ABORTED = /^tsgi: reload aborted: the application failed to load; the old workers keep serving: the application \S+app\.mjs failed to load: SyntaxError: .+$/m;
 
 // ---------------------------------------------------------------------------------
@@ -61,179 +59,10 @@ function touch(file, offsetSeconds) {
 }
 
 // ---------------------------------------------------------------------------------
-// Processes (as in master.test.mjs)
+// Processes (test/master.mjs), logging off: what is asserted is the master's own lines.
 
-const groups = new Set();
-process.on('exit', () => {
-  for (const pgid of groups) {
-    try {
-      process.kill(-pgid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
-});
-
-function procStat(pid) {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    const rest = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    return { state: rest[0], ppid: Number(rest[1]) };
-  } catch {
-    return undefined;
-  }
-}
-
-function childrenOf(pid) {
-  const out = new Set();
-  let tasks = [];
-  try {
-    tasks = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return [];
-  }
-  for (const tid of tasks) {
-    try {
-      for (const c of readFileSync(`/proc/${pid}/task/${tid}/children`, 'latin1').trim().split(/\s+/)) {
-        if (c !== '') out.add(Number(c));
-      }
-    } catch {
-      // the thread ended
-    }
-  }
-  return [...out].sort((a, b) => a - b);
-}
-
-/** True once pid is gone (a zombie orphan that its new parent does not reap counts as gone). */
-function isGone(pid, master) {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if (err.code === 'ESRCH') return true;
-    throw err;
-  }
-  const st = procStat(pid);
-  if (st === undefined) return true;
-  return st.state === 'Z' && st.ppid !== master && st.ppid !== process.pid;
-}
-
-function describePid(pid) {
-  const st = procStat(pid);
-  return st === undefined ? `${pid} (gone)` : `${pid} (state ${st.state}, ppid ${st.ppid})`;
-}
-
-/**
- * Starts `node bin/tsgi.js --master --processes N --http 127.0.0.1:0 --wsgi-file APP
- * --disable-logging ...args` in a process group of its own: { pid, port, log(),
- * exit, exitInfo, pids (every worker pid seen), children(), waitLog(re, ms, from),
- * readyPids(), signal(sig), alive() }.
- */
-function startMaster(app, args = [], { processes = 2 } = {}) {
-  const argv = [CLI, '--master', '--processes', String(processes), '--http', '127.0.0.1:0', '--wsgi-file', app, '--disable-logging', ...args];
-  const child = spawn(process.execPath, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  groups.add(child.pid);
-  let stderr = '';
-  child.stderr.setEncoding('latin1');
-  child.stdout.resume();
-  const m = {
-    pid: child.pid,
-    pids: new Set(),
-    exitInfo: undefined,
-    log: () => stderr,
-    children() {
-      const c = childrenOf(m.pid);
-      for (const p of c) m.pids.add(p);
-      return c;
-    },
-    signal(sig) {
-      process.kill(m.pid, sig);
-    },
-    alive: () => m.exitInfo === undefined && !isGone(m.pid, -1),
-    async waitLog(re, ms = 5000, from = 0) {
-      let found;
-      await waitUntil(
-        () => {
-          found = re.exec(stderr.slice(from));
-          if (found) return true;
-          if (m.exitInfo !== undefined) throw new Error(`the master exited (${JSON.stringify(m.exitInfo)}) before its log matched ${re}; log:\n${stderr}`);
-          return false;
-        },
-        ms,
-        `the log to match ${re}`,
-      ).catch((err) => {
-        throw new Error(`${err.message.split('; log:')[0]}; log:\n${stderr}`);
-      });
-      return found;
-    },
-    readyPids(from = 0) {
-      return [...stderr.slice(from).matchAll(/^tsgi: worker \d+ \(pid: (\d+)\) ready: /gm)].map((x) => Number(x[1]));
-    },
-  };
-  child.stderr.on('data', (s) => {
-    stderr += s;
-    for (const x of s.matchAll(WORKER_PIDS)) m.pids.add(Number(x[1]));
-  });
-  m.exit = new Promise((resolve) => {
-    child.on('exit', (code, signal) => {
-      m.exitInfo = { code, signal };
-      resolve(m.exitInfo);
-    });
-  });
-  const poll = setInterval(() => m.children(), 25);
-  m.exit.then(() => clearInterval(poll));
-  m.stopPolling = () => clearInterval(poll);
-  m.port = m.waitLog(BOUND, 10000).then((x) => Number(x[1]));
-  m.port.catch(() => {});
-  return m;
-}
-
-/** Starts a master and waits for its port and its workers' ready lines. */
-async function readyMaster(app, args, opts) {
-  const m = startMaster(app, args, opts);
-  m.portNumber = await m.port;
-  const n = opts?.processes ?? 2;
-  await waitUntil(() => m.readyPids().length >= n, 10000, `${n} ready lines`).catch(() => assert.fail(`workers not ready; log:\n${m.log()}`));
-  return m;
-}
-
-async function assertAllGone(m, ms = 3000) {
-  m.children();
-  const all = () => [m.pid, ...m.pids];
-  try {
-    await waitUntil(() => all().every((p) => isGone(p, m.pid)), ms, 'every process to be gone');
-  } catch {
-    const left = all().filter((p) => !isGone(p, m.pid));
-    assert.fail(`processes left ${ms} ms after the end: ${left.map(describePid).join(', ')}; log:\n${m.log()}`);
-  }
-}
-
-/** The finally of every test: kills whatever is left of m, by pid and by its group. */
-async function killAll(m) {
-  if (m === undefined) return;
-  m.stopPolling();
-  for (const p of [...m.pids, m.pid]) {
-    try {
-      process.kill(p, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
-  try {
-    process.kill(-m.pid, 'SIGKILL');
-  } catch {
-    // the group is empty
-  }
-  await withTimeout(m.exit, 3000, 'the master to be reaped').catch(() => {});
-  groups.delete(m.pid);
-}
-
-/** SIGTERM, then the master exits 0 within ms, then nothing of it is left. */
-async function stopGracefully(m, ms = 5000) {
-  m.signal('SIGTERM');
-  const info = await withTimeout(m.exit, ms, 'the master to exit after SIGTERM');
-  assert.deepEqual(info, { code: 0, signal: null }, `the master exits 0 after SIGTERM; log:\n${m.log()}`);
-  await assertAllGone(m);
-}
+const startMaster = (app, args = [], opts = {}) => startMasterWith(['--disable-logging', ...args], { ...opts, app });
+const readyMaster = (app, args = [], opts = {}) => readyMasterWith(['--disable-logging', ...args], { ...opts, app });
 
 // ---------------------------------------------------------------------------------
 // Clients

@@ -1,0 +1,238 @@
+// The master and its workers as the integration tests run them: `node bin/tsgi.js
+// --master` as a child process in a process group of its own, its log read as it comes,
+// every worker pid it ever had tracked (log lines and /proc, polled), and the checks that
+// nothing of it is left. Used by test/integration/master.test.mjs and
+// reload-failure.test.mjs.
+//
+// The pid table: in some sandboxes pid 1 does not reap orphans, so a worker that
+// outlived its master (--no-orphans, or a master killed with SIGKILL) stays a zombie
+// there once it exits. Such a zombie (state Z, its parent no longer the master) counts
+// as gone; a zombie of a live master does not (the master must reap its workers).
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, CLI, FIXTURES, withTimeout, waitUntil } from './helpers.mjs';
+
+export const APP = join(FIXTURES, 'master', 'app.mjs');
+const BOUND = /^tsgi: socket 0 bound to TCP address 127\.0\.0\.1:(\d+) \(http\) fd \d+$/m;
+
+
+/** Every master started here: its process group is killed when this file's process exits. */
+const groups = new Set();
+process.on('exit', () => {
+  for (const pgid of groups) {
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+});
+
+/** /proc/PID/stat as { state, ppid }, or undefined once the pid is gone. */
+export function procStat(pid) {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const rest = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return { state: rest[0], ppid: Number(rest[1]) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The pids of pid's children (every thread's), from /proc. */
+export function childrenOf(pid) {
+  const out = new Set();
+  let tasks = [];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  for (const tid of tasks) {
+    try {
+      for (const c of readFileSync(`/proc/${pid}/task/${tid}/children`, 'latin1').trim().split(/\s+/)) {
+        if (c !== '') out.add(Number(c));
+      }
+    } catch {
+      // the thread ended
+    }
+  }
+  return [...out].sort((a, b) => a - b);
+}
+
+/**
+ * True once pid is gone: process.kill(pid, 0) throws ESRCH, or (see the top of the
+ * file) it is a zombie orphan that its new parent does not reap. master: the pid of
+ * its master, whose zombies do not count as gone.
+ */
+export function isGone(pid, master) {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if (err.code === 'ESRCH') return true;
+    throw err;
+  }
+  const st = procStat(pid);
+  if (st === undefined) return true;
+  return st.state === 'Z' && st.ppid !== master && st.ppid !== process.pid;
+}
+
+export function describePid(pid) {
+  const st = procStat(pid);
+  return st === undefined ? `${pid} (gone)` : `${pid} (state ${st.state}, ppid ${st.ppid})`;
+}
+
+const WORKER_PIDS = /worker \d+ \((?:new )?pid: (\d+)\)/g;
+
+/**
+ * Starts `node bin/tsgi.js --master --processes 2 --http 127.0.0.1:0 --wsgi-file APP
+ * ...args` in a process group of its own. Returns the handle the tests use:
+ *   pid, port (a promise), log() (stderr so far), exit (a promise of { code, signal }),
+ *   exitInfo, pids (every worker pid seen: log lines and the master's children, polled
+ *   every 25 ms), children() (the master's children now), waitLog(re, ms, from),
+ *   readyPids(), waitReady(n, ms), signal(sig).
+ */
+export function startMaster(args = [], { app = APP, processes = 2 } = {}) {
+  const argv = [CLI, '--master', '--processes', String(processes), '--http', '127.0.0.1:0', '--wsgi-file', app, ...args];
+  const child = spawn(process.execPath, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  groups.add(child.pid);
+  let stderr = '';
+  child.stderr.setEncoding('latin1');
+  child.stdout.resume();
+  const m = {
+    pid: child.pid,
+    child,
+    argv,
+    pids: new Set(),
+    exitInfo: undefined,
+    log: () => stderr,
+    children() {
+      const c = childrenOf(m.pid);
+      for (const p of c) m.pids.add(p);
+      return c;
+    },
+    signal(sig) {
+      process.kill(m.pid, sig);
+    },
+    /** Resolves with the match of re in the log (from offset from on), once there is one. */
+    async waitLog(re, ms = 5000, from = 0) {
+      let found;
+      await waitUntil(
+        () => {
+          found = re.exec(stderr.slice(from));
+          if (found) return true;
+          if (m.exitInfo !== undefined) throw new Error(`the master exited (${JSON.stringify(m.exitInfo)}) before its log matched ${re}; log:\n${stderr}`);
+          return false;
+        },
+        ms,
+        `the log to match ${re}; log:\n${stderr}`,
+      ).catch((err) => {
+        throw new Error(`${err.message.split('; log:')[0]}; log:\n${stderr}`);
+      });
+      return found;
+    },
+    /** The pids of the workers' ready lines (from offset from on). */
+    readyPids(from = 0) {
+      return [...stderr.slice(from).matchAll(/^tsgi: worker \d+ \(pid: (\d+)\) ready: /gm)].map((x) => Number(x[1]));
+    },
+    alive: () => m.exitInfo === undefined && !isGone(m.pid, -1),
+    async waitReady(n = processes, ms = 10000) {
+      await waitUntil(() => m.readyPids().length >= n, ms, `${n} ready lines; log:\n${stderr}`);
+      return m.readyPids();
+    },
+  };
+  child.stderr.on('data', (s) => {
+    stderr += s;
+    for (const x of s.matchAll(WORKER_PIDS)) m.pids.add(Number(x[1]));
+  });
+  m.exit = new Promise((resolve) => {
+    child.on('exit', (code, signal) => {
+      m.exitInfo = { code, signal };
+      resolve(m.exitInfo);
+    });
+  });
+  const poll = setInterval(() => m.children(), 25);
+  m.exit.then(() => clearInterval(poll));
+  m.stopPolling = () => clearInterval(poll);
+  m.port = new Promise((resolve, reject) => {
+    const check = () => {
+      const x = BOUND.exec(stderr);
+      if (x) {
+        cleanup();
+        resolve(Number(x[1]));
+      }
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`no "bound to TCP address" line within 10 s; log:\n${stderr}`));
+    }, 10000);
+    const onExit = () => {
+      cleanup();
+      reject(new Error(`the master exited (${JSON.stringify(m.exitInfo)}) before binding; log:\n${stderr}`));
+    };
+    const cleanup = () => {
+      clearTimeout(timer);
+      child.stderr.off('data', check);
+      child.off('exit', onExit);
+    };
+    child.stderr.on('data', check);
+    child.on('exit', onExit);
+  });
+  m.port.catch(() => {});
+  return m;
+}
+
+/** Starts a master and waits for its port and its workers' ready lines. */
+export async function readyMaster(args, opts) {
+  const m = startMaster(args, opts);
+  m.portNumber = await m.port;
+  await m.waitReady(opts?.processes ?? 2);
+  return m;
+}
+
+/** Asserts that the master and every worker pid it had are gone, waiting up to ms. */
+export async function assertAllGone(m, ms = 3000) {
+  m.children();
+  const all = () => [m.pid, ...m.pids];
+  try {
+    await waitUntil(() => all().every((p) => isGone(p, m.pid)), ms, 'every process to be gone');
+  } catch {
+    const left = all().filter((p) => !isGone(p, m.pid));
+    assert.fail(`processes left ${ms} ms after the end: ${left.map(describePid).join(', ')}; log:\n${m.log()}`);
+  }
+}
+
+/** The finally of every test: kills whatever is left of m, by pid and by its group. */
+export async function killAll(m) {
+  if (m === undefined) return;
+  m.stopPolling();
+  for (const p of [...m.pids]) {
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  try {
+    process.kill(-m.pid, 'SIGKILL');
+  } catch {
+    // the group is empty
+  }
+  try {
+    process.kill(m.pid, 'SIGKILL');
+  } catch {
+    // gone
+  }
+  await withTimeout(m.exit, 3000, 'the master to be reaped').catch(() => {});
+  groups.delete(m.pid);
+}
+
+/** SIGTERM, then the master exits 0 within ms, then nothing of it is left. */
+export async function stopGracefully(m, ms = 5000) {
+  m.signal('SIGTERM');
+  const info = await withTimeout(m.exit, ms, 'the master to exit after SIGTERM');
+  assert.deepEqual(info, { code: 0, signal: null }, `the master exits 0 after SIGTERM; log:\n${m.log()}`);
+  await assertAllGone(m);
+}
