@@ -4,14 +4,14 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { closeSync, writeSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
-import type { Socket } from 'node:net';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { Handler, REQ_BODY_FILE, REQ_HTTP10, REQ_KEEP_ALIVE, REQ_LISTENER_SHIFT, REQ_NEW_CONNECTION, SEND_ABORT, SEND_ADD_LENGTH, SEND_CLOSE, SEND_END } from './exchange.js';
-import { formatRefusal, formatRequestLog } from './request-log.js';
+import { describeSystemError, formatRefusal, formatRequestLog, statusText } from './request-log.js';
 import type { Backend } from './serve.js';
 import type { OptionValues } from './options.js';
 import type { Chunk } from './types.js';
 import { openTempFile } from './temp-file.js';
-import { TsgiError } from './errors.js';
+import { UwsgiConnection, type UwsgiContext } from './js-uwsgi.js';
 
 interface Pending {
   req: IncomingMessage;
@@ -37,20 +37,6 @@ const PERCENT = /%([0-9A-Fa-f]{2})/g;
 
 function percentDecode(s: string): string {
   return s.indexOf('%') === -1 ? s : s.replace(PERCENT, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
-}
-
-/** "No such file or directory (ENOENT)", from a failed fs call's error: the native server's wording. */
-function describeSystemError(err: unknown): string {
-  const e = err as NodeJS.ErrnoException;
-  // Node's message: "ENOENT: no such file or directory, open '/x/y'".
-  const text = /^[A-Z0-9]+: ([^,]+)/.exec(e.message ?? '')?.[1] ?? String(e.message ?? err);
-  return `${text.charAt(0).toUpperCase()}${text.slice(1)}${e.code ? ` (${e.code})` : ''}`;
-}
-
-function statusText(status: number): string {
-  return (
-    { 400: 'Bad Request', 408: 'Request Timeout', 413: 'Content Too Large', 431: 'Request Header Fields Too Large', 500: 'Internal Server Error', 501: 'Not Implemented', 505: 'HTTP Version Not Supported' }[status] ?? 'Error'
-  );
 }
 
 /**
@@ -94,10 +80,6 @@ export function requestArguments(id: number, flags: number, body: Buffer | numbe
   return args;
 }
 
-function uwsgiUnsupported(): TsgiError {
-  return new TsgiError('TSGI_ERR_LISTEN', 'the js backend speaks HTTP only: serve uwsgi sockets with the native backend (--backend native)');
-}
-
 export function jsBackend(handler: Handler, values: OptionValues): Backend {
   const bufferSize = values.bufferSize as number;
   const postBuffering = values.postBuffering as number;
@@ -138,7 +120,7 @@ export function jsBackend(handler: Handler, values: OptionValues): Backend {
     }
     return c;
   };
-  const servers: ReturnType<typeof createServer>[] = [];
+  const servers: NetServer[] = [];
   const listenerIndex = (socket: Socket): number => {
     const port = socket.localPort;
     for (let i = 0; i < servers.length; i++) {
@@ -186,6 +168,39 @@ export function jsBackend(handler: Handler, values: OptionValues): Backend {
     servers.push(server);
     return server;
   };
+
+  // uwsgi listeners: node:net, one UwsgiConnection per front-end connection.
+  const uwsgiRequests = new Map<number, UwsgiConnection>();
+  const uwsgiConnections = new Set<UwsgiConnection>();
+  const uwsgiContext: UwsgiContext = {
+    handler,
+    bufferSize,
+    postBuffering,
+    limitPost,
+    timeoutMs,
+    logging,
+    manageScriptName: values.manageScriptName as boolean,
+    log,
+    register(conn) {
+      const id = nextId++;
+      uwsgiRequests.set(id, conn);
+      return id;
+    },
+    unregister: (id) => uwsgiRequests.delete(id),
+    countRequest: () => ++requests,
+  };
+  const makeUwsgiServer = (unix: boolean) => {
+    const listener = servers.length;
+    const server = createNetServer((socket) => {
+      const conn = new UwsgiConnection(socket, listener, unix, uwsgiContext);
+      uwsgiConnections.add(conn);
+      socket.once('close', () => uwsgiConnections.delete(conn));
+      if (stopping) conn.closeIdle();
+    });
+    servers.push(server);
+    return server;
+  };
+  const makeListener = (protocol: string, unix: boolean): NetServer => (protocol === 'uwsgi' ? makeUwsgiServer(unix) : makeServer());
 
   function accept(req: IncomingMessage, res: ServerResponse): void {
     const id = nextId++;
@@ -314,6 +329,8 @@ export function jsBackend(handler: Handler, values: OptionValues): Backend {
   }
 
   function send(id: number, head: string | undefined, body: Chunk | Chunk[] | undefined, flags: number): number {
+    const u = uwsgiRequests.get(id);
+    if (u !== undefined) return u.send(head, body, flags);
     const p = pending.get(id);
     if (p === undefined) return -1;
     const { res } = p;
@@ -415,8 +432,7 @@ export function jsBackend(handler: Handler, values: OptionValues): Backend {
   let closed: Promise<void> | undefined;
   return {
     listen(host, port, backlog, protocol) {
-      if (protocol !== 'http') return Promise.reject(uwsgiUnsupported());
-      const server = makeServer();
+      const server = makeListener(protocol, false);
       return new Promise((resolve, reject) => {
         const onError = (err: Error) => reject(err);
         server.once('error', onError);
@@ -433,8 +449,7 @@ export function jsBackend(handler: Handler, values: OptionValues): Backend {
       });
     },
     listenUnix(path, backlog, protocol) {
-      if (protocol !== 'http') return Promise.reject(uwsgiUnsupported());
-      const server = makeServer();
+      const server = makeListener(protocol, true);
       return new Promise((resolve, reject) => {
         const onError = (err: Error) => reject(err);
         server.once('error', onError);
@@ -454,16 +469,20 @@ export function jsBackend(handler: Handler, values: OptionValues): Backend {
               new Promise<void>((resolve) => {
                 if (!server.listening) return resolve();
                 server.close(() => resolve());
-                server.closeIdleConnections();
+                if ('closeIdleConnections' in server) (server as ReturnType<typeof createServer>).closeIdleConnections();
               }),
           ),
         ).then(() => undefined);
+        // A front end's connection that has not sent a packet yet is closed; one with a
+        // request in progress ends with its response.
+        for (const conn of uwsgiConnections) conn.closeIdle();
       }
       return closed;
     },
     destroy() {
+      for (const conn of uwsgiConnections) conn.destroy();
       for (const server of servers) {
-        server.closeAllConnections();
+        if ('closeAllConnections' in server) (server as ReturnType<typeof createServer>).closeAllConnections();
         if (server.listening) server.close();
       }
     },

@@ -72,7 +72,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     repeatable: true,
     help: 'Serve the uwsgi protocol (what nginx uwsgi_pass speaks) on this address or unix socket path.',
     verdict: 'implemented',
-    obeyedIn: 'lib/serve.ts serve() -> native/server.cc Server::DispatchUwsgi',
+    obeyedIn: 'lib/serve.ts serve() -> native/server.cc Server::DispatchUwsgi, lib/js-uwsgi.ts uwsgiArguments',
   },
   {
     name: 'protocol',
@@ -415,7 +415,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     help:
       'Take the SCRIPT_NAME the front end sends (nginx: uwsgi_param SCRIPT_NAME /app) off the front of PATH_INFO, a whole path segment at a time: /app/x becomes SCRIPT_NAME /app, PATH_INFO /x. nginx\'s "uwsgi_modifier1 30" asks the same per request. uwsgi sockets only (over HTTP SCRIPT_NAME is always "").',
     verdict: 'implemented',
-    obeyedIn: 'native/server.cc Server::DispatchUwsgi',
+    obeyedIn: 'native/server.cc Server::DispatchUwsgi, lib/js-uwsgi.ts uwsgiArguments',
   },
   {
     name: 'disable-logging',

@@ -44,5 +44,28 @@ export function formatRequestLog(f: RequestLogFields): string {
 }
 
 export function formatRefusal(pid: number, addr: string, port: number | string, status: number, text: string, why: string): string {
-  return `[pid: ${pid}] ${addr}:${port} [${logDate()}] refused ${status} ${text}: ${why}\n`;
+  return formatConnectionLine(pid, `${addr}:${port}`, `refused ${status} ${text}: ${why}`);
 }
+
+/**
+ * A line about a connection, not a request (native/server.cc LogLine): peer is
+ * "addr:port", or "unix" for a unix-socket client, as the native server writes it.
+ */
+export function formatConnectionLine(pid: number, peer: string, what: string): string {
+  return `[pid: ${pid}] ${peer} [${logDate()}] ${what}\n`;
+}
+
+/** "No such file or directory (ENOENT)", from a failed fs call's error: the native server's wording. */
+export function describeSystemError(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  // Node's message: "ENOENT: no such file or directory, open '/x/y'".
+  const text = /^[A-Z0-9]+: ([^,]+)/.exec(e.message ?? '')?.[1] ?? String(e.message ?? err);
+  return `${text.charAt(0).toUpperCase()}${text.slice(1)}${e.code ? ` (${e.code})` : ''}`;
+}
+
+export function statusText(status: number): string {
+  return (
+    { 400: 'Bad Request', 408: 'Request Timeout', 413: 'Content Too Large', 431: 'Request Header Fields Too Large', 500: 'Internal Server Error', 501: 'Not Implemented', 505: 'HTTP Version Not Supported' }[status] ?? 'Error'
+  );
+}
+

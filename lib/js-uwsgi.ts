@@ -1,0 +1,462 @@
+// The uwsgi protocol on the pure-JS backend: one connection from a front end (nginx's
+// uwsgi_pass), one packet, its body, one response written raw, then the close. What
+// native/server.cc does for a uwsgi listener (Process, DispatchUwsgi, Send, Refuse,
+// RefusePacket), on node:net, so that the application sees the same environ and the
+// front end the same bytes whichever backend runs.
+import { closeSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import type { Socket } from 'node:net';
+import { type Handler, REQ_BODY_FILE, REQ_HTTP10, REQ_LISTENER_SHIFT, REQ_NEW_CONNECTION, REQ_UWSGI, SEND_ABORT, SEND_ADD_LENGTH, SEND_CHUNKED, SEND_END } from './exchange.js';
+import { describeSystemError, formatConnectionLine, formatRefusal, formatRequestLog, statusText } from './request-log.js';
+import { openTempFile } from './temp-file.js';
+import { parseUwsgiPacket, stripScriptName, type UwsgiPacket } from './uwsgi-packet.js';
+import type { Chunk } from './types.js';
+
+/** What a uwsgi connection needs from the backend that accepted it. */
+export interface UwsgiContext {
+  handler: Handler;
+  bufferSize: number;
+  postBuffering: number;
+  limitPost: number;
+  timeoutMs: number;
+  logging: boolean;
+  manageScriptName: boolean;
+  log(line: string): void;
+  /** A new request id, registered so that send() finds this connection. */
+  register(conn: UwsgiConnection): number;
+  unregister(id: number): void;
+  /** Counts a request dispatched; the count the log line shows. */
+  countRequest(): number;
+}
+
+// nginx passes these headers on too; they are CONTENT_TYPE and CONTENT_LENGTH already,
+// and the body comes de-chunked: the same environ as over HTTP.
+const SKIP_KEYS = new Set(['HTTP_CONTENT_TYPE', 'HTTP_CONTENT_LENGTH', 'HTTP_TRANSFER_ENCODING']);
+
+type State = 'idle' | 'head' | 'body' | 'dispatched' | 'done';
+
+interface LogState {
+  method: string;
+  uri: string;
+  remote: string;
+  protocol: string;
+  varsCount: number;
+  varsBytes: number;
+  requests: number;
+  started: bigint;
+  status: number;
+  headerCount: number;
+  headerBytes: number;
+  bodyBytes: number;
+}
+
+export class UwsgiConnection {
+  private state: State = 'idle';
+  private head: Buffer[] = [];
+  private headBytes = 0;
+  private packet: UwsgiPacket | undefined;
+  private remaining = 0n;
+  private parts: Buffer[] = [];
+  private size = 0;
+  private fd = -1;
+  private id = -1;
+  private chunked = false;
+  private entry: LogState | undefined;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly listener: number,
+    private readonly unix: boolean,
+    private readonly ctx: UwsgiContext,
+  ) {
+    socket.setNoDelay(true);
+    socket.on('data', (data: Buffer) => this.onData(data));
+    // A front end that half-closes or goes away while its request runs is gone (as on
+    // the native server); before that there is nothing to answer.
+    socket.on('end', () => this.gone());
+    socket.on('close', () => this.gone());
+    socket.on('error', () => this.gone());
+    socket.on('drain', () => {
+      if (this.state === 'dispatched') ctx.handler.onDrain(this.id);
+    });
+    this.timer = setTimeout(() => this.onTimeout(), ctx.timeoutMs);
+  }
+
+  /** Whether nothing has arrived yet: a graceful stop may close it. */
+  get idle(): boolean {
+    return this.state === 'idle';
+  }
+
+  /** Ends the connection at once (the backend's destroy()). */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  /** Closes a connection that has not begun a request (the backend's close()). */
+  closeIdle(): void {
+    if (this.state === 'idle') this.finishConnection();
+  }
+
+  private onData(data: Buffer): void {
+    if (this.state === 'idle') {
+      // The packet has begun: it must be complete within http-timeout, however slowly.
+      this.state = 'head';
+      this.timer.refresh();
+    }
+    if (this.state === 'head') this.onHead(data);
+    else if (this.state === 'body') this.onBody(data);
+    // Bytes after the body, or after a refusal, are dropped: one request per connection.
+  }
+
+  private onHead(data: Buffer): void {
+    this.head.push(data);
+    this.headBytes += data.length;
+    const buf = this.head.length === 1 ? data : Buffer.concat(this.head, this.headBytes);
+    this.head = [buf];
+    const r = parseUwsgiPacket(buf, this.ctx.bufferSize);
+    if (r.kind === 'more') return;
+    this.head = [];
+    if (r.kind === 'bad') {
+      this.refusePacket(r.error);
+      return;
+    }
+    this.beginBody(r.packet, buf.subarray(r.packet.consumed));
+  }
+
+  private beginBody(packet: UwsgiPacket, rest: Buffer): void {
+    this.packet = packet;
+    const length = packet.contentLength;
+    if (length === 0n) {
+      this.dispatch();
+      return;
+    }
+    if (this.ctx.limitPost > 0 && length > BigInt(this.ctx.limitPost)) {
+      this.refuse(413, 'body over limit-post'); // over uwsgi too: nginx passes it on
+      return;
+    }
+    this.remaining = length;
+    this.state = 'body';
+    // A length known to be over post-buffering goes to a temporary file from the start.
+    if (length > BigInt(this.ctx.postBuffering) && !this.spill()) return;
+    if (rest.length > 0) this.onBody(rest);
+  }
+
+  private onBody(data: Buffer): void {
+    this.timer.refresh(); // progress resets the body's timeout
+    const n = BigInt(data.length) < this.remaining ? data.length : Number(this.remaining);
+    const piece = n === data.length ? data : data.subarray(0, n);
+    this.remaining -= BigInt(n);
+    this.size += n;
+    if (this.fd >= 0) {
+      if (!this.write(piece)) return;
+    } else {
+      this.parts.push(piece);
+    }
+    if (this.remaining === 0n) this.dispatch();
+  }
+
+  /** Opens the temporary file and moves what is in memory there; false (refused with a 500) when that fails. */
+  private spill(): boolean {
+    const dir = tmpdir();
+    try {
+      this.fd = openTempFile(dir);
+    } catch (err) {
+      this.refuseBody('open', dir, err);
+      return false;
+    }
+    for (const p of this.parts) if (!this.write(p)) return false;
+    this.parts = [];
+    return true;
+  }
+
+  private write(piece: Buffer): boolean {
+    try {
+      writeSync(this.fd, piece);
+      return true;
+    } catch (err) {
+      this.refuseBody('write to a temporary file', tmpdir(), err);
+      return false;
+    }
+  }
+
+  /** No temporary directory, no space, an I/O error: a 500 and a line that says why, as over HTTP. */
+  private refuseBody(call: string, dir: string, err: unknown): void {
+    this.refuse(500, `cannot buffer the request body: ${call} in ${dir}: ${describeSystemError(err)}`);
+  }
+
+  // ---- the request --------------------------------------------------------------------
+
+  private dispatch(): void {
+    const packet = this.packet!;
+    const ctx = this.ctx;
+    this.state = 'dispatched';
+    this.timer.refresh();
+    this.id = ctx.register(this);
+    let flags = (this.listener << REQ_LISTENER_SHIFT) | REQ_HTTP10 | REQ_UWSGI | REQ_NEW_CONNECTION;
+    let body: Buffer | number | undefined;
+    if (this.fd >= 0) {
+      flags |= REQ_BODY_FILE;
+      body = this.fd;
+    } else if (this.size > 0) {
+      body = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.size);
+    }
+    this.parts = [];
+    const args = uwsgiArguments(this.id, flags, body, packet, ctx.manageScriptName, this.peer());
+    this.entry = this.logState(packet, ctx.countRequest());
+    Reflect.apply(ctx.handler.onRequest, ctx.handler, args);
+  }
+
+  /** The socket's peer: [address, port] ("" for a unix-socket client). */
+  private peer(): [string, string] {
+    return [this.socket.remoteAddress ?? '', String(this.socket.remotePort ?? '')];
+  }
+
+  private logState(packet: UwsgiPacket, requests: number): LogState {
+    const value = (i: number) => (i >= 0 ? packet.vars[i]![1] : '');
+    let remote = '';
+    let varsBytes = 0;
+    for (const [k, v] of packet.vars) {
+      if (k === 'REMOTE_ADDR') remote = v;
+      varsBytes += 4 + k.length + v.length;
+    }
+    return {
+      method: value(packet.requestMethod),
+      uri: value(packet.requestUri),
+      // uWSGI logs the client as the front end saw it, and its protocol.
+      remote: remote || this.peer()[0],
+      protocol: value(packet.serverProtocol) || 'HTTP/1.1',
+      varsCount: packet.vars.length,
+      varsBytes,
+      requests,
+      started: process.hrtime.bigint(),
+      status: 0,
+      headerCount: 0,
+      headerBytes: 0,
+      bodyBytes: 0,
+    };
+  }
+
+  /**
+   * Handler's transport.send for this request (native Server::Send): head is "STATUS\r\n"
+   * and the application's header lines, latin-1; the framing lines are added here. Over
+   * uwsgi the close always ends the response: Connection: close, never keep-alive.
+   */
+  send(head: string | undefined, body: Chunk | Chunk[] | undefined, flags: number): number {
+    if (this.state !== 'dispatched') return -1;
+    const e = this.entry!;
+    const bodies = body === undefined ? [] : (Array.isArray(body) ? body : [body]).map(toBuffer);
+    let n = 0;
+    for (const b of bodies) n += b.length;
+    const out: Buffer[] = [];
+    if (head !== undefined) out.push(this.responseHead(head, flags, n));
+    if (this.chunked) {
+      if (n > 0) out.push(Buffer.from(`${n.toString(16)}\r\n`), ...bodies, Buffer.from('\r\n'));
+    } else {
+      out.push(...bodies);
+    }
+    e.bodyBytes += n;
+    if (flags & SEND_END && this.chunked) out.push(Buffer.from('0\r\n\r\n'));
+    let ok = true;
+    if (out.length > 0) ok = this.socket.write(out.length === 1 ? out[0]! : Buffer.concat(out));
+    if (flags & SEND_ABORT) {
+      this.endRequest();
+      this.socket.destroy();
+      return -1;
+    }
+    if (flags & SEND_END) {
+      this.endRequest();
+      this.finishConnection();
+      return 0;
+    }
+    return ok ? 0 : 1;
+  }
+
+  private responseHead(head: string, flags: number, bodyLength: number): Buffer {
+    const e = this.entry!;
+    let text = 'HTTP/1.1 ' + head;
+    e.status = Number(head.slice(0, 3)) || 0;
+    let lines = 0;
+    for (let i = head.indexOf('\n'); i !== -1; i = head.indexOf('\n', i + 1)) lines++;
+    e.headerCount = lines > 0 ? lines - 1 : 0;
+    if (flags & SEND_ADD_LENGTH) {
+      text += `Content-Length: ${bodyLength}\r\n`;
+      e.headerCount++;
+    }
+    if (flags & SEND_CHUNKED) {
+      text += 'Transfer-Encoding: chunked\r\n';
+      e.headerCount++;
+      this.chunked = true;
+    }
+    text += 'Connection: close\r\n\r\n';
+    e.headerCount++;
+    e.headerBytes = text.length;
+    return Buffer.from(text, 'latin1');
+  }
+
+  /** The response is over (sent or abandoned): the log line, the body file, the id. */
+  private endRequest(): void {
+    this.state = 'done';
+    this.ctx.unregister(this.id);
+    this.closeBodyFile();
+    this.logRequest();
+  }
+
+  private logRequest(): void {
+    const e = this.entry!;
+    if (!this.ctx.logging) return;
+    this.ctx.log(
+      formatRequestLog({
+        pid: process.pid,
+        requests: e.requests,
+        remoteAddr: e.remote,
+        varsCount: e.varsCount,
+        varsBytes: e.varsBytes,
+        method: e.method,
+        uri: e.uri,
+        bodyBytes: e.bodyBytes,
+        msecs: Number((process.hrtime.bigint() - e.started) / 1000000n),
+        protocol: e.protocol,
+        status: e.status,
+        headerCount: e.headerCount,
+        headerBytes: e.headerBytes,
+        core: 0,
+      }),
+    );
+  }
+
+  // ---- the end of a connection ----------------------------------------------------------
+
+  /** The front end went away, or the socket failed: a request it made is abandoned. */
+  private gone(): void {
+    if (this.state === 'done') {
+      // Our side is ending already: the output goes out first (node ends a half-closed
+      // socket itself); the timer goes with the socket.
+      if (this.socket.destroyed) clearTimeout(this.timer);
+      return;
+    }
+    const wasDispatched = this.state === 'dispatched';
+    this.state = 'done';
+    clearTimeout(this.timer);
+    this.closeBodyFile();
+    this.parts = [];
+    if (wasDispatched) {
+      this.ctx.unregister(this.id);
+      this.ctx.handler.onAbort(this.id);
+      // The native server logs an abandoned request too, with what it had sent.
+      this.logRequest();
+    }
+    this.socket.destroy();
+  }
+
+  private onTimeout(): void {
+    switch (this.state) {
+      case 'idle':
+        this.finishConnection(); // a connection that never sent a packet: closed, not logged
+        break;
+      case 'head':
+      case 'body':
+        this.refuse(408, 'request not complete within http-timeout');
+        break;
+      case 'dispatched':
+        // The application's time is not limited here; a front end that stopped
+        // reading the response is.
+        if (this.socket.writableLength > 0) this.gone();
+        else this.timer.refresh();
+        break;
+      case 'done':
+        this.socket.destroy(); // a refused request's sender did not stop within the timeout
+        break;
+    }
+  }
+
+  /**
+   * Ends our side once the output is out; what the front end still sends is read and
+   * dropped until it closes (or the timeout), so that its unread bytes do not turn the
+   * close into a reset that could destroy the response.
+   */
+  private finishConnection(): void {
+    this.state = 'done';
+    this.timer.refresh();
+    this.socket.end();
+  }
+
+  /** A malformed packet comes from a front end, not a browser: no answer, one log line, the close. */
+  private refusePacket(why: string): void {
+    this.ctx.log(formatConnectionLine(process.pid, this.peerText(), `refused ${why}`));
+    this.finishConnection();
+  }
+
+  /** An HTTP answer for the front end to pass on (413, 408, 500), and the refusal line. */
+  private refuse(status: number, why: string): void {
+    this.closeBodyFile();
+    this.parts = [];
+    const [addr, port] = this.peer();
+    const text = statusText(status);
+    this.ctx.log(this.unix ? formatConnectionLine(process.pid, 'unix', `refused ${status} ${text}: ${why}`) : formatRefusal(process.pid, addr, port, status, text, why));
+    const body = text + '\n';
+    this.socket.write(`HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+    this.finishConnection();
+  }
+
+  private peerText(): string {
+    const [addr, port] = this.peer();
+    return this.unix ? 'unix' : `${addr}:${port}`;
+  }
+
+  private closeBodyFile(): void {
+    if (this.fd >= 0) {
+      closeSync(this.fd);
+      this.fd = -1;
+    }
+  }
+}
+
+function toBuffer(c: Chunk): Buffer {
+  if (typeof c === 'string') return Buffer.from(c);
+  return Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+}
+
+/**
+ * The arguments of Handler.onRequest for a uwsgi packet, as native/server.cc
+ * DispatchUwsgi makes them: the variables onRequest takes by position go by position;
+ * every other one follows as a pair, so that what nginx says (SERVER_NAME, SERVER_PORT,
+ * SERVER_PROTOCOL, HTTPS...) is what the application sees.
+ */
+export function uwsgiArguments(id: number, flags: number, body: Buffer | number | undefined, packet: UwsgiPacket, manageScriptName: boolean, peer: [string, string]): unknown[] {
+  const { vars } = packet;
+  const value = (i: number) => (i >= 0 ? vars[i]![1] : '');
+  let contentType = -1;
+  let remoteAddr = -1;
+  let remotePort = -1;
+  vars.forEach(([k], i) => {
+    if (k === 'CONTENT_TYPE') contentType = i;
+    else if (k === 'REMOTE_ADDR') remoteAddr = i;
+    else if (k === 'REMOTE_PORT') remotePort = i;
+  });
+  let path = value(packet.pathInfo);
+  // With nginx's "uwsgi_modifier1 30" or --manage-script-name, the SCRIPT_NAME the front
+  // end sends is taken off the front of PATH_INFO, as uWSGI does.
+  if ((packet.modifier1 === 30 || manageScriptName) && packet.pathInfo >= 0 && packet.scriptName >= 0) {
+    path = stripScriptName(path, value(packet.scriptName));
+  }
+  const contentLength = packet.contentLength > 0n ? String(packet.contentLength) : packet.contentLengthVar >= 0 ? value(packet.contentLengthVar) : undefined;
+  const args: unknown[] = [
+    id,
+    flags,
+    body,
+    value(packet.requestMethod),
+    value(packet.requestUri),
+    path,
+    value(packet.queryString),
+    contentType >= 0 ? value(contentType) : undefined,
+    contentLength,
+    remoteAddr >= 0 ? value(remoteAddr) : peer[0],
+    remotePort >= 0 ? value(remotePort) : peer[1],
+  ];
+  const positional = new Set([packet.requestMethod, packet.requestUri, packet.pathInfo, packet.queryString, packet.contentLengthVar, contentType, remoteAddr, remotePort]);
+  vars.forEach(([k, v], i) => {
+    if (!positional.has(i) && !SKIP_KEYS.has(k)) args.push(k, v);
+  });
+  return args;
+}
