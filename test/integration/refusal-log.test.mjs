@@ -4,7 +4,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { FIXTURES, REFUSALS, REFUSAL_LIMITS, spawnCli, rawRequest, parseResponses, delay } from '../helpers.mjs';
+import { FIXTURES, REFUSALS, REFUSAL_LIMITS, spawnCli, startCli, rawRequest, parseResponses, delay, waitUntil } from '../helpers.mjs';
+import { uwsgiRequest, nginxLikeVars } from '../nginx.mjs';
 import { KNOWN_DIFFERENCES } from '../conformance/differences.mjs';
 
 const TEXT = { 400: 'Bad Request', 408: 'Request Timeout', 413: 'Content Too Large', 431: 'Request Header Fields Too Large', 501: 'Not Implemented', 505: 'HTTP Version Not Supported' };
@@ -73,5 +74,30 @@ for (const backend of ['native', 'js']) {
     const ok = await rawRequest(port, [Buffer.from('GET /after HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n', 'latin1')], { timeoutMs: 3000 });
     assert.equal(parseResponses(ok.data).find((x) => !x.interim)?.status, 200);
     assert.equal(cli.child.exitCode, null, 'still running');
+  });
+}
+
+// The same over a uwsgi socket (a raw packet, as nginx sends it): a body past
+// --post-buffering with no temporary directory gets 500 and its line; a body that stops
+// coming gets 408 after --http-timeout; the next packet is served.
+for (const backend of ['native', 'js']) {
+  test(`${backend} backend, uwsgi socket: 500 when the body cannot be buffered, 408 when it stops coming; then 200`, { timeout: 20000 }, async (t) => {
+    const dir = '/nonexistent/tsgi-refusal-log-uwsgi';
+    const cli = await startCli(['--backend', backend, '--uwsgi-socket', '127.0.0.1:0', '--post-buffering', '1024', '--http-timeout', '1', '--wsgi-file', join(FIXTURES, 'app.mjs')], { env: { TMPDIR: dir } });
+    t.after(() => cli.kill());
+    const port = cli.sockets.find((s) => s.protocol === 'uwsgi').port;
+    const status = (r) => Number(/^HTTP\/1\.[01] (\d{3})/.exec(r.data.toString('latin1'))?.[1]);
+    const body = Buffer.alloc(4000, 0x62);
+    const big = await uwsgiRequest(port, nginxLikeVars({ method: 'POST', uri: '/up', contentLength: String(body.length) }), body);
+    assert.equal(status(big), 500, big.data.toString('latin1'));
+    const call = backend === 'native' ? 'open\\(O_TMPFILE\\)' : 'open';
+    await waitUntil(() => new RegExp(`refused 500 Internal Server Error: cannot buffer the request body: ${call} in ${dir}: No such file or directory \\(ENOENT\\)`).test(cli.stderrText()), 2000, 'the 500 line');
+    // 10 bytes of a 100-byte body, then nothing: 408 after the timeout.
+    const short = await uwsgiRequest(port, nginxLikeVars({ method: 'POST', uri: '/slow', contentLength: '100' }), Buffer.alloc(10, 0x63), { timeoutMs: 5000 });
+    assert.equal(status(short), 408, short.data.toString('latin1'));
+    await waitUntil(() => /refused 408 Request Timeout: /.test(cli.stderrText()), 2000, 'the 408 line');
+    const ok = await uwsgiRequest(port, nginxLikeVars({ uri: '/after' }));
+    assert.equal(status(ok), 200);
+    assert.match(ok.data.toString('latin1'), /hello from mjs \/after/);
   });
 }
