@@ -7,6 +7,7 @@ import { ConfigError, renderShowConfig, resolveConfig, type Config } from './con
 import { loadBinding } from './native-binding.js';
 import { dropPrivileges } from './privileges.js';
 import { describeLoadError, loadApplication } from './loader.js';
+import { parseStaticMaps } from './static-map.js';
 import { runMaster } from './master.js';
 import { TsgiError } from './errors.js';
 import { helpText, type OptionValues } from './options.js';
@@ -222,6 +223,14 @@ export async function main(argv: readonly string[]): Promise<number> {
       log(`tsgi: cannot chdir to ${values.chdir as string}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
       return 1;
     }
+  }
+  // Checked once here (after chdir: relative directories are the application's), so
+  // that a bad map stops the start with its reason instead of each worker's.
+  try {
+    parseStaticMaps((values.staticMap as string[] | undefined) ?? []);
+  } catch (err) {
+    log(`tsgi: ${(err as Error).message}`);
+    return 1;
   }
   log(`*** Starting tsgi ${VERSION} (${values.backend as string} backend, node ${process.version}) ***`);
   if (masterMode) {

@@ -517,13 +517,19 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   {
     name: 'static-map',
+    type: 'keyvalue',
+    repeatable: true,
+    help: 'MOUNT=DIR: a GET or HEAD under MOUNT is answered with the file of the same path under DIR (Content-Type by extension, Content-Length, Last-Modified, If-Modified-Since -> 304); no such file: the application answers. Nothing outside DIR is served (".." or a symbolic link out of it).',
+    verdict: 'implemented',
+    obeyedIn: 'lib/static-map.ts withStaticMaps',
+  },
+  {
+    name: 'static-index',
     type: 'string',
     repeatable: true,
-    help: 'Serving static files (MOUNT=DIR) in uWSGI: refused (tsgi serves no files itself).',
-    verdict: 'refused',
-    message:
-      'refused: tsgi serves no static files. Ignoring it would turn every static URL into a request to the application, so tsgi stops here: let nginx serve them ("location /static/ { alias DIR/; }") or serve them from the application',
-    obeyedIn: 'lib/config.ts resolveConfig()',
+    help: 'A file name (index.html) served for a static-map directory; tried in order.',
+    verdict: 'implemented',
+    obeyedIn: 'lib/static-map.ts withStaticMaps',
   },
   {
     name: 'help',

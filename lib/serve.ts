@@ -7,6 +7,7 @@ import { TsgiError } from './errors.js';
 import { loadBinding, type NativeServer } from './native-binding.js';
 import { normalize, type OptionValues } from './options.js';
 import type { Application } from './types.js';
+import { staticMapped } from './static-map.js';
 
 export interface ServeOptions {
   /** Addresses to serve HTTP on; "127.0.0.1:0" (a free port on loopback) when none is given. */
@@ -169,7 +170,7 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
   const mode = values.chmodSocket !== undefined ? parseSocketMode(values.chmodSocket as string) : undefined;
   const owner = values.chownSocket !== undefined ? parseOwner(values.chownSocket as string) : undefined;
   const backendName = values.backend as 'native' | 'js';
-  const handler = new Handler(app, { backend: backendName, serverName: hostname() });
+  const handler = new Handler(staticMapped(app, values), { backend: backendName, serverName: hostname() });
   let backend: Backend;
   if (backendName === 'js') {
     const { jsBackend } = await import('./js-server.js');

@@ -13,6 +13,7 @@ import { TsgiError } from './errors.js';
 import { nativeBackend, type NativeBackend, type SocketProtocol } from './serve.js';
 import { loadBinding } from './native-binding.js';
 import type { OptionValues } from './options.js';
+import { staticMapped } from './static-map.js';
 
 /** What the master hands a worker, in TSGI_WORKER (JSON). */
 export interface WorkerSpec {
@@ -73,7 +74,7 @@ export function startCore(spec: WorkerSpec, core: number, loaded: LoadedApplicat
       if (maxRequests > 0 && done === maxRequests) setImmediate(onMaxRequests);
     },
   };
-  const handler = new Handler(loaded.app, options);
+  const handler = new Handler(staticMapped(loaded.app, values), options);
   backend = nativeBackend(handler, values, {
     scoreboardFd: spec.scoreboardFd,
     scoreboardSlot: spec.slot + core,
