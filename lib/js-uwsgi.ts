@@ -78,7 +78,9 @@ export class UwsgiConnection {
     socket.on('close', () => this.gone());
     socket.on('error', () => this.gone());
     socket.on('drain', () => {
-      if (this.state === 'dispatched') ctx.handler.onDrain(this.id);
+      if (this.state !== 'dispatched') return;
+      this.timer.refresh(); // the front end reads: the write timeout starts again
+      ctx.handler.onDrain(this.id);
     });
     this.timer = setTimeout(() => this.onTimeout(), ctx.timeoutMs);
   }
@@ -112,7 +114,17 @@ export class UwsgiConnection {
   private onHead(data: Buffer): void {
     this.head.push(data);
     this.headBytes += data.length;
-    const buf = this.head.length === 1 ? data : Buffer.concat(this.head, this.headBytes);
+    // Parsed only once the header and as many bytes as it announces are in (or when the
+    // header alone already decides): a packet sent a byte at a time is not joined and
+    // parsed again for every byte.
+    if (this.headBytes >= 4 && this.head.length > 1 && this.head[0]!.length < 4) this.head = [Buffer.concat(this.head, this.headBytes)];
+    const first = this.head[0]!;
+    if (this.headBytes >= 4 && this.head.length > 1 && first[0] !== undefined) {
+      const announced = 4 + (first[1]! | (first[2]! << 8));
+      const headerDecides = (first[0] !== 0 && first[0] !== 30) || first[3] !== 0 || announced - 4 > this.ctx.bufferSize;
+      if (this.headBytes < announced && !headerDecides) return;
+    }
+    const buf = this.head.length === 1 ? this.head[0]! : Buffer.concat(this.head, this.headBytes);
     this.head = [buf];
     const r = parseUwsgiPacket(buf, this.ctx.bufferSize);
     if (r.kind === 'more') return;
@@ -258,7 +270,12 @@ export class UwsgiConnection {
     e.bodyBytes += n;
     if (flags & SEND_END && this.chunked) out.push(Buffer.from('0\r\n\r\n'));
     let ok = true;
-    if (out.length > 0) ok = this.socket.write(out.length === 1 ? out[0]! : Buffer.concat(out));
+    if (out.length > 0) {
+      ok = this.socket.write(out.length === 1 ? out[0]! : Buffer.concat(out));
+      // As the native server: each write queued starts the write timeout again, so only
+      // a front end that stops reading for http-timeout is cut off, not a long download.
+      this.timer.refresh();
+    }
     if (flags & SEND_ABORT) {
       this.endRequest();
       this.socket.destroy();

@@ -451,10 +451,15 @@ export class Master {
     for (const w of old) {
       if (this.stopping) break;
       if (!this.workers.has(w.pid)) continue; // died meanwhile: its respawn loads the new code
+      // Stopping meanwhile (SIGTTOU, recycled by max-requests or reload-on-rss): it needs
+      // no successor from here, it has one already or is not wanted.
+      if (w.stopping || w.replaced) continue;
       w.replaced = true;
       const n = this.spawnWorker(w.id, this.respawnsOf(w) + 1);
       if (n === undefined) {
         w.replaced = false;
+        log('tsgi: reload aborted: no scoreboard slot is free for a new worker; the old workers keep serving');
+        completed = false;
         break;
       }
       n.successor = true;

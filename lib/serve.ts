@@ -153,6 +153,8 @@ export function listenFailure(err: unknown): string {
   if (code === 'EACCES') return 'permission denied';
   if (code === 'EADDRNOTAVAIL') return 'the address is not available on this machine';
   if (code === 'ENOENT') return 'its directory does not exist';
+  if (code === 'EMFILE') return 'too many open files (raise the limit: ulimit -n)';
+  if (code === 'ENFILE') return "the system's open file table is full (fs.file-max)";
   return (err as Error).message;
 }
 

@@ -407,6 +407,15 @@ bool Server::StartListener(Napi::Env env, int fd, bool is_pipe, Protocol protoco
     return false;
   };
   if (fd < 0) return fail(uv_translate_sys_error(-fd));
+  // The descriptor kept in reserve for refusing connections when the process runs out
+  // (AcceptFailed): a server that cannot keep one even now will not be able to say so
+  // later; better it does not start.
+  if (reserve_fd_ < 0) reserve_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (reserve_fd_ < 0) {
+    const int err = errno;
+    close(fd);
+    return fail(uv_translate_sys_error(err));
+  }
   auto* l = new Listener();
   l->server = this;
   l->fd = fd;
@@ -427,7 +436,6 @@ bool Server::StartListener(Napi::Env env, int fd, bool is_pipe, Protocol protoco
     open_listeners_++;  // OnListenerClosed counts it off
     return fail(r);
   }
-  if (reserve_fd_ < 0) reserve_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
   l->index = listen_count_++;
   listeners_.push_back(l);
   open_listeners_++;
@@ -480,8 +488,7 @@ void Server::AcceptFailed(Listener* l, int err) {
     if (refused == 0 && drained) return;  // its client gave up meanwhile
   }
   if (!drained && !l->paused && !uv_is_closing(reinterpret_cast<uv_handle_t*>(&l->poll))) {
-    uv_poll_stop(&l->poll);
-    l->paused = true;
+    PauseListener(l);
   }
   // The connection whose accept() failed is among those refused; when they could not
   // be refused (no reserve), the failed call is what is counted.
@@ -495,6 +502,19 @@ void Server::AcceptFailed(Listener* l, int err) {
   if (slot_ != nullptr) slot_->accept_errors.fetch_add(n, std::memory_order_relaxed);
   l->last_error = err;
   if (uv_now(loop_) >= l->next_log_at) LogAcceptFailures(l);
+}
+
+void Server::PauseListener(Listener* l) {
+  uv_poll_stop(&l->poll);
+  l->paused = true;
+  if (paused_listeners_++ == 0) uv_ref(reinterpret_cast<uv_handle_t*>(&tick_));
+}
+
+// poll_again false: the listener is closing, it is only counted off.
+void Server::ResumeListener(Listener* l, bool poll_again) {
+  l->paused = false;
+  if (poll_again) uv_poll_start(&l->poll, UV_READABLE, OnAcceptable);
+  if (--paused_listeners_ == 0) uv_unref(reinterpret_cast<uv_handle_t*>(&tick_));
 }
 
 // Accepts and closes the connections waiting on l, with the reserve descriptor's
@@ -566,6 +586,7 @@ void Server::LogAcceptFailures(Listener* l) {
 // Stops accepting: each listener's last failures are logged, then it is closed.
 void Server::CloseListeners() {
   for (Listener* l : listeners_) {
+    if (l->paused) ResumeListener(l, false);
     LogAcceptFailures(l);
     uv_close(reinterpret_cast<uv_handle_t*>(&l->poll), OnListenerClosed);
   }
@@ -1678,10 +1699,7 @@ void Server::OnTick(uv_timer_t* timer) {
   for (Listener* l : s->listeners_) {
     // Failures a line has not counted yet (a burst within a second of the last line).
     if (now >= l->next_log_at) s->LogAcceptFailures(l);
-    if (l->paused) {  // accept() failed: try again
-      l->paused = false;
-      uv_poll_start(&l->poll, UV_READABLE, OnAcceptable);
-    }
+    if (l->paused) s->ResumeListener(l, true);  // accept() failed: try again
   }
   BatchScope batch(s);
   for (Connection* c = s->conns_; c != nullptr;) {

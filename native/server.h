@@ -252,6 +252,11 @@ class Server : public Napi::ObjectWrap<Server> {
   std::vector<Listener*> listeners_;
   uint32_t listen_count_ = 0;
   size_t open_listeners_ = 0;
+  // Listeners not polled after accept() failed: while there are any, the tick keeps the
+  // loop alive (it is what polls them again), else a server with no connection would exit.
+  size_t paused_listeners_ = 0;
+  void PauseListener(Listener* l);
+  void ResumeListener(Listener* l, bool poll_again);
   Connection* conns_ = nullptr;  // every open connection, a doubly linked list
   size_t conn_count_ = 0;
   std::vector<Connection*> slots_;

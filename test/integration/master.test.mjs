@@ -482,6 +482,30 @@ test('SIGTTIN adds a worker, SIGTTOU removes one: 2 -> 3 -> 2', T, async () => {
   }
 });
 
+test('SIGTTOU during a chain reload: the worker it removes gets no successor, and the count stays as asked', T, async () => {
+  let m;
+  const pending = [];
+  try {
+    m = await readyMaster([], { processes: 3 });
+    // Requests that keep every worker busy for a while, so that the one SIGTTOU removes
+    // is still draining when the reload reaches it.
+    for (let i = 0; i < 30; i++) pending.push(get(m.portNumber, '/sleep?2500').catch(() => undefined));
+    await delay(300);
+    m.signal('SIGHUP');
+    await delay(50);
+    m.signal('SIGTTOU');
+    await m.waitLog(/^tsgi: chain reload done$/m, 15000);
+    // Once the old workers have drained and gone: two, as SIGTTOU asked.
+    await Promise.all(pending);
+    await waitUntil(() => m.children().length <= 2, 5000, 'the old workers to go').catch(() => {});
+    await delay(700);
+    assert.equal(m.children().length, 2, `two workers after SIGTTOU: ${m.children()}; log:\n${m.log()}`);
+    await stopGracefully(m);
+  } finally {
+    await killAll(m);
+  }
+});
+
 // ---------------------------------------------------------------------------------
 // 8. --pidfile, --stop and --reload
 

@@ -3,6 +3,9 @@
 // Checked with the CLI, where logging is on by default.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FIXTURES, REFUSALS, REFUSAL_LIMITS, spawnCli, startCli, rawRequest, parseResponses, delay, waitUntil } from '../helpers.mjs';
 import { uwsgiRequest, nginxLikeVars } from '../nginx.mjs';
@@ -99,5 +102,68 @@ for (const backend of ['native', 'js']) {
     const ok = await uwsgiRequest(port, nginxLikeVars({ uri: '/after' }));
     assert.equal(status(ok), 200);
     assert.match(ok.data.toString('latin1'), /hello from mjs \/after/);
+  });
+}
+
+// A front end that reads slowly but steadily is not cut off by --http-timeout: the
+// timeout is for a writer that makes no progress, not for a long download.
+for (const backend of ['native', 'js']) {
+  test(`${backend} backend, uwsgi socket: a slow but steady reader gets the whole streamed body past --http-timeout 1`, { timeout: 20000 }, async (t) => {
+    const { STREAM_CHUNKS, STREAM_CHUNK_SIZE } = await import('../fixtures/nginx/app.mjs');
+    // A unix socket: its small buffers keep the server's writes waiting, as nginx's do.
+    const dir = mkdtempSync(join(tmpdir(), 'tsgi-slow-reader-'));
+    const path = join(dir, 'u.sock');
+    const cli = await startCli(['--backend', backend, '--uwsgi-socket', path, '--http-timeout', '1', '--disable-logging', '--wsgi-file', join(FIXTURES, 'nginx', 'app.mjs')]);
+    t.after(async () => {
+      await cli.kill();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const { uwsgiPacket } = await import('../nginx.mjs');
+    const started = Date.now();
+    const data = await new Promise((resolve, reject) => {
+      const s = net.connect({ path });
+      const chunks = [];
+      s.on('connect', () => s.write(uwsgiPacket(nginxLikeVars({ uri: '/stream' }))));
+      s.on('data', (d) => {
+        chunks.push(d);
+        s.pause(); // a read every 120 ms: the whole body takes seconds
+        setTimeout(() => s.resume(), 120);
+      });
+      s.on('end', () => resolve(Buffer.concat(chunks)));
+      s.on('error', reject);
+    });
+    const text = data.toString('latin1');
+    const headEnd = text.indexOf('\r\n\r\n');
+    assert.match(text.slice(0, headEnd), /^HTTP\/1\.1 200 /);
+    assert.equal(data.length - headEnd - 4, STREAM_CHUNKS * STREAM_CHUNK_SIZE, 'the whole body');
+    t.diagnostic(`${data.length} bytes in ${Date.now() - started} ms`);
+    assert.ok(Date.now() - started > 2000, 'the read took over twice the timeout');
+  });
+}
+
+// A packet that arrives a byte at a time is read as one (both backends).
+for (const backend of ['native', 'js']) {
+  test(`${backend} backend, uwsgi socket: a packet sent a byte at a time is answered`, { timeout: 20000 }, async (t) => {
+    const cli = await startCli(['--backend', backend, '--uwsgi-socket', '127.0.0.1:0', '--disable-logging', '--wsgi-file', join(FIXTURES, 'app.mjs')]);
+    t.after(() => cli.kill());
+    const port = cli.sockets.find((s) => s.protocol === 'uwsgi').port;
+    const { uwsgiPacket } = await import('../nginx.mjs');
+    const packet = uwsgiPacket(nginxLikeVars({ uri: '/bytes' }));
+    const data = await new Promise((resolve, reject) => {
+      const s = net.connect({ port, host: '127.0.0.1' });
+      const chunks = [];
+      s.setNoDelay(true);
+      s.on('connect', async () => {
+        for (let i = 0; i < packet.length; i++) {
+          s.write(packet.subarray(i, i + 1));
+          if (i % 16 === 0) await new Promise((r) => setTimeout(r, 1));
+        }
+      });
+      s.on('data', (d) => chunks.push(d));
+      s.on('end', () => resolve(Buffer.concat(chunks).toString('latin1')));
+      s.on('error', reject);
+    });
+    assert.match(data, /^HTTP\/1\.1 200 /);
+    assert.match(data, /hello from mjs \/bytes\n$/);
   });
 }
