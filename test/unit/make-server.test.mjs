@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { makeServer } from '../../dist/lib/index.js';
 import { BACKENDS, request, req, connect, withTimeout, delay } from '../helpers.mjs';
+import { freePort } from '../nginx-core.mjs';
 
 function app(environ, startResponse) {
   if (environ.PATH_INFO === '/slow') {
@@ -27,18 +28,6 @@ function accepts(port, host = '127.0.0.1') {
       resolve(true);
     });
     s.once('error', () => resolve(false));
-  });
-}
-
-/** A port that was free a moment ago on 127.0.0.1. */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
   });
 }
 
