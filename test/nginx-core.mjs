@@ -7,9 +7,10 @@
 // load dist/) and their exit handlers. What each caller adds (the tests' options and
 // cleanup, the bench's CPU pinning and keepalive settings) stays in its own module.
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, closeSync, constants, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { processTable } from './proc.mjs';
 
 const CANDIDATES = ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/nginx/sbin/nginx', '/usr/bin/nginx', '/opt/homebrew/bin/nginx'];
 const UWSGI_PARAMS = ['/etc/nginx/uwsgi_params', '/usr/local/etc/nginx/uwsgi_params', '/usr/local/nginx/conf/uwsgi_params', '/opt/homebrew/etc/nginx/uwsgi_params'];
@@ -117,20 +118,7 @@ function readText(file, encoding = 'latin1') {
 
 /** The pids of the processes whose parent is pid (Linux /proc): an nginx master's workers. */
 export function workerPids(pid) {
-  const out = [];
-  let names;
-  try {
-    names = readdirSync('/proc');
-  } catch {
-    return out;
-  }
-  for (const name of names) {
-    if (!/^[0-9]+$/.test(name)) continue;
-    // After the command in parentheses: state, ppid, ...
-    const stat = readText(`/proc/${name}/stat`);
-    if (stat !== '' && Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(name));
-  }
-  return out;
+  return [...processTable()].filter(([, p]) => p.ppid === pid).map(([child]) => child);
 }
 
 /** SIGKILL to each pid, one by one; a pid already gone is passed over. */

@@ -10,8 +10,9 @@
 //   other on the client's CPU: its busy time not spent by the load generator or
 //            this runner (both pinned there). The load generator's time is read from this
 //            process's cutime/cstime once the load generator has been reaped.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import { processTable } from '../../test/proc.mjs';
 
 const HZ = (() => {
   const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
@@ -48,24 +49,7 @@ function procTicks(pid) {
 
 /** pid -> [CPU ticks, command name] of every process (threads included in their process). */
 function allProcs() {
-  const out = new Map();
-  let names;
-  try {
-    names = readdirSync('/proc');
-  } catch {
-    return out;
-  }
-  for (const name of names) {
-    if (!/^[0-9]+$/.test(name)) continue;
-    try {
-      const s = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-      out.set(Number(name), [Number(f[11]) + Number(f[12]), s.slice(s.indexOf('(') + 1, s.lastIndexOf(')'))]);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
+  return new Map([...processTable()].map(([pid, p]) => [pid, [p.ticks, p.comm]]));
 }
 
 /** The server's pids as a list: one pid, or several (nginx's master and workers + the app). */
