@@ -537,10 +537,15 @@ export function boundSockets(stderr) {
  * when it is a TCP HTTP socket ("tsgi: socket 0 bound to TCP address HOST:PORT (http");
  * it rejects if the process exits first or after 15 s (it is not awaited for a server
  * without one). exitInfo: undefined while the child runs, then { code, signal }.
- * kill() sends SIGKILL to this child (by pid) and reaps it.
+ * kill() sends SIGKILL to this child (by pid) and reaps it. stderrLines: every complete
+ * stderr line with the time it arrived ({ line, at }). nofile: run under `ulimit -n
+ * nofile` (sh's ulimit, then exec: the pid stays the server's).
  */
-export function spawnCli(args, { cwd = ROOT, env = {} } = {}) {
-  const child = spawn(process.execPath, [CLI, ...args], {
+export function spawnCli(args, { cwd = ROOT, env = {}, nofile } = {}) {
+  const argv = [CLI, ...args];
+  const [file, fileArgs] =
+    nofile === undefined ? [process.execPath, argv] : ['/bin/sh', ['-c', `ulimit -n ${nofile} && exec "$0" "$@"`, process.execPath, ...argv]];
+  const child = spawn(file, fileArgs, {
     cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -548,11 +553,16 @@ export function spawnCli(args, { cwd = ROOT, env = {} } = {}) {
   children.add(child);
   let stderr = '';
   let stdout = '';
+  let partial = '';
+  const stderrLines = [];
   child.stderr.setEncoding('latin1');
   child.stdout.setEncoding('latin1');
   const listeners = new Set();
   child.stderr.on('data', (s) => {
     stderr += s;
+    const lines = (partial + s).split('\n');
+    partial = lines.pop();
+    for (const line of lines) stderrLines.push({ line, at: Date.now() });
     for (const l of listeners) l();
   });
   child.stdout.on('data', (s) => {
@@ -598,6 +608,7 @@ export function spawnCli(args, { cwd = ROOT, env = {} } = {}) {
       return boundSockets(stderr);
     },
     stderrText: () => stderr,
+    stderrLines,
     stdoutText: () => stdout,
     /** Resolves once stderr matches re (or holds the string). */
     waitStderr(re, ms = 5000) {

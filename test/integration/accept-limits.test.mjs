@@ -11,11 +11,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, CLI, FIXTURES, delay, withTimeout, waitUntil } from '../helpers.mjs';
+import { FIXTURES, delay, spawnCli, withTimeout, waitUntil } from '../helpers.mjs';
 
 const APP = join(FIXTURES, 'app.mjs');
 const LIMIT = 64;
@@ -24,70 +23,35 @@ const LINE = new RegExp(
     String.raw`raise the limit \(ulimit -n, now ${LIMIT}\) or lower the load$`,
 );
 
-const children = new Set();
-process.on('exit', () => {
-  for (const pid of children) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-});
-
 /**
- * Starts the CLI with args under `ulimit -n nofile` (sh's ulimit, then exec: the pid
- * stays the server's). Resolves once `ready` matches its stderr, with { pid, port,
- * stderr(), lines (every stderr line with the time it arrived), exit, exited, stop(),
- * kill() }.
+ * Starts the CLI with args under `ulimit -n nofile`; resolves once `ready` matches its
+ * stderr, with { pid, port, exit, stderr(), lines (stderr lines with the time each
+ * arrived), stop() (SIGTERM, then its exit) }. Killed by pid after the test.
  */
 async function startUnderLimit(t, args, ready, nofile = LIMIT) {
-  const child = spawn('/bin/sh', ['-c', `ulimit -n ${nofile} && exec "$0" "$@"`, process.execPath, CLI, ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  children.add(child.pid);
-  const srv = { pid: child.pid, text: '', partial: '', lines: [], exit: undefined };
-  srv.stderr = () => srv.text;
-  child.stderr.setEncoding('latin1');
-  child.stderr.on('data', (s) => {
-    srv.text = (srv.text + s).slice(-262144);
-    const lines = (srv.partial + s).split('\n');
-    srv.partial = lines.pop();
-    for (const line of lines) srv.lines.push({ line, at: Date.now() });
-  });
-  srv.exited = new Promise((resolve) => {
-    child.on('exit', (code, signal) => {
-      srv.exit = { code, signal };
-      children.delete(child.pid);
-      resolve(srv.exit);
-    });
-  });
-  srv.kill = async () => {
-    if (srv.exit === undefined) {
-      try {
-        process.kill(srv.pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-    await withTimeout(srv.exited, 5000, `pid ${srv.pid} to be reaped`).catch(() => {});
-  };
-  srv.stop = async () => {
-    if (srv.exit === undefined) process.kill(srv.pid, 'SIGTERM');
-    return withTimeout(srv.exited, 10000, `pid ${srv.pid} to stop on SIGTERM`);
-  };
-  t.after(() => srv.kill());
+  const cli = spawnCli(args, { nofile });
+  t.after(() => cli.kill());
   await waitUntil(
     () => {
-      if (srv.exit !== undefined) throw new Error(`tsgi exited ${JSON.stringify(srv.exit)} before it was ready:\n${srv.text}`);
-      return ready.test(srv.text);
+      if (cli.exitInfo !== undefined) throw new Error(`tsgi exited ${JSON.stringify(cli.exitInfo)} before it was ready:\n${cli.stderrText()}`);
+      return ready.test(cli.stderrText());
     },
     15000,
     'tsgi to be ready',
   );
-  srv.port = Number(/socket 0 bound to (?:TCP address )?127\.0\.0\.1:(\d+)/.exec(srv.text)[1]);
-  return srv;
+  return {
+    pid: cli.child.pid,
+    port: cli.sockets.find((s) => s.index === 0).port,
+    get exit() {
+      return cli.exitInfo;
+    },
+    stderr: cli.stderrText,
+    lines: cli.stderrLines,
+    async stop() {
+      cli.signal('SIGTERM');
+      return cli.waitExit(10000);
+    },
+  };
 }
 
 const fdCount = (pid) => {
