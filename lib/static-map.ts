@@ -8,8 +8,7 @@
 // It wraps the application, so both backends and every process mode serve the same way;
 // the file goes out through wsgi.file_wrapper, block by block, closed however the
 // response ends.
-import { closeSync, fstatSync, openSync, realpathSync, statSync, type Stats } from 'node:fs';
-import { constants } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { extname } from 'node:path';
 import { TsgiError } from './errors.js';
 import { FileWrapper } from './file-wrapper.js';
@@ -89,7 +88,7 @@ function httpDate(ms: number): string {
 }
 
 /** The file under mount for a PATH_INFO below it (latin-1 text of the request's bytes), or undefined. */
-function fileFor(mount: StaticMount, path: string, indexes: readonly string[]): { file: string; stats: Stats } | undefined {
+function fileFor(mount: StaticMount, path: string, indexes: readonly string[]): string | undefined {
   let rel: string;
   if (mount.prefix === '') rel = path;
   else if (path === mount.prefix) rel = '';
@@ -128,7 +127,7 @@ function fileFor(mount: StaticMount, path: string, indexes: readonly string[]): 
     return undefined;
   }
   if (!real.startsWith(mount.dir === '/' ? '/' : `${mount.dir}/`)) return undefined;
-  return { file: real, stats: statSync(real) };
+  return real;
 }
 
 /** The application, with the static maps in front of it (the application itself when none). */
@@ -140,8 +139,8 @@ export function withStaticMaps(app: Application, mounts: readonly StaticMount[],
     const method = environ.REQUEST_METHOD;
     if (method === 'GET' || method === 'HEAD') {
       for (const mount of ordered) {
-        const found = fileFor(mount, environ.PATH_INFO, indexes);
-        if (found !== undefined) return serveFile(found.file, method === 'HEAD', environ, startResponse);
+        const file = fileFor(mount, environ.PATH_INFO, indexes);
+        if (file !== undefined) return serveFile(file, method === 'HEAD', environ, startResponse);
       }
     }
     return app(environ, startResponse);

@@ -311,27 +311,10 @@ Napi::Value Server::Listen(const Napi::CallbackInfo& info) {
           ? kProtocolUwsgi
           : kProtocolHttp;
 
-  struct sockaddr_storage ss;
-  std::memset(&ss, 0, sizeof ss);
-  int r;
-  if (host.find(':') != std::string::npos) {
-    r = uv_ip6_addr(host.c_str(), port, reinterpret_cast<struct sockaddr_in6*>(&ss));
-  } else {
-    r = uv_ip4_addr(host.c_str(), port, reinterpret_cast<struct sockaddr_in*>(&ss));
-  }
-  auto fail = [&](int err, const char* what) {
-    Napi::Error e = Napi::Error::New(
-        env, std::string(what) + " " + host + ":" + std::to_string(port) + ": " +
-                 uv_strerror(err));
-    e.Set("code", Napi::String::New(env, uv_err_name(err)));
-    e.ThrowAsJavaScriptException();
-    return env.Undefined();
-  };
-  if (r != 0) return fail(r, "cannot parse address");
-
-  // Bound as the master binds (sockets.cc), and accepted from by the server itself.
+  // Bound as the master binds (sockets.cc: it parses the address, which lib/address.ts
+  // has checked already), and accepted from by the server itself.
   BoundTcp bound;
-  r = BindTcpSocket(host, port, backlog, &bound);
+  const int r = BindTcpSocket(host, port, backlog, &bound);
   if (!StartListener(env, r < 0 ? r : bound.fd, false, protocol,
                      "cannot listen on " + host + ":" + std::to_string(port))) {
     return env.Undefined();
