@@ -2,34 +2,31 @@
 // Handler, same environ, same options where node:http allows; docs/spec.md lists
 // where it cannot behave as the native server does.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { closeSync, writeSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { writeSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { Handler, REQ_BODY_FILE, REQ_HTTP10, REQ_KEEP_ALIVE, REQ_LISTENER_SHIFT, REQ_NEW_CONNECTION, SEND_ABORT, SEND_ADD_LENGTH, SEND_CLOSE, SEND_END } from './exchange.js';
-import { describeSystemError, formatRefusal, formatRequestLog, statusText } from './request-log.js';
+import { formatRefusal, refusalResponse, RequestEntry } from './request-log.js';
 import type { Backend } from './serve.js';
 import type { OptionValues } from './options.js';
 import type { Chunk } from './types.js';
-import { openTempFile } from './temp-file.js';
+import { BodyBuffer } from './js-body.js';
 import { UwsgiConnection, type UwsgiContext } from './js-uwsgi.js';
 
-interface Pending {
-  req: IncomingMessage;
-  res: ServerResponse;
-  method: string;
-  uri: string;
-  protocol: string;
-  remoteAddr: string;
-  varsCount: number;
-  varsBytes: number;
-  started: bigint;
-  status: number;
-  headerCount: number;
-  headerBytes: number;
-  bodyBytes: number;
-  fd: number;
-  ended: boolean;
-  close?: boolean;
+/** A request dispatched to the application: its log entry, and what its response needs. */
+class Pending extends RequestEntry {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly body: BodyBuffer | undefined;
+  ended = false;
+  close = false;
+
+  constructor(req: IncomingMessage, res: ServerResponse, body: BodyBuffer | undefined, varsCount: number, varsBytes: number) {
+    super(req.socket.remoteAddress ?? '', varsCount, varsBytes, req.method ?? 'GET', req.url ?? '/', `HTTP/${req.httpVersion}`, 0);
+    this.req = req;
+    this.res = res;
+    this.body = body;
+  }
 }
 
 const SKIP = new Set(['content-type', 'content-length', 'transfer-encoding']);
@@ -100,12 +97,9 @@ export function jsBackend(handler: Handler, values: OptionValues): Backend {
   };
 
   const refuse = (socket: Socket, status: number, why: string) => {
-    log(formatRefusal(process.pid, socket.remoteAddress ?? '', socket.remotePort ?? '', status, statusText(status), why));
+    log(formatRefusal(process.pid, `${socket.remoteAddress ?? ''}:${socket.remotePort ?? ''}`, status, why));
     if (socket.writable) {
-      const body = statusText(status) + '\n';
-      socket.end(
-        `HTTP/1.1 ${status} ${statusText(status)}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
-      );
+      socket.end(refusalResponse(status));
     } else {
       socket.destroy();
     }
@@ -228,47 +222,23 @@ export function jsBackend(handler: Handler, values: OptionValues): Backend {
       refuse(req.socket, 413, 'body over limit-post');
       return;
     }
-    const parts: Buffer[] = [];
-    let size = 0;
-    let fd = -1;
+    // Made when the first byte of a body comes: a request without one needs none.
+    let buffer: BodyBuffer | undefined;
     let failed = false;
     req.on('data', (chunk: Buffer) => {
       if (failed) return;
-      size += chunk.length;
-      if (limitPost > 0 && size > limitPost) {
+      buffer ??= new BodyBuffer(postBuffering, limitPost);
+      const status = buffer.add(chunk);
+      if (status !== 0) {
+        // Over limit-post, or no temporary directory, no space, an I/O error: this
+        // request is refused with a line that says why; the others go on.
         failed = true;
-        if (fd >= 0) closeSync(fd);
-        refuse(req.socket, 413, 'body over limit-post');
-        return;
-      }
-      const dir = tmpdir();
-      let call = 'open';
-      try {
-        if (fd < 0 && size > postBuffering) {
-          fd = openTempFile(dir);
-          call = 'write to a temporary file';
-          for (const p of parts) writeSync(fd, p);
-          parts.length = 0;
-        }
-        call = 'write to a temporary file';
-        if (fd >= 0) writeSync(fd, chunk);
-        else parts.push(chunk);
-      } catch (err) {
-        // No temporary directory, no space, an I/O error: this request gets a 500 and a
-        // line that says why, as from the native server; the others go on.
-        failed = true;
-        if (fd >= 0) closeSync(fd);
-        fd = -1;
-        parts.length = 0;
-        refuse(req.socket, 500, `cannot buffer the request body: ${call} in ${dir}: ${describeSystemError(err)}`);
+        refuse(req.socket, status, buffer.why);
       }
     });
     req.on('close', () => {
       // The client went away before the body was complete: drop the spooled part.
-      if (!ended && fd >= 0) {
-        closeSync(fd);
-        fd = -1;
-      }
+      if (!ended) buffer?.close();
     });
     let ended = false;
     req.on('end', () => {
@@ -288,14 +258,8 @@ export function jsBackend(handler: Handler, values: OptionValues): Backend {
       let flags = (req as unknown as { shouldKeepAlive?: boolean }).shouldKeepAlive !== false ? REQ_KEEP_ALIVE : 0;
       flags |= listenerIndex(req.socket) << REQ_LISTENER_SHIFT;
       if (req.httpVersion === '1.0') flags |= REQ_HTTP10;
-      let body: Buffer | number | undefined;
-      if (fd >= 0) {
-        flags |= REQ_BODY_FILE;
-        body = fd;
-      } else if (size > 0) {
-        body = parts.length === 1 ? parts[0] : Buffer.concat(parts, size);
-      }
-      const args = requestArguments(id, flags, body, req, hasBody ? String(size) : undefined);
+      if (buffer !== undefined && buffer.fd >= 0) flags |= REQ_BODY_FILE;
+      const args = requestArguments(id, flags, buffer?.take(), req, hasBody ? String(buffer?.size ?? 0) : undefined);
       let varsCount = 13;
       let varsBytes = 0;
       for (let i = 11; i < args.length; i += 2) {
@@ -303,16 +267,7 @@ export function jsBackend(handler: Handler, values: OptionValues): Backend {
         varsBytes += 4 + (args[i] as string).length + (args[i + 1] as string).length;
       }
       for (let i = 3; i < 11; i++) varsBytes += typeof args[i] === 'string' ? (args[i] as string).length : 0;
-      const p: Pending = {
-        req,
-        res,
-        method: req.method ?? 'GET',
-        uri: req.url ?? '/',
-        protocol: `HTTP/${req.httpVersion}`,
-        remoteAddr: req.socket.remoteAddress ?? '',
-        varsCount,
-        varsBytes: varsBytes + 4 * 13 + 150 + serverName.length,
-        started: process.hrtime.bigint(), status: 0, headerCount: 0, headerBytes: 0, bodyBytes: 0, fd, ended: false };
+      const p = new Pending(req, res, buffer, varsCount, varsBytes + 4 * 13 + 150 + serverName.length);
       pending.set(id, p);
       requests++;
       res.on('close', () => {
@@ -320,7 +275,7 @@ export function jsBackend(handler: Handler, values: OptionValues): Backend {
           p.ended = true;
           pending.delete(id);
           handler.onAbort(id);
-          if (p.fd >= 0) closeSync(p.fd);
+          p.body?.close();
         }
       });
       res.on('drain', () => handler.onDrain(id));
@@ -402,29 +357,11 @@ export function jsBackend(handler: Handler, values: OptionValues): Backend {
     if (p.close) conn.queue.length = 0;
     const next = conn.queue.shift();
     if (next) p.res.once('finish', next);
-    if (p.fd >= 0) {
-      closeSync(p.fd);
-      p.fd = -1;
-    }
+    p.body?.close();
     if (logging) {
-      log(
-        formatRequestLog({
-          pid: process.pid,
-          requests,
-          remoteAddr: p.remoteAddr,
-          varsCount: p.varsCount,
-          varsBytes: p.varsBytes,
-          method: p.method,
-          uri: p.uri,
-          bodyBytes: p.bodyBytes,
-          msecs: Number((process.hrtime.bigint() - p.started) / 1000000n),
-          protocol: p.protocol,
-          status: p.status,
-          headerCount: p.headerCount,
-          headerBytes: p.headerBytes,
-          core: 0,
-        }),
-      );
+      // Over HTTP the line shows the count when the request ends.
+      p.requests = requests;
+      log(p.format());
     }
   }
 

@@ -3,12 +3,10 @@
 // native/server.cc does for a uwsgi listener (Process, DispatchUwsgi, Send, Refuse,
 // RefusePacket), on node:net, so that the application sees the same environ and the
 // front end the same bytes whichever backend runs.
-import { closeSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import type { Socket } from 'node:net';
 import { type Handler, REQ_BODY_FILE, REQ_HTTP10, REQ_LISTENER_SHIFT, REQ_NEW_CONNECTION, REQ_UWSGI, SEND_ABORT, SEND_ADD_LENGTH, SEND_CHUNKED, SEND_END } from './exchange.js';
-import { describeSystemError, formatConnectionLine, formatRefusal, formatRequestLog, statusText } from './request-log.js';
-import { openTempFile } from './temp-file.js';
+import { formatConnectionLine, formatRefusal, refusalResponse, RequestEntry } from './request-log.js';
+import { BodyBuffer } from './js-body.js';
 import { parseUwsgiPacket, stripScriptName, type UwsgiPacket } from './uwsgi-packet.js';
 import type { Chunk } from './types.js';
 
@@ -35,33 +33,18 @@ const SKIP_KEYS = new Set(['HTTP_CONTENT_TYPE', 'HTTP_CONTENT_LENGTH', 'HTTP_TRA
 
 type State = 'idle' | 'head' | 'body' | 'dispatched' | 'done';
 
-interface LogState {
-  method: string;
-  uri: string;
-  remote: string;
-  protocol: string;
-  varsCount: number;
-  varsBytes: number;
-  requests: number;
-  started: bigint;
-  status: number;
-  headerCount: number;
-  headerBytes: number;
-  bodyBytes: number;
-}
-
 export class UwsgiConnection {
   private state: State = 'idle';
   private head: Buffer[] = [];
   private headBytes = 0;
+  /** How many bytes the packet needs before parsing it can tell more than "more". */
+  private headNeeded = 4;
   private packet: UwsgiPacket | undefined;
   private remaining = 0n;
-  private parts: Buffer[] = [];
-  private size = 0;
-  private fd = -1;
+  private body: BodyBuffer | undefined;
   private id = -1;
   private chunked = false;
-  private entry: LogState | undefined;
+  private entry: RequestEntry | undefined;
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -114,20 +97,18 @@ export class UwsgiConnection {
   private onHead(data: Buffer): void {
     this.head.push(data);
     this.headBytes += data.length;
-    // Parsed only once the header and as many bytes as it announces are in (or when the
-    // header alone already decides): a packet sent a byte at a time is not joined and
-    // parsed again for every byte.
-    if (this.headBytes >= 4 && this.head.length > 1 && this.head[0]!.length < 4) this.head = [Buffer.concat(this.head, this.headBytes)];
-    const first = this.head[0]!;
-    if (this.headBytes >= 4 && this.head.length > 1 && first[0] !== undefined) {
-      const announced = 4 + (first[1]! | (first[2]! << 8));
-      const headerDecides = (first[0] !== 0 && first[0] !== 30) || first[3] !== 0 || announced - 4 > this.ctx.bufferSize;
-      if (this.headBytes < announced && !headerDecides) return;
-    }
+    // Parsed once the header is in, then once the vars block it announces is: until then
+    // the parser could only say "more", so a packet sent a byte at a time is not joined
+    // and parsed again for every byte.
+    if (this.headBytes < this.headNeeded) return;
     const buf = this.head.length === 1 ? this.head[0]! : Buffer.concat(this.head, this.headBytes);
-    this.head = [buf];
     const r = parseUwsgiPacket(buf, this.ctx.bufferSize);
-    if (r.kind === 'more') return;
+    if (r.kind === 'more') {
+      // The header is good and its vars block not all in yet.
+      this.head = [buf];
+      this.headNeeded = 4 + (buf[1]! | (buf[2]! << 8));
+      return;
+    }
     this.head = [];
     if (r.kind === 'bad') {
       this.refusePacket(r.error);
@@ -149,8 +130,9 @@ export class UwsgiConnection {
     }
     this.remaining = length;
     this.state = 'body';
+    this.body = new BodyBuffer(this.ctx.postBuffering, this.ctx.limitPost);
     // A length known to be over post-buffering goes to a temporary file from the start.
-    if (length > BigInt(this.ctx.postBuffering) && !this.spill()) return;
+    if (length > BigInt(this.ctx.postBuffering) && this.refused(this.body.spill())) return;
     if (rest.length > 0) this.onBody(rest);
   }
 
@@ -159,42 +141,16 @@ export class UwsgiConnection {
     const n = BigInt(data.length) < this.remaining ? data.length : Number(this.remaining);
     const piece = n === data.length ? data : data.subarray(0, n);
     this.remaining -= BigInt(n);
-    this.size += n;
-    if (this.fd >= 0) {
-      if (!this.write(piece)) return;
-    } else {
-      this.parts.push(piece);
-    }
+    // The length was checked against limit-post and post-buffering in beginBody.
+    if (this.refused(this.body!.add(piece))) return;
     if (this.remaining === 0n) this.dispatch();
   }
 
-  /** Opens the temporary file and moves what is in memory there; false (refused with a 500) when that fails. */
-  private spill(): boolean {
-    const dir = tmpdir();
-    try {
-      this.fd = openTempFile(dir);
-    } catch (err) {
-      this.refuseBody('open', dir, err);
-      return false;
-    }
-    for (const p of this.parts) if (!this.write(p)) return false;
-    this.parts = [];
+  /** Whether the body buffer refused the request (status not 0): then answered, as over HTTP. */
+  private refused(status: number): boolean {
+    if (status === 0) return false;
+    this.refuse(status, this.body!.why);
     return true;
-  }
-
-  private write(piece: Buffer): boolean {
-    try {
-      writeSync(this.fd, piece);
-      return true;
-    } catch (err) {
-      this.refuseBody('write to a temporary file', tmpdir(), err);
-      return false;
-    }
-  }
-
-  /** No temporary directory, no space, an I/O error: a 500 and a line that says why, as over HTTP. */
-  private refuseBody(call: string, dir: string, err: unknown): void {
-    this.refuse(500, `cannot buffer the request body: ${call} in ${dir}: ${describeSystemError(err)}`);
   }
 
   // ---- the request --------------------------------------------------------------------
@@ -206,15 +162,8 @@ export class UwsgiConnection {
     this.timer.refresh();
     this.id = ctx.register(this);
     let flags = (this.listener << REQ_LISTENER_SHIFT) | REQ_HTTP10 | REQ_UWSGI | REQ_NEW_CONNECTION;
-    let body: Buffer | number | undefined;
-    if (this.fd >= 0) {
-      flags |= REQ_BODY_FILE;
-      body = this.fd;
-    } else if (this.size > 0) {
-      body = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.size);
-    }
-    this.parts = [];
-    const args = uwsgiArguments(this.id, flags, body, packet, ctx.manageScriptName, this.peer());
+    if (this.body !== undefined && this.body.fd >= 0) flags |= REQ_BODY_FILE;
+    const args = uwsgiArguments(this.id, flags, this.body?.take(), packet, ctx.manageScriptName, this.peer());
     this.entry = this.logState(packet, ctx.countRequest());
     Reflect.apply(ctx.handler.onRequest, ctx.handler, args);
   }
@@ -224,7 +173,7 @@ export class UwsgiConnection {
     return [this.socket.remoteAddress ?? '', String(this.socket.remotePort ?? '')];
   }
 
-  private logState(packet: UwsgiPacket, requests: number): LogState {
+  private logState(packet: UwsgiPacket, requests: number): RequestEntry {
     const value = (i: number) => (i >= 0 ? packet.vars[i]![1] : '');
     let remote = '';
     let varsBytes = 0;
@@ -232,21 +181,8 @@ export class UwsgiConnection {
       if (k === 'REMOTE_ADDR') remote = v;
       varsBytes += 4 + k.length + v.length;
     }
-    return {
-      method: value(packet.requestMethod),
-      uri: value(packet.requestUri),
-      // uWSGI logs the client as the front end saw it, and its protocol.
-      remote: remote || this.peer()[0],
-      protocol: value(packet.serverProtocol) || 'HTTP/1.1',
-      varsCount: packet.vars.length,
-      varsBytes,
-      requests,
-      started: process.hrtime.bigint(),
-      status: 0,
-      headerCount: 0,
-      headerBytes: 0,
-      bodyBytes: 0,
-    };
+    // uWSGI logs the client as the front end saw it, and its protocol.
+    return new RequestEntry(remote || this.peer()[0], packet.vars.length, varsBytes, value(packet.requestMethod), value(packet.requestUri), value(packet.serverProtocol) || 'HTTP/1.1', requests);
   }
 
   /**
@@ -315,31 +251,12 @@ export class UwsgiConnection {
   private endRequest(): void {
     this.state = 'done';
     this.ctx.unregister(this.id);
-    this.closeBodyFile();
+    this.body?.close();
     this.logRequest();
   }
 
   private logRequest(): void {
-    const e = this.entry!;
-    if (!this.ctx.logging) return;
-    this.ctx.log(
-      formatRequestLog({
-        pid: process.pid,
-        requests: e.requests,
-        remoteAddr: e.remote,
-        varsCount: e.varsCount,
-        varsBytes: e.varsBytes,
-        method: e.method,
-        uri: e.uri,
-        bodyBytes: e.bodyBytes,
-        msecs: Number((process.hrtime.bigint() - e.started) / 1000000n),
-        protocol: e.protocol,
-        status: e.status,
-        headerCount: e.headerCount,
-        headerBytes: e.headerBytes,
-        core: 0,
-      }),
-    );
+    if (this.ctx.logging) this.ctx.log(this.entry!.format());
   }
 
   // ---- the end of a connection ----------------------------------------------------------
@@ -355,8 +272,7 @@ export class UwsgiConnection {
     const wasDispatched = this.state === 'dispatched';
     this.state = 'done';
     clearTimeout(this.timer);
-    this.closeBodyFile();
-    this.parts = [];
+    this.body?.close();
     if (wasDispatched) {
       this.ctx.unregister(this.id);
       this.ctx.handler.onAbort(this.id);
@@ -406,26 +322,15 @@ export class UwsgiConnection {
 
   /** An HTTP answer for the front end to pass on (413, 408, 500), and the refusal line. */
   private refuse(status: number, why: string): void {
-    this.closeBodyFile();
-    this.parts = [];
-    const [addr, port] = this.peer();
-    const text = statusText(status);
-    this.ctx.log(this.unix ? formatConnectionLine(process.pid, 'unix', `refused ${status} ${text}: ${why}`) : formatRefusal(process.pid, addr, port, status, text, why));
-    const body = text + '\n';
-    this.socket.write(`HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+    this.body?.close();
+    this.ctx.log(formatRefusal(process.pid, this.peerText(), status, why));
+    this.socket.write(refusalResponse(status));
     this.finishConnection();
   }
 
   private peerText(): string {
     const [addr, port] = this.peer();
     return this.unix ? 'unix' : `${addr}:${port}`;
-  }
-
-  private closeBodyFile(): void {
-    if (this.fd >= 0) {
-      closeSync(this.fd);
-      this.fd = -1;
-    }
   }
 }
 

@@ -1,22 +1,8 @@
 // The request log line in uWSGI's shape, for the pure-JS backend (the native server
 // writes the same line from native/request_log.cc).
 
-export interface RequestLogFields {
-  pid: number;
-  requests: number;
-  remoteAddr: string;
-  varsCount: number;
-  varsBytes: number;
-  method: string;
-  uri: string;
-  bodyBytes: number;
-  msecs: number;
-  protocol: string;
-  status: number;
-  headerCount: number;
-  headerBytes: number;
-  core: number;
-}
+/** What the line shows: a request's entry, without its start time. */
+export type RequestLogFields = Omit<RequestEntry, 'started' | 'format'>;
 
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -43,8 +29,46 @@ export function formatRequestLog(f: RequestLogFields): string {
   );
 }
 
-export function formatRefusal(pid: number, addr: string, port: number | string, status: number, text: string, why: string): string {
-  return formatConnectionLine(pid, `${addr}:${port}`, `refused ${status} ${text}: ${why}`);
+/**
+ * A request's log entry while it runs, on either path of the pure-JS backend: the
+ * line's fields (send() fills in status, headers and body bytes), and when it began.
+ */
+export class RequestEntry {
+  readonly pid = process.pid;
+  bodyBytes = 0;
+  msecs = 0;
+  status = 0;
+  headerCount = 0;
+  headerBytes = 0;
+  readonly core = 0;
+  readonly started = process.hrtime.bigint();
+
+  constructor(
+    public remoteAddr: string,
+    public varsCount: number,
+    public varsBytes: number,
+    public method: string,
+    public uri: string,
+    public protocol: string,
+    public requests: number,
+  ) {}
+
+  /** The log line of the request, over now: its time is taken here. */
+  format(): string {
+    this.msecs = Number((process.hrtime.bigint() - this.started) / 1000000n);
+    return formatRequestLog(this);
+  }
+}
+
+/** The line for a request refused before it reached the application; peer as formatConnectionLine has it. */
+export function formatRefusal(pid: number, peer: string, status: number, why: string): string {
+  return formatConnectionLine(pid, peer, `refused ${status} ${statusText(status)}: ${why}`);
+}
+
+/** The answer to a refused request: the status, its text as the body, and the close. */
+export function refusalResponse(status: number): string {
+  const body = statusText(status) + '\n';
+  return `HTTP/1.1 ${status} ${statusText(status)}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`;
 }
 
 /**
