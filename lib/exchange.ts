@@ -97,13 +97,13 @@ export interface HandlerOptions {
   errors?: ErrorLog;
   /** Where application errors are reported; stderr by default. */
   logError?: (message: string) => void;
-  /** Called after each request, however it ended (a worker counts for max-requests). */
-  onRequestDone?: () => void;
   /**
-   * max-requests: the response to the request that reaches this count (and any after
-   * it) says "Connection: close", since the worker stops after it.
+   * max-requests: onMaxRequests is called once, as the request that reaches this count
+   * begins (before the application runs), so that the worker stops accepting at once
+   * (its server's close(): that request and every one after say "Connection: close").
    */
   maxRequests?: number;
+  onMaxRequests?: () => void;
   /** Called when the application failed on a request (the scoreboard's exceptions). */
   onException?: () => void;
 }
@@ -288,6 +288,7 @@ export class Handler {
       }
     }
     this.started++;
+    if (this.started === this.options.maxRequests) this.options.onMaxRequests?.();
     const ex = new Exchange(this, id, flags, environ, input);
     (environ as unknown as EnvironObject)[kExchange] = ex;
     ex.run();
@@ -557,8 +558,7 @@ export class Exchange {
   /** Builds the head, once: status line and the application's header lines. */
   private takeHead(end: boolean): { head: string; flags: number } {
     this.headersSent = true;
-    const max = this.handler.options.maxRequests;
-    let flags = max !== undefined && max > 0 && this.handler.started >= max ? SEND_CLOSE : 0;
+    let flags = 0;
     let head = this.status + '\r\n' + this.headerLines;
     if (this.noBody) {
       if (end && this.appLength < 0 && this.environ.REQUEST_METHOD === 'HEAD' && !this.status!.startsWith('204') && !this.status!.startsWith('304')) {
@@ -625,7 +625,6 @@ export class Exchange {
   }
 
   private done(): void {
-    this.handler.options.onRequestDone?.();
     this.input.close();
     this.handler.pending.delete(this.id);
     this.closeBody();
@@ -665,7 +664,6 @@ export class Exchange {
   abort(): void {
     if (this.aborted || this.finished) return;
     this.aborted = true;
-    this.handler.options.onRequestDone?.();
     this.controller?.abort();
     this.input.close();
     this.handler.pending.delete(this.id);

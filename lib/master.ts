@@ -16,6 +16,7 @@ import type { OptionValues } from './options.js';
 import type { ToMaster, ToWorker, WorkerSpec } from './worker.js';
 import { VERSION } from './version.js';
 import { startStatsServer, statsDocument } from './stats.js';
+import { harakiriVerdict, rssOver } from './master-verdict.js';
 import { dropPrivileges } from './privileges.js';
 import { statSync, watchFile, unwatchFile } from 'node:fs';
 
@@ -171,7 +172,8 @@ export class Master {
       processes: this.wanted,
     };
     for (let core = 0; core < this.threads; core++) {
-      for (const field of ['requests', 'requestStart', 'tx', 'exceptions', 'avgRt', 'runningTime', 'rss', 'harakiriCount', 'acceptErrors'] as const) {
+      // What the slot's previous process left: nothing of it may be taken for this one's.
+      for (const field of ['status', 'requests', 'requestStart', 'tx', 'exceptions', 'avgRt', 'runningTime', 'rss', 'rssPid', 'harakiriCount', 'acceptErrors'] as const) {
         this.binding.scoreboardSet(slot + core, field, 0);
       }
     }
@@ -265,8 +267,7 @@ export class Master {
     this.workers.delete(w.pid);
     clearTimeout(w.killTimer);
     for (let core = 0; core < this.threads; core++) {
-      this.binding.scoreboardSet(w.slot + core, 'pid', 0);
-      this.binding.scoreboardSet(w.slot + core, 'requestStart', 0);
+      for (const field of ['pid', 'requestStart', 'status', 'rss', 'rssPid'] as const) this.binding.scoreboardSet(w.slot + core, field, 0);
     }
     this.slotsFree.push(w.block);
     const how = signal ? `killed by signal ${signal}` : `exit code ${code}`;
@@ -374,35 +375,32 @@ export class Master {
     w.killTimer.unref();
   }
 
-  /** Harakiri and reload-on-rss, from the scoreboard. */
+  /**
+   * Harakiri and reload-on-rss, from the scoreboard (the verdicts: lib/master-verdict.ts).
+   * Only the workers of the moment are judged: a successor spawned here takes a block
+   * of slots whose readings in `board`, read before, are its predecessor's.
+   */
   private watch(): void {
     const harakiri = (this.values.harakiri as number | undefined) ?? 0;
     const rssLimit = ((this.values.reloadOnRss as number | undefined) ?? 0) * 1024 * 1024;
     if (harakiri === 0 && rssLimit === 0) return;
     const board = this.binding.scoreboardRead();
     const now = Date.now();
-    for (const w of this.workers.values()) {
-      const s = board[w.slot];
+    for (const w of [...this.workers.values()]) {
+      const cores = board.slice(w.slot, w.slot + this.threads);
+      const s = cores[0];
       if (s === undefined) continue;
-      // The oldest request in progress on any of the worker's cores.
-      let start = 0;
-      for (let core = 0; core < this.threads; core++) {
-        const t = board[w.slot + core]?.requestStart ?? 0;
-        if (t > 0 && (start === 0 || t < start)) start = t;
-      }
-      if (harakiri > 0 && start > 0 && now - start >= harakiri * 1000) {
-        const seconds = Math.round((now - start) / 100) / 10;
-        let core = 0;
-        for (let i = 0; i < this.threads; i++) if (board[w.slot + i]?.requestStart === start) core = i;
-        const request = board[w.slot + core]?.request ?? '';
-        log(`tsgi: *** HARAKIRI ON WORKER ${w.id} (pid: ${w.pid}) *** busy for ${seconds} s (harakiri ${harakiri})${request ? ` on ${request}` : ''}`);
+      const due = harakiriVerdict(cores, now, harakiri);
+      if (due !== undefined) {
+        const seconds = Math.round(due.ranMs / 100) / 10;
+        log(`tsgi: *** HARAKIRI ON WORKER ${w.id} (pid: ${w.pid}) *** busy for ${seconds} s (harakiri ${harakiri})${due.request ? ` on ${due.request}` : ''}`);
         if (this.values.harakiriVerbose) {
-          log(`tsgi: HARAKIRI: worker ${w.id} core ${core} request "${request}" started ${new Date(start).toISOString()}, ${seconds} s ago`);
+          log(`tsgi: HARAKIRI: worker ${w.id} core ${due.core} request "${due.request}" started ${new Date(due.start).toISOString()}, ${seconds} s ago`);
         }
         this.binding.scoreboardSet(w.slot, 'harakiriCount', s.harakiriCount + 1);
         for (let core = 0; core < this.threads; core++) this.binding.scoreboardSet(w.slot + core, 'requestStart', 0);
         w.child.kill('SIGKILL');
-      } else if (rssLimit > 0 && !w.stopping && s.rss > rssLimit) {
+      } else if (w.ready && !w.stopping && rssOver(s, w.pid, rssLimit)) {
         log(`tsgi: worker ${w.id} (pid: ${w.pid}) rss ${Math.round(s.rss / 1048576)} MB over reload-on-rss ${this.values.reloadOnRss} MB: recycling`);
         this.replace(w);
         this.stopWorker(w, (this.values.workerReloadMercy as number) ?? 60);

@@ -51,13 +51,16 @@ export interface ScoreboardSlot {
   lastSpawn: number;
   respawnCount: number;
   harakiriCount: number;
+  /** Bytes; valid only when rssPid is the pid of the process that holds the slot. */
   rss: number;
   vsz: number;
   deltaRequests: number;
   runningTime: number;
   /** Connections refused, and accept() calls failed (out of file descriptors...). */
   acceptErrors: number;
-  /** The current (or last) request's method and URI. */
+  /** The pid of the process that wrote rss. */
+  rssPid: number;
+  /** The oldest request in progress's method and URI (the last one's when idle). */
   request: string;
 }
 

@@ -54,13 +54,16 @@ export async function load(values: OptionValues): Promise<LoadedApplication | st
 
 /**
  * One core: a native server on this thread's loop, its scoreboard slot, the
- * application. onMaxRequests is called once, after the request that reached the count.
+ * application. When the request that reaches max-requests begins, the core stops
+ * accepting at once (its server closes: that response and any other still owed say
+ * "Connection: close", and an idle keep-alive connection serves at most the request
+ * already on its way), and onMaxRequests is called once, on the next turn, to stop the
+ * worker. Waiting for the request to end instead would let the server accept, and
+ * serve, every connection that comes meanwhile.
  */
 export function startCore(spec: WorkerSpec, core: number, loaded: LoadedApplication, onMaxRequests: () => void): NativeBackend {
   const values = spec.values;
   const threads = (values.threads as number | undefined) ?? 1;
-  const maxRequests = (values.maxRequests as number | undefined) ?? 0;
-  let done = 0;
   let backend: NativeBackend | undefined;
   const options: HandlerOptions = {
     backend: 'native',
@@ -68,10 +71,10 @@ export function startCore(spec: WorkerSpec, core: number, loaded: LoadedApplicat
     multiprocess: spec.processes > 1,
     multithread: threads > 1,
     onException: () => backend?.noteException(),
-    maxRequests,
-    onRequestDone: () => {
-      done++;
-      if (maxRequests > 0 && done === maxRequests) setImmediate(onMaxRequests);
+    maxRequests: (values.maxRequests as number | undefined) ?? 0,
+    onMaxRequests: () => {
+      void backend!.close();
+      setImmediate(onMaxRequests);
     },
   };
   const handler = new Handler(staticMapped(loaded.app, values), options);

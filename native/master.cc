@@ -79,7 +79,7 @@ Napi::Value ScoreboardCreate(const Napi::CallbackInfo& info) {
 const char* const kFields[] = {"pid",         "status",        "requests",      "requestStart",
                                "tx",          "exceptions",    "avgRt",         "lastSpawn",
                                "respawnCount", "harakiriCount", "rss",          "vsz",
-                               "deltaRequests", "runningTime", "acceptErrors"};
+                               "deltaRequests", "runningTime", "acceptErrors", "rssPid"};
 constexpr size_t kFieldCount = sizeof kFields / sizeof kFields[0];
 
 std::atomic<uint64_t>* Field(ScoreboardSlot* s, size_t f) {
@@ -87,7 +87,8 @@ std::atomic<uint64_t>* Field(ScoreboardSlot* s, size_t f) {
                                      &s->request_start, &s->tx,        &s->exceptions,
                                      &s->avg_rt,    &s->last_spawn,    &s->respawn_count,
                                      &s->harakiri_count, &s->rss,      &s->vsz,
-                                     &s->delta_requests, &s->running_time, &s->accept_errors};
+                                     &s->delta_requests, &s->running_time, &s->accept_errors,
+                                     &s->rss_pid};
   return fields[f];
 }
 

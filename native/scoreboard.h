@@ -1,6 +1,7 @@
 // tsgi — the shared-memory scoreboard: one slot per worker core, written by the
 // workers with plain atomics and read by the master (harakiri, max-requests,
-// reload-on-rss, stats). No libuv, no N-API: memory and numbers.
+// reload-on-rss, stats), and the list of a core's requests in progress that decides
+// what its slot shows of them. No libuv, no N-API: memory and numbers.
 #ifndef TSGI_NATIVE_SCOREBOARD_H_
 #define TSGI_NATIVE_SCOREBOARD_H_
 
@@ -17,7 +18,8 @@ struct ScoreboardSlot {
   std::atomic<uint64_t> pid;             // 0: the slot is free
   std::atomic<uint64_t> status;          // kSlot* below
   std::atomic<uint64_t> requests;        // requests this worker began
-  std::atomic<uint64_t> request_start;   // ms since the epoch of the current request; 0: idle
+  // ms since the epoch at which the oldest request in progress began; 0: idle.
+  std::atomic<uint64_t> request_start;
   std::atomic<uint64_t> tx;              // bytes written to clients
   std::atomic<uint64_t> exceptions;      // application errors
   std::atomic<uint64_t> avg_rt;          // running average response time, microseconds
@@ -29,15 +31,55 @@ struct ScoreboardSlot {
   std::atomic<uint64_t> delta_requests;  // kept by the master (requests since last stats)
   std::atomic<uint64_t> running_time;    // microseconds spent in requests, all told
   std::atomic<uint64_t> accept_errors;   // connections refused, and accept() calls failed
-  std::atomic<uint64_t> reserved[1];
-  // The current request's method and URI ("GET /slow?x=1", cut to fit), for the
-  // harakiri line. Plain bytes: a reader may see it half rewritten, which a log line
-  // can bear; request_start, written after it, says whether it is current.
+  // The pid of the process that wrote rss, written after it: a reading the master
+  // left from the slot's previous process (or took before this one wrote) is told
+  // apart by it.
+  std::atomic<uint64_t> rss_pid;
+  // The oldest request in progress's method and URI ("GET /slow?x=1", cut to fit), for
+  // the harakiri line. Plain bytes: a reader may see it half rewritten, which a log
+  // line can bear; request_start, written after it, says whether it is current.
   char request[128];
 };
 static_assert(sizeof(ScoreboardSlot) == 256, "a slot is four cache lines");
 
 enum SlotStatus : uint64_t { kSlotIdle = 0, kSlotBusy = 1, kSlotCheap = 2, kSlotReloading = 3 };
+
+// A request as InProgress keeps it: when it began and its request line. Embedded in
+// the server's per-request state, linked while the request is in progress.
+struct InProgressEntry {
+  InProgressEntry* older = nullptr;
+  InProgressEntry* newer = nullptr;
+  bool linked = false;
+  uint64_t start_ms = 0;
+  size_t line_len = 0;
+  char line[sizeof(ScoreboardSlot::request)];
+};
+
+// The requests in progress on one worker core, oldest first: Begin appends, End
+// unlinks, both O(1), and the slot shows the oldest one's start and request line (and
+// busy while there is any). Harakiri judges the oldest request, so that a request that
+// hangs is seen however many others start and end beside it. Requests begin in the
+// order of their start times, so the first of the list is the oldest.
+class InProgress {
+ public:
+  // slot: where to publish; null (no master) makes Begin and End do nothing.
+  explicit InProgress(ScoreboardSlot* slot = nullptr) : slot_(slot) {}
+  void set_slot(ScoreboardSlot* slot) { slot_ = slot; }
+  // e begins at now_ms: "METHOD URI" is copied into it, cut to the slot's room.
+  void Begin(InProgressEntry* e, uint64_t now_ms, const char* method, size_t method_len,
+             const char* uri, size_t uri_len);
+  // e ended (answered, or its connection gone); nothing when e is not in progress.
+  void End(InProgressEntry* e);
+  const InProgressEntry* oldest() const { return oldest_; }
+  size_t size() const { return size_; }
+
+ private:
+  void Publish();  // the slot shows oldest_, or idle
+  ScoreboardSlot* slot_;
+  InProgressEntry* oldest_ = nullptr;
+  InProgressEntry* newest_ = nullptr;
+  size_t size_ = 0;
+};
 
 class Scoreboard {
  public:

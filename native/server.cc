@@ -39,6 +39,9 @@ struct RequestState {
   std::string log_protocol;  // uwsgi: SERVER_PROTOCOL as the front end saw it
   size_t vars_count = 0;
   size_t vars_bytes = 0;
+  // Under a master, from dispatch to its end: its place among the requests in progress
+  // (Server::in_progress_, for the scoreboard).
+  InProgressEntry progress;
 };
 
 // Every entry into JavaScript from a libuv callback runs inside a BatchScope: the
@@ -219,6 +222,7 @@ Server::Server(const Napi::CallbackInfo& info)
     scoreboard_.reset(new Scoreboard());
     if (scoreboard_->Map(sb_fd.As<Napi::Number>().Int32Value(), slots)) {
       slot_ = scoreboard_->slot(slot);
+      in_progress_.set_slot(slot_);
     }
   }
   Napi::Value name = o.Get("serverName");
@@ -944,12 +948,14 @@ uint64_t WallMillis() {
 }
 }  // namespace
 
-// What every dispatch does first: a new request id, the clocks, the counters.
-void Server::BeginDispatch(Connection* c) {
+// What every dispatch does first: a new request id, the clocks, the counters, and
+// under a master the request joins those in progress (method and uri: its request
+// line, for the harakiri line).
+void Server::BeginDispatch(Connection* c, StrView method, StrView uri) {
   if (slot_ != nullptr) {
     slot_->requests.fetch_add(1, std::memory_order_relaxed);
-    slot_->request_start.store(WallMillis(), std::memory_order_relaxed);
-    slot_->status.store(kSlotBusy, std::memory_order_relaxed);
+    in_progress_.Begin(&c->req->progress, WallMillis(), method.data, method.len, uri.data,
+                       uri.len);
   }
   c->state = Connection::State::kDispatched;
   serial_ = (serial_ + 1) & 0xFFFFFFFFu;
@@ -991,24 +997,10 @@ napi_value Server::BodyArg(Connection* c, const char* body, size_t body_len,
   return v;
 }
 
-// The scoreboard's "current request" (method and URI), for --harakiri-verbose.
-void Server::NoteRequest(StrView method, StrView uri) {
-  if (slot_ == nullptr) return;
-  char* out = slot_->request;
-  const size_t room = sizeof slot_->request - 1;
-  size_t n = method.len < room ? method.len : room;
-  std::memcpy(out, method.data, n);
-  if (n < room) out[n++] = ' ';
-  const size_t u = uri.len < room - n ? uri.len : room - n;
-  std::memcpy(out + n, uri.data, u);
-  out[n + u] = '\0';
-}
-
 void Server::Dispatch(Connection* c, const HttpRequestHead& head, const char* body,
                       size_t body_len) {
   RequestState* rs = c->req;
-  NoteRequest(head.method, head.target);
-  BeginDispatch(c);
+  BeginDispatch(c, head.method, head.target);
   napi_env env = env_;
   napi_value undefined;
   napi_get_undefined(env, &undefined);
@@ -1098,9 +1090,8 @@ void Server::Dispatch(Connection* c, const HttpRequestHead& head, const char* bo
 void Server::DispatchUwsgi(Connection* c, const UwsgiRequest& u, const char* body,
                            size_t body_len) {
   RequestState* rs = c->req;
-  NoteRequest(u.vars[u.request_method].value,
-              u.request_uri >= 0 ? u.vars[u.request_uri].value : StrView{"", 0});
-  BeginDispatch(c);
+  BeginDispatch(c, u.vars[u.request_method].value,
+                u.request_uri >= 0 ? u.vars[u.request_uri].value : StrView{"", 0});
   napi_env env = env_;
   napi_value undefined;
   napi_get_undefined(env, &undefined);
@@ -1212,6 +1203,7 @@ void Server::ReleaseRequest(Connection* c) {
   RequestState* rs = c->req;
   if (rs == nullptr) return;
   c->req = nullptr;
+  in_progress_.End(&rs->progress);  // answered, refused, or its connection gone
   rs->sink.Reset();
   if (rs->head_bytes.capacity() > 16384) std::string().swap(rs->head_bytes);
   rs->head_bytes.clear();
@@ -1421,8 +1413,6 @@ void Server::EndRequest(Connection* c, bool close) {
     slot_->avg_rt.store(avg == 0 ? rt_us : (avg * 7 + rt_us) / 8, std::memory_order_relaxed);
     slot_->tx.fetch_add(c->resp_head_bytes + c->resp_body_bytes, std::memory_order_relaxed);
     slot_->running_time.fetch_add(rt_us, std::memory_order_relaxed);
-    slot_->request_start.store(0, std::memory_order_relaxed);
-    slot_->status.store(kSlotIdle, std::memory_order_relaxed);
   }
   ReleaseRequest(c);
   c->id = -1;
@@ -1677,7 +1667,10 @@ void Server::OnTick(uv_timer_t* timer) {
   const uint64_t now = uv_now(s->loop_);
   if (s->slot_ != nullptr) {
     size_t rss = 0;
-    if (uv_resident_set_memory(&rss) == 0) s->slot_->rss.store(rss, std::memory_order_relaxed);
+    if (uv_resident_set_memory(&rss) == 0) {
+      s->slot_->rss.store(rss, std::memory_order_relaxed);
+      s->slot_->rss_pid.store(static_cast<uint64_t>(s->pid_), std::memory_order_release);
+    }
   }
   for (Listener* l : s->listeners_) {
     // Failures a line has not counted yet (a burst within a second of the last line).

@@ -22,6 +22,7 @@
 #include "cgi_vars.h"
 #include "http_parser.h"
 #include "key_table.h"
+#include "scoreboard.h"
 #include "uwsgi_parser.h"
 
 namespace tsgi {
@@ -75,8 +76,6 @@ struct ServerConfig {
 };
 
 class Server;
-class Scoreboard;
-struct ScoreboardSlot;
 struct RequestState;
 struct Listener;
 
@@ -202,9 +201,8 @@ class Server : public Napi::ObjectWrap<Server> {
   void DispatchBuffered(Connection* c);
   void DispatchHead(Connection* c, const char* body, size_t body_len);
   void DispatchUwsgi(Connection* c, const UwsgiRequest& u, const char* body, size_t body_len);
-  void BeginDispatch(Connection* c);
+  void BeginDispatch(Connection* c, StrView method, StrView uri);
   napi_value MethodArg(StrView method);
-  void NoteRequest(StrView method, StrView uri);
   napi_value BodyArg(Connection* c, const char* body, size_t body_len, uint32_t* flags,
                      uint64_t* length);
   void RefusePacket(Connection* c, const char* why);
@@ -286,6 +284,7 @@ class Server : public Napi::ObjectWrap<Server> {
   std::string body_scratch_;  // a body whose length goes before it
   std::unique_ptr<Scoreboard> scoreboard_;  // a worker's mapping, under a master
   ScoreboardSlot* slot_ = nullptr;          // this worker core's slot
+  InProgress in_progress_;                  // what slot_ shows of the requests in progress
   std::string log_buf_;
   std::string server_name_;
   long pid_ = 0;

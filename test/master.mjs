@@ -9,6 +9,7 @@
 // there once it exits. Such a zombie (state Z, its parent no longer the master) counts
 // as gone; a zombie of a live master does not (the master must reap its workers).
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -235,4 +236,20 @@ export async function stopGracefully(m, ms = 5000) {
   const info = await withTimeout(m.exit, ms, 'the master to exit after SIGTERM');
   assert.deepEqual(info, { code: 0, signal: null }, `the master exits 0 after SIGTERM; log:\n${m.log()}`);
   await assertAllGone(m);
+}
+
+/** GET path on a fresh connection. Resolves with { status, body, pid, ms }; rejects on an error or after timeoutMs. */
+export function get(port, path = '/', timeoutMs = 5000) {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const r = http.get({ host: '127.0.0.1', port, path, agent: false, timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('latin1');
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode, body, pid: Number.parseInt(body, 10), ms: Date.now() - started }));
+      res.on('error', reject);
+    });
+    r.on('timeout', () => r.destroy(new Error(`GET ${path}: no response within ${timeoutMs} ms`)));
+    r.on('error', reject);
+  });
 }

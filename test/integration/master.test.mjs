@@ -21,14 +21,13 @@
 // as gone; a zombie of a live master does not (the master must reap its workers).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { ROOT, CLI, FIXTURES, delay, withTimeout, waitUntil, connect, req } from '../helpers.mjs';
-import { APP, startMaster, readyMaster, assertAllGone, killAll, stopGracefully, isGone, describePid } from '../master.mjs';
+import { APP, get, startMaster, readyMaster, assertAllGone, killAll, stopGracefully, isGone, describePid } from '../master.mjs';
 
 const THROWS = join(FIXTURES, 'master', 'throws-on-load.mjs');
 const T = { timeout: 30000 };
@@ -36,22 +35,6 @@ const CONNECTIONS = 10;
 
 // ---------------------------------------------------------------------------------
 // Clients
-
-/** GET path on a fresh connection. Resolves with { status, body, pid, ms }; rejects on an error or after timeoutMs. */
-function get(port, path = '/', timeoutMs = 5000) {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const r = http.get({ host: '127.0.0.1', port, path, agent: false, timeout: timeoutMs }, (res) => {
-      let body = '';
-      res.setEncoding('latin1');
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode, body, pid: Number.parseInt(body, 10), ms: Date.now() - started }));
-      res.on('error', reject);
-    });
-    r.on('timeout', () => r.destroy(new Error(`GET ${path}: no response within ${timeoutMs} ms`)));
-    r.on('error', reject);
-  });
-}
 
 /**
  * Bursts of `width` concurrent GET / on fresh connections until one is answered by a pid
@@ -332,17 +315,43 @@ test('max-requests 50 under load: workers recycle, no error, no non-2xx', T, asy
     const answering = new Set(r.answers.map((a) => a.pid));
     assert.ok(recycles >= 3, `several recycles (${recycles}) in ${r.received} responses`);
     assert.ok(answering.size > 2, `more distinct pids answered (${answering.size}) than there are workers`);
-    // A recycled worker serves no more than max-requests: 50 per pid, give or take the
-    // requests already read when it reached the count.
+    // A recycled worker stops accepting as its 50th request begins, and every response
+    // from then on says "Connection: close": each of its other connections (at most
+    // CONNECTIONS - 1) is served at most the one request already on its way, and none
+    // is accepted after. A worker that went on accepting until its 50th request ended
+    // served here up to 110.
     const perPid = new Map();
     for (const a of r.answers) perPid.set(a.pid, (perPid.get(a.pid) ?? 0) + 1);
     const most = Math.max(...perPid.values());
-    assert.ok(most <= 50 + CONNECTIONS, `at most about 50 requests per worker: ${JSON.stringify([...perPid])}`);
+    assert.ok(most <= 50 + CONNECTIONS - 1, `at most 50 + ${CONNECTIONS - 1} requests per worker: ${JSON.stringify([...perPid])}`);
     assert.equal(count(m.log(), /^tsgi: DAMN/gm), 0, `no worker died: ${m.log()}`);
     await waitUntil(() => m.children().length === 2, 3000, 'two workers after the load').catch(() => assert.fail(`workers: ${m.children()}; log:\n${m.log()}`));
     await stopGracefully(m);
     // Last, so that a failure here comes after everything else was checked.
     assertClean(r);
+  } finally {
+    await killAll(m);
+  }
+});
+
+test('max-requests 8: the worker stops accepting as its 8th request begins; connections made while it runs go to its successor', T, async () => {
+  let m;
+  try {
+    m = await readyMaster(['--max-requests', '8', '--disable-logging'], { processes: 1 });
+    const port = m.portNumber;
+    const before = [];
+    for (let i = 0; i < 7; i++) before.push((await get(port)).pid);
+    const old = before[0];
+    assert.ok(before.every((p) => p === old), `one worker: ${before}`);
+    const eighth = get(port, '/sleep?1500', 5000);
+    await delay(300); // the 8th request is in progress
+    const during = await Promise.all(Array.from({ length: 5 }, () => get(port, '/', 5000)));
+    const late = await eighth;
+    assert.equal(late.status, 200);
+    assert.equal(late.pid, old, 'the 8th request is served by the worker it reached');
+    assert.ok(during.every((r) => r.status === 200 && r.pid !== old), `the requests made during the 8th go to another worker than ${old}: ${during.map((r) => r.pid)}`);
+    assert.equal(count(m.log(), /recycling: max-requests 8 reached$/gm), 1, m.log());
+    await stopGracefully(m);
   } finally {
     await killAll(m);
   }

@@ -26,7 +26,7 @@ p1=$!
 $CXX $flags native/http_parser.cc test/native/fuzz-parser.cc -o "$out/fuzz-parser" &
 p2=$!
 $CXX $flags native/http_parser.cc native/cgi_vars.cc native/key_table.cc native/request_log.cc \
-  native/body_sink.cc test/native/units-test.cc -o "$out/units-test" &
+  native/body_sink.cc native/scoreboard.cc test/native/units-test.cc -o "$out/units-test" &
 p3=$!
 $CXX $uflags native/uwsgi_parser.cc test/native/uwsgi-test.cc -o "$out/uwsgi-test" &
 p4=$!

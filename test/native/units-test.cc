@@ -1,6 +1,7 @@
 // Unit tests of the pure native modules besides the parser: cgi_vars (how a head
-// becomes HTTP_* variables), key_table, request_log (the log line) and body_sink
-// (memory, then an unlinked temporary file). Built with ASan/UBSan by run.sh.
+// becomes HTTP_* variables), key_table, request_log (the log line), body_sink
+// (memory, then an unlinked temporary file) and scoreboard (what a slot shows of the
+// requests in progress). Built with ASan/UBSan by run.sh.
 #include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include "../../native/http_parser.h"
 #include "../../native/key_table.h"
 #include "../../native/request_log.h"
+#include "../../native/scoreboard.h"
 
 namespace {
 
@@ -251,6 +253,47 @@ void TestBodySink() {
   rmdir(dir.c_str());
 }
 
+// What a slot shows: the oldest request in progress (start and request line), busy
+// while there is one, idle after the last; whatever order the requests end in.
+void TestInProgress() {
+  tsgi::ScoreboardSlot slot{};
+  tsgi::InProgress list(&slot);
+  tsgi::InProgressEntry hang, ok1, ok2;
+  auto shows = [&](uint64_t start, const char* request) {
+    return slot.request_start.load() == start && std::strcmp(slot.request, request) == 0 &&
+           slot.status.load() == (start == 0 ? tsgi::kSlotIdle : tsgi::kSlotBusy);
+  };
+  list.Begin(&hang, 1000, "GET", 3, "/hang", 5);
+  CHECK(shows(1000, "GET /hang") && list.size() == 1);
+  // Newer requests start and end beside it: the slot keeps showing the oldest.
+  list.Begin(&ok1, 2000, "GET", 3, "/ok", 3);
+  CHECK(shows(1000, "GET /hang"));
+  list.End(&ok1);
+  CHECK(shows(1000, "GET /hang") && list.size() == 1);
+  list.Begin(&ok1, 3000, "GET", 3, "/ok?1", 5);
+  list.Begin(&ok2, 4000, "POST", 4, "/ok?2", 5);
+  list.End(&ok2);  // the newest ends first
+  CHECK(shows(1000, "GET /hang") && list.size() == 2);
+  // The oldest ends: the next oldest is shown.
+  list.End(&hang);
+  CHECK(shows(3000, "GET /ok?1") && list.oldest() == &ok1);
+  list.End(&hang);  // not in progress: nothing
+  CHECK(list.size() == 1);
+  list.End(&ok1);
+  CHECK(shows(0, "GET /ok?1") && list.size() == 0 && list.oldest() == nullptr);
+  // A request line longer than the slot's room is cut, and terminated.
+  std::string uri(300, 'u');
+  list.Begin(&ok2, 5000, "GET", 3, uri.data(), uri.size());
+  CHECK(std::strlen(slot.request) == sizeof slot.request - 1);
+  CHECK(std::string(slot.request, 4) == "GET " && slot.request[sizeof slot.request - 2] == 'u');
+  list.End(&ok2);
+  // Without a slot (no master) nothing is kept.
+  tsgi::InProgress none;
+  none.Begin(&hang, 1, "GET", 3, "/", 1);
+  CHECK(none.size() == 0 && !hang.linked);
+  none.End(&hang);
+}
+
 }  // namespace
 
 int main() {
@@ -259,6 +302,7 @@ int main() {
   TestKeyTable();
   TestLogLine();
   TestBodySink();
+  TestInProgress();
   std::printf("units: %d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }
