@@ -162,9 +162,9 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: 0,
     min: 0,
     max: 86400,
-    help: 'Kill (and respawn) a worker whose current request has run this many seconds; 0: never.',
+    help: 'Kill (and respawn) a worker whose oldest request in progress has run this many seconds, whatever else it serves meanwhile; 0: never.',
     verdict: 'implemented',
-    obeyedIn: 'lib/master.ts Master.watch() -> native/server.cc Server::BeginDispatch',
+    obeyedIn: 'lib/master.ts Master.watch() -> lib/master-verdict.ts harakiriVerdict() -> native/scoreboard.cc InProgress::Begin',
   },
   {
     name: 'harakiri-verbose',
@@ -180,9 +180,9 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: 0,
     min: 0,
     max: Number.MAX_SAFE_INTEGER,
-    help: 'Recycle a worker gracefully after this many requests; 0: never.',
+    help: 'Recycle a worker gracefully after this many requests: it stops accepting as the last one begins; 0: never.',
     verdict: 'implemented',
-    obeyedIn: 'lib/worker.ts runWorker()',
+    obeyedIn: 'lib/worker.ts startCore() -> lib/exchange.ts Handler.onRequest()',
   },
   {
     name: 'reload-on-rss',
@@ -192,7 +192,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     max: 1048576,
     help: 'Recycle a worker gracefully when its resident memory passes this many MB; 0: never.',
     verdict: 'implemented',
-    obeyedIn: 'lib/master.ts Master.watch() -> native/server.cc Server::OnTick',
+    obeyedIn: 'lib/master.ts Master.watch() -> lib/master-verdict.ts rssOver() -> native/server.cc Server::OnTick',
   },
   {
     name: 'reload-mercy',
