@@ -1,7 +1,8 @@
 // The master and its workers as the integration tests run them: `node bin/tsgi.js
 // --master` as a child process in a process group of its own, its log read as it comes,
 // every worker pid it ever had tracked (log lines and /proc, polled), and the checks that
-// nothing of it is left. Used by test/integration/master.test.mjs and
+// nothing of it is left; and get(), a GET on a fresh connection whose answer names the
+// worker's pid. Used by test/integration/master.test.mjs, master-watch.test.mjs and
 // reload-failure.test.mjs.
 //
 // The pid table: in some sandboxes pid 1 does not reap orphans, so a worker that
