@@ -71,7 +71,6 @@ const char* StatusText(int status) {
   }
 }
 
-
 // Writes n in decimal at the end of buf[0..24); returns where it starts.
 char* FormatDecimal(uint64_t n, char* end) {
   char* p = end;
