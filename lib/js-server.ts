@@ -12,6 +12,8 @@ import type { OptionValues } from './options.js';
 import type { Chunk } from './types.js';
 import { BodyBuffer } from './js-body.js';
 import { UwsgiConnection, type UwsgiContext } from './js-uwsgi.js';
+import { clientErrorRefusal, HTTP_REFUSALS, type HttpRefusal } from './http-refusals.js';
+import { splitTarget, type RequestTarget } from './request-target.js';
 
 /** A request dispatched to the application: its log entry, and what its response needs. */
 class Pending extends RequestEntry {
@@ -38,18 +40,17 @@ function percentDecode(s: string): string {
 
 /**
  * The arguments of Handler.onRequest for a node:http request, as the native server
- * makes them (native/server.h): the same environ, whatever the backend.
+ * makes them (native/server.h): the same environ, whatever the backend. target is
+ * req.url split by splitTarget(); an absolute-form's authority is HTTP_HOST.
  */
-export function requestArguments(id: number, flags: number, body: Buffer | number | undefined, req: IncomingMessage, contentLength: string | undefined): unknown[] {
+export function requestArguments(id: number, flags: number, body: Buffer | number | undefined, req: IncomingMessage, target: RequestTarget, contentLength: string | undefined): unknown[] {
   const uri = req.url ?? '/';
   let path: string | undefined;
   let query: string | undefined;
-  const m = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/.exec(uri);
-  if (m || uri.includes('%')) {
-    const target = m ? uri.slice(m[0].length) : uri;
-    const q = target.indexOf('?');
-    path = percentDecode(q === -1 ? target : target.slice(0, q)) || '/';
-    query = q === -1 ? '' : target.slice(q + 1);
+  const { authority } = target;
+  if (authority !== '' || target.path.includes('%')) {
+    path = percentDecode(target.path) || '/';
+    query = target.query;
   }
   const raw = req.rawHeaders;
   let contentType: string | undefined;
@@ -69,12 +70,40 @@ export function requestArguments(id: number, flags: number, body: Buffer | numbe
     const at = index.get(lower);
     if (at === undefined) {
       index.set(lower, args.length + 1);
-      args.push('HTTP_' + name.toUpperCase().replace(/-/g, '_'), raw[i + 1]);
+      // Host is never repeated (accept() refuses a second one).
+      args.push('HTTP_' + name.toUpperCase().replace(/-/g, '_'), authority !== '' && lower === 'host' ? authority : raw[i + 1]);
     } else {
       args[at] = `${args[at] as string}${lower === 'cookie' ? '; ' : ', '}${raw[i + 1]}`;
     }
   }
+  if (authority !== '' && !index.has('host')) args.push('HTTP_HOST', authority);
   return args;
+}
+
+/** 505 for a version node:http parses and the native server does not take (HTTP/2.0, HTTP/0.9). */
+function versionRefusal(req: IncomingMessage): readonly [number, string] | undefined {
+  return req.httpVersion === '1.1' || req.httpVersion === '1.0' ? undefined : HTTP_REFUSALS.version;
+}
+
+/**
+ * What the native parser refuses in a head and node:http lets through: Host missing
+ * (HTTP/1.1) or repeated, and Transfer-Encoding in HTTP/1.0, not ending in one
+ * chunked, or with another coding (501).
+ */
+function headRefusal(req: IncomingMessage): readonly [number, string] | undefined {
+  let hosts = 0;
+  for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.length === 4 && req.rawHeaders[i]!.toLowerCase() === 'host') hosts++;
+  if (hosts > 1) return HTTP_REFUSALS.duplicateHost;
+  if (hosts === 0 && req.httpVersion === '1.1') return HTTP_REFUSALS.missingHost;
+  const te = req.headers['transfer-encoding'];
+  if (te === undefined) return undefined;
+  if (req.httpVersion === '1.0') return HTTP_REFUSALS.teHttp10;
+  // node:http joins repeated fields with ", ", as the list they make together.
+  const codings = te.split(',').map((c) => c.trim().toLowerCase());
+  if (codings[codings.length - 1] !== 'chunked') return HTTP_REFUSALS.teNotChunked;
+  if (codings.indexOf('chunked') !== codings.length - 1) return HTTP_REFUSALS.teChunkedTwice;
+  if (codings.length > 1) return HTTP_REFUSALS.teUnsupported;
+  return undefined;
 }
 
 export function jsBackend(handler: Handler, values: OptionValues): Backend {
@@ -104,12 +133,22 @@ export function jsBackend(handler: Handler, values: OptionValues): Backend {
       socket.destroy();
     }
   };
+  // A request refused once its head is in: node:http parses no more of the connection.
+  const refuseRequest = (req: IncomingMessage, [status, why]: readonly [number, string]) => {
+    req.socket.removeAllListeners('data');
+    refuse(req.socket, status, why);
+  };
+  const judgeTarget = (method: string, target: string): HttpRefusal | undefined => {
+    const t = splitTarget(method, target);
+    return typeof t === 'string' ? t : undefined;
+  };
 
-  const connections = new WeakMap<Socket, { busy: boolean; queue: Array<() => void> }>();
+  // busy: a request is with the application; inBody: node:http is reading a request's body.
+  const connections = new WeakMap<Socket, { busy: boolean; inBody: boolean; queue: Array<() => void> }>();
   const connectionOf = (socket: Socket) => {
     let c = connections.get(socket);
     if (c === undefined) {
-      c = { busy: false, queue: [] };
+      c = { busy: false, inBody: false, queue: [] };
       connections.set(socket, c);
     }
     return c;
@@ -155,9 +194,19 @@ export function jsBackend(handler: Handler, values: OptionValues): Backend {
         socket.destroy(); // the client went away: nothing to answer, nothing to log
         return;
       }
-      if (code === 'HPE_HEADER_OVERFLOW') refuse(socket, 431, 'request head over buffer-size');
-      else if (code === 'ERR_HTTP_REQUEST_TIMEOUT') refuse(socket, 408, 'request not complete within http-timeout');
-      else refuse(socket, 400, `malformed request (${code})`);
+      if (code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+        refuse(socket, 408, 'request not complete within http-timeout');
+        return;
+      }
+      const [status, why] = clientErrorRefusal(err, connections.get(socket)?.inBody === true, judgeTarget);
+      refuse(socket, status, why);
+    });
+    // CONNECT: node:http hands it over here, detached from its parser. tsgi tunnels
+    // nothing: refused as the native server refuses it.
+    server.on('connect', (req: IncomingMessage, socket: Socket) => {
+      const version = versionRefusal(req);
+      const target = splitTarget(req.method ?? 'CONNECT', req.url ?? '');
+      refuse(socket, ...(version ?? (typeof target === 'string' ? HTTP_REFUSALS[target] : HTTP_REFUSALS.connect)));
     });
     servers.push(server);
     return server;
@@ -198,30 +247,20 @@ export function jsBackend(handler: Handler, values: OptionValues): Backend {
 
   function accept(req: IncomingMessage, res: ServerResponse): void {
     const id = nextId++;
-    if (req.httpVersion !== '1.1' && req.httpVersion !== '1.0') {
-      refuse(req.socket, 505, 'unsupported HTTP version');
+    // What node:http leaves to its user, judged in the native parser's order.
+    const target = splitTarget(req.method ?? 'GET', req.url ?? '');
+    const refusal = versionRefusal(req) ?? (typeof target === 'string' ? HTTP_REFUSALS[target] : headRefusal(req));
+    if (refusal !== undefined) {
+      refuseRequest(req, refusal);
       return;
-    }
-    const te = req.headers['transfer-encoding'];
-    if (te !== undefined && te.trim().toLowerCase() !== 'chunked') {
-      refuse(req.socket, 501, 'unsupported transfer coding');
-      return;
-    }
-    if (req.httpVersion === '1.1') {
-      let hosts = 0;
-      for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.toLowerCase() === 'host') hosts++;
-      if (hosts !== 1) {
-        refuse(req.socket, 400, hosts === 0 ? 'malformed request (no Host header)' : 'malformed request (more than one Host header)');
-        return;
-      }
     }
     const declared = req.headers['content-length'];
     const chunked = req.headers['transfer-encoding'] !== undefined;
     if (limitPost > 0 && declared !== undefined && Number(declared) > limitPost) {
-      req.socket.removeAllListeners('data');
-      refuse(req.socket, 413, 'body over limit-post');
+      refuseRequest(req, [413, 'body over limit-post']);
       return;
     }
+    if (chunked) connectionOf(req.socket).inBody = true;
     // Made when the first byte of a body comes: a request without one needs none.
     let buffer: BodyBuffer | undefined;
     let failed = false;
@@ -243,6 +282,7 @@ export function jsBackend(handler: Handler, values: OptionValues): Backend {
     let ended = false;
     req.on('end', () => {
       ended = true;
+      connectionOf(req.socket).inBody = false;
       if (failed) return;
       // One request at a time per connection, as the native server has it: a
       // pipelined request waits until the response before it is complete, and is
@@ -259,7 +299,7 @@ export function jsBackend(handler: Handler, values: OptionValues): Backend {
       flags |= listenerIndex(req.socket) << REQ_LISTENER_SHIFT;
       if (req.httpVersion === '1.0') flags |= REQ_HTTP10;
       if (buffer !== undefined && buffer.fd >= 0) flags |= REQ_BODY_FILE;
-      const args = requestArguments(id, flags, buffer?.take(), req, hasBody ? String(buffer?.size ?? 0) : undefined);
+      const args = requestArguments(id, flags, buffer?.take(), req, target as RequestTarget, hasBody ? String(buffer?.size ?? 0) : undefined);
       let varsCount = 13;
       let varsBytes = 0;
       for (let i = 11; i < args.length; i += 2) {

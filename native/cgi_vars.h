@@ -32,7 +32,10 @@ StrView StripScriptName(StrView path, StrView script_name);
 // ("; " for Cookie), in *scratch. Content-Type and Content-Length (which have CGI
 // variables of their own) and Transfer-Encoding (the body reaches the application
 // de-chunked) make none; neither does a field whose name holds "_", which nginx drops
-// too, so that "X_Forwarded_For" cannot pose as "X-Forwarded-For".
+// too, so that "X_Forwarded_For" cannot pose as "X-Forwarded-For". For an
+// absolute-form target, HTTP_HOST is the target's authority, which RFC 9112 §3.2.2
+// puts in the place of Host: it replaces the Host field's value, or follows the
+// fields when there is no Host field (name "Host").
 template <typename Emit>
 void ForEachHeaderVar(const HttpRequestHead& head, const KeyTable& keys, std::string* scratch,
                       Emit emit);
@@ -57,7 +60,9 @@ void ForEachHeaderVar(const HttpRequestHead& head, const KeyTable& keys, std::st
     }
     const int index = keys.Find(f.name.data, f.name.len);
     if (!repeated) {
-      emit(index, f.name, f.value);
+      // Host is never repeated (the parser refuses a second one).
+      const bool host = head.authority.len > 0 && NameEquals(f.name, "host", 4);
+      emit(index, f.name, host ? head.authority : f.value);
       continue;
     }
     const bool cookie = NameEquals(f.name, "cookie", 6);
@@ -68,6 +73,9 @@ void ForEachHeaderVar(const HttpRequestHead& head, const KeyTable& keys, std::st
       scratch->append(head.headers[j].value.data, head.headers[j].value.len);
     }
     emit(index, f.name, StrView{scratch->data(), scratch->size()});
+  }
+  if (head.authority.len > 0 && !head.has_host) {
+    emit(keys.Find("Host", 4), StrView{"Host", 4}, head.authority);
   }
 }
 

@@ -74,18 +74,6 @@ const char* StatusText(int status) {
   }
 }
 
-const char* RefusalReason(int status) {
-  switch (status) {
-    case 400: return "malformed request";
-    case 408: return "request not complete within http-timeout";
-    case 413: return "body over limit-post";
-    case 431: return "request head over buffer-size";
-    case 501: return "unsupported transfer coding";
-    case 505: return "unsupported HTTP version";
-    default: return "refused";
-  }
-}
-
 // Writes n in decimal at the end of buf[0..24); returns where it starts.
 char* FormatDecimal(uint64_t n, char* end) {
   char* p = end;
@@ -731,7 +719,7 @@ size_t Server::Process(Connection* c, const char* data, size_t len) {
     }
     // The head, in the listener's protocol; what follows is the same for both.
     const bool uwsgi = c->protocol == kProtocolUwsgi;
-    int status = 0;
+    HttpError error = HttpError::kNone;
     const char* why = nullptr;
     ssize_t r;
     BodyFraming framing;
@@ -739,7 +727,6 @@ size_t Server::Process(Connection* c, const char* data, size_t len) {
     bool keep_alive, http10, expect_continue;
     if (uwsgi) {
       r = ParseUwsgiPacket(data + off, len - off, cfg_.buffer_size, uwsgi_req_.get(), &why);
-      status = 400;
       const UwsgiRequest& u = *uwsgi_req_;
       content_length = u.content_length;
       framing = content_length > 0 ? BodyFraming::kContentLength : BodyFraming::kNone;
@@ -747,7 +734,7 @@ size_t Server::Process(Connection* c, const char* data, size_t len) {
       http10 = true;       // no chunked coding: the close ends the response
       expect_continue = false;
     } else {
-      r = ParseRequestHead(data + off, len - off, cfg_.buffer_size, http_head_.get(), &status);
+      r = ParseRequestHead(data + off, len - off, cfg_.buffer_size, http_head_.get(), &error);
       const HttpRequestHead& h = *http_head_;
       framing = h.framing;
       content_length = h.content_length;
@@ -770,16 +757,10 @@ size_t Server::Process(Connection* c, const char* data, size_t len) {
         // the connection is closed, and the log says why.
         RefusePacket(c, why ? why : "malformed uwsgi packet");
       } else {
-        Refuse(c, status ? status : 400, RefusalReason(status ? status : 400));
+        const HttpErrorInfo& e = DescribeHttpError(error);
+        Refuse(c, e.status, e.reason);
       }
       return len;
-    }
-    if (!uwsgi) {
-      StrView path, query, authority;
-      if (!SplitTarget(http_head_->target, &path, &query, &authority)) {
-        Refuse(c, 400, "malformed request-target");
-        return len;
-      }
     }
     RequestState* rs = AcquireRequest();
     c->req = rs;
@@ -874,7 +855,8 @@ size_t Server::FeedBody(Connection* c, const char* data, size_t len) {
     return SIZE_MAX;
   }
   if (r == ChunkedDecoder::Result::kBad) {
-    Refuse(c, 400, "malformed chunked body");
+    const HttpErrorInfo& e = DescribeHttpError(rs->decoder.error());
+    Refuse(c, e.status, e.reason);
     return SIZE_MAX;
   }
   if (r == ChunkedDecoder::Result::kNeedMore) return len;
@@ -891,9 +873,9 @@ void Server::DispatchBuffered(Connection* c) {
     ParseUwsgiPacket(rs->head_bytes.data(), rs->head_bytes.size(), rs->head_bytes.size(),
                      uwsgi_req_.get(), &why);
   } else {
-    int status = 0;
+    HttpError error;
     ParseRequestHead(rs->head_bytes.data(), rs->head_bytes.size(),
-                     rs->head_bytes.size() + 1, http_head_.get(), &status);
+                     rs->head_bytes.size() + 1, http_head_.get(), &error);
   }
   DispatchHead(c, nullptr, 0);
 }
@@ -1019,10 +1001,9 @@ void Server::Dispatch(Connection* c, const HttpRequestHead& head, const char* bo
   argv[4] = Latin1(env, head.target.data, head.target.len);
 
   // path and query: JavaScript slices them from the URI when it can.
-  StrView path, query, authority;
-  SplitTarget(head.target, &path, &query, &authority);
-  const bool origin_form = authority.data == nullptr && head.target.len > 0 &&
-                           head.target.data[0] == '/';
+  const StrView path = head.path;
+  const StrView query = head.query;
+  const bool origin_form = head.target.data[0] == '/';
   if (origin_form && std::memchr(path.data, '%', path.len) == nullptr) {
     argv[5] = undefined;
     argv[6] = undefined;
@@ -1691,7 +1672,7 @@ void Server::OnTick(uv_timer_t* timer) {
         case Connection::State::kHead:
         case Connection::State::kBody:
           c->deadline = 0;
-          s->Refuse(c, 408, RefusalReason(408));
+          s->Refuse(c, 408, "request not complete within http-timeout");
           break;
         case Connection::State::kDispatched:
           // The application's time is not limited here (harakiri is the master's).

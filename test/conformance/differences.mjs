@@ -15,6 +15,10 @@ export const KNOWN_DIFFERENCES = new Map([
     'refusal: a request line with two spaces -> 400',
     "node:http's parser (llhttp) accepts runs of spaces in the request line, and js-server never sees the raw line to refuse it",
   ],
+  [
+    'environ: chunk extensions with whitespace (BWS) are accepted and dropped',
+    "node:http's parser (llhttp) refuses whitespace around a chunk extension's \";\" and \"=\" (400 malformed chunk size or malformed chunk extension), with or without insecureHTTPParser, before js-server sees the body",
+  ],
 ]);
 
 /**

@@ -195,6 +195,44 @@ for (const backend of BACKENDS) {
       assert.equal(root.QUERY_STRING, '');
     });
 
+    // RFC 9112 §3.2.2: the target's authority replaces Host. SERVER_NAME and SERVER_PORT
+    // are the server's (the machine's name, the listener's port), as before.
+    test('environ: an absolute-form target\'s authority is HTTP_HOST, whatever Host says', async () => {
+      const e = await dump(srv.port, 'GET http://other.example:8080/path?x=1 HTTP/1.1\r\nHost: good.example\r\nConnection: close\r\n\r\n');
+      assert.equal(e.HTTP_HOST, 'other.example:8080');
+      assert.equal(e.PATH_INFO, '/path');
+      assert.equal(e.QUERY_STRING, 'x=1');
+      assert.equal(e.REQUEST_URI, 'http://other.example:8080/path?x=1');
+      assert.equal(e.SERVER_NAME, os.hostname());
+      assert.equal(e.SERVER_PORT, String(srv.port));
+      const https = await dump(srv.port, 'GET HTTPS://[::1]/a%20b HTTP/1.1\r\nHost: good.example\r\nConnection: close\r\n\r\n');
+      assert.equal(https.HTTP_HOST, '[::1]');
+      assert.equal(https.PATH_INFO, '/a b');
+      // HTTP/1.0 needs no Host: the authority is HTTP_HOST all the same.
+      const old = await dump(srv.port, 'GET http://a.example/p HTTP/1.0\r\n\r\n');
+      assert.equal(old.HTTP_HOST, 'a.example');
+      const origin = await dump(srv.port, 'GET /p HTTP/1.0\r\n\r\n');
+      assert.equal(origin.HTTP_HOST, undefined);
+    });
+
+    test('environ: OPTIONS * is served, PATH_INFO "*"', async () => {
+      const e = await dump(srv.port, 'OPTIONS * HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n');
+      assert.equal(e.REQUEST_METHOD, 'OPTIONS');
+      assert.equal(e.PATH_INFO, '*');
+      assert.equal(e.REQUEST_URI, '*');
+    });
+
+    // RFC 9112 §7.1.1 allows BWS around ";" and "=" in a chunk extension, and RFC 9110
+    // §5.6.3 says a recipient MUST parse it; extensions are dropped.
+    test('environ: chunk extensions with whitespace (BWS) are accepted and dropped', async () => {
+      const e = await dump(
+        srv.port,
+        req('POST', '/up', [['Connection', 'close'], ['Transfer-Encoding', 'chunked']], '5 ; a = b\r\nhello\r\n7; some; parameters=stuff\r\n, world\r\n0 ;last\r\n\r\n'),
+      );
+      assert.equal(e.CONTENT_LENGTH, '12');
+      assert.equal(e['(body)'], 'hello, world');
+    });
+
     test('environ: wsgi.* keys and tsgi.signal', async () => {
       const seen = {};
       const s = await startServer(

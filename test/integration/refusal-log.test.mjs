@@ -1,4 +1,5 @@
-// Each refusal writes exactly one log line on stderr:
+// Each refusal writes exactly one log line on stderr, which names why, in the same
+// words on both backends (docs/errors.md):
 //   [pid: P] 127.0.0.1:PORT [Sat Nov 21 04:03:13 2026] refused STATUS TEXT: why
 // Checked with the CLI, where logging is on by default.
 import { describe, test } from 'node:test';
@@ -12,7 +13,7 @@ import { uwsgiRequest, nginxLikeVars } from '../nginx.mjs';
 import { KNOWN_DIFFERENCES } from '../conformance/differences.mjs';
 
 const TEXT = { 400: 'Bad Request', 408: 'Request Timeout', 413: 'Content Too Large', 431: 'Request Header Fields Too Large', 501: 'Not Implemented', 505: 'HTTP Version Not Supported' };
-const REFUSED = /^\[pid: (\d+)\] 127\.0\.0\.1:(\d+) \[\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}\] refused (\d{3}) ([^:]+): .+$/gm;
+const REFUSED = /^\[pid: (\d+)\] 127\.0\.0\.1:(\d+) \[\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}\] refused (\d{3}) ([^:]+): (.+)$/gm;
 
 const refusedLines = (stderr) => [...stderr.matchAll(REFUSED)];
 
@@ -20,7 +21,7 @@ for (const backend of ['native', 'js']) {
   describe(`${backend} backend`, () => {
     // The js backend: what it shares with the native one, and not the slow cases,
     // whose refusal is the conformance suite's to check.
-    const cases = REFUSALS.filter(([name, , , o]) => backend === 'native' || (!KNOWN_DIFFERENCES.has(name) && !o?.slow));
+    const cases = REFUSALS.filter(([name, , , , o]) => backend === 'native' || (!KNOWN_DIFFERENCES.has(name) && !o?.slow));
     test(`one "refused" line per refusal (${cases.length} refusals)`, { timeout: 60000 }, async (t) => {
       const cli = spawnCli([
         '--backend', backend,
@@ -33,7 +34,7 @@ for (const backend of ['native', 'js']) {
       t.after(() => cli.kill());
       const port = await cli.port;
       const problems = [];
-      for (const [i, [name, pieces, status, o]] of cases.entries()) {
+      for (const [i, [name, pieces, status, reason, o]] of cases.entries()) {
         const r = await rawRequest(port, pieces.map((p) => Buffer.from(p, 'latin1')), { timeoutMs: o?.slow ? 3500 : 3000 });
         const res = parseResponses(r.data).find((x) => !x.interim);
         if (res?.status !== status) problems.push(`${name}: answered ${res?.status}`);
@@ -46,10 +47,10 @@ for (const backend of ['native', 'js']) {
           problems.push(`${name}: ${lines.length - i} "refused" lines (want 1)`);
           break;
         }
-        const [, pid, clientPort, got, text] = lines[i];
+        const [, pid, clientPort, got, text, why] = lines[i];
         if (Number(pid) !== cli.child.pid) problems.push(`${name}: pid ${pid}`);
         if (Number(clientPort) !== r.localPort) problems.push(`${name}: port ${clientPort}, the client's is ${r.localPort}`);
-        if (Number(got) !== status || text !== TEXT[status]) problems.push(`${name}: logged "refused ${got} ${text}"`);
+        if (Number(got) !== status || text !== TEXT[status] || why !== reason) problems.push(`${name}: logged "refused ${got} ${text}: ${why}", want "${reason}"`);
       }
       assert.deepEqual(problems, [], cli.stderrText());
       assert.doesNotMatch(cli.stderrText(), /=> generated/, 'no request line for a refused request');

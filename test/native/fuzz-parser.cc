@@ -28,6 +28,7 @@
 
 using tsgi::BodyFraming;
 using tsgi::ChunkedDecoder;
+using tsgi::HttpError;
 using tsgi::HttpRequestHead;
 using tsgi::StrView;
 using tsgi::test::GuardBuffer;
@@ -155,22 +156,23 @@ void CheckHead(const HttpRequestHead& h, const char* buf, size_t rc) {
     FCHECK(h.framing == BodyFraming::kNone && h.content_length == 0, 0);
   }
 
-  // The target helpers on what the parser found.
-  StrView path, query, authority;
-  if (tsgi::SplitTarget(h.target, &path, &query, &authority)) {
-    const char* tlo = h.target.data;
-    const char* thi = tlo + h.target.len;
-    FCHECK(Inside(path, tlo, thi) && Inside(query, tlo, thi) && Inside(authority, tlo, thi), 0);
-    FCHECK(path.len + query.len + authority.len <= h.target.len, 0);
-    std::string decoded;
-    tsgi::PercentDecode(path.data, path.len, &decoded);
-    FCHECK(decoded.size() <= path.len, decoded.size());
-  }
+  // The target's parts, as the parser split it.
+  const StrView path = h.path, query = h.query, authority = h.authority;
+  const char* tlo = h.target.data;
+  const char* thi = tlo + h.target.len;
+  FCHECK(Inside(path, tlo, thi) && Inside(query, tlo, thi) && Inside(authority, tlo, thi), 0);
+  FCHECK(path.len + query.len + authority.len <= h.target.len, 0);
+  FCHECK(std::memchr(h.target.data, '#', h.target.len) == nullptr, 0);
+  FCHECK(std::memchr(authority.data ? authority.data : "", '@', authority.len) == nullptr, 0);
+  std::string decoded;
+  tsgi::PercentDecode(path.data, path.len, &decoded);
+  FCHECK(decoded.size() <= path.len, decoded.size());
 }
 
 struct HeadCopy {
   ssize_t rc;
   int status;
+  HttpError error;  // RefParse judges statuses only: kNone
   std::string method, target, host;
   std::vector<std::string> fields;
   int minor;
@@ -180,7 +182,7 @@ struct HeadCopy {
 
   bool operator==(const HeadCopy& o) const {
     if (rc != o.rc) return false;
-    if (rc == tsgi::kParseBad) return status == o.status;
+    if (rc == tsgi::kParseBad) return status == o.status && error == o.error;
     if (rc < 0) return true;
     return method == o.method && target == o.target && host == o.host && fields == o.fields &&
            minor == o.minor && framing == o.framing && cl == o.cl && ka == o.ka &&
@@ -194,15 +196,20 @@ HeadCopy Parse(const uint8_t* data, size_t n, size_t max_head, bool check) {
   const char* buf = g_head_buf.Put(data, n);
   HeadCopy c{};
   c.status = -1;
-  c.rc = tsgi::ParseRequestHead(buf, n, max_head, &g_head, &c.status);
+  c.error = static_cast<HttpError>(0xee);
+  c.rc = tsgi::ParseRequestHead(buf, n, max_head, &g_head, &c.error);
   if (c.rc == tsgi::kParseNeedMore) {
     FCHECK(n < max_head, n);
     return c;
   }
   if (c.rc == tsgi::kParseBad) {
+    FCHECK(c.error != HttpError::kNone && c.error < HttpError::kCount,
+           static_cast<size_t>(c.error));
+    c.status = tsgi::DescribeHttpError(c.error).status;
     FCHECK(c.status == 400 || c.status == 431 || c.status == 501 || c.status == 505, c.status);
     return c;
   }
+  FCHECK(c.error == HttpError::kNone, static_cast<size_t>(c.error));
   FCHECK(c.rc > 0 && static_cast<size_t>(c.rc) <= n && static_cast<size_t>(c.rc) <= max_head,
          c.rc);
   const HttpRequestHead& h = g_head;
@@ -346,6 +353,67 @@ bool RefCl(const std::string& v, uint64_t* out) {
   return true;
 }
 
+// host [":" port] as RFC 3986 §3.2 has it, by other means than the parser's: the
+// host is what comes before the last ":" after any "]". 0 when fine, else 400.
+bool RefAuthority(const std::string& a, bool need_port) {
+  if (a.find('@') != std::string::npos) return false;
+  const size_t bracket = a.rfind(']');
+  const size_t colon = a.rfind(':');
+  const bool has_port = colon != std::string::npos &&
+                        (bracket == std::string::npos || colon > bracket);
+  const std::string host = has_port ? a.substr(0, colon) : a;
+  const std::string port = has_port ? a.substr(colon + 1) : "";
+  if (need_port && port.empty()) return false;
+  if (port.find_first_not_of("0123456789") != std::string::npos) return false;
+  if (host.empty()) return false;
+  static const std::string kHex = "0123456789abcdefABCDEF";
+  static const std::string kSub = "-._~!$&'()*+,;=";
+  const auto alnum = [](char c) { return isalnum(static_cast<unsigned char>(c)) != 0; };
+  if (host[0] == '[') {
+    if (host.size() < 3 || host.back() != ']') return false;
+    const std::string in = host.substr(1, host.size() - 2);
+    if (in[0] == 'v' || in[0] == 'V') {
+      const size_t dot = in.find('.');
+      if (dot == std::string::npos || dot < 2 || dot + 1 == in.size()) return false;
+      for (size_t i = 1; i < dot; ++i) if (kHex.find(in[i]) == std::string::npos) return false;
+      for (size_t i = dot + 1; i < in.size(); ++i) {
+        if (!alnum(in[i]) && kSub.find(in[i]) == std::string::npos && in[i] != ':') return false;
+      }
+      return true;
+    }
+    return in.find_first_not_of(kHex + ":.") == std::string::npos;
+  }
+  for (size_t i = 0; i < host.size(); ++i) {
+    if (host[i] == '%') {
+      if (i + 2 >= host.size() || kHex.find(host[i + 1]) == std::string::npos ||
+          kHex.find(host[i + 2]) == std::string::npos) {
+        return false;
+      }
+      i += 2;
+    } else if (!alnum(host[i]) && kSub.find(host[i]) == std::string::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The status for a request-target and its method (RFC 9112 §3.2): 0 when accepted.
+int RefTarget(const std::string& method, const std::string& t) {
+  if (method == "CONNECT") return RefAuthority(t, true) ? 501 : 400;
+  if (t == "*") return method == "OPTIONS" ? 0 : 400;
+  if (t.find('#') != std::string::npos) return 400;
+  if (t[0] == '/') return 0;
+  const size_t sep = t.find("://");
+  if (sep == std::string::npos || sep == 0 || !isalpha(static_cast<unsigned char>(t[0]))) return 400;
+  const std::string scheme = Lower(StrView{t.data(), sep});
+  if (scheme.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789+-.") != std::string::npos)
+    return 400;
+  size_t end = t.find_first_of("/?", sep + 3);
+  if (end == std::string::npos) end = t.size();
+  if (!RefAuthority(t.substr(sep + 3, end - sep - 3), false)) return 400;
+  return scheme == "http" || scheme == "https" ? 0 : 400;
+}
+
 // Sets *skip when the input has something the reference does not model
 // (Transfer-Encoding parameters).
 HeadCopy RefParse(const uint8_t* d, size_t n, size_t max_head, bool* skip) {
@@ -393,6 +461,8 @@ HeadCopy RefParse(const uint8_t* d, size_t n, size_t max_head, bool* skip) {
       r.target = l.substr(sp1 + 1, sp2 - sp1 - 1);
       if (l[sp2 + 6] != '1' || (l[sp2 + 8] != '0' && l[sp2 + 8] != '1')) return bad(505);
       r.minor = l[sp2 + 8] - '0';
+      const int target_status = RefTarget(r.method, r.target);
+      if (target_status != 0) return bad(target_status);
       continue;
     }
     if (l.empty()) break;
@@ -609,8 +679,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     bool skip = false;
     const HeadCopy ref = RefParse(data, size, max_head, &skip);
     if (!skip) {
-      FCHECK(whole == ref, whole.rc == tsgi::kParseBad ? static_cast<size_t>(whole.status)
-                                                        : static_cast<size_t>(whole.rc));
+      // The reference judges statuses, not reasons.
+      const bool same = whole.rc == tsgi::kParseBad
+                            ? ref.rc == tsgi::kParseBad && whole.status == ref.status
+                            : whole == ref;
+      FCHECK(same, whole.rc == tsgi::kParseBad ? static_cast<size_t>(whole.status)
+                                               : static_cast<size_t>(whole.rc));
     }
     // Prefixes: need-more, or the whole result.
     size_t ks[10];
@@ -659,6 +733,7 @@ const char* const kDict[] = {
     "HTTP/2.0", "0\r\n\r\n", "5\r\nhello\r\n", ";a=\"b c\"", ";a=b", "ffffffffffffffff",
     "7fffffffffffffff", "0x", "X-A: b\r\n", " folded\r\n", "GET / HTTP/1.1\r\n",
     "http://h:1/p?q", "*", "%2", "%41", "100-continue", "close", "keep-alive",
+    "#", "@", "[::1]", "[v1.x]", "https://", "CONNECT ", "OPTIONS ", "h:443",
 };
 
 // Mutations 2, 4 and 5 of tsgi::test::MutateBytes.

@@ -23,6 +23,7 @@
 
 using tsgi::BodyFraming;
 using tsgi::ChunkedDecoder;
+using tsgi::HttpError;
 using tsgi::HttpRequestHead;
 using tsgi::StrView;
 using tsgi::test::GuardBuffer;
@@ -41,6 +42,7 @@ std::string Printable(const std::string& s, size_t max = 200) {
 struct HeadResult {
   ssize_t rc = 0;
   int status = 0;
+  HttpError error = HttpError::kNone;
   std::string method, target;
   int minor_version = 0;
   std::vector<std::pair<std::string, std::string>> headers;
@@ -50,16 +52,20 @@ struct HeadResult {
   bool expect_continue = false;
   bool has_host = false;
   std::string host;
+  std::string path, query, authority;
+  bool has_query = false;
   std::string view_error;  // a view outside the head, if any
 
   bool operator==(const HeadResult& o) const {
     if (rc != o.rc) return false;
-    if (rc == tsgi::kParseBad) return status == o.status;
+    if (rc == tsgi::kParseBad) return error == o.error;
     if (rc == tsgi::kParseNeedMore) return true;
     return method == o.method && target == o.target && minor_version == o.minor_version &&
            headers == o.headers && framing == o.framing &&
            content_length == o.content_length && keep_alive == o.keep_alive &&
-           expect_continue == o.expect_continue && has_host == o.has_host && host == o.host;
+           expect_continue == o.expect_continue && has_host == o.has_host && host == o.host &&
+           path == o.path && query == o.query && has_query == o.has_query &&
+           authority == o.authority;
   }
   bool operator!=(const HeadResult& o) const { return !(*this == o); }
 
@@ -67,14 +73,15 @@ struct HeadResult {
     std::ostringstream ss;
     if (rc == tsgi::kParseNeedMore) return "need-more";
     if (rc == tsgi::kParseBad) {
-      ss << "bad " << status;
+      ss << "bad " << status << " (" << tsgi::DescribeHttpError(error).reason << ")";
       return ss.str();
     }
     ss << "ok consumed=" << rc << " method=" << Printable(method)
        << " target=" << Printable(target, 60) << " minor=" << minor_version
        << " headers=" << headers.size() << " framing=" << static_cast<int>(framing)
        << " cl=" << content_length << " keep_alive=" << keep_alive
-       << " expect=" << expect_continue << " host=" << (has_host ? Printable(host) : "(none)");
+       << " expect=" << expect_continue << " host=" << (has_host ? Printable(host) : "(none)")
+       << " authority=" << Printable(authority);
     return ss.str();
   }
 };
@@ -92,24 +99,32 @@ bool ViewInside(StrView v, const char* lo, const char* hi) {
 HeadResult ParseHead(const std::string& input, size_t n, size_t max_head) {
   const char* buf = g_head_buf.Put(input.data(), n);
   HeadResult r;
-  r.status = -12345;
-  r.rc = tsgi::ParseRequestHead(buf, n, max_head, &g_head, &r.status);
+  r.error = static_cast<HttpError>(0xee);
+  r.rc = tsgi::ParseRequestHead(buf, n, max_head, &g_head, &r.error);
   if (r.rc < 0) {
     if (r.rc != tsgi::kParseBad && r.rc != tsgi::kParseNeedMore) r.view_error = "bad rc";
-    if (r.rc == tsgi::kParseBad && r.status != 400 && r.status != 431 && r.status != 501 &&
-        r.status != 505) {
-      r.view_error = "bad status";
+    if (r.rc == tsgi::kParseBad) {
+      r.status = tsgi::DescribeHttpError(r.error).status;
+      if (r.error == HttpError::kNone || r.error >= HttpError::kCount ||
+          (r.status != 400 && r.status != 431 && r.status != 501 && r.status != 505)) {
+        r.view_error = "bad error code";
+      }
     }
     return r;
   }
+  if (r.error != HttpError::kNone) r.view_error = "an error code on success";
   if (static_cast<size_t>(r.rc) > n || static_cast<size_t>(r.rc) > max_head) {
     r.view_error = "consumed beyond len or max_head";
     return r;
   }
   const char* hi = buf + r.rc;
   const HttpRequestHead& h = g_head;
+  const char* tlo = h.target.data;
+  const char* thi = tlo + h.target.len;
   if (!ViewInside(h.method, buf, hi) || !ViewInside(h.target, buf, hi) ||
-      (h.has_host && !ViewInside(h.host, buf, hi)) || h.num_headers > h.kMaxHeaders) {
+      (h.has_host && !ViewInside(h.host, buf, hi)) || h.num_headers > h.kMaxHeaders ||
+      !ViewInside(h.path, tlo, thi) || !ViewInside(h.query, tlo, thi) ||
+      !ViewInside(h.authority, tlo, thi)) {
     r.view_error = "view outside the head";
     return r;
   }
@@ -131,6 +146,10 @@ HeadResult ParseHead(const std::string& input, size_t n, size_t max_head) {
   r.expect_continue = h.expect_continue;
   r.has_host = h.has_host;
   if (h.has_host) r.host.assign(h.host.data, h.host.len);
+  r.path.assign(h.path.data, h.path.len);
+  r.query.assign(h.query.data, h.query.len);
+  r.has_query = h.query.data != nullptr;
+  r.authority.assign(h.authority.data, h.authority.len);
   return r;
 }
 
@@ -139,11 +158,12 @@ struct BodyResult {
   size_t consumed = 0;
   std::string data;
   uint64_t body_bytes = 0;
+  HttpError error_code = HttpError::kNone;
   std::string error;
 
   bool operator==(const BodyResult& o) const {
     if (result != o.result) return false;
-    if (result == ChunkedDecoder::Result::kBad) return true;
+    if (result == ChunkedDecoder::Result::kBad) return error_code == o.error_code;
     return consumed == o.consumed && data == o.data && body_bytes == o.body_bytes;
   }
   std::string Describe() const {
@@ -151,7 +171,8 @@ struct BodyResult {
     ss << (result == ChunkedDecoder::Result::kDone ? "done"
            : result == ChunkedDecoder::Result::kBad ? "bad"
                                                      : "need-more")
-       << " consumed=" << consumed << " data=" << data.size() << "B body_bytes=" << body_bytes;
+       << " consumed=" << consumed << " data=" << data.size() << "B body_bytes=" << body_bytes
+       << " (" << tsgi::DescribeHttpError(error_code).reason << ")";
     if (!error.empty()) ss << " error=" << error;
     return ss.str();
   }
@@ -184,6 +205,9 @@ BodyResult Decode(const char* body, size_t n, const std::vector<size_t>& pieces)
     size_t consumed = 123456789;
     r.result = d.Feed(p, len, &consumed, OnData, &sink);
     if (sink.outside) r.error = "data view outside the piece (or empty)";
+    r.error_code = d.error();
+    if ((r.result == ChunkedDecoder::Result::kBad) != (r.error_code != HttpError::kNone))
+      r.error = "error() disagrees with the result";
     if (r.result == ChunkedDecoder::Result::kBad) return r;
     if (r.result == ChunkedDecoder::Result::kDone) {
       if (consumed > len) r.error = "consumed beyond the piece";
@@ -295,6 +319,8 @@ void RunValid(const std::string& input, const Json& exp, std::vector<std::string
   FAIL_IF(!f, "json: no host");
   FAIL_IF((f->kind == Json::kNull) == w.has_host || (w.has_host && w.host != f->str),
           "host %s", w.has_host ? Printable(w.host).c_str() : "(none)");
+  f = exp.Get("authority");
+  FAIL_IF(!f || w.authority != f->str, "authority %s", Printable(w.authority).c_str());
 
   CheckPrefixes(input, max_head, w, fails);
 
@@ -302,7 +328,8 @@ void RunValid(const std::string& input, const Json& exp, std::vector<std::string
   const HeadResult exact = ParseHead(input, input.size(), static_cast<size_t>(w.rc));
   FAIL_IF(exact != w, "max_head = head size: %s", exact.Describe().c_str());
   const HeadResult less = ParseHead(input, input.size(), static_cast<size_t>(w.rc) - 1);
-  FAIL_IF(less.rc != tsgi::kParseBad || less.status != 431, "max_head = head size - 1: %s",
+  FAIL_IF(less.rc != tsgi::kParseBad || less.error != HttpError::kHeadTooLarge,
+          "max_head = head size - 1: %s",
           less.Describe().c_str());
 
   const Json* body = exp.Get("body");
@@ -334,15 +361,17 @@ void RunValid(const std::string& input, const Json& exp, std::vector<std::string
 void RunInvalid(const std::string& input, const Json& exp, std::vector<std::string>* fails) {
   const size_t max_head = static_cast<size_t>(exp.NumOr("max_head", kDefaultMaxHead));
   const Json* status = exp.Get("status");
+  const Json* reason = exp.Get("reason");
   const Json* stage = exp.Get("stage");
-  FAIL_IF(!status, "json: no status");
+  FAIL_IF(!status || !reason, "json: no status or reason");
   const bool body_stage = stage && stage->str == "body";
   const HeadResult w = ParseHead(input, input.size(), max_head);
   FAIL_IF(!w.view_error.empty(), "whole: %s", w.view_error.c_str());
   if (!body_stage) {
-    FAIL_IF(w.rc != tsgi::kParseBad || static_cast<uint64_t>(w.status) != status->num,
-            "whole: %s, want bad %llu", w.Describe().c_str(),
-            static_cast<unsigned long long>(status->num));
+    FAIL_IF(w.rc != tsgi::kParseBad || static_cast<uint64_t>(w.status) != status->num ||
+                reason->str != tsgi::DescribeHttpError(w.error).reason,
+            "whole: %s, want bad %llu (%s)", w.Describe().c_str(),
+            static_cast<unsigned long long>(status->num), reason->str.c_str());
     CheckPrefixes(input, max_head, w, fails);
     return;
   }
@@ -352,8 +381,10 @@ void RunInvalid(const std::string& input, const Json& exp, std::vector<std::stri
   const size_t head_len = static_cast<size_t>(w.rc);
   const BodyResult r =
       Decode(input.data() + head_len, input.size() - head_len, {input.size() - head_len});
-  FAIL_IF(r.result != ChunkedDecoder::Result::kBad, "body: %s, want bad",
-          r.Describe().c_str());
+  FAIL_IF(r.result != ChunkedDecoder::Result::kBad ||
+              reason->str != tsgi::DescribeHttpError(r.error_code).reason ||
+              status->num != 400,
+          "body: %s, want bad 400 (%s)", r.Describe().c_str(), reason->str.c_str());
   CheckBody(input, head_len, r, fails);
 }
 
@@ -371,33 +402,49 @@ std::string Pd(const std::string& s) {
 }
 
 struct Split {
-  bool ok;
+  HttpError error;
   std::string path, query, authority;
   bool has_query;
 };
 
-Split St(const std::string& s) {
+Split St(const std::string& method, const std::string& s) {
+  const char* m = g_piece_b.Put(method.data(), method.size());
   const char* p = g_piece_a.Put(s.data(), s.size());
   StrView path{p, 1}, query{p, 1}, authority{p, 1};
   Split r;
-  r.ok = tsgi::SplitTarget(StrView{p, s.size()}, &path, &query, &authority);
+  r.error = tsgi::SplitTarget(StrView{m, method.size()}, StrView{p, s.size()}, &path, &query,
+                              &authority);
   r.path = Str(path);
   r.query = Str(query);
   r.authority = Str(authority);
   r.has_query = query.data != nullptr;
   const auto inside = [&](StrView v) { return ViewInside(v, p, p + s.size()); };
-  if (r.ok && (!inside(path) || !inside(query) || !inside(authority))) r.path = "<OUTSIDE>";
+  if (!inside(path) || !inside(query) || !inside(authority)) r.path = "<OUTSIDE>";
+  if (r.error != HttpError::kNone && (path.len || query.len || authority.len)) r.path = "<SET>";
   return r;
 }
+Split St(const std::string& s) { return St("GET", s); }
 
-bool StEq(const std::string& s, const char* path, const char* query, const char* authority) {
-  const Split r = St(s);
-  const bool ok = r.ok && r.path == path && r.query == query && r.authority == authority;
+bool StEq(const std::string& s, const char* path, const char* query, const char* authority,
+          const std::string& method = "GET") {
+  const Split r = St(method, s);
+  const bool ok = r.error == HttpError::kNone && r.path == path && r.query == query &&
+                  r.authority == authority;
   if (!ok) {
-    printf("    SplitTarget(%s) = %d [%s] [%s] [%s]\n", s.c_str(), r.ok, r.path.c_str(),
-           r.query.c_str(), r.authority.c_str());
+    printf("    SplitTarget(%s %s) = %s [%s] [%s] [%s]\n", method.c_str(), s.c_str(),
+           tsgi::DescribeHttpError(r.error).reason, r.path.c_str(), r.query.c_str(),
+           r.authority.c_str());
   }
   return ok;
+}
+
+bool StErr(const std::string& method, const std::string& s, HttpError want) {
+  const Split r = St(method, s);
+  if (r.error != want) {
+    printf("    SplitTarget(%s %s) = %s, want %s\n", method.c_str(), s.c_str(),
+           tsgi::DescribeHttpError(r.error).reason, tsgi::DescribeHttpError(want).reason);
+  }
+  return r.error == want && r.path != "<SET>";
 }
 
 void Noop(void*, const char*, size_t) {}
@@ -432,50 +479,79 @@ void UnitTests() {
   CHECK(StEq("/a?", "/a", "", ""));
   CHECK(StEq("/a?b?c", "/a", "b?c", ""));
   CHECK(StEq("//x", "//x", "", ""));
-  CHECK(StEq("*", "*", "", ""));
+  CHECK(StEq("*", "*", "", "", "OPTIONS"));
   CHECK(StEq("http://example.com:8080/p/a?x=1", "/p/a", "x=1", "example.com:8080"));
   CHECK(StEq("http://example.com", "", "", "example.com"));
   CHECK(StEq("http://example.com?q", "", "q", "example.com"));
   CHECK(StEq("HTTPS://h/", "/", "", "h"));
   CHECK(StEq("http://[::1]:80/x", "/x", "", "[::1]:80"));
-  CHECK(!St("").ok);
-  CHECK(!St("example.com:443").ok);  // authority-form
-  CHECK(!St("a").ok);
-  CHECK(!St("*x").ok);
-  CHECK(!St("**").ok);
-  CHECK(!St("http:/x").ok);
-  CHECK(!St("http:").ok);
-  CHECK(!St("http://").ok);
-  CHECK(!St("http:///p").ok);
-  CHECK(!St("http://user@host/p").ok);
-  CHECK(!St("1http://h/").ok);
-  CHECK(!St("?q").ok);
+  CHECK(StEq("http://h:/", "/", "", "h:"));
+  CHECK(StEq("/a%23b", "/a%23b", "", ""));
+  CHECK(StErr("GET", "", HttpError::kTarget));
+  CHECK(StErr("GET", "example.com:443", HttpError::kAuthorityForm));
+  CHECK(StErr("GET", "a", HttpError::kTarget));
+  CHECK(StErr("OPTIONS", "*x", HttpError::kTarget));
+  CHECK(StErr("OPTIONS", "**", HttpError::kTarget));
+  CHECK(StErr("GET", "*", HttpError::kAsterisk));
+  CHECK(StErr("GET", "http:/x", HttpError::kAuthority));
+  CHECK(StErr("GET", "http:", HttpError::kAuthority));
+  CHECK(StErr("GET", "http://", HttpError::kAuthority));
+  CHECK(StErr("GET", "http:///p", HttpError::kAuthority));
+  CHECK(StErr("GET", "http://h%4/", HttpError::kAuthority));
+  CHECK(StErr("GET", "http://[::1/", HttpError::kAuthority));
+  CHECK(StErr("GET", "http://[v1]/", HttpError::kAuthority));
+  CHECK(StErr("GET", "http://[v1.]/", HttpError::kAuthority));
+  CHECK(StErr("GET", "http://user@host/p", HttpError::kUserinfo));
+  CHECK(StErr("GET", "ftp://host/p", HttpError::kScheme));
+  CHECK(StErr("GET", "s://]ufd/:", HttpError::kAuthority));
+  CHECK(StErr("GET", "1http://h/", HttpError::kTarget));
+  CHECK(StErr("GET", "?q", HttpError::kTarget));
+  CHECK(StErr("GET", "/a#", HttpError::kFragment));
+  CHECK(StErr("GET", "/a?b#c", HttpError::kFragment));
+  CHECK(StErr("GET", "http://h?#", HttpError::kFragment));
+  CHECK(StErr("CONNECT", "h:443", HttpError::kConnect));
+  CHECK(StErr("CONNECT", "[::1]:443", HttpError::kConnect));
+  CHECK(StErr("CONNECT", "h", HttpError::kConnectTarget));
+  CHECK(StErr("CONNECT", "/", HttpError::kConnectTarget));
+  CHECK(StErr("CONNECT", "*", HttpError::kConnectTarget));
+  CHECK(StErr("connect", "h:443", HttpError::kAuthorityForm));
   CHECK(St("/a?b").has_query);
   CHECK(St("/a?").has_query);
   CHECK(!St("/a").has_query);
   {
     StrView a, b, c;
-    CHECK(!tsgi::SplitTarget(StrView{}, &a, &b, &c));
+    CHECK(tsgi::SplitTarget(StrView{"GET", 3}, StrView{}, &a, &b, &c) == HttpError::kTarget);
   }
+  // Every error has a status and a reason of its own.
+  for (size_t i = 1; i < static_cast<size_t>(HttpError::kCount); ++i) {
+    const tsgi::HttpErrorInfo& e = tsgi::DescribeHttpError(static_cast<HttpError>(i));
+    CHECK(e.status == 400 || e.status == 431 || e.status == 501 || e.status == 505);
+    CHECK(e.reason != nullptr && e.reason[0] != '\0');
+    for (size_t j = 1; j < i; ++j) {
+      CHECK(string(e.reason) != tsgi::DescribeHttpError(static_cast<HttpError>(j)).reason);
+    }
+  }
+  CHECK(tsgi::DescribeHttpError(HttpError::kNone).status == 0);
 
   // ParseRequestHead edge cases.
   {
     HttpRequestHead h;
-    int status = 0;
+    HttpError status = HttpError::kNone;
+    const HttpError k431 = HttpError::kHeadTooLarge;
     const string req = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
     const char* p = g_head_buf.Put(req.data(), req.size());
     CHECK(tsgi::ParseRequestHead(p, 0, 8192, &h, &status) == tsgi::kParseNeedMore);
-    status = 0;
-    CHECK(tsgi::ParseRequestHead(p, 0, 0, &h, &status) == tsgi::kParseBad && status == 431);
+    status = HttpError::kNone;
+    CHECK(tsgi::ParseRequestHead(p, 0, 0, &h, &status) == tsgi::kParseBad && status == k431);
     CHECK(tsgi::ParseRequestHead(p, req.size(), req.size(), &h, &status) ==
           static_cast<ssize_t>(req.size()));
-    status = 0;
+    status = HttpError::kNone;
     CHECK(tsgi::ParseRequestHead(p, req.size(), req.size() - 1, &h, &status) ==
-              tsgi::kParseBad && status == 431);
-    status = 0;
+              tsgi::kParseBad && status == k431);
+    status = HttpError::kNone;
     // An incomplete head shorter than max_head needs more; at max_head it is 431.
     CHECK(tsgi::ParseRequestHead(p, 10, 11, &h, &status) == tsgi::kParseNeedMore);
-    CHECK(tsgi::ParseRequestHead(p, 10, 10, &h, &status) == tsgi::kParseBad && status == 431);
+    CHECK(tsgi::ParseRequestHead(p, 10, 10, &h, &status) == tsgi::kParseBad && status == k431);
     // A reused head struct is reset.
     const string post =
         "POST / HTTP/1.0\r\nContent-Length: 5\r\nExpect: 100-continue\r\nHost: h\r\n\r\n";
@@ -518,8 +594,11 @@ void UnitTests() {
     const string bad = "x\r\n";
     const char* b = g_piece_b.Put(bad.data(), bad.size());
     CHECK(d.Feed(b, bad.size(), &consumed, Noop, nullptr) == ChunkedDecoder::Result::kBad);
+    CHECK(d.error() == HttpError::kChunkSize);
     CHECK(d.Feed(p, body.size(), &consumed, Noop, nullptr) == ChunkedDecoder::Result::kBad);
+    CHECK(d.error() == HttpError::kChunkSize);
     d.Reset();
+    CHECK(d.error() == HttpError::kNone);
     CHECK(d.Feed(p, body.size(), &consumed, Noop, nullptr) == ChunkedDecoder::Result::kDone);
     // The largest size accepted is 2^63-1.
     d.Reset();

@@ -44,11 +44,12 @@ struct Var {
 
 std::vector<Var> Vars(const std::string& request, const tsgi::KeyTable& keys) {
   tsgi::HttpRequestHead head;
-  int status = 0;
-  ssize_t r = tsgi::ParseRequestHead(request.data(), request.size(), 65536, &head, &status);
+  tsgi::HttpError error = tsgi::HttpError::kNone;
+  ssize_t r = tsgi::ParseRequestHead(request.data(), request.size(), 65536, &head, &error);
   std::vector<Var> out;
   if (r <= 0) {
-    std::fprintf(stderr, "parse failed (%zd, %d) for %s\n", r, status, request.c_str());
+    std::fprintf(stderr, "parse failed (%zd, %s) for %s\n", r,
+                 tsgi::DescribeHttpError(error).reason, request.c_str());
     return out;
   }
   std::string scratch, key;
@@ -79,8 +80,26 @@ void TestHeaderVars() {
       "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n", keys);
   CHECK(te.size() == 1 && te[0].key == "HTTP_HOST");
 
+  // An absolute-form target's authority is HTTP_HOST (RFC 9112 §3.2.2), in the Host
+  // field's place, or after the fields when there is none.
+  std::vector<Var> abs = Vars(
+      "GET http://other.example:8080/p?q HTTP/1.1\r\nX-A: 1\r\nHost: good.example\r\n"
+      "X-B: 2\r\n\r\n", keys);
+  CHECK(abs.size() == 3);
+  if (abs.size() == 3) {
+    CHECK(abs[0].key == "HTTP_X_A" && abs[2].key == "HTTP_X_B");
+    CHECK(abs[1].index == 0 && abs[1].key == "HTTP_HOST" && abs[1].value == "other.example:8080");
+  }
+  std::vector<Var> abs10 = Vars("GET http://a.example/ HTTP/1.0\r\nX-A: 1\r\n\r\n", keys);
+  CHECK(abs10.size() == 2);
+  if (abs10.size() == 2) {
+    CHECK(abs10[1].index == 0 && abs10[1].key == "HTTP_HOST" && abs10[1].value == "a.example");
+  }
+  std::vector<Var> origin10 = Vars("GET / HTTP/1.0\r\nX-A: 1\r\n\r\n", keys);
+  CHECK(origin10.size() == 1);
+
   tsgi::HttpRequestHead head;
-  int status = 0;
+  tsgi::HttpError status = tsgi::HttpError::kNone;
   std::string req = "GET / HTTP/1.1\r\nHost: h\r\ncontent-type: a/b\r\n\r\n";
   CHECK(tsgi::ParseRequestHead(req.data(), req.size(), 4096, &head, &status) > 0);
   tsgi::StrView ct = tsgi::ContentType(head);
