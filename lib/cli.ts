@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { RESTART_CODE, applicationFile, snapshot, watchApplication, type Stamp, type Watcher } from './autoreload.js';
 import { ConfigError, renderShowConfig, resolveConfig, type Config } from './config.js';
-import { loadBinding } from './native-binding.js';
+import { chooseBackend, loadBinding, type BackendName } from './native-binding.js';
 import { dropPrivileges } from './privileges.js';
 import { describeLoadError, loadApplication } from './loader.js';
 import { parseStaticMaps } from './static-map.js';
@@ -232,12 +232,20 @@ export async function main(argv: readonly string[]): Promise<number> {
     log(`tsgi: ${(err as Error).message}`);
     return 1;
   }
-  log(`*** Starting tsgi ${VERSION} (${values.backend as string} backend, node ${process.version}) ***`);
+  if (masterMode && values.backend === 'js') {
+    log('tsgi: --master and --processes run the native backend: drop --backend js');
+    return 1;
+  }
+  let backend: BackendName;
+  try {
+    backend = chooseBackend(masterMode ? 'native' : (values.backend as string), (line) => log(`tsgi: ${line}`));
+  } catch (err) {
+    log(`tsgi: ${masterMode ? '--master and --processes run the native backend' : '--backend native'}: ${(err as Error).message}`);
+    return 1;
+  }
+  values.backend = backend;
+  log(`*** Starting tsgi ${VERSION} (${backend} backend, node ${process.version}) ***`);
   if (masterMode) {
-    if (values.backend !== 'native') {
-      log('tsgi: --master and --processes run the native backend: drop --backend js');
-      return 1;
-    }
     let watcher: Watcher | undefined;
     if (autoreload > 0) {
       const file = applicationFile(values);

@@ -429,11 +429,11 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     name: 'backend',
     type: 'choice',
-    choices: ['native', 'js'],
-    default: 'native',
-    help: 'Which server handles the sockets: the C++ addon ("native") or node:http ("js").',
+    choices: ['auto', 'native', 'js'],
+    default: 'auto',
+    help: 'Which server handles the sockets: the C++ addon ("native"), node:http and node:net ("js"), or "auto": native when the addon loads (prebuilt in the package, or built by npm install), else js after one warning line. "native" without an addon is an error.',
     verdict: 'implemented',
-    obeyedIn: 'lib/serve.ts serve()',
+    obeyedIn: 'lib/native-binding.ts chooseBackend()',
   },
   {
     name: 'ini',

@@ -4,7 +4,7 @@ import { Handler, KEYS, METHODS } from './exchange.js';
 import { parseSocketAddress, resolveHost, formatAddress, type SocketAddress } from './address.js';
 import { applySocketPermissions, parseOwner, parseSocketMode, prepareUnixSocket, removeSocketFile } from './unix-socket.js';
 import { TsgiError } from './errors.js';
-import { loadBinding, type NativeServer } from './native-binding.js';
+import { chooseBackend, loadBinding, type BackendName, type NativeServer } from './native-binding.js';
 import { normalize, type OptionValues } from './options.js';
 import type { Application } from './types.js';
 import { staticMapped } from './static-map.js';
@@ -13,7 +13,8 @@ export interface ServeOptions {
   /** Addresses to serve HTTP on; "127.0.0.1:0" (a free port on loopback) when none is given. */
   http?: string | string[];
   httpSocket?: string | string[];
-  backend?: 'native' | 'js';
+  /** "auto" (the default): native when the addon loads, else js with a process warning. */
+  backend?: 'auto' | 'native' | 'js';
   bufferSize?: number;
   postBuffering?: number;
   limitPost?: number;
@@ -38,7 +39,8 @@ export interface BoundAddress {
 }
 
 export interface Server {
-  readonly backend: 'native' | 'js';
+  /** The backend that serves ("auto" resolved). */
+  readonly backend: BackendName;
   /** The first bound address. */
   readonly address: BoundAddress;
   readonly addresses: readonly BoundAddress[];
@@ -171,7 +173,7 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
   if (targets.length === 0) targets.push({ address: parseSocketAddress('127.0.0.1:0', 'http'), protocol: 'http' });
   const mode = values.chmodSocket !== undefined ? parseSocketMode(values.chmodSocket as string) : undefined;
   const owner = values.chownSocket !== undefined ? parseOwner(values.chownSocket as string) : undefined;
-  const backendName = values.backend as 'native' | 'js';
+  const backendName = chooseBackend(values.backend as string, (line) => process.emitWarning(line, { code: 'TSGI_ERR_NATIVE_MISSING' }));
   const handler = new Handler(staticMapped(app, values), { backend: backendName, serverName: hostname() });
   let backend: Backend;
   if (backendName === 'js') {
