@@ -539,12 +539,13 @@ export function boundSockets(stderr) {
  * without one). exitInfo: undefined while the child runs, then { code, signal }.
  * kill() sends SIGKILL to this child (by pid) and reaps it. stderrLines: every complete
  * stderr line with the time it arrived ({ line, at }). nofile: run under `ulimit -n
- * nofile` (sh's ulimit, then exec: the pid stays the server's).
+ * nofile` (sh's ulimit, then exec: the pid stays the server's). command: the program
+ * and its first arguments, in place of `node bin/tsgi.js` (`npx tsgi` in a project).
  */
-export function spawnCli(args, { cwd = ROOT, env = {}, nofile } = {}) {
-  const argv = [CLI, ...args];
+export function spawnCli(args, { cwd = ROOT, env = {}, nofile, command = [process.execPath, CLI] } = {}) {
+  const argv = [...command.slice(1), ...args];
   const [file, fileArgs] =
-    nofile === undefined ? [process.execPath, argv] : ['/bin/sh', ['-c', `ulimit -n ${nofile} && exec "$0" "$@"`, process.execPath, ...argv]];
+    nofile === undefined ? [command[0], argv] : ['/bin/sh', ['-c', `ulimit -n ${nofile} && exec "$0" "$@"`, command[0], ...argv]];
   const child = spawn(file, fileArgs, {
     cwd,
     env: { ...process.env, ...env },
