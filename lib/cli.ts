@@ -10,7 +10,7 @@ import { describeLoadError, loadApplication } from './loader.js';
 import { parseStaticMaps } from './static-map.js';
 import { runMaster } from './master.js';
 import { TsgiError } from './errors.js';
-import { helpText, type OptionValues } from './options.js';
+import { USAGE, helpText, type OptionValues } from './options.js';
 import { serve, type Server } from './serve.js';
 import { VERSION } from './version.js';
 
@@ -170,9 +170,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  if (config.showConfig === 'print') {
+  if (values.dryRun) {
     for (const line of config.warnings) log(`tsgi: ${line}`);
-    process.stdout.write(renderShowConfig(config));
+    if (config.showConfig === 'print') process.stdout.write(renderShowConfig(config));
     return 0;
   }
   if (values.daemonize !== undefined && process.env.TSGI_DAEMONIZED !== '1') {
@@ -198,7 +198,13 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const sockets = ['http', 'httpSocket', 'socket', 'uwsgiSocket'].flatMap((k) => (values[k] as string[] | undefined) ?? []);
   if (sockets.length === 0) {
-    log('tsgi: no socket given: use --http :9090, --http-socket, --socket or --uwsgi-socket');
+    if (argv.length === 0) {
+      // Nothing at all: how to call it, rather than what is missing.
+      for (const line of USAGE) log(line);
+      log('tsgi --help lists every option.');
+    } else {
+      log('tsgi: no socket given: use --http :9090, --http-socket, --socket or --uwsgi-socket');
+    }
     return 1;
   }
   const masterMode = values.master === true || (values.processes as number) > 1;
