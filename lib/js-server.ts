@@ -77,7 +77,8 @@ export function requestArguments(id: number, flags: number, body: Buffer | numbe
   return args;
 }
 
-export function jsBackend(handler: Handler, values: OptionValues): Backend {
+/** The node:http and node:net server for handler; logFd: where the request log goes. */
+export function jsBackend(handler: Handler, values: OptionValues, logFd = 2): Backend {
   const bufferSize = values.bufferSize as number;
   const postBuffering = values.postBuffering as number;
   const limitPost = values.limitPost as number;
@@ -90,7 +91,7 @@ export function jsBackend(handler: Handler, values: OptionValues): Backend {
   let requests = 0;
   const log = (line: string) => {
     try {
-      writeSync(2, line);
+      writeSync(logFd, line);
     } catch {
       // the log is gone; keep serving
     }
