@@ -80,6 +80,34 @@ export async function start(port: number): Promise<number> {
 }
 `;
 
+/**
+ * `npx tsgi ...args` in the project, with the compiler-less PATH, once it is ready:
+ * { cli (spawnCli's handle), port, stop() }. npx runs tsgi under a shell of its own, so
+ * tsgi is signalled by the pid it prints: stop() sends it SIGTERM and resolves with npx's
+ * exit; after the test, a tsgi still running is killed.
+ */
+async function npxTsgi(t, args) {
+  const cli = spawnCli(['tsgi', ...args], { cwd: project, env: { PATH: tools }, command: ['npx'] });
+  let pid;
+  t.after(async () => {
+    if (pid !== undefined) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // it stopped
+      }
+    }
+    await cli.kill();
+  });
+  const port = await cli.port;
+  pid = Number(/^\*\*\* tsgi is ready in single-process mode \(pid: (\d+)\) \*\*\*$/m.exec(await cli.waitStderr(/is ready/))[1]);
+  const stop = () => {
+    process.kill(pid, 'SIGTERM');
+    return cli.waitExit(10000);
+  };
+  return { cli, port, stop };
+}
+
 let tarball;
 let packed;
 let install;
@@ -115,27 +143,12 @@ describe('the npm pack tarball, installed in a new project', () => {
     assert.equal(install.code, 0, `npm install:\n${install.out}`);
     assert.ok(!existsSync(join(project, 'node_modules', 'tsgi', 'build')), 'nothing was built: the prebuilt addon fits');
 
-    const cli = spawnCli(['tsgi', '--http', '127.0.0.1:0', '--wsgi-file', 'app.ts'], { cwd: project, env: { PATH: tools }, command: ['npx'] });
-    // npx runs tsgi under a shell of its own: tsgi is stopped by the pid it prints.
-    let pid;
-    t.after(async () => {
-      if (pid !== undefined) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // it stopped
-        }
-      }
-      await cli.kill();
-    });
-    const port = await cli.port;
-    pid = Number(/\*\*\* tsgi is ready in single-process mode \(pid: (\d+)\) \*\*\*/.exec(await cli.waitStderr(/is ready/))[1]);
+    const { cli, port, stop } = await npxTsgi(t, ['--http', '127.0.0.1:0', '--wsgi-file', 'app.ts']);
     assert.match(cli.stderrText(), /^\*\*\* Starting tsgi \S+ \(native backend, node v[\d.]+\) \*\*\*$/m);
     const res = await request(port, req('POST', '/echo?name=J%C3%BCrgen&x=1', [['Content-Type', 'application/json'], ['Content-Length', '7'], ['Connection', 'close']], '{"a":1}'), { timeoutMs: 5000 });
     assert.equal(res.status, 200, cli.stderrText());
     assert.deepEqual(JSON.parse(res.body.toString()), { backend: 'native', name: 'Jürgen', body: '{"a":1}', aborted: false });
-    process.kill(pid, 'SIGTERM');
-    const { code } = await cli.waitExit(10000);
+    const { code } = await stop();
     assert.equal(code, 0, cli.stderrText());
     assert.match(cli.stderrText(), /^tsgi: goodbye$/m);
   });
@@ -161,7 +174,7 @@ describe('the npm pack tarball, installed in a new project', () => {
       const errors = check.out.split('\n').filter((l) => l !== '');
       assert.equal(errors.length, 1, `one error, in wrong.ts:\n${check.out}`);
       assert.match(errors[0], /^wrong\.ts\(2,14\): error TS2322: Type 'Buffer(<[^>]*>)?' is not assignable to type 'number'\.$/);
-      assert.equal(check.code, 2);
+      assert.notEqual(check.code, 0, 'tsc fails on the error');
     });
   }
 
@@ -181,24 +194,10 @@ describe('the npm pack tarball, installed in a new project', () => {
     assert.equal(code, 1, native.stderrText());
     assert.equal(native.stderrText(), `tsgi: --backend native: no native addon for linux-x64 glibc: none prebuilt in ${join(pkg, 'prebuilds')}, none built in ${join(pkg, 'build')} (building one needs python3, make and a C++ compiler: npm rebuild tsgi)\n`);
 
-    const auto = spawnCli(['tsgi', '--http', '127.0.0.1:0', '--wsgi-file', 'app.ts', '--disable-logging'], { cwd: project, env: { PATH: tools }, command: ['npx'] });
-    let pid;
-    t.after(async () => {
-      if (pid !== undefined) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // it stopped
-        }
-      }
-      await auto.kill();
-    });
-    const port = await auto.port;
-    pid = Number(/\(pid: (\d+)\)/.exec(await auto.waitStderr(/is ready/))[1]);
+    const { cli: auto, port, stop } = await npxTsgi(t, ['--http', '127.0.0.1:0', '--wsgi-file', 'app.ts', '--disable-logging']);
     const res = await request(port, req('GET', '/?name=x', [['Connection', 'close']]), { timeoutMs: 5000 });
     assert.equal(JSON.parse(res.body.toString()).backend, 'js');
-    process.kill(pid, 'SIGTERM');
-    await auto.waitExit(10000);
+    assert.equal((await stop()).code, 0, auto.stderrText());
     const lines = auto.stderrText().split('\n');
     assert.deepEqual(
       lines.filter((l) => /addon/.test(l)),
