@@ -119,7 +119,10 @@ before(async () => {
   mkdirSync(stage);
   for (const f of ['bin', 'lib', 'native', 'binding.gyp', 'package.json', 'tsconfig.json', 'README.md']) cpSync(join(ROOT, f), join(stage, f), { recursive: true });
   symlinkSync(join(ROOT, 'node_modules'), join(stage, 'node_modules'));
-  const pack = await run(npm, ['pack', '--json', '--pack-destination', work], { cwd: stage, env: process.env });
+  // Without npm test's own npm_* variables: npm_config_local_prefix would make this npm
+  // pack the checkout instead of the copy.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith('npm_')));
+  const pack = await run(npm, ['pack', '--json', '--pack-destination', work], { cwd: stage, env });
   assert.equal(pack.code, 0, `npm pack:\n${pack.out}`);
   // --json's report is the last thing on stdout, after what prepack printed there.
   packed = JSON.parse(pack.stdout.slice(pack.stdout.lastIndexOf('\n[\n') + 1))[0];
