@@ -1,4 +1,4 @@
-// The seed articles' first application, in TypeScript.
+// Hello world: tsgi --http :9090 --wsgi-file examples/hello.ts, then curl http://127.0.0.1:9090/you
 import type { Environ, StartResponse } from 'tsgi';
 
 export function* application(environ: Environ, startResponse: StartResponse) {

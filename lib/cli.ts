@@ -4,13 +4,13 @@ import { readFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { RESTART_CODE, applicationFile, snapshot, watchApplication, type Stamp, type Watcher } from './autoreload.js';
 import { ConfigError, renderShowConfig, resolveConfig, type Config } from './config.js';
-import { loadBinding } from './native-binding.js';
+import { chooseBackend, loadBinding, type BackendName } from './native-binding.js';
 import { dropPrivileges } from './privileges.js';
 import { describeLoadError, loadApplication } from './loader.js';
 import { parseStaticMaps } from './static-map.js';
 import { runMaster } from './master.js';
 import { TsgiError } from './errors.js';
-import { helpText, type OptionValues } from './options.js';
+import { USAGE, helpText, type OptionValues } from './options.js';
 import { serve, type Server } from './serve.js';
 import { VERSION } from './version.js';
 
@@ -170,9 +170,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  if (config.showConfig === 'print') {
+  if (values.dryRun) {
     for (const line of config.warnings) log(`tsgi: ${line}`);
-    process.stdout.write(renderShowConfig(config));
+    if (config.showConfig === 'print') process.stdout.write(renderShowConfig(config));
     return 0;
   }
   if (values.daemonize !== undefined && process.env.TSGI_DAEMONIZED !== '1') {
@@ -198,7 +198,13 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const sockets = ['http', 'httpSocket', 'socket', 'uwsgiSocket'].flatMap((k) => (values[k] as string[] | undefined) ?? []);
   if (sockets.length === 0) {
-    log('tsgi: no socket given: use --http :9090, --http-socket, --socket or --uwsgi-socket');
+    if (argv.length === 0) {
+      // Nothing at all: how to call it, rather than what is missing.
+      for (const line of USAGE) log(line);
+      log('tsgi --help lists every option.');
+    } else {
+      log('tsgi: no socket given: use --http :9090, --http-socket, --socket or --uwsgi-socket');
+    }
     return 1;
   }
   const masterMode = values.master === true || (values.processes as number) > 1;
@@ -232,12 +238,20 @@ export async function main(argv: readonly string[]): Promise<number> {
     log(`tsgi: ${(err as Error).message}`);
     return 1;
   }
-  log(`*** Starting tsgi ${VERSION} (${values.backend as string} backend, node ${process.version}) ***`);
+  if (masterMode && values.backend === 'js') {
+    log('tsgi: --master and --processes run the native backend: drop --backend js');
+    return 1;
+  }
+  let backend: BackendName;
+  try {
+    backend = chooseBackend(masterMode ? 'native' : (values.backend as string), (line) => log(`tsgi: ${line}`));
+  } catch (err) {
+    log(`tsgi: ${masterMode ? '--master and --processes run the native backend' : '--backend native'}: ${(err as Error).message}`);
+    return 1;
+  }
+  values.backend = backend;
+  log(`*** Starting tsgi ${VERSION} (${backend} backend, node ${process.version}) ***`);
   if (masterMode) {
-    if (values.backend !== 'native') {
-      log('tsgi: --master and --processes run the native backend: drop --backend js');
-      return 1;
-    }
     let watcher: Watcher | undefined;
     if (autoreload > 0) {
       const file = applicationFile(values);

@@ -75,7 +75,7 @@ export interface Config {
   notes: string[];
   /** Every config file read, absolute. */
   files: string[];
-  /** --show-config on the command line: print and exit; in a file or the environment: log at start. */
+  /** --show-config: log at start, then serve; with --dry-run: print on stdout (and exit). */
   showConfig: 'none' | 'print' | 'log';
 }
 
@@ -574,8 +574,7 @@ export function resolveConfig(argv: readonly string[], options: ResolveOptions =
   const warnings = [...unknown, ...r.soft];
   const order = (e: Entry) => (e.spec !== undefined && CONFIG_OPTIONS.has(e.spec.name) && e.layer !== 'file' ? 0 : 1);
   const settings = [...all].sort((a, b) => order(a) - order(b)).map((e) => settingOf.get(e)!);
-  const show = all.filter((e) => e.spec?.name === 'show-config' && settingOf.get(e)!.status === 'effective').pop();
-  const showConfig = values.showConfig === true && show !== undefined ? (show.layer === 'cli' ? 'print' : 'log') : 'none';
+  const showConfig = values.showConfig !== true ? 'none' : values.dryRun === true ? 'print' : 'log';
   return { values, settings, warnings, notes, files: r.files, showConfig };
 }
 

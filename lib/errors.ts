@@ -23,7 +23,7 @@ export const ErrorCodes = {
   TSGI_ERR_APP_PYTHON: 'the application named is a Python file',
   TSGI_ERR_LISTEN: 'a socket could not be bound',
   TSGI_ERR_ADDRESS_INVALID: 'a socket address could not be parsed',
-  TSGI_ERR_NATIVE_MISSING: 'the native addon is not built',
+  TSGI_ERR_NATIVE_MISSING: 'no native addon fits this platform, or the one found cannot be loaded',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

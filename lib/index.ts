@@ -1,4 +1,9 @@
 // tsgi's public API.
+// Its types use Node's (Buffer, AbortSignal, NodeJS.*): the reference brings @types/node
+// (a dependency of the package) into the program of whoever imports tsgi, also where
+// the compiler does not add @types/* by itself (TypeScript 6 and later: "types" is []).
+// preserve="true" keeps it in dist/lib/index.d.ts (TypeScript 5.5 and later drop it otherwise).
+/// <reference types="node" preserve="true" />
 export { serve } from './serve.js';
 export type { Server, ServeOptions, BoundAddress } from './serve.js';
 export { loadApplication } from './loader.js';

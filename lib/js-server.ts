@@ -106,7 +106,8 @@ function headRefusal(req: IncomingMessage): readonly [number, string] | undefine
   return undefined;
 }
 
-export function jsBackend(handler: Handler, values: OptionValues): Backend {
+/** The node:http and node:net server for handler; logFd: where the request log goes. */
+export function jsBackend(handler: Handler, values: OptionValues, logFd = 2): Backend {
   const bufferSize = values.bufferSize as number;
   const postBuffering = values.postBuffering as number;
   const limitPost = values.limitPost as number;
@@ -119,7 +120,7 @@ export function jsBackend(handler: Handler, values: OptionValues): Backend {
   let requests = 0;
   const log = (line: string) => {
     try {
-      writeSync(2, line);
+      writeSync(logFd, line);
     } catch {
       // the log is gone; keep serving
     }

@@ -80,12 +80,40 @@ function pickCallable(mod: Record<string, unknown>, name: string | undefined, fi
   for (const [n, v] of candidates) {
     if (typeof v === 'function') return [v as Application, n];
   }
-  const wanted = name !== undefined ? `'${name}'` : `'application', 'app' or a default export`;
+  // Nothing callable: say what each place tsgi looked at holds, so that the message
+  // never denies an export the module has.
+  const facts: string[] = [];
+  const look = (n: string) => {
+    if (mod[n] !== undefined) facts.push(`'${n}' is ${kindOf(mod[n])}`);
+    if (def && typeof def === 'object' && def[n] !== undefined) facts.push(`the default export's '${n}' is ${kindOf(def[n])}`);
+  };
+  let head: string;
+  if (name !== undefined) {
+    head = `has no callable '${name}'`;
+    look(name);
+    if (facts.length === 0) facts.push(`there is no export '${name}'`);
+  } else {
+    head = "has no application function: tsgi calls the export 'application', else 'app', else the default export";
+    look('application');
+    look('app');
+    facts.push(def === undefined ? 'there is no default export' : `the default export is ${kindOf(def)}`);
+  }
   const found = Object.keys(mod).filter((k) => k !== '__esModule');
   throw new TsgiError(
     'TSGI_ERR_APP_NO_CALLABLE',
-    `${file} has no callable ${wanted} (it exports: ${found.length ? found.join(', ') : 'nothing'})`,
+    `${file} ${head}, and ${facts.join(', ')} (it exports: ${found.length ? found.join(', ') : 'nothing'})`,
   );
+}
+
+/** What a value that is not a function is, for a message: "a string", "an object (keys: a, b)". */
+function kindOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') {
+    const keys = Object.keys(v as object);
+    return keys.length > 0 ? `an object (keys: ${keys.join(', ')})` : 'an empty object';
+  }
+  return `a ${typeof v}`;
 }
 
 export async function loadApplication(options: LoadOptions): Promise<LoadedApplication> {

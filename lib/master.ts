@@ -63,6 +63,7 @@ export class Master {
   private wanted: number;
   private nextId = 1;
   private stopping = false;
+  private quietStop = false;
   private reloading = false;
   private readonly queue: NodeJS.Signals[] = [];
   private queued = false;
@@ -240,9 +241,12 @@ export class Master {
       w.killTimer.unref();
     }
     if (!this.appLoaded) {
+      // Every worker fails the same way at startup: the first one says why, once, and
+      // the others are stopped without a line each.
+      if (this.stopping) return;
       log(`tsgi: worker ${w.id} (pid: ${w.pid}) cannot load the application: ${message}`);
       log('tsgi: no application could be loaded: stopping');
-      void this.stop(true, 1);
+      void this.stop(true, 1, true);
     } else if (w.successor) {
       w.stopping = true; // its exit is no death
     } else if (!this.workers.has(w.pid)) {
@@ -272,7 +276,7 @@ export class Master {
     this.slotsFree.push(w.block);
     const how = signal ? `killed by signal ${signal}` : `exit code ${code}`;
     if (this.stopping) {
-      log(`tsgi: worker ${w.id} (pid: ${w.pid}) stopped (${how})`);
+      if (!this.quietStop) log(`tsgi: worker ${w.id} (pid: ${w.pid}) stopped (${how})`);
       if (this.workers.size === 0) this.finish();
       return;
     }
@@ -567,15 +571,19 @@ export class Master {
     }
   }
 
-  /** Graceful (SIGTERM, SIGINT) or at once (SIGQUIT, a fatal error). */
-  async stop(graceful: boolean, code: number): Promise<void> {
+  /**
+   * Graceful (SIGTERM, SIGINT) or at once (SIGQUIT, a fatal error). quiet: the reason was
+   * logged already and no worker serves yet, so neither the stop nor each worker's end is.
+   */
+  async stop(graceful: boolean, code: number, quiet = false): Promise<void> {
     if (this.stopping) {
       if (!graceful) for (const w of this.workers.values()) w.child.kill('SIGKILL');
       return;
     }
     this.stopping = true;
+    this.quietStop = quiet;
     this.exitCode = code;
-    log(graceful ? 'tsgi: stopping gracefully: requests in progress finish' : 'tsgi: stopping now');
+    if (!quiet) log(graceful ? 'tsgi: stopping gracefully: requests in progress finish' : 'tsgi: stopping now');
     if (this.workers.size === 0) return this.finish();
     const mercy = (this.values.reloadMercy as number) ?? 60;
     for (const w of this.workers.values()) {

@@ -1,4 +1,5 @@
-// Loads the native addon built by node-gyp (build/Release/tsgi.node).
+// Loads the native addon (node-gyp-build: built from source, or prebuilt in the package)
+// and chooses the backend --backend asks for.
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -79,26 +80,73 @@ export interface NativeBinding {
 }
 
 let binding: NativeBinding | undefined;
+let missing: TsgiError | undefined;
 
 /** The package's root: two levels above dist/lib/. */
 export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
+/** The first line of a load error (dlopen's are one line; node-gyp-build's two). */
+function firstLine(err: unknown): string {
+  return String((err as Error)?.message ?? err).split('\n')[0]!.trim();
+}
+
+/**
+ * The addon: the file TSGI_NATIVE_ADDON names when it is set (the tests load the ASan
+ * build so), else the one node-gyp-build picks in the package: build/Release or
+ * build/Debug (built from source by "npm install" or "npm run build"), then
+ * prebuilds/<platform>-<arch>/ (shipped in the package, one Node-API binary for every
+ * Node version). Throws TSGI_ERR_NATIVE_MISSING, whose message is one line saying what
+ * was looked for, when none fits or the one found cannot be loaded.
+ */
 export function loadBinding(): NativeBinding {
   if (binding) return binding;
+  if (missing) throw missing;
   const require = createRequire(import.meta.url);
-  const candidates = [
-    process.env.TSGI_NATIVE_ADDON,
-    join(packageRoot, 'build', 'Release', 'tsgi.node'),
-    join(packageRoot, 'build', 'Debug', 'tsgi.node'),
-  ].filter((p): p is string => typeof p === 'string' && p !== '');
-  for (const p of candidates) {
-    if (existsSync(p)) {
-      binding = require(p) as NativeBinding;
-      return binding;
+  const forced = process.env.TSGI_NATIVE_ADDON;
+  let file: string;
+  if (forced !== undefined && forced !== '') {
+    if (!existsSync(forced)) {
+      missing = new TsgiError('TSGI_ERR_NATIVE_MISSING', `no native addon at TSGI_NATIVE_ADDON=${forced}`);
+      throw missing;
+    }
+    file = forced;
+  } else {
+    const nodeGypBuild = require('node-gyp-build') as { resolve(dir: string): string };
+    try {
+      file = nodeGypBuild.resolve(packageRoot);
+    } catch {
+      const libc = process.platform === 'linux' ? (existsSync('/etc/alpine-release') ? ' musl' : ' glibc') : '';
+      missing = new TsgiError(
+        'TSGI_ERR_NATIVE_MISSING',
+        `no native addon for ${process.platform}-${process.arch}${libc}: none prebuilt in ${join(packageRoot, 'prebuilds')}, none built in ${join(packageRoot, 'build')} (building one needs python3, make and a C++ compiler: npm rebuild tsgi)`,
+      );
+      throw missing;
     }
   }
-  throw new TsgiError(
-    'TSGI_ERR_NATIVE_MISSING',
-    `The native addon is not built (looked in ${candidates.join(', ')}): run "npm install" or "npm run build", or use --backend js`,
-  );
+  try {
+    binding = require(file) as NativeBinding;
+  } catch (err) {
+    missing = new TsgiError('TSGI_ERR_NATIVE_MISSING', `the native addon ${file} cannot be loaded: ${firstLine(err)}`, { cause: err });
+    throw missing;
+  }
+  return binding;
+}
+
+export type BackendName = 'native' | 'js';
+
+/**
+ * --backend: "native" and "js" are what they say; "auto" is native when the addon loads,
+ * else js, after one warning line through warn. Throws TSGI_ERR_NATIVE_MISSING for
+ * "native" without an addon.
+ */
+export function chooseBackend(requested: string, warn: (line: string) => void): BackendName {
+  if (requested === 'js') return 'js';
+  try {
+    loadBinding();
+    return 'native';
+  } catch (err) {
+    if (requested === 'native' || !(err instanceof TsgiError)) throw err;
+    warn(`${err.message}: serving with the js backend (node:http, node:net)`);
+    return 'js';
+  }
 }

@@ -79,7 +79,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: 'choice',
     choices: ['uwsgi', 'http'],
     default: 'uwsgi',
-    help: 'The protocol of --socket: uwsgi, or http (as seed 000 writes "socket = :8000" with "protocol = http").',
+    help: 'The protocol of --socket: uwsgi, or http (uWSGI configs write "socket = :8000" with "protocol = http" to serve HTTP on it).',
     verdict: 'implemented',
     obeyedIn: 'lib/serve.ts socketsOf()',
   },
@@ -429,11 +429,11 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     name: 'backend',
     type: 'choice',
-    choices: ['native', 'js'],
-    default: 'native',
-    help: 'Which server handles the sockets: the C++ addon ("native") or node:http ("js").',
+    choices: ['auto', 'native', 'js'],
+    default: 'auto',
+    help: 'Which server handles the sockets: the C++ addon ("native"), node:http and node:net ("js"), or "auto": native when the addon loads (prebuilt in the package, or built by npm install), else js after one warning line. "native" without an addon is an error.',
     verdict: 'implemented',
-    obeyedIn: 'lib/serve.ts serve()',
+    obeyedIn: 'lib/native-binding.ts chooseBackend()',
   },
   {
     name: 'ini',
@@ -472,9 +472,17 @@ export const OPTIONS: readonly OptionSpec[] = [
     name: 'show-config',
     type: 'bool',
     default: false,
-    help: 'Print the configuration as read, in ini form, with the source of each value (file:line, environment, command line). On the command line: print it on stdout and exit 0; in a config file or the environment: log it at start and go on serving, as uWSGI does.',
+    help: 'Log the configuration as read, in ini form, with the source of each value (file:line, environment, command line), then serve, as uWSGI does. With --dry-run: print it on stdout and exit 0.',
     verdict: 'implemented',
     obeyedIn: 'lib/cli.ts main() -> lib/config.ts renderShowConfig()',
+  },
+  {
+    name: 'dry-run',
+    type: 'bool',
+    default: false,
+    help: 'Read and check the configuration (files, environment, command line), then exit without loading the application or binding a socket: 0, or 1 with what is wrong. With --show-config: print the configuration on stdout first.',
+    verdict: 'implemented',
+    obeyedIn: 'lib/cli.ts main()',
   },
   {
     name: 'enable-threads',
@@ -778,10 +786,12 @@ export function normalize(input: OptionValues): OptionValues {
   return out;
 }
 
+/** How the command is called: the first lines of --help, and what tsgi with no arguments says. */
+export const USAGE = ['Usage: tsgi --http :9090 --wsgi-file app.ts [options]', '       tsgi [options] FILE.ini|FILE.yaml|FILE.json'];
+
 export function helpText(): string {
   const lines = [
-    'Usage: tsgi [options]',
-    '       tsgi [options] FILE.ini|FILE.yaml|FILE.json',
+    ...USAGE,
     '',
     'Options come from config files (--ini, --yaml, --json: uWSGI\'s [uwsgi] section or root key),',
     'the environment (TSGI_NAME or UWSGI_NAME, e.g. TSGI_BUFFER_SIZE=8k) and the command line;',
@@ -799,6 +809,6 @@ export function helpText(): string {
     lines.push(`      ${spec.help}${def}${rep}`);
     if (spec.verdict !== 'implemented') lines.push(`      [${spec.verdict}] ${spec.message ?? ''}`);
   }
-  lines.push('', 'Example: tsgi --http :9090 --wsgi-file app.ts', '         tsgi --ini uwsgi.ini --show-config');
+  lines.push('', 'Example: tsgi --http :9090 --wsgi-file app.ts', '         tsgi --ini uwsgi.ini --show-config --dry-run');
   return lines.join('\n') + '\n';
 }

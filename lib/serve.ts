@@ -4,16 +4,18 @@ import { Handler, KEYS, METHODS } from './exchange.js';
 import { parseSocketAddress, resolveHost, formatAddress, type SocketAddress } from './address.js';
 import { applySocketPermissions, parseOwner, parseSocketMode, prepareUnixSocket, removeSocketFile } from './unix-socket.js';
 import { TsgiError } from './errors.js';
-import { loadBinding, type NativeServer } from './native-binding.js';
+import { chooseBackend, loadBinding, type BackendName, type NativeServer } from './native-binding.js';
 import { normalize, type OptionValues } from './options.js';
 import type { Application } from './types.js';
 import { staticMapped } from './static-map.js';
+import { ErrorLog } from './wsgi-errors.js';
 
 export interface ServeOptions {
   /** Addresses to serve HTTP on; "127.0.0.1:0" (a free port on loopback) when none is given. */
   http?: string | string[];
   httpSocket?: string | string[];
-  backend?: 'native' | 'js';
+  /** "auto" (the default): native when the addon loads, else js with a process warning. */
+  backend?: 'auto' | 'native' | 'js';
   bufferSize?: number;
   postBuffering?: number;
   limitPost?: number;
@@ -21,6 +23,13 @@ export interface ServeOptions {
   httpTimeout?: number;
   listen?: number;
   disableLogging?: boolean;
+  /**
+   * Where wsgi.errors writes and where the server reports an application's errors (the
+   * stack of an exception), instead of stderr. The request log line is not sent here.
+   */
+  errorLog?: (text: string | Uint8Array) => void;
+  /** The file descriptor the request log and refusal lines are written to: 2 (stderr) when not given. */
+  logFd?: number;
   [option: string]: unknown;
 }
 
@@ -38,7 +47,8 @@ export interface BoundAddress {
 }
 
 export interface Server {
-  readonly backend: 'native' | 'js';
+  /** The backend that serves ("auto" resolved). */
+  readonly backend: BackendName;
   /** The first bound address. */
   readonly address: BoundAddress;
   readonly addresses: readonly BoundAddress[];
@@ -90,7 +100,8 @@ export interface NativeBackend extends Backend {
   noteException(): void;
 }
 
-export function nativeBackend(handler: Handler, values: OptionValues, slot?: WorkerSlot): NativeBackend {
+/** The native server for handler; slot: under a master; logFd: where the request log goes. */
+export function nativeBackend(handler: Handler, values: OptionValues, slot?: WorkerSlot, logFd = 2): NativeBackend {
   const binding = loadBinding();
   let resolveClosed: () => void = () => {};
   const closed = new Promise<void>((r) => (resolveClosed = r));
@@ -102,7 +113,7 @@ export function nativeBackend(handler: Handler, values: OptionValues, slot?: Wor
     tmpDir: tmpdir(),
     logging: !(values.disableLogging as boolean),
     manageScriptName: values.manageScriptName as boolean,
-    logFd: 2,
+    logFd,
     core: slot?.core ?? 0,
     serverName: hostname(),
     keys: KEYS,
@@ -162,7 +173,13 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
   if (typeof app !== 'function') {
     throw new TsgiError('TSGI_ERR_APP_NO_CALLABLE', `Expected an application function for serve() but received ${typeof app}`);
   }
-  const input: OptionValues = { ...options };
+  const { errorLog, logFd = 2, ...input }: OptionValues = { ...options };
+  if (errorLog !== undefined && typeof errorLog !== 'function') {
+    throw new TsgiError('TSGI_ERR_OPTION_INVALID', `Expected a function for errorLog but received ${typeof errorLog}`);
+  }
+  if (!Number.isInteger(logFd) || (logFd as number) < 0) {
+    throw new TsgiError('TSGI_ERR_OPTION_INVALID', `Expected a file descriptor (an integer from 0) for logFd but received ${String(logFd)}`);
+  }
   for (const k of ['http', 'httpSocket', 'socket', 'uwsgiSocket']) {
     if (typeof input[k] === 'string') input[k] = [input[k]];
   }
@@ -171,14 +188,18 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
   if (targets.length === 0) targets.push({ address: parseSocketAddress('127.0.0.1:0', 'http'), protocol: 'http' });
   const mode = values.chmodSocket !== undefined ? parseSocketMode(values.chmodSocket as string) : undefined;
   const owner = values.chownSocket !== undefined ? parseOwner(values.chownSocket as string) : undefined;
-  const backendName = values.backend as 'native' | 'js';
-  const handler = new Handler(staticMapped(app, values), { backend: backendName, serverName: hostname() });
+  const backendName = chooseBackend(values.backend as string, (line) => process.emitWarning(line, { code: 'TSGI_ERR_NATIVE_MISSING' }));
+  const handler = new Handler(staticMapped(app, values), {
+    backend: backendName,
+    serverName: hostname(),
+    ...(errorLog !== undefined ? { errors: new ErrorLog(errorLog as (text: string | Uint8Array) => void) } : {}),
+  });
   let backend: Backend;
   if (backendName === 'js') {
     const { jsBackend } = await import('./js-server.js');
-    backend = jsBackend(handler, values);
+    backend = jsBackend(handler, values, logFd as number);
   } else {
-    backend = nativeBackend(handler, values);
+    backend = nativeBackend(handler, values, undefined, logFd as number);
   }
   const bound: BoundAddress[] = [];
   const created: string[] = []; // socket files this server made, for --vacuum

@@ -14,14 +14,17 @@ export type Write = (chunk: Chunk) => void;
 
 export type StartResponse = (status: string, headers: Headers, excInfo?: unknown) => Write;
 
-/** wsgi.input: the request body, buffered before the application is called. */
-export interface InputStream extends Iterable<Uint8Array>, AsyncIterable<Uint8Array> {
+/**
+ * wsgi.input: the request body, buffered before the application is called. Reads
+ * return Node Buffers (Uint8Arrays): read().toString() is the body as UTF-8.
+ */
+export interface InputStream extends Iterable<Buffer>, AsyncIterable<Buffer> {
   /** Up to size bytes (all that is left when size is absent or negative); empty at the end. */
-  read(size?: number): Uint8Array;
+  read(size?: number): Buffer;
   /** One line, "\n" included, of at most size bytes; empty at the end. */
-  readline(size?: number): Uint8Array;
+  readline(size?: number): Buffer;
   /** Lines until the end, or until their total passes hint bytes. */
-  readlines(hint?: number): Uint8Array[];
+  readlines(hint?: number): Buffer[];
 }
 
 /** wsgi.errors: a text stream to the server's log. */

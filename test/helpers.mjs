@@ -3,7 +3,7 @@
 // Everything here is bounded in time and cleans up after itself.
 import net from 'node:net';
 import { spawn } from 'node:child_process';
-import { readdirSync, readlinkSync, writeFileSync, unlinkSync } from 'node:fs';
+import { fstatSync, openSync, readSync, readdirSync, readlinkSync, writeFileSync, writeSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -41,12 +41,33 @@ export async function waitUntil(check, ms = 2000, what = 'a condition') {
 // ---------------------------------------------------------------------------------
 // Servers
 
+// What the servers of startServer() log goes to this process's server log, not to its
+// stderr: the conformance tests' applications fail on purpose and their clients are
+// refused on purpose, and the stacks and refusal lines belong in the output only when a
+// test fails (testFor() in conformance/differences.mjs prints what was logged during a
+// failed test). Both streams go to one file, unlinked at once: nothing is left on disk.
+const serverLogPath = join(tmpdir(), `tsgi-test-server-log-${process.pid}-${Date.now()}`);
+const serverLogFd = openSync(serverLogPath, 'w+', 0o600);
+unlinkSync(serverLogPath);
+const errorLog = (text) => writeSync(serverLogFd, typeof text === 'string' ? text : Buffer.from(text));
+
+/** Where the server log stands now: serverLogSince(mark) is what was logged after it. */
+export const serverLogMark = () => fstatSync(serverLogFd).size;
+
+/** What the servers of startServer() logged (request and refusal lines, application errors) since mark. */
+export function serverLogSince(mark) {
+  const out = Buffer.alloc(Math.max(0, fstatSync(serverLogFd).size - mark));
+  readSync(serverLogFd, out, 0, out.length, mark);
+  return out.toString('latin1');
+}
+
 /**
- * Starts serve(app, options) on 127.0.0.1:0 (unless options.http says otherwise).
+ * Starts serve(app, options) on 127.0.0.1:0 (unless options.http says otherwise), its
+ * log and error log into the server log (above) unless options say otherwise.
  * close() is graceful for up to 2 s, then destroys; it is safe to call twice.
  */
 export async function startServer(app, options = {}) {
-  const server = await serve(app, { http: '127.0.0.1:0', disableLogging: true, ...options });
+  const server = await serve(app, { http: '127.0.0.1:0', disableLogging: true, errorLog, logFd: serverLogFd, ...options });
   let closing;
   const close = () => {
     if (closing === undefined) {
@@ -539,12 +560,13 @@ export function boundSockets(stderr) {
  * without one). exitInfo: undefined while the child runs, then { code, signal }.
  * kill() sends SIGKILL to this child (by pid) and reaps it. stderrLines: every complete
  * stderr line with the time it arrived ({ line, at }). nofile: run under `ulimit -n
- * nofile` (sh's ulimit, then exec: the pid stays the server's).
+ * nofile` (sh's ulimit, then exec: the pid stays the server's). command: the program
+ * and its first arguments, in place of `node bin/tsgi.js` (`npx tsgi` in a project).
  */
-export function spawnCli(args, { cwd = ROOT, env = {}, nofile } = {}) {
-  const argv = [CLI, ...args];
+export function spawnCli(args, { cwd = ROOT, env = {}, nofile, command = [process.execPath, CLI] } = {}) {
+  const argv = [...command.slice(1), ...args];
   const [file, fileArgs] =
-    nofile === undefined ? [process.execPath, argv] : ['/bin/sh', ['-c', `ulimit -n ${nofile} && exec "$0" "$@"`, process.execPath, ...argv]];
+    nofile === undefined ? [command[0], argv] : ['/bin/sh', ['-c', `ulimit -n ${nofile} && exec "$0" "$@"`, command[0], ...argv]];
   const child = spawn(file, fileArgs, {
     cwd,
     env: { ...process.env, ...env },

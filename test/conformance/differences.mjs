@@ -8,7 +8,7 @@
 // its test stays on, and fails.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serverBreaches } from '../helpers.mjs';
+import { serverBreaches, serverLogMark, serverLogSince } from '../helpers.mjs';
 
 export const KNOWN_DIFFERENCES = new Map([
   [
@@ -24,7 +24,9 @@ export const KNOWN_DIFFERENCES = new Map([
 /**
  * test() for a conformance test on backend: skipped on js when it is a known difference.
  * It fails when validate() caught the server breaking the contract during it, even where
- * the server swallowed the error (see serverBreaches in ../helpers.mjs).
+ * the server swallowed the error (see serverBreaches in ../helpers.mjs). What the server
+ * logged during the test (serverLogSince() in ../helpers.mjs) is printed only when it
+ * fails: a passing run stays quiet about the errors its applications raise on purpose.
  */
 export function testFor(backend) {
   return (name, options, fn) => {
@@ -35,8 +37,18 @@ export function testFor(backend) {
     const reason = backend === 'js' ? KNOWN_DIFFERENCES.get(name) : undefined;
     const checked = async (t) => {
       const from = serverBreaches.length;
-      await fn(t);
-      assert.deepEqual(serverBreaches.slice(from), [], 'validate() caught the server breaking the contract');
+      const mark = serverLogMark();
+      try {
+        await fn(t);
+        assert.deepEqual(serverBreaches.slice(from), [], 'validate() caught the server breaking the contract');
+      } catch (err) {
+        const log = serverLogSince(mark);
+        if (log !== '') {
+          t.diagnostic("the server's log during this test:");
+          for (const line of log.trimEnd().split('\n')) t.diagnostic(line);
+        }
+        throw err;
+      }
     };
     return test(name, { timeout: 30000, ...options, ...(reason ? { skip: `known difference: ${reason}` } : {}) }, checked);
   };

@@ -131,9 +131,32 @@ describe('tsgi fails clearly', () => {
     await failsWith(t, ['--http', '127.0.0.1:0', '--module', 'no.such.module'], /^tsgi: .*no\.such\.module/, { cwd: FIXTURES });
   });
 
-  test('a module without the callable', T, async (t) => {
-    await failsWith(t, ['--http', '127.0.0.1:0', '--wsgi-file', join(FIXTURES, 'no-callable.mjs')], /^tsgi: .*no-callable\.mjs.*(callable|application)/);
-    await failsWith(t, ['--http', '127.0.0.1:0', '--module', 'callables:missing'], /^tsgi: .*missing/, { cwd: FIXTURES });
+  test('a module without the callable: the message says what each place tsgi looked at holds', T, async (t) => {
+    const file = join(FIXTURES, 'no-callable.mjs');
+    await failsWith(
+      t,
+      ['--http', '127.0.0.1:0', '--wsgi-file', file],
+      new RegExp(
+        `^tsgi: ${file} has no application function: tsgi calls the export 'application', else 'app', else the default export, and there is no default export \\(it exports: helper, notAnApp\\)$`,
+      ),
+    );
+    await failsWith(
+      t,
+      ['--http', '127.0.0.1:0', '--module', 'callables:missing'],
+      /^tsgi: \S+callables\.mjs has no callable 'missing', and there is no export 'missing' \(it exports: app, application, other\)$/,
+      { cwd: FIXTURES },
+    );
+  });
+
+  test('a default export that is not a function is named as such, not denied', T, async (t) => {
+    const file = join(FIXTURES, 'default-object.mjs');
+    await failsWith(
+      t,
+      ['--http', '127.0.0.1:0', '--wsgi-file', file],
+      new RegExp(
+        `^tsgi: ${file} has no application function: tsgi calls the export 'application', else 'app', else the default export, and the default export is an object \\(keys: handler\\) \\(it exports: default, handler\\)$`,
+      ),
+    );
   });
 
   test('a Python file', T, async (t) => {
@@ -153,7 +176,31 @@ describe('tsgi fails clearly', () => {
   });
 
   test('no socket to serve on', T, async (t) => {
-    await failsWith(t, ['--wsgi-file', join(FIXTURES, 'app.mjs')], /^tsgi: .*(--http|socket)/);
+    await failsWith(t, ['--wsgi-file', join(FIXTURES, 'app.mjs')], /^tsgi: no socket given: use --http :9090, --http-socket, --socket or --uwsgi-socket$/);
+  });
+
+  test('no arguments at all: the usage, exit 1', T, async (t) => {
+    const cli = spawnCli([]);
+    t.after(() => cli.kill());
+    const { code } = await cli.waitExit(8000);
+    assert.equal(code, 1);
+    assert.equal(
+      cli.stderrText(),
+      'Usage: tsgi --http :9090 --wsgi-file app.ts [options]\n       tsgi [options] FILE.ini|FILE.yaml|FILE.json\ntsgi --help lists every option.\n',
+    );
+    assert.equal(cli.stdoutText(), '');
+  });
+
+  test('--backend native without an addon: one line that says so, exit 1', T, async (t) => {
+    await failsWith(t, ['--http', '127.0.0.1:0', '--backend', 'native', '--wsgi-file', join(FIXTURES, 'app.mjs')], /^tsgi: --backend native: no native addon at TSGI_NATIVE_ADDON=\/nonexistent\/tsgi\.node$/, {
+      env: { TSGI_NATIVE_ADDON: '/nonexistent/tsgi.node' },
+    });
+  });
+
+  test('--master without an addon: one line, exit 1', T, async (t) => {
+    await failsWith(t, ['--http', '127.0.0.1:0', '--master', '--wsgi-file', join(FIXTURES, 'app.mjs')], /^tsgi: --master and --processes run the native backend: no native addon at TSGI_NATIVE_ADDON=\/nonexistent\/tsgi\.node$/, {
+      env: { TSGI_NATIVE_ADDON: '/nonexistent/tsgi.node' },
+    });
   });
 
   for (const backend of BACKENDS) {
@@ -249,6 +296,57 @@ describe('tsgi stops gracefully', () => {
     const { code } = await cli.waitExit(5000);
     assert.equal(code, 0);
     assert.ok(Date.now() - started < 3000, `exited in ${Date.now() - started} ms`);
+  });
+});
+
+describe('--backend auto, --show-config, --dry-run', () => {
+  test('auto (the default) without an addon: one warning line, then the js backend serves', T, async (t) => {
+    const { cli, res } = await servesWith(t, ['--wsgi-file', join(FIXTURES, 'app.mjs')], 'hello from mjs /hello\n', { env: { TSGI_NATIVE_ADDON: '/nonexistent/tsgi.node' } });
+    assert.equal(res.status, 200);
+    const lines = cli.stderrText().split('\n');
+    assert.deepEqual(
+      lines.filter((l) => /addon|backend/.test(l)),
+      ['tsgi: no native addon at TSGI_NATIVE_ADDON=/nonexistent/tsgi.node: serving with the js backend (node:http, node:net)', `*** Starting tsgi ${VERSION} (js backend, node ${process.version}) ***`],
+    );
+  });
+
+  test('auto with the addon: the native backend, no warning', T, async (t) => {
+    const { cli } = await servesWith(t, ['--wsgi-file', join(FIXTURES, 'app.mjs')], 'hello from mjs /hello\n');
+    assert.deepEqual(
+      cli.stderrText().split('\n').filter((l) => /addon|backend/.test(l)),
+      [`*** Starting tsgi ${VERSION} (native backend, node ${process.version}) ***`],
+    );
+  });
+
+  test('--show-config logs the configuration, then serves (as uWSGI does)', T, async (t) => {
+    const { cli } = await servesWith(t, ['--wsgi-file', join(FIXTURES, 'app.mjs'), '--show-config'], 'hello from mjs /hello\n');
+    const stderr = cli.stderrText();
+    assert.match(stderr, /^\[uwsgi\]\nhttp = 127\.0\.0\.1:0  # command line\ndisable-logging = true  # command line\n/m);
+    assert.match(stderr, /^show-config = true  # command line\n;end of configuration\n/m);
+    assert.ok(stderr.indexOf(';end of configuration') < stderr.indexOf('*** tsgi is ready'), 'before the server is ready');
+    assert.equal(cli.stdoutText(), '');
+  });
+
+  test('--show-config --dry-run prints the configuration on stdout and exits 0 without serving', T, async (t) => {
+    const cli = spawnCli(['--http', '127.0.0.1:0', '--wsgi-file', join(FIXTURES, 'does-not-exist.mjs'), '--show-config', '--dry-run']);
+    t.after(() => cli.kill());
+    const { code } = await cli.waitExit(8000);
+    assert.equal(code, 0, cli.stderrText());
+    assert.equal(cli.stderrText(), '');
+    assert.match(cli.stdoutText(), /^;tsgi configuration: .*\n.*\n\[uwsgi\]\nhttp = 127\.0\.0\.1:0  # command line\n/);
+    assert.match(cli.stdoutText(), /\ndry-run = true  # command line\n;end of configuration\n$/);
+  });
+
+  test('--dry-run checks the configuration: a bad value is one line and exit 1', T, async (t) => {
+    await failsWith(t, ['--http', '127.0.0.1:0', '--buffer-size', '0', '--dry-run'], /^tsgi: .*buffer-size.*"0"/);
+  });
+
+  test('--help speaks of uWSGI and tsgi only: no "seed"', T, async (t) => {
+    const cli = spawnCli(['--help']);
+    t.after(() => cli.kill());
+    assert.equal((await cli.waitExit(8000)).code, 0);
+    assert.match(cli.stdoutText(), /--show-config[\s\S]*--dry-run/);
+    assert.doesNotMatch(cli.stdoutText(), /seed/i);
   });
 });
 

@@ -173,6 +173,13 @@ test('startup: an application with a syntax error stops the master with exit 1 a
     assert.ok(Date.now() - started <= 8000);
     assert.match(log, /^tsgi: worker \d+ \(pid: \d+\) cannot load the application: the application \S+app\.mjs failed to load: SyntaxError: /m);
     assert.match(log, /^tsgi: no application could be loaded: stopping$/m);
+    // Reported once, not once per worker, and the workers' stop says nothing more.
+    const after = log.slice(log.indexOf('cannot load the application')).split('\n').filter((l) => l !== '');
+    assert.equal(after.length, 3, `the error, the stop and goodbye:\n${log}`);
+    assert.match(after[1], /^tsgi: no application could be loaded: stopping$/);
+    assert.equal(after[2], 'tsgi: goodbye');
+    assert.equal(log.split('cannot load the application').length - 1, 1, `said once:\n${log}`);
+    assert.doesNotMatch(log, /SIGTERM|stopped \(|stopping gracefully/, `no line for the workers' stop:\n${log}`);
     assert.doesNotMatch(log, /^tsgi: reload aborted/m);
     assert.doesNotMatch(log, /^tsgi: respawned worker/m, 'no respawn');
     assert.doesNotMatch(log, /\) ready: /, 'no worker became ready');

@@ -373,8 +373,8 @@ describe('seed 004 (Flask in Docker: supervisord.ini, and uwsgi.ini with a unix 
 describe('config files at the command line', () => {
   const seed000 = join(FIX, '000_d9b73b7138dba63f-block1.ini');
 
-  test('--show-config prints what was read, in ini form, with each value\'s source, and exits 0', T, async (t) => {
-    const cli = spawnCli(['--ini', seed000, '--show-config', '--buffer-size', '8k'], { cwd: join(FIX, '000'), env: { TSGI_HARAKIRI: '30' } });
+  test('--show-config --dry-run prints what was read, in ini form, with each value\'s source, and exits 0', T, async (t) => {
+    const cli = spawnCli(['--ini', seed000, '--show-config', '--dry-run', '--buffer-size', '8k'], { cwd: join(FIX, '000'), env: { TSGI_HARAKIRI: '30' } });
     t.after(() => cli.kill());
     const { code } = await cli.waitExit(8000);
     assert.equal(code, 0, cli.stderrText());

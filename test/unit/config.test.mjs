@@ -453,7 +453,7 @@ describe('a Python application', () => {
 describe('--show-config', () => {
   test('every value with its source, in ini form; overridden and unknown ones commented out', () => {
     const f = file('[uwsgi]\nsocket = :8000  # the port\nprocesses = 2\nworkers = 3\nprocesess = 9\nbase = /srv\nchdir = %(base)/app\nenv = A=b #c\n', 'show.ini');
-    const config = resolve(['--ini', f, '--show-config', '--socket', ':9'], { TSGI_HARAKIRI: '30' });
+    const config = resolve(['--ini', f, '--show-config', '--dry-run', '--socket', ':9'], { TSGI_HARAKIRI: '30' });
     assert.equal(config.showConfig, 'print');
     assert.equal(
       renderShowConfig(config),
@@ -471,11 +471,18 @@ describe('--show-config', () => {
         'env = A=b  # show.ini:8',
         'harakiri = 30  # environment TSGI_HARAKIRI',
         'show-config = true  # command line',
+        'dry-run = true  # command line',
         'socket = :9  # command line',
         ';end of configuration',
         '',
       ].join('\n'),
     );
+  });
+
+  test('on the command line too it is logged at start and the server goes on, as uWSGI does; --dry-run prints it instead', () => {
+    assert.equal(resolve(['--http', ':1', '--show-config']).showConfig, 'log');
+    assert.equal(resolve(['--http', ':1', '--show-config', '--dry-run']).showConfig, 'print');
+    assert.equal(resolve([file('[uwsgi]\nhttp = :1\nshow-config = true\n'), '--dry-run']).showConfig, 'print');
   });
 
   test('in a file or the environment it is logged at start (the server goes on); false is nothing', () => {

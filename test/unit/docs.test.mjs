@@ -1,8 +1,10 @@
-// docs/ stays true: the options page is generated from the table and fresh, and every
-// error code is documented.
+// docs/ stays true: the options page is generated from the table and fresh, every
+// error code is documented, and what users read speaks of uWSGI and tsgi, not of the
+// project's working material (the "seed" articles its tests are named after).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { render } from '../../scripts/gen-options-doc.mjs';
 import { ErrorCodes } from '../../dist/lib/errors.js';
 import { OPTIONS } from '../../dist/lib/options.js';
@@ -26,5 +28,14 @@ test('every option says where it is obeyed, and that place exists', () => {
       const name = symbol.replace(/\(\)$/, '').split(/::|\./).pop();
       assert.ok(new RegExp(`\\b${name}\\b`).test(text), `${o.name}: ${name} is not in ${file}`);
     }
+  }
+});
+
+test('what users read never speaks of the seeds: README, docs/, examples/, the sources of --help and the messages', () => {
+  const files = ['README.md', ...['docs', 'examples', 'lib'].flatMap((dir) => readdirSync(dir).map((f) => join(dir, f)))];
+  for (const file of files) {
+    const lines = readFileSync(file, 'utf8').split('\n');
+    const found = lines.map((l, i) => [i + 1, l]).filter(([, l]) => /\bseeds?\b/i.test(l));
+    assert.deepEqual(found, [], `${file} speaks of the seeds`);
   }
 });

@@ -118,7 +118,7 @@ describe('parseArgv', () => {
     assert.throws(() => parseArgv(['--buffer-size', '0']), { ...invalid, message: /from 256 to 1048576 for buffer-size but received "0"/ });
     assert.throws(() => parseArgv(['--buffer-size', 'big']), { ...invalid, message: /buffer-size/ });
     assert.throws(() => parseArgv(['--http-timeout', '0']), { ...invalid, message: /http-timeout/ });
-    assert.throws(() => parseArgv(['--backend', 'python']), { ...invalid, message: /one of native, js for backend/ });
+    assert.throws(() => parseArgv(['--backend', 'python']), { ...invalid, message: /one of auto, native, js for backend/ });
     assert.throws(() => parseArgv(['--env', 'NOEQUALS']), { ...invalid, message: /KEY=VALUE for env/ });
     assert.throws(() => parseArgv(['--http=']), { ...invalid, message: /http/ });
     assert.throws(() => parseArgv(['--disable-logging=maybe']), { ...invalid, message: /disable-logging/ });
@@ -195,7 +195,7 @@ describe('normalize', () => {
     assert.equal(v.httpTimeout, 60);
     assert.equal(v.listen, 100);
     assert.equal(v.disableLogging, false);
-    assert.equal(v.backend, 'native');
+    assert.equal(v.backend, 'auto');
   });
 
   test('takes camelCase keys, coerces, and keeps what was given', () => {
@@ -231,7 +231,7 @@ describe('normalize', () => {
 describe('helpText', () => {
   const text = helpText();
   test('lists every option, its short form, aliases and default', () => {
-    assert.match(text, /^Usage: tsgi \[options\]\n/);
+    assert.match(text, /^Usage: tsgi --http :9090 --wsgi-file app\.ts \[options\]\n/);
     for (const o of OPTIONS) {
       assert.ok(text.includes(`--${o.name}`), `--${o.name}`);
       if (o.short) assert.ok(text.includes(`-${o.short}, --${o.name}`), `-${o.short}`);
