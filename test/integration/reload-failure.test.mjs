@@ -340,7 +340,10 @@ test('kill -9 of a worker while the application is broken: respawned with back-o
     assert.ok(m.children().includes(survivor), `the other worker lives on: ${m.children()}`);
 
     // Fixed: a SIGHUP reloads the survivor, and the respawn waiting out its back-off
-    // goes at once.
+    // goes at once. The fix is written just after a failed attempt, so the next one is
+    // seconds of back-off away (never one that happens to start as the file changes).
+    const failedAt = m.log().length;
+    await m.waitLog(/^tsgi: OOPS ! worker \d+ \(pid: \d+\) cannot load the application: .* trying again in ([1-9]\d{3,}) ms \.\.\.$/m, 10000, failedAt);
     writeApp(app, 'v2');
     const fixedAt = m.log().length;
     m.signal('SIGHUP');
