@@ -713,12 +713,14 @@ void Server::UpdateReading(Connection* c) {
 size_t Server::Process(Connection* c, const char* data, size_t len) {
   size_t off = 0;
   while (off < len) {
-    if (Queued(c) > kHighWater && c->state == Connection::State::kIdle) {
+    if ((c->output_blocked || Queued(c) > kHighWater) &&
+        c->state == Connection::State::kIdle) {
       // A client that pipelines requests faster than it reads the answers: take no
-      // more requests until what is queued for it drains (AfterOutput takes them up
-      // again), so that its answers cannot pile up in memory, and its write timeout
-      // can run out. The caller keeps the rest aside and reads on up to a bound
-      // (UpdateReading).
+      // more requests until what is queued for it is down to kLowWater (AfterOutput
+      // takes them up again), so that its answers cannot pile up in memory, and its
+      // write timeout can run out. The caller keeps the rest aside and reads on up to
+      // a bound (UpdateReading). A resume queued before the output blocked again
+      // (OnResume) ends here too, not in a request taken while blocked.
       c->output_blocked = true;
       return off;
     }

@@ -144,13 +144,18 @@ for (const backend of BACKENDS) {
       // hold a few MB more, outside its memory.
       const count = 25000;
       const pad = 'x'.repeat(2000);
-      let s = '';
-      for (let i = 0; i < count; i++) s += `GET /r/${i}?pad=2000 HTTP/1.1\r\nHost: x\r\nX-Pad: ${pad}\r\n\r\n`;
+      const requests = (n) => {
+        let s = '';
+        for (let i = 0; i < n; i++) s += `GET /r/${i}?pad=2000 HTTP/1.1\r\nHost: x\r\nX-Pad: ${pad}\r\n\r\n`;
+        return s;
+      };
+      // Warm up first (whatever ran before): the heaps grow to what this load needs.
+      assertAll(await pipeline(port, requests(5000), 5000, (i) => `/r/${i} ${pad}\n`), 5000);
       await idle(cli.child.pid);
       const baseline = residentBytes(cli.child.pid);
       assert.ok(baseline > 0, 'the server\'s VmRSS can be read');
       let growth;
-      const r = await pipeline(port, s, count, (i) => `/r/${i} ${pad}\n`, {
+      const r = await pipeline(port, requests(count), count, (i) => `/r/${i} ${pad}\n`, {
         pause: async () => {
           await idle(cli.child.pid);
           growth = residentBytes(cli.child.pid) - baseline;
