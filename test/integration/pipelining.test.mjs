@@ -22,7 +22,7 @@ const MiB = 1024 * 1024;
  * { received, mismatch, closed } once count answers came, the server closed, or ms
  * passed (so that a stall is reported as how many came, not as a timeout).
  */
-function pipeline(port, bytes, count, expected, { pause, ms = 30000 } = {}) {
+function pipeline(port, bytes, count, expected, { pause, ms = 20000 } = {}) {
   const socket = net.connect({ port, host: '127.0.0.1', noDelay: true });
   if (pause !== undefined) socket.pause();
   let received = 0;
@@ -160,7 +160,7 @@ for (const backend of BACKENDS) {
           await idle(cli.child.pid);
           growth = residentBytes(cli.child.pid) - baseline;
         },
-        ms: 60000,
+        ms: 40000,
       });
       t.diagnostic(`VmRSS grew by ${(growth / MiB).toFixed(1)} MiB`);
       assert.ok(growth < 32 * MiB, `the server's resident memory grew by ${(growth / MiB).toFixed(1)} MiB while the client read nothing`);
