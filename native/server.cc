@@ -652,11 +652,7 @@ void Server::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
       !c->inbuf.empty()) {
     c->inbuf.append(buf->base, n);
     if (c->state == Connection::State::kDispatched || c->close_after || c->output_blocked) {
-      // Pipelined bytes wait for the response; stop reading past a bound.
-      if (c->inbuf.size() > s->cfg_.buffer_size + kReadBufferSize && c->reading) {
-        uv_read_stop(&c->h.stream);
-        c->reading = false;
-      }
+      s->UpdateReading(c);  // pipelined bytes wait for a response, or for the output
       return;
     }
     if (c->protocol == kProtocolHttp && c->state == Connection::State::kHead &&
@@ -672,6 +668,7 @@ void Server::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
   if (used < n && c->state != Connection::State::kClosing && !c->close_after) {
     c->inbuf.assign(buf->base + used, n - used);
   }
+  s->UpdateReading(c);
 }
 
 void Server::ProcessInbuf(Connection* c) {
@@ -686,24 +683,37 @@ void Server::ProcessInbuf(Connection* c) {
     data.append(c->inbuf);
     c->inbuf.swap(data);
   }
-  if (!c->reading && c->state != Connection::State::kClosing) {
+  UpdateReading(c);
+}
+
+void Server::UpdateReading(Connection* c) {
+  if (c->state == Connection::State::kClosing || c->state == Connection::State::kLingering) {
+    return;  // lingering reads until EOF (StartLingering); closing reads nothing
+  }
+  const bool waiting = c->state == Connection::State::kDispatched || c->close_after ||
+                       c->output_blocked;
+  const bool want = !(waiting && c->inbuf.size() > cfg_.buffer_size + kReadBufferSize);
+  if (want && !c->reading) {
     c->reading = true;
     uv_read_start(&c->h.stream, OnAlloc, OnRead);
+  } else if (!want && c->reading) {
+    uv_read_stop(&c->h.stream);
+    c->reading = false;
   }
 }
 
 size_t Server::Process(Connection* c, const char* data, size_t len) {
   size_t off = 0;
   while (off < len) {
-    if (Queued(c) > kHighWater && c->state == Connection::State::kIdle) {
-      // A client that pipelines requests and reads no answers: take no more requests
-      // until what is queued for it drains (OnWrite takes them up again), so that its
-      // answers cannot pile up in memory, and its write timeout can run out.
+    if ((c->output_blocked || Queued(c) > kHighWater) &&
+        c->state == Connection::State::kIdle) {
+      // A client that pipelines requests faster than it reads the answers: take no
+      // more requests until what is queued for it is down to kLowWater (AfterOutput
+      // takes them up again), so that its answers cannot pile up in memory, and its
+      // write timeout can run out. The caller keeps the rest aside and reads on up to
+      // a bound (UpdateReading). A resume queued before the output blocked again
+      // (OnResume) ends here too, not in a request taken while blocked.
       c->output_blocked = true;
-      if (c->reading && c->inbuf.size() + (len - off) > cfg_.buffer_size + kReadBufferSize) {
-        uv_read_stop(&c->h.stream);
-        c->reading = false;
-      }
       return off;
     }
     if (c->close_after || c->state == Connection::State::kClosing ||
@@ -1516,7 +1526,6 @@ void Server::Flush(Connection* c) {
         return;
       }
       c->deadline = uv_now(loop_) + cfg_.timeout_ms;
-      return;
     } else {
       CloseConnection(c, true);
       return;
@@ -1525,8 +1534,20 @@ void Server::Flush(Connection* c) {
   AfterOutput(c);
 }
 
-// Called when c's output may have drained: settles a close or a drain that waits.
+// Called after every flush of c, whatever took the output (uv_try_write at once, or a
+// uv_write that completed): takes up pipelined requests held back by blocked output, and
+// settles a close that waits for the output to drain.
 void Server::AfterOutput(Connection* c) {
+  if (c->output_blocked && Queued(c) <= kLowWater) {
+    // The requests wait in inbuf, and reading may be stopped: both are taken up on the
+    // next loop turn (OnResume, ProcessInbuf), not from inside this flush.
+    c->output_blocked = false;
+    if (c->state == Connection::State::kIdle && !c->close_after && !c->resume_pending) {
+      c->resume_pending = true;
+      resume_.push_back(c);
+      uv_idle_start(&resume_idle_, OnResume);
+    }
+  }
   if (c->inflight != 0 || !c->out.empty()) return;
   if (c->close_after && c->state != Connection::State::kDispatched) {
     if (c->protocol == kProtocolUwsgi && !c->refused && c->inbuf.empty() &&
@@ -1553,17 +1574,9 @@ void Server::OnWrite(uv_write_t* req, int status) {
     s->CloseConnection(c, true);
     return;
   }
-  // Write what piled up meanwhile now (it may start another write), then tell a
-  // body that waits when the output is low again.
+  // Write what piled up meanwhile now (it may start another write; AfterOutput takes up
+  // pipelined requests), then tell a body that waits when the output is low again.
   s->Flush(c);
-  if (c->output_blocked && s->Queued(c) <= kLowWater && c->state == Connection::State::kIdle) {
-    c->output_blocked = false;
-    if (!c->resume_pending) {
-      c->resume_pending = true;
-      s->resume_.push_back(c);
-      uv_idle_start(&s->resume_idle_, OnResume);
-    }
-  }
   if (c->want_drain && s->Queued(c) <= kLowWater &&
       c->state == Connection::State::kDispatched) {
     c->want_drain = false;

@@ -114,7 +114,7 @@ struct Connection {
   bool chunked_response = false;
   bool close_after_response = false;  // the head went out with "Connection: close"
   bool refused = false;  // answered before its request was read whole
-  bool output_blocked = false;  // pipelined requests wait: too much output is queued
+  bool output_blocked = false;  // pipelined requests wait: over kHighWater of output is queued
   std::string inbuf;         // an unfinished head or body, copied aside
   std::string out;           // corked output
   size_t inflight = 0;       // bytes handed to uv_write and not yet written
@@ -192,6 +192,10 @@ class Server : public Napi::ObjectWrap<Server> {
   // buffer or c->inbuf. Returns the bytes used; the caller keeps the rest aside.
   size_t Process(Connection* c, const char* data, size_t len);
   void ProcessInbuf(Connection* c);
+  // Starts or stops reading from c: it reads unless it holds more pipelined bytes than
+  // buffer-size plus one read while they wait (for the response that is due, for
+  // blocked output to drain, or for a close), so that a client cannot fill our memory.
+  void UpdateReading(Connection* c);
   // Consumes body bytes. Returns the bytes used, or SIZE_MAX when the connection
   // was refused.
   size_t FeedBody(Connection* c, const char* data, size_t len);

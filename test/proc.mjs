@@ -1,5 +1,5 @@
 // The process table of Linux's /proc, read once: for the tests (an nginx master's
-// workers) and the bench (whose CPU time went where). Elsewhere it is empty.
+// workers, a server's memory) and the bench (whose CPU time went where). Elsewhere it is empty.
 import { readFileSync, readdirSync } from 'node:fs';
 
 /** pid -> { ppid, ticks (user + system, all threads), comm } of every process now. */
@@ -23,4 +23,14 @@ export function processTable() {
     }
   }
   return out;
+}
+
+/** The resident set of process pid in bytes (VmRSS of /proc/PID/status); undefined when gone or not Linux. */
+export function residentBytes(pid) {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
+    return m === null ? undefined : Number(m[1]) * 1024;
+  } catch {
+    return undefined;
+  }
 }
