@@ -506,7 +506,14 @@ export class Exchange {
       this.fail(err);
       return;
     }
-    this.fail(new TsgiError('TSGI_ERR_BODY_TYPE', 'Expected the application to return an iterable of chunks'));
+    this.fail(
+      new TsgiError(
+        'TSGI_ERR_BODY_TYPE',
+        result instanceof Response
+          ? 'The application returned a Response: did you mean --interface fetch?'
+          : 'Expected the application to return an iterable of chunks',
+      ),
+    );
   }
 
   private pumpSync(): void {

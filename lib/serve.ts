@@ -8,6 +8,8 @@ import { loadBinding, type NativeServer } from './native-binding.js';
 import { normalize, type OptionValues } from './options.js';
 import type { Application } from './types.js';
 import { staticMapped } from './static-map.js';
+import { resolveInterface } from './interfaces/index.js';
+import type { FetchApplication, FetchHandler } from './interfaces/fetch.js';
 
 export interface ServeOptions {
   /** Addresses to serve HTTP on; "127.0.0.1:0" (a free port on loopback) when none is given. */
@@ -158,21 +160,23 @@ export function listenFailure(err: unknown): string {
   return (err as Error).message;
 }
 
-export async function serve(app: Application, options: ServeOptions = {}): Promise<Server> {
-  if (typeof app !== 'function') {
-    throw new TsgiError('TSGI_ERR_APP_NO_CALLABLE', `Expected an application function for serve() but received ${typeof app}`);
-  }
+/**
+ * Serves app, written to options.interface ("auto" by default: an object with a fetch
+ * method is a fetch application, a function a WSGI one).
+ */
+export async function serve(app: Application | FetchApplication | FetchHandler, options: ServeOptions = {}): Promise<Server> {
   const input: OptionValues = { ...options };
   for (const k of ['http', 'httpSocket', 'socket', 'uwsgiSocket']) {
     if (typeof input[k] === 'string') input[k] = [input[k]];
   }
   const values = normalize(input);
+  const served = resolveInterface(app, values.interface as string, 'the application given to serve()');
   const targets = socketsOf(values);
   if (targets.length === 0) targets.push({ address: parseSocketAddress('127.0.0.1:0', 'http'), protocol: 'http' });
   const mode = values.chmodSocket !== undefined ? parseSocketMode(values.chmodSocket as string) : undefined;
   const owner = values.chownSocket !== undefined ? parseOwner(values.chownSocket as string) : undefined;
   const backendName = values.backend as 'native' | 'js';
-  const handler = new Handler(staticMapped(app, values), { backend: backendName, serverName: hostname() });
+  const handler = new Handler(staticMapped(served.app, values), { backend: backendName, serverName: hostname() });
   let backend: Backend;
   if (backendName === 'js') {
     const { jsBackend } = await import('./js-server.js');
