@@ -128,6 +128,12 @@ const HOP_BY_HOP = new Set([
 const kExchange = Symbol('tsgi.exchange');
 
 /**
+ * An empty body that stands for no body at all (a fetch Response's null body): a HEAD
+ * answered with it says no Content-Length, since the length of the GET is not known.
+ */
+export const NULL_BODY: readonly Chunk[] = Object.freeze([]);
+
+/**
  * The environ. Its own properties are the CGI variables and the wsgi.* keys, set in
  * one fixed order (one hidden class for every request); HTTP_* follow. tsgi.signal is
  * made on first use (an AbortController costs microseconds that most requests never
@@ -568,7 +574,7 @@ export class Exchange {
     let flags = 0;
     let head = this.status + '\r\n' + this.headerLines;
     if (this.noBody) {
-      if (end && this.appLength < 0 && this.environ.REQUEST_METHOD === 'HEAD' && !this.status!.startsWith('204') && !this.status!.startsWith('304')) {
+      if (end && this.appLength < 0 && this.body !== NULL_BODY && this.environ.REQUEST_METHOD === 'HEAD' && !this.status!.startsWith('204') && !this.status!.startsWith('304')) {
         // HEAD: the length the GET would have had, when it is at hand.
         let n = 0;
         for (const c of this.chunks) n += chunkBytes(c);

@@ -13,7 +13,9 @@
 import { STATUS_CODES } from 'node:http';
 import { TsgiError } from '../errors.js';
 import type { Application, Body, Environ, Headers as HeaderList, StartResponse } from '../types.js';
+import { NULL_BODY } from '../exchange.js';
 import { BadTarget, LazyRequest, requestUrl } from './fetch-request.js';
+import { installLightResponse, lightState, type LightState } from './fetch-response.js';
 
 /** A fetch handler. The second argument is the request's environ (REMOTE_ADDR, tsgi.*). */
 export type FetchHandler = (request: Request, environ: Environ) => Response | Promise<Response>;
@@ -37,7 +39,7 @@ const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
-const EMPTY: Body = [];
+const EMPTY: Body = NULL_BODY as Body;
 
 type ReadableStreamReadResult = { done: true; value?: Uint8Array } | { done: false; value: Uint8Array };
 
@@ -104,8 +106,40 @@ async function readBody(stream: ReadableStream<Uint8Array>): Promise<Body> {
   return new StreamBody(reader, [first.value, second.value], undefined);
 }
 
+/** The header list of a light Response: its init's headers, as Headers would give them. */
+function lightHeaders(state: LightState): HeaderList {
+  const h = state.headers;
+  const out: HeaderList = [];
+  if (h === undefined) return out;
+  if (!(h instanceof Headers) && !Array.isArray(h)) {
+    // One plain string field (Hono's { 'content-type': ... }): no Headers needed.
+    let n = 0;
+    let name = '';
+    for (const k in h) {
+      name = k;
+      if (++n > 1) break;
+    }
+    const value = (h as Record<string, unknown>)[name];
+    if (n === 1 && typeof value === 'string') {
+      const lower = name.toLowerCase();
+      if (!HOP_BY_HOP.has(lower)) out.push([lower, value.trim()]);
+      return out;
+    }
+  }
+  for (const [name, value] of h instanceof Headers ? h : new Headers(h)) {
+    if (!HOP_BY_HOP.has(name)) out.push([name, value]);
+  }
+  return out;
+}
+
 /** Writes a Response through start_response and gives its body. */
 export function respond(res: unknown, startResponse: StartResponse): Body | Promise<Body> {
+  const light = lightState(res);
+  if (light !== undefined) {
+    // Status, headers and body as the application gave them: no Response, no stream.
+    startResponse(light.status + ' ' + (light.statusText || STATUS_CODES[light.status] || 'Unknown'), lightHeaders(light));
+    return light.body === null ? EMPTY : [light.body];
+  }
   if (!(res instanceof Response)) {
     throw new TsgiError(
       'TSGI_ERR_FETCH_RESPONSE',
@@ -132,6 +166,7 @@ function caller(target: FetchHandler | FetchApplication): FetchHandler {
 
 /** A fetch application as a WSGI Application. */
 export function fromFetch(target: FetchHandler | FetchApplication): Application {
+  installLightResponse();
   const call = caller(target);
   return (environ, startResponse) => {
     let url: string;
