@@ -55,7 +55,12 @@ function describe(value: unknown): string {
   if (value === undefined) return 'undefined';
   if (typeof value !== 'object') return `a ${typeof value}`;
   const name = (value as object).constructor?.name;
-  return name ? `a ${name}` : 'an object';
+  return name ? `${/^[AEIOU]/.test(name) ? 'an' : 'a'} ${name}` : 'an object';
+}
+
+/** A WSGI body (an array, an iterable): what a WSGI application served as fetch returns. */
+function wsgiLike(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && (Symbol.iterator in value || Symbol.asyncIterator in value);
 }
 
 /** One microtask turn and a bit: what a stream that is complete at once needs to say so. */
@@ -143,7 +148,7 @@ export function respond(res: unknown, startResponse: StartResponse): Body | Prom
   if (!(res instanceof Response)) {
     throw new TsgiError(
       'TSGI_ERR_FETCH_RESPONSE',
-      `Expected the fetch application to return a Response (or a promise of one) but it returned ${describe(res)}`,
+      `Expected the fetch application to return a Response (or a promise of one) but it returned ${describe(res)}${wsgiLike(res) ? ': did you mean --interface wsgi?' : ''}`,
     );
   }
   const headers: HeaderList = [];

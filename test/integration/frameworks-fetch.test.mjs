@@ -28,6 +28,7 @@ import { serve } from '../../dist/lib/index.js';
 const HONO = join(FIXTURES, 'frameworks', 'hono-app.mjs');
 const PLAIN = join(FIXTURES, 'frameworks', 'plain-fetch.mjs');
 const HANDLER = join(FIXTURES, 'frameworks', 'plain-handler.mjs');
+const RESPONSE_FUNCTION = join(FIXTURES, 'frameworks', 'response-function.mjs');
 const PEER = join(FIXTURES, 'frameworks', 'hono-node-server.mjs');
 const T = { timeout: 60000 };
 
@@ -153,4 +154,198 @@ describe('a Hono application: tsgi answers as @hono/node-server does', () => {
       }
     });
   }
+});
+
+/** GET path on the CLI with Connection: close; the parsed response. */
+async function get(cli, path, headers = [], method = 'GET') {
+  return request(await cli.port, req(method, path, [...headers, ['Connection', 'close']]), { method, timeoutMs: 10000 });
+}
+
+for (const backend of BACKENDS) {
+  describe(`plain fetch applications (--backend ${backend})`, () => {
+    let plain;
+    before(async () => {
+      plain = await startCli(['--backend', backend, '--http', '127.0.0.1:0', '--wsgi-file', PLAIN]);
+    });
+    after(() => plain?.kill());
+
+    test('export default { fetch }: a standard Request, the environ beside it', T, async () => {
+      const body = Buffer.from('caf\xc3\xa9=1&x=2', 'latin1');
+      const res = await request(
+        await plain.port,
+        [req('PUT', '/echo?a=1&b=%20', [['Host', 'example.test:8080'], ['Content-Type', 'text/plain'], ['Content-Length', String(body.length)], ['X-Twice', 'one'], ['X-Twice', 'two'], ['Connection', 'close']]), body],
+        { timeoutMs: 10000 },
+      );
+      assert.equal(res.status, 200);
+      const got = JSON.parse(res.body.toString('utf8'));
+      assert.equal(got.method, 'PUT');
+      assert.equal(got.url, 'http://example.test:8080/echo?a=1&b=%20');
+      assert.equal(got.body, 'café=1&x=2');
+      assert.equal(got.headers['x-twice'], 'one, two');
+      assert.equal(got.headers['content-type'], 'text/plain');
+      assert.equal(got.headers['content-length'], String(body.length));
+      assert.equal(got.instanceofRequest, true);
+      assert.equal(got.remote, '127.0.0.1');
+      assert.match(plain.stderrText(), /plain-fetch\.mjs callable 'default' loaded in \d+ msecs, interface fetch \(auto: an object with a fetch method\)/);
+    });
+
+    test('a target with dot segments is given as a URL gives it', T, async () => {
+      const res = await get(plain, '/a/./b/../../echo?q=%C3%A9', [['Host', 'Example.TEST']]);
+      assert.equal(JSON.parse(res.body.toString('utf8')).url, 'http://example.test/echo?q=%C3%A9');
+    });
+
+    // node:http refuses a raw byte over 0x7f in the target (400, HPE_INVALID_URL): spec.md.
+    test('a raw byte over 0x7f in the target is percent-encoded as the byte it is', { ...T, skip: backend === 'js' && "node:http's parser refuses it" }, async () => {
+      const res = await get(plain, '/echo?q=\xe9', [['Host', 'example.test']]);
+      assert.equal(JSON.parse(res.body.toString('utf8')).url, 'http://example.test/echo?q=%E9');
+    });
+
+    test('a Host that is not a host name: 400 and a log line naming it', T, async () => {
+      const res = await get(plain, '/echo', [['Host', 'evil.test/x']]);
+      assert.equal(res.status, 400);
+      await plain.waitStderr(/tsgi: GET \/echo: 400 Bad Request: the Host "evil\.test\/x" and target "\/echo" do not make a URL|tsgi: GET \/echo: 400 Bad Request: the Host "evil\.test\/x" is not a host name/);
+    });
+
+    test('request.signal aborts when the client goes away', T, async () => {
+      const conn = connect(await plain.port);
+      await conn.connected;
+      await conn.write(req('GET', '/wait'));
+      await delay(200);
+      conn.destroy();
+      await plain.waitStderr('plain-fetch: signal aborted for /wait', 5000);
+    });
+
+    test('a streamed body is cancelled when the client goes away', T, async () => {
+      const conn = connect(await plain.port);
+      await conn.connected;
+      await conn.write(req('GET', '/forever'));
+      await waitUntil(() => conn.data.toString('latin1').includes('tick 2'), 5000, 'three ticks');
+      conn.destroy();
+      const m = await plain.waitStderr(/plain-fetch: stream cancelled after (\d+) chunks/, 5000);
+      const n = Number(/stream cancelled after (\d+) chunks/.exec(m)[1]);
+      await delay(300);
+      // Pulled no further after the cancel: the count said at the cancel is the last.
+      assert.ok(n >= 3, `cancelled after ${n} chunks`);
+      assert.equal((plain.stderrText().match(/stream cancelled/g) ?? []).length, 1, 'cancel() once');
+    });
+
+    test("hop-by-hop headers of a Response are dropped; its status's unknown reason phrase is 'Unknown'", T, async () => {
+      const res = await get(plain, '/proxied');
+      assert.equal(res.status, 299);
+      assert.equal(res.reason, 'Unknown');
+      assert.equal(res.header('x-kept'), 'yes');
+      for (const h of ['keep-alive', 'upgrade']) assert.equal(res.header(h), undefined, h);
+      assert.equal(res.header('transfer-encoding'), undefined);
+      assert.equal(res.header('content-length'), '8');
+      assert.equal(res.body.toString(), 'proxied\n');
+      assert.ok(!/x-private/i.test(res.header('connection') ?? ''), 'the application\'s Connection is not sent');
+    });
+
+    test("a streamed body framed by the application's Content-Length", T, async () => {
+      const res = await get(plain, '/length');
+      assert.equal(res.framing, 'content-length');
+      assert.equal(res.header('content-length'), '6');
+      assert.equal(res.body.toString(), 'abcdef');
+    });
+
+    test('204: no body, the headers kept', T, async () => {
+      const res = await get(plain, '/no-content');
+      assert.equal(res.status, 204);
+      assert.equal(res.header('x-a'), '1');
+      assert.equal(res.header('content-length'), undefined);
+      assert.equal(res.header('transfer-encoding'), undefined);
+    });
+
+    test('a fetch handler that returns no Response: 500, and the log line says what it returned', T, async () => {
+      const res = await get(plain, '/not-a-response');
+      assert.equal(res.status, 500);
+      assert.equal(res.body.toString(), 'Internal Server Error\n');
+      await plain.waitStderr(/Expected the fetch application to return a Response \(or a promise of one\) but it returned an Array: did you mean --interface wsgi\?/);
+    });
+  });
+}
+
+describe('the interface chosen by hand, and the wrong one', () => {
+  test('--interface fetch serves a bare handler function', T, async (t) => {
+    const cli = await startCli(['--http', '127.0.0.1:0', '--interface', 'fetch', '--wsgi-file', HANDLER]);
+    t.after(() => cli.kill());
+    assert.match(cli.stderrText(), /plain-handler\.mjs callable 'default' loaded in \d+ msecs, interface fetch$/m);
+    const payload = Buffer.from('{"k":[1,2]}');
+    const res = await request(await cli.port, [req('POST', '/p/q', [['Content-Type', 'application/json'], ['Content-Length', String(payload.length)], ['Connection', 'close']]), payload]);
+    assert.equal(res.status, 200);
+    assert.equal(res.header('x-handler'), 'plain');
+    assert.deepEqual(JSON.parse(res.body.toString()), { path: '/p/q', body: { k: [1, 2] } });
+  });
+
+  test('interface = fetch in an ini file', T, async (t) => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'tsgi-iface-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'app.ini'), `[uwsgi]\nhttp = 127.0.0.1:0\ninterface = fetch\nwsgi-file = ${HANDLER}\n`);
+    const cli = await startCli([join(dir, 'app.ini')]);
+    t.after(() => cli.kill());
+    const res = await get(cli, '/from/ini');
+    assert.equal(res.status, 200);
+    assert.equal(JSON.parse(res.body.toString()).path, '/from/ini');
+  });
+
+  for (const backend of BACKENDS) {
+    test(`auto takes a function for WSGI: its Response is a 500 whose log line says --interface fetch (--backend ${backend})`, T, async (t) => {
+      const cli = await startCli(['--backend', backend, '--http', '127.0.0.1:0', '--wsgi-file', RESPONSE_FUNCTION]);
+      t.after(() => cli.kill());
+      assert.match(cli.stderrText(), /interface wsgi \(auto: a function\)$/m);
+      const res = await get(cli, '/x');
+      assert.equal(res.status, 500);
+      assert.equal(res.body.toString(), 'Internal Server Error\n');
+      await cli.waitStderr(/tsgi: error in the application during GET \/x:\nTsgiError: The application returned a Response: did you mean --interface fetch\?/);
+    });
+  }
+
+  test('--interface wsgi with a Hono application: exit 1 at load, saying --interface fetch', T, async (t) => {
+    const cli = spawnCli(['--http', '127.0.0.1:0', '--interface', 'wsgi', '--wsgi-file', HONO]);
+    t.after(() => cli.kill());
+    const { code } = await cli.waitExit(15000);
+    assert.equal(code, 1);
+    assert.match(cli.stderrText(), /^tsgi: --interface wsgi: .*hono-app\.mjs cannot be served: it is an object with a fetch method, not a function \(environ, startResponse\): did you mean --interface fetch\?$/m);
+  });
+
+  test('--interface wsgi under a master: the master stops at start-up with the reason', T, async (t) => {
+    const cli = spawnCli(['--master', '--processes', '1', '--http', '127.0.0.1:0', '--interface', 'wsgi', '--wsgi-file', HONO]);
+    t.after(() => cli.kill());
+    const { code } = await cli.waitExit(20000);
+    assert.equal(code, 1);
+    assert.match(cli.stderrText(), /did you mean --interface fetch\?/);
+  });
+
+  test('--interface node before it is available: exit 1, saying so', T, async (t) => {
+    const cli = spawnCli(['--http', '127.0.0.1:0', '--interface', 'node', '--wsgi-file', HONO]);
+    t.after(() => cli.kill());
+    const { code } = await cli.waitExit(15000);
+    assert.equal(code, 1);
+    assert.match(cli.stderrText(), /^tsgi: interface node is not available in this build of tsgi$/m);
+  });
+
+  test('--interface asgi: refused by the option table', T, async (t) => {
+    const cli = spawnCli(['--http', '127.0.0.1:0', '--interface', 'asgi', '--wsgi-file', HONO]);
+    t.after(() => cli.kill());
+    const { code } = await cli.waitExit(15000);
+    assert.equal(code, 1);
+    assert.match(cli.stderrText(), /^tsgi: Expected one of auto, wsgi, fetch, node for interface but received "asgi"/m);
+  });
+
+  test('serve(): an object with fetch is served, an object without is refused at once', T, async () => {
+    const server = await serve({ fetch: (r) => new Response(`hi ${new URL(r.url).pathname}`) }, { http: '127.0.0.1:0', disableLogging: true });
+    try {
+      const res = await request(server.address.port, req('GET', '/there', [['Connection', 'close']]));
+      assert.equal(res.body.toString(), 'hi /there');
+    } finally {
+      await server.close();
+    }
+    await assert.rejects(serve({ fetch: 1 }, { http: '127.0.0.1:0' }), { code: 'TSGI_ERR_INTERFACE' });
+    await assert.rejects(serve({}, { http: '127.0.0.1:0', interface: 'fetch' }), {
+      code: 'TSGI_ERR_INTERFACE',
+      message: /--interface fetch: the application given to serve\(\) cannot be served: it is an object without a fetch method/,
+    });
+  });
 });
