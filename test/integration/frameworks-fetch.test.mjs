@@ -21,9 +21,11 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import http from 'node:http';
 import { FIXTURES, ROOT, BACKENDS, request, req, connect, spawnCli, startCli, withTimeout, delay, waitUntil } from '../helpers.mjs';
+import { rmSync } from 'node:fs';
 import { serve } from '../../dist/lib/index.js';
+import { findNginx, findUwsgiParams, makeTempDir, startNginx } from '../nginx.mjs';
+import { get as masterGet, readyMaster, killAll, stopGracefully, isGone } from '../master.mjs';
 
 const HONO = join(FIXTURES, 'frameworks', 'hono-app.mjs');
 const PLAIN = join(FIXTURES, 'frameworks', 'plain-fetch.mjs');
@@ -348,4 +350,93 @@ describe('the interface chosen by hand, and the wrong one', () => {
       message: /--interface fetch: the application given to serve\(\) cannot be served: it is an object without a fetch method/,
     });
   });
+});
+
+// -------------------------------------------------------------------------------------
+// Deployed: behind nginx over uwsgi, and under a master reloaded under load.
+
+const NGINX = findNginx();
+const NO_NGINX = !NGINX ? 'nginx is not installed (Debian: apt-get install nginx-light; or set NGINX=/path/to/nginx)' : !findUwsgiParams() ? 'no uwsgi_params file' : false;
+
+for (const backend of BACKENDS) {
+  describe(`a Hono application behind nginx over uwsgi (--backend ${backend})`, { skip: NO_NGINX }, () => {
+    let dir;
+    let tsgi;
+    let nginx;
+    before(async () => {
+      dir = makeTempDir('tsgi-hono-');
+      const sock = join(dir, 'app.sock');
+      tsgi = await startCli(['--backend', backend, '--socket', sock, '--chmod-socket', '--disable-logging', '--wsgi-file', HONO]);
+      nginx = await startNginx({ upstream: sock });
+    });
+    after(async () => {
+      await nginx?.stop();
+      await tsgi?.kill();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    test('the URL is the one the client asked nginx for; query, JSON, cookies, stream, upload', T, async () => {
+      const port = nginx.port;
+      let res = await request(port, req('GET', '/headers', [['Host', 'shop.example'], ['User-Agent', 'ua/2'], ['Connection', 'close']]), { timeoutMs: 10000 });
+      assert.deepEqual(JSON.parse(res.body.toString()), { host: 'shop.example', ua: 'ua/2', url: 'http://shop.example/headers' });
+      res = await request(port, req('GET', '/users/9?q=caf%C3%A9&tag=x', [['Connection', 'close']]), { timeoutMs: 10000 });
+      assert.deepEqual(JSON.parse(res.body.toString()), { id: '9', q: 'café', tags: ['x'] });
+      res = await request(port, [req('POST', '/echo', [['Content-Type', 'application/json'], ['Content-Length', String(Buffer.byteLength(JSON_BODY))], ['Connection', 'close']]), Buffer.from(JSON_BODY)], { timeoutMs: 10000 });
+      assert.equal(res.status, 201);
+      assert.deepEqual(JSON.parse(res.body.toString()).got, JSON.parse(JSON_BODY));
+      res = await request(port, req('GET', '/cookies', [['Cookie', 'seen=nginx'], ['Connection', 'close']]), { timeoutMs: 10000 });
+      assert.deepEqual(res.headerAll('set-cookie'), ['a=1; Path=/', 'b=2; Path=/; HttpOnly']);
+      assert.equal(res.body.toString(), 'seen: nginx\n');
+      res = await request(port, req('GET', '/stream', [['Connection', 'close']]), { timeoutMs: 10000 });
+      assert.equal(res.body.toString(), [0, 1, 2, 3, 4].map((i) => `chunk ${i}\n`).join(''));
+      res = await request(port, [req('POST', '/upload', [['Content-Length', String(UPLOAD.length)], ['Connection', 'close']]), UPLOAD], { timeoutMs: 30000 });
+      assert.deepEqual(JSON.parse(res.body.toString()), { bytes: UPLOAD.length, sum: UPLOAD_SUM });
+      res = await request(port, req('GET', '/boom', [['Connection', 'close']]), { timeoutMs: 10000 });
+      assert.equal(res.status, 500);
+      assert.equal(res.body.toString(), 'handled: kaboom\n');
+    });
+  });
+}
+
+test('a Hono application under a master: SIGHUP under load, no failed request, every worker replaced', T, async () => {
+  let m;
+  try {
+    m = await readyMaster(['--disable-logging'], { app: join(FIXTURES, 'frameworks', 'hono-pid.mjs') });
+    assert.match(m.log(), /ready: application .*hono-pid\.mjs callable 'default' loaded in \d+ msecs, interface fetch \(auto: an object with a fetch method\)/);
+    const port = m.portNumber;
+    const before = m.children();
+    const answers = [];
+    const failures = [];
+    let stop = false;
+    // Six clients, one request at a time each, a fresh connection per request, for
+    // as long as the reload takes (bounded: 10 s at most).
+    const clients = Array.from({ length: 6 }, async () => {
+      const until = Date.now() + 10000;
+      while (!stop && Date.now() < until) {
+        try {
+          const r = await masterGet(port, '/', 5000);
+          if (r.status === 200) answers.push(r.pid);
+          else failures.push(`status ${r.status}`);
+        } catch (err) {
+          failures.push(err.message);
+        }
+      }
+    });
+    await delay(500);
+    m.signal('SIGHUP');
+    await m.waitLog(/^tsgi: chain reload done$/m, 15000);
+    await delay(300);
+    stop = true;
+    await Promise.all(clients);
+    assert.deepEqual(failures, [], 'no failed request');
+    await waitUntil(() => before.every((p) => isGone(p, m.pid)), 5000, 'the old workers to exit');
+    const after = m.children();
+    assert.equal(after.length, 2);
+    for (const p of after) assert.ok(!before.includes(p), `every worker replaced: before ${before}, after ${after}`);
+    assert.ok(answers.length > 20, `answers during the reload: ${answers.length}`);
+    assert.ok(answers.some((p) => before.includes(p)) && answers.some((p) => after.includes(p)), 'answered by old and new workers');
+    await stopGracefully(m);
+  } finally {
+    await killAll(m);
+  }
 });
