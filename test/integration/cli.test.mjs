@@ -10,7 +10,7 @@ import { VERSION } from '../../dist/lib/index.js';
 
 const T = { timeout: 30000 };
 // Startup lines that come before any error: the banner and the "application loaded" line.
-const STARTUP = [/^\*\*\* .* \*\*\*$/, /^tsgi: application .* loaded in \d+ msecs$/];
+const STARTUP = [/^\*\*\* .* \*\*\*$/, /^tsgi: application .* loaded in \d+ msecs, interface \w+( \(auto: [^)]*\))?$/];
 
 /** Starts the CLI with args, asserts it serves GET path with the expected body, stops it. */
 async function servesWith(t, args, expected, { path = '/hello', cwd, env } = {}) {
