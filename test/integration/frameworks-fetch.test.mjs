@@ -31,7 +31,8 @@ const HONO = join(FIXTURES, 'frameworks', 'hono-app.mjs');
 const PLAIN = join(FIXTURES, 'frameworks', 'plain-fetch.mjs');
 const HANDLER = join(FIXTURES, 'frameworks', 'plain-handler.mjs');
 const RESPONSE_FUNCTION = join(FIXTURES, 'frameworks', 'response-function.mjs');
-const PEER = join(FIXTURES, 'frameworks', 'hono-node-server.mjs');
+// The bench's peer: the application on @hono/node-server with its defaults.
+const PEER = join(ROOT, 'bench', 'peers', 'hono-node-server.mjs');
 const T = { timeout: 60000 };
 
 /** 5 MB of bytes that are not all alike, and their sum as hono-app.mjs counts it. */
@@ -84,13 +85,14 @@ function comparable(res, { peer }) {
 
 /** Starts @hono/node-server on app; resolves with { port, child, stop() }. */
 async function startPeer(app) {
-  const child = spawn(process.execPath, [PEER, app], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [PEER, '--http', '127.0.0.1:0', app], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.setEncoding('latin1').on('data', (s) => (out += s));
   child.stderr.setEncoding('latin1').on('data', (s) => (out += s));
   const exited = new Promise((resolve) => child.on('exit', resolve));
-  await waitUntil(() => /listening on \d+/.test(out), 15000, `@hono/node-server to listen; output:\n${out}`);
-  const port = Number(/listening on (\d+)/.exec(out)[1]);
+  const bound = /socket 0 bound to TCP address 127\.0\.0\.1:(\d+)/;
+  await waitUntil(() => bound.test(out), 15000, `@hono/node-server to listen; output:\n${out}`);
+  const port = Number(bound.exec(out)[1]);
   return {
     port,
     output: () => out,
