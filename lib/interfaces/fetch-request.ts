@@ -4,6 +4,7 @@
 // asks for something only a real one has (formData(), clone(), cache ...). It passes
 // `instanceof Request`, and every Request property works on it.
 import type { Environ, InputStream } from '../types.js';
+import { delegateTheRest } from './delegate.js';
 
 /** A request the fetch interface cannot describe as a URL: the client gets 400. */
 export class BadTarget extends Error {}
@@ -206,28 +207,6 @@ export class LazyRequest {
   static {
     // Every other Request property (cache, credentials, mode, redirect ...) from the
     // real Request, made on first use; and instanceof Request holds.
-    const own = new Set(Object.getOwnPropertyNames(LazyRequest.prototype));
-    for (const name of Object.getOwnPropertyNames(Request.prototype)) {
-      if (own.has(name) || name === 'constructor') continue;
-      const d = Object.getOwnPropertyDescriptor(Request.prototype, name)!;
-      if (d.get !== undefined) {
-        Object.defineProperty(LazyRequest.prototype, name, {
-          configurable: true,
-          get(this: LazyRequest) {
-            return (this.#realRequest() as unknown as Record<string, unknown>)[name];
-          },
-        });
-      } else if (typeof d.value === 'function') {
-        Object.defineProperty(LazyRequest.prototype, name, {
-          configurable: true,
-          writable: true,
-          value(this: LazyRequest, ...args: unknown[]) {
-            const real = this.#realRequest() as unknown as Record<string, (...a: unknown[]) => unknown>;
-            return real[name]!(...args);
-          },
-        });
-      }
-    }
-    Object.setPrototypeOf(LazyRequest.prototype, Request.prototype);
+    delegateTheRest(LazyRequest, Request, (self) => self.#realRequest());
   }
 }

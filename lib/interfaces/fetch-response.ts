@@ -7,6 +7,8 @@
 // real ones, pass `instanceof Response`; its static methods are Response's. The fetch
 // adapter (fetch.ts) sends a light Response whose body is a string or bytes in one
 // send, without a stream. @hono/node-server replaces the global the same way.
+import { delegateTheRest } from './delegate.js';
+
 const RealResponse: typeof Response = globalThis.Response;
 
 type HeadersInit = ConstructorParameters<typeof Headers>[0];
@@ -87,29 +89,7 @@ class LightResponse {
   }
 
   static {
-    const own = new Set(Object.getOwnPropertyNames(LightResponse.prototype));
-    for (const name of Object.getOwnPropertyNames(RealResponse.prototype)) {
-      if (own.has(name) || name === 'constructor') continue;
-      const d = Object.getOwnPropertyDescriptor(RealResponse.prototype, name)!;
-      if (d.get !== undefined) {
-        Object.defineProperty(LightResponse.prototype, name, {
-          configurable: true,
-          get(this: LightResponse) {
-            return (this.#real() as unknown as Record<string, unknown>)[name];
-          },
-        });
-      } else if (typeof d.value === 'function') {
-        Object.defineProperty(LightResponse.prototype, name, {
-          configurable: true,
-          writable: true,
-          value(this: LightResponse, ...args: unknown[]) {
-            const real = this.#real() as unknown as Record<string, (...a: unknown[]) => unknown>;
-            return real[name]!(...args);
-          },
-        });
-      }
-    }
-    Object.setPrototypeOf(LightResponse.prototype, RealResponse.prototype);
+    delegateTheRest(LightResponse, RealResponse, (self) => self.#real());
     Object.setPrototypeOf(LightResponse, RealResponse); // Response.json(), .redirect(), .error()
     Object.defineProperty(LightResponse, Symbol.hasInstance, {
       value(this: unknown, v: unknown): boolean {

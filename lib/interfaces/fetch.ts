@@ -13,7 +13,7 @@
 import { STATUS_CODES } from 'node:http';
 import { TsgiError } from '../errors.js';
 import type { Application, Body, Environ, Headers as HeaderList, StartResponse } from '../types.js';
-import { NULL_BODY } from '../exchange.js';
+import { HOP_BY_HOP, NULL_BODY } from '../exchange.js';
 import { BadTarget, LazyRequest, requestUrl } from './fetch-request.js';
 import { installLightResponse, lightState, type LightState } from './fetch-response.js';
 
@@ -25,19 +25,9 @@ export interface FetchApplication {
   fetch: FetchHandler;
 }
 
-// The server frames the response and owns the connection: a fetch application's
-// Response may carry these (a proxied upstream Response does), start_response refuses
-// them, so they are dropped.
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
+// The server frames the response and owns the connection: the hop-by-hop headers a
+// Response may carry (a proxied upstream Response does) are dropped, since
+// start_response refuses them.
 
 const EMPTY: Body = NULL_BODY as Body;
 
