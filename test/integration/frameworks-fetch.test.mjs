@@ -191,6 +191,8 @@ for (const backend of BACKENDS) {
       assert.equal(got.instanceofRequest, true);
       assert.equal(got.remote, '127.0.0.1');
       assert.match(plain.stderrText(), /plain-fetch\.mjs callable 'default' loaded in \d+ msecs, interface fetch \(auto: an object with a fetch method\)/);
+      // The request log line, as for a WSGI application.
+      await plain.waitStderr(/\] PUT \/echo\?a=1&b=%20 => generated \d+ bytes in \d+ msecs \(HTTP\/1\.1 200\)/);
     });
 
     test('a target with dot segments is given as a URL gives it', T, async () => {
@@ -399,6 +401,28 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+test('a fetch application under a master: harakiri kills the worker a hung request holds; the log names it; a new worker answers', T, async () => {
+  let m;
+  try {
+    m = await readyMaster(['--harakiri', '2'], { app: PLAIN, processes: 1 });
+    const port = m.portNumber;
+    const [first] = m.readyPids();
+    const hung = masterGet(port, '/hang', 8000).then(
+      () => 'answered',
+      (err) => err.message,
+    );
+    await m.waitLog(/\*\*\* HARAKIRI ON WORKER 1 \(pid: \d+\) \*\*\* busy for [\d.]+ s \(harakiri 2\) on GET \/hang/, 8000);
+    assert.notEqual(await hung, 'answered');
+    await m.waitReady(2, 10000);
+    const r = await masterGet(port, '/pid');
+    assert.equal(r.status, 200);
+    assert.notEqual(r.pid, first, 'a new worker answers');
+    await stopGracefully(m);
+  } finally {
+    await killAll(m);
+  }
+});
 
 test('a Hono application under a master: SIGHUP under load, no failed request, every worker replaced', T, async () => {
   let m;
