@@ -271,6 +271,14 @@ for (const backend of BACKENDS) {
   });
 }
 
+test('examples/hono.ts (TypeScript, through tsx) runs as docs/frameworks.md says', T, async (t) => {
+  const cli = await startCli(['--http', '127.0.0.1:0', '--wsgi-file', 'examples/hono.ts']);
+  t.after(() => cli.kill());
+  const res = await get(cli, '/hello/world');
+  assert.equal(res.status, 200);
+  assert.deepEqual(JSON.parse(res.body.toString()), { hello: 'world' });
+});
+
 describe('the interface chosen by hand, and the wrong one', () => {
   test('--interface fetch serves a bare handler function', T, async (t) => {
     const cli = await startCli(['--http', '127.0.0.1:0', '--interface', 'fetch', '--wsgi-file', HANDLER]);
