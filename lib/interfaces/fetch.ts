@@ -89,10 +89,22 @@ class StreamBody implements AsyncIterableIterator<Uint8Array> {
   }
 }
 
-/** The body of a Response: [] for none, [bytes] when complete at once, else a StreamBody. */
-async function readBody(stream: ReadableStream<Uint8Array>): Promise<Body> {
+/**
+ * The body of a Response: [] for none, [bytes] when complete at once, else a StreamBody.
+ * Until the exchange holds the body, a client that goes away cancels the stream here (a
+ * stream that waits for an event before its first chunk would otherwise never learn it).
+ */
+async function readBody(stream: ReadableStream<Uint8Array>, signal: AbortSignal): Promise<Body> {
   const reader = stream.getReader();
-  const first = await reader.read();
+  const cancel = () => void reader.cancel().catch(() => {});
+  if (signal.aborted) cancel();
+  else signal.addEventListener('abort', cancel, { once: true });
+  let first: ReadableStreamReadResult;
+  try {
+    first = await reader.read();
+  } finally {
+    signal.removeEventListener('abort', cancel);
+  }
   if (first.done) return EMPTY;
   const pending = reader.read();
   const second = await Promise.race([pending, soon()]);
@@ -128,7 +140,7 @@ function lightHeaders(state: LightState): HeaderList {
 }
 
 /** Writes a Response through start_response and gives its body. */
-export function respond(res: unknown, startResponse: StartResponse): Body | Promise<Body> {
+export function respond(res: unknown, startResponse: StartResponse, environ: Environ): Body | Promise<Body> {
   const light = lightState(res);
   if (light !== undefined) {
     // Status, headers and body as the application gave them: no Response, no stream.
@@ -150,7 +162,7 @@ export function respond(res: unknown, startResponse: StartResponse): Body | Prom
   startResponse(statusLine(res), headers);
   const body = res.body;
   if (body === null) return EMPTY;
-  return readBody(body);
+  return readBody(body, environ['tsgi.signal']);
 }
 
 /** Calls the application's fetch: a function is the handler, an object has the method. */
@@ -175,8 +187,8 @@ export function fromFetch(target: FetchHandler | FetchApplication): Application 
     }
     const res = call(new LazyRequest(environ, url) as unknown as Request, environ);
     if (res !== null && typeof res === 'object' && typeof (res as Promise<Response>).then === 'function') {
-      return (res as Promise<Response>).then((r) => respond(r, startResponse));
+      return (res as Promise<Response>).then((r) => respond(r, startResponse, environ));
     }
-    return respond(res, startResponse);
+    return respond(res, startResponse, environ);
   };
 }

@@ -235,6 +235,15 @@ for (const backend of BACKENDS) {
       assert.equal((plain.stderrText().match(/stream cancelled/g) ?? []).length, 1, 'cancel() once');
     });
 
+    test('a stream with nothing to send yet is cancelled when the client goes away', T, async () => {
+      const conn = connect(await plain.port);
+      await conn.connected;
+      await conn.write(req('GET', '/late'));
+      await delay(300);
+      conn.destroy();
+      await plain.waitStderr('plain-fetch: late stream cancelled', 5000);
+    });
+
     test("hop-by-hop headers of a Response are dropped; its status's unknown reason phrase is 'Unknown'", T, async () => {
       const res = await get(plain, '/proxied');
       assert.equal(res.status, 299);
