@@ -341,6 +341,14 @@ describe('the interface chosen by hand, and the wrong one', () => {
     assert.match(cli.stderrText(), /did you mean --interface fetch\?/);
   });
 
+  test('--interface fetch and an export without a fetch method: exit 1 at load, saying what was looked for', T, async (t) => {
+    const cli = spawnCli(['--http', '127.0.0.1:0', '--interface', 'fetch', '--wsgi-file', join(FIXTURES, 'frameworks', 'no-fetch.mjs')]);
+    t.after(() => cli.kill());
+    const { code } = await cli.waitExit(15000);
+    assert.equal(code, 1);
+    assert.match(cli.stderrText(), /^tsgi: .*no-fetch\.mjs has no callable 'application', 'app' or a default export \(a function, or an object with a fetch method\) \(it exports: default\)$/m);
+  });
+
   test('--interface node before it is available: exit 1, saying so', T, async (t) => {
     const cli = spawnCli(['--http', '127.0.0.1:0', '--interface', 'node', '--wsgi-file', HONO]);
     t.after(() => cli.kill());
