@@ -12,7 +12,7 @@
 //                      (tsgi-native and node-http also select nginx-tsgi and nginx-node-http;
 //                      nginx-tsgi brings nginx-tsgi-http, nginx-uwsgi-floor and nginx-uwsgi)
 //   BENCH_TOOLS        comma list of load generators: autocannon,wrk (default both)
-//   BENCH_SCENARIOS    comma list: hello, post, stream, nginx (default: hello, and nginx
+//   BENCH_SCENARIOS    comma list: hello, post, stream, frameworks, nginx (default: hello, and nginx
 //                      when nginx is installed)
 //   BENCH_NGINX_SECONDS seconds of load per tool per server in the nginx scenario (default 8)
 //   BENCH_NGINX_UPSTREAM unix (default) or tcp: how nginx reaches node:http
@@ -139,6 +139,16 @@ const SCENARIOS = {
     bodyBytes: 0,
     expect: { body: STREAM_BODY, contentType: 'application/octet-stream', chunked: true },
   },
+  // A framework's hello world through the fetch interface: Hono on tsgi against Hono on
+  // its usual server, @hono/node-server.
+  frameworks: {
+    app: 'bench/apps/hono-hello.mjs',
+    frameworks: true,
+    describe: 'GET / to Hono\'s hello world (c.text): tsgi --backend native (interface fetch) vs @hono/node-server',
+    method: 'GET',
+    bodyBytes: 0,
+    expect: { body: HELLO_BODY, contentType: 'text/plain', contentLength: '14' },
+  },
   // The hello application behind nginx: the load generators talk HTTP/1.1 to nginx, which
   // passes each request on to tsgi (uwsgi) or to node:http (HTTP/1.1, kept-alive upstream).
   nginx: {
@@ -178,6 +188,25 @@ const SERVERS = [
     name: 'node-http',
     describe: 'plain node:http (bench/peers/node-http.mjs), res.sendDate = false',
     kind: 'peer',
+    args: [],
+  },
+];
+
+// The frameworks scenario's servers: the same Hono application on tsgi and on
+// @hono/node-server. "base" is the hello server that selects it in BENCH_ONLY.
+const FRAMEWORK_SERVERS = [
+  {
+    name: 'hono-tsgi',
+    base: 'tsgi-native',
+    describe: 'tsgi --backend native --disable-logging --wsgi-file bench/apps/hono-hello.mjs (interface auto: fetch)',
+    kind: 'tsgi',
+    args: ['--disable-logging'],
+  },
+  {
+    name: 'hono-node-server',
+    base: 'node-http',
+    describe: '@hono/node-server (bench/peers/hono-node-server.mjs), its defaults',
+    kind: 'hono',
     args: [],
   },
 ];
@@ -239,7 +268,7 @@ const settings = {
   nginxUpstream: listEnv('BENCH_NGINX_UPSTREAM', ['unix'], ['unix', 'tcp'])[0],
   connections: intEnv('BENCH_CONNECTIONS', 50),
   warmupSeconds: intEnv('BENCH_WARMUP', 2, 0),
-  servers: listEnv('BENCH_ONLY', SERVERS.map((s) => s.name), [...SERVERS, ...NGINX_SERVERS].map((s) => s.name)),
+  servers: listEnv('BENCH_ONLY', SERVERS.map((s) => s.name), [...SERVERS, ...NGINX_SERVERS, ...FRAMEWORK_SERVERS].map((s) => s.name)),
   tools: listEnv('BENCH_TOOLS', ['autocannon', 'wrk'], ['autocannon', 'wrk']),
   scenarios: listEnv('BENCH_SCENARIOS', nginxBin ? ['hello', 'nginx'] : ['hello'], Object.keys(SCENARIOS)),
   pin: process.env.BENCH_PIN !== '0',
@@ -253,6 +282,7 @@ const secondsFor = (scenarioName) => (SCENARIOS[scenarioName]?.viaNginx ? settin
 
 /** The servers a scenario measures, as BENCH_ONLY selects them. */
 function serversFor(scenario) {
+  if (scenario.frameworks) return FRAMEWORK_SERVERS.filter((s) => settings.servers.includes(s.name) || settings.servers.includes(s.base));
   if (scenario.viaNginx) {
     const picked = (s) => settings.servers.includes(s.name) || (s.base !== undefined && settings.servers.includes(s.base));
     return NGINX_SERVERS.filter((s) => picked(s) || (s.companion !== undefined && picked(NGINX_SERVERS.find((n) => n.name === s.companion))));
@@ -323,7 +353,7 @@ function allowedCpus() {
   return cpus;
 }
 
-const KIND_LABEL = { tsgi: 'tsgi', peer: 'node-http', floor: 'uwsgi-floor', uwsgi: 'uWSGI' };
+const KIND_LABEL = { tsgi: 'tsgi', peer: 'node-http', hono: '@hono/node-server', floor: 'uwsgi-floor', uwsgi: 'uWSGI' };
 
 /** uWSGI's binary, or undefined. */
 function uwsgiBin() {
@@ -441,6 +471,8 @@ async function startServer(server, scenarioName, scenario, cpu, tmp) {
     file = uwsgiBin();
     if (!file) throw new Error('uWSGI is not installed (apt-get install uwsgi-core uwsgi-plugin-python3)');
     args = ['--plugin', 'python3', '--socket', sock, '--chmod-socket=666', '--wsgi-file', 'bench/peers/hello.py', '--disable-logging', '--die-on-term'];
+  } else if (server.kind === 'hono') {
+    args = ['bench/peers/hono-node-server.mjs', '--http', `${HOST}:0`, scenario.app];
   } else if (!scenario.viaNginx) {
     args =
       server.kind === 'tsgi'
@@ -931,7 +963,7 @@ async function logReport(server, scenarioName, handle, served, result) {
   } else if (server.kind !== 'uwsgi') {
     // (uWSGI's banner is its own business.)
     const text = readHead(handle.logPath, 1 << 20);
-    const routine = /^(\*\*\* |tsgi: (application|socket|SIG|goodbye)|node-http: socket|uwsgi-floor: socket)/;
+    const routine = /^(\*\*\* |tsgi: (application|socket|SIG|goodbye)|node-http: socket|hono-node-server: socket|uwsgi-floor: socket)/;
     const odd = text.split('\n').filter((l) => l && !routine.test(l));
     if (odd.length > 0) {
       info.unexpected = odd.slice(0, 20);
@@ -1031,6 +1063,7 @@ const RATIO_PAIRS = [
   ['nginx-uwsgi-floor', 'nginx-node-http'],
   ['nginx-tsgi', 'nginx-uwsgi-floor'],
   ['nginx-tsgi', 'nginx-uwsgi'],
+  ['hono-tsgi', 'hono-node-server'],
 ];
 
 function ratiosFor(servers, tool) {
@@ -1045,6 +1078,9 @@ function ratiosFor(servers, tool) {
 // The issue's target for the nginx scenario: tsgi behind nginx at least this many times
 // node:http behind nginx, in the same run.
 const NGINX_TARGET = 1.3;
+// The issue's target for the frameworks scenario: Hono on tsgi at least this many times
+// Hono on @hono/node-server, in the same run.
+const FRAMEWORKS_TARGET = 1.5;
 
 /** Behind nginx against direct (hello, same run): the share of the direct rate left. */
 function nginxCostRatios(nginxServers, helloServers, tool) {
@@ -1122,7 +1158,7 @@ async function main() {
     if (scenario.viaNginx && !nginxBin) continue; // noted above
     const list = serversFor(scenario);
     if (list.length === 0) {
-      note(`scenario ${scenarioName}: BENCH_ONLY selects none of its servers (${(scenario.viaNginx ? NGINX_SERVERS : SERVERS).map((s) => s.name).join(', ')}): skipped`);
+      note(`scenario ${scenarioName}: BENCH_ONLY selects none of its servers (${(scenario.frameworks ? FRAMEWORK_SERVERS : scenario.viaNginx ? NGINX_SERVERS : SERVERS).map((s) => s.name).join(', ')}): skipped`);
       continue;
     }
     say('');
@@ -1136,6 +1172,7 @@ async function main() {
     for (const tool of activeTools) ratios[tool] = ratiosFor(servers, tool);
     scenarios[scenarioName] = { describe: scenario.describe, seconds: secondsFor(scenarioName), servers, ratios };
   }
+  if (scenarios.frameworks) scenarios.frameworks.target = `hono-tsgi / hono-node-server >= ${FRAMEWORKS_TARGET}`;
   if (scenarios.nginx) {
     scenarios.nginx.target = `nginx-tsgi / nginx-node-http >= ${NGINX_TARGET}`;
     scenarios.nginx.nginx = { path: nginxBin, version: nginxVer, uwsgiParams: findUwsgiParams() ?? null, nodeUpstream: settings.nginxUpstream };
@@ -1188,6 +1225,10 @@ async function main() {
       if (ratios.length) {
         say('  req/s ratios:');
         for (const [k, v] of ratios) say(`    ${k.padEnd(33)} ${fmtRatio(v)}`);
+      }
+      if (scenarioName === 'frameworks') {
+        const r = sc.ratios[tool]?.['hono-tsgi / hono-node-server'];
+        if (r !== undefined) say(`  target: hono-tsgi / hono-node-server >= ${FRAMEWORKS_TARGET}: ${r >= FRAMEWORKS_TARGET ? 'met' : 'NOT met'} (${fmtRatio(r)})`);
       }
       if (scenarioName === 'nginx') {
         if (rows.some((r) => String(r[7]).includes('+'))) {

@@ -7,6 +7,7 @@ import { ConfigError, renderShowConfig, resolveConfig, type Config } from './con
 import { chooseBackend, loadBinding, type BackendName } from './native-binding.js';
 import { dropPrivileges } from './privileges.js';
 import { describeLoadError, loadApplication } from './loader.js';
+import { resolveInterface } from './interfaces/index.js';
 import { parseStaticMaps } from './static-map.js';
 import { runMaster } from './master.js';
 import { TsgiError } from './errors.js';
@@ -290,10 +291,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       module: values.module as string | undefined,
       callable: values.callable as string | undefined,
     });
-    log(`tsgi: application ${loaded.file} callable '${loaded.callable}' loaded in ${loaded.millis} msecs`);
+    const served = resolveInterface(loaded.app, values.interface as string, loaded.file);
+    log(`tsgi: application ${loaded.file} callable '${loaded.callable}' loaded in ${loaded.millis} msecs, interface ${served.description}`);
     appFile = loaded.file;
-    const { help: _h, version: _v, chdir: _c, env: _e, wsgiFile: _w, module: _m, callable: _k, uid: _u, gid: _g, logto: _l, daemonize: _d, ...serveOptions } = values;
-    server = await serve(loaded.app, serveOptions);
+    const { help: _h, version: _v, chdir: _c, env: _e, wsgiFile: _w, module: _m, callable: _k, uid: _u, gid: _g, logto: _l, daemonize: _d, interface: _i, ...serveOptions } = values;
+    server = await serve(served.app, serveOptions);
   } catch (err) {
     if (err instanceof TsgiError && err.code === 'TSGI_ERR_APP_LOAD') {
       log(`tsgi: ${describeLoadError(err)}`);

@@ -113,7 +113,8 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // A header value: visible latin-1, space and tab; no CR, LF, NUL or other controls.
 const BAD_VALUE = /[\0-\x08\x0a-\x1f\x7f]|[^\0-\xff]/;
 const STATUS = /^[1-9][0-9][0-9] [^\0-\x08\x0a-\x1f\x7f]*$/;
-const HOP_BY_HOP = new Set([
+/** Headers an application may not set: the server frames the response and owns the connection. */
+export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'connection',
   'keep-alive',
   'proxy-authenticate',
@@ -126,6 +127,12 @@ const HOP_BY_HOP = new Set([
 ]);
 
 const kExchange = Symbol('tsgi.exchange');
+
+/**
+ * An empty body that stands for no body at all (a fetch Response's null body): a HEAD
+ * answered with it says no Content-Length, since the length of the GET is not known.
+ */
+export const NULL_BODY: readonly Chunk[] = Object.freeze([]);
 
 /**
  * The environ. Its own properties are the CGI variables and the wsgi.* keys, set in
@@ -506,7 +513,14 @@ export class Exchange {
       this.fail(err);
       return;
     }
-    this.fail(new TsgiError('TSGI_ERR_BODY_TYPE', 'Expected the application to return an iterable of chunks'));
+    this.fail(
+      new TsgiError(
+        'TSGI_ERR_BODY_TYPE',
+        result instanceof Response
+          ? 'The application returned a Response: did you mean --interface fetch?'
+          : 'Expected the application to return an iterable of chunks',
+      ),
+    );
   }
 
   private pumpSync(): void {
@@ -561,7 +575,7 @@ export class Exchange {
     let flags = 0;
     let head = this.status + '\r\n' + this.headerLines;
     if (this.noBody) {
-      if (end && this.appLength < 0 && this.environ.REQUEST_METHOD === 'HEAD' && !this.status!.startsWith('204') && !this.status!.startsWith('304')) {
+      if (end && this.appLength < 0 && this.body !== NULL_BODY && this.environ.REQUEST_METHOD === 'HEAD' && !this.status!.startsWith('204') && !this.status!.startsWith('304')) {
         // HEAD: the length the GET would have had, when it is at hand.
         let n = 0;
         for (const c of this.chunks) n += chunkBytes(c);

@@ -13,6 +13,7 @@ export type { WsgirefServer } from './make-server.js';
 export { TsgiError, ErrorCodes } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export { OPTIONS } from './options.js';
+export type { FetchApplication, FetchHandler } from './interfaces/fetch.js';
 export { VERSION } from './version.js';
 export type {
   Application,

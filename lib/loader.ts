@@ -1,5 +1,7 @@
 // Finds and loads the application as uWSGI does: --wsgi-file FILE, or --module SPEC
 // with --callable NAME (default "application", then "app", then the default export).
+// What is found is a function, or an object with a fetch method (Hono's app,
+// `export default { fetch }`); lib/interfaces/ decides how it is served.
 import { existsSync, statSync } from 'node:fs';
 import { extname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -18,8 +20,11 @@ export interface LoadOptions {
   cwd?: string;
 }
 
+/** What a module may export as its application: lib/interfaces/index.ts serves it. */
+export type Exported = Application | { fetch: (...args: never[]) => unknown };
+
 export interface LoadedApplication {
-  app: Application;
+  app: Exported;
   file: string;
   callable: string;
   millis: number;
@@ -64,7 +69,13 @@ async function importFile(file: string): Promise<Record<string, unknown>> {
   return (await import(url)) as Record<string, unknown>;
 }
 
-function pickCallable(mod: Record<string, unknown>, name: string | undefined, file: string): [Application, string] {
+/** A function, or an object with a fetch method. */
+function servable(v: unknown): v is Exported {
+  if (typeof v === 'function') return true;
+  return typeof v === 'object' && v !== null && typeof (v as { fetch?: unknown }).fetch === 'function';
+}
+
+function pickCallable(mod: Record<string, unknown>, name: string | undefined, file: string): [Exported, string] {
   const candidates: Array<[string, unknown]> = [];
   const def = mod.default as Record<string, unknown> | undefined;
   if (name !== undefined) {
@@ -78,7 +89,7 @@ function pickCallable(mod: Record<string, unknown>, name: string | undefined, fi
     candidates.push(['default', def]);
   }
   for (const [n, v] of candidates) {
-    if (typeof v === 'function') return [v as Application, n];
+    if (servable(v)) return [v, n];
   }
   // Nothing callable: say what each place tsgi looked at holds, so that the message
   // never denies an export the module has.
@@ -89,11 +100,11 @@ function pickCallable(mod: Record<string, unknown>, name: string | undefined, fi
   };
   let head: string;
   if (name !== undefined) {
-    head = `has no callable '${name}'`;
+    head = `has no application '${name}' (a function, or an object with a fetch method)`;
     look(name);
     if (facts.length === 0) facts.push(`there is no export '${name}'`);
   } else {
-    head = "has no application function: tsgi calls the export 'application', else 'app', else the default export";
+    head = "has no application: tsgi takes the export 'application', else 'app', else the default export (a function, or an object with a fetch method)";
     look('application');
     look('app');
     facts.push(def === undefined ? 'there is no default export' : `the default export is ${kindOf(def)}`);

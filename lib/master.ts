@@ -213,7 +213,7 @@ export class Master {
       w.ready = true;
       this.appLoaded = true;
       this.failuresInARow = 0;
-      log(`tsgi: worker ${w.id} (pid: ${w.pid}) ready: application ${m.file} callable '${m.callable}' loaded in ${m.millis} msecs`);
+      log(`tsgi: worker ${w.id} (pid: ${w.pid}) ready: application ${m.file} callable '${m.callable}' loaded in ${m.millis} msecs, interface ${m.interface}`);
       this.respawnPendingNow();
     } else if (m.type === 'load-error') {
       this.onLoadError(w, m.message);

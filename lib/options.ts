@@ -436,6 +436,15 @@ export const OPTIONS: readonly OptionSpec[] = [
     obeyedIn: 'lib/native-binding.ts chooseBackend()',
   },
   {
+    name: 'interface',
+    type: 'choice',
+    choices: ['auto', 'wsgi', 'fetch', 'node'],
+    default: 'auto',
+    help: 'What the application is written to: wsgi (environ, startResponse), fetch (a Request in, a Response out: Hono, "export default { fetch }"), node (a node:http request listener), or auto: fetch for an object with a fetch method, wsgi for a function.',
+    verdict: 'implemented',
+    obeyedIn: 'lib/interfaces/index.ts resolveInterface()',
+  },
+  {
     name: 'ini',
     type: 'string',
     repeatable: true,

@@ -9,6 +9,8 @@ import { normalize, type OptionValues } from './options.js';
 import type { Application } from './types.js';
 import { staticMapped } from './static-map.js';
 import { ErrorLog } from './wsgi-errors.js';
+import { resolveInterface } from './interfaces/index.js';
+import type { FetchApplication, FetchHandler } from './interfaces/fetch.js';
 
 export interface ServeOptions {
   /** Addresses to serve HTTP on; "127.0.0.1:0" (a free port on loopback) when none is given. */
@@ -169,10 +171,11 @@ export function listenFailure(err: unknown): string {
   return (err as Error).message;
 }
 
-export async function serve(app: Application, options: ServeOptions = {}): Promise<Server> {
-  if (typeof app !== 'function') {
-    throw new TsgiError('TSGI_ERR_APP_NO_CALLABLE', `Expected an application function for serve() but received ${typeof app}`);
-  }
+/**
+ * Serves app, written to options.interface ("auto" by default: an object with a fetch
+ * method is a fetch application, a function a WSGI one).
+ */
+export async function serve(app: Application | FetchApplication | FetchHandler, options: ServeOptions = {}): Promise<Server> {
   const { errorLog, logFd = 2, ...input }: OptionValues = { ...options };
   if (errorLog !== undefined && typeof errorLog !== 'function') {
     throw new TsgiError('TSGI_ERR_OPTION_INVALID', `Expected a function for errorLog but received ${typeof errorLog}`);
@@ -184,12 +187,13 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
     if (typeof input[k] === 'string') input[k] = [input[k]];
   }
   const values = normalize(input);
+  const served = resolveInterface(app, values.interface as string, 'the application given to serve()');
   const targets = socketsOf(values);
   if (targets.length === 0) targets.push({ address: parseSocketAddress('127.0.0.1:0', 'http'), protocol: 'http' });
   const mode = values.chmodSocket !== undefined ? parseSocketMode(values.chmodSocket as string) : undefined;
   const owner = values.chownSocket !== undefined ? parseOwner(values.chownSocket as string) : undefined;
   const backendName = chooseBackend(values.backend as string, (line) => process.emitWarning(line, { code: 'TSGI_ERR_NATIVE_MISSING' }));
-  const handler = new Handler(staticMapped(app, values), {
+  const handler = new Handler(staticMapped(served.app, values), {
     backend: backendName,
     serverName: hostname(),
     ...(errorLog !== undefined ? { errors: new ErrorLog(errorLog as (text: string | Uint8Array) => void) } : {}),

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { Handler, type HandlerOptions } from './exchange.js';
 import { describeLoadError, loadApplication, type LoadedApplication } from './loader.js';
+import { resolveInterface } from './interfaces/index.js';
+import type { Application } from './types.js';
 import { TsgiError } from './errors.js';
 import { nativeBackend, type NativeBackend, type SocketProtocol } from './serve.js';
 import { loadBinding } from './native-binding.js';
@@ -30,7 +32,7 @@ export interface WorkerSpec {
 /** Messages between master and worker over the IPC channel. */
 export type ToWorker = { type: 'stop' } | { type: 'quit' };
 export type ToMaster =
-  | { type: 'ready'; millis: number; file: string; callable: string }
+  | { type: 'ready'; millis: number; file: string; callable: string; interface: string }
   | { type: 'load-error'; message: string }
   | { type: 'recycle'; reason: string };
 
@@ -40,13 +42,22 @@ export type FromCore = { type: 'ready' } | { type: 'load-error'; message: string
 
 const THREAD_ENTRY = join(fileURLToPath(import.meta.url), '..', 'thread-main.js');
 
-export async function load(values: OptionValues): Promise<LoadedApplication | string> {
+/** The application loaded and put through its interface (--interface). */
+export interface ServedApplication extends Omit<LoadedApplication, 'app'> {
+  app: Application;
+  /** "fetch (auto: an object with a fetch method)". */
+  interface: string;
+}
+
+export async function load(values: OptionValues): Promise<ServedApplication | string> {
   try {
-    return await loadApplication({
+    const loaded = await loadApplication({
       wsgiFile: values.wsgiFile as string | undefined,
       module: values.module as string | undefined,
       callable: values.callable as string | undefined,
     });
+    const served = resolveInterface(loaded.app, values.interface as string, loaded.file);
+    return { ...loaded, app: served.app, interface: served.description };
   } catch (err) {
     return err instanceof TsgiError ? describeLoadError(err) : ((err as Error).stack ?? String(err));
   }
@@ -61,7 +72,7 @@ export async function load(values: OptionValues): Promise<LoadedApplication | st
  * worker. Waiting for the request to end instead would let the server accept, and
  * serve, every connection that comes meanwhile.
  */
-export function startCore(spec: WorkerSpec, core: number, loaded: LoadedApplication, onMaxRequests: () => void): NativeBackend {
+export function startCore(spec: WorkerSpec, core: number, loaded: ServedApplication, onMaxRequests: () => void): NativeBackend {
   const values = spec.values;
   const threads = (values.threads as number | undefined) ?? 1;
   let backend: NativeBackend | undefined;
@@ -173,5 +184,5 @@ export async function runWorker(spec: WorkerSpec): Promise<void> {
       process.exit(1);
     }
   });
-  send({ type: 'ready', millis: loaded.millis, file: loaded.file, callable: loaded.callable });
+  send({ type: 'ready', millis: loaded.millis, file: loaded.file, callable: loaded.callable, interface: loaded.interface });
 }

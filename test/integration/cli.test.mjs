@@ -10,7 +10,7 @@ import { VERSION } from '../../dist/lib/index.js';
 
 const T = { timeout: 30000 };
 // Startup lines that come before any error: the banner and the "application loaded" line.
-const STARTUP = [/^\*\*\* .* \*\*\*$/, /^tsgi: application .* loaded in \d+ msecs$/];
+const STARTUP = [/^\*\*\* .* \*\*\*$/, /^tsgi: application .* loaded in \d+ msecs, interface \w+( \(auto: [^)]*\))?$/];
 
 /** Starts the CLI with args, asserts it serves GET path with the expected body, stops it. */
 async function servesWith(t, args, expected, { path = '/hello', cwd, env } = {}) {
@@ -137,13 +137,13 @@ describe('tsgi fails clearly', () => {
       t,
       ['--http', '127.0.0.1:0', '--wsgi-file', file],
       new RegExp(
-        `^tsgi: ${file} has no application function: tsgi calls the export 'application', else 'app', else the default export, and there is no default export \\(it exports: helper, notAnApp\\)$`,
+        `^tsgi: ${file} has no application: tsgi takes the export 'application', else 'app', else the default export \\(a function, or an object with a fetch method\\), and there is no default export \\(it exports: helper, notAnApp\\)$`,
       ),
     );
     await failsWith(
       t,
       ['--http', '127.0.0.1:0', '--module', 'callables:missing'],
-      /^tsgi: \S+callables\.mjs has no callable 'missing', and there is no export 'missing' \(it exports: app, application, other\)$/,
+      /^tsgi: \S+callables\.mjs has no application 'missing' \(a function, or an object with a fetch method\), and there is no export 'missing' \(it exports: app, application, other\)$/,
       { cwd: FIXTURES },
     );
   });
@@ -154,7 +154,7 @@ describe('tsgi fails clearly', () => {
       t,
       ['--http', '127.0.0.1:0', '--wsgi-file', file],
       new RegExp(
-        `^tsgi: ${file} has no application function: tsgi calls the export 'application', else 'app', else the default export, and the default export is an object \\(keys: handler\\) \\(it exports: default, handler\\)$`,
+        `^tsgi: ${file} has no application: tsgi takes the export 'application', else 'app', else the default export \\(a function, or an object with a fetch method\\), and the default export is an object \\(keys: handler\\) \\(it exports: default, handler\\)$`,
       ),
     );
   });
