@@ -3,7 +3,7 @@
 // project's working material (the "seed" articles its tests are named after).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { render } from '../../scripts/gen-options-doc.mjs';
 import { ErrorCodes } from '../../dist/lib/errors.js';
@@ -32,7 +32,7 @@ test('every option says where it is obeyed, and that place exists', () => {
 });
 
 test('what users read never speaks of the seeds: README, docs/, examples/, the sources of --help and the messages', () => {
-  const files = ['README.md', ...['docs', 'examples', 'lib'].flatMap((dir) => readdirSync(dir).map((f) => join(dir, f)))];
+  const files = ['README.md', ...['docs', 'examples', 'lib'].flatMap((dir) => readdirSync(dir, { recursive: true }).map((f) => join(dir, f)))].filter((f) => statSync(f).isFile());
   for (const file of files) {
     const lines = readFileSync(file, 'utf8').split('\n');
     const found = lines.map((l, i) => [i + 1, l]).filter(([, l]) => /\bseeds?\b/i.test(l));
