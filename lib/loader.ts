@@ -1,9 +1,10 @@
 // Finds and loads the application as uWSGI does: --wsgi-file FILE, or --module SPEC
 // with --callable NAME (default "application", then "app", then the default export).
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { extname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { TsgiError } from './errors.js';
+import { isFile } from './find-file.js';
 import { importTypeScript } from './ts-import.js';
 import type { Application } from './types.js';
 
@@ -28,14 +29,6 @@ export interface LoadedApplication {
   file: string;
   callable: string;
   millis: number;
-}
-
-function isFile(p: string): boolean {
-  try {
-    return statSync(p).isFile();
-  } catch {
-    return false;
-  }
 }
 
 /** "mysite.wsgi" -> mysite/wsgi.ts (or .mts, .js ...); a path is taken as a path. */

@@ -9,30 +9,12 @@
 // The hooks are scoped to one namespace: only the application and what it imports go
 // through tsx; tsgi's own modules and anything imported outside the application do not.
 import { randomUUID } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
-import { dirname, extname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, extname } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { findUp } from './find-file.js';
 
 export type ModuleFormat = 'module' | 'commonjs';
-
-function isFile(p: string): boolean {
-  try {
-    return statSync(p).isFile();
-  } catch {
-    return false;
-  }
-}
-
-/** The first file named name in dir or a directory above it. */
-function findUp(dir: string, name: string): string | undefined {
-  for (;;) {
-    const candidate = join(dir, name);
-    if (isFile(candidate)) return candidate;
-    const parent = dirname(dir);
-    if (parent === dir) return undefined;
-    dir = parent;
-  }
-}
 
 /**
  * The module system a TypeScript file runs in, by Node's rules: .mts is ESM, .cts is

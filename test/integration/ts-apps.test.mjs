@@ -6,8 +6,10 @@
 // threads. Then where errors point: at load and during a request, in an ES module and a
 // CommonJS package, the log names the .ts file and its line (source maps), never a data:
 // URL or tsgi's loader. Loading does not depend on the backend: the default one serves.
-import { describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FIXTURES, ROOT, spawnCli, request, req } from '../helpers.mjs';
 import { assertAllGone, killAll, readyMaster, startMaster, stopGracefully } from '../master.mjs';
@@ -89,13 +91,31 @@ describe(`TypeScript applications load on Node ${process.versions.node}`, () => 
 // gives these lines back.
 const LOAD_LINE = 20;
 const REQUEST_LINE = 22;
+const ERRORS = join(APPS, 'errors');
+
+/**
+ * The errors applications in a CommonJS package: the same files as ts-apps/errors/ (an ES
+ * module package), copied to a temporary directory with a "type": "commonjs" package.json.
+ */
+function commonJsCopy() {
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), 'tsgi-ts-errors-cjs-')));
+  cpSync(ERRORS, dir, { recursive: true });
+  writeFileSync(join(dir, 'package.json'), '{ "type": "commonjs" }\n');
+  return dir;
+}
 
 describe('errors point at the application\'s own .ts lines', () => {
+  let cjsDir;
+  before(() => {
+    cjsDir = commonJsCopy();
+  });
+  after(() => rmSync(cjsDir, { recursive: true, force: true }));
+
   for (const kind of ['esm', 'cjs']) {
-    const dir = join(APPS, `errors-${kind}`);
+    const where = () => (kind === 'esm' ? ERRORS : cjsDir);
 
     test(`${kind}: an error thrown while the application loads names throws-on-load.ts:${LOAD_LINE}`, T, async (t) => {
-      const file = join(dir, 'throws-on-load.ts');
+      const file = join(where(), 'throws-on-load.ts');
       const cli = spawnCli(['--http', '127.0.0.1:0', '--wsgi-file', file]);
       t.after(() => cli.kill());
       const { code } = await cli.waitExit(10000);
@@ -105,7 +125,7 @@ describe('errors point at the application\'s own .ts lines', () => {
     });
 
     test(`${kind}: an error thrown in a request is logged with throws-in-request.ts:${REQUEST_LINE}, the client gets a 500`, T, async (t) => {
-      const file = join(dir, 'throws-in-request.ts');
+      const file = join(where(), 'throws-in-request.ts');
       const cli = spawnCli(['--http', '127.0.0.1:0', '--wsgi-file', file]);
       t.after(() => cli.kill());
       const port = await cli.port;
@@ -125,7 +145,7 @@ describe('errors point at the application\'s own .ts lines', () => {
   }
 
   test(`cjs, with a master: a worker's load error names throws-on-load.ts:${LOAD_LINE}`, T, async () => {
-    const file = join(APPS, 'errors-cjs', 'throws-on-load.ts');
+    const file = join(cjsDir, 'throws-on-load.ts');
     let m;
     try {
       m = startMaster([], { app: file, processes: 1 });
