@@ -10,6 +10,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isFile } from './find-file.js';
 import { resolveModule } from './loader.js';
 import type { OptionValues } from './options.js';
 
@@ -20,14 +21,6 @@ const SOURCE = new Set(['.ts', '.mts', '.cts', '.tsx', '.js', '.mjs', '.cjs', '.
 const TRY = ['.ts', '.mts', '.cts', '.tsx', '.js', '.mjs', '.cjs', '.jsx', '.json'];
 const JS_TO_TS: Record<string, string[]> = { '.js': ['.ts', '.tsx'], '.mjs': ['.mts'], '.cjs': ['.cts'], '.jsx': ['.tsx'] };
 const MAX_FILES = 2000;
-
-function isFile(p: string): boolean {
-  try {
-    return statSync(p).isFile();
-  } catch {
-    return false;
-  }
-}
 
 /** The file a relative specifier names, from the directory of the importing file. */
 function resolveSpecifier(spec: string, fromDir: string): string | undefined {

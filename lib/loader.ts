@@ -2,15 +2,21 @@
 // with --callable NAME (default "application", then "app", then the default export).
 // What is found is a function, or an object with a fetch method (Hono's app,
 // `export default { fetch }`); lib/interfaces/ decides how it is served.
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { extname, isAbsolute, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { TsgiError } from './errors.js';
+import { isFile } from './find-file.js';
+import { importTypeScript } from './ts-import.js';
 import type { Application } from './types.js';
 
 const EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'];
 const TS_EXTENSIONS = new Set(['.ts', '.mts', '.cts']);
 const PYTHON = new Set(['.py', '.pyc', '.pyw']);
+/** How many frames an error raised while the application loads keeps. */
+const LOAD_STACK_FRAMES = 50;
+/** tsgi's own compiled files (dist/lib/, where this file is) and its command (bin/). */
+const TSGI_FILES = [fileURLToPath(new URL('.', import.meta.url)), fileURLToPath(new URL('../../bin/', import.meta.url))];
 
 export interface LoadOptions {
   wsgiFile?: string;
@@ -28,14 +34,6 @@ export interface LoadedApplication {
   file: string;
   callable: string;
   millis: number;
-}
-
-function isFile(p: string): boolean {
-  try {
-    return statSync(p).isFile();
-  } catch {
-    return false;
-  }
 }
 
 /** "mysite.wsgi" -> mysite/wsgi.ts (or .mts, .js ...); a path is taken as a path. */
@@ -58,15 +56,10 @@ export function resolveModule(spec: string, cwd: string): string | undefined {
 }
 
 async function importFile(file: string): Promise<Record<string, unknown>> {
-  const url = pathToFileURL(file).href;
-  const ext = extname(file);
-  const nodeStripsTypes = Boolean((process.features as { typescript?: unknown }).typescript);
-  if (TS_EXTENSIONS.has(ext) && !nodeStripsTypes) {
-    // Node 20 cannot run TypeScript itself: tsx (esbuild) compiles it on load.
-    const { tsImport } = await import('tsx/esm/api');
-    return (await tsImport(url, import.meta.url)) as Record<string, unknown>;
-  }
-  return (await import(url)) as Record<string, unknown>;
+  // TypeScript goes through tsx on every Node, never through Node's own type stripping
+  // (lib/ts-import.ts says why); JavaScript is imported as Node imports it.
+  if (TS_EXTENSIONS.has(extname(file))) return importTypeScript(file);
+  return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
 }
 
 /** A function, or an object with a fetch method. */
@@ -164,11 +157,18 @@ export async function loadApplication(options: LoadOptions): Promise<LoadedAppli
   }
   const started = performance.now();
   let mod: Record<string, unknown>;
+  // The frames of the loaders (Node's, tsx's) stand between an error and the line of the
+  // application that caused it (a require() of a missing file): with Node's 10 frames,
+  // that line is often cut off.
+  const stackTraceLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = Math.max(stackTraceLimit, LOAD_STACK_FRAMES);
   try {
     mod = await importFile(file);
   } catch (err) {
     const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
     throw new TsgiError('TSGI_ERR_APP_LOAD', `the application ${file} failed to load:\n${detail}`, { cause: err });
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit;
   }
   const [app, name] = pickCallable(mod, callable, file);
   return { app, file, callable: name, millis: Math.round(performance.now() - started) };
@@ -200,13 +200,17 @@ function headline(message: string): string {
 
 /**
  * The first frame of a stack in the application's own files: Node's internals
- * (node:internal/...) and packages (tsx, esbuild, a driver that threw) are where an
- * error surfaced, not what the developer has to fix.
+ * (node:internal/...), packages (tsx, esbuild, a driver that threw), tsgi's loader and
+ * generated code (data: URLs) are where an error surfaced, not what the developer has
+ * to fix. A query a loader added to the file's URL (tsx's namespace) is left out.
  */
 function applicationFrame(stack: string): string | undefined {
   for (const line of stack.split('\n')) {
     const m = /^\s+at (?:.*\(|async )?((?:file:\/\/)?\/[^()]+:\d+:\d+)\)?$/.exec(line);
-    if (m && !m[1]!.includes('/node_modules/')) return m[1]!.replace(/^file:\/\//, '');
+    if (m === null) continue;
+    const where = m[1]!.replace(/^file:\/\//, '').replace(/\?[^:]*(?=:\d+:\d+$)/, '');
+    if (where.includes('/node_modules/') || TSGI_FILES.some((dir) => where.startsWith(dir))) continue;
+    return where;
   }
   return undefined;
 }
