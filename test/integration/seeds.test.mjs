@@ -465,7 +465,7 @@ describe('config files at the command line', () => {
     t.after(() => cli.kill());
     assert.equal((await cli.waitExit(8000)).code, 0);
     const out = cli.stdoutText();
-    assert.match(out, /^Usage: tsgi \[options\]\n {7}tsgi \[options\] FILE\.ini\|FILE\.yaml\|FILE\.json\n/);
+    assert.match(out, /^Usage: tsgi --http :9090 --wsgi-file app\.ts \[options\]\n {7}tsgi \[options\] FILE\.ini\|FILE\.yaml\|FILE\.json\n/);
     assert.match(out, /--pythonpath, --python-path, --pp STRING\n.*\n {6}\[refused\] refused: it adds to Python's sys\.path/);
     assert.match(out, /--enable-threads\n.*\n {6}\[translated\] accepted, no effect/);
     assert.match(out, /TSGI_NAME or UWSGI_NAME/);
