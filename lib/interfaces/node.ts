@@ -1,0 +1,49 @@
+// The node interface: an application written for node:http, a request listener
+// (req, res) => void (an Express app, koa.callback(), fastify.routing, a plain
+// function), served as a tsgi Application (docs/spec.md). Each request gets a real
+// http.IncomingMessage and http.ServerResponse (node-request.ts, node-response.ts) on a
+// stand-in socket (node-socket.ts), so the frameworks' own prototypes, body parsers,
+// pipe(), events and backpressure work as on node:http; tsgi frames and sends the
+// response, and every backend, master mode, harakiri, logging and stats work unchanged.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Application, Body, Chunk, Environ, StartResponse } from '../types.js';
+import { makeRequest } from './node-request.js';
+import { asServerResponse, makeResponse, NodeExchange } from './node-response.js';
+import { NodeSocket } from './node-socket.js';
+
+export type NodeListener = (req: IncomingMessage, res: ServerResponse) => unknown;
+
+/**
+ * The tsgi Application that serves listener. A response that the listener ends before
+ * it returns, with a Content-Length (its own, or the one node adds when end() gets the
+ * whole body) or no body, is returned as a list: tsgi sends it in one piece. Any other
+ * is an async iterable that tsgi pulls as the application writes.
+ */
+export function fromNodeListener(listener: NodeListener): Application {
+  if (typeof listener !== 'function') {
+    throw new TypeError(`Expected a request listener (req, res) for fromNodeListener() but received ${listener === null ? 'null' : typeof listener}`);
+  }
+  return (environ: Environ, startResponse: StartResponse): Body => {
+    const socket = new NodeSocket(environ);
+    const req = makeRequest(socket, environ);
+    const ex = new NodeExchange(req, socket, startResponse);
+    const res = makeResponse(req, socket, ex);
+    try {
+      listener(req, asServerResponse(res));
+    } catch (err) {
+      // node:http would crash the process; tsgi answers 500 (or cuts a response begun)
+      // and logs the error, and the request and response see the exchange end.
+      ex.close();
+      throw err;
+    }
+    if (ex.ended && ex.framed && ex.error === undefined) {
+      const whole = ex.chunks as Chunk[] & { close?: () => void };
+      ex.chunks = [];
+      ex.queued = 0;
+      ex.handedAll = true;
+      whole.close = () => ex.close();
+      return whole;
+    }
+    return ex as unknown as Body;
+  };
+}
