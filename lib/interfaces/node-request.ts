@@ -51,6 +51,7 @@ type Request = IncomingMessage & {
   _dumped: boolean;
   _readableState: { readingMore: boolean };
   _addHeaderLines(headers: string[], n: number): void;
+  _dump(): void;
 };
 
 /**
@@ -65,6 +66,7 @@ function readBody(this: Request): void {
   }
   const src = this[kBody];
   if (src.remaining <= 0 || this._dumped) {
+    src.remaining = 0;
     this.push(null);
     return;
   }
@@ -77,6 +79,19 @@ function readBody(this: Request): void {
   src.remaining -= chunk.length;
   this.push(chunk);
   if (src.remaining <= 0) this.push(null);
+}
+
+/**
+ * IncomingMessage's _dump as Node 20 has it (later versions skip resume() when the
+ * message's bytes are all in its buffer, which a body read lazily never is): the body
+ * nobody read ends without being read.
+ */
+function dumpBody(this: Request): void {
+  if (!this._dumped) {
+    this._dumped = true;
+    this.removeAllListeners('data');
+    this.resume();
+  }
 }
 
 /**
@@ -104,7 +119,15 @@ export function makeRequest(socket: NodeSocket, environ: Environ): IncomingMessa
   // The body is whole in tsgi's buffer before the application runs: the message is complete.
   req.complete = true;
   const length = environ.CONTENT_LENGTH === '' ? 0 : Number(environ.CONTENT_LENGTH);
-  req[kBody] = { input: environ['wsgi.input'], remaining: length };
-  req._read = readBody;
+  if (length > 0) {
+    req[kBody] = { input: environ['wsgi.input'], remaining: length };
+    req._read = readBody;
+    req._dump = dumpBody;
+  } else {
+    // No body: ended now, as node's parser ends a bodiless message, so that node's own
+    // _read (never called) and _dump (which on Node 24 ends an ended message at once)
+    // apply as they are.
+    req.push(null);
+  }
   return req;
 }

@@ -147,6 +147,14 @@ for (const backend of BACKENDS) {
       assert.deepEqual([...seen.events].sort(), ['finish writableFinished=true', 'req close', 'req end', 'res close']);
     });
 
+    test('a request body nobody read: it ends and closes after the response, unread', T, async () => {
+      seen.events = undefined;
+      const r = await get('/events', { method: 'POST', headers: [['Content-Length', '200000']], body: 'z'.repeat(200000) });
+      assert.equal(r.body.toString(), 'done\n');
+      await waitUntil(() => seen.events?.length === 4, 2000, `the four events; got ${JSON.stringify(seen.events)}`);
+      assert.deepEqual([...seen.events].sort(), ['finish writableFinished=true', 'req close', 'req end', 'res close']);
+    });
+
     test('a response written over time: chunked, finish once, then close', T, async () => {
       const r = await get('/events-async');
       assert.equal(r.framing, 'chunked');
