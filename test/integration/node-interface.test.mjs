@@ -9,6 +9,7 @@ import { createReadStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BACKENDS, FIXTURES, startServer, connect, req, request, waitUntil, parseResponse } from '../helpers.mjs';
 import { fromNodeListener } from '../../dist/lib/index.js';
+import { uwsgiRequest, nginxLikeVars } from '../nginx.mjs';
 
 const T = { timeout: 30000 };
 const STATIC_FILE = join(FIXTURES, 'frameworks', 'static', 'hello.txt');
@@ -131,7 +132,8 @@ for (const backend of BACKENDS) {
 
     before(async () => {
       const app = fromNodeListener((q, s) => routes[q.url.split('?')[0]](q, s));
-      server = await startServer(app, { backend });
+      server = await startServer(app, { backend, socket: '127.0.0.1:0' });
+      server.port = server.server.addresses.find((a) => a.protocol === 'http').port; // the first bound is the uwsgi socket
     });
     after(() => server.close());
 
@@ -278,6 +280,20 @@ for (const backend of BACKENDS) {
       assert.equal(got.encrypted, null);
       assert.equal(got.same, true);
       assert.equal(got.instances, true);
+    });
+
+    test("over uwsgi: the front end's word for the peer and the scheme (HTTPS=on: socket.encrypted)", T, async () => {
+      const uwsgi = server.server.addresses.find((a) => a.protocol === 'uwsgi');
+      const vars = nginxLikeVars({ uri: '/request?via=nginx', headers: [['Host', 'example.org'], ['X-Forwarded-For', '198.51.100.7']] }).map(([k, v]) =>
+        k === 'REMOTE_ADDR' ? [k, '203.0.113.9'] : k === 'REMOTE_PORT' ? [k, '51234'] : [k, v],
+      );
+      vars.push(['HTTPS', 'on']);
+      const r = parseResponse((await uwsgiRequest(uwsgi.port, vars)).data, { closed: true });
+      const got = JSON.parse(r.body);
+      assert.equal(got.url, '/request?via=nginx');
+      assert.equal(got.remoteAddress, '203.0.113.9');
+      assert.equal(got.encrypted, true);
+      assert.deepEqual(got.headers, { host: 'example.org', 'x-forwarded-for': '198.51.100.7' });
     });
 
     test('the request body streams from wsgi.input (in memory, and from the temporary file past post-buffering)', T, async () => {
