@@ -49,7 +49,7 @@ type Request = IncomingMessage & {
   [kBody]: BodySource;
   _consuming: boolean;
   _dumped: boolean;
-  _readableState: { readingMore: boolean };
+  _readableState: { readingMore: boolean; ended: boolean };
   _addHeaderLines(headers: string[], n: number): void;
   _dump(): void;
 };
@@ -82,15 +82,18 @@ function readBody(this: Request): void {
 }
 
 /**
- * IncomingMessage's _dump as Node 20 has it (later versions skip resume() when the
- * message's bytes are all in its buffer, which a body read lazily never is): the body
- * nobody read ends without being read.
+ * IncomingMessage's _dump, as Node 24 has it for every version: a request nobody read
+ * is ended after its response. One whose end is already in its buffer (no body) ends
+ * at once through read(0); one whose body is still in wsgi.input is resumed, and
+ * readBody ends it without reading (Node 24's own test, "complete and nothing
+ * buffered", would read(0) a body never pushed, and it would never end).
  */
 function dumpBody(this: Request): void {
   if (!this._dumped) {
     this._dumped = true;
     this.removeAllListeners('data');
-    this.resume();
+    if (this._readableState.ended && this.readableLength === 0 && !this.destroyed) this.read(0);
+    else this.resume();
   }
 }
 
@@ -122,12 +125,9 @@ export function makeRequest(socket: NodeSocket, environ: Environ): IncomingMessa
   if (length > 0) {
     req[kBody] = { input: environ['wsgi.input'], remaining: length };
     req._read = readBody;
-    req._dump = dumpBody;
   } else {
-    // No body: ended now, as node's parser ends a bodiless message, so that node's own
-    // _read (never called) and _dump (which on Node 24 ends an ended message at once)
-    // apply as they are.
-    req.push(null);
+    req.push(null); // no body: ended now, as node's parser ends a bodiless message
   }
+  req._dump = dumpBody;
   return req;
 }
