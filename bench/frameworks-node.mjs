@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Express and Fastify hello worlds on tsgi (native backend, the node interface) against
 // the same applications on their usual servers (http.createServer, fastify.listen), in
-// the same run: wrk -t1 -c50, the server on CPU 0 and wrk on CPU 1 (taskset), a 1 s
-// warm-up, then RUNS runs of SECONDS s each, the best kept. Prints the rates and the
+// the same run: wrk -t1 -c50, the servers on CPU 0 and wrk on CPU 1 (taskset), a 1 s
+// warm-up each, then RUNS rounds in which each server gets one run of SECONDS s, in
+// turn; the best run of each is kept. Prints the rates and the
 // ratios against the targets (Express 1.05, Fastify 1.2) and writes
 // bench/results/frameworks-node.json.
 //
@@ -118,22 +119,35 @@ const SERVERS = {
   'fastify-tsgi': ['bin/tsgi.js', '--http', '127.0.0.1:0', '--disable-logging', '--wsgi-file', 'bench/apps/fastify-hello.mjs'],
 };
 
-async function measure(name) {
-  const server = await startServer(SERVERS[name]);
+/**
+ * Every server started at once (an idle one costs nothing), then RUNS rounds of one run
+ * each, in turn: on a machine shared with other work, each pair meets the same weather.
+ */
+async function measureAll(names) {
+  const servers = {};
+  const runs = {};
   try {
-    const statusLine = await check(server.port);
-    wrk(server.port, 1); // warm-up
-    const runs = [];
-    for (let i = 0; i < RUNS; i++) runs.push(wrk(server.port, SECONDS, server.pid));
-    const best = runs.reduce((a, b) => (b.rps > a.rps ? b : a));
-    const leastCpu = Math.min(...runs.map((r) => r.cpuUsPerRequest));
-    console.log(
-      `  ${name.padEnd(18)} ${best.rps.toFixed(0).padStart(7)} req/s  ${leastCpu.toFixed(1).padStart(6)} us CPU/req  (runs: ${runs.map((r) => `${r.rps.toFixed(0)} req/s ${r.cpuUsPerRequest.toFixed(1)} us`).join(', ')}; errors ${best.errors}; p99 ${(best.p99us / 1000).toFixed(2)} ms; ${statusLine})`,
-    );
-    return { ...best, leastCpuUsPerRequest: leastCpu, runs };
+    for (const name of names) {
+      servers[name] = await startServer(SERVERS[name]);
+      servers[name].statusLine = await check(servers[name].port);
+      wrk(servers[name].port, 1); // warm-up
+      runs[name] = [];
+    }
+    for (let i = 0; i < RUNS; i++) for (const name of names) runs[name].push(wrk(servers[name].port, SECONDS, servers[name].pid));
   } finally {
-    await server.stop();
+    for (const s of Object.values(servers)) await s.stop();
   }
+  const results = {};
+  for (const name of names) {
+    const r = runs[name];
+    const best = r.reduce((a, b) => (b.rps > a.rps ? b : a));
+    const leastCpu = Math.min(...r.map((x) => x.cpuUsPerRequest));
+    console.log(
+      `  ${name.padEnd(18)} ${best.rps.toFixed(0).padStart(7)} req/s  ${leastCpu.toFixed(1).padStart(6)} us CPU/req  (runs: ${r.map((x) => `${x.rps.toFixed(0)} req/s ${x.cpuUsPerRequest.toFixed(1)} us`).join(', ')}; errors ${best.errors}; p99 ${(best.p99us / 1000).toFixed(2)} ms; ${servers[name].statusLine})`,
+    );
+    results[name] = { ...best, leastCpuUsPerRequest: leastCpu, runs: r };
+  }
+  return results;
 }
 
 /** A tsgi server (BENCH_PROFILE: express-tsgi, the default, or fastify-tsgi) under node --cpu-prof during one load; where the time per request goes. */
@@ -206,8 +220,7 @@ async function profile(name = process.env.BENCH_PROFILE ?? 'express-tsgi') {
 
 export async function run({ withProfile = false } = {}) {
   console.log(`frameworks-node: wrk -t1 -c${CONNECTIONS}, ${RUNS} x ${SECONDS} s, best kept; ${hasTaskset ? 'server on CPU 0, wrk on CPU 1' : 'not pinned (no taskset)'}`);
-  const results = {};
-  for (const name of Object.keys(SERVERS)) results[name] = await measure(name);
+  const results = await measureAll(Object.keys(SERVERS));
   const ratios = {
     express: results['express-tsgi'].rps / results['express-node-http'].rps,
     fastify: results['fastify-tsgi'].rps / results['fastify-listen'].rps,
