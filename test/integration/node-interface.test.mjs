@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { createReadStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BACKENDS, FIXTURES, startServer, connect, req, request, waitUntil, parseResponse } from '../helpers.mjs';
+import { BACKENDS, FIXTURES, startServer, startCli, connect, req, request, waitUntil, parseResponse } from '../helpers.mjs';
 import { fromNodeListener } from '../../dist/lib/index.js';
 import { uwsgiRequest, nginxLikeVars } from '../nginx.mjs';
 
@@ -310,3 +310,20 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+test('res.destroy() before the response began: the log says so, with the request, and the server serves on (CLI, both backends)', T, async () => {
+  for (const backend of BACKENDS) {
+    const cli = await startCli(['--backend', backend, '--http', '127.0.0.1:0', '--wsgi-file', join(FIXTURES, 'frameworks', 'destroy-app.mjs')]);
+    try {
+      const port = cli.sockets.find((s) => s.protocol === 'http').port;
+      const r = await request(port, req('GET', '/destroy'));
+      assert.equal(r.status, 500);
+      await waitUntil(() => /the application destroyed the response to GET \/destroy before it was complete/.test(cli.stderrText()), 3000, `the log line; stderr:\n${cli.stderrText()}`);
+      assert.match(cli.stderrText(), /tsgi: error in the application during GET \/destroy:\nTsgiError: the application destroyed the response/);
+      assert.equal((await request(port, req('GET', '/'))).body.toString(), 'alive\n');
+    } finally {
+      cli.signal('SIGTERM');
+      await cli.waitExit(5000).catch(() => cli.kill());
+    }
+  }
+});
