@@ -4,7 +4,7 @@ export type { Server, ServeOptions, BoundAddress } from './serve.js';
 export { loadApplication } from './loader.js';
 export { validate, checkEnviron } from './validate.js';
 export { makeServer } from './make-server.js';
-export { fromNodeListener } from './interfaces/node.js';
+export { fromNodeListener, nodeListenerOf } from './interfaces/node.js';
 export type { NodeListener } from './interfaces/node.js';
 export type { WsgirefServer } from './make-server.js';
 export { TsgiError, ErrorCodes } from './errors.js';

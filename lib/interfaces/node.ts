@@ -6,6 +6,7 @@
 // pipe(), events and backpressure work as on node:http; tsgi frames and sends the
 // response, and every backend, master mode, harakiri, logging and stats work unchanged.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { TsgiError } from '../errors.js';
 import type { Application, Body, Chunk, Environ, StartResponse } from '../types.js';
 import { makeRequest } from './node-request.js';
 import { asServerResponse, makeResponse, NodeExchange } from './node-response.js';
@@ -46,4 +47,26 @@ export function fromNodeListener(listener: NodeListener): Application {
     }
     return ex as unknown as Body;
   };
+}
+
+/**
+ * The request listener of what a module exports for node:http, for --interface node:
+ * a function is one already (an Express app, koa.callback(), a plain listener); a Koa
+ * application gives its callback(); a Fastify instance its router, once ready() loaded
+ * its plugins. Anything else is a TsgiError (TSGI_ERR_APP_NO_CALLABLE).
+ */
+export async function nodeListenerOf(exported: unknown): Promise<NodeListener> {
+  if (typeof exported === 'function') return exported as NodeListener;
+  if (exported !== null && typeof exported === 'object') {
+    const app = exported as { callback?: unknown; routing?: unknown; ready?: unknown };
+    if (typeof app.routing === 'function' && typeof app.ready === 'function') {
+      await (app.ready as () => Promise<unknown>).call(app);
+      return app.routing as NodeListener;
+    }
+    if (typeof app.callback === 'function') return (app.callback as () => NodeListener).call(app);
+  }
+  throw new TsgiError(
+    'TSGI_ERR_APP_NO_CALLABLE',
+    `Expected a node:http request listener (req, res), a Koa application or a Fastify instance for the node interface but received ${exported === null ? 'null' : typeof exported}`,
+  );
 }

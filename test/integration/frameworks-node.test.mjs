@@ -6,6 +6,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BACKENDS, startServer } from '../helpers.mjs';
 import { FRAMEWORKS, requestsFor, send, normalized, UPLOAD_DIGEST } from '../frameworks.mjs';
+import { fromNodeListener, nodeListenerOf } from '../../dist/lib/index.js';
 
 const T = { timeout: 60000 };
 
@@ -68,3 +69,30 @@ for (const [name, fw] of Object.entries(FRAMEWORKS)) {
     });
   });
 }
+
+// nodeListenerOf(): what --interface node makes of a module's export, unmodified: an
+// Express app (a function), a Koa application (its callback()), a Fastify instance
+// (its router once ready()).
+describe('nodeListenerOf: the listener of an Express app, a Koa application, a Fastify instance', () => {
+  for (const [name, exported] of [
+    ['express', async () => (await import(FRAMEWORKS.express.file)).app],
+    ['koa', async () => (await import(FRAMEWORKS.koa.file)).app],
+    ['fastify', async () => (await import(FRAMEWORKS.fastify.file)).build()],
+  ]) {
+    test(`${name}: served from the framework's own object`, T, async () => {
+      const server = await startServer(fromNodeListener(await nodeListenerOf(await exported())));
+      try {
+        const r = await send(server.port, ['', 'GET', '/hello?name=unmodified', []]);
+        assert.equal(r.status, 200);
+        assert.equal(r.body.toString(), 'hello unmodified\n');
+      } finally {
+        await server.close();
+      }
+    });
+  }
+
+  test('anything else: TSGI_ERR_APP_NO_CALLABLE, naming what came', async () => {
+    await assert.rejects(nodeListenerOf({ fetch() {} }), { code: 'TSGI_ERR_APP_NO_CALLABLE', message: /a Koa application or a Fastify instance for the node interface but received object/ });
+    await assert.rejects(nodeListenerOf(null), { code: 'TSGI_ERR_APP_NO_CALLABLE', message: /received null/ });
+  });
+});
