@@ -291,7 +291,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       module: values.module as string | undefined,
       callable: values.callable as string | undefined,
     });
-    const served = resolveInterface(loaded.app, values.interface as string, loaded.file);
+    const served = await resolveInterface(loaded.app, values.interface as string, loaded.file);
     log(`tsgi: application ${loaded.file} callable '${loaded.callable}' loaded in ${loaded.millis} msecs, interface ${served.description}`);
     appFile = loaded.file;
     const { help: _h, version: _v, chdir: _c, env: _e, wsgiFile: _w, module: _m, callable: _k, uid: _u, gid: _g, logto: _l, daemonize: _d, interface: _i, ...serveOptions } = values;

@@ -26,6 +26,7 @@ export const ErrorCodes = {
   TSGI_ERR_LISTEN: 'a socket could not be bound',
   TSGI_ERR_ADDRESS_INVALID: 'a socket address could not be parsed',
   TSGI_ERR_NATIVE_MISSING: 'no native addon fits this platform, or the one found cannot be loaded',
+  TSGI_ERR_NODE_DESTROYED: 'a node interface application destroyed its response before it was complete',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -27,7 +27,8 @@ export interface LoadOptions {
 }
 
 /** What a module may export as its application: lib/interfaces/index.ts serves it. */
-export type Exported = Application | { fetch: (...args: never[]) => unknown };
+/** A function, or an object with a fetch method (Hono), a Koa application or a Fastify instance. */
+export type Exported = Application | { fetch: (...args: never[]) => unknown } | { callback: () => unknown } | { routing: unknown; ready: unknown };
 
 export interface LoadedApplication {
   app: Exported;
@@ -62,10 +63,12 @@ async function importFile(file: string): Promise<Record<string, unknown>> {
   return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
 }
 
-/** A function, or an object with a fetch method. */
+/** A function, or an object with a fetch method, a Koa application or a Fastify instance. */
 function servable(v: unknown): v is Exported {
   if (typeof v === 'function') return true;
-  return typeof v === 'object' && v !== null && typeof (v as { fetch?: unknown }).fetch === 'function';
+  if (typeof v !== 'object' || v === null) return false;
+  const o = v as Record<string, unknown>;
+  return typeof o.fetch === 'function' || (typeof o.callback === 'function' && typeof o.use === 'function') || (typeof o.routing === 'function' && typeof o.ready === 'function');
 }
 
 function pickCallable(mod: Record<string, unknown>, name: string | undefined, file: string): [Exported, string] {
@@ -93,11 +96,11 @@ function pickCallable(mod: Record<string, unknown>, name: string | undefined, fi
   };
   let head: string;
   if (name !== undefined) {
-    head = `has no application '${name}' (a function, or an object with a fetch method)`;
+    head = `has no application '${name}' (a function, an object with a fetch method, a Koa application or a Fastify instance)`;
     look(name);
     if (facts.length === 0) facts.push(`there is no export '${name}'`);
   } else {
-    head = "has no application: tsgi takes the export 'application', else 'app', else the default export (a function, or an object with a fetch method)";
+    head = "has no application: tsgi takes the export 'application', else 'app', else the default export (a function, an object with a fetch method, a Koa application or a Fastify instance)";
     look('application');
     look('app');
     facts.push(def === undefined ? 'there is no default export' : `the default export is ${kindOf(def)}`);

@@ -440,7 +440,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: 'choice',
     choices: ['auto', 'wsgi', 'fetch', 'node'],
     default: 'auto',
-    help: 'What the application is written to: wsgi (environ, startResponse), fetch (a Request in, a Response out: Hono, "export default { fetch }"), node (a node:http request listener), or auto: fetch for an object with a fetch method, wsgi for a function.',
+    help: 'What the application is written to: wsgi (environ, startResponse), fetch (a Request in, a Response out: Hono, "export default { fetch }"), node (a node:http request listener: Express, Koa, Fastify), or auto: fetch for an object with a fetch method, node for an Express app, a Koa application or a Fastify instance, wsgi for any other function (a plain (req, res) listener needs node).',
     verdict: 'implemented',
     obeyedIn: 'lib/interfaces/index.ts resolveInterface()',
   },

@@ -187,7 +187,7 @@ export async function serve(app: Application | FetchApplication | FetchHandler, 
     if (typeof input[k] === 'string') input[k] = [input[k]];
   }
   const values = normalize(input);
-  const served = resolveInterface(app, values.interface as string, 'the application given to serve()');
+  const served = await resolveInterface(app, values.interface as string, 'the application given to serve()');
   const targets = socketsOf(values);
   if (targets.length === 0) targets.push({ address: parseSocketAddress('127.0.0.1:0', 'http'), protocol: 'http' });
   const mode = values.chmodSocket !== undefined ? parseSocketMode(values.chmodSocket as string) : undefined;

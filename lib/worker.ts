@@ -56,7 +56,7 @@ export async function load(values: OptionValues): Promise<ServedApplication | st
       module: values.module as string | undefined,
       callable: values.callable as string | undefined,
     });
-    const served = resolveInterface(loaded.app, values.interface as string, loaded.file);
+    const served = await resolveInterface(loaded.app, values.interface as string, loaded.file);
     return { ...loaded, app: served.app, interface: served.description };
   } catch (err) {
     return err instanceof TsgiError ? describeLoadError(err) : ((err as Error).stack ?? String(err));

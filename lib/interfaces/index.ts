@@ -3,10 +3,15 @@
 // contract's Application, which every backend and process mode serves.
 //   wsgi   the contract of docs/spec.md: (environ, startResponse) => body
 //   fetch  (request: Request) => Response: Hono, `export default { fetch }`
-//   auto   fetch for anything with a fetch method, wsgi for a function
+//   node   a node:http request listener (req, res): Express, Koa, Fastify (node.ts)
+//   auto   fetch for anything with a fetch method; node for an Express or connect app
+//          (a function with handle() and listen()), a Koa application (callback()) or a
+//          Fastify instance (routing and ready()); wsgi for any other function. A plain
+//          (req, res) listener is a function like a WSGI one: it needs --interface node.
 import { TsgiError } from '../errors.js';
 import type { Application } from '../types.js';
 import { fromFetch, type FetchApplication, type FetchHandler } from './fetch.js';
+import { fromNodeListener, nodeListenerOf } from './node.js';
 
 export type InterfaceName = 'wsgi' | 'fetch' | 'node';
 
@@ -20,16 +25,28 @@ export interface ResolvedInterface {
 interface Adapter {
   /** Why `what` cannot be served through this interface, or undefined when it can. */
   refuse(what: unknown): string | undefined;
-  adapt(what: unknown): Application;
+  adapt(what: unknown): Application | Promise<Application>;
 }
 
 function hasFetch(what: unknown): what is FetchApplication {
   return (typeof what === 'object' || typeof what === 'function') && what !== null && typeof (what as FetchApplication).fetch === 'function';
 }
 
+/** What a node:http framework exports: an Express (connect) app, a Koa application, a Fastify instance. */
+function nodeFramework(what: unknown): string | undefined {
+  if (what === null || (typeof what !== 'object' && typeof what !== 'function')) return undefined;
+  const w = what as Record<string, unknown>;
+  if (typeof what === 'function' && typeof w.handle === 'function' && typeof w.listen === 'function') return 'an Express or connect application';
+  if (typeof what === 'object' && typeof w.routing === 'function' && typeof w.ready === 'function') return 'a Fastify instance';
+  if (typeof what === 'object' && typeof w.callback === 'function' && typeof w.use === 'function') return 'a Koa application';
+  return undefined;
+}
+
 function kind(what: unknown): string {
   if (what === null) return 'null';
   if (hasFetch(what)) return typeof what === 'function' ? 'a function with a fetch method' : 'an object with a fetch method';
+  const framework = nodeFramework(what);
+  if (framework !== undefined) return framework;
   if (typeof what === 'function') return 'a function';
   if (typeof what === 'object') return 'an object without a fetch method';
   return `a ${typeof what}`;
@@ -38,8 +55,8 @@ function kind(what: unknown): string {
 const ADAPTERS: Partial<Record<InterfaceName, Adapter>> = {
   wsgi: {
     refuse: (what) =>
-      typeof what !== 'function'
-        ? `it is ${kind(what)}, not a function (environ, startResponse)${hasFetch(what) ? ': did you mean --interface fetch?' : ''}`
+      typeof what !== 'function' || nodeFramework(what) !== undefined
+        ? `it is ${kind(what)}, not a function (environ, startResponse)${hasFetch(what) ? ': did you mean --interface fetch?' : nodeFramework(what) !== undefined ? ': did you mean --interface node?' : ''}`
         : undefined,
     adapt: (what) => what as Application,
   },
@@ -48,12 +65,20 @@ const ADAPTERS: Partial<Record<InterfaceName, Adapter>> = {
       hasFetch(what) || typeof what === 'function' ? undefined : `it is ${kind(what)}: expected an object with a fetch(request) method, or a function (request) => Response`,
     adapt: (what) => fromFetch(hasFetch(what) ? what : (what as FetchHandler)),
   },
-  // node: lib/interfaces/node.ts, fromNodeListener(), joins here.
+  node: {
+    refuse: (what) =>
+      typeof what === 'function' || nodeFramework(what) !== undefined
+        ? undefined
+        : `it is ${kind(what)}: expected a request listener (req, res), an Express, Koa or Fastify application${hasFetch(what) ? ': did you mean --interface fetch?' : ''}`,
+    adapt: async (what) => fromNodeListener(await nodeListenerOf(what)),
+  },
 };
 
 /** The interface auto picks for what the module exports, and why. */
 function detect(what: unknown): { name: InterfaceName; why: string } | undefined {
   if (hasFetch(what)) return { name: 'fetch', why: kind(what) };
+  const framework = nodeFramework(what);
+  if (framework !== undefined) return { name: 'node', why: framework };
   if (typeof what === 'function') return { name: 'wsgi', why: 'a function' };
   return undefined;
 }
@@ -63,16 +88,16 @@ function detect(what: unknown): { name: InterfaceName; why: string } | undefined
  * through the interface `name` ("auto" by default). Throws TSGI_ERR_INTERFACE, naming
  * `where` (the file, or serve()), when it cannot be served that way.
  */
-export function resolveInterface(what: unknown, name = 'auto', where = 'the application'): ResolvedInterface {
+export async function resolveInterface(what: unknown, name = 'auto', where = 'the application'): Promise<ResolvedInterface> {
   if (name === 'auto') {
     const found = detect(what);
     if (found === undefined) {
       throw new TsgiError(
         'TSGI_ERR_INTERFACE',
-        `${where} is ${kind(what)}: expected a function (environ, startResponse) or an object with a fetch(request) method (choose with --interface)`,
+        `${where} is ${kind(what)}: expected a function (environ, startResponse), an object with a fetch(request) method, or an Express, Koa or Fastify application (choose with --interface)`,
       );
     }
-    return { app: ADAPTERS[found.name]!.adapt(what), name: found.name, description: `${found.name} (auto: ${found.why})` };
+    return { app: await ADAPTERS[found.name]!.adapt(what), name: found.name, description: `${found.name} (auto: ${found.why})` };
   }
   const adapter = ADAPTERS[name as InterfaceName];
   if (adapter === undefined) {
@@ -80,5 +105,5 @@ export function resolveInterface(what: unknown, name = 'auto', where = 'the appl
   }
   const why = adapter.refuse(what);
   if (why !== undefined) throw new TsgiError('TSGI_ERR_INTERFACE', `--interface ${name}: ${where} cannot be served: ${why}`);
-  return { app: adapter.adapt(what), name: name as InterfaceName, description: name };
+  return { app: await adapter.adapt(what), name: name as InterfaceName, description: name };
 }

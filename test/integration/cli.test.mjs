@@ -137,13 +137,13 @@ describe('tsgi fails clearly', () => {
       t,
       ['--http', '127.0.0.1:0', '--wsgi-file', file],
       new RegExp(
-        `^tsgi: ${file} has no application: tsgi takes the export 'application', else 'app', else the default export \\(a function, or an object with a fetch method\\), and there is no default export \\(it exports: helper, notAnApp\\)$`,
+        `^tsgi: ${file} has no application: tsgi takes the export 'application', else 'app', else the default export \\(a function, an object with a fetch method, a Koa application or a Fastify instance\\), and there is no default export \\(it exports: helper, notAnApp\\)$`,
       ),
     );
     await failsWith(
       t,
       ['--http', '127.0.0.1:0', '--module', 'callables:missing'],
-      /^tsgi: \S+callables\.mjs has no application 'missing' \(a function, or an object with a fetch method\), and there is no export 'missing' \(it exports: app, application, other\)$/,
+      /^tsgi: \S+callables\.mjs has no application 'missing' \(a function, an object with a fetch method, a Koa application or a Fastify instance\), and there is no export 'missing' \(it exports: app, application, other\)$/,
       { cwd: FIXTURES },
     );
   });
@@ -154,7 +154,7 @@ describe('tsgi fails clearly', () => {
       t,
       ['--http', '127.0.0.1:0', '--wsgi-file', file],
       new RegExp(
-        `^tsgi: ${file} has no application: tsgi takes the export 'application', else 'app', else the default export \\(a function, or an object with a fetch method\\), and the default export is an object \\(keys: handler\\) \\(it exports: default, handler\\)$`,
+        `^tsgi: ${file} has no application: tsgi takes the export 'application', else 'app', else the default export \\(a function, an object with a fetch method, a Koa application or a Fastify instance\\), and the default export is an object \\(keys: handler\\) \\(it exports: default, handler\\)$`,
       ),
     );
   });

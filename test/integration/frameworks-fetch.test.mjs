@@ -346,7 +346,7 @@ describe('the interface chosen by hand, and the wrong one', () => {
     t.after(() => cli.kill());
     const { code } = await cli.waitExit(15000);
     assert.equal(code, 1);
-    assert.match(cli.stderrText(), /^tsgi: .*no-fetch\.mjs has no application: tsgi takes the export 'application', else 'app', else the default export \(a function, or an object with a fetch method\), and the default export is an object \(keys: [^)]*\) \(it exports: default\)$/m);
+    assert.match(cli.stderrText(), /^tsgi: .*no-fetch\.mjs has no application: tsgi takes the export 'application', else 'app', else the default export \(a function, an object with a fetch method, a Koa application or a Fastify instance\), and the default export is an object \(keys: [^)]*\) \(it exports: default\)$/m);
   });
 
   test('--interface node before it is available: exit 1, saying so', T, async (t) => {
