@@ -8,6 +8,7 @@ import { loadBinding, type NativeServer } from './native-binding.js';
 import { normalize, type OptionValues } from './options.js';
 import type { Application } from './types.js';
 import { staticMapped } from './static-map.js';
+import type { Counters } from './metrics.js';
 
 export interface ServeOptions {
   /** Addresses to serve HTTP on; "127.0.0.1:0" (a free port on loopback) when none is given. */
@@ -158,7 +159,11 @@ export function listenFailure(err: unknown): string {
   return (err as Error).message;
 }
 
-export async function serve(app: Application, options: ServeOptions = {}): Promise<Server> {
+/**
+ * slot: the CLI's one-slot scoreboard in single-process mode (--stats), written by the
+ * native server as a worker writes its own (the js backend counts into counters).
+ */
+export async function serve(app: Application, options: ServeOptions = {}, slot?: WorkerSlot, counters?: Counters): Promise<Server> {
   if (typeof app !== 'function') {
     throw new TsgiError('TSGI_ERR_APP_NO_CALLABLE', `Expected an application function for serve() but received ${typeof app}`);
   }
@@ -172,13 +177,17 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
   const mode = values.chmodSocket !== undefined ? parseSocketMode(values.chmodSocket as string) : undefined;
   const owner = values.chownSocket !== undefined ? parseOwner(values.chownSocket as string) : undefined;
   const backendName = values.backend as 'native' | 'js';
-  const handler = new Handler(staticMapped(app, values), { backend: backendName, serverName: hostname() });
   let backend: Backend;
+  const onException = () => {
+    if (counters) counters.exceptions++;
+    else if (slot) (backend as NativeBackend).noteException();
+  };
+  const handler = new Handler(staticMapped(app, values), { backend: backendName, serverName: hostname(), onException });
   if (backendName === 'js') {
     const { jsBackend } = await import('./js-server.js');
-    backend = jsBackend(handler, values);
+    backend = jsBackend(handler, values, counters);
   } else {
-    backend = nativeBackend(handler, values);
+    backend = nativeBackend(handler, values, slot);
   }
   const bound: BoundAddress[] = [];
   const created: string[] = []; // socket files this server made, for --vacuum

@@ -111,6 +111,10 @@ export async function runWorker(spec: WorkerSpec): Promise<void> {
     if (stopping) return;
     stopping = true;
     if (reason !== undefined) send({ type: 'recycle', reason });
+    // The sockets as inherited: the cores accept on copies of them, which their close
+    // closes after a last accept, so that the last descriptor of a socket the master
+    // closed too is one that was accepted from (native/server.cc Server::Close).
+    for (const s of spec.sockets) loadBinding().closeFd(s.fd);
     const message: ToCore = { type: 'stop' };
     for (const t of others) t.postMessage(message);
     const exited = others.map((t) => new Promise<void>((resolve) => t.once('exit', () => resolve())));
