@@ -1,0 +1,76 @@
+// GET /healthz and /readyz on the stats server (--stats-http), answered by tsgi itself:
+// 503 on /readyz while the application loads, 200 once it is loaded and the sockets
+// accept; /healthz 200 while the process (in master mode: the master and a worker)
+// lives; in master mode the master answers while every worker is busy in synchronous
+// application code. Other paths still give the stats JSON.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { FIXTURES, rawRequest, spawnCli, waitUntil } from '../helpers.mjs';
+import { get, statsPort } from '../ops.mjs';
+
+const SLOW_LOAD = join(FIXTURES, 'ops-slow-load.mjs');
+
+async function stop(cli) {
+  cli.signal('SIGTERM');
+  const exit = await cli.waitExit(15000).catch(async (err) => {
+    await cli.kill();
+    throw err;
+  });
+  assert.deepEqual(exit, { code: 0, signal: null }, cli.stderrText());
+}
+
+/** /readyz says 503 (with why) until the application is loaded, then 200; /healthz 200 throughout. */
+async function readyOnceLoaded(cli, loadedLine) {
+  const stats = await statsPort(cli);
+  const starting = await get(stats, '/readyz');
+  assert.equal(starting.status, 503, 'not ready while the application loads');
+  assert.match(starting.body, /^starting/);
+  assert.equal(starting.headers['content-type'], 'text/plain');
+  assert.ok(!loadedLine.test(cli.stderrText()), 'the application was still loading');
+  const health = await get(stats, '/healthz');
+  assert.equal(health.status, 200);
+  assert.equal(health.body, 'ok\n');
+  await cli.waitStderr(loadedLine, 10000);
+  await waitUntil(async () => (await get(stats, '/readyz')).status === 200, 3000, '/readyz to say 200');
+  const port = await cli.port;
+  assert.equal((await get(port, '/')).status, 200, 'ready means the sockets accept');
+  // Anything else is still the stats JSON; HEAD is answered without a body; other methods are not.
+  const doc = JSON.parse((await get(stats, '/')).body);
+  assert.equal(doc.workers[0].id, 1);
+  const head = await rawRequest(stats, 'HEAD /readyz HTTP/1.1\r\nHost: x\r\n\r\n');
+  assert.match(head.text, /^HTTP\/1\.1 200 OK\r\n[^]*Content-Length: 3\r\n[^]*\r\n\r\n$/);
+  const post = await rawRequest(stats, 'POST /readyz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n');
+  assert.match(post.text, /^HTTP\/1\.1 405 /);
+  return { stats, port };
+}
+
+test('master mode: /readyz 503 while the workers load, then 200; the master answers while every worker spins', async () => {
+  const cli = spawnCli(['--master', '--no-orphans', '--processes', '2', '--http', '127.0.0.1:0', '--stats', '127.0.0.1:0', '--stats-http', '--disable-logging', '--wsgi-file', SLOW_LOAD]);
+  try {
+    const starting = await statsPort(cli);
+    assert.match((await get(starting, '/readyz')).body, /^starting: 0 of 2 workers ready/);
+    const { stats, port } = await readyOnceLoaded(cli, /worker 2 \(pid: \d+\) ready[^]*worker 1 \(pid: \d+\) ready|worker 1 \(pid: \d+\) ready[^]*worker 2 \(pid: \d+\) ready/);
+    // Both workers busy for 3 s in synchronous code: the probes are answered at once.
+    const spins = [get(port, '/spin?3000', { timeoutMs: 10000 }), get(port, '/spin?3000', { timeoutMs: 10000 })];
+    await waitUntil(async () => JSON.parse((await get(stats, '/')).body).workers.every((w) => w.status === 'busy'), 2000, 'both workers to be busy');
+    const started = Date.now();
+    assert.equal((await get(stats, '/healthz', { timeoutMs: 1000 })).status, 200);
+    assert.equal((await get(stats, '/readyz', { timeoutMs: 1000 })).status, 200);
+    assert.ok(Date.now() - started < 1000, 'answered while the workers spin');
+    for (const s of await Promise.all(spins)) assert.equal(s.status, 200);
+  } finally {
+    await stop(cli).catch(() => cli.kill());
+  }
+});
+
+for (const backend of ['native', 'js']) {
+  test(`single process (${backend} backend): /readyz 503 while the application loads, then 200; /healthz 200`, async () => {
+    const cli = spawnCli(['--backend', backend, '--http', '127.0.0.1:0', '--stats', '127.0.0.1:0', '--stats-http', '--disable-logging', '--wsgi-file', SLOW_LOAD]);
+    try {
+      await readyOnceLoaded(cli, /\*\*\* tsgi is ready in single-process mode/);
+    } finally {
+      await stop(cli).catch(() => cli.kill());
+    }
+  });
+}
