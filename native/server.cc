@@ -158,6 +158,15 @@ bool IsTransientAcceptError(int err) {
   }
 }
 
+// accept4 on a listening socket: a connection's descriptor (non-blocking, close-on-exec)
+// and its peer, or -errno (-EAGAIN: none waiting).
+int AcceptOne(int listen_fd, struct sockaddr_storage* peer) {
+  socklen_t len = sizeof *peer;
+  const int fd = accept4(listen_fd, reinterpret_cast<struct sockaddr*>(peer), &len,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+  return fd >= 0 ? fd : -errno;
+}
+
 // Connections taken from a listener in one wake-up at most: the poll is level
 // triggered, so the rest are taken on the next loop turn, after other work.
 constexpr int kAcceptBatch = 1024;
@@ -428,14 +437,11 @@ void Server::OnAcceptable(uv_poll_t* poll, int status, int events) {
   }
   for (int i = 0; i < kAcceptBatch; i++) {
     struct sockaddr_storage peer;
-    socklen_t len = sizeof peer;
-    const int fd = accept4(l->fd, reinterpret_cast<struct sockaddr*>(&peer), &len,
-                           SOCK_NONBLOCK | SOCK_CLOEXEC);
+    const int fd = AcceptOne(l->fd, &peer);
     if (fd < 0) {
-      const int err = errno;
-      if (err == EAGAIN || err == EWOULDBLOCK) return;
-      if (IsTransientAcceptError(err)) continue;
-      s->AcceptFailed(l, err);
+      if (fd == -EAGAIN || fd == -EWOULDBLOCK) return;
+      if (IsTransientAcceptError(-fd)) continue;
+      s->AcceptFailed(l, -fd);
       return;
     }
     s->Accept(l, fd, peer);
@@ -572,14 +578,9 @@ void Server::CloseListeners() {
 void Server::AcceptWaiting(Listener* l) {
   for (int i = 0; i < kAcceptBatch; i++) {
     struct sockaddr_storage peer;
-    socklen_t len = sizeof peer;
-    const int fd = accept4(l->fd, reinterpret_cast<struct sockaddr*>(&peer), &len,
-                           SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) {
-      if (errno == EINTR || IsTransientAcceptError(errno)) continue;
-      return;  // none left, or none to be had: what is left is reset by the close
-    }
-    Accept(l, fd, peer, false);
+    const int fd = AcceptOne(l->fd, &peer);
+    if (fd >= 0) Accept(l, fd, peer, false);
+    else if (!IsTransientAcceptError(-fd)) return;  // none left (or none to be had): the close resets the rest
   }
 }
 

@@ -26,6 +26,16 @@ export function get(port, path, { timeoutMs = 3000 } = {}) {
   });
 }
 
+/** SIGTERM, and the exit that must follow: code 0 (the CLI is killed if it does not come). */
+export async function stopCli(cli) {
+  cli.signal('SIGTERM');
+  const exit = await cli.waitExit(15000).catch(async (err) => {
+    await cli.kill();
+    throw err;
+  });
+  assert.deepEqual(exit, { code: 0, signal: null }, cli.stderrText());
+}
+
 /** What sendKnownMix() sends, as the metrics must count it. */
 export const KNOWN_MIX = { ok: 7, notFound: 3, refused400: 2, refused431: 1 };
 

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FIXTURES, spawnCli, waitUntil, withTimeout } from '../helpers.mjs';
 import { freePort } from '../nginx-core.mjs';
-import { assertKnownMix, get, KNOWN_MIX, parseMetrics, sendKnownMix, statsPort } from '../ops.mjs';
+import { assertKnownMix, get, KNOWN_MIX, parseMetrics, sendKnownMix, statsPort, stopCli } from '../ops.mjs';
 
 const APP = join(FIXTURES, 'ops-app.mjs');
 const have = (bin) => spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0;
@@ -32,15 +32,6 @@ async function scrape(port) {
   const check = promtoolCheck(r.body);
   assert.equal(check.status, 0, `promtool check metrics:\n${check.output}\n${r.body}`);
   return { text: r.body, metrics: parseMetrics(r.body) };
-}
-
-async function stop(cli) {
-  cli.signal('SIGTERM');
-  const exit = await cli.waitExit(15000).catch(async (err) => {
-    await cli.kill();
-    throw err;
-  });
-  assert.deepEqual(exit, { code: 0, signal: null }, cli.stderrText());
 }
 
 /**
@@ -110,7 +101,7 @@ test('master mode: /metrics counts exactly what was sent, passes promtool, count
     assert.equal(after.metrics.get('tsgi_requests_total{worker="1",code="2xx"}'), 0);
   } finally {
     await prometheus?.stop();
-    await stop(cli).catch(() => cli.kill());
+    await stopCli(cli).catch(() => cli.kill());
   }
 });
 
@@ -135,7 +126,7 @@ for (const backend of ['native', 'js']) {
       assert.ok(after.metrics.get('tsgi_request_duration_seconds_bucket{worker="1",le="0.5"}') === KNOWN_MIX.ok + KNOWN_MIX.notFound, 'the 800 ms request is over 0.5 s');
       assert.equal(after.metrics.get('tsgi_request_duration_seconds_bucket{worker="1",le="1"}'), KNOWN_MIX.ok + KNOWN_MIX.notFound + 1);
     } finally {
-      await stop(cli).catch(() => cli.kill());
+      await stopCli(cli).catch(() => cli.kill());
     }
   });
 }
