@@ -373,11 +373,11 @@ export class Master {
     return false;
   }
 
-  /** Asks w to stop gracefully; kills it after the mercy. */
-  private stopWorker(w: Worker, mercySeconds: number): void {
+  /** Asks w to stop gracefully; kills it after the mercy. last: the master is stopping. */
+  private stopWorker(w: Worker, mercySeconds: number, last = false): void {
     if (w.stopping && w.killTimer) return;
     w.stopping = true;
-    const message: ToWorker = { type: 'stop' };
+    const message: ToWorker = { type: 'stop', last };
     // A worker on its way out (recycling, or a load that failed) may close its channel
     // between the check and the write: then SIGTERM says the same.
     if (w.child.connected) {
@@ -603,7 +603,7 @@ export class Master {
     if (graceful) this.closeListeningSockets();
     if (this.workers.size === 0) return this.finish();
     for (const w of this.workers.values()) {
-      if (graceful) this.stopWorker(w, mercy);
+      if (graceful) this.stopWorker(w, mercy, true);
       else w.child.kill('SIGKILL');
     }
   }

@@ -34,7 +34,8 @@ export interface NativeServer {
   listenFd(fd: number, protocol: number): number;
   noteException(): void;
   send(id: number, head: string | undefined, body: unknown, flags: number): number;
-  close(): void;
+  /** acceptWaiting: the sockets close for good: take the connections waiting first (Server::Close). */
+  close(acceptWaiting?: boolean): void;
   destroy(): void;
   stats(): { requests: number; connections: number; refused: number; aborted: number; acceptErrors: number; pooledRequests: number };
   setRequestCounter(total: number): void;

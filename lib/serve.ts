@@ -53,7 +53,8 @@ export interface Server {
 export interface Backend {
   listen(host: string, port: number, backlog: number, protocol: SocketProtocol): Promise<[string, number, 'IPv4' | 'IPv6']>;
   listenUnix(path: string, backlog: number, protocol: SocketProtocol): Promise<void>;
-  close(): Promise<void>;
+  /** last: the sockets close for good (no other process accepts on them after). */
+  close(last?: boolean): Promise<void>;
   destroy(): void;
 }
 
@@ -133,10 +134,10 @@ export function nativeBackend(handler: Handler, values: OptionValues, slot?: Wor
     noteException() {
       native.noteException();
     },
-    close() {
+    close(last = false) {
       if (!closing) {
         closing = true;
-        native.close();
+        native.close(last);
       }
       return closed;
     },
@@ -228,7 +229,7 @@ export async function serve(app: Application, options: ServeOptions = {}, slot?:
     backend: backendName,
     address: bound[0]!,
     addresses: bound,
-    close: () => backend.close().then(vacuum),
+    close: () => backend.close(true).then(vacuum),
     destroy: () => {
       backend.destroy();
       vacuum();

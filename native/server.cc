@@ -579,8 +579,9 @@ void Server::AcceptWaiting(Listener* l) {
   for (int i = 0; i < kAcceptBatch; i++) {
     struct sockaddr_storage peer;
     const int fd = AcceptOne(l->fd, &peer);
+    // None left (or none to be had): what comes after is reset by the close.
     if (fd >= 0) Accept(l, fd, peer, false);
-    else if (!IsTransientAcceptError(-fd)) return;  // none left (or none to be had): the close resets the rest
+    else if (!IsTransientAcceptError(-fd)) return;
   }
 }
 
@@ -1449,7 +1450,9 @@ void Server::OnResume(uv_idle_t* idle) {
 
 void Server::Refuse(Connection* c, int status, const std::string& why) {
   refused_++;
-  if (slot_ != nullptr) slot_->refusals[RefusalIndex(status)].fetch_add(1, std::memory_order_relaxed);
+  if (slot_ != nullptr) {
+    slot_->refusals[RefusalIndex(status)].fetch_add(1, std::memory_order_relaxed);
+  }
   c->refused = true;  // the rest of the request is unread: close with a drain
   if (c->req) ReleaseRequest(c);
   c->id = -1;
@@ -1809,16 +1812,20 @@ void Server::LogAppended() {
   }
 }
 
-// close(): stops accepting; idle connections close now, busy ones once their
-// response is out; onClose() is called when the last one is gone.
+// close(acceptWaiting): stops accepting; idle connections close now, busy ones once
+// their response is out; onClose() is called when the last one is gone.
 Napi::Value Server::Close(const Napi::CallbackInfo& info) {
   if (closing_) return info.Env().Undefined();
   closing_ = true;
-  // The connections the kernel queued since the last accept are taken first, and served
-  // as the open ones are below: the close would reset them. (In master mode the socket
-  // closes with its last descriptor; the worker closes its inherited copy first.)
+  // When the sockets close for good (close(true)), the connections the kernel queued
+  // since the last accept are taken first, and served as the open ones are below: the
+  // close would reset them. (In master mode a socket closes with its last descriptor;
+  // the worker closes its inherited one first.) On a reload or a recycle the other
+  // workers accept them.
+  const bool accept_waiting =
+      info.Length() > 0 && info[0].IsBoolean() && info[0].As<Napi::Boolean>().Value();
   for (Listener* l : listeners_) {
-    if (!l->paused) AcceptWaiting(l);
+    if (accept_waiting && !l->paused) AcceptWaiting(l);
   }
   CloseListeners();
   // A keep-alive client may have sent its next request already: closing now would
