@@ -1825,7 +1825,14 @@ Napi::Value Server::Close(const Napi::CallbackInfo& info) {
   const bool accept_waiting =
       info.Length() > 0 && info[0].IsBoolean() && info[0].As<Napi::Boolean>().Value();
   for (Listener* l : listeners_) {
-    if (accept_waiting && !l->paused) AcceptWaiting(l);
+    if (!accept_waiting || l->paused) continue;
+    // Unpolled first (uv_poll_stop takes the descriptor out of epoll), so that the
+    // descriptor can be closed right after the last accept, not a loop turn later in
+    // OnListenerClosed: a connection queued meanwhile would be reset.
+    uv_poll_stop(&l->poll);
+    AcceptWaiting(l);
+    close(l->fd);
+    l->fd = -1;
   }
   CloseListeners();
   // A keep-alive client may have sent its next request already: closing now would
@@ -1869,7 +1876,7 @@ Napi::Value Server::Destroy(const Napi::CallbackInfo& info) {
 void Server::OnListenerClosed(uv_handle_t* handle) {
   auto* l = static_cast<Listener*>(handle->data);
   Server* s = l->server;
-  close(l->fd);  // after the poll is closed: never a descriptor polled while closed
+  if (l->fd >= 0) close(l->fd);  // after the poll is closed: never a descriptor polled while closed
   delete l;
   s->open_listeners_--;
   s->MaybeFinishClose();

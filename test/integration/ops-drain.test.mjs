@@ -154,3 +154,47 @@ test('master mode, 2 workers: SIGTERM with --shutdown-delay under load loses no 
   assert.match(log, /worker 1 \(pid: \d+\) stopped \(exit code 0\)/);
   assert.match(log, /worker 2 \(pid: \d+\) stopped \(exit code 0\)/);
 });
+
+test('master mode, SIGTERM without a delay under clients that reconnect until refused: every connection accepted is answered, the others are refused', async (t) => {
+  // A client that does not follow /readyz keeps reconnecting while the workers stop.
+  // The master closes its descriptors of the sockets as the stop begins, and each worker
+  // accepts what waits before its own close: no connection waits in a queue that nobody
+  // accepts from, to be reset when the master closes the socket at its exit.
+  const cli = spawnCli(['--master', '--no-orphans', '--processes', '2', '--disable-logging', '--http', '127.0.0.1:0', '--wsgi-file', APP]);
+  try {
+    const port = await cli.port;
+    await cli.waitStderr(/worker 2 \(pid: \d+\) ready[^]*worker 1 \(pid: \d+\) ready|worker 1 \(pid: \d+\) ready[^]*worker 2 \(pid: \d+\) ready/, 10000);
+    const counts = { sent: 0, answered: 0, failed: 0, refused: 0 };
+    const failures = [];
+    const hardStop = Date.now() + 10000;
+    const loop = async () => {
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      while (Date.now() < hardStop) {
+        counts.sent++;
+        try {
+          assert.equal((await request(port, '/', agent)).status, 200);
+          counts.answered++;
+        } catch (err) {
+          if (err.code === 'ECONNREFUSED') {
+            counts.refused++;
+            break;
+          }
+          counts.failed++;
+          failures.push(err.code ?? err.message);
+        }
+      }
+      agent.destroy();
+    };
+    const loops = Array.from({ length: LOOPS }, loop);
+    await delay(700);
+    cli.signal('SIGTERM');
+    await Promise.all(loops);
+    assert.deepEqual(await cli.waitExit(10000), { code: 0, signal: null });
+    t.diagnostic(`sent ${counts.sent}, answered ${counts.answered}, failed ${counts.failed}, refused ${counts.refused}`);
+    assert.deepEqual(failures, [], 'no connection accepted and then reset');
+    assert.equal(counts.refused, LOOPS, 'each loop ends on a refusal');
+    assert.equal(counts.answered + counts.refused, counts.sent);
+  } finally {
+    await cli.kill();
+  }
+});
