@@ -5,6 +5,8 @@
 // application code. Other paths still give the stats JSON.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FIXTURES, rawRequest, spawnCli, waitUntil } from '../helpers.mjs';
 import { get, statsPort, stopCli } from '../ops.mjs';
@@ -52,6 +54,30 @@ test('master mode: /readyz 503 while the worker loads, then 200; the master answ
     assert.equal((await spin).status, 200);
   } finally {
     await stopCli(cli).catch(() => cli.kill());
+  }
+});
+
+test('master mode: /readyz 503 while no worker is ready (the only worker died and the code on disk is broken), 200 once one is', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsgi-ops-health-'));
+  const app = join(dir, 'app.mjs');
+  copyFileSync(join(FIXTURES, 'ops-app.mjs'), app);
+  const cli = spawnCli(['--master', '--no-orphans', '--processes', '1', '--http', '127.0.0.1:0', '--stats', '127.0.0.1:0', '--stats-http', '--disable-logging', '--wsgi-file', app]);
+  try {
+    const stats = await statsPort(cli);
+    await waitUntil(async () => (await get(stats, '/readyz')).status === 200, 10000, '/readyz to say 200');
+    const pid = Number(/worker 1 \(pid: (\d+)\) ready/.exec(cli.stderrText())[1]);
+    writeFileSync(app, 'export function application( {\n');
+    process.kill(pid, 'SIGKILL');
+    await cli.waitStderr(/OOPS ! worker 1 \(pid: \d+\) cannot load the application/, 10000);
+    const r = await get(stats, '/readyz');
+    assert.equal(r.status, 503);
+    assert.equal(r.body, 'no worker ready\n');
+    copyFileSync(join(FIXTURES, 'ops-app.mjs'), app);
+    await waitUntil(async () => (await get(stats, '/readyz')).status === 200, 10000, '/readyz to say 200 again once a respawn loads the fixed code');
+    assert.equal((await get(await cli.port, '/')).status, 200);
+  } finally {
+    await stopCli(cli).catch(() => cli.kill());
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
