@@ -13,6 +13,7 @@ import { runMaster } from './master.js';
 import { TsgiError } from './errors.js';
 import { USAGE, helpText, type OptionValues } from './options.js';
 import { serve, type Server } from './serve.js';
+import { drainThenStop, ProcessOps } from './process-ops.js';
 import { VERSION } from './version.js';
 
 function log(line: string): void {
@@ -277,6 +278,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   let server: Server;
   let appFile: string;
+  let ops: ProcessOps | undefined;
   // The application's files before it loads: a change made while it loads is seen.
   let baseline: Map<string, Stamp> | undefined;
   if (autoreloadChild && autoreload > 0) {
@@ -286,6 +288,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     const limitAs = (values.limitAs as number | undefined) ?? 0;
     if (limitAs > 0) loadBinding().setLimitAs(limitAs * 1024 * 1024);
+    ops = await ProcessOps.start(values);
     const loaded = await loadApplication({
       wsgiFile: values.wsgiFile as string | undefined,
       module: values.module as string | undefined,
@@ -295,8 +298,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     log(`tsgi: application ${loaded.file} callable '${loaded.callable}' loaded in ${loaded.millis} msecs, interface ${served.description}`);
     appFile = loaded.file;
     const { help: _h, version: _v, chdir: _c, env: _e, wsgiFile: _w, module: _m, callable: _k, uid: _u, gid: _g, logto: _l, daemonize: _d, interface: _i, ...serveOptions } = values;
-    server = await serve(served.app, serveOptions);
+    server = await serve(served.app, serveOptions, ops?.slot, ops?.counters);
   } catch (err) {
+    ops?.close();
     if (err instanceof TsgiError && err.code === 'TSGI_ERR_APP_LOAD') {
       log(`tsgi: ${describeLoadError(err)}`);
       if (autoreloadChild) return waitForFix(values, autoreload, baseline);
@@ -324,6 +328,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     log(`tsgi: socket ${i} bound to TCP address ${shown} (${a.protocol}, from ${a.spec})`);
   }
   log(`*** tsgi is ready in single-process mode (pid: ${process.pid}) ***`);
+  ops?.ready();
 
   return new Promise<number>((resolveExit) => {
     let stopping = false;
@@ -358,9 +363,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return;
       }
       if (signal === 'SIGINT' || signal === 'SIGTERM') {
-        stopping = true;
-        log(`tsgi: ${signal}: stopping gracefully (requests in progress finish)`);
-        void server.close().then(() => {
+        void drainThenStop(server, values, signal, ops, () => (stopping = true))?.then(() => {
+          ops?.close();
           log('tsgi: goodbye');
           resolveExit(0);
         });

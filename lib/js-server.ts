@@ -14,6 +14,7 @@ import { BodyBuffer } from './js-body.js';
 import { UwsgiConnection, type UwsgiContext } from './js-uwsgi.js';
 import { clientErrorRefusal, HTTP_REFUSALS, type HttpRefusal } from './http-refusals.js';
 import { splitTarget, type RequestTarget } from './request-target.js';
+import { countRefusal, countResponse, type Counters } from './metrics.js';
 
 /** A request dispatched to the application: its log entry, and what its response needs. */
 class Pending extends RequestEntry {
@@ -106,8 +107,11 @@ function headRefusal(req: IncomingMessage): readonly [number, string] | undefine
   return undefined;
 }
 
-/** The node:http and node:net server for handler; logFd: where the request log goes. */
-export function jsBackend(handler: Handler, values: OptionValues, logFd = 2): Backend {
+/**
+ * The node:http and node:net server for handler. logFd: where the request log goes;
+ * counters: where the stats server's figures come from (--stats), when it runs.
+ */
+export function jsBackend(handler: Handler, values: OptionValues, logFd = 2, counters?: Counters): Backend {
   const bufferSize = values.bufferSize as number;
   const postBuffering = values.postBuffering as number;
   const limitPost = values.limitPost as number;
@@ -127,6 +131,7 @@ export function jsBackend(handler: Handler, values: OptionValues, logFd = 2): Ba
   };
 
   const refuse = (socket: Socket, status: number, why: string) => {
+    if (counters) countRefusal(counters, status);
     log(formatRefusal(process.pid, `${socket.remoteAddress ?? ''}:${socket.remotePort ?? ''}`, status, why));
     if (socket.writable) {
       socket.end(refusalResponse(status));
@@ -179,6 +184,12 @@ export function jsBackend(handler: Handler, values: OptionValues, logFd = 2): Ba
       },
       (req, res) => accept(req, res),
     );
+    if (counters) {
+      server.on('connection', (socket: Socket) => {
+        counters.connections++;
+        socket.once('close', () => counters.connections--);
+      });
+    }
     server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
       const declared = Number(req.headers['content-length'] ?? 0);
       if (!(limitPost > 0 && declared > limitPost)) res.writeContinue();
@@ -311,9 +322,17 @@ export function jsBackend(handler: Handler, values: OptionValues, logFd = 2): Ba
       const p = new Pending(req, res, buffer, varsCount, varsBytes + 4 * 13 + 150 + serverName.length);
       pending.set(id, p);
       requests++;
+      if (counters) {
+        counters.requests++;
+        counters.inProgress++;
+      }
       res.on('close', () => {
         if (!p.ended) {
           p.ended = true;
+          if (counters) {
+            counters.aborted++;
+            counters.inProgress--;
+          }
           pending.delete(id);
           handler.onAbort(id);
           p.body?.close();
@@ -392,6 +411,7 @@ export function jsBackend(handler: Handler, values: OptionValues, logFd = 2): Ba
 
   function finish(id: number, p: Pending): void {
     p.ended = true;
+    if (counters) countResponse(counters, p.status, Number((process.hrtime.bigint() - p.started) / 1000n), p.headerBytes + p.bodyBytes);
     pending.delete(id);
     const conn = connectionOf(p.req.socket);
     conn.busy = false;

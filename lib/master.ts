@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { unlinkSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { loadBinding, type NativeBinding } from './native-binding.js';
+import { loadBinding, type NativeBinding, type ScoreboardSlot } from './native-binding.js';
 import { resolveHost, formatAddress } from './address.js';
 import { listenFailure, socketsOf, type SocketProtocol } from './serve.js';
 import { applySocketPermissions, parseOwner, parseSocketMode, prepareUnixSocket, removeSocketFile } from './unix-socket.js';
@@ -15,7 +15,8 @@ import { TsgiError } from './errors.js';
 import type { OptionValues } from './options.js';
 import type { ToMaster, ToWorker, WorkerSpec } from './worker.js';
 import { VERSION } from './version.js';
-import { startStatsServer, statsDocument } from './stats.js';
+import { memory, startStatsServer, statsDocument } from './stats.js';
+import { metricsText, type RespawnReason } from './metrics.js';
 import { harakiriVerdict, rssOver } from './master-verdict.js';
 import { dropPrivileges } from './privileges.js';
 import { statSync, watchFile, unwatchFile } from 'node:fs';
@@ -44,6 +45,7 @@ interface Worker {
   replaced: boolean; // a successor was spawned already
   successor: boolean; // a chain reload's successor: reload() decides its fate until it is ready
   loadError?: string; // why it could not load the application (its load-error message)
+  leaving?: RespawnReason; // why it is to be replaced, once the master knows: the respawn's reason
   startedAt: number;
   killTimer?: NodeJS.Timeout;
 }
@@ -65,6 +67,13 @@ export class Master {
   private stopping = false;
   private quietStop = false;
   private reloading = false;
+  // SIGTERM with --shutdown-delay: /readyz says 503 while the workers serve on, until
+  // the delay is out and the graceful stop begins.
+  private draining = false;
+  private drainTimer?: NodeJS.Timeout;
+  // Every worker wanted at start has been ready once: /readyz may say 200.
+  private startedAll = false;
+  private readonly respawns = new Map<number, Map<RespawnReason, number>>(); // by worker id
   private readonly queue: NodeJS.Signals[] = [];
   private queued = false;
   private watchdog?: NodeJS.Timeout;
@@ -72,7 +81,7 @@ export class Master {
   // Once a worker has loaded the application, a load failure is the code on disk gone
   // bad under a running service (a reload, a respawn), no longer a reason to stop.
   private appLoaded = false;
-  private readonly pendingRespawns = new Map<number, { timer: NodeJS.Timeout; respawns: number }>(); // by worker id
+  private readonly pendingRespawns = new Map<number, { timer: NodeJS.Timeout; respawns: number; reason: RespawnReason }>(); // by worker id
   private stats?: { close(): void; shown: string };
   private readonly previousRequests = new Map<number, number>();
   private readonly watched: string[] = [];
@@ -119,7 +128,12 @@ export class Master {
     if (v.pidfile) writeFileSync(v.pidfile as string, `${process.pid}\n`);
     if (v.stats) {
       try {
-        this.stats = await startStatsServer(v.stats as string, v.statsHttp === true, () => JSON.stringify(this.statsDocument()));
+        this.stats = await startStatsServer(v.stats as string, v.statsHttp === true, {
+          json: () => JSON.stringify(this.statsDocument()),
+          unhealthy: () => this.unhealthy(),
+          notReady: () => this.notReady(),
+          metrics: () => this.metrics(),
+        });
       } catch (err) {
         this.closeSockets();
         throw new TsgiError('TSGI_ERR_LISTEN', `cannot serve stats on ${v.stats as string}: ${(err as Error).message}`, { cause: err });
@@ -155,8 +169,11 @@ export class Master {
     }
   }
 
-  /** Spawns a worker; a successor or a respawn keeps its predecessor's id, as in uWSGI. */
-  private spawnWorker(id: number = this.nextId++, respawns = 0): Worker | undefined {
+  /**
+   * Spawns a worker; a successor or a respawn keeps its predecessor's id, as in uWSGI,
+   * and is counted by the reason it is spawned for.
+   */
+  private spawnWorker(id: number = this.nextId++, respawns = 0, reason?: RespawnReason): Worker | undefined {
     const block = this.slotsFree.pop();
     if (block === undefined) {
       log('tsgi: no free scoreboard slot for another worker');
@@ -172,12 +189,8 @@ export class Master {
       values: this.values,
       processes: this.wanted,
     };
-    for (let core = 0; core < this.threads; core++) {
-      // What the slot's previous process left: nothing of it may be taken for this one's.
-      for (const field of ['status', 'requests', 'requestStart', 'tx', 'exceptions', 'avgRt', 'runningTime', 'rss', 'rssPid', 'harakiriCount', 'acceptErrors'] as const) {
-        this.binding.scoreboardSet(slot + core, field, 0);
-      }
-    }
+    // What the slot's previous process left: nothing of it may be taken for this one's.
+    for (let core = 0; core < this.threads; core++) this.binding.scoreboardReset(slot + core);
     this.binding.scoreboardSet(slot, 'respawnCount', respawns);
     this.binding.scoreboardSet(slot, 'lastSpawn', Math.floor(Date.now() / 1000));
     const child = spawn(process.execPath, [...process.execArgv, WORKER_ENTRY], {
@@ -198,6 +211,11 @@ export class Master {
     };
     this.workers.set(w.pid, w);
     this.binding.scoreboardSet(slot, 'pid', w.pid);
+    if (reason !== undefined) {
+      const counts = this.respawns.get(id) ?? new Map<RespawnReason, number>();
+      counts.set(reason, (counts.get(reason) ?? 0) + 1);
+      this.respawns.set(id, counts);
+    }
     child.on('message', (m: ToMaster) => this.onMessage(w, m));
     // 'close', not 'exit': it comes once the IPC channel is drained too, so the worker's
     // last messages ('ready', 'recycle', 'load-error') are handled before its end is. On
@@ -214,12 +232,14 @@ export class Master {
       this.appLoaded = true;
       this.failuresInARow = 0;
       log(`tsgi: worker ${w.id} (pid: ${w.pid}) ready: application ${m.file} callable '${m.callable}' loaded in ${m.millis} msecs, interface ${m.interface}`);
+      if (this.readyCount() >= this.wanted) this.startedAll = true;
       this.respawnPendingNow();
     } else if (m.type === 'load-error') {
       this.onLoadError(w, m.message);
     } else if (m.type === 'recycle') {
       log(`tsgi: worker ${w.id} (pid: ${w.pid}) recycling: ${m.reason}`);
       w.stopping = true;
+      w.leaving = 'max-requests'; // the one reason a worker recycles itself
       this.replace(w);
     }
   }
@@ -259,7 +279,7 @@ export class Master {
   private replace(w: Worker): void {
     if (w.replaced || this.stopping) return;
     w.replaced = true;
-    this.spawnWorker(w.id, this.respawnsOf(w) + 1);
+    this.spawnWorker(w.id, this.respawnsOf(w) + 1, w.leaving ?? 'died');
   }
 
   private respawnsOf(w: Worker): number {
@@ -286,12 +306,12 @@ export class Master {
       // respawn counted on this successor) is there a worker to respawn.
       log(`tsgi: worker ${w.id} (pid: ${w.pid}) exited before it was ready (${how})`);
       this.failuresInARow++;
-      if (this.liveCount() < this.wanted) this.respawnLater(w.id, respawns, this.backoff());
+      if (this.liveCount() < this.wanted) this.respawnLater(w.id, respawns, this.backoff(), 'died');
       return;
     }
     if (w.stopping) {
       log(`tsgi: worker ${w.id} (pid: ${w.pid}) stopped (${how})`);
-      if (!w.replaced && this.liveCount() < this.wanted) this.spawnWorker(w.id, respawns + 1);
+      if (!w.replaced && this.liveCount() < this.wanted) this.spawnWorker(w.id, respawns + 1, w.leaving ?? 'died');
       return;
     }
     if (!w.ready) this.failuresInARow++;
@@ -306,7 +326,7 @@ export class Master {
     } else {
       log(`tsgi: DAMN ! worker ${w.id} (pid: ${w.pid}) died, ${how} :( trying respawn ...`);
     }
-    this.respawnLater(w.id, respawns, delay);
+    this.respawnLater(w.id, respawns, delay, w.leaving ?? 'died');
   }
 
   /** The wait before the next respawn: none after a worker that was ready, then 125 ms doubling to 8 s. */
@@ -314,18 +334,18 @@ export class Master {
     return this.failuresInARow === 0 ? 0 : Math.min(8000, 125 * 2 ** Math.min(6, this.failuresInARow - 1));
   }
 
-  private respawnLater(id: number, respawns: number, delay: number): void {
+  private respawnLater(id: number, respawns: number, delay: number, reason: RespawnReason): void {
     if (this.pendingRespawns.has(id)) return;
     const timer = setTimeout(() => {
       this.pendingRespawns.delete(id);
-      this.respawn(id, respawns);
+      this.respawn(id, respawns, reason);
     }, delay);
-    this.pendingRespawns.set(id, { timer, respawns });
+    this.pendingRespawns.set(id, { timer, respawns, reason });
   }
 
-  private respawn(id: number, respawns: number): void {
+  private respawn(id: number, respawns: number, reason: RespawnReason): void {
     if (this.stopping || this.liveCount() >= this.wanted || this.isLive(id)) return;
-    const n = this.spawnWorker(id, respawns + 1);
+    const n = this.spawnWorker(id, respawns + 1, reason);
     if (n) log(`tsgi: respawned worker ${n.id} (new pid: ${n.pid})`);
   }
 
@@ -338,7 +358,7 @@ export class Master {
     for (const [id, p] of this.pendingRespawns) {
       clearTimeout(p.timer);
       this.pendingRespawns.delete(id);
-      this.respawn(id, p.respawns);
+      this.respawn(id, p.respawns, p.reason);
     }
   }
 
@@ -357,11 +377,11 @@ export class Master {
     return false;
   }
 
-  /** Asks w to stop gracefully; kills it after the mercy. */
-  private stopWorker(w: Worker, mercySeconds: number): void {
+  /** Asks w to stop gracefully; kills it after the mercy. last: the master is stopping. */
+  private stopWorker(w: Worker, mercySeconds: number, last = false): void {
     if (w.stopping && w.killTimer) return;
     w.stopping = true;
-    const message: ToWorker = { type: 'stop' };
+    const message: ToWorker = { type: 'stop', last };
     // A worker on its way out (recycling, or a load that failed) may close its channel
     // between the check and the write: then SIGTERM says the same.
     if (w.child.connected) {
@@ -402,10 +422,12 @@ export class Master {
           log(`tsgi: HARAKIRI: worker ${w.id} core ${due.core} request "${due.request}" started ${new Date(due.start).toISOString()}, ${seconds} s ago`);
         }
         this.binding.scoreboardSet(w.slot, 'harakiriCount', s.harakiriCount + 1);
+        w.leaving = 'harakiri';
         for (let core = 0; core < this.threads; core++) this.binding.scoreboardSet(w.slot + core, 'requestStart', 0);
         w.child.kill('SIGKILL');
       } else if (w.ready && !w.stopping && rssOver(s, w.pid, rssLimit)) {
         log(`tsgi: worker ${w.id} (pid: ${w.pid}) rss ${Math.round(s.rss / 1048576)} MB over reload-on-rss ${this.values.reloadOnRss} MB: recycling`);
+        w.leaving = 'reload-on-rss';
         this.replace(w);
         this.stopWorker(w, (this.values.workerReloadMercy as number) ?? 60);
       }
@@ -430,7 +452,8 @@ export class Master {
     while (this.queue.length > 0) {
       const s = this.queue.shift()!;
       if (s === 'SIGHUP') void this.reload();
-      else if (s === 'SIGTERM' || s === 'SIGINT') void this.stop(true, 0);
+      else if (s === 'SIGTERM') this.drain();
+      else if (s === 'SIGINT') void this.stop(true, 0);
       else if (s === 'SIGQUIT') void this.stop(false, 0);
       else if (s === 'SIGUSR1') this.printStats();
       else if (s === 'SIGTTIN') this.addWorker();
@@ -445,7 +468,7 @@ export class Master {
    * stops there, the old workers serve on, and the next trigger tries again.
    */
   async reload(): Promise<void> {
-    if (this.reloading || this.stopping) return;
+    if (this.reloading || this.stopping || this.draining) return;
     this.reloading = true;
     log('tsgi: SIGHUP: graceful chain reload of the workers');
     const old = [...this.workers.values()].filter((w) => !w.stopping);
@@ -457,7 +480,7 @@ export class Master {
       // no successor from here, it has one already or is not wanted.
       if (w.stopping || w.replaced) continue;
       w.replaced = true;
-      const n = this.spawnWorker(w.id, this.respawnsOf(w) + 1);
+      const n = this.spawnWorker(w.id, this.respawnsOf(w) + 1, 'reload');
       if (n === undefined) {
         w.replaced = false;
         log('tsgi: reload aborted: no scoreboard slot is free for a new worker; the old workers keep serving');
@@ -546,12 +569,7 @@ export class Master {
     const board = this.binding.scoreboardRead();
     return statsDocument({
       version: VERSION,
-      sockets: this.sockets.map((s) => ({
-        name: s.shown.replace(/^(TCP|UNIX) address /, ''),
-        proto: s.protocol,
-        queue: this.binding.listenQueue(s.fd),
-        maxQueue: this.values.listen as number,
-      })),
+      sockets: this.socketStats(),
       workers: [...this.workers.values()].map((w) => ({ id: w.id, pid: w.pid, cores: board.slice(w.slot, w.slot + this.threads), stopping: w.stopping })),
       previous: this.previousRequests,
     });
@@ -582,12 +600,18 @@ export class Master {
     }
     this.stopping = true;
     this.quietStop = quiet;
+    this.draining = false;
+    clearTimeout(this.drainTimer);
     this.exitCode = code;
-    if (!quiet) log(graceful ? 'tsgi: stopping gracefully: requests in progress finish' : 'tsgi: stopping now');
-    if (this.workers.size === 0) return this.finish();
     const mercy = (this.values.reloadMercy as number) ?? 60;
+    if (!quiet) log(graceful ? `tsgi: stopping gracefully: the sockets close, requests in progress finish (reload-mercy ${mercy} s)` : 'tsgi: stopping now');
+    // The sockets close now, here and in every worker (each accepts what is waiting
+    // first): a load balancer's new connection is refused at once instead of waiting in
+    // a backlog that nobody will accept from.
+    if (graceful) this.closeListeningSockets();
+    if (this.workers.size === 0) return this.finish();
     for (const w of this.workers.values()) {
-      if (graceful) this.stopWorker(w, mercy);
+      if (graceful) this.stopWorker(w, mercy, true);
       else w.child.kill('SIGKILL');
     }
   }
@@ -613,11 +637,83 @@ export class Master {
   }
 
   private closeSockets(): void {
-    for (const s of this.sockets) {
-      this.binding.closeFd(s.fd);
-      if (s.path && this.values.vacuum) removeSocketFile(s.path);
-    }
+    this.closeListeningSockets();
+    for (const s of this.sockets) if (s.path && this.values.vacuum) removeSocketFile(s.path);
     this.sockets.length = 0;
+  }
+
+  /** Closes the master's descriptors of the sockets (the files stay until closeSockets()). */
+  private closeListeningSockets(): void {
+    for (const s of this.sockets) {
+      if (s.fd >= 0) this.binding.closeFd(s.fd);
+      s.fd = -1;
+    }
+  }
+
+  /**
+   * SIGTERM: with --shutdown-delay, /readyz turns 503 at once and the workers serve on
+   * for the delay (a load balancer takes the time to see it and send no more), then
+   * the graceful stop. A second SIGTERM ends the delay.
+   */
+  private drain(): void {
+    const delay = (this.values.shutdownDelay as number | undefined) ?? 0;
+    if (this.stopping) return;
+    if (delay === 0 || this.draining) {
+      void this.stop(true, 0);
+      return;
+    }
+    this.draining = true;
+    log(`tsgi: SIGTERM received: draining for ${delay} s (readyz 503)`);
+    this.drainTimer = setTimeout(() => void this.stop(true, 0), delay * 1000);
+  }
+
+  private readyCount(): number {
+    let n = 0;
+    for (const w of this.workers.values()) if (w.ready && !w.stopping) n++;
+    return n;
+  }
+
+  /** GET /healthz: the master lives (it answers), and so does a worker. */
+  private unhealthy(): string | undefined {
+    return this.workers.size > 0 ? undefined : 'no worker alive';
+  }
+
+  /** GET /readyz: every worker has loaded the application once, one is ready now, and no stop has begun. */
+  private notReady(): string | undefined {
+    if (this.draining) return 'draining (SIGTERM)';
+    if (this.stopping) return 'stopping';
+    const ready = this.readyCount();
+    if (!this.startedAll) return `starting: ${ready} of ${this.wanted} workers ready`;
+    if (ready === 0) return 'no worker ready';
+    return undefined;
+  }
+
+  /** GET /metrics. */
+  private metrics(): string {
+    const board = this.binding.scoreboardRead();
+    // A worker and its successor (a reload's, a recycle's) share an id: one series.
+    const byId = new Map<number, { id: number; cores: ScoreboardSlot[]; rss: number }>();
+    for (const w of this.workers.values()) {
+      const cores = board.slice(w.slot, w.slot + this.threads);
+      const m = byId.get(w.id) ?? { id: w.id, cores: [], rss: 0 };
+      m.cores.push(...cores);
+      m.rss += memory(w.pid).rss || (cores[0]?.rss ?? 0);
+      byId.set(w.id, m);
+    }
+    return metricsText({
+      workers: [...byId.values()],
+      sockets: this.socketStats(),
+      respawns: this.respawns,
+    });
+  }
+
+  private socketStats(): Array<{ name: string; proto: string; queue: number; maxQueue: number }> {
+    return this.sockets.map((s) => ({
+      name: s.shown.replace(/^(TCP|UNIX) address /, ''),
+      proto: s.protocol,
+      queue: s.fd >= 0 ? this.binding.listenQueue(s.fd) : 0,
+      maxQueue: this.values.listen as number,
+    }));
   }
 }
 

@@ -35,7 +35,8 @@ export interface NativeServer {
   listenFd(fd: number, protocol: number): number;
   noteException(): void;
   send(id: number, head: string | undefined, body: unknown, flags: number): number;
-  close(): void;
+  /** acceptWaiting: the sockets close for good: take the connections waiting first (Server::Close). */
+  close(acceptWaiting?: boolean): void;
   destroy(): void;
   stats(): { requests: number; connections: number; refused: number; aborted: number; acceptErrors: number; pooledRequests: number };
   setRequestCounter(total: number): void;
@@ -61,6 +62,18 @@ export interface ScoreboardSlot {
   acceptErrors: number;
   /** The pid of the process that wrote rss. */
   rssPid: number;
+  /** Requests in progress on this core now. */
+  inProgress: number;
+  /** Connections open on this core now. */
+  connections: number;
+  /** Requests whose client went away before their response was complete. */
+  aborted: number;
+  /** Requests answered, by status class: [1xx, 2xx, 3xx, 4xx, 5xx]. */
+  codes: number[];
+  /** Requests answered, by duration: one count per bucket of lib/metrics.ts DURATION_BOUNDS, then one over the last; not cumulative. */
+  durations: number[];
+  /** Refusals, by status: lib/metrics.ts REFUSAL_CODES. */
+  refusals: number[];
   /** The oldest request in progress's method and URI (the last one's when idle). */
   request: string;
 }
@@ -73,6 +86,8 @@ export interface NativeBinding {
   scoreboardCreate(slots: number): number;
   scoreboardRead(): ScoreboardSlot[];
   scoreboardSet(slot: number, field: keyof ScoreboardSlot, value: number): void;
+  /** Zeroes what a worker writes (and the harakiri count), for the next process in the slot. */
+  scoreboardReset(slot: number): void;
   listenQueue(fd: number): number;
   logTo(path: string): void;
   setLimitAs(bytes: number): void;

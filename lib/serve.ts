@@ -11,6 +11,7 @@ import { staticMapped } from './static-map.js';
 import { ErrorLog } from './wsgi-errors.js';
 import { resolveInterface } from './interfaces/index.js';
 import type { FetchApplication, FetchHandler } from './interfaces/fetch.js';
+import type { Counters } from './metrics.js';
 
 export interface ServeOptions {
   /** Addresses to serve HTTP on; "127.0.0.1:0" (a free port on loopback) when none is given. */
@@ -64,7 +65,8 @@ export interface Server {
 export interface Backend {
   listen(host: string, port: number, backlog: number, protocol: SocketProtocol): Promise<[string, number, 'IPv4' | 'IPv6']>;
   listenUnix(path: string, backlog: number, protocol: SocketProtocol): Promise<void>;
-  close(): Promise<void>;
+  /** last: the sockets close for good (no other process accepts on them after). */
+  close(last?: boolean): Promise<void>;
   destroy(): void;
 }
 
@@ -145,10 +147,10 @@ export function nativeBackend(handler: Handler, values: OptionValues, slot?: Wor
     noteException() {
       native.noteException();
     },
-    close() {
+    close(last = false) {
       if (!closing) {
         closing = true;
-        native.close();
+        native.close(last);
       }
       return closed;
     },
@@ -173,9 +175,11 @@ export function listenFailure(err: unknown): string {
 
 /**
  * Serves app, written to options.interface ("auto" by default: an object with a fetch
- * method is a fetch application, a function a WSGI one).
+ * method is a fetch application, a function a WSGI one). slot: the CLI's one-slot
+ * scoreboard in single-process mode (--stats), written by the native server as a worker
+ * writes its own (the js backend counts into counters).
  */
-export async function serve(app: Application | FetchApplication | FetchHandler, options: ServeOptions = {}): Promise<Server> {
+export async function serve(app: Application | FetchApplication | FetchHandler, options: ServeOptions = {}, slot?: WorkerSlot, counters?: Counters): Promise<Server> {
   const { errorLog, logFd = 2, ...input }: OptionValues = { ...options };
   if (errorLog !== undefined && typeof errorLog !== 'function') {
     throw new TsgiError('TSGI_ERR_OPTION_INVALID', `Expected a function for errorLog but received ${typeof errorLog}`);
@@ -193,17 +197,22 @@ export async function serve(app: Application | FetchApplication | FetchHandler, 
   const mode = values.chmodSocket !== undefined ? parseSocketMode(values.chmodSocket as string) : undefined;
   const owner = values.chownSocket !== undefined ? parseOwner(values.chownSocket as string) : undefined;
   const backendName = chooseBackend(values.backend as string, (line) => process.emitWarning(line, { code: 'TSGI_ERR_NATIVE_MISSING' }));
+  let backend: Backend;
+  const onException = () => {
+    if (counters) counters.exceptions++;
+    else if (slot) (backend as NativeBackend).noteException();
+  };
   const handler = new Handler(staticMapped(served.app, values), {
     backend: backendName,
     serverName: hostname(),
+    onException,
     ...(errorLog !== undefined ? { errors: new ErrorLog(errorLog as (text: string | Uint8Array) => void) } : {}),
   });
-  let backend: Backend;
   if (backendName === 'js') {
     const { jsBackend } = await import('./js-server.js');
-    backend = jsBackend(handler, values, logFd as number);
+    backend = jsBackend(handler, values, logFd as number, counters);
   } else {
-    backend = nativeBackend(handler, values, undefined, logFd as number);
+    backend = nativeBackend(handler, values, slot, logFd as number);
   }
   const bound: BoundAddress[] = [];
   const created: string[] = []; // socket files this server made, for --vacuum
@@ -244,7 +253,7 @@ export async function serve(app: Application | FetchApplication | FetchHandler, 
     backend: backendName,
     address: bound[0]!,
     addresses: bound,
-    close: () => backend.close().then(vacuum),
+    close: () => backend.close(true).then(vacuum),
     destroy: () => {
       backend.destroy();
       vacuum();

@@ -1,12 +1,14 @@
-// The stats server (--stats ADDR): on each connection the master writes uWSGI's stats
-// JSON (the keys uwsgitop reads) and closes; --stats-http wraps it in an HTTP
-// response. Every counter comes from the scoreboard the workers write, never from a
-// message per request.
+// The stats server (--stats ADDR): on each connection the master (or the single
+// process) writes uWSGI's stats JSON (the keys uwsgitop reads) and closes; with
+// --stats-http it answers one HTTP request: /healthz, /readyz, /metrics (lib/
+// metrics.ts), or the JSON. Every counter comes from the scoreboard the workers write,
+// never from a message per request.
 import { createServer, type Server } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { parseSocketAddress } from './address.js';
 import { prepareUnixSocket, removeSocketFile } from './unix-socket.js';
 import type { ScoreboardSlot } from './native-binding.js';
+import { METRICS_CONTENT_TYPE } from './metrics.js';
 
 export interface StatsWorker {
   id: number;
@@ -31,7 +33,8 @@ export interface StatsInput {
   previous: Map<number, number>;
 }
 
-function memory(pid: number): { rss: number; vsz: number } {
+/** A process's memory from /proc (0 when it is gone). */
+export function memory(pid: number): { rss: number; vsz: number } {
   try {
     const [size, resident] = readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ').map(Number);
     return { vsz: size! * 4096, rss: resident! * 4096 };
@@ -107,17 +110,73 @@ export function statsDocument(input: StatsInput): Record<string, unknown> {
   };
 }
 
-/** Serves the document on spec (":9191", "127.0.0.1:9191", a unix path, "@name"). */
-export async function startStatsServer(spec: string, http: boolean, produce: () => string): Promise<{ close(): void; shown: string }> {
+/** What the stats server answers; each is asked for when a request comes. */
+export interface StatsEndpoints {
+  /** uWSGI's stats document, as JSON. */
+  json(): string;
+  /** undefined while the server lives (GET /healthz 200), else why not (503). */
+  unhealthy(): string | undefined;
+  /** undefined while it is ready for traffic (GET /readyz 200), else why not (503). */
+  notReady(): string | undefined;
+  /** The Prometheus metrics page (GET /metrics). */
+  metrics(): string;
+}
+
+const MAX_HEAD = 8192;
+const HEAD_TIMEOUT_MS = 5000;
+
+function httpResponse(status: number, contentType: string, body: string, head: boolean): string {
+  const text = status === 200 ? 'OK' : status === 503 ? 'Service Unavailable' : status === 405 ? 'Method Not Allowed' : status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+  return `HTTP/1.1 ${status} ${text}\r\nContent-Type: ${contentType}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${head ? '' : body}`;
+}
+
+/**
+ * The answer to one HTTP request on the stats server: /healthz, /readyz, /metrics, and
+ * the stats JSON on any other path (what uwsgitop and scripts fetch).
+ */
+export function statsHttpAnswer(requestLine: string, endpoints: StatsEndpoints): string {
+  const [method, target] = requestLine.split(' ');
+  if (method === undefined || target === undefined) return httpResponse(400, 'text/plain', 'bad request\n', false);
+  if (method !== 'GET' && method !== 'HEAD') return httpResponse(405, 'text/plain', 'GET or HEAD\n', false);
+  const head = method === 'HEAD';
+  const path = target.split('?')[0];
+  if (path === '/healthz' || path === '/readyz') {
+    const why = path === '/healthz' ? endpoints.unhealthy() : endpoints.notReady();
+    return why === undefined ? httpResponse(200, 'text/plain', 'ok\n', head) : httpResponse(503, 'text/plain', `${why}\n`, head);
+  }
+  if (path === '/metrics') return httpResponse(200, METRICS_CONTENT_TYPE, endpoints.metrics(), head);
+  return httpResponse(200, 'application/json', endpoints.json(), head);
+}
+
+/**
+ * Serves on spec (":9191", "127.0.0.1:9191", a unix path, "@name"): the stats JSON,
+ * written on connect; with http, one request a connection read and answered by
+ * statsHttpAnswer(). It runs on this process's loop: in master mode the master's,
+ * where no application code runs, so a busy application cannot delay it.
+ */
+export async function startStatsServer(spec: string, http: boolean, endpoints: StatsEndpoints): Promise<{ close(): void; shown: string }> {
   const address = parseSocketAddress(spec, 'stats');
   const server: Server = createServer((socket) => {
     socket.on('error', () => socket.destroy());
-    const body = produce();
-    if (http) {
-      socket.end(`HTTP/1.0 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
-    } else {
-      socket.end(body);
+    if (!http) {
+      socket.end(endpoints.json());
+      return;
     }
+    let head = '';
+    socket.setEncoding('latin1');
+    socket.setTimeout(HEAD_TIMEOUT_MS, () => socket.destroy());
+    const onData = (d: string) => {
+      head += d;
+      const end = head.indexOf('\n');
+      if (end < 0 && head.length <= MAX_HEAD) return;
+      socket.off('data', onData);
+      socket.setTimeout(0);
+      // The request line is all it needs; the rest of the head is read and dropped, so
+      // that the close does not reset the answer away.
+      socket.on('data', () => {});
+      socket.end(end < 0 ? httpResponse(431, 'text/plain', 'request line too long\n', false) : statsHttpAnswer(head.slice(0, end).replace(/\r$/, ''), endpoints));
+    };
+    socket.on('data', onData);
   });
   if (address.kind === 'unix') await prepareUnixSocket(address.path);
   await new Promise<void>((resolve, reject) => {

@@ -30,14 +30,15 @@ export interface WorkerSpec {
 }
 
 /** Messages between master and worker over the IPC channel. */
-export type ToWorker = { type: 'stop' } | { type: 'quit' };
+/** stop's last: the master is stopping, and the sockets close for good. */
+export type ToWorker = { type: 'stop'; last?: boolean } | { type: 'quit' };
 export type ToMaster =
   | { type: 'ready'; millis: number; file: string; callable: string; interface: string }
   | { type: 'load-error'; message: string }
   | { type: 'recycle'; reason: string };
 
 /** Messages between a worker's main thread and its other cores. */
-export type ToCore = { type: 'stop' };
+export type ToCore = { type: 'stop'; last?: boolean };
 export type FromCore = { type: 'ready' } | { type: 'load-error'; message: string } | { type: 'max-requests' };
 
 const THREAD_ENTRY = join(fileURLToPath(import.meta.url), '..', 'thread-main.js');
@@ -118,14 +119,19 @@ export async function runWorker(spec: WorkerSpec): Promise<void> {
   let stopping = false;
   const others: Thread[] = [];
   let backend: NativeBackend | undefined;
-  const stop = (reason?: string) => {
+  const stop = (reason?: string, last = false) => {
     if (stopping) return;
     stopping = true;
     if (reason !== undefined) send({ type: 'recycle', reason });
-    const message: ToCore = { type: 'stop' };
+    // The master is stopping and has closed its descriptors: the sockets as inherited
+    // close first, then each core's copy after a last accept, so that the socket's last
+    // descriptor is one that was accepted from (native/server.cc Server::Close). Not so
+    // on a reload or a recycle: the other workers accept what waits.
+    if (last) for (const s of spec.sockets) loadBinding().closeFd(s.fd);
+    const message: ToCore = { type: 'stop', last };
     for (const t of others) t.postMessage(message);
     const exited = others.map((t) => new Promise<void>((resolve) => t.once('exit', () => resolve())));
-    void Promise.all([backend!.close(), ...exited]).then(() => {
+    void Promise.all([backend!.close(last), ...exited]).then(() => {
       process.disconnect?.();
       process.exit(0);
     });
@@ -168,7 +174,7 @@ export async function runWorker(spec: WorkerSpec): Promise<void> {
   }
 
   process.on('message', (m: ToWorker) => {
-    if (m.type === 'stop') stop();
+    if (m.type === 'stop') stop(undefined, m.last === true);
     else if (m.type === 'quit') process.exit(0);
   });
   // The master owns the signals: a worker ignores the terminal's ^C (the master

@@ -79,7 +79,8 @@ Napi::Value ScoreboardCreate(const Napi::CallbackInfo& info) {
 const char* const kFields[] = {"pid",         "status",        "requests",      "requestStart",
                                "tx",          "exceptions",    "avgRt",         "lastSpawn",
                                "respawnCount", "harakiriCount", "rss",          "vsz",
-                               "deltaRequests", "runningTime", "acceptErrors", "rssPid"};
+                               "deltaRequests", "runningTime", "acceptErrors", "rssPid",
+                               "inProgress",  "connections",   "aborted"};
 constexpr size_t kFieldCount = sizeof kFields / sizeof kFields[0];
 
 std::atomic<uint64_t>* Field(ScoreboardSlot* s, size_t f) {
@@ -88,7 +89,8 @@ std::atomic<uint64_t>* Field(ScoreboardSlot* s, size_t f) {
                                      &s->avg_rt,    &s->last_spawn,    &s->respawn_count,
                                      &s->harakiri_count, &s->rss,      &s->vsz,
                                      &s->delta_requests, &s->running_time, &s->accept_errors,
-                                     &s->rss_pid};
+                                     &s->rss_pid,   &s->in_progress,  &s->connections,
+                                     &s->aborted};
   return fields[f];
 }
 
@@ -104,6 +106,17 @@ Napi::Value ScoreboardRead(const Napi::CallbackInfo& info) {
       o.Set(kFields[f], Napi::Number::New(env, static_cast<double>(
                                                    Field(s, f)->load(std::memory_order_relaxed))));
     }
+    auto array = [&](const char* name, std::atomic<uint64_t>* a, size_t n) {
+      Napi::Array v = Napi::Array::New(env, n);
+      for (size_t k = 0; k < n; k++) {
+        v.Set(static_cast<uint32_t>(k),
+              Napi::Number::New(env, static_cast<double>(a[k].load(std::memory_order_relaxed))));
+      }
+      o.Set(name, v);
+    };
+    array("codes", s->codes, kStatusClasses);
+    array("durations", s->durations, kDurationBuckets);
+    array("refusals", s->refusals, kRefusalKinds);
     char request[sizeof s->request + 1];
     std::memcpy(request, s->request, sizeof s->request);
     request[sizeof s->request] = '\0';
@@ -123,6 +136,25 @@ Napi::Value ScoreboardSet(const Napi::CallbackInfo& info) {
   for (size_t f = 0; f < kFieldCount; f++) {
     if (name == kFields[f]) Field(s, f)->store(value, std::memory_order_relaxed);
   }
+  return info.Env().Undefined();
+}
+
+// scoreboardReset(slot): everything a worker writes, and the harakiri count, back to
+// zero, for the next process to take the slot: nothing of the last one may be taken
+// for its own. The master's pid, respawn count and last spawn stay.
+Napi::Value ScoreboardReset(const Napi::CallbackInfo& info) {
+  if (master_scoreboard == nullptr) return info.Env().Undefined();
+  ScoreboardSlot* s = master_scoreboard->slot(info[0].As<Napi::Number>().Uint32Value());
+  if (s == nullptr) return info.Env().Undefined();
+  for (size_t f = 0; f < kFieldCount; f++) {
+    std::atomic<uint64_t>* field = Field(s, f);
+    if (field != &s->pid && field != &s->respawn_count && field != &s->last_spawn) {
+      field->store(0, std::memory_order_relaxed);
+    }
+  }
+  for (auto& c : s->codes) c.store(0, std::memory_order_relaxed);
+  for (auto& d : s->durations) d.store(0, std::memory_order_relaxed);
+  for (auto& r : s->refusals) r.store(0, std::memory_order_relaxed);
   return info.Env().Undefined();
 }
 
@@ -174,6 +206,7 @@ void InitMaster(Napi::Env env, Napi::Object exports) {
   exports.Set("scoreboardCreate", Napi::Function::New(env, ScoreboardCreate));
   exports.Set("scoreboardRead", Napi::Function::New(env, ScoreboardRead));
   exports.Set("scoreboardSet", Napi::Function::New(env, ScoreboardSet));
+  exports.Set("scoreboardReset", Napi::Function::New(env, ScoreboardReset));
   exports.Set("listenQueue", Napi::Function::New(env, ListenQueue));
   exports.Set("logTo", Napi::Function::New(env, LogTo));
   exports.Set("setLimitAs", Napi::Function::New(env, SetLimitAs));

@@ -53,6 +53,7 @@ void InProgress::Begin(InProgressEntry* e, uint64_t now_ms, const char* method,
   if (newest_ != nullptr) newest_->newer = e;
   newest_ = e;
   size_++;
+  slot_->in_progress.store(size_, std::memory_order_relaxed);
   if (oldest_ == nullptr) {
     oldest_ = e;
     Publish();
@@ -66,6 +67,7 @@ void InProgress::End(InProgressEntry* e) {
   if (e->newer != nullptr) e->newer->older = e->older;
   if (newest_ == e) newest_ = e->older;
   size_--;
+  slot_->in_progress.store(size_, std::memory_order_relaxed);
   if (oldest_ == e) {
     oldest_ = e->newer;
     Publish();

@@ -11,6 +11,38 @@
 
 namespace tsgi {
 
+// The request duration histogram's bucket bounds, in microseconds (Prometheus's
+// default buckets, 5 ms to 10 s); the last bucket counts what is over the last bound.
+// lib/metrics.ts holds the same bounds, in seconds.
+constexpr uint64_t kDurationBoundsUs[] = {5000,   10000,   25000,   50000,   100000,  250000,
+                                          500000, 1000000, 2500000, 5000000, 10000000};
+constexpr size_t kDurationBuckets = sizeof kDurationBoundsUs / sizeof kDurationBoundsUs[0] + 1;
+
+// The bucket a request of us microseconds falls in.
+inline size_t DurationBucket(uint64_t us) {
+  size_t i = 0;
+  while (i < kDurationBuckets - 1 && us > kDurationBoundsUs[i]) i++;
+  return i;
+}
+
+// The status classes of responses counted: 1xx to 5xx.
+constexpr size_t kStatusClasses = 5;
+
+// Refusals are counted by status: the statuses the server refuses with (lib/metrics.ts
+// holds the same list), then any other status, then a refusal with no answer (a
+// malformed uwsgi packet: the connection is closed).
+constexpr int kRefusalStatuses[] = {400, 408, 413, 431, 500, 501, 505};
+constexpr size_t kRefusalOther = sizeof kRefusalStatuses / sizeof kRefusalStatuses[0];
+constexpr size_t kRefusalUnanswered = kRefusalOther + 1;
+constexpr size_t kRefusalKinds = kRefusalUnanswered + 1;
+
+inline size_t RefusalIndex(int status) {
+  for (size_t i = 0; i < kRefusalOther; i++) {
+    if (kRefusalStatuses[i] == status) return i;
+  }
+  return kRefusalOther;
+}
+
 // One worker core. Every field is a 64-bit atomic so that a reader in another
 // process never sees a torn value; writers use relaxed stores (each field stands
 // alone: nothing is read as a consistent group).
@@ -35,12 +67,25 @@ struct ScoreboardSlot {
   // left from the slot's previous process (or took before this one wrote) is told
   // apart by it.
   std::atomic<uint64_t> rss_pid;
+  // For the Prometheus metrics (lib/metrics.ts). Gauges: the requests in progress
+  // (InProgress) and the connections open. Counters: requests whose client went away
+  // before their response was complete; requests answered, by status class (1xx at
+  // 0) and by duration (kDurationBoundsUs, one bucket each, not cumulative), both
+  // written when the response is complete (Server::EndRequest), as running_time is;
+  // refusals by status (RefusalIndex).
+  std::atomic<uint64_t> in_progress;
+  std::atomic<uint64_t> connections;
+  std::atomic<uint64_t> aborted;
+  std::atomic<uint64_t> codes[kStatusClasses];
+  std::atomic<uint64_t> durations[kDurationBuckets];
+  std::atomic<uint64_t> refusals[kRefusalKinds];
+  uint64_t reserved[3];
   // The oldest request in progress's method and URI ("GET /slow?x=1", cut to fit), for
   // the harakiri line. Plain bytes: a reader may see it half rewritten, which a log
   // line can bear; request_start, written after it, says whether it is current.
   char request[128];
 };
-static_assert(sizeof(ScoreboardSlot) == 256, "a slot is four cache lines");
+static_assert(sizeof(ScoreboardSlot) == 512, "a slot is eight cache lines");
 
 enum SlotStatus : uint64_t { kSlotIdle = 0, kSlotBusy = 1, kSlotCheap = 2, kSlotReloading = 3 };
 

@@ -158,6 +158,15 @@ bool IsTransientAcceptError(int err) {
   }
 }
 
+// accept4 on a listening socket: a connection's descriptor (non-blocking, close-on-exec)
+// and its peer, or -errno (-EAGAIN: none waiting).
+int AcceptOne(int listen_fd, struct sockaddr_storage* peer) {
+  socklen_t len = sizeof *peer;
+  const int fd = accept4(listen_fd, reinterpret_cast<struct sockaddr*>(peer), &len,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+  return fd >= 0 ? fd : -errno;
+}
+
 // Connections taken from a listener in one wake-up at most: the poll is level
 // triggered, so the rest are taken on the next loop turn, after other work.
 constexpr int kAcceptBatch = 1024;
@@ -428,14 +437,11 @@ void Server::OnAcceptable(uv_poll_t* poll, int status, int events) {
   }
   for (int i = 0; i < kAcceptBatch; i++) {
     struct sockaddr_storage peer;
-    socklen_t len = sizeof peer;
-    const int fd = accept4(l->fd, reinterpret_cast<struct sockaddr*>(&peer), &len,
-                           SOCK_NONBLOCK | SOCK_CLOEXEC);
+    const int fd = AcceptOne(l->fd, &peer);
     if (fd < 0) {
-      const int err = errno;
-      if (err == EAGAIN || err == EWOULDBLOCK) return;
-      if (IsTransientAcceptError(err)) continue;
-      s->AcceptFailed(l, err);
+      if (fd == -EAGAIN || fd == -EWOULDBLOCK) return;
+      if (IsTransientAcceptError(-fd)) continue;
+      s->AcceptFailed(l, -fd);
       return;
     }
     s->Accept(l, fd, peer);
@@ -569,7 +575,17 @@ void Server::CloseListeners() {
 }
 
 // fd: a connection accept4 just gave (non-blocking), from peer.
-void Server::Accept(Listener* l, int fd, const struct sockaddr_storage& peer) {
+void Server::AcceptWaiting(Listener* l) {
+  for (int i = 0; i < kAcceptBatch; i++) {
+    struct sockaddr_storage peer;
+    const int fd = AcceptOne(l->fd, &peer);
+    // None left (or none to be had): what comes after is reset by the close.
+    if (fd >= 0) Accept(l, fd, peer, false);
+    else if (!IsTransientAcceptError(-fd)) return;
+  }
+}
+
+void Server::Accept(Listener* l, int fd, const struct sockaddr_storage& peer, bool read_now) {
   auto* c = new Connection();
   c->server = this;
   // What the connection needs of its listener is copied: a graceful close frees the
@@ -605,6 +621,7 @@ void Server::Accept(Listener* l, int fd, const struct sockaddr_storage& peer) {
   if (conns_) conns_->prev = c;
   conns_ = c;
   conn_count_++;
+  if (slot_ != nullptr) slot_->connections.store(conn_count_, std::memory_order_relaxed);
   c->deadline = uv_now(loop_) + cfg_.timeout_ms;
   // Read at once, before the socket is watched: a front end (nginx over uwsgi opens a
   // connection per request) or a client without keep-alive has usually written its
@@ -612,7 +629,7 @@ void Server::Accept(Listener* l, int fd, const struct sockaddr_storage& peer) {
   // epoll. Until the read is done c->reading means "reading is wanted": the code it
   // runs may stop reading (a bound) or close, and the watch starts only if it did not.
   c->reading = true;
-  {
+  if (read_now) {
     ssize_t n;
     do {
       n = read(fd, read_buf_, kReadBufferSize);
@@ -1404,6 +1421,12 @@ void Server::EndRequest(Connection* c, bool close) {
     slot_->avg_rt.store(avg == 0 ? rt_us : (avg * 7 + rt_us) / 8, std::memory_order_relaxed);
     slot_->tx.fetch_add(c->resp_head_bytes + c->resp_body_bytes, std::memory_order_relaxed);
     slot_->running_time.fetch_add(rt_us, std::memory_order_relaxed);
+    // The metrics' counts: two adds more, on this core's own cache lines.
+    const int status_class = c->resp_status / 100 - 1;
+    if (status_class >= 0 && status_class < static_cast<int>(kStatusClasses)) {
+      slot_->codes[status_class].fetch_add(1, std::memory_order_relaxed);
+    }
+    slot_->durations[DurationBucket(rt_us)].fetch_add(1, std::memory_order_relaxed);
   }
   ReleaseRequest(c);
   c->id = -1;
@@ -1437,6 +1460,9 @@ void Server::OnResume(uv_idle_t* idle) {
 
 void Server::Refuse(Connection* c, int status, const std::string& why) {
   refused_++;
+  if (slot_ != nullptr) {
+    slot_->refusals[RefusalIndex(status)].fetch_add(1, std::memory_order_relaxed);
+  }
   c->refused = true;  // the rest of the request is unread: close with a drain
   if (c->req) ReleaseRequest(c);
   c->id = -1;
@@ -1474,6 +1500,7 @@ void Server::RefuseBody(Connection* c, int err) {
 // A malformed uwsgi packet: the connection is closed with a log line, no answer.
 void Server::RefusePacket(Connection* c, const char* why) {
   refused_++;
+  if (slot_ != nullptr) slot_->refusals[kRefusalUnanswered].fetch_add(1, std::memory_order_relaxed);
   c->refused = true;
   if (c->req) ReleaseRequest(c);
   c->id = -1;
@@ -1625,6 +1652,7 @@ void Server::CloseConnection(Connection* c, bool abort_request) {
   uv_close(&c->h.handle, OnConnectionClosed);
   if (was_dispatched && abort_request) {
     aborted_++;
+    if (slot_ != nullptr) slot_->aborted.fetch_add(1, std::memory_order_relaxed);
     napi_value arg;
     napi_create_double(env_, id, &arg);
     CallJs(on_abort_, 1, &arg);
@@ -1642,6 +1670,7 @@ void Server::OnConnectionClosed(uv_handle_t* handle) {
   else s->conns_ = c->next;
   if (c->next) c->next->prev = c->prev;
   s->conn_count_--;
+  if (s->slot_ != nullptr) s->slot_->connections.store(s->conn_count_, std::memory_order_relaxed);
   s->slots_[c->slot] = nullptr;
   s->free_slots_.push_back(c->slot);
   for (Connection*& d : s->dirty_) {
@@ -1796,11 +1825,28 @@ void Server::LogAppended() {
   }
 }
 
-// close(): stops accepting; idle connections close now, busy ones once their
-// response is out; onClose() is called when the last one is gone.
+// close(acceptWaiting): stops accepting; idle connections close now, busy ones once
+// their response is out; onClose() is called when the last one is gone.
 Napi::Value Server::Close(const Napi::CallbackInfo& info) {
   if (closing_) return info.Env().Undefined();
   closing_ = true;
+  // When the sockets close for good (close(true)), the connections the kernel queued
+  // since the last accept are taken first, and served as the open ones are below: the
+  // close would reset them. (In master mode a socket closes with its last descriptor;
+  // the worker closes its inherited one first.) On a reload or a recycle the other
+  // workers accept them.
+  const bool accept_waiting =
+      info.Length() > 0 && info[0].IsBoolean() && info[0].As<Napi::Boolean>().Value();
+  for (Listener* l : listeners_) {
+    if (!accept_waiting || l->paused) continue;
+    // Unpolled first (uv_poll_stop takes the descriptor out of epoll), so that the
+    // descriptor can be closed right after the last accept, not a loop turn later in
+    // OnListenerClosed: a connection queued meanwhile would be reset.
+    uv_poll_stop(&l->poll);
+    AcceptWaiting(l);
+    close(l->fd);
+    l->fd = -1;
+  }
   CloseListeners();
   // A keep-alive client may have sent its next request already: closing now would
   // lose it (or reset it, if it is in our socket buffer). Idle connections get a short
@@ -1843,7 +1889,7 @@ Napi::Value Server::Destroy(const Napi::CallbackInfo& info) {
 void Server::OnListenerClosed(uv_handle_t* handle) {
   auto* l = static_cast<Listener*>(handle->data);
   Server* s = l->server;
-  close(l->fd);  // after the poll is closed: never a descriptor polled while closed
+  if (l->fd >= 0) close(l->fd);  // after the poll is closed: never a descriptor polled while closed
   delete l;
   s->open_listeners_--;
   s->MaybeFinishClose();

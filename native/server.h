@@ -183,7 +183,12 @@ class Server : public Napi::ObjectWrap<Server> {
   static void OnLogTimer(uv_timer_t* timer);
   void LogAppended();
 
-  void Accept(Listener* l, int fd, const struct sockaddr_storage& peer);
+  // read_now: read the new connection at once (the accept loop); false: only watch it,
+  // its first read comes on a later loop turn (a last accept from close()).
+  void Accept(Listener* l, int fd, const struct sockaddr_storage& peer, bool read_now = true);
+  // Takes every connection waiting on l, to be served by a closing server: none of
+  // them is reset by the listener's close.
+  void AcceptWaiting(Listener* l);
   void AcceptFailed(Listener* l, int err);
   int64_t RefuseWaiting(Listener* l, bool* drained);
   void LogAcceptFailures(Listener* l);
