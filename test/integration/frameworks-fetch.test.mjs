@@ -349,14 +349,6 @@ describe('the interface chosen by hand, and the wrong one', () => {
     assert.match(cli.stderrText(), /^tsgi: .*no-fetch\.mjs has no application: tsgi takes the export 'application', else 'app', else the default export \(a function, an object with a fetch method, a Koa application or a Fastify instance\), and the default export is an object \(keys: [^)]*\) \(it exports: default\)$/m);
   });
 
-  test('--interface node before it is available: exit 1, saying so', T, async (t) => {
-    const cli = spawnCli(['--http', '127.0.0.1:0', '--interface', 'node', '--wsgi-file', HONO]);
-    t.after(() => cli.kill());
-    const { code } = await cli.waitExit(15000);
-    assert.equal(code, 1);
-    assert.match(cli.stderrText(), /^tsgi: interface node is not available in this build of tsgi$/m);
-  });
-
   test('--interface asgi: refused by the option table', T, async (t) => {
     const cli = spawnCli(['--http', '127.0.0.1:0', '--interface', 'asgi', '--wsgi-file', HONO]);
     t.after(() => cli.kill());

@@ -28,24 +28,36 @@ function environ(over = {}) {
   };
 }
 
-test('auto: an object with fetch is fetch, a function is wsgi, anything else is refused', () => {
+test('auto: an object with fetch is fetch; Express, Koa, Fastify are node; any other function is wsgi; anything else is refused', async () => {
   const wsgi = () => [];
-  assert.equal(resolveInterface(wsgi).name, 'wsgi');
-  assert.equal(resolveInterface(wsgi).app, wsgi);
-  assert.equal(resolveInterface(wsgi).description, 'wsgi (auto: a function)');
-  const f = resolveInterface({ fetch: () => new Response('x') });
+  assert.equal((await resolveInterface(wsgi)).name, 'wsgi');
+  assert.equal((await resolveInterface(wsgi)).app, wsgi);
+  assert.equal((await resolveInterface(wsgi)).description, 'wsgi (auto: a function)');
+  const f = await resolveInterface({ fetch: () => new Response('x') });
   assert.equal(f.name, 'fetch');
   assert.equal(f.description, 'fetch (auto: an object with a fetch method)');
   assert.equal(typeof f.app, 'function');
-  assert.throws(() => resolveInterface({ a: 1 }, 'auto', 'app.mjs'), { code: 'TSGI_ERR_INTERFACE', message: /^app\.mjs is an object without a fetch method/ });
-  assert.throws(() => resolveInterface(42), { code: 'TSGI_ERR_INTERFACE' });
+  const express = Object.assign((req, res) => res.end(), { handle() {}, listen() {} });
+  assert.equal((await resolveInterface(express)).description, 'node (auto: an Express or connect application)');
+  const koa = { callback: () => (req, res) => res.end(), use() {} };
+  assert.equal((await resolveInterface(koa)).description, 'node (auto: a Koa application)');
+  let readied = 0;
+  const fastify = { routing: (req, res) => res.end(), ready: async () => void readied++ };
+  assert.equal((await resolveInterface(fastify)).description, 'node (auto: a Fastify instance)');
+  assert.equal(readied, 1, 'a Fastify instance is served once ready() resolved');
+  await assert.rejects(resolveInterface({ a: 1 }, 'auto', 'app.mjs'), { code: 'TSGI_ERR_INTERFACE', message: /^app\.mjs is an object without a fetch method/ });
+  await assert.rejects(resolveInterface(42), { code: 'TSGI_ERR_INTERFACE' });
 });
 
-test('chosen by hand: fetch takes a bare function too; wsgi refuses an object with fetch; node is not available here', () => {
-  assert.equal(resolveInterface(() => new Response(''), 'fetch').name, 'fetch');
-  assert.throws(() => resolveInterface({ fetch() {} }, 'wsgi', 'x.mjs'), { code: 'TSGI_ERR_INTERFACE', message: /did you mean --interface fetch\?$/ });
-  assert.throws(() => resolveInterface({ nofetch: 1 }, 'fetch'), { code: 'TSGI_ERR_INTERFACE', message: /expected an object with a fetch\(request\) method/ });
-  assert.throws(() => resolveInterface(() => {}, 'node'), { code: 'TSGI_ERR_INTERFACE', message: 'interface node is not available in this build of tsgi' });
+test('chosen by hand: fetch takes a bare function too; wsgi refuses an object with fetch or a framework; node takes a plain listener', async () => {
+  assert.equal((await resolveInterface(() => new Response(''), 'fetch')).name, 'fetch');
+  await assert.rejects(resolveInterface({ fetch() {} }, 'wsgi', 'x.mjs'), { code: 'TSGI_ERR_INTERFACE', message: /did you mean --interface fetch\?$/ });
+  await assert.rejects(resolveInterface({ callback() {}, use() {} }, 'wsgi', 'x.mjs'), { code: 'TSGI_ERR_INTERFACE', message: /did you mean --interface node\?$/ });
+  await assert.rejects(resolveInterface({ nofetch: 1 }, 'fetch'), { code: 'TSGI_ERR_INTERFACE', message: /expected an object with a fetch\(request\) method/ });
+  await assert.rejects(resolveInterface({ fetch() {} }, 'node'), { code: 'TSGI_ERR_INTERFACE', message: /did you mean --interface fetch\?$/ });
+  const plain = await resolveInterface((req, res) => res.end(), 'node');
+  assert.equal(plain.name, 'node');
+  assert.equal(typeof plain.app, 'function');
 });
 
 test('requestUrl: from the raw target and the Host; SERVER_NAME and SERVER_PORT without a Host', () => {
