@@ -30,7 +30,8 @@ export interface NativeServerOptions {
 }
 
 export interface NativeServer {
-  listen(host: string, port: number, backlog: number, protocol: number): [address: string, port: number, family: 'IPv4' | 'IPv6'];
+  /** fd: the listener's own, valid until the server closes (to read its queue). */
+  listen(host: string, port: number, backlog: number, protocol: number): [address: string, port: number, family: 'IPv4' | 'IPv6', fd: number];
   listenUnix(path: string, backlog: number, protocol: number): string;
   listenFd(fd: number, protocol: number): number;
   noteException(): void;
@@ -73,7 +74,8 @@ export interface NativeBinding {
   scoreboardCreate(slots: number): number;
   scoreboardRead(): ScoreboardSlot[];
   scoreboardSet(slot: number, field: keyof ScoreboardSlot, value: number): void;
-  listenQueue(fd: number): number;
+  /** A TCP listening socket's accept queue (TCP_INFO); undefined for any other socket. */
+  listenQueue(fd: number): { length: number; backlog: number } | undefined;
   logTo(path: string): void;
   setLimitAs(bytes: number): void;
   abiVersion: number;

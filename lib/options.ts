@@ -401,12 +401,13 @@ export const OPTIONS: readonly OptionSpec[] = [
     name: 'listen',
     short: 'l',
     type: 'int',
-    default: 100,
+    default: 1024,
     min: 1,
     max: 65535,
-    help: 'The listen queue (backlog) of each socket.',
+    help:
+      "The listen queue (backlog) of each socket: 1024 by default (uWSGI's is 100). Clamped, with a warning, to the kernel's net.core.somaxconn. Each TCP socket's queue is read once a second (by the master, or the single process); a full one is logged as uWSGI does (*** listen queue of socket \"ADDR\" (fd: N) full !!! (N/LISTEN) ***, a line a second at most) and counted (listen_queue_errors in the stats, queue_full per socket).",
     verdict: 'implemented',
-    obeyedIn: 'native/server.cc Server::Listen',
+    obeyedIn: 'lib/listen-queue.ts effectiveBacklog',
   },
   {
     name: 'manage-script-name',

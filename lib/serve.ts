@@ -9,6 +9,8 @@ import { normalize, type OptionValues } from './options.js';
 import type { Application } from './types.js';
 import { staticMapped } from './static-map.js';
 import { ErrorLog } from './wsgi-errors.js';
+import { writeSync } from 'node:fs';
+import { ListenQueueWatch, effectiveBacklog } from './listen-queue.js';
 
 export interface ServeOptions {
   /** Addresses to serve HTTP on; "127.0.0.1:0" (a free port on loopback) when none is given. */
@@ -94,6 +96,8 @@ export interface WorkerSlot {
 }
 
 export interface NativeBackend extends Backend {
+  /** The TCP listeners' descriptors with their names (for the listen queue's watch). */
+  readonly tcpListeners: { name: string; fd: number }[];
   /** Accepts on a socket the master bound (an inherited fd). */
   listenFd(fd: number, protocol: SocketProtocol, port: string): void;
   /** The application failed on a request: counted in the scoreboard. */
@@ -126,11 +130,14 @@ export function nativeBackend(handler: Handler, values: OptionValues, slot?: Wor
   });
   handler.transport = native;
   let closing = false;
+  const tcpListeners: { name: string; fd: number }[] = [];
   return {
+    tcpListeners,
     async listen(host, port, backlog, protocol) {
-      const bound = native.listen(host, port, backlog, protocol === 'uwsgi' ? 1 : 0);
-      handler.listenerPorts.push(String(bound[1]));
-      return bound;
+      const [address, boundPort, family, fd] = native.listen(host, port, backlog, protocol === 'uwsgi' ? 1 : 0);
+      handler.listenerPorts.push(String(boundPort));
+      tcpListeners.push({ name: formatAddress(address, boundPort), fd });
+      return [address, boundPort, family];
     },
     async listenUnix(path, backlog, protocol) {
       native.listenUnix(path, backlog, protocol === 'uwsgi' ? 1 : 0);
@@ -195,12 +202,15 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
     ...(errorLog !== undefined ? { errors: new ErrorLog(errorLog as (text: string | Uint8Array) => void) } : {}),
   });
   let backend: Backend;
+  let native: NativeBackend | undefined;
   if (backendName === 'js') {
     const { jsBackend } = await import('./js-server.js');
     backend = jsBackend(handler, values, logFd as number);
   } else {
-    backend = nativeBackend(handler, values, undefined, logFd as number);
+    backend = native = nativeBackend(handler, values, undefined, logFd as number);
   }
+  const logLine = (line: string) => writeSync(logFd as number, line + '\n');
+  const backlog = effectiveBacklog(values.listen as number, logLine);
   const bound: BoundAddress[] = [];
   const created: string[] = []; // socket files this server made, for --vacuum
   const why = listenFailure;
@@ -209,7 +219,7 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
       if (t.kind === 'unix') {
         await prepareUnixSocket(t.path);
         try {
-          await backend.listenUnix(t.path, values.listen as number, protocol);
+          await backend.listenUnix(t.path, backlog, protocol);
         } catch (err) {
           if (err instanceof TsgiError) throw err;
           throw new TsgiError('TSGI_ERR_LISTEN', `cannot listen on ${t.path}: ${why(err)}`, { cause: err });
@@ -221,7 +231,7 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
       }
       const host = await resolveHost(t.host);
       try {
-        const [address, port, family] = await backend.listen(host, t.port, values.listen as number, protocol);
+        const [address, port, family] = await backend.listen(host, t.port, backlog, protocol);
         bound.push({ address, port, family, protocol, spec: t.spec });
       } catch (err) {
         if (err instanceof TsgiError) throw err;
@@ -233,6 +243,9 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
     for (const path of created) removeSocketFile(path);
     throw err;
   }
+  // In one process the process itself watches its queues, as a master does (the
+  // master's workers do not: it holds the sockets).
+  const queues = native ? new ListenQueueWatch(native.tcpListeners, (fd) => loadBinding().listenQueue(fd), logLine).start() : undefined;
   const vacuum = () => {
     if (values.vacuum) for (const path of created) removeSocketFile(path);
   };
@@ -240,8 +253,12 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
     backend: backendName,
     address: bound[0]!,
     addresses: bound,
-    close: () => backend.close().then(vacuum),
+    close: () => {
+      queues?.stop();
+      return backend.close().then(vacuum);
+    },
     destroy: () => {
+      queues?.stop();
       backend.destroy();
       vacuum();
     },

@@ -290,7 +290,7 @@ Server::~Server() {
   delete[] read_buf_;
 }
 
-// listen(host, port, backlog) -> [address, port, family]. host is a numeric IPv4 or
+// listen(host, port, backlog) -> [address, port, family, fd]. host is a numeric IPv4 or
 // IPv6 address (lib/address.ts resolves names). Throws an Error whose code is
 // libuv's (EADDRINUSE, EACCES, EADDRNOTAVAIL...).
 Napi::Value Server::Listen(const Napi::CallbackInfo& info) {
@@ -311,10 +311,11 @@ Napi::Value Server::Listen(const Napi::CallbackInfo& info) {
                      "cannot listen on " + host + ":" + std::to_string(port))) {
     return env.Undefined();
   }
-  Napi::Array result = Napi::Array::New(env, 3);
+  Napi::Array result = Napi::Array::New(env, 4);
   result.Set(0u, Napi::String::New(env, bound.address));
   result.Set(1u, Napi::Number::New(env, bound.port));
   result.Set(2u, Napi::String::New(env, bound.v6 ? "IPv6" : "IPv4"));
+  result.Set(3u, Napi::Number::New(env, bound.fd));  // the listener's, for its queue's length
   return result;
 }
 
