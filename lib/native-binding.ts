@@ -15,6 +15,8 @@ export interface NativeServerOptions {
   logging: boolean;
   /** uwsgi: SCRIPT_NAME off the front of PATH_INFO (--manage-script-name). */
   manageScriptName: boolean;
+  /** --enable-proxy-protocol: HTTP connections start with a PROXY protocol header. */
+  proxyProtocol: boolean;
   logFd: number;
   core: number;
   serverName: string;

@@ -117,6 +117,7 @@ export function nativeBackend(handler: Handler, values: OptionValues, slot?: Wor
     tmpDir: tmpdir(),
     logging: !(values.disableLogging as boolean),
     manageScriptName: values.manageScriptName as boolean,
+    proxyProtocol: values.enableProxyProtocol as boolean,
     logFd,
     core: slot?.core ?? 0,
     serverName: hostname(),

@@ -16,6 +16,7 @@
 #include "scoreboard.h"
 #include "sockets.h"
 #include "uwsgi_parser.h"
+#include "proxy_parser.h"
 
 namespace tsgi {
 
@@ -203,6 +204,8 @@ Server::Server(const Napi::CallbackInfo& info)
   cfg_.logging = !logging.IsBoolean() || logging.As<Napi::Boolean>().Value();
   Napi::Value manage = o.Get("manageScriptName");
   cfg_.manage_script_name = manage.IsBoolean() && manage.As<Napi::Boolean>().Value();
+  Napi::Value proxy = o.Get("proxyProtocol");
+  cfg_.proxy_protocol = proxy.IsBoolean() && proxy.As<Napi::Boolean>().Value();
   Napi::Value sb_fd = o.Get("scoreboardFd");
   if (sb_fd.IsNumber()) {
     const size_t slots = static_cast<size_t>(num("scoreboardSlots", 1));
@@ -569,6 +572,27 @@ void Server::CloseListeners() {
   listeners_.clear();
 }
 
+size_t Server::TakeProxyHeader(Connection* c, const char* data, size_t len) {
+  ProxyHeader h;
+  const char* why = nullptr;
+  const ssize_t r = ParseProxyHeader(data, len, &h, &why);
+  if (r == kParseNeedMore) return 0;
+  if (r == kParseBad) {
+    // A PROXY listener must not answer what is not from its proxy: no response, the
+    // connection is closed, the line says why.
+    LogLine(std::string("refused: ") + why + " (--enable-proxy-protocol): connection closed", c);
+    CloseConnection(c, false);
+    return SIZE_MAX;
+  }
+  c->proxy_pending = false;
+  if (h.has_address) {  // else (LOCAL, UNKNOWN, another family) the real peer stays
+    snprintf(c->remote_addr, sizeof c->remote_addr, "%s", h.src_addr);
+    snprintf(c->remote_port, sizeof c->remote_port, "%u", static_cast<unsigned>(h.src_port));
+    c->is_pipe = false;  // a unix listener's connection now has an address to log
+  }
+  return static_cast<size_t>(r);
+}
+
 // fd: a connection accept4 just gave (non-blocking), from peer.
 void Server::Accept(Listener* l, int fd, const struct sockaddr_storage& peer) {
   auto* c = new Connection();
@@ -578,6 +602,7 @@ void Server::Accept(Listener* l, int fd, const struct sockaddr_storage& peer) {
   c->protocol = l->protocol;
   c->is_pipe = l->is_pipe;
   c->listener_index = l->index;
+  c->proxy_pending = cfg_.proxy_protocol && l->protocol == kProtocolHttp;
   uv_tcp_init(loop_, &c->h.tcp);  // for a unix socket too (see StreamHandle)
   c->h.handle.data = c;
   if (uv_tcp_open(&c->h.tcp, fd) != 0) {
@@ -725,6 +750,13 @@ size_t Server::Process(Connection* c, const char* data, size_t len) {
     if (c->state == Connection::State::kBody) {
       size_t used = FeedBody(c, data + off, len - off);
       if (used == SIZE_MAX) return len;
+      off += used;
+      continue;
+    }
+    if (c->proxy_pending) {  // only with --enable-proxy-protocol: one test when off
+      const size_t used = TakeProxyHeader(c, data + off, len - off);
+      if (used == SIZE_MAX) return len;
+      if (used == 0) return off;
       off += used;
       continue;
     }
