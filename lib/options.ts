@@ -73,7 +73,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     help:
       "Every connection to an HTTP socket starts with a PROXY protocol header (v1 or v2, HAProxy's send-proxy / send-proxy-v2): REMOTE_ADDR and REMOTE_PORT are the client's it names (a v2 LOCAL command, v1 UNKNOWN, or a family other than TCP over IPv4/IPv6 keep the connection's own peer). A connection that does not start with a valid header is closed unanswered, with a log line naming the reason. uwsgi sockets are not affected.",
     verdict: 'implemented',
-    obeyedIn: 'native/server.cc Server::TakeProxyHeader',
+    obeyedIn: 'native/server.cc Server::TakeProxyHeader, lib/js-proxy-protocol.ts takeProxyHeaders',
   },
   {
     name: 'uwsgi-socket',

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { FIXTURES, spawnCli } from '../helpers.mjs';
+import { BACKENDS, FIXTURES, spawnCli } from '../helpers.mjs';
 
 const APP = join(FIXTURES, 'peer-app.mjs');
 const SIG = Buffer.from('\r\n\r\n\0\r\nQUIT\n', 'latin1');
@@ -48,8 +48,8 @@ function exchange(port, pieces) {
 
 const body = (text) => text.slice(text.indexOf('\r\n\r\n') + 4);
 
-test('native: --enable-proxy-protocol v1 and v2 set REMOTE_ADDR/REMOTE_PORT; LOCAL/UNKNOWN keep the peer; garbage is closed unanswered and logged', async () => {
-  const cli = spawnCli(['--backend', 'native', '--http', '127.0.0.1:0', '--enable-proxy-protocol', '--wsgi-file', APP]);
+for (const backend of BACKENDS) test(`${backend}: --enable-proxy-protocol v1 and v2 set REMOTE_ADDR/REMOTE_PORT; LOCAL/UNKNOWN keep the peer; garbage is closed unanswered and logged`, async () => {
+  const cli = spawnCli(['--backend', backend, '--http', '127.0.0.1:0', '--enable-proxy-protocol', '--wsgi-file', APP]);
   try {
     const port = await cli.port;
     await cli.waitStderr(/tsgi is ready/);
@@ -81,8 +81,8 @@ test('native: --enable-proxy-protocol v1 and v2 set REMOTE_ADDR/REMOTE_PORT; LOC
   }
 });
 
-test('native: without --enable-proxy-protocol a PROXY header is a bad request, not an address', async () => {
-  const cli = spawnCli(['--backend', 'native', '--http', '127.0.0.1:0', '--wsgi-file', APP]);
+for (const backend of BACKENDS) test(`${backend}: without --enable-proxy-protocol a PROXY header is a bad request, not an address`, async () => {
+  const cli = spawnCli(['--backend', backend, '--http', '127.0.0.1:0', '--wsgi-file', APP]);
   try {
     const port = await cli.port;
     await cli.waitStderr(/tsgi is ready/);
