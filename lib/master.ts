@@ -18,6 +18,7 @@ import { VERSION } from './version.js';
 import { startStatsServer, statsDocument } from './stats.js';
 import { harakiriVerdict, rssOver } from './master-verdict.js';
 import { dropPrivileges } from './privileges.js';
+import { ForwardedTrust } from './forwarded.js';
 import { ListenQueueWatch, effectiveBacklog, type SocketQueue } from './listen-queue.js';
 import { statSync, watchFile, unwatchFile } from 'node:fs';
 
@@ -93,6 +94,8 @@ export class Master {
     const v = this.values;
     const mode = v.chmodSocket !== undefined ? parseSocketMode(v.chmodSocket as string) : undefined;
     const owner = v.chownSocket !== undefined ? parseOwner(v.chownSocket as string) : undefined;
+    // Judged here too, so that a bad list stops the master, not each worker it spawns.
+    if (v.forwardedAllowIps !== undefined) ForwardedTrust.parse(v.forwardedAllowIps as string);
     const backlog = effectiveBacklog(v.listen as number, log);
     try {
       for (const { address: t, protocol } of socketsOf(v)) {

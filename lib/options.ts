@@ -76,6 +76,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     obeyedIn: 'native/server.cc Server::TakeProxyHeader, lib/js-proxy-protocol.ts takeProxyHeaders',
   },
   {
+    name: 'forwarded-allow-ips',
+    type: 'string',
+    help:
+      'Comma-separated IP addresses and CIDR blocks (IPv4 and IPv6; "*" for every peer) of the proxies whose X-Forwarded-For and X-Forwarded-Proto are believed, on HTTP sockets: from such a peer REMOTE_ADDR becomes the rightmost X-Forwarded-For address that is not itself trusted, and wsgi.url_scheme the last X-Forwarded-Proto (http or https). From anyone else the headers change nothing. None by default (gunicorn trusts 127.0.0.1 by default; tsgi trusts no one unless told).',
+    verdict: 'implemented',
+    obeyedIn: 'lib/forwarded.ts ForwardedTrust.apply',
+  },
+  {
     name: 'uwsgi-socket',
     type: 'address',
     repeatable: true,

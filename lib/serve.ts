@@ -10,6 +10,7 @@ import type { Application } from './types.js';
 import { staticMapped } from './static-map.js';
 import { ErrorLog } from './wsgi-errors.js';
 import { writeSync } from 'node:fs';
+import { ForwardedTrust } from './forwarded.js';
 import { ListenQueueWatch, effectiveBacklog } from './listen-queue.js';
 
 export interface ServeOptions {
@@ -200,6 +201,7 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
   const handler = new Handler(staticMapped(app, values), {
     backend: backendName,
     serverName: hostname(),
+    ...(values.forwardedAllowIps !== undefined ? { forwarded: ForwardedTrust.parse(values.forwardedAllowIps as string) } : {}),
     ...(errorLog !== undefined ? { errors: new ErrorLog(errorLog as (text: string | Uint8Array) => void) } : {}),
   });
   let backend: Backend;
