@@ -8,6 +8,7 @@
         "native/cgi_vars.cc",
         "native/key_table.cc",
         "native/uwsgi_parser.cc",
+        "native/proxy_parser.cc",
         "native/scoreboard.cc",
         "native/master.cc",
         "native/sockets.cc",

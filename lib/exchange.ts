@@ -1,6 +1,7 @@
 // One request and its response: the environ, start_response, the body pump, and
 // close() exactly once. Transport-agnostic: the native server and the pure-JS one
 // both hand requests to a Handler and take responses back through send().
+import type { ForwardedTrust } from './forwarded.js';
 import { TsgiError } from './errors.js';
 import { ErrorLog } from './wsgi-errors.js';
 import { fileWrapper } from './file-wrapper.js';
@@ -106,6 +107,8 @@ export interface HandlerOptions {
   onMaxRequests?: () => void;
   /** Called when the application failed on a request (the scoreboard's exceptions). */
   onException?: () => void;
+  /** --forwarded-allow-ips: whose X-Forwarded-For/-Proto are believed (HTTP listeners). */
+  forwarded?: ForwardedTrust;
 }
 
 const FLUSH_AT = 65536;
@@ -293,6 +296,7 @@ export class Handler {
         const k = args[i] as number | string;
         environ[typeof k === 'number' ? KEYS[k]! : k] = args[i + 1];
       }
+      if (this.options.forwarded !== undefined) this.options.forwarded.apply(environ);
     }
     this.started++;
     if (this.started === this.options.maxRequests) this.options.onMaxRequests?.();

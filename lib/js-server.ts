@@ -12,6 +12,7 @@ import type { OptionValues } from './options.js';
 import type { Chunk } from './types.js';
 import { BodyBuffer } from './js-body.js';
 import { UwsgiConnection, type UwsgiContext } from './js-uwsgi.js';
+import { takeProxyHeaders } from './js-proxy-protocol.js';
 import { clientErrorRefusal, HTTP_REFUSALS, type HttpRefusal } from './http-refusals.js';
 import { splitTarget, type RequestTarget } from './request-target.js';
 import { countRefusal, countResponse, type Counters } from './metrics.js';
@@ -220,6 +221,7 @@ export function jsBackend(handler: Handler, values: OptionValues, logFd = 2, cou
       const target = splitTarget(req.method ?? 'CONNECT', req.url ?? '');
       refuse(socket, ...(version ?? (typeof target === 'string' ? HTTP_REFUSALS[target] : HTTP_REFUSALS.connect)));
     });
+    if (values.enableProxyProtocol === true) takeProxyHeaders(server, timeoutMs, log);
     servers.push(server);
     return server;
   };

@@ -19,6 +19,8 @@ import { memory, startStatsServer, statsDocument } from './stats.js';
 import { metricsText, type RespawnReason } from './metrics.js';
 import { harakiriVerdict, rssOver } from './master-verdict.js';
 import { dropPrivileges } from './privileges.js';
+import { ForwardedTrust } from './forwarded.js';
+import { ListenQueueWatch, effectiveBacklog, type SocketQueue } from './listen-queue.js';
 import { statSync, watchFile, unwatchFile } from 'node:fs';
 
 const WORKER_ENTRY = join(fileURLToPath(import.meta.url), '..', 'worker-main.js');
@@ -83,6 +85,7 @@ export class Master {
   private appLoaded = false;
   private readonly pendingRespawns = new Map<number, { timer: NodeJS.Timeout; respawns: number; reason: RespawnReason }>(); // by worker id
   private stats?: { close(): void; shown: string };
+  private queues?: ListenQueueWatch;
   private readonly previousRequests = new Map<number, number>();
   private readonly watched: string[] = [];
   private resolveExit!: (code: number) => void;
@@ -100,7 +103,9 @@ export class Master {
     const v = this.values;
     const mode = v.chmodSocket !== undefined ? parseSocketMode(v.chmodSocket as string) : undefined;
     const owner = v.chownSocket !== undefined ? parseOwner(v.chownSocket as string) : undefined;
-    const backlog = v.listen as number;
+    // Judged here too, so that a bad list stops the master, not each worker it spawns.
+    if (v.forwardedAllowIps !== undefined) ForwardedTrust.parse(v.forwardedAllowIps as string);
+    const backlog = effectiveBacklog(v.listen as number, log);
     try {
       for (const { address: t, protocol } of socketsOf(v)) {
         if (t.kind === 'unix') {
@@ -125,6 +130,11 @@ export class Master {
       throw err;
     }
     for (const [i, s] of this.sockets.entries()) log(`tsgi: socket ${i} bound to ${s.shown} (${s.protocol}) fd ${s.fd}`);
+    this.queues = new ListenQueueWatch(
+      this.sockets.map((s) => ({ name: socketName(s), fd: s.fd })),
+      (fd) => this.binding.listenQueue(fd),
+      log,
+    ).start();
     if (v.pidfile) writeFileSync(v.pidfile as string, `${process.pid}\n`);
     if (v.stats) {
       try {
@@ -564,6 +574,11 @@ export class Master {
     if (w) this.stopWorker(w, (this.values.workerReloadMercy as number) ?? 60);
   }
 
+  /** Each listening socket's queue at the last look, and its overflows (for metrics). */
+  listenQueues(): readonly SocketQueue[] {
+    return this.queues?.sockets ?? [];
+  }
+
   /** The stats server's document, from the scoreboard. */
   statsDocument(): Record<string, unknown> {
     const board = this.binding.scoreboardRead();
@@ -577,7 +592,7 @@ export class Master {
 
   private printStats(): void {
     const board = this.binding.scoreboardRead();
-    log(`tsgi: stats: master pid ${process.pid}, ${this.workers.size} workers`);
+    log(`tsgi: stats: master pid ${process.pid}, ${this.workers.size} workers, listen_queue_errors ${this.queues?.overflows ?? 0}`);
     for (const w of this.workers.values()) {
       const cores = board.slice(w.slot, w.slot + this.threads);
       const s = cores[0]!;
@@ -644,6 +659,7 @@ export class Master {
 
   /** Closes the master's descriptors of the sockets (the files stay until closeSockets()). */
   private closeListeningSockets(): void {
+    this.queues?.stop();
     for (const s of this.sockets) {
       if (s.fd >= 0) this.binding.closeFd(s.fd);
       s.fd = -1;
@@ -707,13 +723,19 @@ export class Master {
     });
   }
 
-  private socketStats(): Array<{ name: string; proto: string; queue: number; maxQueue: number }> {
-    return this.sockets.map((s) => ({
-      name: s.shown.replace(/^(TCP|UNIX) address /, ''),
-      proto: s.protocol,
-      queue: s.fd >= 0 ? this.binding.listenQueue(s.fd) : 0,
-      maxQueue: this.values.listen as number,
-    }));
+  /** Each socket's queue now, the backlog the kernel gave it, and how often it was found full. */
+  private socketStats(): Array<{ name: string; proto: string; queue: number; maxQueue: number; queueFull: number }> {
+    return this.sockets.map((s, i) => {
+      const q = this.queues?.sockets[i];
+      const now = s.fd >= 0 ? this.binding.listenQueue(s.fd) : undefined;
+      return {
+        name: socketName(s),
+        proto: s.protocol,
+        queue: now?.length ?? 0,
+        maxQueue: now?.backlog ?? q?.backlog ?? 0,
+        queueFull: q?.overflows ?? 0,
+      };
+    });
   }
 }
 
@@ -721,6 +743,11 @@ export async function runMaster(values: OptionValues): Promise<number> {
   const master = new Master(values);
   await master.start();
   return master.exited;
+}
+
+/** A socket as the stats document and the queue's log line name it: "127.0.0.1:9090". */
+function socketName(s: Socket): string {
+  return s.shown.replace(/^(TCP|UNIX) address /, '');
 }
 
 function mtimeOf(file: string): number {

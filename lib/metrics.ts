@@ -37,8 +37,10 @@ export interface MetricsSocket {
   name: string;
   /** Connections waiting in the accept queue now. */
   queue: number;
-  /** The backlog (--listen). */
+  /** The backlog the kernel gave it (--listen, clamped to somaxconn). */
   maxQueue: number;
+  /** The once-a-second looks that found its queue full (lib/listen-queue.ts). */
+  queueFull: number;
 }
 
 export interface MetricsInput {
@@ -125,8 +127,10 @@ export function metricsText(input: MetricsInput): string {
 
   p.family('tsgi_listen_queue', 'gauge', 'Connections waiting in the accept queue of a listening socket (TCP; 0 for a unix socket).');
   for (const s of input.sockets) p.sample('tsgi_listen_queue', { socket: s.name }, s.queue);
-  p.family('tsgi_listen_queue_max', 'gauge', 'The accept queue a listening socket was given (--listen).');
+  p.family('tsgi_listen_queue_max', 'gauge', 'The accept queue a listening socket was given (--listen, clamped to somaxconn).');
   for (const s of input.sockets) p.sample('tsgi_listen_queue_max', { socket: s.name }, s.maxQueue);
+  p.family('tsgi_listen_queue_overflows_total', 'counter', 'Looks (once a second) that found a listening socket\'s accept queue full.');
+  for (const s of input.sockets) p.sample('tsgi_listen_queue_overflows_total', { socket: s.name }, s.queueFull);
   return p.text();
 }
 

@@ -15,6 +15,8 @@ export interface NativeServerOptions {
   logging: boolean;
   /** uwsgi: SCRIPT_NAME off the front of PATH_INFO (--manage-script-name). */
   manageScriptName: boolean;
+  /** --enable-proxy-protocol: HTTP connections start with a PROXY protocol header. */
+  proxyProtocol: boolean;
   logFd: number;
   core: number;
   serverName: string;
@@ -30,7 +32,8 @@ export interface NativeServerOptions {
 }
 
 export interface NativeServer {
-  listen(host: string, port: number, backlog: number, protocol: number): [address: string, port: number, family: 'IPv4' | 'IPv6'];
+  /** fd: the listener's own, valid until the server closes (to read its queue). */
+  listen(host: string, port: number, backlog: number, protocol: number): [address: string, port: number, family: 'IPv4' | 'IPv6', fd: number];
   listenUnix(path: string, backlog: number, protocol: number): string;
   listenFd(fd: number, protocol: number): number;
   noteException(): void;
@@ -88,7 +91,8 @@ export interface NativeBinding {
   scoreboardSet(slot: number, field: keyof ScoreboardSlot, value: number): void;
   /** Zeroes what a worker writes (and the harakiri count), for the next process in the slot. */
   scoreboardReset(slot: number): void;
-  listenQueue(fd: number): number;
+  /** A TCP listening socket's accept queue (TCP_INFO); undefined for any other socket. */
+  listenQueue(fd: number): { length: number; backlog: number } | undefined;
   logTo(path: string): void;
   setLimitAs(bytes: number): void;
   abiVersion: number;

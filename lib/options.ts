@@ -67,6 +67,23 @@ export const OPTIONS: readonly OptionSpec[] = [
     obeyedIn: 'lib/serve.ts serve() -> native/server.cc Server::ListenUnix',
   },
   {
+    name: 'enable-proxy-protocol',
+    type: 'bool',
+    default: false,
+    help:
+      "Every connection to an HTTP socket starts with a PROXY protocol header (v1 or v2, HAProxy's send-proxy / send-proxy-v2): REMOTE_ADDR and REMOTE_PORT are the client's it names (a v2 LOCAL command, v1 UNKNOWN, or a family other than TCP over IPv4/IPv6 keep the connection's own peer). A connection that does not start with a valid header is closed unanswered, with a log line naming the reason. uwsgi sockets are not affected.",
+    verdict: 'implemented',
+    obeyedIn: 'native/server.cc Server::TakeProxyHeader, lib/js-proxy-protocol.ts takeProxyHeaders',
+  },
+  {
+    name: 'forwarded-allow-ips',
+    type: 'string',
+    help:
+      'Comma-separated IP addresses and CIDR blocks (IPv4 and IPv6; "*" for every peer) of the proxies whose X-Forwarded-For and X-Forwarded-Proto are believed, on HTTP sockets: from such a peer REMOTE_ADDR becomes the rightmost X-Forwarded-For address that is not itself trusted, and wsgi.url_scheme the last X-Forwarded-Proto (http or https). From anyone else the headers change nothing. None by default (gunicorn trusts 127.0.0.1 by default; tsgi trusts no one unless told).',
+    verdict: 'implemented',
+    obeyedIn: 'lib/forwarded.ts ForwardedTrust.apply',
+  },
+  {
     name: 'uwsgi-socket',
     type: 'address',
     repeatable: true,
@@ -411,12 +428,13 @@ export const OPTIONS: readonly OptionSpec[] = [
     name: 'listen',
     short: 'l',
     type: 'int',
-    default: 100,
+    default: 1024,
     min: 1,
     max: 65535,
-    help: 'The listen queue (backlog) of each socket.',
+    help:
+      "The listen queue (backlog) of each socket: 1024 by default (uWSGI's is 100). Clamped, with a warning, to the kernel's net.core.somaxconn. Each TCP socket's queue is read once a second (by the master, or the single process); a full one is logged as uWSGI does (*** listen queue of socket \"ADDR\" (fd: N) full !!! (N/LISTEN) ***, a line a second at most) and counted (listen_queue_errors in the stats, queue_full per socket).",
     verdict: 'implemented',
-    obeyedIn: 'native/server.cc Server::Listen',
+    obeyedIn: 'lib/listen-queue.ts effectiveBacklog',
   },
   {
     name: 'manage-script-name',

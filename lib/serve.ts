@@ -12,6 +12,9 @@ import { ErrorLog } from './wsgi-errors.js';
 import { resolveInterface } from './interfaces/index.js';
 import type { FetchApplication, FetchHandler } from './interfaces/fetch.js';
 import type { Counters } from './metrics.js';
+import { writeSync } from 'node:fs';
+import { ForwardedTrust } from './forwarded.js';
+import { ListenQueueWatch, effectiveBacklog } from './listen-queue.js';
 
 export interface ServeOptions {
   /** Addresses to serve HTTP on; "127.0.0.1:0" (a free port on loopback) when none is given. */
@@ -98,6 +101,8 @@ export interface WorkerSlot {
 }
 
 export interface NativeBackend extends Backend {
+  /** The TCP listeners' descriptors with their names (for the listen queue's watch). */
+  readonly tcpListeners: { name: string; fd: number }[];
   /** Accepts on a socket the master bound (an inherited fd). */
   listenFd(fd: number, protocol: SocketProtocol, port: string): void;
   /** The application failed on a request: counted in the scoreboard. */
@@ -117,6 +122,7 @@ export function nativeBackend(handler: Handler, values: OptionValues, slot?: Wor
     tmpDir: tmpdir(),
     logging: !(values.disableLogging as boolean),
     manageScriptName: values.manageScriptName as boolean,
+    proxyProtocol: values.enableProxyProtocol as boolean,
     logFd,
     core: slot?.core ?? 0,
     serverName: hostname(),
@@ -130,11 +136,14 @@ export function nativeBackend(handler: Handler, values: OptionValues, slot?: Wor
   });
   handler.transport = native;
   let closing = false;
+  const tcpListeners: { name: string; fd: number }[] = [];
   return {
+    tcpListeners,
     async listen(host, port, backlog, protocol) {
-      const bound = native.listen(host, port, backlog, protocol === 'uwsgi' ? 1 : 0);
-      handler.listenerPorts.push(String(bound[1]));
-      return bound;
+      const [address, boundPort, family, fd] = native.listen(host, port, backlog, protocol === 'uwsgi' ? 1 : 0);
+      handler.listenerPorts.push(String(boundPort));
+      tcpListeners.push({ name: formatAddress(address, boundPort), fd });
+      return [address, boundPort, family];
     },
     async listenUnix(path, backlog, protocol) {
       native.listenUnix(path, backlog, protocol === 'uwsgi' ? 1 : 0);
@@ -206,14 +215,18 @@ export async function serve(app: Application | FetchApplication | FetchHandler, 
     backend: backendName,
     serverName: hostname(),
     onException,
+    ...(values.forwardedAllowIps !== undefined ? { forwarded: ForwardedTrust.parse(values.forwardedAllowIps as string) } : {}),
     ...(errorLog !== undefined ? { errors: new ErrorLog(errorLog as (text: string | Uint8Array) => void) } : {}),
   });
+  let native: NativeBackend | undefined;
   if (backendName === 'js') {
     const { jsBackend } = await import('./js-server.js');
     backend = jsBackend(handler, values, logFd as number, counters);
   } else {
-    backend = nativeBackend(handler, values, slot, logFd as number);
+    backend = native = nativeBackend(handler, values, slot, logFd as number);
   }
+  const logLine = (line: string) => writeSync(logFd as number, line + '\n');
+  const backlog = effectiveBacklog(values.listen as number, logLine);
   const bound: BoundAddress[] = [];
   const created: string[] = []; // socket files this server made, for --vacuum
   const why = listenFailure;
@@ -222,7 +235,7 @@ export async function serve(app: Application | FetchApplication | FetchHandler, 
       if (t.kind === 'unix') {
         await prepareUnixSocket(t.path);
         try {
-          await backend.listenUnix(t.path, values.listen as number, protocol);
+          await backend.listenUnix(t.path, backlog, protocol);
         } catch (err) {
           if (err instanceof TsgiError) throw err;
           throw new TsgiError('TSGI_ERR_LISTEN', `cannot listen on ${t.path}: ${why(err)}`, { cause: err });
@@ -234,7 +247,7 @@ export async function serve(app: Application | FetchApplication | FetchHandler, 
       }
       const host = await resolveHost(t.host);
       try {
-        const [address, port, family] = await backend.listen(host, t.port, values.listen as number, protocol);
+        const [address, port, family] = await backend.listen(host, t.port, backlog, protocol);
         bound.push({ address, port, family, protocol, spec: t.spec });
       } catch (err) {
         if (err instanceof TsgiError) throw err;
@@ -246,6 +259,9 @@ export async function serve(app: Application | FetchApplication | FetchHandler, 
     for (const path of created) removeSocketFile(path);
     throw err;
   }
+  // In one process the process itself watches its queues, as a master does (the
+  // master's workers do not: it holds the sockets).
+  const queues = native ? new ListenQueueWatch(native.tcpListeners, (fd) => loadBinding().listenQueue(fd), logLine).start() : undefined;
   const vacuum = () => {
     if (values.vacuum) for (const path of created) removeSocketFile(path);
   };
@@ -253,8 +269,12 @@ export async function serve(app: Application | FetchApplication | FetchHandler, 
     backend: backendName,
     address: bound[0]!,
     addresses: bound,
-    close: () => backend.close(true).then(vacuum),
+    close: () => {
+      queues?.stop();
+      return backend.close(true).then(vacuum);
+    },
     destroy: () => {
+      queues?.stop();
       backend.destroy();
       vacuum();
     },

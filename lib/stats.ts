@@ -23,6 +23,8 @@ export interface StatsSocket {
   proto: string;
   queue: number;
   maxQueue: number;
+  /** Looks (once a second) that found the queue full (lib/listen-queue.ts). */
+  queueFull: number;
 }
 
 export interface StatsInput {
@@ -97,7 +99,8 @@ export function statsDocument(input: StatsInput): Record<string, unknown> {
   return {
     version: input.version,
     listen_queue: listenQueue,
-    listen_queue_errors: 0,
+    // uWSGI's name for the times its master found a listen queue full (once a second).
+    listen_queue_errors: input.sockets.reduce((n, s) => n + s.queueFull, 0),
     signal_queue: 0,
     load: listenQueue,
     pid: process.pid,
@@ -105,7 +108,7 @@ export function statsDocument(input: StatsInput): Record<string, unknown> {
     gid: process.getgid?.() ?? 0,
     cwd: process.cwd(),
     locks: [],
-    sockets: input.sockets.map((s) => ({ name: s.name, proto: s.proto, queue: s.queue, max_queue: s.maxQueue, shared: 0, can_offload: 0 })),
+    sockets: input.sockets.map((s) => ({ name: s.name, proto: s.proto, queue: s.queue, max_queue: s.maxQueue, queue_full: s.queueFull, shared: 0, can_offload: 0 })),
     workers,
   };
 }

@@ -3,6 +3,7 @@
 // native code, and takes orders over the IPC channel. With --threads N it runs N
 // cores: the main thread and N-1 worker_threads, each with its own loop, native server
 // and application instance, all accepting on the same sockets.
+import { ForwardedTrust } from './forwarded.js';
 import { Worker as Thread } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
@@ -84,6 +85,7 @@ export function startCore(spec: WorkerSpec, core: number, loaded: ServedApplicat
     multithread: threads > 1,
     onException: () => backend?.noteException(),
     maxRequests: (values.maxRequests as number | undefined) ?? 0,
+    ...(values.forwardedAllowIps !== undefined ? { forwarded: ForwardedTrust.parse(values.forwardedAllowIps as string) } : {}),
     onMaxRequests: () => {
       void backend!.close();
       setImmediate(onMaxRequests);

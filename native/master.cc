@@ -158,15 +158,23 @@ Napi::Value ScoreboardReset(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// listenQueue(fd) -> the connections waiting in a TCP listening socket's accept queue
-// (TCP_INFO's tcpi_unacked, as uWSGI reads it), or 0 for a unix socket.
+// listenQueue(fd) -> {length, backlog} of a TCP listening socket: for a socket in
+// LISTEN state Linux's TCP_INFO gives the connections waiting in its accept queue as
+// tcpi_unacked and the backlog it was given (after the kernel's somaxconn clamp) as
+// tcpi_sacked, as uWSGI reads them. undefined for anything else (a unix socket has no
+// TCP_INFO).
 Napi::Value ListenQueue(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
   const int fd = info[0].As<Napi::Number>().Int32Value();
   tcp_info ti{};
   socklen_t len = sizeof ti;
-  uint32_t queue = 0;
-  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0) queue = ti.tcpi_unacked;
-  return Napi::Number::New(info.Env(), queue);
+  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 || ti.tcpi_state != TCP_LISTEN) {
+    return env.Undefined();
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("length", Napi::Number::New(env, ti.tcpi_unacked));
+  out.Set("backlog", Napi::Number::New(env, ti.tcpi_sacked));
+  return out;
 }
 
 // logTo(path): opens path for appending (creating it 0640) and makes it this

@@ -16,6 +16,7 @@
 #include "scoreboard.h"
 #include "sockets.h"
 #include "uwsgi_parser.h"
+#include "proxy_parser.h"
 
 namespace tsgi {
 
@@ -212,6 +213,8 @@ Server::Server(const Napi::CallbackInfo& info)
   cfg_.logging = !logging.IsBoolean() || logging.As<Napi::Boolean>().Value();
   Napi::Value manage = o.Get("manageScriptName");
   cfg_.manage_script_name = manage.IsBoolean() && manage.As<Napi::Boolean>().Value();
+  Napi::Value proxy = o.Get("proxyProtocol");
+  cfg_.proxy_protocol = proxy.IsBoolean() && proxy.As<Napi::Boolean>().Value();
   Napi::Value sb_fd = o.Get("scoreboardFd");
   if (sb_fd.IsNumber()) {
     const size_t slots = static_cast<size_t>(num("scoreboardSlots", 1));
@@ -299,7 +302,7 @@ Server::~Server() {
   delete[] read_buf_;
 }
 
-// listen(host, port, backlog) -> [address, port, family]. host is a numeric IPv4 or
+// listen(host, port, backlog) -> [address, port, family, fd]. host is a numeric IPv4 or
 // IPv6 address (lib/address.ts resolves names). Throws an Error whose code is
 // libuv's (EADDRINUSE, EACCES, EADDRNOTAVAIL...).
 Napi::Value Server::Listen(const Napi::CallbackInfo& info) {
@@ -320,10 +323,11 @@ Napi::Value Server::Listen(const Napi::CallbackInfo& info) {
                      "cannot listen on " + host + ":" + std::to_string(port))) {
     return env.Undefined();
   }
-  Napi::Array result = Napi::Array::New(env, 3);
+  Napi::Array result = Napi::Array::New(env, 4);
   result.Set(0u, Napi::String::New(env, bound.address));
   result.Set(1u, Napi::Number::New(env, bound.port));
   result.Set(2u, Napi::String::New(env, bound.v6 ? "IPv6" : "IPv4"));
+  result.Set(3u, Napi::Number::New(env, bound.fd));  // the listener's, for its queue's length
   return result;
 }
 
@@ -574,6 +578,27 @@ void Server::CloseListeners() {
   listeners_.clear();
 }
 
+size_t Server::TakeProxyHeader(Connection* c, const char* data, size_t len) {
+  ProxyHeader h;
+  const char* why = nullptr;
+  const ssize_t r = ParseProxyHeader(data, len, &h, &why);
+  if (r == kParseNeedMore) return 0;
+  if (r == kParseBad) {
+    // A PROXY listener must not answer what is not from its proxy: no response, the
+    // connection is closed, the line says why.
+    LogLine(std::string("refused: ") + why + " (--enable-proxy-protocol): connection closed", c);
+    CloseConnection(c, false);
+    return SIZE_MAX;
+  }
+  c->proxy_pending = false;
+  if (h.has_address) {  // else (LOCAL, UNKNOWN, another family) the real peer stays
+    snprintf(c->remote_addr, sizeof c->remote_addr, "%s", h.src_addr);
+    snprintf(c->remote_port, sizeof c->remote_port, "%u", static_cast<unsigned>(h.src_port));
+    c->is_pipe = false;  // a unix listener's connection now has an address to log
+  }
+  return static_cast<size_t>(r);
+}
+
 // fd: a connection accept4 just gave (non-blocking), from peer.
 void Server::AcceptWaiting(Listener* l) {
   for (int i = 0; i < kAcceptBatch; i++) {
@@ -593,6 +618,7 @@ void Server::Accept(Listener* l, int fd, const struct sockaddr_storage& peer, bo
   c->protocol = l->protocol;
   c->is_pipe = l->is_pipe;
   c->listener_index = l->index;
+  c->proxy_pending = cfg_.proxy_protocol && l->protocol == kProtocolHttp;
   uv_tcp_init(loop_, &c->h.tcp);  // for a unix socket too (see StreamHandle)
   c->h.handle.data = c;
   if (uv_tcp_open(&c->h.tcp, fd) != 0) {
@@ -741,6 +767,13 @@ size_t Server::Process(Connection* c, const char* data, size_t len) {
     if (c->state == Connection::State::kBody) {
       size_t used = FeedBody(c, data + off, len - off);
       if (used == SIZE_MAX) return len;
+      off += used;
+      continue;
+    }
+    if (c->proxy_pending) {  // only with --enable-proxy-protocol: one test when off
+      const size_t used = TakeProxyHeader(c, data + off, len - off);
+      if (used == SIZE_MAX) return len;
+      if (used == 0) return off;
       off += used;
       continue;
     }

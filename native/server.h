@@ -71,6 +71,7 @@ struct ServerConfig {
   std::string tmp_dir = "/tmp";
   bool logging = true;
   bool manage_script_name = false;  // --manage-script-name: SCRIPT_NAME off PATH_INFO (uwsgi)
+  bool proxy_protocol = false;      // --enable-proxy-protocol: HTTP connections start with one
   int log_fd = 2;
   int core = 0;
 };
@@ -104,6 +105,7 @@ struct Connection {
   Protocol protocol = kProtocolHttp;
   bool is_pipe = false;
   bool announced = false;  // the peer's address went to JavaScript already
+  bool proxy_pending = false;  // its PROXY protocol header is still to come (Process)
   double id = -1;  // the current request's id; -1 when none
   State state = State::kIdle;
   bool reading = false;
@@ -215,6 +217,9 @@ class Server : public Napi::ObjectWrap<Server> {
   napi_value BodyArg(Connection* c, const char* body, size_t body_len, uint32_t* flags,
                      uint64_t* length);
   void RefusePacket(Connection* c, const char* why);
+  // Takes the PROXY protocol header off data: the bytes it took, or SIZE_MAX when the
+  // connection was refused (closed, no answer), or 0 while the header is incomplete.
+  size_t TakeProxyHeader(Connection* c, const char* data, size_t len);
   void RefuseBody(Connection* c, int err);
   Napi::Value ListenUnix(const Napi::CallbackInfo& info);
   Napi::Value ListenFd(const Napi::CallbackInfo& info);

@@ -7,6 +7,9 @@
 #   build/native-test/uwsgi-test   — the uwsgi packet corpus in test/uwsgi + unit tests
 #   build/native-test/fuzz-uwsgi   — mutations of that corpus for FUZZ_UWSGI_SECONDS
 #                                    seconds (default 5)
+#   build/native-test/proxy-test   — the PROXY protocol corpus in test/requests/proxy
+#   build/native-test/fuzz-proxy   — mutations of that corpus for FUZZ_PROXY_SECONDS
+#                                    seconds (default 5)
 # Exits non-zero on any failure.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -32,12 +35,18 @@ $CXX $uflags native/uwsgi_parser.cc test/native/uwsgi-test.cc -o "$out/uwsgi-tes
 p4=$!
 $CXX $uflags native/uwsgi_parser.cc test/native/fuzz-uwsgi.cc -o "$out/fuzz-uwsgi" &
 p5=$!
+$CXX $uflags native/proxy_parser.cc test/native/proxy-test.cc -o "$out/proxy-test" &
+p6=$!
+$CXX $uflags native/proxy_parser.cc test/native/fuzz-proxy.cc -o "$out/fuzz-proxy" &
+p7=$!
 rc=0
 wait $p1 || rc=1
 wait $p2 || rc=1
 wait $p3 || rc=1
 wait $p4 || rc=1
 wait $p5 || rc=1
+wait $p6 || rc=1
+wait $p7 || rc=1
 if [ $rc -ne 0 ]; then
   echo "native tests: build failed" >&2
   exit 1
@@ -50,3 +59,6 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-15} FUZZ_ARTIFACT=${FUZZ_ARTIFACT:-$out/fuzz-failur
 "$out/uwsgi-test" test/uwsgi
 FUZZ_SECONDS=${FUZZ_UWSGI_SECONDS:-5} FUZZ_ARTIFACT=${FUZZ_UWSGI_ARTIFACT:-$out/fuzz-failure.uwsgi} \
   "$out/fuzz-uwsgi" test/uwsgi/valid test/uwsgi/invalid
+"$out/proxy-test" test/requests/proxy
+FUZZ_SECONDS=${FUZZ_PROXY_SECONDS:-5} FUZZ_ARTIFACT=${FUZZ_PROXY_ARTIFACT:-$out/fuzz-failure.proxy} \
+  "$out/fuzz-proxy" test/requests/proxy/valid test/requests/proxy/invalid

@@ -193,7 +193,7 @@ describe('normalize', () => {
     assert.equal(v.postBuffering, 65536);
     assert.equal(v.limitPost, 0);
     assert.equal(v.httpTimeout, 60);
-    assert.equal(v.listen, 100);
+    assert.equal(v.listen, 1024);
     assert.equal(v.disableLogging, false);
     assert.equal(v.backend, 'auto');
   });
