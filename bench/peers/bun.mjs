@@ -9,12 +9,9 @@
 //
 // Bun always adds "Date" to a response. /echo reads the body whole (arrayBuffer());
 // /echo-4k reads the body's stream piece by piece, as Bun delivers them.
-const argv = process.argv.slice(2);
-const at = argv.indexOf('--http');
-const address = at === -1 ? '127.0.0.1:0' : argv[at + 1];
-const colon = address.lastIndexOf(':');
-const host = address.slice(0, colon) || '127.0.0.1';
-const port = Number(address.slice(colon + 1));
+import { httpAddress } from './http-address.mjs';
+
+const { host, port } = httpAddress(process.argv.slice(2));
 
 const HELLO = 'Hello, World!\n';
 const BODY_64K = new Uint8Array(64 * 1024).fill(0x78);

@@ -15,6 +15,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { uwsDir } from '../lib/peers-install.mjs';
+import { httpAddress } from './http-address.mjs';
 
 const dir = uwsDir();
 if (!dir) {
@@ -23,12 +24,7 @@ if (!dir) {
 }
 const uWS = createRequire(path.join(dir, 'package.json'))(dir);
 
-const argv = process.argv.slice(2);
-const at = argv.indexOf('--http');
-const address = at === -1 ? '127.0.0.1:0' : argv[at + 1];
-const colon = address.lastIndexOf(':');
-const host = address.slice(0, colon) || '127.0.0.1';
-const port = Number(address.slice(colon + 1));
+const { host, port, address } = httpAddress(process.argv.slice(2));
 
 const HELLO = Buffer.from('Hello, World!\n');
 const BODY_64K = Buffer.alloc(64 * 1024, 'x');
