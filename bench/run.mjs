@@ -1203,7 +1203,7 @@ async function main() {
     if (scenario.viaNginx && !nginxBin) continue; // noted above
     if (scenario.peers) {
       say('');
-      say(`=== scenario peers: ${scenario.describe}`);
+      say(`=== scenario peers: ${scenario.describe}; wrk only, ${settings.peersSeconds} s per cell, each cell its own connections (the settings above do not apply)`);
       const sc = await runPeers(peersContext(), { cpus, tmp, seconds: settings.peersSeconds });
       if (sc) scenarios.peers = sc;
       continue;
