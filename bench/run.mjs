@@ -12,8 +12,9 @@
 //                      (tsgi-native and node-http also select nginx-tsgi and nginx-node-http;
 //                      nginx-tsgi brings nginx-tsgi-http, nginx-uwsgi-floor and nginx-uwsgi)
 //   BENCH_TOOLS        comma list of load generators: autocannon,wrk (default both)
-//   BENCH_SCENARIOS    comma list: hello, post, stream, frameworks, nginx (default: hello, and nginx
-//                      when nginx is installed)
+//   BENCH_SCENARIOS    comma list: hello, post, stream, frameworks, nginx, peers (default: hello, and
+//                      nginx when nginx is installed)
+//   BENCH_PEERS_SECONDS seconds of wrk load per cell per server in the peers scenario (default 5)
 //   BENCH_NGINX_SECONDS seconds of load per tool per server in the nginx scenario (default 8)
 //   BENCH_NGINX_UPSTREAM unix (default) or tcp: how nginx reaches node:http
 //   BENCH_NGINX        the nginx binary (default: PATH, then /usr/sbin/nginx ...; empty: none)
@@ -30,6 +31,8 @@ import { fileURLToPath } from 'node:url';
 import { rawRequest } from './lib/http-check.mjs';
 import { cpuSince, cpuSnapshot, machineBusy } from './lib/cpu.mjs';
 import { errorLogSummary, findNginx, findUwsgiParams, killNginx, nginxVersion, startNginx, stopNginx } from './lib/nginx.mjs';
+import { bunBin } from './lib/peers-install.mjs';
+import { PEER_SERVERS, peerServersFor, reportPeers, runPeers } from './lib/peers-scenario.mjs';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH_DIR, '..');
@@ -160,6 +163,11 @@ const SCENARIOS = {
     bodyBytes: 0,
     expect: { body: HELLO_BODY, contentType: 'text/plain', contentLength: '14' },
   },
+  // tsgi against other runtimes' fast servers, cell by cell: bench/lib/peers-scenario.mjs.
+  peers: {
+    peers: true,
+    describe: 'tsgi vs node:http, uWebSockets.js, Bun, nginx: 8 cells (bench/lib/peers-scenario.mjs)',
+  },
 };
 
 const SERVERS = [
@@ -268,7 +276,8 @@ const settings = {
   nginxUpstream: listEnv('BENCH_NGINX_UPSTREAM', ['unix'], ['unix', 'tcp'])[0],
   connections: intEnv('BENCH_CONNECTIONS', 50),
   warmupSeconds: intEnv('BENCH_WARMUP', 2, 0),
-  servers: listEnv('BENCH_ONLY', SERVERS.map((s) => s.name), [...SERVERS, ...NGINX_SERVERS, ...FRAMEWORK_SERVERS].map((s) => s.name)),
+  servers: listEnv('BENCH_ONLY', SERVERS.map((s) => s.name), [...new Set([...SERVERS, ...NGINX_SERVERS, ...FRAMEWORK_SERVERS, ...PEER_SERVERS].map((s) => s.name))]),
+  peersSeconds: intEnv('BENCH_PEERS_SECONDS', 5),
   tools: listEnv('BENCH_TOOLS', ['autocannon', 'wrk'], ['autocannon', 'wrk']),
   scenarios: listEnv('BENCH_SCENARIOS', nginxBin ? ['hello', 'nginx'] : ['hello'], Object.keys(SCENARIOS)),
   pin: process.env.BENCH_PIN !== '0',
@@ -278,10 +287,12 @@ const settings = {
 };
 
 /** Seconds of load per tool per server in a scenario. */
-const secondsFor = (scenarioName) => (SCENARIOS[scenarioName]?.viaNginx ? settings.nginxSeconds : settings.seconds);
+const secondsFor = (scenarioName) =>
+  SCENARIOS[scenarioName]?.viaNginx ? settings.nginxSeconds : SCENARIOS[scenarioName]?.peers ? settings.peersSeconds : settings.seconds;
 
 /** The servers a scenario measures, as BENCH_ONLY selects them. */
 function serversFor(scenario) {
+  if (scenario.peers) return peerServersFor(settings.servers);
   if (scenario.frameworks) return FRAMEWORK_SERVERS.filter((s) => settings.servers.includes(s.name) || settings.servers.includes(s.base));
   if (scenario.viaNginx) {
     const picked = (s) => settings.servers.includes(s.name) || (s.base !== undefined && settings.servers.includes(s.base));
@@ -353,7 +364,7 @@ function allowedCpus() {
   return cpus;
 }
 
-const KIND_LABEL = { tsgi: 'tsgi', peer: 'node-http', hono: '@hono/node-server', floor: 'uwsgi-floor', uwsgi: 'uWSGI' };
+const KIND_LABEL = { tsgi: 'tsgi', peer: 'node-http', hono: '@hono/node-server', floor: 'uwsgi-floor', uwsgi: 'uWSGI', uws: 'uWebSockets.js', bun: 'Bun' };
 
 /** uWSGI's binary, or undefined. */
 function uwsgiBin() {
@@ -471,6 +482,11 @@ async function startServer(server, scenarioName, scenario, cpu, tmp) {
     file = uwsgiBin();
     if (!file) throw new Error('uWSGI is not installed (apt-get install uwsgi-core uwsgi-plugin-python3)');
     args = ['--plugin', 'python3', '--socket', sock, '--chmod-socket=666', '--wsgi-file', 'bench/peers/hello.py', '--disable-logging', '--die-on-term'];
+  } else if (server.kind === 'uws') {
+    args = ['bench/peers/uws.mjs', '--http', `${HOST}:0`];
+  } else if (server.kind === 'bun') {
+    file = bunBin();
+    args = ['bench/peers/bun.mjs', '--http', `${HOST}:0`];
   } else if (server.kind === 'hono') {
     args = ['bench/peers/hono-node-server.mjs', '--http', `${HOST}:0`, scenario.app];
   } else if (!scenario.viaNginx) {
@@ -737,10 +753,12 @@ async function runAutocannon(url, scenario, seconds, cpu) {
   };
 }
 
-async function runWrk(url, scenario, seconds, cpu) {
-  const args = ['-t1', `-c${settings.connections}`, `-d${seconds}s`, '-s', 'bench/wrk/report.lua', url];
+/** wrk -t1; opts (the peers scenario): connections, script (default report.lua), env. */
+async function runWrk(url, scenario, seconds, cpu, opts = {}) {
+  const args = ['-t1', `-c${opts.connections ?? settings.connections}`, `-d${seconds}s`, '-s', opts.script ?? 'bench/wrk/report.lua', url];
   const [file, argv] = pinned(cpu, wrkPath, args);
-  const r = await runToEnd(file, argv, { env: { BENCH_WRK_BODY_BYTES: String(scenario.bodyBytes || 0) }, timeoutMs: (seconds + 60) * 1000 });
+  const env = { BENCH_WRK_BODY_BYTES: String(scenario.bodyBytes || 0), ...opts.env };
+  const r = await runToEnd(file, argv, { env, timeoutMs: (seconds + 60) * 1000 });
   const line = r.stdout.split('\n').find((l) => l.startsWith('BENCH_JSON '));
   if (!line) return { ok: false, error: `wrk gave no result (${describeExit(r)}): ${(r.stderr + r.stdout).trim().slice(-500)}` };
   const w = JSON.parse(line.slice('BENCH_JSON '.length));
@@ -1094,6 +1112,33 @@ function nginxCostRatios(nginxServers, helloServers, tool) {
   return out;
 }
 
+/** What bench/lib/peers-scenario.mjs uses of this runner. */
+function peersContext() {
+  return {
+    host: HOST,
+    nginxBin,
+    nginxDirs,
+    wrkPath,
+    selected: settings.servers,
+    warmupSeconds: settings.warmupSeconds,
+    contentionPct: CONTENTION_PCT,
+    startServer,
+    stopServer,
+    checkResponse,
+    runWrk,
+    describeExit,
+    tail,
+    say,
+    note,
+    fail,
+    table,
+    fmtInt,
+    fmtMs,
+    fmtRatio,
+    stolenCell,
+  };
+}
+
 async function main() {
   const began = Date.now();
   const serverList = settings.scenarios
@@ -1156,6 +1201,13 @@ async function main() {
   for (const scenarioName of settings.scenarios) {
     const scenario = SCENARIOS[scenarioName];
     if (scenario.viaNginx && !nginxBin) continue; // noted above
+    if (scenario.peers) {
+      say('');
+      say(`=== scenario peers: ${scenario.describe}; wrk only, ${settings.peersSeconds} s per cell, each cell its own connections (the settings above do not apply)`);
+      const sc = await runPeers(peersContext(), { cpus, tmp, seconds: settings.peersSeconds });
+      if (sc) scenarios.peers = sc;
+      continue;
+    }
     const list = serversFor(scenario);
     if (list.length === 0) {
       note(`scenario ${scenarioName}: BENCH_ONLY selects none of its servers (${(scenario.frameworks ? FRAMEWORK_SERVERS : scenario.viaNginx ? NGINX_SERVERS : SERVERS).map((s) => s.name).join(', ')}): skipped`);
@@ -1188,6 +1240,10 @@ async function main() {
   say('');
   say('==================================================================== results');
   for (const [scenarioName, sc] of Object.entries(scenarios)) {
+    if (scenarioName === 'peers') {
+      reportPeers(peersContext(), sc);
+      continue;
+    }
     for (const tool of activeTools) {
       say('');
       const secs = secondsFor(scenarioName);

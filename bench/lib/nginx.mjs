@@ -37,11 +37,17 @@ const UWSGI_PARAMS_INLINE = [
  * nginx.conf for one peer. upstream: { kind: 'uwsgi', socket } (uwsgi_pass to a unix
  * socket, a new upstream connection per request: nginx keeps none open for uwsgi) or
  * { kind: 'http', server } (proxy_pass to "unix:/path" or "127.0.0.1:PORT", with 64 idle
- * upstream connections kept open).
+ * upstream connections kept open), or { kind: 'return' } (no upstream: nginx answers the
+ * hello application's body itself, for the peers scenario).
  */
 export function nginxConfig({ dir, port, upstream, uwsgiParams = findUwsgiParams() }) {
   const location =
-    upstream.kind === 'uwsgi'
+    upstream.kind === 'return'
+      ? `        location / {
+            default_type text/plain;
+            return 200 "Hello, World!\\n";
+        }`
+      : upstream.kind === 'uwsgi'
       ? `        location / {
 ${uwsgiParams ? `            include ${uwsgiParams};` : UWSGI_PARAMS_INLINE}
             uwsgi_pass unix:${upstream.socket};
@@ -63,7 +69,8 @@ ${uwsgiParams ? `            include ${uwsgiParams};` : UWSGI_PARAMS_INLINE}
     writer: 'bench/lib/nginx.mjs for npm run bench',
     dir,
     errorLogLevel: 'warn',
-    workerConnections: 1024,
+    // The peers scenario's hello at 1,000 client connections (nginx answers them itself).
+    workerConnections: upstream.kind === 'return' ? 4096 : 1024,
     http: `    # The load generators keep their connections for the whole run; nginx's default
     # (1000 requests, then close) would make them reconnect every few milliseconds.
     keepalive_requests 1000000;

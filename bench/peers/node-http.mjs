@@ -2,7 +2,7 @@
 // The reference peer: a plain node:http server answering the same bytes as the
 // benchmark applications in bench/apps/, so tsgi can be compared against it.
 //
-//   node bench/peers/node-http.mjs --http 127.0.0.1:0 [--scenario hello|post|stream]
+//   node bench/peers/node-http.mjs --http 127.0.0.1:0 [--scenario hello|post|stream|peers]
 //   node bench/peers/node-http.mjs --http /path/to/app.sock   (a unix socket, mode 0777,
 //                                                                so nginx's workers can connect)
 //
@@ -45,6 +45,23 @@ const HELLO_LENGTH = String(Buffer.byteLength(HELLO));
 // The same 16 chunks of 64 KiB as bench/apps/stream.ts: chunk i is the letter 'a' + i.
 const STREAM_CHUNKS = Array.from({ length: 16 }, (_, i) => Buffer.alloc(64 * 1024, 0x61 + i));
 
+// The peers scenario's routes (bench/apps/peers.ts answers the same bytes).
+const BODY_64K = Buffer.alloc(64 * 1024, 'x');
+const BODY_10K = Buffer.alloc(10 * 1024, 'x');
+
+function send(res, contentType, body) {
+  res.sendDate = false;
+  res.writeHead(200, { 'Content-Type': contentType, 'Content-Length': String(body.length) });
+  res.end(body);
+}
+
+/** The whole request body, from the chunks node:http hands over. */
+function readBody(req, done) {
+  const chunks = [];
+  req.on('data', (chunk) => chunks.push(chunk));
+  req.on('end', () => done(Buffer.concat(chunks)));
+}
+
 const handlers = {
   hello(_req, res) {
     res.sendDate = false;
@@ -62,6 +79,23 @@ const handlers = {
       res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': String(Buffer.byteLength(text)) });
       res.end(text);
     });
+  },
+  peers(req, res) {
+    switch (req.url) {
+      case '/64k':
+        return send(res, 'application/octet-stream', BODY_64K);
+      case '/10k':
+        return send(res, 'application/octet-stream', BODY_10K);
+      // node:http hands the body over as it arrives (chunks of up to 64 KiB): reading it in
+      // 4 KiB pieces is what a stream consumer gets anyway, so both echo routes read the same.
+      case '/echo':
+      case '/echo-4k':
+        return readBody(req, (body) => send(res, 'application/octet-stream', body));
+      case '/sleep':
+        return setTimeout(() => send(res, 'text/plain', Buffer.from(HELLO)), 10);
+      default:
+        return handlers.hello(req, res);
+    }
   },
   stream(_req, res) {
     // No Content-Length: HTTP/1.1 chunked, as tsgi does for a generator. Writes
@@ -84,7 +118,7 @@ const handlers = {
 
 const handler = handlers[args.scenario];
 if (!handler) {
-  process.stderr.write(`node-http: unknown scenario ${args.scenario} (hello, post, stream)\n`);
+  process.stderr.write(`node-http: unknown scenario ${args.scenario} (hello, post, stream, peers)\n`);
   process.exit(2);
 }
 

@@ -1,0 +1,247 @@
+// The "peers" scenario of npm run bench (BENCH_SCENARIOS=peers): tsgi against the fast
+// servers of other runtimes, on the same machine in the same run. Each server starts once,
+// serves every route of bench/apps/peers.ts (or its peer's copy of it), and wrk loads it
+// once per cell; the cells are the issue's five (hello at 50 and 1,000 connections, hello
+// pipelined 16 deep, a 64 KiB response, a 4 KiB POST echoed) and Granian's published ones
+// that matter for an application server (a 10 KiB response, a 10 KiB body read in 4 KiB
+// pieces and echoed, a handler that awaits 10 ms at 512 connections). Printed: req/s with
+// p99 beside it, the server's CPU per request, and tsgi-native / each peer.
+//
+// bench/run.mjs calls runPeers() and reportPeers() with what it has for starting, checking
+// and stopping servers, running wrk pinned, and formatting (the ctx argument).
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { cpuSince, cpuSnapshot } from './cpu.mjs';
+import { rawRequest } from './http-check.mjs';
+import { errorLogSummary, startNginx, stopNginx } from './nginx.mjs';
+import { bunBin, uwsDir } from './peers-install.mjs';
+
+const HELLO = Buffer.from('Hello, World!\n');
+const X = (n) => Buffer.alloc(n, 'x');
+
+// What each route answers (bench/apps/peers.ts), as the bench checks it.
+const HELLO_EXPECT = { body: HELLO, contentType: 'text/plain', contentLength: '14' };
+const octets = (n) => ({ body: X(n), contentType: 'application/octet-stream', contentLength: String(n) });
+
+/** The cells: one wrk load each, against every server that serves it. */
+export const PEER_CELLS = [
+  { name: 'hello c50', path: '/', connections: 50, expect: HELLO_EXPECT, nginx: true },
+  { name: 'hello c1000', path: '/', connections: 1000, expect: HELLO_EXPECT, nginx: true },
+  { name: 'hello pipelined 16 c50', path: '/', connections: 50, pipeline: 16, expect: HELLO_EXPECT, nginx: true },
+  { name: '64 KiB response c50', path: '/64k', connections: 50, expect: octets(64 * 1024) },
+  { name: '4 KiB POST echoed c50', path: '/echo', connections: 50, bodyBytes: 4096, expect: octets(4096) },
+  { name: '10 KiB response c50', path: '/10k', connections: 50, expect: octets(10 * 1024), granian: true },
+  { name: '10 KiB echo, 4 KiB reads c50', path: '/echo-4k', connections: 50, bodyBytes: 10 * 1024, expect: octets(10 * 1024), granian: true },
+  { name: 'await 10 ms c512', path: '/sleep', connections: 512, expect: HELLO_EXPECT, granian: true },
+];
+
+/**
+ * The servers, in the order they run. "companion": selected whenever tsgi-native is (the
+ * default), or by its own name in BENCH_ONLY. "absent": why it cannot run here, if so.
+ */
+export const PEER_SERVERS = [
+  { name: 'tsgi-native', describe: 'tsgi --backend native --disable-logging --wsgi-file bench/apps/peers.ts', kind: 'tsgi', args: ['--disable-logging'] },
+  { name: 'tsgi-js', describe: 'tsgi --backend js --disable-logging --wsgi-file bench/apps/peers.ts', kind: 'tsgi', args: ['--backend', 'js', '--disable-logging'] },
+  { name: 'node-http', describe: 'plain node:http (bench/peers/node-http.mjs --scenario peers)', kind: 'peer', args: [] },
+  {
+    name: 'uws',
+    companion: true,
+    describe: 'uWebSockets.js (bench/peers/uws.mjs; @trufflesuite/uws-js-unofficial in bench/.peers)',
+    kind: 'uws',
+    absent: () => (uwsDir() ? undefined : 'uWebSockets.js is not installed in bench/.peers (npm run bench:peers-install)'),
+  },
+  {
+    name: 'bun',
+    companion: true,
+    describe: 'Bun.serve (bench/peers/bun.mjs run by @oven/bun-linux-x64 in bench/.peers)',
+    kind: 'bun',
+    absent: () => (bunBin() ? undefined : 'Bun is not installed in bench/.peers (npm run bench:peers-install)'),
+  },
+  {
+    name: 'nginx-return',
+    companion: true,
+    describe: 'nginx, 1 worker, location / { return 200 "Hello, World!\\n"; } (hello cells only)',
+    kind: 'nginx-return',
+    helloOnly: true,
+    absent: (ctx) => (ctx.nginxBin ? undefined : 'nginx is not installed'),
+  },
+];
+
+/** The servers BENCH_ONLY selects for the peers scenario. */
+export function peerServersFor(selected) {
+  return PEER_SERVERS.filter((s) => selected.includes(s.name) || (s.companion && selected.includes('tsgi-native')));
+}
+
+/** nginx with "return 200" in a directory of its own, pinned to cpu: a handle like run.mjs's. */
+async function startNginxReturn(ctx, cpu) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tsgi-bench-nginx-'));
+  ctx.nginxDirs.add(dir);
+  const handle = { name: 'nginx-return', dir };
+  try {
+    handle.nginx = await startNginx({ bin: ctx.nginxBin, dir, upstream: { kind: 'return' }, cpu, onSpawn: (n) => (handle.nginx = n) });
+  } catch (err) {
+    if (handle.nginx) await stopNginx(handle.nginx);
+    rmSync(dir, { recursive: true, force: true });
+    ctx.nginxDirs.delete(dir);
+    throw err;
+  }
+  Object.assign(handle, { pid: handle.nginx.pid, port: handle.nginx.port, command: handle.nginx.command, cpuPids: [handle.nginx.pid, ...handle.nginx.workers] });
+  Object.defineProperty(handle, 'exited', { get: () => handle.nginx.exited });
+  return handle;
+}
+
+async function stopNginxReturn(ctx, handle) {
+  const stop = await stopNginx(handle.nginx);
+  // nginx logs at "warn" and above: a quiet run leaves the error log empty.
+  const log = errorLogSummary(handle.dir);
+  if (log.lines) ctx.note(`peers/nginx-return: nginx's error log has ${log.lines} lines, first: ${log.first[0].slice(0, 300)}`);
+  rmSync(handle.dir, { recursive: true, force: true });
+  ctx.nginxDirs.delete(handle.dir);
+  return stop;
+}
+
+/** One raw request for a cell; the list of problems with the answer (empty: right). */
+async function check(ctx, cell, port) {
+  try {
+    const res = await rawRequest({
+      host: ctx.host,
+      port,
+      method: cell.bodyBytes ? 'POST' : 'GET',
+      path: cell.path,
+      headers: cell.bodyBytes ? { 'Content-Type': 'application/octet-stream' } : {},
+      body: cell.bodyBytes ? 'x'.repeat(cell.bodyBytes) : undefined,
+      timeoutMs: 10000,
+    });
+    return { problems: ctx.checkResponse({ expect: cell.expect }, res), headBytes: res.headBytes };
+  } catch (err) {
+    return { problems: [`no answer: ${err.message}`] };
+  }
+}
+
+/** One wrk load of a cell: run.mjs's runWrk with the cell's path, connections and script. */
+function loadCell(ctx, cell, port, seconds, cpus) {
+  const url = `http://${ctx.host}:${port}${cell.path}`;
+  const scenario = { bodyBytes: cell.bodyBytes ?? 0 };
+  return ctx.runWrk(url, scenario, seconds, cpus?.client, {
+    connections: cell.connections,
+    ...(cell.pipeline ? { script: 'bench/wrk/pipeline.lua', env: { BENCH_WRK_PIPELINE: String(cell.pipeline) } } : {}),
+  });
+}
+
+async function benchPeer(ctx, server, cpus, tmp, seconds) {
+  const { say, note, fail } = ctx;
+  const result = { name: server.name, describe: server.describe, ok: false, cells: {} };
+  say('');
+  say(`--- peers / ${server.name}: ${server.describe}`);
+  const why = server.absent?.(ctx);
+  if (why) {
+    result.skipped = true;
+    result.error = why;
+    note(`peers/${server.name} skipped: ${why}`);
+    return result;
+  }
+  const cells = PEER_CELLS.filter((c) => !server.helloOnly || c.nginx);
+  let handle;
+  try {
+    handle =
+      server.kind === 'nginx-return'
+        ? await startNginxReturn(ctx, cpus?.server)
+        : await ctx.startServer(server, 'peers', { app: 'bench/apps/peers.ts', peerScenario: 'peers' }, cpus?.server, tmp);
+  } catch (err) {
+    result.error = `did not start: ${err.message}`;
+    fail(`peers/${server.name} ${result.error}`);
+    return result;
+  }
+  result.command = handle.command;
+  say(`    started pid ${handle.pid} on ${ctx.host}:${handle.port}: ${handle.command}`);
+  try {
+    for (const cell of cells) {
+      const c = await check(ctx, cell, handle.port);
+      if (c.problems.length) throw new Error(`answered ${cell.path} wrongly before the load: ${c.problems.join('; ')}`);
+    }
+    say(`    check: ${cells.map((c) => `${c.bodyBytes ? 'POST' : 'GET'} ${c.path}`).filter((v, i, a) => a.indexOf(v) === i).join(', ')}: each answered as expected`);
+    if (ctx.warmupSeconds > 0) {
+      const w = await loadCell(ctx, cells[0], handle.port, ctx.warmupSeconds, cpus);
+      say(`    warm-up: ${ctx.warmupSeconds} s of wrk on ${cells[0].path}, ${ctx.fmtInt(w.rps)} req/s`);
+    }
+    for (const cell of cells) {
+      await sleep(300);
+      const snap = cpuSnapshot(handle.cpuPids);
+      const r = await loadCell(ctx, cell, handle.port, seconds, cpus);
+      r.cpu = cpuSince(snap, handle.cpuPids, cpus?.server, cpus?.client);
+      result.cells[cell.name] = r;
+      if (!r.ok) note(`peers/${server.name} ${cell.name}: ${r.error}`);
+      else {
+        say(
+          `    ${cell.name.padEnd(26)} ${ctx.fmtInt(r.rps).padStart(8)} req/s  p99 ${ctx.fmtMs(r.latencyMs.p99)} ms  errors ${r.errors}  non-2xx ${r.non2xx}` +
+            (r.cpu ? `  srv cpu ${Math.round(r.cpu.serverPct)}%  stolen ${ctx.stolenCell(r.cpu)}` : ''),
+        );
+        if (r.errors || r.non2xx) note(`peers/${server.name} ${cell.name}: ${r.errors} errors, ${r.non2xx} non-2xx (${JSON.stringify(r.errorDetail)})`);
+      }
+      if (handle.exited) throw new Error(`crashed during the ${cell.name} load (${ctx.describeExit(handle.exited)})`);
+      const after = await check(ctx, cell, handle.port);
+      if (after.problems.length) throw new Error(`answered ${cell.path} wrongly after the ${cell.name} load: ${after.problems.join('; ')}`);
+    }
+    result.ok = true;
+  } catch (err) {
+    result.error = err.message;
+    fail(`peers/${server.name} ${err.message}${handle.logPath ? `\n${ctx.tail(handle.logPath)}` : ''}`);
+  } finally {
+    const stop = server.kind === 'nginx-return' ? await stopNginxReturn(ctx, handle) : await ctx.stopServer(handle);
+    say(`    stopped: ${stop.how} -> ${ctx.describeExit(stop.exit)}`);
+    if (stop.how.startsWith('SIGKILL')) note(`peers/${server.name} ignored SIGTERM for 5 s and was killed`);
+  }
+  return result;
+}
+
+/** Runs the scenario; resolves what goes into latest.json under scenarios.peers. */
+export async function runPeers(ctx, { cpus, tmp, seconds }) {
+  if (!ctx.wrkPath) {
+    ctx.note('peers scenario skipped: it loads with wrk only (1,000 connections, pipelining), and wrk is not installed');
+    return undefined;
+  }
+  const servers = {};
+  for (const server of peerServersFor(ctx.selected)) {
+    servers[server.name] = await benchPeer(ctx, server, cpus, tmp, seconds);
+    await sleep(500);
+  }
+  const ratios = {};
+  for (const cell of PEER_CELLS) {
+    const rps = (name) => (servers[name]?.cells[cell.name]?.ok ? servers[name].cells[cell.name].rps : undefined);
+    ratios[cell.name] = {};
+    for (const name of Object.keys(servers)) {
+      if (name !== 'tsgi-native' && rps(name) !== undefined && rps('tsgi-native') !== undefined) ratios[cell.name][`tsgi-native / ${name}`] = rps('tsgi-native') / rps(name);
+    }
+  }
+  return { describe: 'tsgi against node:http, uWebSockets.js, Bun and nginx, wrk -t1, per cell', seconds, cells: PEER_CELLS.map(({ expect, ...c }) => c), servers, ratios };
+}
+
+/** The results: one table of req/s (p99) per cell and server, then tsgi-native / each. */
+export function reportPeers(ctx, sc) {
+  const { say } = ctx;
+  const names = Object.keys(sc.servers);
+  say('');
+  say(`peers — wrk -t1 -d${sc.seconds}s per cell, req/s (p99 ms); "!" after a figure: others took more than ${ctx.contentionPct}% of a CPU of ours during it`);
+  const cellOf = (name, cell) => {
+    const s = sc.servers[name];
+    if (s.skipped) return 'skipped';
+    const r = s.cells[cell.name];
+    if (!r) return PEER_SERVERS.find((p) => p.name === name)?.helloOnly && !cell.nginx ? 'n/a' : 'failed';
+    if (!r.ok) return 'failed';
+    return `${ctx.fmtInt(r.rps)} (${ctx.fmtMs(r.latencyMs.p99)})${ctx.stolenCell(r.cpu).endsWith('!') ? ' !' : ''}`;
+  };
+  const label = (cell) => `${cell.name}${cell.granian ? ' [G]' : ''}`;
+  ctx.table(['cell', ...names], PEER_CELLS.map((cell) => [label(cell), ...names.map((n) => cellOf(n, cell))]));
+  say('  [G]: Granian\'s published scenario. us/req (server CPU per request) by cell:');
+  const us = (r) => (r?.ok && r.cpu?.serverPct !== undefined && r.rps > 0 ? ((r.cpu.serverPct * 1e4) / r.rps).toFixed(1) : '-');
+  ctx.table(['cell', ...names], PEER_CELLS.map((cell) => [label(cell), ...names.map((n) => us(sc.servers[n].cells[cell.name]))]));
+  const others = names.filter((n) => n !== 'tsgi-native');
+  say('  req/s ratios, tsgi-native / each (above 1: tsgi-native is faster):');
+  ctx.table(
+    ['cell', ...others.map((n) => `/ ${n}`)],
+    PEER_CELLS.map((cell) => [label(cell), ...others.map((n) => ctx.fmtRatio(sc.ratios[cell.name]?.[`tsgi-native / ${n}`]))]),
+  );
+  say(`  note: await 10 ms at 512 connections cannot exceed 512 / 10 ms = 51,200 req/s.`);
+}
