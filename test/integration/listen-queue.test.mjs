@@ -36,7 +36,12 @@ function flood(port, n, path) {
   return sockets;
 }
 
-for (const mode of ['master', 'single-process']) {
+// Only under a master: a single process whose application blocks its loop cannot look at
+// its own queue meanwhile, and once the loop is free libuv may accept what waits before
+// the watch's timer runs (seen: the queue read 0 right after a 3.5 s block). uWSGI too
+// watches the queue from its master. The single process's watch is in the test below
+// and in the somaxconn test; a blocked one is the master's to see.
+for (const mode of ['master']) {
   test(`${mode}: a blocked process with --listen 5 and 20 connections: "listen queue ... full !!! (6/5)" and the count`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tsgi-lq-'));
     const statsPath = join(dir, 'stats.sock');

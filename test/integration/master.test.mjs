@@ -650,7 +650,7 @@ test('SIGUSR1: a stats line per worker; their request counts add up to the reque
     for (let i = 0; i < 20; i++) assert.equal((await get(m.portNumber)).status, 200);
     const from = m.log().length;
     m.signal('SIGUSR1');
-    const head = await m.waitLog(/^tsgi: stats: master pid (\d+), (\d+) workers$/m, 2000, from);
+    const head = await m.waitLog(/^tsgi: stats: master pid (\d+), (\d+) workers, listen_queue_errors (\d+)$/m, 2000, from);
     assert.equal(Number(head[1]), m.pid);
     assert.equal(Number(head[2]), 2);
     await waitUntil(() => count(m.log().slice(from), /^tsgi: worker \d+ pid \d+ requests \d+ .*\n/gm) >= 2, 2000, 'two stats lines');

@@ -77,7 +77,7 @@ test('master mode: /metrics counts exactly what was sent, passes promtool, count
       assert.equal(metrics.get(`tsgi_worker_respawns_total{worker="1",reason="${reason}"}`), 0, reason);
     }
     assert.equal(metrics.get(`tsgi_listen_queue{socket="127.0.0.1:${port}"}`), 0);
-    assert.equal(metrics.get(`tsgi_listen_queue_max{socket="127.0.0.1:${port}"}`), 100);
+    assert.equal(metrics.get(`tsgi_listen_queue_max{socket="127.0.0.1:${port}"}`), 1024);
 
     prometheus = await startPrometheus(stats);
     let result;
