@@ -123,7 +123,11 @@ const count = (text, re) => [...text.matchAll(re)].length;
 // ---------------------------------------------------------------------------------
 // 1. A worker killed with SIGKILL under load
 
-test('kill -9 of a worker under load: only its in-flight requests fail, a new worker answers within 1 s', T, async () => {
+// A worker's start under the sanitized addon (LD_PRELOAD=libasan) takes two to three
+// times as long: the bound is 3 s there, 1 s otherwise.
+const RESPAWN_MS = process.env.TSGI_NATIVE_ADDON?.includes('asan') ? 3000 : 1000;
+
+test('kill -9 of a worker under load: only its in-flight requests fail, a new worker answers within 1 s (3 s under ASan)', T, async () => {
   let m;
   try {
     m = await readyMaster(['--disable-logging']);
@@ -136,13 +140,13 @@ test('kill -9 of a worker under load: only its in-flight requests fail, a new wo
     const killedAt = Date.now();
     process.kill(victim, 'SIGKILL');
     await m.waitLog(new RegExp(`^tsgi: DAMN ! worker \\d+ \\(pid: ${victim}\\) died, killed by signal SIGKILL`, 'm'), 1000);
-    const ready = await m.waitLog(/^tsgi: worker \d+ \(pid: (\d+)\) ready: /m, 1000 - (Date.now() - killedAt), m.log().lastIndexOf('DAMN'));
+    const ready = await m.waitLog(/^tsgi: worker \d+ \(pid: (\d+)\) ready: /m, RESPAWN_MS - (Date.now() - killedAt), m.log().lastIndexOf('DAMN'));
     const fresh = Number(ready[1]);
     assert.ok(!before.includes(fresh), `a new pid ${fresh}, not one of ${before}`);
-    const first = await answeredBy(port, (p) => p === fresh, killedAt + 1000);
+    const first = await answeredBy(port, (p) => p === fresh, killedAt + RESPAWN_MS);
     const fromLoad = (await running).answers.find((a) => a.pid === fresh);
     const firstAt = Math.min(first?.at ?? Infinity, fromLoad?.at ?? Infinity);
-    assert.ok(firstAt - killedAt <= 1000, `the new worker ${fresh} answered ${firstAt - killedAt} ms after the kill`);
+    assert.ok(firstAt - killedAt <= RESPAWN_MS, `the new worker ${fresh} answered ${firstAt - killedAt} ms after the kill`);
     const r = await running;
     assert.equal(r.non2xx, 0, r.summary);
     // lost counts every unanswered request, the errors' included.
