@@ -1,4 +1,4 @@
-// tsgi under supervisord, the layout of the uWSGI Docker articles (docs/deploy-supervisord.md):
+// tsgi under supervisord, the layout of the uWSGI Docker articles (docs/deploy-cluster.md, "supervisord"):
 // a real supervisord (-n, its socket, pidfile and logs in a temp dir, never the system's)
 // runs `node bin/tsgi.js --ini uwsgi.ini` as [program:tsgi] with stopsignal=TERM. tsgi
 // serves; `supervisorctl restart tsgi` gives a new master pid that serves; `supervisorctl
