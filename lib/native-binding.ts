@@ -24,6 +24,13 @@ export interface NativeServerOptions {
   onDrain: (id: number) => void;
   onAbort: (id: number) => void;
   onClose: () => void;
+  /** A custom request log: the line for a request (lib/log-format.ts). */
+  onLog?: (id: number, status: number, bodyBytes: number, headerCount: number, headerBytes: number, micros: number, requests: number, varsCount: number, varsBytes: number) => string;
+  logJson?: boolean;
+  log4xx?: boolean;
+  log5xx?: boolean;
+  logSlow?: number;
+  logBig?: number;
   scoreboardFd?: number;
   scoreboardSlot?: number;
   scoreboardSlots?: number;
@@ -75,6 +82,8 @@ export interface NativeBinding {
   scoreboardSet(slot: number, field: keyof ScoreboardSlot, value: number): void;
   listenQueue(fd: number): number;
   logTo(path: string): void;
+  openLog(path: string): number;
+  reopenLog(path: string, fd: number): void;
   setLimitAs(bytes: number): void;
   abiVersion: number;
 }

@@ -9,6 +9,7 @@ import { normalize, type OptionValues } from './options.js';
 import type { Application } from './types.js';
 import { staticMapped } from './static-map.js';
 import { ErrorLog } from './wsgi-errors.js';
+import { customRequestLine, logFilter, messageLine, setMessageEncoder } from './log-format.js';
 
 export interface ServeOptions {
   /** Addresses to serve HTTP on; "127.0.0.1:0" (a free port on loopback) when none is given. */
@@ -91,6 +92,8 @@ export interface WorkerSlot {
   scoreboardSlots: number;
   /** The core (thread) of the worker: the log line's "on core N". */
   core: number;
+  /** The worker's id: %(wid). */
+  worker: number;
 }
 
 export interface NativeBackend extends Backend {
@@ -105,13 +108,26 @@ export function nativeBackend(handler: Handler, values: OptionValues, slot?: Wor
   const binding = loadBinding();
   let resolveClosed: () => void = () => {};
   const closed = new Promise<void>((r) => (resolveClosed = r));
+  const line = customRequestLine(values, slot?.worker ?? 1, slot?.core ?? 0);
+  const filter = logFilter(values);
   const native: NativeServer = new binding.Server({
     bufferSize: values.bufferSize as number,
     postBuffering: values.postBuffering as number,
     limitPost: values.limitPost as number,
     timeoutMs: (values.httpTimeout as number) * 1000,
     tmpDir: tmpdir(),
-    logging: !(values.disableLogging as boolean),
+    logging: filter.all,
+    logJson: values.logEncoder === 'json',
+    log4xx: filter.status4xx,
+    log5xx: filter.status5xx,
+    logSlow: filter.slowMs,
+    logBig: filter.bigBytes,
+    ...(line !== undefined
+      ? {
+          onLog: (id: number, status: number, bodyBytes: number, headerCount: number, headerBytes: number, micros: number, requests: number, varsCount: number, varsBytes: number) =>
+            line((handler.pending.get(id)?.environ ?? {}) as Record<string, unknown>, { status, bodyBytes, headerCount, headerBytes, micros, requests, varsCount, varsBytes }),
+        }
+      : {}),
     manageScriptName: values.manageScriptName as boolean,
     logFd,
     core: slot?.core ?? 0,
@@ -184,6 +200,7 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
     if (typeof input[k] === 'string') input[k] = [input[k]];
   }
   const values = normalize(input);
+  if (values.logEncoder !== undefined) setMessageEncoder(values.logEncoder as string);
   const targets = socketsOf(values);
   if (targets.length === 0) targets.push({ address: parseSocketAddress('127.0.0.1:0', 'http'), protocol: 'http' });
   const mode = values.chmodSocket !== undefined ? parseSocketMode(values.chmodSocket as string) : undefined;
@@ -193,6 +210,7 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
     backend: backendName,
     serverName: hostname(),
     ...(errorLog !== undefined ? { errors: new ErrorLog(errorLog as (text: string | Uint8Array) => void) } : {}),
+    ...(errorLog === undefined && values.logEncoder === 'json' ? { logError: (m: string) => process.stderr.write(messageLine(m.replace(/\n$/, ''))) } : {}),
   });
   let backend: Backend;
   if (backendName === 'js') {
