@@ -116,7 +116,7 @@ export function jsBackend(handler: Handler, values: OptionValues, logFd = 2): Ba
   const filter = logFilter(values);
   const logging = logsAny(filter);
   const custom = customRequestLine(values, 1, 0);
-  const requestLine = (e: RequestEntry, id: number) => entryLine(e, filter, custom, handler.pending.get(id)?.environ as Record<string, unknown> | undefined);
+  const requestLine = (e: RequestEntry, id: number) => entryLine(e, filter, custom, handler.environOf(id) as Record<string, unknown> | undefined);
   const serverName = hostname();
   const pending = new Map<number, Pending>();
   let nextId = 1;

@@ -847,7 +847,8 @@ export function normalize(input: OptionValues): OptionValues {
   for (const [key, raw] of Object.entries(input)) {
     if (raw === undefined) continue;
     const name = key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
-    const spec = findOption(name);
+    // log4xx is log-4xx: a digit after a dash leaves no capital to find it by.
+    const spec = findOption(name) ?? OPTIONS.find((s) => camelCase(s.name) === key);
     if (!spec) unknown(name);
     if (spec!.verdict === 'refused') {
       throw new TsgiError('TSGI_ERR_OPTION_REFUSED', `${spec!.name}: ${spec!.message ?? 'refused'}`);

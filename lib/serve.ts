@@ -125,7 +125,7 @@ export function nativeBackend(handler: Handler, values: OptionValues, slot?: Wor
     ...(line !== undefined
       ? {
           onLog: (id: number, status: number, bodyBytes: number, headerCount: number, headerBytes: number, micros: number, requests: number, varsCount: number, varsBytes: number) =>
-            line((handler.pending.get(id)?.environ ?? {}) as Record<string, unknown>, { status, bodyBytes, headerCount, headerBytes, micros, requests, varsCount, varsBytes }),
+            line((handler.environOf(id) ?? {}) as Record<string, unknown>, { status, bodyBytes, headerCount, headerBytes, micros, requests, varsCount, varsBytes }),
         }
       : {}),
     manageScriptName: values.manageScriptName as boolean,

@@ -108,6 +108,7 @@ export async function runWorker(given: WorkerSpec): Promise<void> {
   process.on('SIGUSR2', () => {
     try {
       logs.reopen();
+      process.stderr.write(messageLine(`tsgi: worker ${spec.id} (pid: ${process.pid}): log files reopened`));
     } catch (err) {
       process.stderr.write(messageLine(`tsgi: worker ${spec.id} (pid: ${process.pid}): ${(err as Error).message}`));
     }
