@@ -440,7 +440,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     choices: ['json'],
     help: 'json: one JSON object per line. A request is {"time","pid","wid","addr","method","uri","proto","status","size","rsize","hsize","msecs","host","referer","uagent"}, or with --logformat one key per %(x); a server message is {"time","msg"}. uWSGI\'s other encoders are not offered.',
     verdict: 'implemented',
-    obeyedIn: 'lib/log-format.ts customRequestLine(), messageLine()',
+    obeyedIn: 'lib/log-format.ts customRequestLine(), lib/request-log.ts messageLine()',
   },
   {
     name: 'log-x-forwarded-for',
