@@ -39,13 +39,34 @@ const str = (c: Ctx, k: string): string => {
 const startMs = (c: Ctx) => c.now - c.f.micros / 1000;
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
-/** Apache's (and uWSGI's %(ltime)) date: "06/Dec/2026:12:30:19 +0100", local time. */
+let apacheSecond = -1;
+let apacheText = '';
+
+/** Apache's (and uWSGI's %(ltime)) date: "06/Dec/2026:12:30:19 +0100", local time; made once a second. */
 export function apacheDate(ms: number): string {
-  const d = new Date(ms);
-  const p = (n: number) => String(n).padStart(2, '0');
-  const off = -d.getTimezoneOffset();
-  const zone = `${off < 0 ? '-' : '+'}${p(Math.floor(Math.abs(off) / 60))}${p(Math.abs(off) % 60)}`;
-  return `${p(d.getDate())}/${MONTHS[d.getMonth()]}/${d.getFullYear()}:${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} ${zone}`;
+  const second = Math.floor(ms / 1000);
+  if (second !== apacheSecond) {
+    const d = new Date(second * 1000);
+    const p = (n: number) => String(n).padStart(2, '0');
+    const off = -d.getTimezoneOffset();
+    const zone = `${off < 0 ? '-' : '+'}${p(Math.floor(Math.abs(off) / 60))}${p(Math.abs(off) % 60)}`;
+    apacheText = `${p(d.getDate())}/${MONTHS[d.getMonth()]}/${d.getFullYear()}:${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} ${zone}`;
+    apacheSecond = second;
+  }
+  return apacheText;
+}
+
+let isoSecond = -1;
+let isoPrefix = '';
+
+/** new Date(ms).toISOString(), its "2026-12-06T12:30:19." made once a second. */
+export function isoDate(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== isoSecond) {
+    isoPrefix = new Date(second * 1000).toISOString().slice(0, 20);
+    isoSecond = second;
+  }
+  return `${isoPrefix}${String(Math.floor(ms) - second * 1000).padStart(3, '0')}Z`;
 }
 
 /** uWSGI's log variables, by name (docs/architecture.md "Logging" lists them). */
@@ -82,7 +103,7 @@ const VARIABLES: Record<string, Value> = {
 
 /** The keys of --log-encoder json without --logformat. */
 const JSON_KEYS = ['time', 'pid', 'wid', 'addr', 'method', 'uri', 'proto', 'status', 'size', 'rsize', 'hsize', 'msecs', 'host', 'referer', 'uagent'];
-const JSON_TIME: Value = (c) => new Date(startMs(c)).toISOString();
+const JSON_TIME: Value = (c) => isoDate(startMs(c));
 
 type Part = string | { name: string; value: Value };
 
