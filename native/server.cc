@@ -1637,6 +1637,10 @@ void Server::CloseConnection(Connection* c, bool abort_request) {
   }
   uv_close(&c->h.handle, OnConnectionClosed);
   if (was_dispatched && abort_request) {
+    // The line first, while the application still holds the request (a custom line
+    // reads its environ); OnConnectionClosed then has nothing to log.
+    if (cfg_.logging && c->req != nullptr) LogRequest(c);
+    c->id = -1;
     aborted_++;
     napi_value arg;
     napi_create_double(env_, id, &arg);

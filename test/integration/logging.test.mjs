@@ -265,6 +265,20 @@ for (const backend of BACKENDS) {
   }
 }
 
+test('--logformat: a request the client abandons is logged with its environ (native backend)', { timeout: 30000 }, async () => {
+  const cli = await startCli(['--backend', 'native', '--http', '127.0.0.1:0', '--wsgi-file', APP, '--logformat', '%(method) %(uri) %(status) %(var.HTTP_X_ID)']);
+  try {
+    const port = cli.sockets[0].port;
+    // The client goes away after 150 ms; the application answers after 600.
+    const r = await rawRequest(port, req('GET', '/sleep/600', [['X-Id', 'gone-1']]), { timeoutMs: 150 });
+    assert.equal(r.data.length, 0);
+    await waitUntil(() => requestLines(cli).length >= 1, 3000, 'the abandoned request\'s line');
+    assert.deepEqual(requestLines(cli), ['GET /sleep/600 0 gone-1']);
+  } finally {
+    await cli.kill();
+  }
+});
+
 test('master mode: SIGUSR2 reopens the master\'s log and each worker\'s request log', { timeout: 30000 }, async () => {
   const dir = tempDir();
   const all = join(dir, 'server.log');
