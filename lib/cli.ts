@@ -14,7 +14,7 @@ import { USAGE, helpText, type OptionValues } from './options.js';
 import { serve, type Server } from './serve.js';
 import { VERSION } from './version.js';
 import { compileLogFormat, messageLine, setMessageEncoder } from './log-format.js';
-import { logPaths, openLogs, watchLogReopen, type LogFiles } from './log-files.js';
+import { openLogs, watchLogReopen, type LogFiles } from './log-files.js';
 
 function log(line: string): void {
   process.stderr.write(messageLine(line));
@@ -185,7 +185,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     // Checked here, so that a bad format or logger stops the start with its reason.
     if (values.logformat !== undefined) compileLogFormat(values.logformat as string);
-    if (logPaths(values).all !== undefined) openLogs(values, loadBinding(), { all: true, requests: false });
+    openLogs(values, loadBinding, { all: true, requests: false });
   } catch (err) {
     log(`tsgi: ${(err as Error).message}`);
     return 1;
@@ -296,7 +296,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     log(`tsgi: application ${loaded.file} callable '${loaded.callable}' loaded in ${loaded.millis} msecs`);
     appFile = loaded.file;
     const { help: _h, version: _v, chdir: _c, env: _e, wsgiFile: _w, module: _m, callable: _k, uid: _u, gid: _g, logto: _l, daemonize: _d, logger: _lg, reqLogger: _rl, touchLogreopen: _tl, ...serveOptions } = values;
-    logs = openLogs(values, loadBinding(), { all: false, requests: true });
+    logs = openLogs(values, loadBinding, { all: false, requests: true });
     server = await serve(loaded.app, { ...serveOptions, logFd: logs.requestFd });
   } catch (err) {
     if (err instanceof TsgiError && err.code === 'TSGI_ERR_APP_LOAD') {

@@ -41,17 +41,20 @@ export function logPaths(values: OptionValues): { all?: string; requests?: strin
  * Opens the files the options name, in this process: which.all, --logto/--logger as
  * stdout and stderr (a worker inherits them from its master); which.requests, the
  * --req-logger file (the processes that serve). reopen() reopens what this process uses.
+ * addon: the native addon, loaded only when a file is named.
  */
-export function openLogs(values: OptionValues, binding: NativeBinding, which: { all: boolean; requests: boolean }): LogFiles {
+export function openLogs(values: OptionValues, addon: () => NativeBinding, which: { all: boolean; requests: boolean }): LogFiles {
   const paths = logPaths(values);
   if (!which.requests) delete paths.requests;
-  if (paths.all !== undefined && which.all) binding.logTo(paths.all);
-  const requestFd = paths.requests !== undefined ? binding.openLog(paths.requests) : 2;
+  // The addon opens and reopens the files; without a file to open it is not needed (the
+  // js backend may run without it).
+  if (paths.all !== undefined && which.all) addon().logTo(paths.all);
+  const requestFd = paths.requests !== undefined ? addon().openLog(paths.requests) : 2;
   return {
     requestFd,
     reopen() {
-      if (paths.all !== undefined) binding.logTo(paths.all);
-      if (paths.requests !== undefined) binding.reopenLog(paths.requests, requestFd);
+      if (paths.all !== undefined) addon().logTo(paths.all);
+      if (paths.requests !== undefined) addon().reopenLog(paths.requests, requestFd);
     },
   };
 }

@@ -84,7 +84,7 @@ export class Master {
 
   constructor(private readonly values: OptionValues) {
     this.binding = loadBinding();
-    this.logs = openLogs(values, this.binding, { all: false, requests: false }); // cli.ts opened --logto
+    this.logs = openLogs(values, () => this.binding, { all: false, requests: false }); // cli.ts opened --logto
     this.wanted = (values.processes as number) ?? 1;
     this.threads = (values.threads as number | undefined) ?? 1;
     this.exited = new Promise((r) => (this.resolveExit = r));

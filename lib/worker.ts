@@ -103,7 +103,7 @@ export async function runWorker(given: WorkerSpec): Promise<void> {
   // The worker opens its own --req-logger file and reopens its logs on SIGUSR2, which
   // the master forwards (lib/log-files.ts).
   setMessageEncoder(values.logEncoder as string | undefined);
-  const logs = openLogs(values, loadBinding(), { all: false, requests: true });
+  const logs = openLogs(values, loadBinding, { all: false, requests: true });
   const spec: WorkerSpec = { ...given, requestLogFd: logs.requestFd };
   process.on('SIGUSR2', () => {
     try {
