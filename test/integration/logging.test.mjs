@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BACKENDS, FIXTURES, rawRequest, req, parseResponse, spawnCli, startCli, waitUntil } from '../helpers.mjs';
 import { startMaster, killAll, assertAllGone } from '../master.mjs';
+import { uwsgiRequest } from '../nginx.mjs';
 
 const APP = join(FIXTURES, 'log-app.mjs');
 
@@ -85,6 +86,35 @@ for (const backend of BACKENDS) {
       assert.equal(got.user, '');
     } finally {
       await cli.kill();
+    }
+  });
+
+  test(`--logformat over uwsgi: the values are what the front end sent (${backend} backend)`, { timeout: 30000 }, async () => {
+    const dir = tempDir();
+    const socket = join(dir, 'app.sock');
+    const cli = await startCli(['--backend', backend, '--uwsgi-socket', socket, '--wsgi-file', APP, '--logformat', '%(addr)|%(method)|%(uri)|%(proto)|%(host)|%(status)|%(var.HTTPS)|%(cl)']);
+    try {
+      const vars = [
+        ['REQUEST_METHOD', 'PUT'],
+        ['REQUEST_URI', '/status/202?a=b'],
+        ['PATH_INFO', '/status/202'],
+        ['QUERY_STRING', 'a=b'],
+        ['SERVER_PROTOCOL', 'HTTP/2.0'],
+        ['REMOTE_ADDR', '198.51.100.7'],
+        ['REMOTE_PORT', '40000'],
+        ['SERVER_NAME', 'front'],
+        ['SERVER_PORT', '443'],
+        ['HTTP_HOST', 'front.test'],
+        ['HTTPS', 'on'],
+        ['CONTENT_LENGTH', '3'],
+      ];
+      const r = await uwsgiRequest(socket, vars, 'xyz');
+      assert.match(r.data.toString('latin1'), /^HTTP\/2\.0 202 |^HTTP\/1\.1 202 /);
+      await waitUntil(() => requestLines(cli).length >= 1, 3000, 'the request line');
+      assert.deepEqual(requestLines(cli), ['198.51.100.7|PUT|/status/202?a=b|HTTP/2.0|front.test|202|on|3']);
+    } finally {
+      await cli.kill();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
