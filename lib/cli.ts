@@ -15,9 +15,11 @@ import { USAGE, helpText, type OptionValues } from './options.js';
 import { serve, type Server } from './serve.js';
 import { drainThenStop, ProcessOps } from './process-ops.js';
 import { VERSION } from './version.js';
+import { compileLogFormat, messageLine, setMessageEncoder } from './log-format.js';
+import { openLogs, watchLogReopen, type LogFiles } from './log-files.js';
 
 function log(line: string): void {
-  process.stderr.write(line + '\n');
+  process.stderr.write(messageLine(line));
 }
 
 /** Signals only queue; one dispatcher handles them in order (gunicorn's arbiter). */
@@ -181,14 +183,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     logConfig(config);
     return daemonize(values.daemonize as string);
   }
-  const logto = (values.logto ?? values.daemonize) as string | undefined;
-  if (logto !== undefined) {
-    try {
-      loadBinding().logTo(logto);
-    } catch (err) {
-      log(`tsgi: ${(err as Error).message}`);
-      return 1;
-    }
+  setMessageEncoder(values.logEncoder as string | undefined);
+  try {
+    // Checked here, so that a bad format or logger stops the start with its reason.
+    if (values.logformat !== undefined) compileLogFormat(values.logformat as string);
+    openLogs(values, loadBinding, { all: true, requests: false });
+  } catch (err) {
+    log(`tsgi: ${(err as Error).message}`);
+    return 1;
   }
   if (!autoreloadChild) logConfig(config);
   if (values.touchReload !== undefined && !(values.master || (values.processes as number) > 1)) {
@@ -279,6 +281,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   let server: Server;
   let appFile: string;
   let ops: ProcessOps | undefined;
+  let logs: LogFiles;
   // The application's files before it loads: a change made while it loads is seen.
   let baseline: Map<string, Stamp> | undefined;
   if (autoreloadChild && autoreload > 0) {
@@ -297,8 +300,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     const served = await resolveInterface(loaded.app, values.interface as string, loaded.file);
     log(`tsgi: application ${loaded.file} callable '${loaded.callable}' loaded in ${loaded.millis} msecs, interface ${served.description}`);
     appFile = loaded.file;
-    const { help: _h, version: _v, chdir: _c, env: _e, wsgiFile: _w, module: _m, callable: _k, uid: _u, gid: _g, logto: _l, daemonize: _d, interface: _i, ...serveOptions } = values;
-    server = await serve(served.app, serveOptions, ops?.slot, ops?.counters);
+    const { help: _h, version: _v, chdir: _c, env: _e, wsgiFile: _w, module: _m, callable: _k, uid: _u, gid: _g, logto: _l, daemonize: _d, interface: _i, logger: _lg, reqLogger: _rl, touchLogreopen: _tl, ...serveOptions } = values;
+    logs = openLogs(values, loadBinding, { all: false, requests: true });
+    server = await serve(served.app, { ...serveOptions, logFd: logs.requestFd }, ops?.slot, ops?.counters);
   } catch (err) {
     ops?.close();
     if (err instanceof TsgiError && err.code === 'TSGI_ERR_APP_LOAD') {
@@ -355,7 +359,12 @@ export async function main(argv: readonly string[]): Promise<number> {
       );
       log(`tsgi: py-autoreload: watching ${w.count} file${w.count === 1 ? '' : 's'} every ${autoreload} s (the application and the modules it imports)`);
     }
+    let reopenLogs: (why: string) => void = () => {};
     const queue = new SignalQueue((signal) => {
+      if (signal === 'SIGUSR2') {
+        reopenLogs('SIGUSR2');
+        return;
+      }
       if (signal === 'SIGQUIT' || (stopping && signal !== 'SIGHUP')) {
         log(`tsgi: ${signal}: stopping now`);
         server.destroy();
@@ -370,6 +379,16 @@ export async function main(argv: readonly string[]): Promise<number> {
         });
       }
     });
-    queue.listen(['SIGINT', 'SIGTERM', 'SIGQUIT']);
+    queue.listen(['SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGUSR2']);
+    const reopen = (why: string) => {
+      try {
+        logs.reopen();
+        log(`tsgi: ${why}: log files reopened`);
+      } catch (err) {
+        log(`tsgi: ${why}: ${(err as Error).message}`);
+      }
+    };
+    reopenLogs = reopen;
+    watchLogReopen((values.touchLogreopen as string[] | undefined) ?? [], (file) => reopen(`${file} touched`));
   });
 }

@@ -302,8 +302,21 @@ export class Handler {
     if (this.started === this.options.maxRequests) this.options.onMaxRequests?.();
     const ex = new Exchange(this, id, flags, environ, input);
     (environ as unknown as EnvironObject)[kExchange] = ex;
-    ex.run();
+    this.running = ex;
+    try {
+      ex.run();
+    } finally {
+      this.running = undefined;
+    }
     if (!ex.finished) this.pending.set(id, ex);
+  }
+
+  /** The exchange onRequest is running (its response may end before it returns). */
+  private running: Exchange | undefined;
+
+  /** The environ of request id while it is in progress: the request log reads it as it ends. */
+  environOf(id: number): Environ | undefined {
+    return this.running !== undefined && this.running.id === id ? this.running.environ : this.pending.get(id)?.environ;
   }
 
   onDrain(id: number): void {

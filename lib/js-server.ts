@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { Handler, REQ_BODY_FILE, REQ_HTTP10, REQ_KEEP_ALIVE, REQ_LISTENER_SHIFT, REQ_NEW_CONNECTION, SEND_ABORT, SEND_ADD_LENGTH, SEND_CLOSE, SEND_END } from './exchange.js';
 import { formatRefusal, refusalResponse, RequestEntry } from './request-log.js';
+import { customRequestLine, entryLine, logFilter, logsAny } from './log-format.js';
 import type { Backend } from './serve.js';
 import type { OptionValues } from './options.js';
 import type { Chunk } from './types.js';
@@ -117,7 +118,10 @@ export function jsBackend(handler: Handler, values: OptionValues, logFd = 2, cou
   const postBuffering = values.postBuffering as number;
   const limitPost = values.limitPost as number;
   const timeoutMs = (values.httpTimeout as number) * 1000;
-  const logging = !(values.disableLogging as boolean);
+  const filter = logFilter(values);
+  const logging = logsAny(filter);
+  const custom = customRequestLine(values, 1, 0);
+  const requestLine = (e: RequestEntry, id: number) => entryLine(e, filter, custom, handler.environOf(id) as Record<string, unknown> | undefined);
   const serverName = hostname();
   const pending = new Map<number, Pending>();
   let nextId = 1;
@@ -125,7 +129,7 @@ export function jsBackend(handler: Handler, values: OptionValues, logFd = 2, cou
   let requests = 0;
   const log = (line: string) => {
     try {
-      writeSync(logFd, line);
+      writeSync(logFd, Buffer.from(line, 'latin1')); // the request's bytes, as the native server writes them
     } catch {
       // the log is gone; keep serving
     }
@@ -236,6 +240,7 @@ export function jsBackend(handler: Handler, values: OptionValues, logFd = 2, cou
     limitPost,
     timeoutMs,
     logging,
+    requestLine,
     manageScriptName: values.manageScriptName as boolean,
     log,
     register(conn) {
@@ -424,7 +429,8 @@ export function jsBackend(handler: Handler, values: OptionValues, logFd = 2, cou
     if (logging) {
       // Over HTTP the line shows the count when the request ends.
       p.requests = requests;
-      log(p.format());
+      const line = requestLine(p, id);
+      if (line !== undefined) log(line);
     }
   }
 

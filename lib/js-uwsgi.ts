@@ -18,6 +18,8 @@ export interface UwsgiContext {
   limitPost: number;
   timeoutMs: number;
   logging: boolean;
+  /** The line for a request that ends now (lib/log-format.ts entryLine), if it gets one. */
+  requestLine(entry: RequestEntry, id: number): string | undefined;
   manageScriptName: boolean;
   log(line: string): void;
   /** A new request id, registered so that send() finds this connection. */
@@ -256,7 +258,9 @@ export class UwsgiConnection {
   }
 
   private logRequest(): void {
-    if (this.ctx.logging) this.ctx.log(this.entry!.format());
+    if (!this.ctx.logging) return;
+    const line = this.ctx.requestLine(this.entry!, this.id);
+    if (line !== undefined) this.ctx.log(line);
   }
 
   // ---- the end of a connection ----------------------------------------------------------
@@ -275,9 +279,10 @@ export class UwsgiConnection {
     this.body?.close();
     if (wasDispatched) {
       this.ctx.unregister(this.id);
-      this.ctx.handler.onAbort(this.id);
-      // The native server logs an abandoned request too, with what it had sent.
+      // The native server logs an abandoned request too, with what it had sent, before
+      // the application hears of the abort (while its environ is at hand).
       this.logRequest();
+      this.ctx.handler.onAbort(this.id);
     }
     this.socket.destroy();
   }

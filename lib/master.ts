@@ -22,6 +22,8 @@ import { dropPrivileges } from './privileges.js';
 import { ForwardedTrust } from './forwarded.js';
 import { ListenQueueWatch, effectiveBacklog, type SocketQueue } from './listen-queue.js';
 import { statSync, watchFile, unwatchFile } from 'node:fs';
+import { messageLine } from './log-format.js';
+import { openLogs, watchLogReopen, type LogFiles } from './log-files.js';
 
 const WORKER_ENTRY = join(fileURLToPath(import.meta.url), '..', 'worker-main.js');
 const FIRST_INHERITED_FD = 4; // stdin, stdout, stderr, ipc, then the sockets
@@ -53,7 +55,7 @@ interface Worker {
 }
 
 function log(line: string): void {
-  process.stderr.write(line + '\n');
+  process.stderr.write(messageLine(line));
 }
 
 export class Master {
@@ -88,11 +90,13 @@ export class Master {
   private queues?: ListenQueueWatch;
   private readonly previousRequests = new Map<number, number>();
   private readonly watched: string[] = [];
+  private readonly logs: LogFiles;
   private resolveExit!: (code: number) => void;
   readonly exited: Promise<number>;
 
   constructor(private readonly values: OptionValues) {
     this.binding = loadBinding();
+    this.logs = openLogs(values, () => this.binding, { all: false, requests: false }); // cli.ts opened --logto
     this.wanted = (values.processes as number) ?? 1;
     this.threads = (values.threads as number | undefined) ?? 1;
     this.exited = new Promise((r) => (this.resolveExit = r));
@@ -164,6 +168,7 @@ export class Master {
       });
       this.watched.push(file);
     }
+    watchLogReopen((v.touchLogreopen as string[] | undefined) ?? [], (file) => this.reopenLogs(`${file} touched`));
     log(`tsgi: master process (pid: ${process.pid}) spawning ${this.wanted} worker${this.wanted === 1 ? '' : 's'} (tsgi ${VERSION})`);
     this.listenSignals();
     for (let i = 0; i < this.wanted; i++) this.spawnWorker();
@@ -445,7 +450,7 @@ export class Master {
   }
 
   private listenSignals(): void {
-    const signals: NodeJS.Signals[] = ['SIGHUP', 'SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGUSR1', 'SIGTTIN', 'SIGTTOU'];
+    const signals: NodeJS.Signals[] = ['SIGHUP', 'SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGUSR1', 'SIGTTIN', 'SIGTTOU', 'SIGUSR2'];
     for (const s of signals) {
       process.on(s, () => {
         this.queue.push(s);
@@ -468,6 +473,7 @@ export class Master {
       else if (s === 'SIGUSR1') this.printStats();
       else if (s === 'SIGTTIN') this.addWorker();
       else if (s === 'SIGTTOU') this.removeWorker();
+      else if (s === 'SIGUSR2') this.reopenLogs('SIGUSR2');
     }
   }
 
@@ -628,6 +634,22 @@ export class Master {
     for (const w of this.workers.values()) {
       if (graceful) this.stopWorker(w, mercy, true);
       else w.child.kill('SIGKILL');
+    }
+  }
+
+  /**
+   * SIGUSR2 and --touch-logreopen: the master reopens its log file, and each ready
+   * worker is told to reopen its own (a worker still starting opens them after).
+   */
+  private reopenLogs(why: string): void {
+    try {
+      this.logs.reopen();
+      log(`tsgi: ${why}: log files reopened`);
+    } catch (err) {
+      log(`tsgi: ${why}: ${(err as Error).message}`);
+    }
+    for (const w of this.workers.values()) {
+      if (w.ready && !w.stopping) w.child.kill('SIGUSR2');
     }
   }
 

@@ -26,6 +26,13 @@ export interface NativeServerOptions {
   onDrain: (id: number) => void;
   onAbort: (id: number) => void;
   onClose: () => void;
+  /** A custom request log: the line for a request (lib/log-format.ts). */
+  onLog?: (id: number, status: number, bodyBytes: number, headerCount: number, headerBytes: number, micros: number, requests: number, varsCount: number, varsBytes: number) => string;
+  logJson?: boolean;
+  log4xx?: boolean;
+  log5xx?: boolean;
+  logSlow?: number;
+  logBig?: number;
   scoreboardFd?: number;
   scoreboardSlot?: number;
   scoreboardSlots?: number;
@@ -94,6 +101,8 @@ export interface NativeBinding {
   /** A TCP listening socket's accept queue (TCP_INFO); undefined for any other socket. */
   listenQueue(fd: number): { length: number; backlog: number } | undefined;
   logTo(path: string): void;
+  openLog(path: string): number;
+  reopenLog(path: string, fd: number): void;
   setLimitAs(bytes: number): void;
   abiVersion: number;
 }

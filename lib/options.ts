@@ -455,6 +455,85 @@ export const OPTIONS: readonly OptionSpec[] = [
     obeyedIn: 'native/server.cc Server::EndRequest',
   },
   {
+    name: 'logformat',
+    aliases: ['log-format'],
+    type: 'string',
+    help: 'The request log line, with uWSGI\'s %(...) variables: "%(addr) %(method) %(uri) %(status) %(msecs)" (docs/architecture.md "Logging" lists them; %(var.NAME) is any environ key).',
+    verdict: 'implemented',
+    obeyedIn: 'lib/log-format.ts customRequestLine()',
+  },
+  {
+    name: 'log-encoder',
+    type: 'choice',
+    choices: ['json'],
+    help: 'json: one JSON object per line. A request is {"time","pid","wid","addr","method","uri","proto","status","size","rsize","hsize","msecs","host","referer","uagent"}, or with --logformat one key per %(x); a server message is {"time","msg"}. uWSGI\'s other encoders are not offered.',
+    verdict: 'implemented',
+    obeyedIn: 'lib/log-format.ts customRequestLine(), lib/request-log.ts messageLine()',
+  },
+  {
+    name: 'log-x-forwarded-for',
+    type: 'bool',
+    default: false,
+    help: 'Log the X-Forwarded-For header (as sent) as the client\'s address, REMOTE_ADDR when the request has none.',
+    verdict: 'implemented',
+    obeyedIn: 'lib/log-format.ts customRequestLine()',
+  },
+  {
+    name: 'log-4xx',
+    type: 'bool',
+    default: false,
+    help: 'With --disable-logging, still log the requests answered with a 4xx status.',
+    verdict: 'implemented',
+    obeyedIn: 'native/request_log.cc ShouldLogRequest, lib/log-format.ts shouldLog()',
+  },
+  {
+    name: 'log-5xx',
+    type: 'bool',
+    default: false,
+    help: 'With --disable-logging, still log the requests answered with a 5xx status.',
+    verdict: 'implemented',
+    obeyedIn: 'native/request_log.cc ShouldLogRequest, lib/log-format.ts shouldLog()',
+  },
+  {
+    name: 'log-slow',
+    type: 'int',
+    min: 0,
+    help: 'With --disable-logging, still log the requests that took this many milliseconds or more.',
+    verdict: 'implemented',
+    obeyedIn: 'native/request_log.cc ShouldLogRequest, lib/log-format.ts shouldLog()',
+  },
+  {
+    name: 'log-big',
+    type: 'int',
+    min: 0,
+    help: 'With --disable-logging, still log the requests whose response body is this many bytes or more.',
+    verdict: 'implemented',
+    obeyedIn: 'native/request_log.cc ShouldLogRequest, lib/log-format.ts shouldLog()',
+  },
+  {
+    name: 'logger',
+    type: 'string',
+    help: 'Where the server\'s messages (and the request log, without --req-logger) go: "file:PATH" (as --logto PATH). uWSGI\'s syslog and other loggers are refused: log to stderr for journald.',
+    verdict: 'implemented',
+    obeyedIn: 'lib/log-files.ts openLogs()',
+  },
+  {
+    name: 'req-logger',
+    aliases: ['logger-req'],
+    type: 'string',
+    help: 'Where the request log (and the lines of refused requests) go, apart from the server\'s messages: "file:PATH".',
+    verdict: 'implemented',
+    obeyedIn: 'lib/log-files.ts openLogs()',
+  },
+  {
+    name: 'touch-logreopen',
+    type: 'string',
+    repeatable: true,
+    help: 'Reopen the log files when this file is touched, as SIGUSR2 does (logrotate: rename the file, then touch or signal; new lines go to a new file at the path).',
+    verdict: 'implemented',
+    obeyedIn: 'lib/log-files.ts watchLogReopen()',
+  },
+  {
     name: 'backend',
     type: 'choice',
     choices: ['auto', 'native', 'js'],
@@ -805,7 +884,8 @@ export function normalize(input: OptionValues): OptionValues {
   for (const [key, raw] of Object.entries(input)) {
     if (raw === undefined) continue;
     const name = key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
-    const spec = findOption(name);
+    // log4xx is log-4xx: a digit after a dash leaves no capital to find it by.
+    const spec = findOption(name) ?? OPTIONS.find((s) => camelCase(s.name) === key);
     if (!spec) unknown(name);
     if (spec!.verdict === 'refused') {
       throw new TsgiError('TSGI_ERR_OPTION_REFUSED', `${spec!.name}: ${spec!.message ?? 'refused'}`);

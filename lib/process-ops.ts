@@ -30,7 +30,7 @@ export class ProcessOps {
     if (values.backend === 'js') {
       this.counters = newCounters();
     } else {
-      this.slot = { scoreboardFd: loadBinding().scoreboardCreate(1), scoreboardSlot: 0, scoreboardSlots: 1, core: 0 };
+      this.slot = { scoreboardFd: loadBinding().scoreboardCreate(1), scoreboardSlot: 0, scoreboardSlots: 1, core: 0, worker: 1 };
     }
   }
 

@@ -2,7 +2,7 @@
 // writes the same line from native/request_log.cc).
 
 /** What the line shows: a request's entry, without its start time. */
-export type RequestLogFields = Omit<RequestEntry, 'started' | 'format'>;
+export type RequestLogFields = Omit<RequestEntry, 'started'>;
 
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -40,7 +40,7 @@ export class RequestEntry {
   status = 0;
   headerCount = 0;
   headerBytes = 0;
-  readonly core = 0;
+  readonly core: number = 0;
   readonly started = process.hrtime.bigint();
 
   constructor(
@@ -53,11 +53,6 @@ export class RequestEntry {
     public requests: number,
   ) {}
 
-  /** The log line of the request, over now: its time is taken here. */
-  format(): string {
-    this.msecs = Number((process.hrtime.bigint() - this.started) / 1000000n);
-    return formatRequestLog(this);
-  }
 }
 
 /** The line for a request refused before it reached the application; peer as formatConnectionLine has it. */
@@ -74,9 +69,23 @@ export function refusalResponse(status: number): string {
 /**
  * A line about a connection, not a request (native/server.cc LogLine): peer is
  * "addr:port", or "unix" for a unix-socket client, as the native server writes it.
+ * With --log-encoder json: {"time","pid","addr","msg"} (native AppendJsonConnectionLine).
  */
 export function formatConnectionLine(pid: number, peer: string, what: string): string {
+  if (jsonMessages) return `{"time":${JSON.stringify(new Date().toISOString())},"pid":${pid},"addr":${JSON.stringify(peer)},"msg":${JSON.stringify(what)}}\n`;
   return `[pid: ${pid}] ${peer} [${logDate()}] ${what}\n`;
+}
+
+let jsonMessages = false;
+
+/** --log-encoder json: the server's own messages become {"time":..,"msg":..} lines. */
+export function setMessageEncoder(encoder: string | undefined): void {
+  jsonMessages = encoder === 'json';
+}
+
+/** A server message as a line, newline included, in the encoder's shape. */
+export function messageLine(text: string): string {
+  return jsonMessages ? `{"time":${JSON.stringify(new Date().toISOString())},"msg":${JSON.stringify(text)}}\n` : text + '\n';
 }
 
 /** "No such file or directory (ENOENT)", from a failed fs call's error: the native server's wording. */

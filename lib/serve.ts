@@ -15,6 +15,7 @@ import type { Counters } from './metrics.js';
 import { writeSync } from 'node:fs';
 import { ForwardedTrust } from './forwarded.js';
 import { ListenQueueWatch, effectiveBacklog } from './listen-queue.js';
+import { customRequestLine, logFilter, messageLine, setMessageEncoder } from './log-format.js';
 
 export interface ServeOptions {
   /** Addresses to serve HTTP on; "127.0.0.1:0" (a free port on loopback) when none is given. */
@@ -98,6 +99,8 @@ export interface WorkerSlot {
   scoreboardSlots: number;
   /** The core (thread) of the worker: the log line's "on core N". */
   core: number;
+  /** The worker's id: %(wid). */
+  worker: number;
 }
 
 export interface NativeBackend extends Backend {
@@ -114,13 +117,26 @@ export function nativeBackend(handler: Handler, values: OptionValues, slot?: Wor
   const binding = loadBinding();
   let resolveClosed: () => void = () => {};
   const closed = new Promise<void>((r) => (resolveClosed = r));
+  const line = customRequestLine(values, slot?.worker ?? 1, slot?.core ?? 0);
+  const filter = logFilter(values);
   const native: NativeServer = new binding.Server({
     bufferSize: values.bufferSize as number,
     postBuffering: values.postBuffering as number,
     limitPost: values.limitPost as number,
     timeoutMs: (values.httpTimeout as number) * 1000,
     tmpDir: tmpdir(),
-    logging: !(values.disableLogging as boolean),
+    logging: filter.all,
+    logJson: values.logEncoder === 'json',
+    log4xx: filter.status4xx,
+    log5xx: filter.status5xx,
+    logSlow: filter.slowMs,
+    logBig: filter.bigBytes,
+    ...(line !== undefined
+      ? {
+          onLog: (id: number, status: number, bodyBytes: number, headerCount: number, headerBytes: number, micros: number, requests: number, varsCount: number, varsBytes: number) =>
+            line((handler.environOf(id) ?? {}) as Record<string, unknown>, { status, bodyBytes, headerCount, headerBytes, micros, requests, varsCount, varsBytes }),
+        }
+      : {}),
     manageScriptName: values.manageScriptName as boolean,
     proxyProtocol: values.enableProxyProtocol as boolean,
     logFd,
@@ -200,6 +216,7 @@ export async function serve(app: Application | FetchApplication | FetchHandler, 
     if (typeof input[k] === 'string') input[k] = [input[k]];
   }
   const values = normalize(input);
+  if (values.logEncoder !== undefined) setMessageEncoder(values.logEncoder as string);
   const served = await resolveInterface(app, values.interface as string, 'the application given to serve()');
   const targets = socketsOf(values);
   if (targets.length === 0) targets.push({ address: parseSocketAddress('127.0.0.1:0', 'http'), protocol: 'http' });
@@ -217,6 +234,7 @@ export async function serve(app: Application | FetchApplication | FetchHandler, 
     onException,
     ...(values.forwardedAllowIps !== undefined ? { forwarded: ForwardedTrust.parse(values.forwardedAllowIps as string) } : {}),
     ...(errorLog !== undefined ? { errors: new ErrorLog(errorLog as (text: string | Uint8Array) => void) } : {}),
+    ...(errorLog === undefined && values.logEncoder === 'json' ? { logError: (m: string) => process.stderr.write(messageLine(m.replace(/\n$/, ''))) } : {}),
   });
   let native: NativeBackend | undefined;
   if (backendName === 'js') {

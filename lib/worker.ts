@@ -17,6 +17,8 @@ import { nativeBackend, type NativeBackend, type SocketProtocol } from './serve.
 import { loadBinding } from './native-binding.js';
 import type { OptionValues } from './options.js';
 import { staticMapped } from './static-map.js';
+import { openLogs } from './log-files.js';
+import { messageLine, setMessageEncoder } from './log-format.js';
 
 /** What the master hands a worker, in TSGI_WORKER (JSON). */
 export interface WorkerSpec {
@@ -28,6 +30,8 @@ export interface WorkerSpec {
   sockets: Array<{ fd: number; protocol: SocketProtocol; port: string }>;
   values: OptionValues;
   processes: number;
+  /** The --req-logger file's descriptor in the worker (it opens the file itself); 2 without one. */
+  requestLogFd?: number;
 }
 
 /** Messages between master and worker over the IPC channel. */
@@ -84,6 +88,7 @@ export function startCore(spec: WorkerSpec, core: number, loaded: ServedApplicat
     multiprocess: spec.processes > 1,
     multithread: threads > 1,
     onException: () => backend?.noteException(),
+    ...(values.logEncoder === 'json' ? { logError: (m: string) => process.stderr.write(messageLine(m.replace(/\n$/, ''))) } : {}),
     maxRequests: (values.maxRequests as number | undefined) ?? 0,
     ...(values.forwardedAllowIps !== undefined ? { forwarded: ForwardedTrust.parse(values.forwardedAllowIps as string) } : {}),
     onMaxRequests: () => {
@@ -97,7 +102,8 @@ export function startCore(spec: WorkerSpec, core: number, loaded: ServedApplicat
     scoreboardSlot: spec.slot + core,
     scoreboardSlots: spec.slots,
     core,
-  });
+    worker: spec.id,
+  }, spec.requestLogFd ?? 2);
   for (const s of spec.sockets) backend.listenFd(s.fd, s.protocol, s.port);
   return backend;
 }
@@ -106,8 +112,21 @@ function send(message: ToMaster): void {
   if (process.connected) process.send!(message);
 }
 
-export async function runWorker(spec: WorkerSpec): Promise<void> {
-  const values = spec.values;
+export async function runWorker(given: WorkerSpec): Promise<void> {
+  const values = given.values;
+  // The worker opens its own --req-logger file and reopens its logs on SIGUSR2, which
+  // the master forwards (lib/log-files.ts).
+  setMessageEncoder(values.logEncoder as string | undefined);
+  const logs = openLogs(values, loadBinding, { all: false, requests: true });
+  const spec: WorkerSpec = { ...given, requestLogFd: logs.requestFd };
+  process.on('SIGUSR2', () => {
+    try {
+      logs.reopen();
+      process.stderr.write(messageLine(`tsgi: worker ${spec.id} (pid: ${process.pid}): log files reopened`));
+    } catch (err) {
+      process.stderr.write(messageLine(`tsgi: worker ${spec.id} (pid: ${process.pid}): ${(err as Error).message}`));
+    }
+  });
   const limitAs = (values.limitAs as number | undefined) ?? 0;
   if (limitAs > 0) loadBinding().setLimitAs(limitAs * 1024 * 1024);
   const threads = (values.threads as number | undefined) ?? 1;
@@ -156,7 +175,7 @@ export async function runWorker(spec: WorkerSpec): Promise<void> {
         t.once('exit', (code) => {
           if (!stopping) {
             // A core that dies takes its worker with it: the master respawns the worker.
-            process.stderr.write(`tsgi: worker ${spec.id} core ${core} exited (code ${code}): the worker stops\n`);
+            process.stderr.write(messageLine(`tsgi: worker ${spec.id} core ${core} exited (code ${code}): the worker stops`));
             process.exit(1);
           }
         });
@@ -188,7 +207,7 @@ export async function runWorker(spec: WorkerSpec): Promise<void> {
   // Without it, a worker outlives its master and serves on, as uWSGI's do.
   process.on('disconnect', () => {
     if (!stopping && values.noOrphans) {
-      process.stderr.write(`tsgi: worker ${spec.id} (pid: ${process.pid}): the master died, exiting (no-orphans)\n`);
+      process.stderr.write(messageLine(`tsgi: worker ${spec.id} (pid: ${process.pid}): the master died, exiting (no-orphans)`));
       process.exit(1);
     }
   });

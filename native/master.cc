@@ -194,6 +194,34 @@ Napi::Value LogTo(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// openLog(path) -> fd: path opened for appending (created 0640), for --req-logger.
+Napi::Value OpenLog(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if (fd < 0) return ThrowErrno(env, errno, "cannot open the log file " + path);
+  return Napi::Number::New(env, fd);
+}
+
+// reopenLog(path, fd): path opened again and put in fd's place (dup2), so that whoever
+// writes to fd (the native server's request log) writes to the file now at path: what
+// logrotate needs after it renamed the old one. The old file is closed once no
+// descriptor holds it; a failure leaves fd as it was.
+Napi::Value ReopenLog(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  const int target = info[1].As<Napi::Number>().Int32Value();
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if (fd < 0) return ThrowErrno(env, errno, "cannot reopen the log file " + path);
+  if (dup3(fd, target, O_CLOEXEC) < 0) {
+    int err = errno;
+    close(fd);
+    return ThrowErrno(env, err, "cannot reopen the log file " + path);
+  }
+  close(fd);
+  return env.Undefined();
+}
+
 // setLimitAs(bytes): RLIMIT_AS, uWSGI's --limit-as, for this process and its children.
 Napi::Value SetLimitAs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -217,6 +245,8 @@ void InitMaster(Napi::Env env, Napi::Object exports) {
   exports.Set("scoreboardReset", Napi::Function::New(env, ScoreboardReset));
   exports.Set("listenQueue", Napi::Function::New(env, ListenQueue));
   exports.Set("logTo", Napi::Function::New(env, LogTo));
+  exports.Set("openLog", Napi::Function::New(env, OpenLog));
+  exports.Set("reopenLog", Napi::Function::New(env, ReopenLog));
   exports.Set("setLimitAs", Napi::Function::New(env, SetLimitAs));
 }
 

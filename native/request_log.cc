@@ -52,6 +52,59 @@ void AppendEscaped(std::string* out, const char* s, size_t len) {
 
 }  // namespace
 
+void AppendJsonString(std::string* out, const char* s, size_t len) {
+  static const char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  size_t start = 0;
+  for (size_t i = 0; i < len; i++) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out->append(s + start, i - start);
+    if (c == '"' || c == '\\') {
+      out->push_back('\\');
+      out->push_back(static_cast<char>(c));
+    } else {
+      const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+      out->append(esc, 6);
+    }
+    start = i + 1;
+  }
+  out->append(s + start, len - start);
+  out->push_back('"');
+}
+
+void AppendJsonConnectionLine(std::string* out, uint64_t ms, long pid, const std::string& peer,
+                              const std::string& what) {
+  const time_t t = static_cast<time_t>(ms / 1000);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  char date[40];
+  size_t n = strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+  const unsigned frac = static_cast<unsigned>(ms % 1000);
+  date[n++] = '.';
+  date[n++] = static_cast<char>('0' + frac / 100);
+  date[n++] = static_cast<char>('0' + frac / 10 % 10);
+  date[n++] = static_cast<char>('0' + frac % 10);
+  date[n++] = 'Z';
+  out->append("{\"time\":\"");
+  out->append(date, n);
+  out->append("\",\"pid\":");
+  AppendNumber(out, static_cast<unsigned long long>(pid));
+  out->append(",\"addr\":");
+  AppendJsonString(out, peer.data(), peer.size());
+  out->append(",\"msg\":");
+  AppendJsonString(out, what.data(), what.size());
+  out->append("}\n");
+}
+
+bool ShouldLogRequest(const RequestLogFilter& f, int status, uint64_t msecs, uint64_t body_bytes) {
+  if (f.all) return true;
+  if (f.status_4xx && status >= 400 && status <= 499) return true;
+  if (f.status_5xx && status >= 500 && status <= 599) return true;
+  if (f.slow_ms > 0 && msecs >= f.slow_ms) return true;
+  return f.big_bytes > 0 && body_bytes >= f.big_bytes;
+}
+
 void AppendRequestLogLine(std::string* out, const RequestLogEntry& e) {
   out->append("[pid: ");
   AppendNumber(out, static_cast<unsigned long long>(e.pid));

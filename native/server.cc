@@ -210,7 +210,18 @@ Server::Server(const Napi::CallbackInfo& info)
   Napi::Value tmp = o.Get("tmpDir");
   if (tmp.IsString()) cfg_.tmp_dir = tmp.As<Napi::String>().Utf8Value();
   Napi::Value logging = o.Get("logging");
-  cfg_.logging = !logging.IsBoolean() || logging.As<Napi::Boolean>().Value();
+  cfg_.log_filter.all = !logging.IsBoolean() || logging.As<Napi::Boolean>().Value();
+  auto flag = [&](const char* k) {
+    Napi::Value v = o.Get(k);
+    return v.IsBoolean() && v.As<Napi::Boolean>().Value();
+  };
+  cfg_.log_json = flag("logJson");
+  cfg_.log_filter.status_4xx = flag("log4xx");
+  cfg_.log_filter.status_5xx = flag("log5xx");
+  cfg_.log_filter.slow_ms = static_cast<uint64_t>(num("logSlow", 0));
+  cfg_.log_filter.big_bytes = static_cast<uint64_t>(num("logBig", 0));
+  cfg_.logging = cfg_.log_filter.all || cfg_.log_filter.status_4xx || cfg_.log_filter.status_5xx ||
+                 cfg_.log_filter.slow_ms > 0 || cfg_.log_filter.big_bytes > 0;
   Napi::Value manage = o.Get("manageScriptName");
   cfg_.manage_script_name = manage.IsBoolean() && manage.As<Napi::Boolean>().Value();
   Napi::Value proxy = o.Get("proxyProtocol");
@@ -236,6 +247,7 @@ Server::Server(const Napi::CallbackInfo& info)
   ref("onDrain", &on_drain_);
   ref("onAbort", &on_abort_);
   ref("onClose", &on_close_);
+  ref("onLog", &on_log_);
   // The keys and methods tables: JavaScript's own (internalized) strings, named by
   // index on each request.
   Napi::Value keys = o.Get("keys");
@@ -296,6 +308,7 @@ Server::~Server() {
   if (on_request_) napi_delete_reference(env_, on_request_);
   if (on_drain_) napi_delete_reference(env_, on_drain_);
   if (on_abort_) napi_delete_reference(env_, on_abort_);
+  if (on_log_) napi_delete_reference(env_, on_log_);
   if (on_close_) napi_delete_reference(env_, on_close_);
   if (async_context_) napi_async_destroy(env_, async_context_);
   if (reserve_fd_ >= 0) close(reserve_fd_);
@@ -1684,6 +1697,10 @@ void Server::CloseConnection(Connection* c, bool abort_request) {
   }
   uv_close(&c->h.handle, OnConnectionClosed);
   if (was_dispatched && abort_request) {
+    // The line first, while the application still holds the request (a custom line
+    // reads its environ); OnConnectionClosed then has nothing to log.
+    if (cfg_.logging && c->req != nullptr) LogRequest(c);
+    c->id = -1;
     aborted_++;
     if (slot_ != nullptr) slot_->aborted.fetch_add(1, std::memory_order_relaxed);
     napi_value arg;
@@ -1769,6 +1786,12 @@ void Server::OnTick(uv_timer_t* timer) {
 void Server::LogRequest(Connection* c) {
   RequestState* rs = c->req;
   if (rs == nullptr) return;
+  const uint64_t micros = (uv_hrtime() - c->started_ns) / 1000;
+  if (!ShouldLogRequest(cfg_.log_filter, c->resp_status, micros / 1000, c->resp_body_bytes)) return;
+  if (on_log_ != nullptr) {
+    LogRequestInJs(c, micros);
+    return;
+  }
   RequestLogEntry e;
   e.pid = pid_;
   e.worker_requests = requests_;
@@ -1782,7 +1805,7 @@ void Server::LogRequest(Connection* c) {
   e.uri = rs->log_uri.data();
   e.uri_len = rs->log_uri.size();
   e.body_bytes = c->resp_body_bytes;
-  e.msecs = (uv_hrtime() - c->started_ns) / 1000000;
+  e.msecs = micros / 1000;
   e.protocol = rs->http10 ? "HTTP/1.0" : "HTTP/1.1";
   if (rs->uwsgi) {
     if (!rs->log_remote.empty()) e.remote_addr = rs->log_remote.c_str();
@@ -1796,7 +1819,50 @@ void Server::LogRequest(Connection* c) {
   LogAppended();
 }
 
+// --logformat, --log-encoder json, --log-x-forwarded-for: the line is made in
+// JavaScript from the request's environ (lib/log-format.ts), called as
+// onLog(id, status, bodyBytes, headerCount, headerBytes, micros, requests, varsCount,
+// varsBytes); the string it returns (latin-1) joins the buffered lines.
+void Server::LogRequestInJs(Connection* c, uint64_t micros) {
+  napi_env env = env_;
+  napi_handle_scope scope;
+  napi_open_handle_scope(env, &scope);
+  const double nums[] = {static_cast<double>(c->id), static_cast<double>(c->resp_status),
+                         static_cast<double>(c->resp_body_bytes),
+                         static_cast<double>(c->resp_header_count),
+                         static_cast<double>(c->resp_head_bytes), static_cast<double>(micros),
+                         static_cast<double>(requests_), static_cast<double>(c->req->vars_count),
+                         static_cast<double>(c->req->vars_bytes)};
+  napi_value argv[9];
+  for (size_t i = 0; i < 9; i++) napi_create_double(env, nums[i], &argv[i]);
+  napi_value fn, recv, result;
+  napi_get_reference_value(env, on_log_, &fn);
+  napi_get_global(env, &recv);
+  if (napi_call_function(env, recv, fn, 9, argv, &result) == napi_ok) {
+    size_t len = 0;
+    if (napi_get_value_string_latin1(env, result, nullptr, 0, &len) == napi_ok && len > 0) {
+      const size_t at = log_buf_.size();
+      log_buf_.resize(at + len + 1);
+      napi_get_value_string_latin1(env, result, &log_buf_[at], len + 1, &len);
+      log_buf_.resize(at + len);
+      LogAppended();
+    }
+  } else {
+    napi_value err;
+    napi_get_and_clear_last_exception(env, &err);  // a broken formatter costs the line only
+  }
+  napi_close_handle_scope(env, scope);
+}
+
 void Server::LogLine(const std::string& what, Connection* c) {
+  if (cfg_.log_json) {
+    const std::string peer = c->is_pipe ? std::string("unix") : std::string(c->remote_addr) + ":" + c->remote_port;
+    uv_timeval64_t tv;
+    uv_gettimeofday(&tv);
+    AppendJsonConnectionLine(&log_buf_, static_cast<uint64_t>(tv.tv_sec) * 1000 + tv.tv_usec / 1000, pid_, peer, what);
+    LogAppended();
+    return;
+  }
   time_t t = time(nullptr);
   struct tm tm;
   localtime_r(&t, &tm);

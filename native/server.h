@@ -21,6 +21,7 @@
 #include "body_sink.h"
 #include "cgi_vars.h"
 #include "http_parser.h"
+#include "request_log.h"
 #include "key_table.h"
 #include "scoreboard.h"
 #include "uwsgi_parser.h"
@@ -69,7 +70,9 @@ struct ServerConfig {
   uint64_t limit_post = 0;          // the largest body accepted; 0: no limit
   uint64_t timeout_ms = 60000;      // idle, head, body-progress and write-progress timeout
   std::string tmp_dir = "/tmp";
-  bool logging = true;
+  bool logging = true;  // the request's log values are kept: a line may be written
+  RequestLogFilter log_filter;  // which requests get a line
+  bool log_json = false;        // --log-encoder json: connection lines as JSON objects
   bool manage_script_name = false;  // --manage-script-name: SCRIPT_NAME off PATH_INFO (uwsgi)
   bool proxy_protocol = false;      // --enable-proxy-protocol: HTTP connections start with one
   int log_fd = 2;
@@ -237,6 +240,7 @@ class Server : public Napi::ObjectWrap<Server> {
   void CallJs(napi_ref fn, size_t argc, napi_value* argv);
   size_t AppendBody(std::string* out, napi_value v, bool* ok);
   void LogRequest(Connection* c);
+  void LogRequestInJs(Connection* c, uint64_t micros);
   void LogLine(const std::string& what, Connection* c);
   void FlushLog();
   void MaybeFinishClose();
@@ -252,6 +256,7 @@ class Server : public Napi::ObjectWrap<Server> {
   napi_ref on_request_ = nullptr;
   napi_ref on_drain_ = nullptr;
   napi_ref on_abort_ = nullptr;
+  napi_ref on_log_ = nullptr;  // a custom request log (lib/log-format.ts): returns the line
   napi_ref on_close_ = nullptr;
   napi_async_context async_context_ = nullptr;
 

@@ -195,6 +195,41 @@ void TestLogLine() {
   CHECK(escaped.find("GET /s\\x0dow\\x5cx =>") != std::string::npos);
 }
 
+void TestLogFilter() {
+  tsgi::RequestLogFilter all;
+  CHECK(tsgi::ShouldLogRequest(all, 200, 0, 0));
+  tsgi::RequestLogFilter none;
+  none.all = false;
+  CHECK(!tsgi::ShouldLogRequest(none, 404, 100000, 1 << 30));
+  tsgi::RequestLogFilter f;
+  f.all = false;
+  f.status_4xx = true;
+  CHECK(tsgi::ShouldLogRequest(f, 400, 0, 0) && tsgi::ShouldLogRequest(f, 499, 0, 0));
+  CHECK(!tsgi::ShouldLogRequest(f, 399, 0, 0) && !tsgi::ShouldLogRequest(f, 500, 0, 0));
+  f.status_4xx = false;
+  f.status_5xx = true;
+  CHECK(tsgi::ShouldLogRequest(f, 503, 0, 0) && !tsgi::ShouldLogRequest(f, 404, 0, 0));
+  f.status_5xx = false;
+  f.slow_ms = 100;
+  CHECK(tsgi::ShouldLogRequest(f, 200, 100, 0) && !tsgi::ShouldLogRequest(f, 200, 99, 0));
+  f.slow_ms = 0;
+  f.big_bytes = 4096;
+  CHECK(tsgi::ShouldLogRequest(f, 200, 0, 4096) && !tsgi::ShouldLogRequest(f, 200, 0, 4095));
+}
+
+void TestJsonLine() {
+  std::string s;
+  tsgi::AppendJsonString(&s, "a\"b\\c\n\x01\xc3\xa9", 9);
+  CHECK(s == "\"a\\\"b\\\\c\\u000a\\u0001\xc3\xa9\"");
+  std::string line;
+  // 2026-12-06T12:30:19.045Z
+  tsgi::AppendJsonConnectionLine(&line, 1796560219045ULL, 77, "127.0.0.1:5000", "refused 400 Bad Request: \"x\"");
+  CHECK(line ==
+        "{\"time\":\"2026-12-06T12:30:19.045Z\",\"pid\":77,\"addr\":\"127.0.0.1:5000\","
+        "\"msg\":\"refused 400 Bad Request: \\\"x\\\"\"}\n");
+  if (failed) std::fprintf(stderr, "json: %s", line.c_str());
+}
+
 int CountOpenFds() {
   int n = 0;
   DIR* d = opendir("/proc/self/fd");
@@ -320,6 +355,8 @@ int main() {
   TestStripScriptName();
   TestKeyTable();
   TestLogLine();
+  TestLogFilter();
+  TestJsonLine();
   TestBodySink();
   TestInProgress();
   std::printf("units: %d passed, %d failed\n", passed, failed);

@@ -257,3 +257,10 @@ describe('suggest', () => {
     assert.equal(suggest('completely-unrelated'), undefined);
   });
 });
+
+test('normalize: a camelCase key whose dash came before a digit (log4xx is --log-4xx)', () => {
+  const v = normalize({ log4xx: true, log5xx: true, logSlow: 5 });
+  assert.equal(v.log4xx, true);
+  assert.equal(v.log5xx, true);
+  assert.equal(v.logSlow, 5);
+});
