@@ -111,7 +111,7 @@ void OwnMutation(size_t which, size_t pos, std::string* str, Rng* r) {
   std::string& s = *str;
   switch (which) {
     case 2:  // insert bytes
-      s.insert(pos, 1 + r->Below(3), kInteresting[r->Below(sizeof kInteresting - 1)]);
+      tsgi::test::InsertInteresting(&s, pos, r, kInteresting, sizeof kInteresting - 1);
       break;
     case 4:  // v2: the length made to fit the block, or miss by a little
       if (s.size() >= 16) {

@@ -355,7 +355,7 @@ void OwnMutation(size_t which, size_t pos, std::string* str, Rng* r) {
   std::string& s = *str;
   switch (which) {
     case 2:  // insert bytes
-      s.insert(pos, 1 + r->Below(3), kInteresting[r->Below(sizeof kInteresting - 1)]);
+      tsgi::test::InsertInteresting(&s, pos, r, kInteresting, sizeof kInteresting - 1);
       break;
     case 4: {  // a 16-bit length somewhere: 0, 1, 0xffff, or one off
       if (s.size() < 2) break;

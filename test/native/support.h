@@ -498,6 +498,12 @@ struct Rng {
   size_t Below(size_t n) { return n == 0 ? 0 : static_cast<size_t>(Next() % n); }
 };
 
+// Inserts one to three copies of one byte of interesting[0..n) into s at pos: the
+// "insert bytes" mutation that each fuzz target makes with its own interesting bytes.
+inline void InsertInteresting(std::string* s, size_t pos, Rng* r, const char* interesting, size_t n) {
+  s->insert(pos, 1 + r->Below(3), interesting[r->Below(n)]);
+}
+
 // A fuzz target's own byte-level mutations of s at pos (which: 2, 4 or 5, see
 // MutateBytes).
 using OwnMutation = void (*)(size_t which, size_t pos, std::string* s, Rng* r);
