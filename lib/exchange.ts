@@ -135,6 +135,16 @@ function checkHeader(h: unknown, i: number): void {
 }
 
 /**
+ * Marks an async body iterator whose next() has no effect on the application (it hands
+ * over what the application already wrote) and returns a result, not a promise, when it
+ * has one at hand: the async pump asks it for the next step before sending a chunk, so
+ * that what is already there (more chunks, the end) goes in the same send. An async
+ * generator must not be asked early (next() runs its code); only the node interface's
+ * body (NodeExchange) carries the mark. Not exported from the package.
+ */
+export const SYNC_NEXT = Symbol('tsgi.syncNext');
+
+/**
  * Marks a header list whose names and values were already checked to the same rules as
  * start_response's (a token name; a latin-1 value without CR, LF, NUL or other controls)
  * by the adapter that built it: the node interface, whose every header went through
@@ -572,13 +582,30 @@ export class Exchange {
   }
 
   private async pumpAsync(): Promise<void> {
-    const it = this.iterator as AsyncIterator<Chunk>;
+    const it = this.iterator as AsyncIterator<Chunk> & { [SYNC_NEXT]?: boolean };
+    const peek = it[SYNC_NEXT] === true;
+    // The next step asked for early (SYNC_NEXT): a result at hand, or a promise of one.
+    let pending: IteratorResult<Chunk> | Promise<IteratorResult<Chunk>> | undefined;
     try {
       for (;;) {
-        const step = await it.next();
-        if (this.aborted || this.finished) return;
+        let step: IteratorResult<Chunk>;
+        if (pending !== undefined && !(pending instanceof Promise)) {
+          step = pending;
+        } else {
+          step = await (pending ?? it.next());
+          if (this.aborted || this.finished) return;
+        }
+        pending = undefined;
         if (step.done) break;
         if (!this.push(step.value)) break;
+        if (peek && this.appLength >= 0 && this.buffered < FLUSH_AT) {
+          // What the iterator holds already goes in the same send: the node interface's
+          // end() right after its last write makes one send with the end, not two. Only
+          // for a body its Content-Length frames: otherwise a send without the end frames
+          // it chunked, as node:http would, where one send with the end would add a length.
+          pending = it.next();
+          if (!(pending instanceof Promise)) continue;
+        }
         // An async body is sent as it comes: each chunk may be the last for a while.
         this.flush(false);
         if (this.aborted || this.finished) return;

@@ -151,12 +151,26 @@ function readProfile(file, requests) {
     const f = `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url ? `${path.basename(n.callFrame.url)}:${n.callFrame.lineNumber + 1}` : ''}`;
     fns.set(f, (fns.get(f) ?? 0) + hits);
   }
+  // Inclusive time of tsgi's own functions (the adapter's steps with what they call).
+  const parent = new Map();
+  for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const inclusive = new Map();
+  for (const [id, hits] of self) {
+    const seen = new Set();
+    for (let at = id; at !== undefined; at = parent.get(at)) {
+      const { url, functionName } = byId.get(at).callFrame;
+      if (!url.includes('/dist/lib/')) continue;
+      const key = `${functionName || '(anonymous)'} ${path.basename(url)}`;
+      if (!seen.has(key)) inclusive.set(key, (inclusive.get(key) ?? 0) + hits);
+      seen.add(key);
+    }
+  }
   const table = (m, k) =>
     [...m]
       .sort((a, b) => b[1] - a[1])
       .slice(0, k)
       .map(([name, hits]) => ({ name, usPerRequest: (hits * usPerSample) / requests, pct: (100 * hits) / prof.samples.length }));
-  return { categories: table(cats, 16), selfTop: table(fns, 20) };
+  return { categories: table(cats, 16), selfTop: table(fns, 20), tsgiInclusive: table(inclusive, 16) };
 }
 
 async function profileServer(ctx, name, { cpus, tmp, seconds }) {
@@ -237,6 +251,8 @@ export function reportFrameworks(ctx, sc) {
     say('');
     say(`  profile of ${p.server} (node --cpu-prof, ${ctx.fmtInt(p.rps)} req/s under the profiler), microseconds per request and share of samples:`);
     for (const c of p.categories) say(`    ${c.usPerRequest.toFixed(2).padStart(7)}  ${c.pct.toFixed(1).padStart(5)}%  ${c.name}`);
+    say("    tsgi's functions, inclusive (each with what it calls):");
+    for (const c of p.tsgiInclusive) say(`    ${c.usPerRequest.toFixed(2).padStart(7)}  ${c.pct.toFixed(1).padStart(5)}%  ${c.name}`);
     say('    hottest functions (self):');
     for (const c of p.selfTop) say(`    ${c.usPerRequest.toFixed(2).padStart(7)}  ${c.pct.toFixed(1).padStart(5)}%  ${c.name}`);
   }

@@ -21,7 +21,7 @@
 // and 'close' (or 'aborted' and 'close') come from.
 import { ServerResponse, validateHeaderName, validateHeaderValue, type IncomingMessage } from 'node:http';
 import { TsgiError } from '../errors.js';
-import { VALIDATED_HEADERS } from '../exchange.js';
+import { SYNC_NEXT, VALIDATED_HEADERS } from '../exchange.js';
 import type { Chunk, Headers, StartResponse } from '../types.js';
 import type { NodeSocket, SocketOwner } from './node-socket.js';
 
@@ -299,6 +299,11 @@ export class NodeExchange implements SocketOwner {
 
   [Symbol.asyncIterator](): this {
     return this;
+  }
+
+  /** next() only takes what was written, and returns at once what it has (lib/exchange.ts). */
+  get [SYNC_NEXT](): boolean {
+    return true;
   }
 
   /** The next piece of the body: what was written since the last pull, all at once. */
