@@ -605,6 +605,8 @@ export class Exchange {
           // it chunked, as node:http would, where one send with the end would add a length.
           pending = it.next();
           if (!(pending instanceof Promise)) continue;
+          // Awaited below unless the exchange ends first: a rejection is not left unhandled.
+          pending.catch(() => {});
         }
         // An async body is sent as it comes: each chunk may be the last for a while.
         this.flush(false);
