@@ -14,6 +14,8 @@
 //   BENCH_TOOLS        comma list of load generators: autocannon,wrk (default both)
 //   BENCH_SCENARIOS    comma list: hello, post, stream, frameworks, nginx, peers (default: hello, and
 //                      nginx when nginx is installed)
+//   BENCH_FRAMEWORKS_RUNS alternating rounds per pair in the frameworks scenario (default 3)
+//   BENCH_FRAMEWORKS_PROFILE comma list of frameworks servers to profile (node --cpu-prof) afterwards
 //   BENCH_PEERS_SECONDS seconds of wrk load per cell per server in the peers scenario (default 5)
 //   BENCH_NGINX_SECONDS seconds of load per tool per server in the nginx scenario (default 8)
 //   BENCH_NGINX_UPSTREAM unix (default) or tcp: how nginx reaches node:http
@@ -33,6 +35,7 @@ import { cpuSince, cpuSnapshot, machineBusy } from './lib/cpu.mjs';
 import { errorLogSummary, findNginx, findUwsgiParams, killNginx, nginxVersion, startNginx, stopNginx } from './lib/nginx.mjs';
 import { bunBin } from './lib/peers-install.mjs';
 import { PEER_SERVERS, peerServersFor, reportPeers, runPeers } from './lib/peers-scenario.mjs';
+import { FRAMEWORK_SERVER_NAMES, frameworkServersFor, reportFrameworks, runFrameworks } from './lib/frameworks-scenario.mjs';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH_DIR, '..');
@@ -142,15 +145,10 @@ const SCENARIOS = {
     bodyBytes: 0,
     expect: { body: STREAM_BODY, contentType: 'application/octet-stream', chunked: true },
   },
-  // A framework's hello world through the fetch interface: Hono on tsgi against Hono on
-  // its usual server, @hono/node-server.
+  // Hono, Express and Fastify on tsgi against their usual servers: bench/lib/frameworks-scenario.mjs.
   frameworks: {
-    app: 'bench/apps/hono-hello.mjs',
     frameworks: true,
-    describe: 'GET / to Hono\'s hello world (c.text): tsgi --backend native (interface fetch) vs @hono/node-server',
-    method: 'GET',
-    bodyBytes: 0,
-    expect: { body: HELLO_BODY, contentType: 'text/plain', contentLength: '14' },
+    describe: 'Hono, Express, Fastify hello worlds: tsgi --backend native --interface auto vs @hono/node-server, http.createServer, fastify.listen',
   },
   // The hello application behind nginx: the load generators talk HTTP/1.1 to nginx, which
   // passes each request on to tsgi (uwsgi) or to node:http (HTTP/1.1, kept-alive upstream).
@@ -196,25 +194,6 @@ const SERVERS = [
     name: 'node-http',
     describe: 'plain node:http (bench/peers/node-http.mjs), res.sendDate = false',
     kind: 'peer',
-    args: [],
-  },
-];
-
-// The frameworks scenario's servers: the same Hono application on tsgi and on
-// @hono/node-server. "base" is the hello server that selects it in BENCH_ONLY.
-const FRAMEWORK_SERVERS = [
-  {
-    name: 'hono-tsgi',
-    base: 'tsgi-native',
-    describe: 'tsgi --backend native --disable-logging --wsgi-file bench/apps/hono-hello.mjs (interface auto: fetch)',
-    kind: 'tsgi',
-    args: ['--disable-logging'],
-  },
-  {
-    name: 'hono-node-server',
-    base: 'node-http',
-    describe: '@hono/node-server (bench/peers/hono-node-server.mjs), its defaults',
-    kind: 'hono',
     args: [],
   },
 ];
@@ -276,7 +255,9 @@ const settings = {
   nginxUpstream: listEnv('BENCH_NGINX_UPSTREAM', ['unix'], ['unix', 'tcp'])[0],
   connections: intEnv('BENCH_CONNECTIONS', 50),
   warmupSeconds: intEnv('BENCH_WARMUP', 2, 0),
-  servers: listEnv('BENCH_ONLY', SERVERS.map((s) => s.name), [...new Set([...SERVERS, ...NGINX_SERVERS, ...FRAMEWORK_SERVERS, ...PEER_SERVERS].map((s) => s.name))]),
+  servers: listEnv('BENCH_ONLY', SERVERS.map((s) => s.name), [...new Set([...[...SERVERS, ...NGINX_SERVERS, ...PEER_SERVERS].map((s) => s.name), ...FRAMEWORK_SERVER_NAMES])]),
+  frameworksRuns: intEnv('BENCH_FRAMEWORKS_RUNS', 3),
+  frameworksProfile: (process.env.BENCH_FRAMEWORKS_PROFILE ?? '').split(',').filter(Boolean),
   peersSeconds: intEnv('BENCH_PEERS_SECONDS', 5),
   tools: listEnv('BENCH_TOOLS', ['autocannon', 'wrk'], ['autocannon', 'wrk']),
   scenarios: listEnv('BENCH_SCENARIOS', nginxBin ? ['hello', 'nginx'] : ['hello'], Object.keys(SCENARIOS)),
@@ -293,7 +274,7 @@ const secondsFor = (scenarioName) =>
 /** The servers a scenario measures, as BENCH_ONLY selects them. */
 function serversFor(scenario) {
   if (scenario.peers) return peerServersFor(settings.servers);
-  if (scenario.frameworks) return FRAMEWORK_SERVERS.filter((s) => settings.servers.includes(s.name) || settings.servers.includes(s.base));
+  if (scenario.frameworks) return frameworkServersFor(settings.servers).flatMap((p) => p.servers);
   if (scenario.viaNginx) {
     const picked = (s) => settings.servers.includes(s.name) || (s.base !== undefined && settings.servers.includes(s.base));
     return NGINX_SERVERS.filter((s) => picked(s) || (s.companion !== undefined && picked(NGINX_SERVERS.find((n) => n.name === s.companion))));
@@ -364,7 +345,7 @@ function allowedCpus() {
   return cpus;
 }
 
-const KIND_LABEL = { tsgi: 'tsgi', peer: 'node-http', hono: '@hono/node-server', floor: 'uwsgi-floor', uwsgi: 'uWSGI', uws: 'uWebSockets.js', bun: 'Bun' };
+const KIND_LABEL = { tsgi: 'tsgi', peer: 'node-http', hono: '@hono/node-server', 'node-framework': 'frameworks-node', floor: 'uwsgi-floor', uwsgi: 'uWSGI', uws: 'uWebSockets.js', bun: 'Bun' };
 
 /** uWSGI's binary, or undefined. */
 function uwsgiBin() {
@@ -424,7 +405,7 @@ function removeTmp() {
 }
 
 // Children to clean up if the bench itself is interrupted.
-const current = { server: undefined, loaders: new Set() };
+const current = { servers: new Set(), loaders: new Set() };
 function killChildren() {
   for (const c of current.loaders) {
     try {
@@ -433,9 +414,9 @@ function killChildren() {
       // gone
     }
   }
-  const s = current.server;
-  if (s?.nginx) killNginx(s.nginx);
-  if (s && !s.appExited) {
+  for (const s of current.servers) {
+    if (s.nginx) killNginx(s.nginx);
+    if (s.appExited) continue;
     try {
       process.kill(s.pid, 'SIGKILL');
     } catch {
@@ -489,6 +470,8 @@ async function startServer(server, scenarioName, scenario, cpu, tmp) {
     args = ['bench/peers/bun.mjs', '--http', `${HOST}:0`];
   } else if (server.kind === 'hono') {
     args = ['bench/peers/hono-node-server.mjs', '--http', `${HOST}:0`, scenario.app];
+  } else if (server.kind === 'node-framework') {
+    args = ['bench/peers/frameworks-node.mjs', '--http', `${HOST}:0`, scenario.app];
   } else if (!scenario.viaNginx) {
     args =
       server.kind === 'tsgi'
@@ -501,6 +484,8 @@ async function startServer(server, scenarioName, scenario, cpu, tmp) {
     args = ['bench/peers/node-http.mjs', '--http', settings.nginxUpstream === 'unix' ? sock : `${HOST}:0`, '--scenario', appScenario];
   }
   const fd = openSync(logPath, 'w');
+  // nodeArgs: node's own options before the script (the frameworks profile's --cpu-prof).
+  if (file === process.execPath && server.nodeArgs) args = [...server.nodeArgs, ...args];
   const [exe, argv] = pinned(cpu, file, args);
   const command = [exe, ...argv].join(' ');
   // stdout and stderr both go to the file: no pipe for the bench to drain while loading.
@@ -519,7 +504,7 @@ async function startServer(server, scenarioName, scenario, cpu, tmp) {
       resolve(handle.appExited);
     });
   });
-  current.server = handle;
+  current.servers.add(handle);
   const started = Date.now();
   // tsgi's line (and the floor's): "socket 0 bound to UNIX address PATH (uwsgi ..."; uWSGI's:
   // "uwsgi socket 0 bound to UNIX address PATH fd 3", ready once it spawned its worker.
@@ -624,7 +609,7 @@ async function stopServer(handle) {
     rmSync(handle.nginxDir, { recursive: true, force: true });
     nginxDirs.delete(handle.nginxDir);
   }
-  if (current.server === handle) current.server = undefined;
+  current.servers.delete(handle);
   if (!front) return app;
   return {
     how: `nginx ${front.how}${front.exit ? ` -> ${describeExit(front.exit)}` : ''}${front.millis !== undefined ? ` in ${front.millis} ms` : ''}; app ${app.how}`,
@@ -981,7 +966,7 @@ async function logReport(server, scenarioName, handle, served, result) {
   } else if (server.kind !== 'uwsgi') {
     // (uWSGI's banner is its own business.)
     const text = readHead(handle.logPath, 1 << 20);
-    const routine = /^(\*\*\* |tsgi: (application|socket|SIG|goodbye)|node-http: socket|hono-node-server: socket|uwsgi-floor: socket)/;
+    const routine = /^(\*\*\* |tsgi: (application|socket|SIG|goodbye)|node-http: socket|hono-node-server: socket|frameworks-node: socket|uwsgi-floor: socket)/;
     const odd = text.split('\n').filter((l) => l && !routine.test(l));
     if (odd.length > 0) {
       info.unexpected = odd.slice(0, 20);
@@ -1081,7 +1066,6 @@ const RATIO_PAIRS = [
   ['nginx-uwsgi-floor', 'nginx-node-http'],
   ['nginx-tsgi', 'nginx-uwsgi-floor'],
   ['nginx-tsgi', 'nginx-uwsgi'],
-  ['hono-tsgi', 'hono-node-server'],
 ];
 
 function ratiosFor(servers, tool) {
@@ -1096,9 +1080,6 @@ function ratiosFor(servers, tool) {
 // The issue's target for the nginx scenario: tsgi behind nginx at least this many times
 // node:http behind nginx, in the same run.
 const NGINX_TARGET = 1.3;
-// The issue's target for the frameworks scenario: Hono on tsgi at least this many times
-// Hono on @hono/node-server, in the same run.
-const FRAMEWORKS_TARGET = 1.5;
 
 /** Behind nginx against direct (hello, same run): the share of the direct rate left. */
 function nginxCostRatios(nginxServers, helloServers, tool) {
@@ -1120,6 +1101,7 @@ function peersContext() {
     nginxDirs,
     wrkPath,
     selected: settings.servers,
+    connections: settings.connections,
     warmupSeconds: settings.warmupSeconds,
     contentionPct: CONTENTION_PCT,
     startServer,
@@ -1208,9 +1190,16 @@ async function main() {
       if (sc) scenarios.peers = sc;
       continue;
     }
+    if (scenario.frameworks) {
+      say('');
+      say(`=== scenario frameworks: ${scenario.describe}; wrk only, ${settings.frameworksRuns} alternating rounds of ${settings.seconds} s per pair`);
+      const sc = await runFrameworks(peersContext(), { cpus, tmp, seconds: settings.seconds, runs: settings.frameworksRuns, profile: settings.frameworksProfile });
+      if (sc) scenarios.frameworks = sc;
+      continue;
+    }
     const list = serversFor(scenario);
     if (list.length === 0) {
-      note(`scenario ${scenarioName}: BENCH_ONLY selects none of its servers (${(scenario.frameworks ? FRAMEWORK_SERVERS : scenario.viaNginx ? NGINX_SERVERS : SERVERS).map((s) => s.name).join(', ')}): skipped`);
+      note(`scenario ${scenarioName}: BENCH_ONLY selects none of its servers (${(scenario.viaNginx ? NGINX_SERVERS : SERVERS).map((s) => s.name).join(', ')}): skipped`);
       continue;
     }
     say('');
@@ -1224,7 +1213,6 @@ async function main() {
     for (const tool of activeTools) ratios[tool] = ratiosFor(servers, tool);
     scenarios[scenarioName] = { describe: scenario.describe, seconds: secondsFor(scenarioName), servers, ratios };
   }
-  if (scenarios.frameworks) scenarios.frameworks.target = `hono-tsgi / hono-node-server >= ${FRAMEWORKS_TARGET}`;
   if (scenarios.nginx) {
     scenarios.nginx.target = `nginx-tsgi / nginx-node-http >= ${NGINX_TARGET}`;
     scenarios.nginx.nginx = { path: nginxBin, version: nginxVer, uwsgiParams: findUwsgiParams() ?? null, nodeUpstream: settings.nginxUpstream };
@@ -1240,8 +1228,8 @@ async function main() {
   say('');
   say('==================================================================== results');
   for (const [scenarioName, sc] of Object.entries(scenarios)) {
-    if (scenarioName === 'peers') {
-      reportPeers(peersContext(), sc);
+    if (scenarioName === 'peers' || scenarioName === 'frameworks') {
+      (scenarioName === 'peers' ? reportPeers : reportFrameworks)(peersContext(), sc);
       continue;
     }
     for (const tool of activeTools) {
@@ -1281,10 +1269,6 @@ async function main() {
       if (ratios.length) {
         say('  req/s ratios:');
         for (const [k, v] of ratios) say(`    ${k.padEnd(33)} ${fmtRatio(v)}`);
-      }
-      if (scenarioName === 'frameworks') {
-        const r = sc.ratios[tool]?.['hono-tsgi / hono-node-server'];
-        if (r !== undefined) say(`  target: hono-tsgi / hono-node-server >= ${FRAMEWORKS_TARGET}: ${r >= FRAMEWORKS_TARGET ? 'met' : 'NOT met'} (${fmtRatio(r)})`);
       }
       if (scenarioName === 'nginx') {
         if (rows.some((r) => String(r[7]).includes('+'))) {

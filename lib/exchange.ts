@@ -116,6 +116,47 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // A header value: visible latin-1, space and tab; no CR, LF, NUL or other controls.
 const BAD_VALUE = /[\0-\x08\x0a-\x1f\x7f]|[^\0-\xff]/;
 const STATUS = /^[1-9][0-9][0-9] [^\0-\x08\x0a-\x1f\x7f]*$/;
+/** start_response's checks of one [name, value] pair from the application. */
+function checkHeader(h: unknown, i: number): void {
+  if (!Array.isArray(h) || h.length !== 2) {
+    throw new TsgiError('TSGI_ERR_HEADERS_TYPE', `Expected a [name, value] pair for header ${i} but received ${String(h)}`);
+  }
+  const name = h[0];
+  const value = h[1];
+  if (typeof name !== 'string' || !TOKEN.test(name)) {
+    throw new TsgiError('TSGI_ERR_HEADER_INVALID', `Expected a token for a header name but received ${JSON.stringify(name)}`);
+  }
+  if (typeof value !== 'string' || BAD_VALUE.test(value)) {
+    throw new TsgiError(
+      'TSGI_ERR_HEADER_INVALID',
+      `Expected a latin-1 string without control characters for header ${name} but received ${JSON.stringify(value)}`,
+    );
+  }
+}
+
+/**
+ * Marks an async body iterator whose next() has no effect on the application (it hands
+ * over what the application already wrote) and returns a result, not a promise, when it
+ * has one at hand: the async pump asks it for the next step before sending a chunk, so
+ * that what is already there (more chunks, the end) goes in the same send. An async
+ * generator must not be asked early (next() runs its code); only the node interface's
+ * body (NodeExchange) carries the mark. Not exported from the package.
+ */
+export const SYNC_NEXT = Symbol('tsgi.syncNext');
+
+/**
+ * Marks a header list whose names and values were already checked to the same rules as
+ * start_response's (a token name; a latin-1 value without CR, LF, NUL or other controls)
+ * by the adapter that built it: the node interface, whose every header went through
+ * node:http's validateHeaderName/validateHeaderValue (setHeader, or its own _storeHeader
+ * for writeHead's), which refuse exactly what TOKEN and BAD_VALUE refuse. start_response
+ * then skips those two tests and the shape checks (the adapter made the pairs); the
+ * hop-by-hop refusal and the Content-Length number check still run. Not exported from
+ * the package: an application cannot set it. The fetch interface does not use it: Headers
+ * lets through control characters that BAD_VALUE refuses (only NUL, CR and LF are out).
+ */
+export const VALIDATED_HEADERS = Symbol('tsgi.validatedHeaders');
+
 /** Headers an application may not set: the server frames the response and owns the connection. */
 export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'connection',
@@ -401,22 +442,12 @@ export class Exchange {
     }
     let lines = '';
     let appLength = -1;
+    const validated = (headers as { [VALIDATED_HEADERS]?: boolean })[VALIDATED_HEADERS] === true;
     for (let i = 0; i < headers.length; i++) {
-      const h = headers[i];
-      if (!Array.isArray(h) || h.length !== 2) {
-        throw new TsgiError('TSGI_ERR_HEADERS_TYPE', `Expected a [name, value] pair for header ${i} but received ${String(h)}`);
-      }
+      const h = headers[i]!;
+      if (!validated) checkHeader(h, i);
       const name = h[0];
       const value = h[1];
-      if (typeof name !== 'string' || !TOKEN.test(name)) {
-        throw new TsgiError('TSGI_ERR_HEADER_INVALID', `Expected a token for a header name but received ${JSON.stringify(name)}`);
-      }
-      if (typeof value !== 'string' || BAD_VALUE.test(value)) {
-        throw new TsgiError(
-          'TSGI_ERR_HEADER_INVALID',
-          `Expected a latin-1 string without control characters for header ${name} but received ${JSON.stringify(value)}`,
-        );
-      }
       const lower = name.length >= 2 && name.length <= 19 ? name.toLowerCase() : '';
       if (lower !== '') {
         if (HOP_BY_HOP.has(lower)) {
@@ -564,13 +595,32 @@ export class Exchange {
   }
 
   private async pumpAsync(): Promise<void> {
-    const it = this.iterator as AsyncIterator<Chunk>;
+    const it = this.iterator as AsyncIterator<Chunk> & { [SYNC_NEXT]?: boolean };
+    const peek = it[SYNC_NEXT] === true;
+    // The next step asked for early (SYNC_NEXT): a result at hand, or a promise of one.
+    let pending: IteratorResult<Chunk> | Promise<IteratorResult<Chunk>> | undefined;
     try {
       for (;;) {
-        const step = await it.next();
-        if (this.aborted || this.finished) return;
+        let step: IteratorResult<Chunk>;
+        if (pending !== undefined && !(pending instanceof Promise)) {
+          step = pending;
+        } else {
+          step = await (pending ?? it.next());
+          if (this.aborted || this.finished) return;
+        }
+        pending = undefined;
         if (step.done) break;
         if (!this.push(step.value)) break;
+        if (peek && this.appLength >= 0 && this.buffered < FLUSH_AT) {
+          // What the iterator holds already goes in the same send: the node interface's
+          // end() right after its last write makes one send with the end, not two. Only
+          // for a body its Content-Length frames: otherwise a send without the end frames
+          // it chunked, as node:http would, where one send with the end would add a length.
+          pending = it.next();
+          if (!(pending instanceof Promise)) continue;
+          // Awaited below unless the exchange ends first: a rejection is not left unhandled.
+          pending.catch(() => {});
+        }
         // An async body is sent as it comes: each chunk may be the last for a while.
         this.flush(false);
         if (this.aborted || this.finished) return;

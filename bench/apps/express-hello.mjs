@@ -1,15 +1,12 @@
-// bench/frameworks-node.mjs: an Express 5 hello world (GET / -> "Hello, World!\n",
-// text/plain). build() for its usual server (bench/peers/frameworks-node.mjs),
-// application for tsgi (the node interface).
+// The frameworks scenario: Express 5's hello world (GET / -> "Hello, World!\n",
+// text/plain), as its users write it. tsgi serves the default export with --wsgi-file
+// (interface auto: node, an Express application); bench/peers/frameworks-node.mjs serves
+// the same module on http.createServer(app).
 import express from 'express';
-import { fromNodeListener } from '../../dist/lib/index.js';
 
-export function build() {
-  const app = express();
-  app.get('/', (req, res) => {
-    res.type('text/plain').send('Hello, World!\n');
-  });
-  return app;
-}
+const app = express();
+app.get('/', (req, res) => {
+  res.type('text/plain').send('Hello, World!\n');
+});
 
-export const application = fromNodeListener(build());
+export default app;

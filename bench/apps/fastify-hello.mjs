@@ -1,18 +1,13 @@
-// bench/frameworks-node.mjs: a Fastify 5 hello world (GET / -> "Hello, World!\n",
-// text/plain). build() for its usual server, fastify.listen (bench/peers/frameworks-node.mjs);
-// application for tsgi, through the documented recipe (ready(), then fastify.routing).
+// The frameworks scenario: Fastify 5's hello world (GET / -> "Hello, World!\n",
+// text/plain), as its users write it. tsgi serves the default export, the instance, with
+// --wsgi-file (interface auto: node, a Fastify instance, served once ready());
+// bench/peers/frameworks-node.mjs serves the same module by fastify.listen.
 import Fastify from 'fastify';
-import { fromNodeListener } from '../../dist/lib/index.js';
 
-export function build() {
-  const app = Fastify();
-  app.get('/', async (request, reply) => {
-    reply.type('text/plain');
-    return 'Hello, World!\n';
-  });
-  return app;
-}
+const app = Fastify();
+app.get('/', async (request, reply) => {
+  reply.type('text/plain');
+  return 'Hello, World!\n';
+});
 
-const app = build();
-await app.ready();
-export const application = fromNodeListener(app.routing);
+export default app;

@@ -21,6 +21,7 @@
 // and 'close' (or 'aborted' and 'close') come from.
 import { ServerResponse, validateHeaderName, validateHeaderValue, type IncomingMessage } from 'node:http';
 import { TsgiError } from '../errors.js';
+import { SYNC_NEXT, VALIDATED_HEADERS } from '../exchange.js';
 import type { Chunk, Headers, StartResponse } from '../types.js';
 import type { NodeSocket, SocketOwner } from './node-socket.js';
 
@@ -181,8 +182,12 @@ function storeHeader(this: Response, firstLine: string, headers: unknown): void 
     list.push(['Content-Length', String(this._contentLength)]);
     framed = true;
   }
-  // startResponse checks what node did not (a Content-Length that is not a number): its
-  // TsgiError reaches the application from writeHead(), where node's own checks throw.
+  // Every name and value went through node's validateHeaderName/validateHeaderValue
+  // (setHeader, or processHeader above for writeHead's): startResponse skips its own
+  // equal tests (VALIDATED_HEADERS, lib/exchange.ts). It checks what node did not (a
+  // Content-Length that is not a number): its TsgiError reaches the application from
+  // writeHead(), where node's own checks throw.
+  (list as { [VALIDATED_HEADERS]?: boolean })[VALIDATED_HEADERS] = true;
   ex.startResponse(firstLine.slice(9, -2), list);
   ex.framed = framed;
   this._header = firstLine;
@@ -294,6 +299,11 @@ export class NodeExchange implements SocketOwner {
 
   [Symbol.asyncIterator](): this {
     return this;
+  }
+
+  /** next() only takes what was written, and returns at once what it has (lib/exchange.ts). */
+  get [SYNC_NEXT](): boolean {
+    return true;
   }
 
   /** The next piece of the body: what was written since the last pull, all at once. */

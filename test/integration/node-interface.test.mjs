@@ -128,6 +128,29 @@ for (const backend of BACKENDS) {
       '/throws'() {
         throw new Error('thrown by the listener on purpose');
       },
+      // start_response does not test the node interface's headers again (VALIDATED_HEADERS):
+      // node refuses these, each way a header reaches the head.
+      '/bad-headers'(q, s) {
+        const tries = [
+          () => s.setHeader('X-Bad', 'a\u0001b'),
+          () => s.setHeader('Bad Name', 'v'),
+          () => s.setHeader('X-Bad', 'caf\u20ac'),
+          () => s.appendHeader('X-Bad', ['ok', 'a\u007fb']),
+          () => s.writeHead(200, { 'X-Bad': 'a\u007fb' }),
+          () => s.writeHead(200, [['X-Bad', 'a\rb']]),
+          () => s.writeHead(200, ['Bad:Name', 'v']),
+        ];
+        const codes = tries.map((t) => {
+          try {
+            t();
+            return 'accepted';
+          } catch (err) {
+            return err.code;
+          }
+        });
+        s.writeHead(200, { 'Content-Type': 'text/plain' });
+        s.end(codes.join(' ') + '\n');
+      },
     };
 
     before(async () => {
@@ -301,6 +324,13 @@ for (const backend of BACKENDS) {
         const r = await get('/body', { method: 'POST', headers: [['Content-Length', String(n)]], body: 'y'.repeat(n) });
         assert.equal(r.body.toString(), `${n} true\n`);
       }
+    });
+
+    test("header names and values node refuses are refused (node's checks stand for start_response's), and nothing of them is sent", T, async () => {
+      const r = await get('/bad-headers');
+      assert.equal(r.status, 200);
+      assert.equal(r.body.toString(), 'ERR_INVALID_CHAR ERR_INVALID_HTTP_TOKEN ERR_INVALID_CHAR ERR_INVALID_CHAR ERR_INVALID_CHAR ERR_INVALID_CHAR ERR_INVALID_HTTP_TOKEN\n');
+      assert.ok(!r.wire.text.toLowerCase().includes('x-bad'), r.wire.text);
     });
 
     test('a listener that throws: 500, and the server serves on', T, async () => {
