@@ -7,10 +7,11 @@ set -eu
 cd "$(dirname "$0")/../.."
 mkdir -p build/asan
 addon_api=$(node -p "require('node-addon-api').include_dir")
+# The sources are binding.gyp's, so that the two builds cannot drift apart (a source
+# missing here loads, then fails at its first call with an undefined symbol).
+sources=$(node -p "JSON.parse(require('fs').readFileSync('binding.gyp', 'utf8')).targets[0].sources.join(' ')")
 ${CXX:-g++} -std=c++17 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
   -fno-omit-frame-pointer -shared -fPIC -Wall -Wextra -Werror -Wno-unused-parameter \
   -Wno-missing-field-initializers -DNAPI_VERSION=8 -DNAPI_DISABLE_CPP_EXCEPTIONS \
   -DNODE_ADDON_API_DISABLE_DEPRECATED -I/usr/include/node -I"$addon_api" \
-  native/addon.cc native/http_parser.cc native/cgi_vars.cc native/key_table.cc \
-  native/uwsgi_parser.cc native/scoreboard.cc native/master.cc native/sockets.cc \
-  native/request_log.cc native/body_sink.cc native/server.cc -o build/asan/tsgi.node
+  $sources -o build/asan/tsgi.node
