@@ -21,7 +21,7 @@ export const ErrorCodes = {
   TSGI_ERR_APP_NO_CALLABLE: 'the application module has no such callable',
   TSGI_ERR_APP_LOAD: 'the application failed while loading',
   TSGI_ERR_APP_PYTHON: 'the application named is a Python file',
-  TSGI_ERR_INTERFACE: 'the application cannot be served through the interface chosen (--interface), or that interface is not available',
+  TSGI_ERR_INTERFACE: 'the application cannot be served through the interface chosen (--interface), or no such interface exists',
   TSGI_ERR_FETCH_RESPONSE: 'a fetch application returned something that is not a Response',
   TSGI_ERR_LISTEN: 'a socket could not be bound',
   TSGI_ERR_ADDRESS_INVALID: 'a socket address could not be parsed',

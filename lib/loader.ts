@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { extname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { TsgiError } from './errors.js';
+import { servable } from './interfaces/index.js';
 import { isFile } from './find-file.js';
 import { importTypeScript } from './ts-import.js';
 import type { Application } from './types.js';
@@ -63,14 +64,6 @@ async function importFile(file: string): Promise<Record<string, unknown>> {
   return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
 }
 
-/** A function, or an object with a fetch method, a Koa application or a Fastify instance. */
-function servable(v: unknown): v is Exported {
-  if (typeof v === 'function') return true;
-  if (typeof v !== 'object' || v === null) return false;
-  const o = v as Record<string, unknown>;
-  return typeof o.fetch === 'function' || (typeof o.callback === 'function' && typeof o.use === 'function') || (typeof o.routing === 'function' && typeof o.ready === 'function');
-}
-
 function pickCallable(mod: Record<string, unknown>, name: string | undefined, file: string): [Exported, string] {
   const candidates: Array<[string, unknown]> = [];
   const def = mod.default as Record<string, unknown> | undefined;
@@ -85,7 +78,7 @@ function pickCallable(mod: Record<string, unknown>, name: string | undefined, fi
     candidates.push(['default', def]);
   }
   for (const [n, v] of candidates) {
-    if (servable(v)) return [v, n];
+    if (servable(v)) return [v as Exported, n];
   }
   // Nothing callable: say what each place tsgi looked at holds, so that the message
   // never denies an export the module has.

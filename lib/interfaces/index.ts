@@ -42,6 +42,14 @@ function nodeFramework(what: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * Whether some interface can serve what a module exports: a function, an object with a
+ * fetch method, or a node:http framework's application (the loader's test of a callable).
+ */
+export function servable(what: unknown): boolean {
+  return typeof what === 'function' || hasFetch(what) || nodeFramework(what) !== undefined;
+}
+
 function kind(what: unknown): string {
   if (what === null) return 'null';
   if (hasFetch(what)) return typeof what === 'function' ? 'a function with a fetch method' : 'an object with a fetch method';
@@ -52,7 +60,7 @@ function kind(what: unknown): string {
   return `a ${typeof what}`;
 }
 
-const ADAPTERS: Partial<Record<InterfaceName, Adapter>> = {
+const ADAPTERS: Record<InterfaceName, Adapter> = {
   wsgi: {
     refuse: (what) =>
       typeof what !== 'function' || nodeFramework(what) !== undefined
@@ -97,11 +105,12 @@ export async function resolveInterface(what: unknown, name = 'auto', where = 'th
         `${where} is ${kind(what)}: expected a function (environ, startResponse), an object with a fetch(request) method, or an Express, Koa or Fastify application (choose with --interface)`,
       );
     }
-    return { app: await ADAPTERS[found.name]!.adapt(what), name: found.name, description: `${found.name} (auto: ${found.why})` };
+    return { app: await ADAPTERS[found.name].adapt(what), name: found.name, description: `${found.name} (auto: ${found.why})` };
   }
-  const adapter = ADAPTERS[name as InterfaceName];
+  // The option table admits only these names; serve() callers in JavaScript may pass any.
+  const adapter = Object.hasOwn(ADAPTERS, name) ? ADAPTERS[name as InterfaceName] : undefined;
   if (adapter === undefined) {
-    throw new TsgiError('TSGI_ERR_INTERFACE', `interface ${name} is not available in this build of tsgi`);
+    throw new TsgiError('TSGI_ERR_INTERFACE', `unknown interface ${name}: expected auto, wsgi, fetch or node`);
   }
   const why = adapter.refuse(what);
   if (why !== undefined) throw new TsgiError('TSGI_ERR_INTERFACE', `--interface ${name}: ${where} cannot be served: ${why}`);
