@@ -52,6 +52,8 @@ export class ForwardedTrust {
 
   /** Rewrites REMOTE_ADDR and the scheme of environ when its peer is trusted. */
   apply(environ: Record<string, unknown>): void {
+    // Most requests carry neither header: no address to judge then.
+    if (environ.HTTP_X_FORWARDED_FOR === undefined && environ.HTTP_X_FORWARDED_PROTO === undefined) return;
     if (!this.trusts(environ.REMOTE_ADDR as string)) return;
     const xff = environ.HTTP_X_FORWARDED_FOR;
     if (typeof xff === 'string') {

@@ -121,7 +121,9 @@ export function jsBackend(handler: Handler, values: OptionValues, logFd = 2, cou
   const filter = logFilter(values);
   const logging = logsAny(filter);
   const custom = customRequestLine(values, 1, 0);
-  const requestLine = (e: RequestEntry, id: number) => entryLine(e, filter, custom, handler.environOf(id) as Record<string, unknown> | undefined);
+  // The environ is looked up only for a custom line (--logformat, json), the one reader of it.
+  const requestLine = (e: RequestEntry, id: number) =>
+    entryLine(e, filter, custom, custom === undefined ? undefined : (handler.environOf(id) as Record<string, unknown> | undefined));
   const serverName = hostname();
   const pending = new Map<number, Pending>();
   let nextId = 1;

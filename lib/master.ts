@@ -20,7 +20,7 @@ import { metricsText, type RespawnReason } from './metrics.js';
 import { harakiriVerdict, rssOver } from './master-verdict.js';
 import { dropPrivileges } from './privileges.js';
 import { ForwardedTrust } from './forwarded.js';
-import { ListenQueueWatch, effectiveBacklog, type SocketQueue } from './listen-queue.js';
+import { ListenQueueWatch, effectiveBacklog } from './listen-queue.js';
 import { statSync, watchFile, unwatchFile } from 'node:fs';
 import { messageLine } from './log-format.js';
 import { openLogs, watchLogReopen, type LogFiles } from './log-files.js';
@@ -578,11 +578,6 @@ export class Master {
     const w = [...this.workers.values()].filter((x) => !x.stopping).sort((a, b) => b.id - a.id)[0];
     log(`tsgi: SIGTTOU: one worker less (${this.wanted})`);
     if (w) this.stopWorker(w, (this.values.workerReloadMercy as number) ?? 60);
-  }
-
-  /** Each listening socket's queue at the last look, and its overflows (for metrics). */
-  listenQueues(): readonly SocketQueue[] {
-    return this.queues?.sockets ?? [];
   }
 
   /** The stats server's document, from the scoreboard. */

@@ -222,10 +222,8 @@ Server::Server(const Napi::CallbackInfo& info)
   cfg_.log_filter.big_bytes = static_cast<uint64_t>(num("logBig", 0));
   cfg_.logging = cfg_.log_filter.all || cfg_.log_filter.status_4xx || cfg_.log_filter.status_5xx ||
                  cfg_.log_filter.slow_ms > 0 || cfg_.log_filter.big_bytes > 0;
-  Napi::Value manage = o.Get("manageScriptName");
-  cfg_.manage_script_name = manage.IsBoolean() && manage.As<Napi::Boolean>().Value();
-  Napi::Value proxy = o.Get("proxyProtocol");
-  cfg_.proxy_protocol = proxy.IsBoolean() && proxy.As<Napi::Boolean>().Value();
+  cfg_.manage_script_name = flag("manageScriptName");
+  cfg_.proxy_protocol = flag("proxyProtocol");
   Napi::Value sb_fd = o.Get("scoreboardFd");
   if (sb_fd.IsNumber()) {
     const size_t slots = static_cast<size_t>(num("scoreboardSlots", 1));
@@ -1460,9 +1458,10 @@ Napi::Value Server::Send(const Napi::CallbackInfo& info) {
 }
 
 void Server::EndRequest(Connection* c, bool close) {
-  if (cfg_.logging) LogRequest(c);
+  // One reading of the clock for the log line and the scoreboard.
+  const uint64_t rt_us = (uv_hrtime() - c->started_ns) / 1000;
+  if (cfg_.logging) LogRequest(c, rt_us);
   if (slot_ != nullptr) {
-    const uint64_t rt_us = (uv_hrtime() - c->started_ns) / 1000;
     const uint64_t avg = slot_->avg_rt.load(std::memory_order_relaxed);
     slot_->avg_rt.store(avg == 0 ? rt_us : (avg * 7 + rt_us) / 8, std::memory_order_relaxed);
     slot_->tx.fetch_add(c->resp_head_bytes + c->resp_body_bytes, std::memory_order_relaxed);
@@ -1483,13 +1482,16 @@ void Server::EndRequest(Connection* c, bool close) {
     c->close_after = true;
     return;
   }
-  if (!c->inbuf.empty() && !c->resume_pending) {
-    // Pipelined requests wait in inbuf; take them up on the next loop turn, not from
-    // inside this call into native code.
-    c->resume_pending = true;
-    resume_.push_back(c);
-    uv_idle_start(&resume_idle_, OnResume);
-  }
+  // Pipelined requests wait in inbuf; take them up on the next loop turn, not from
+  // inside this call into native code.
+  if (!c->inbuf.empty()) ScheduleResume(c);
+}
+
+void Server::ScheduleResume(Connection* c) {
+  if (c->resume_pending) return;
+  c->resume_pending = true;
+  resume_.push_back(c);
+  uv_idle_start(&resume_idle_, OnResume);
 }
 
 void Server::OnResume(uv_idle_t* idle) {
@@ -1615,11 +1617,7 @@ void Server::AfterOutput(Connection* c) {
     // The requests wait in inbuf, and reading may be stopped: both are taken up on the
     // next loop turn (OnResume, ProcessInbuf), not from inside this flush.
     c->output_blocked = false;
-    if (c->state == Connection::State::kIdle && !c->close_after && !c->resume_pending) {
-      c->resume_pending = true;
-      resume_.push_back(c);
-      uv_idle_start(&resume_idle_, OnResume);
-    }
+    if (c->state == Connection::State::kIdle && !c->close_after) ScheduleResume(c);
   }
   if (c->inflight != 0 || !c->out.empty()) return;
   if (c->close_after && c->state != Connection::State::kDispatched) {
@@ -1699,7 +1697,7 @@ void Server::CloseConnection(Connection* c, bool abort_request) {
   if (was_dispatched && abort_request) {
     // The line first, while the application still holds the request (a custom line
     // reads its environ); OnConnectionClosed then has nothing to log.
-    if (cfg_.logging && c->req != nullptr) LogRequest(c);
+    if (cfg_.logging && c->req != nullptr) LogRequest(c, (uv_hrtime() - c->started_ns) / 1000);
     c->id = -1;
     aborted_++;
     if (slot_ != nullptr) slot_->aborted.fetch_add(1, std::memory_order_relaxed);
@@ -1713,7 +1711,7 @@ void Server::OnConnectionClosed(uv_handle_t* handle) {
   auto* c = static_cast<Connection*>(handle->data);
   Server* s = c->server;
   if (c->req) {
-    if (s->cfg_.logging && c->id >= 0) s->LogRequest(c);
+    if (s->cfg_.logging && c->id >= 0) s->LogRequest(c, (uv_hrtime() - c->started_ns) / 1000);
     s->ReleaseRequest(c);
   }
   if (c->prev) c->prev->next = c->next;
@@ -1783,10 +1781,9 @@ void Server::OnTick(uv_timer_t* timer) {
   }
 }
 
-void Server::LogRequest(Connection* c) {
+void Server::LogRequest(Connection* c, uint64_t micros) {
   RequestState* rs = c->req;
   if (rs == nullptr) return;
-  const uint64_t micros = (uv_hrtime() - c->started_ns) / 1000;
   if (!ShouldLogRequest(cfg_.log_filter, c->resp_status, micros / 1000, c->resp_body_bytes)) return;
   if (on_log_ != nullptr) {
     LogRequestInJs(c, micros);
@@ -1857,9 +1854,7 @@ void Server::LogRequestInJs(Connection* c, uint64_t micros) {
 void Server::LogLine(const std::string& what, Connection* c) {
   if (cfg_.log_json) {
     const std::string peer = c->is_pipe ? std::string("unix") : std::string(c->remote_addr) + ":" + c->remote_port;
-    uv_timeval64_t tv;
-    uv_gettimeofday(&tv);
-    AppendJsonConnectionLine(&log_buf_, static_cast<uint64_t>(tv.tv_sec) * 1000 + tv.tv_usec / 1000, pid_, peer, what);
+    AppendJsonConnectionLine(&log_buf_, WallMillis(), pid_, peer, what);
     LogAppended();
     return;
   }

@@ -235,11 +235,14 @@ class Server : public Napi::ObjectWrap<Server> {
   void MarkDirty(Connection* c);
   void FlushDirty();
   void AfterOutput(Connection* c);
+  // Takes up c's waiting pipelined requests on the next loop turn (once, however often asked).
+  void ScheduleResume(Connection* c);
   void StartLingering(Connection* c);
   void CloseConnection(Connection* c, bool abort_request);
   void CallJs(napi_ref fn, size_t argc, napi_value* argv);
   size_t AppendBody(std::string* out, napi_value v, bool* ok);
-  void LogRequest(Connection* c);
+  // Writes c's request line (micros: its response time) when the log filter takes it.
+  void LogRequest(Connection* c, uint64_t micros);
   void LogRequestInJs(Connection* c, uint64_t micros);
   void LogLine(const std::string& what, Connection* c);
   void FlushLog();
