@@ -1,22 +1,23 @@
 // The tsgi command: uWSGI's options (from the command line, the environment and config
-// files: lib/config.ts), one process serving, or a master and its workers.
+// files: lib/config/config.ts), one process serving, or a master and its workers.
 import { readFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { RESTART_CODE, applicationFile, snapshot, watchApplication, type Stamp, type Watcher } from './autoreload.js';
-import { ConfigError, renderShowConfig, resolveConfig, type Config } from './config.js';
-import { chooseBackend, loadBinding, type BackendName } from './native-binding.js';
-import { dropPrivileges } from './privileges.js';
-import { describeLoadError, loadApplication } from './loader.js';
+import { RESTART_CODE, applicationFile, snapshot, watchApplication, type Stamp, type Watcher } from './process/autoreload.js';
+import { ConfigError, renderShowConfig, resolveConfig, type Config } from './config/config.js';
+import { chooseBackend, loadBinding, type BackendName } from './addon/binding.js';
+import { dropPrivileges } from './base/privileges.js';
+import { describeLoadError, loadApplication } from './load/loader.js';
 import { resolveInterface } from './interfaces/index.js';
-import { parseStaticMaps } from './static-map.js';
-import { runMaster } from './master.js';
-import { TsgiError } from './errors.js';
-import { USAGE, helpText, type OptionValues } from './options.js';
-import { serve, type Server } from './serve.js';
-import { drainThenStop, ProcessOps } from './process-ops.js';
-import { VERSION } from './version.js';
-import { compileLogFormat, messageLine, setMessageEncoder } from './log-format.js';
-import { openLogs, watchLogReopen, type LogFiles } from './log-files.js';
+import { parseStaticMaps } from './contract/static-map.js';
+import { runMaster } from './process/master.js';
+import { TsgiError } from './base/errors.js';
+import { USAGE, helpText, type OptionValues } from './config/options.js';
+import { serve } from './serve.js';
+import type { Server } from './backend/backend.js';
+import { drainThenStop, ProcessOps } from './process/process-ops.js';
+import { VERSION } from './base/package.js';
+import { compileLogFormat, messageLine, setMessageEncoder } from './logging/log-format.js';
+import { openLogs, watchLogReopen, type LogFiles } from './logging/log-files.js';
 
 function log(line: string): void {
   process.stderr.write(messageLine(line));

@@ -5,18 +5,19 @@
 // preserve="true" keeps it in dist/lib/index.d.ts (TypeScript 5.5 and later drop it otherwise).
 /// <reference types="node" preserve="true" />
 export { serve } from './serve.js';
-export type { Server, ServeOptions, BoundAddress } from './serve.js';
-export { loadApplication } from './loader.js';
-export { validate, checkEnviron } from './validate.js';
+export type { ServeOptions } from './serve.js';
+export type { Server, BoundAddress } from './backend/backend.js';
+export { loadApplication } from './load/loader.js';
+export { validate, checkEnviron } from './contract/validate.js';
 export { makeServer } from './make-server.js';
 export { fromNodeListener, nodeListenerOf } from './interfaces/node.js';
 export type { NodeListener } from './interfaces/node.js';
 export type { WsgirefServer } from './make-server.js';
-export { TsgiError, ErrorCodes } from './errors.js';
-export type { ErrorCode } from './errors.js';
-export { OPTIONS } from './options.js';
+export { TsgiError, ErrorCodes } from './base/errors.js';
+export type { ErrorCode } from './base/errors.js';
+export { OPTIONS } from './config/options.js';
 export type { FetchApplication, FetchHandler } from './interfaces/fetch.js';
-export { VERSION } from './version.js';
+export { VERSION } from './base/package.js';
 export type {
   Application,
   Body,
@@ -28,4 +29,4 @@ export type {
   InputStream,
   StartResponse,
   Write,
-} from './types.js';
+} from './contract/types.js';

@@ -1,7 +1,8 @@
 // makeServer(host, port, app): wsgiref.simple_server.make_server's shape, on either
 // backend: serveForever() runs until close().
-import { serve, type Server, type ServeOptions } from './serve.js';
-import type { Application } from './types.js';
+import { serve, type ServeOptions } from './serve.js';
+import type { Server } from './backend/backend.js';
+import type { Application } from './contract/types.js';
 
 export interface WsgirefServer {
   /** Binds and serves; the Promise settles when the server is closed. */

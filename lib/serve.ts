@@ -1,21 +1,24 @@
 // serve(app, options): the programmatic entry point, for both backends.
-import { hostname, tmpdir } from 'node:os';
-import { Handler, KEYS, METHODS } from './exchange.js';
-import { parseSocketAddress, resolveHost, formatAddress, type SocketAddress } from './address.js';
-import { applySocketPermissions, parseOwner, parseSocketMode, prepareUnixSocket, removeSocketFile } from './unix-socket.js';
-import { TsgiError } from './errors.js';
-import { chooseBackend, loadBinding, type BackendName, type NativeServer } from './native-binding.js';
-import { normalize, type OptionValues } from './options.js';
-import type { Application } from './types.js';
-import { staticMapped } from './static-map.js';
-import { ErrorLog } from './wsgi-errors.js';
+import { hostname } from 'node:os';
+import { Handler } from './contract/exchange.js';
+import { parseSocketAddress, resolveHost, formatAddress } from './protocol/address.js';
+import { applySocketPermissions, parseOwner, parseSocketMode, prepareUnixSocket, removeSocketFile } from './backend/unix-socket.js';
+import { TsgiError } from './base/errors.js';
+import { chooseBackend, loadBinding } from './addon/binding.js';
+import type { Backend, BoundAddress, Server, WorkerSlot } from './backend/backend.js';
+import { listenFailure, socketsOf } from './backend/sockets.js';
+import { nativeBackend, type NativeBackend } from './native/backend.js';
+import { normalize, type OptionValues } from './config/options.js';
+import type { Application } from './contract/types.js';
+import { staticMapped } from './contract/static-map.js';
+import { ErrorLog } from './contract/wsgi-errors.js';
 import { resolveInterface } from './interfaces/index.js';
 import type { FetchApplication, FetchHandler } from './interfaces/fetch.js';
-import type { Counters } from './metrics.js';
+import type { Counters } from './backend/counters.js';
 import { writeSync } from 'node:fs';
-import { ForwardedTrust } from './forwarded.js';
-import { ListenQueueWatch, effectiveBacklog } from './listen-queue.js';
-import { customRequestLine, logFilter, messageLine, setMessageEncoder } from './log-format.js';
+import { ForwardedTrust } from './protocol/forwarded.js';
+import { ListenQueueWatch, effectiveBacklog } from './process/listen-queue.js';
+import { messageLine, setMessageEncoder } from './logging/log-format.js';
 
 export interface ServeOptions {
   /** Addresses to serve HTTP on; "127.0.0.1:0" (a free port on loopback) when none is given. */
@@ -38,164 +41,6 @@ export interface ServeOptions {
   /** The file descriptor the request log and refusal lines are written to: 2 (stderr) when not given. */
   logFd?: number;
   [option: string]: unknown;
-}
-
-export type SocketProtocol = 'http' | 'uwsgi';
-
-export interface BoundAddress {
-  /** The IP address, or the unix socket's path. */
-  address: string;
-  /** 0 for a unix socket. */
-  port: number;
-  family: 'IPv4' | 'IPv6' | 'unix';
-  protocol: SocketProtocol;
-  /** As the option gave it. */
-  spec: string;
-}
-
-export interface Server {
-  /** The backend that serves ("auto" resolved). */
-  readonly backend: BackendName;
-  /** The first bound address. */
-  readonly address: BoundAddress;
-  readonly addresses: readonly BoundAddress[];
-  /** Stops accepting, lets requests in progress finish, then resolves. */
-  close(): Promise<void>;
-  /** Closes every connection now; requests in progress are aborted. */
-  destroy(): void;
-}
-
-/** What a backend implements; serve() wraps it. */
-export interface Backend {
-  listen(host: string, port: number, backlog: number, protocol: SocketProtocol): Promise<[string, number, 'IPv4' | 'IPv6']>;
-  listenUnix(path: string, backlog: number, protocol: SocketProtocol): Promise<void>;
-  /** last: the sockets close for good (no other process accepts on them after). */
-  close(last?: boolean): Promise<void>;
-  destroy(): void;
-}
-
-interface SocketSpec {
-  address: SocketAddress;
-  protocol: SocketProtocol;
-}
-
-/** Every socket the options ask for, in the order uWSGI binds them, with its protocol. */
-export function socketsOf(values: OptionValues): SocketSpec[] {
-  const list: SocketSpec[] = [];
-  const add = (option: string, key: string, protocol: SocketProtocol) => {
-    for (const spec of (values[key] as string[] | undefined) ?? []) list.push({ address: parseSocketAddress(spec, option), protocol });
-  };
-  add('socket', 'socket', values.protocol === 'http' ? 'http' : 'uwsgi');
-  add('uwsgi-socket', 'uwsgiSocket', 'uwsgi');
-  add('http-socket', 'httpSocket', 'http');
-  add('http', 'http', 'http');
-  return list;
-}
-
-/** What a worker under a master adds: its scoreboard slot. */
-export interface WorkerSlot {
-  scoreboardFd: number;
-  scoreboardSlot: number;
-  scoreboardSlots: number;
-  /** The core (thread) of the worker: the log line's "on core N". */
-  core: number;
-  /** The worker's id: %(wid). */
-  worker: number;
-}
-
-export interface NativeBackend extends Backend {
-  /** The TCP listeners' descriptors with their names (for the listen queue's watch). */
-  readonly tcpListeners: { name: string; fd: number }[];
-  /** Accepts on a socket the master bound (an inherited fd). */
-  listenFd(fd: number, protocol: SocketProtocol, port: string): void;
-  /** The application failed on a request: counted in the scoreboard. */
-  noteException(): void;
-}
-
-/** The native server for handler; slot: under a master; logFd: where the request log goes. */
-export function nativeBackend(handler: Handler, values: OptionValues, slot?: WorkerSlot, logFd = 2): NativeBackend {
-  const binding = loadBinding();
-  let resolveClosed: () => void = () => {};
-  const closed = new Promise<void>((r) => (resolveClosed = r));
-  const line = customRequestLine(values, slot?.worker ?? 1, slot?.core ?? 0);
-  const filter = logFilter(values);
-  const native: NativeServer = new binding.Server({
-    bufferSize: values.bufferSize as number,
-    postBuffering: values.postBuffering as number,
-    limitPost: values.limitPost as number,
-    timeoutMs: (values.httpTimeout as number) * 1000,
-    tmpDir: tmpdir(),
-    logging: filter.all,
-    logJson: values.logEncoder === 'json',
-    log4xx: filter.status4xx,
-    log5xx: filter.status5xx,
-    logSlow: filter.slowMs,
-    logBig: filter.bigBytes,
-    ...(line !== undefined
-      ? {
-          onLog: (id: number, status: number, bodyBytes: number, headerCount: number, headerBytes: number, micros: number, requests: number, varsCount: number, varsBytes: number) =>
-            line((handler.environOf(id) ?? {}) as Record<string, unknown>, { status, bodyBytes, headerCount, headerBytes, micros, requests, varsCount, varsBytes }),
-        }
-      : {}),
-    manageScriptName: values.manageScriptName as boolean,
-    proxyProtocol: values.enableProxyProtocol as boolean,
-    logFd,
-    core: slot?.core ?? 0,
-    serverName: hostname(),
-    keys: KEYS,
-    methods: METHODS,
-    onRequest: handler.onRequest.bind(handler) as (...args: unknown[]) => void,
-    onDrain: (id) => handler.onDrain(id),
-    onAbort: (id) => handler.onAbort(id),
-    onClose: () => resolveClosed(),
-    ...(slot ?? {}),
-  });
-  handler.transport = native;
-  let closing = false;
-  const tcpListeners: { name: string; fd: number }[] = [];
-  return {
-    tcpListeners,
-    async listen(host, port, backlog, protocol) {
-      const [address, boundPort, family, fd] = native.listen(host, port, backlog, protocol === 'uwsgi' ? 1 : 0);
-      handler.listenerPorts.push(String(boundPort));
-      tcpListeners.push({ name: formatAddress(address, boundPort), fd });
-      return [address, boundPort, family];
-    },
-    async listenUnix(path, backlog, protocol) {
-      native.listenUnix(path, backlog, protocol === 'uwsgi' ? 1 : 0);
-      handler.listenerPorts.push('');
-    },
-    listenFd(fd, protocol, port) {
-      native.listenFd(fd, protocol === 'uwsgi' ? 1 : 0);
-      handler.listenerPorts.push(port);
-    },
-    noteException() {
-      native.noteException();
-    },
-    close(last = false) {
-      if (!closing) {
-        closing = true;
-        native.close(last);
-      }
-      return closed;
-    },
-    destroy() {
-      closing = true;
-      native.destroy();
-    },
-  };
-}
-
-/** Why a socket could not be bound, in words, from the error's code. */
-export function listenFailure(err: unknown): string {
-  const code = (err as { code?: string }).code;
-  if (code === 'EADDRINUSE') return 'the address is already in use';
-  if (code === 'EACCES') return 'permission denied';
-  if (code === 'EADDRNOTAVAIL') return 'the address is not available on this machine';
-  if (code === 'ENOENT') return 'its directory does not exist';
-  if (code === 'EMFILE') return 'too many open files (raise the limit: ulimit -n)';
-  if (code === 'ENFILE') return "the system's open file table is full (fs.file-max)";
-  return (err as Error).message;
 }
 
 /**
@@ -238,7 +83,7 @@ export async function serve(app: Application | FetchApplication | FetchHandler, 
   });
   let native: NativeBackend | undefined;
   if (backendName === 'js') {
-    const { jsBackend } = await import('./js-server.js');
+    const { jsBackend } = await import('./js/server.js');
     backend = jsBackend(handler, values, logFd as number, counters);
   } else {
     backend = native = nativeBackend(handler, values, slot, logFd as number);

@@ -3,7 +3,7 @@
 // real undici Request (whose construction costs microseconds) only when the application
 // asks for something only a real one has (formData(), clone(), cache ...). It passes
 // `instanceof Request`, and every Request property works on it.
-import type { Environ, InputStream } from '../types.js';
+import type { Environ, InputStream } from '../contract/types.js';
 import { delegateTheRest } from './delegate.js';
 
 /** A request the fetch interface cannot describe as a URL: the client gets 400. */

@@ -11,9 +11,9 @@
 // body that is complete at once, else streamed as it comes, pulled no faster than
 // the socket drains, and cancelled when the client goes away.
 import { STATUS_CODES } from 'node:http';
-import { TsgiError } from '../errors.js';
-import type { Application, Body, Environ, Headers as HeaderList, StartResponse } from '../types.js';
-import { HOP_BY_HOP, NULL_BODY } from '../exchange.js';
+import { TsgiError } from '../base/errors.js';
+import type { Application, Body, Environ, Headers as HeaderList, StartResponse } from '../contract/types.js';
+import { HOP_BY_HOP, NULL_BODY } from '../contract/exchange.js';
 import { BadTarget, LazyRequest, requestUrl } from './fetch-request.js';
 import { installLightResponse, lightState, type LightState } from './fetch-response.js';
 

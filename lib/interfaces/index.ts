@@ -8,8 +8,8 @@
 //          (a function with handle() and listen()), a Koa application (callback()) or a
 //          Fastify instance (routing and ready()); wsgi for any other function. A plain
 //          (req, res) listener is a function like a WSGI one: it needs --interface node.
-import { TsgiError } from '../errors.js';
-import type { Application } from '../types.js';
+import { TsgiError } from '../base/errors.js';
+import type { Application } from '../contract/types.js';
 import { fromFetch, type FetchApplication, type FetchHandler } from './fetch.js';
 import { fromNodeListener, nodeListenerOf } from './node.js';
 

@@ -2,7 +2,7 @@
 // node:http's parser would have made it from the wire (method, url, httpVersion,
 // rawHeaders and the lazy headers built from them), whose body streams from wsgi.input.
 import { IncomingMessage } from 'node:http';
-import type { Environ, InputStream } from '../types.js';
+import type { Environ, InputStream } from '../contract/types.js';
 import type { NodeSocket } from './node-socket.js';
 
 /** How much of wsgi.input one push hands to the stream (what a socket read gives at most). */

@@ -20,9 +20,9 @@
 // after the last chunk went out or when the client went away: that is where 'finish'
 // and 'close' (or 'aborted' and 'close') come from.
 import { ServerResponse, validateHeaderName, validateHeaderValue, type IncomingMessage } from 'node:http';
-import { TsgiError } from '../errors.js';
-import { SYNC_NEXT, VALIDATED_HEADERS } from '../exchange.js';
-import type { Chunk, Headers, StartResponse } from '../types.js';
+import { TsgiError } from '../base/errors.js';
+import { SYNC_NEXT, VALIDATED_HEADERS } from '../contract/exchange.js';
+import type { Chunk, Headers, StartResponse } from '../contract/types.js';
 import type { NodeSocket, SocketOwner } from './node-socket.js';
 
 /** node's own symbols on an OutgoingMessage, found by their descriptions. */
@@ -184,7 +184,7 @@ function storeHeader(this: Response, firstLine: string, headers: unknown): void 
   }
   // Every name and value went through node's validateHeaderName/validateHeaderValue
   // (setHeader, or processHeader above for writeHead's): startResponse skips its own
-  // equal tests (VALIDATED_HEADERS, lib/exchange.ts). It checks what node did not (a
+  // equal tests (VALIDATED_HEADERS, lib/contract/exchange.ts). It checks what node did not (a
   // Content-Length that is not a number): its TsgiError reaches the application from
   // writeHead(), where node's own checks throw.
   (list as { [VALIDATED_HEADERS]?: boolean })[VALIDATED_HEADERS] = true;
@@ -301,7 +301,7 @@ export class NodeExchange implements SocketOwner {
     return this;
   }
 
-  /** next() only takes what was written, and returns at once what it has (lib/exchange.ts). */
+  /** next() only takes what was written, and returns at once what it has (lib/contract/exchange.ts). */
   get [SYNC_NEXT](): boolean {
     return true;
   }

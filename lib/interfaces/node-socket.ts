@@ -4,7 +4,7 @@
 // still open) and the events they listen for ('close' when the client went away or the
 // exchange ended), and it turns destroy() into the end of the exchange.
 import { EventEmitter } from 'node:events';
-import type { Environ } from '../types.js';
+import type { Environ } from '../contract/types.js';
 
 /** The one cork state every stand-in shares: OutgoingMessage.end() writes corked = 1 into it. */
 const WRITABLE_STATE = { corked: 0 };

@@ -6,8 +6,8 @@
 // pipe(), events and backpressure work as on node:http; tsgi frames and sends the
 // response, and every backend, master mode, harakiri, logging and stats work unchanged.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { TsgiError } from '../errors.js';
-import type { Application, Body, Chunk, Environ, StartResponse } from '../types.js';
+import { TsgiError } from '../base/errors.js';
+import type { Application, Body, Chunk, Environ, StartResponse } from '../contract/types.js';
 import { makeRequest } from './node-request.js';
 import { asServerResponse, makeResponse, NodeExchange } from './node-response.js';
 import { NodeSocket } from './node-socket.js';

@@ -1,4 +1,4 @@
-// The listen queue, watched as uWSGI's master watches it (lib/listen-queue.ts): a
+// The listen queue, watched as uWSGI's master watches it (lib/process/listen-queue.ts): a
 // process whose application blocks, a backlog of 5, 20 connections opened: the queue
 // fills, the line says so with the numbers the kernel gives, and the stats count it.
 // And --listen above net.core.somaxconn is clamped with a warning.

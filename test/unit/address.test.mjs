@@ -1,7 +1,7 @@
-// lib/address.ts: socket addresses as uWSGI writes them.
+// lib/protocol/address.ts: socket addresses as uWSGI writes them.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseTcpAddress, resolveHost, formatAddress } from '../../dist/lib/address.js';
+import { parseTcpAddress, resolveHost, formatAddress } from '../../dist/lib/protocol/address.js';
 
 const bad = { name: 'TsgiError', code: 'TSGI_ERR_ADDRESS_INVALID' };
 

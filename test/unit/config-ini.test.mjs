@@ -1,7 +1,7 @@
-// lib/ini.ts: uWSGI's ini syntax, every rule, and the errors that name a line.
+// lib/config/ini.ts: uWSGI's ini syntax, every rule, and the errors that name a line.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseIni, stripInlineComment, IniSyntaxError } from '../../dist/lib/ini.js';
+import { parseIni, stripInlineComment, IniSyntaxError } from '../../dist/lib/config/ini.js';
 
 const entries = (text, section) => parseIni(text, section).entries.map(({ key, value, line }) => [key, value, line]);
 const syntaxError = (line, message) => (err) => {
@@ -118,7 +118,7 @@ describe('ini: keys and values', () => {
     ]);
   });
 
-  test('placeholders are left for lib/config.ts', () => {
+  test('placeholders are left for lib/config/config.ts', () => {
     assert.deepEqual(entries('[uwsgi]\nchdir = %d\nenv = PATH=%(home)/bin:$(PATH)\n'), [
       ['chdir', '%d', 2],
       ['env', 'PATH=%(home)/bin:$(PATH)', 3],

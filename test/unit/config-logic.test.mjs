@@ -1,11 +1,11 @@
-// lib/config-logic.ts through resolveConfig: uWSGI's for/endfor and if-*/endif blocks in
+// lib/config/config-logic.ts through resolveConfig: uWSGI's for/endfor and if-*/endif blocks in
 // config files, %(_), nesting, and the errors that name the file and line.
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveConfig, ConfigError } from '../../dist/lib/config.js';
+import { resolveConfig, ConfigError } from '../../dist/lib/config/config.js';
 
 const dir = realpathSync(mkdtempSync(join(tmpdir(), 'tsgi-logic-')));
 after(() => rmSync(dir, { recursive: true, force: true }));

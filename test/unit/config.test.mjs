@@ -1,4 +1,4 @@
-// lib/config.ts: config files (ini, yaml, json), includes, placeholders, the
+// lib/config/config.ts: config files (ini, yaml, json), includes, placeholders, the
 // environment, the command line over them, strict, verdicts and --show-config.
 // Every file is written to a temporary directory, removed at the end.
 import { describe, test, after } from 'node:test';
@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveConfig, renderShowConfig, ConfigError, LIMIT_AS_FLOOR } from '../../dist/lib/config.js';
-import { OPTIONS, parseArgv, argvEntries, envNames } from '../../dist/lib/options.js';
+import { resolveConfig, renderShowConfig, ConfigError, LIMIT_AS_FLOOR } from '../../dist/lib/config/config.js';
+import { OPTIONS, parseArgv, argvEntries, envNames } from '../../dist/lib/config/options.js';
 
 const dir = realpathSync(mkdtempSync(join(tmpdir(), 'tsgi-config-')));
 after(() => rmSync(dir, { recursive: true, force: true }));

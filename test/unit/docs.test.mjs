@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { render } from '../../scripts/gen-options-doc.mjs';
-import { ErrorCodes } from '../../dist/lib/errors.js';
-import { OPTIONS } from '../../dist/lib/options.js';
+import { ErrorCodes } from '../../dist/lib/base/errors.js';
+import { OPTIONS } from '../../dist/lib/config/options.js';
 
 test('docs/options.md is generated from the option table and up to date', () => {
   assert.equal(readFileSync('docs/options.md', 'utf8'), render(), 'run node scripts/gen-options-doc.mjs');

@@ -1,8 +1,8 @@
-// lib/forwarded.ts: --forwarded-allow-ips parsing and what X-Forwarded-For/-Proto do
+// lib/protocol/forwarded.ts: --forwarded-allow-ips parsing and what X-Forwarded-For/-Proto do
 // to the environ of a trusted peer, and do not do to anyone else's.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ForwardedTrust } from '../../dist/lib/forwarded.js';
+import { ForwardedTrust } from '../../dist/lib/protocol/forwarded.js';
 
 const env = (peer, xff, proto) => ({
   REMOTE_ADDR: peer,

@@ -1,5 +1,5 @@
-// The js backend's refusals in the native server's words: lib/http-refusals.ts against
-// the table in native/http_parser.cc and docs/errors.md; lib/request-target.ts (the twin
+// The js backend's refusals in the native server's words: lib/protocol/http-refusals.ts against
+// the table in native/http_parser.cc and docs/errors.md; lib/protocol/request-target.ts (the twin
 // of SplitTarget) against the request corpus the native parser is held to (test/requests);
 // clientErrorRefusal() on the errors node:http's own parser (llhttp) raises.
 import { describe, test } from 'node:test';
@@ -9,8 +9,8 @@ import net from 'node:net';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../helpers.mjs';
-import { clientErrorRefusal, HTTP_REFUSALS } from '../../dist/lib/http-refusals.js';
-import { splitTarget } from '../../dist/lib/request-target.js';
+import { clientErrorRefusal, HTTP_REFUSALS } from '../../dist/lib/protocol/http-refusals.js';
+import { splitTarget } from '../../dist/lib/protocol/request-target.js';
 
 /** native/http_parser.cc's kErrors: [[status, reason]] in HttpError order, kNone left out. */
 function nativeTable() {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { resolveInterface } from '../../dist/lib/interfaces/index.js';
 import { requestUrl, LazyRequest, BadTarget } from '../../dist/lib/interfaces/fetch-request.js';
 import { installLightResponse, lightState } from '../../dist/lib/interfaces/fetch-response.js';
-import { Input } from '../../dist/lib/input.js';
+import { Input } from '../../dist/lib/contract/input.js';
 
 const RealResponse = globalThis.Response;
 

@@ -1,4 +1,4 @@
-// lib/log-format.ts's pure parts: the filter (the twin of native ShouldLogRequest, whose
+// lib/logging/log-format.ts's pure parts: the filter (the twin of native ShouldLogRequest, whose
 // unit test in test/native/units-test.cc checks the same edges), the format compiler,
 // the escaping and the cached dates.
 import { test } from 'node:test';

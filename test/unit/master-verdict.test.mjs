@@ -1,8 +1,8 @@
-// The master's watchdog verdicts (lib/master-verdict.ts), from made-up scoreboard
+// The master's watchdog verdicts (lib/process/master-verdict.ts), from made-up scoreboard
 // readings: no process, no clock (now is given).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { harakiriVerdict, rssOver } from '../../dist/lib/master-verdict.js';
+import { harakiriVerdict, rssOver } from '../../dist/lib/process/master-verdict.js';
 
 const NOW = 1_700_000_000_000;
 const idle = { requestStart: 0, request: 'GET /done' };

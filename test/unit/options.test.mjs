@@ -1,7 +1,7 @@
-// lib/options.ts: the option table, the command-line parser, coercion, defaults, help.
+// lib/config/options.ts: the option table, the command-line parser, coercion, defaults, help.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { OPTIONS, parseArgv, coerce, normalize, helpText, suggest, findOption, camelCase } from '../../dist/lib/options.js';
+import { OPTIONS, parseArgv, coerce, normalize, helpText, suggest, findOption, camelCase } from '../../dist/lib/config/options.js';
 
 const spec = (name) => {
   const s = findOption(name);

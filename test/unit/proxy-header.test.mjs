@@ -1,4 +1,4 @@
-// lib/proxy-header.ts, the js backend's PROXY protocol parser, held to the corpus of
+// lib/protocol/proxy-header.ts, the js backend's PROXY protocol parser, held to the corpus of
 // its native twin (test/requests/proxy, see its README.md): every case whole, every
 // prefix (need-more or the whole's result), and byte by byte.
 import { test } from 'node:test';
@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../helpers.mjs';
-import { parseProxyHeader } from '../../dist/lib/proxy-header.js';
+import { parseProxyHeader } from '../../dist/lib/protocol/proxy-header.js';
 
 const DIR = join(ROOT, 'test', 'requests', 'proxy');
 

@@ -1,4 +1,4 @@
-// lib/uwsgi-packet.ts, the js backend's uwsgi parser, against the corpus the native
+// lib/protocol/uwsgi-packet.ts, the js backend's uwsgi parser, against the corpus the native
 // parser is held to (test/uwsgi, see its README.md): every case whole, every prefix,
 // and split at every offset into two buffers joined again (a Buffer that does not start
 // at its ArrayBuffer's start, as one cut from a larger read does).
@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../helpers.mjs';
-import { parseUwsgiPacket, stripScriptName, UWSGI_ERRORS, UWSGI_MAX_VARS } from '../../dist/lib/uwsgi-packet.js';
+import { parseUwsgiPacket, stripScriptName, UWSGI_ERRORS, UWSGI_MAX_VARS } from '../../dist/lib/protocol/uwsgi-packet.js';
 
 const CORPUS = join(ROOT, 'test', 'uwsgi');
 const DEFAULT_MAX = 4096;

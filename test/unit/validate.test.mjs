@@ -1,4 +1,4 @@
-// validate(app) (lib/validate.ts): what wsgiref.validate is to WSGI. Tested by hand,
+// validate(app) (lib/contract/validate.ts): what wsgiref.validate is to WSGI. Tested by hand,
 // with made-up environs, startResponse functions and bodies (no server), then through
 // a real server on both backends.
 import { describe, test, after } from 'node:test';

@@ -1,0 +1,782 @@
+// One request and its response: the environ, start_response, the body pump, and
+// close() exactly once. Transport-agnostic: the native server and the pure-JS one
+// both hand requests to a Handler and take responses back through send().
+import type { ForwardedTrust } from '../protocol/forwarded.js';
+import { TsgiError } from '../base/errors.js';
+import { ErrorLog } from './wsgi-errors.js';
+import { fileWrapper } from './file-wrapper.js';
+import { Input } from './input.js';
+import type { Application, Chunk, Environ, Headers, StartResponse, Write } from './types.js';
+
+// send() flags; native/server.h holds the same numbers.
+export const SEND_CHUNKED = 1;
+export const SEND_END = 2;
+export const SEND_CLOSE = 4;
+export const SEND_ADD_LENGTH = 8;
+export const SEND_ABORT = 16;
+
+// onRequest() flags; bits 8 and up: the index of the listener.
+export const REQ_KEEP_ALIVE = 1;
+export const REQ_HTTP10 = 2;
+export const REQ_BODY_FILE = 4;
+export const REQ_NEW_CONNECTION = 8;
+export const REQ_UWSGI = 16;
+export const REQ_LISTENER_SHIFT = 8;
+
+/** Request methods the native server names by index (a new string each time costs). */
+export const METHODS: readonly string[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'TRACE', 'CONNECT'];
+
+/** Environ keys of common headers, named by index by the native server. */
+export const KEYS: readonly string[] = [
+  'HTTP_HOST',
+  'HTTP_USER_AGENT',
+  'HTTP_ACCEPT',
+  'HTTP_ACCEPT_ENCODING',
+  'HTTP_ACCEPT_LANGUAGE',
+  'HTTP_ACCEPT_CHARSET',
+  'HTTP_CONNECTION',
+  'HTTP_KEEP_ALIVE',
+  'HTTP_COOKIE',
+  'HTTP_REFERER',
+  'HTTP_ORIGIN',
+  'HTTP_AUTHORIZATION',
+  'HTTP_CACHE_CONTROL',
+  'HTTP_PRAGMA',
+  'HTTP_IF_MODIFIED_SINCE',
+  'HTTP_IF_NONE_MATCH',
+  'HTTP_IF_MATCH',
+  'HTTP_IF_UNMODIFIED_SINCE',
+  'HTTP_IF_RANGE',
+  'HTTP_RANGE',
+  'HTTP_EXPECT',
+  'HTTP_UPGRADE',
+  'HTTP_DNT',
+  'HTTP_TE',
+  'HTTP_VIA',
+  'HTTP_FORWARDED',
+  'HTTP_X_FORWARDED_FOR',
+  'HTTP_X_FORWARDED_PROTO',
+  'HTTP_X_FORWARDED_HOST',
+  'HTTP_X_REAL_IP',
+  'HTTP_X_REQUESTED_WITH',
+  'HTTP_X_REQUEST_ID',
+  'HTTP_SEC_FETCH_MODE',
+  'HTTP_SEC_FETCH_SITE',
+  'HTTP_SEC_FETCH_DEST',
+  'HTTP_SEC_FETCH_USER',
+  'HTTP_SEC_CH_UA',
+  'HTTP_SEC_CH_UA_MOBILE',
+  'HTTP_SEC_CH_UA_PLATFORM',
+  'HTTP_UPGRADE_INSECURE_REQUESTS',
+  'HTTP_PRIORITY',
+  // What nginx's uwsgi_params sends besides the headers.
+  'SERVER_NAME',
+  'SERVER_PORT',
+  'SERVER_PROTOCOL',
+  'REQUEST_SCHEME',
+  'HTTPS',
+  'DOCUMENT_ROOT',
+  'SCRIPT_NAME',
+];
+
+/** What a backend provides: one call that writes part or all of a response. */
+export interface Transport {
+  /**
+   * Writes a response head (when given) and body, framed as flags say. Returns 0 to go
+   * on, 1 when the output is over its high-water mark (onDrain follows), -1 when the
+   * connection is gone.
+   */
+  send(id: number, head: string | undefined, body: Chunk | Chunk[] | undefined, flags: number): number;
+}
+
+export interface HandlerOptions {
+  multithread?: boolean;
+  multiprocess?: boolean;
+  backend: 'native' | 'js';
+  /** SERVER_NAME: the machine's host name. */
+  serverName?: string;
+  errors?: ErrorLog;
+  /** Where application errors are reported; stderr by default. */
+  logError?: (message: string) => void;
+  /**
+   * max-requests: onMaxRequests is called once, as the request that reaches this count
+   * begins (before the application runs), so that the worker stops accepting at once
+   * (its server's close(): that request and every one after say "Connection: close").
+   */
+  maxRequests?: number;
+  onMaxRequests?: () => void;
+  /** Called when the application failed on a request (the scoreboard's exceptions). */
+  onException?: () => void;
+  /** --forwarded-allow-ips: whose X-Forwarded-For/-Proto are believed (HTTP listeners). */
+  forwarded?: ForwardedTrust;
+}
+
+const FLUSH_AT = 65536;
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// A header value: visible latin-1, space and tab; no CR, LF, NUL or other controls.
+const BAD_VALUE = /[\0-\x08\x0a-\x1f\x7f]|[^\0-\xff]/;
+const STATUS = /^[1-9][0-9][0-9] [^\0-\x08\x0a-\x1f\x7f]*$/;
+/** start_response's checks of one [name, value] pair from the application. */
+function checkHeader(h: unknown, i: number): void {
+  if (!Array.isArray(h) || h.length !== 2) {
+    throw new TsgiError('TSGI_ERR_HEADERS_TYPE', `Expected a [name, value] pair for header ${i} but received ${String(h)}`);
+  }
+  const name = h[0];
+  const value = h[1];
+  if (typeof name !== 'string' || !TOKEN.test(name)) {
+    throw new TsgiError('TSGI_ERR_HEADER_INVALID', `Expected a token for a header name but received ${JSON.stringify(name)}`);
+  }
+  if (typeof value !== 'string' || BAD_VALUE.test(value)) {
+    throw new TsgiError(
+      'TSGI_ERR_HEADER_INVALID',
+      `Expected a latin-1 string without control characters for header ${name} but received ${JSON.stringify(value)}`,
+    );
+  }
+}
+
+/**
+ * Marks an async body iterator whose next() has no effect on the application (it hands
+ * over what the application already wrote) and returns a result, not a promise, when it
+ * has one at hand: the async pump asks it for the next step before sending a chunk, so
+ * that what is already there (more chunks, the end) goes in the same send. An async
+ * generator must not be asked early (next() runs its code); only the node interface's
+ * body (NodeExchange) carries the mark. Not exported from the package.
+ */
+export const SYNC_NEXT = Symbol('tsgi.syncNext');
+
+/**
+ * Marks a header list whose names and values were already checked to the same rules as
+ * start_response's (a token name; a latin-1 value without CR, LF, NUL or other controls)
+ * by the adapter that built it: the node interface, whose every header went through
+ * node:http's validateHeaderName/validateHeaderValue (setHeader, or its own _storeHeader
+ * for writeHead's), which refuse exactly what TOKEN and BAD_VALUE refuse. start_response
+ * then skips those two tests and the shape checks (the adapter made the pairs); the
+ * hop-by-hop refusal and the Content-Length number check still run. Not exported from
+ * the package: an application cannot set it. The fetch interface does not use it: Headers
+ * lets through control characters that BAD_VALUE refuses (only NUL, CR and LF are out).
+ */
+export const VALIDATED_HEADERS = Symbol('tsgi.validatedHeaders');
+
+/** Headers an application may not set: the server frames the response and owns the connection. */
+export const HOP_BY_HOP: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'trailers',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+const kExchange = Symbol('tsgi.exchange');
+
+/**
+ * An empty body that stands for no body at all (a fetch Response's null body): a HEAD
+ * answered with it says no Content-Length, since the length of the GET is not known.
+ */
+export const NULL_BODY: readonly Chunk[] = Object.freeze([]);
+
+/**
+ * The environ. Its own properties are the CGI variables and the wsgi.* keys, set in
+ * one fixed order (one hidden class for every request); HTTP_* follow. tsgi.signal is
+ * made on first use (an AbortController costs microseconds that most requests never
+ * need), so it is an accessor on the prototype.
+ */
+class EnvironObject {
+  [key: string]: unknown;
+  declare [kExchange]: Exchange;
+  constructor(
+    method: string,
+    uri: string,
+    path: string,
+    query: string,
+    contentType: string,
+    contentLength: string,
+    protocol: string,
+    remoteAddr: string,
+    remotePort: string,
+    serverPort: string,
+    serverName: string,
+    input: Input,
+    handler: Handler,
+  ) {
+    this.QUERY_STRING = query;
+    this.REQUEST_METHOD = method;
+    this.CONTENT_TYPE = contentType;
+    this.CONTENT_LENGTH = contentLength;
+    this.REQUEST_URI = uri;
+    this.PATH_INFO = path;
+    this.SCRIPT_NAME = '';
+    this.SERVER_PROTOCOL = protocol;
+    this.REQUEST_SCHEME = handler.scheme;
+    this.REMOTE_ADDR = remoteAddr;
+    this.REMOTE_PORT = remotePort;
+    this.SERVER_PORT = serverPort;
+    this.SERVER_NAME = serverName;
+    this['wsgi.version'] = WSGI_VERSION;
+    this['wsgi.url_scheme'] = handler.scheme;
+    this['wsgi.input'] = input;
+    this['wsgi.errors'] = handler.errors;
+    this['wsgi.multithread'] = handler.multithread;
+    this['wsgi.multiprocess'] = handler.multiprocess;
+    this['wsgi.run_once'] = false;
+    this['wsgi.file_wrapper'] = fileWrapper;
+    this['wsgi.input_terminated'] = true;
+    this['tsgi.backend'] = handler.options.backend;
+  }
+
+  get 'tsgi.signal'(): AbortSignal {
+    return this[kExchange].signal;
+  }
+}
+
+const WSGI_VERSION: [1, 0] = Object.freeze([1, 0]) as unknown as [1, 0];
+const SLOT_MODULO = 1048576; // a request id is serial * 2^20 + the connection's slot
+
+
+function chunkBytes(c: Chunk): number {
+  return typeof c === 'string' ? Buffer.byteLength(c) : c.byteLength;
+}
+
+export class Handler {
+  readonly pending = new Map<number, Exchange>();
+  /** Requests begun, for max-requests. */
+  started = 0;
+  readonly errors: ErrorLog;
+  readonly logError: (message: string) => void;
+  readonly multithread: boolean;
+  readonly multiprocess: boolean;
+  readonly scheme: string = 'http';
+  transport!: Transport;
+
+  constructor(
+    readonly app: Application,
+    readonly options: HandlerOptions,
+  ) {
+    this.errors = options.errors ?? new ErrorLog(2);
+    this.logError = options.logError ?? ((m) => this.errors.write(m.endsWith('\n') ? m : m + '\n'));
+    this.multithread = options.multithread === true;
+    this.multiprocess = options.multiprocess === true;
+    this.serverName = options.serverName ?? '';
+  }
+
+  /** The ports of the listeners, by listener index (as strings, for SERVER_PORT). */
+  readonly listenerPorts: string[] = [];
+  readonly serverName: string = '';
+  /** The peer of each connection, by slot: [address, port]. */
+  private readonly peers: Array<[string, string] | undefined> = [];
+
+  /**
+   * A request (native/server.h documents the arguments):
+   * onRequest(id, flags, body, method, uri, path, query, contentType, contentLength,
+   *           remoteAddr, remotePort, key1, value1, ...)
+   */
+  onRequest(
+    id: number,
+    flags: number,
+    body: Buffer | number | undefined,
+    method: number | string,
+    uri: string,
+    path: string | undefined,
+    query: string | undefined,
+    contentType: string | undefined,
+    contentLength: string | undefined,
+    remoteAddr: string | undefined,
+    remotePort: string | undefined,
+  ): void {
+    const slot = id % SLOT_MODULO;
+    let peer = this.peers[slot];
+    if (flags & REQ_NEW_CONNECTION || peer === undefined) {
+      peer = [remoteAddr ?? '', remotePort ?? ''];
+      this.peers[slot] = peer;
+    }
+    if (path === undefined) {
+      const q = uri.indexOf('?');
+      path = q === -1 ? uri : uri.slice(0, q);
+      query = q === -1 ? '' : uri.slice(q + 1);
+    }
+    const input = new Input(body, typeof body === 'number' ? Number(contentLength) : 0);
+    const environ = new EnvironObject(
+      typeof method === 'number' ? METHODS[method]! : method,
+      uri,
+      path,
+      query!,
+      contentType ?? '',
+      contentLength ?? '',
+      flags & REQ_HTTP10 ? 'HTTP/1.0' : 'HTTP/1.1',
+      peer[0],
+      peer[1],
+      this.listenerPorts[flags >>> REQ_LISTENER_SHIFT] ?? '',
+      this.serverName,
+      input,
+      this,
+    ) as unknown as Environ;
+    // eslint-disable-next-line prefer-rest-params
+    const args = arguments;
+    if (flags & REQ_UWSGI) {
+      // The front end's variables, in its order: a repeated header (nginx sends one
+      // pair per line) is joined as over HTTP; any other repeated key keeps its last
+      // value, so that a uwsgi_param after include uwsgi_params overrides.
+      for (let i = 11; i < args.length; i += 2) {
+        const k = args[i] as number | string;
+        const key = typeof k === 'number' ? KEYS[k]! : k;
+        const prev = environ[key];
+        if (prev !== undefined && key.startsWith('HTTP_') && Object.prototype.hasOwnProperty.call(environ, key)) {
+          environ[key] = `${prev as string}${key === 'HTTP_COOKIE' ? '; ' : ', '}${args[i + 1] as string}`;
+        } else {
+          environ[key] = args[i + 1];
+        }
+      }
+      // The front end says the scheme: HTTPS=on (uwsgi_params) or REQUEST_SCHEME.
+      const https = environ.HTTPS as string | undefined;
+      environ['wsgi.url_scheme'] = https === 'on' || https === '1' ? 'https' : (environ.REQUEST_SCHEME as string) || 'http';
+    } else {
+      for (let i = 11; i < args.length; i += 2) {
+        const k = args[i] as number | string;
+        environ[typeof k === 'number' ? KEYS[k]! : k] = args[i + 1];
+      }
+      if (this.options.forwarded !== undefined) this.options.forwarded.apply(environ);
+    }
+    this.started++;
+    if (this.started === this.options.maxRequests) this.options.onMaxRequests?.();
+    const ex = new Exchange(this, id, flags, environ, input);
+    (environ as unknown as EnvironObject)[kExchange] = ex;
+    this.running = ex;
+    try {
+      ex.run();
+    } finally {
+      this.running = undefined;
+    }
+    if (!ex.finished) this.pending.set(id, ex);
+  }
+
+  /** The exchange onRequest is running (its response may end before it returns). */
+  private running: Exchange | undefined;
+
+  /** The environ of request id while it is in progress: the request log reads it as it ends. */
+  environOf(id: number): Environ | undefined {
+    return this.running !== undefined && this.running.id === id ? this.running.environ : this.pending.get(id)?.environ;
+  }
+
+  onDrain(id: number): void {
+    this.pending.get(id)?.drained();
+  }
+
+  onAbort(id: number): void {
+    this.pending.get(id)?.abort();
+  }
+}
+
+export class Exchange {
+  finished = false;
+  private status: string | undefined;
+  private headerLines = '';
+  private appLength = -1; // the application's Content-Length, or -1
+  private sent = 0; // body bytes accepted toward appLength
+  private headersSent = false;
+  private chunked = false;
+  private noBody: boolean;
+  private chunks: Chunk[] = [];
+  private buffered = 0;
+  private waiting = false; // for onDrain
+  private resume: (() => void) | undefined;
+  private bodyClosed = false;
+  private aborted = false;
+  private body: unknown;
+  private iterator: Iterator<Chunk> | AsyncIterator<Chunk> | undefined;
+  private controller: AbortController | undefined;
+  private readonly startResponse: StartResponse;
+
+  constructor(
+    private readonly handler: Handler,
+    readonly id: number,
+    private readonly flags: number,
+    readonly environ: Environ,
+    private readonly input: Input,
+  ) {
+    this.noBody = environ.REQUEST_METHOD === 'HEAD';
+    this.startResponse = (status, headers, excInfo) => this.start(status, headers, excInfo);
+  }
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort();
+    }
+    return this.controller.signal;
+  }
+
+  run(): void {
+    let result: unknown;
+    try {
+      result = this.handler.app(this.environ, this.startResponse);
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
+      (result as Promise<unknown>).then(
+        (r) => this.consume(r),
+        (err) => this.fail(err),
+      );
+      return;
+    }
+    this.consume(result);
+  }
+
+  private start(status: string, headers: Headers, excInfo?: unknown): Write {
+    if (this.status !== undefined && excInfo === undefined) {
+      throw new TsgiError('TSGI_ERR_START_RESPONSE_TWICE', 'start_response was called a second time without excInfo');
+    }
+    if (excInfo !== undefined && excInfo !== null && this.headersSent) throw excInfo;
+    if (typeof status !== 'string' || !STATUS.test(status)) {
+      throw new TsgiError(
+        'TSGI_ERR_STATUS_INVALID',
+        `Expected a status line like "200 OK" for start_response but received ${JSON.stringify(status)}`,
+      );
+    }
+    if (!Array.isArray(headers)) {
+      throw new TsgiError('TSGI_ERR_HEADERS_TYPE', 'Expected a list of [name, value] pairs for the headers');
+    }
+    let lines = '';
+    let appLength = -1;
+    const validated = (headers as { [VALIDATED_HEADERS]?: boolean })[VALIDATED_HEADERS] === true;
+    for (let i = 0; i < headers.length; i++) {
+      const h = headers[i]!;
+      if (!validated) checkHeader(h, i);
+      const name = h[0];
+      const value = h[1];
+      const lower = name.length >= 2 && name.length <= 19 ? name.toLowerCase() : '';
+      if (lower !== '') {
+        if (HOP_BY_HOP.has(lower)) {
+          throw new TsgiError('TSGI_ERR_HEADER_HOP_BY_HOP', `The application may not set the hop-by-hop header ${name}`);
+        }
+        if (lower === 'content-length') {
+          const v = value.trim();
+          if (!/^[0-9]{1,15}$/.test(v)) {
+            throw new TsgiError('TSGI_ERR_HEADER_INVALID', `Expected a decimal number for Content-Length but received ${JSON.stringify(value)}`);
+          }
+          appLength = Number(v);
+        }
+      }
+      lines += name + ': ' + value + '\r\n';
+    }
+    this.status = status;
+    this.headerLines = lines;
+    this.appLength = appLength;
+    const code = status.charCodeAt(0);
+    if (code === 49 /* 1xx */ || status.startsWith('204') || status.startsWith('304')) this.noBody = true;
+    return (chunk) => this.write(chunk);
+  }
+
+  private write(chunk: Chunk): void {
+    if (this.finished) {
+      throw new TsgiError('TSGI_ERR_WRITE_AFTER_END', 'The write callable was used after the response ended');
+    }
+    this.push(chunk);
+    if (this.buffered > 0) this.flush(false);
+  }
+
+  /** Takes one chunk of the body. Returns false when no more is wanted. */
+  private push(chunk: Chunk): boolean {
+    let n: number;
+    if (typeof chunk === 'string') {
+      n = chunk.length;
+    } else if (chunk instanceof Uint8Array) {
+      n = chunk.byteLength;
+    } else {
+      throw new TsgiError(
+        'TSGI_ERR_BODY_TYPE',
+        `Expected a string or a Uint8Array for a body chunk but received ${chunk === null ? 'null' : typeof chunk}`,
+      );
+    }
+    if (n === 0) return true;
+    if (this.status === undefined) {
+      throw new TsgiError('TSGI_ERR_NO_START_RESPONSE', 'The application produced a body before calling start_response');
+    }
+    if (this.appLength >= 0) {
+      const bytes = typeof chunk === 'string' ? Buffer.byteLength(chunk) : n;
+      const room = this.appLength - this.sent;
+      if (bytes > room) {
+        // Never more bytes than the application's Content-Length says.
+        if (room > 0) {
+          const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+          this.chunks.push(b.subarray(0, room));
+          this.buffered += room;
+          this.sent += room;
+        }
+        return false;
+      }
+      this.sent += bytes;
+    }
+    this.chunks.push(chunk);
+    this.buffered += n;
+    return true;
+  }
+
+  private consume(result: unknown): void {
+    if (this.aborted) {
+      this.body = result;
+      this.closeBody();
+      return;
+    }
+    this.body = result;
+    if (Array.isArray(result)) {
+      // A list is at hand whole: one send, with its Content-Length, however long.
+      try {
+        for (let i = 0; i < result.length; i++) {
+          if (!this.push(result[i] as Chunk)) break;
+        }
+      } catch (err) {
+        this.fail(err);
+        return;
+      }
+      this.finish();
+      return;
+    }
+    if (result === null || typeof result !== 'object' || result instanceof Uint8Array) {
+      this.fail(
+        new TsgiError(
+          'TSGI_ERR_BODY_TYPE',
+          `Expected the application to return an iterable of chunks but it returned ${result === null ? 'null' : result instanceof Uint8Array ? 'a Uint8Array (wrap it in a list)' : typeof result === 'string' ? 'a string (wrap it in a list)' : typeof result}`,
+        ),
+      );
+      return;
+    }
+    const r = result as Partial<Iterable<Chunk> & AsyncIterable<Chunk>>;
+    try {
+      if (typeof r[Symbol.iterator] === 'function') {
+        this.iterator = r[Symbol.iterator]!();
+        this.pumpSync();
+        return;
+      }
+      if (typeof r[Symbol.asyncIterator] === 'function') {
+        this.iterator = r[Symbol.asyncIterator]!();
+        void this.pumpAsync();
+        return;
+      }
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    this.fail(
+      new TsgiError(
+        'TSGI_ERR_BODY_TYPE',
+        result instanceof Response
+          ? 'The application returned a Response: did you mean --interface fetch?'
+          : 'Expected the application to return an iterable of chunks',
+      ),
+    );
+  }
+
+  private pumpSync(): void {
+    const it = this.iterator as Iterator<Chunk>;
+    try {
+      for (;;) {
+        const step = it.next();
+        if (step.done) break;
+        if (!this.push(step.value)) break;
+        if (this.buffered >= FLUSH_AT) {
+          this.flush(false);
+          if (this.aborted || this.finished) return;
+          if (this.waiting) {
+            this.resume = () => this.pumpSync();
+            return;
+          }
+        }
+      }
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    this.finish();
+  }
+
+  private async pumpAsync(): Promise<void> {
+    const it = this.iterator as AsyncIterator<Chunk> & { [SYNC_NEXT]?: boolean };
+    const peek = it[SYNC_NEXT] === true;
+    // The next step asked for early (SYNC_NEXT): a result at hand, or a promise of one.
+    let pending: IteratorResult<Chunk> | Promise<IteratorResult<Chunk>> | undefined;
+    try {
+      for (;;) {
+        let step: IteratorResult<Chunk>;
+        if (pending !== undefined && !(pending instanceof Promise)) {
+          step = pending;
+        } else {
+          step = await (pending ?? it.next());
+          if (this.aborted || this.finished) return;
+        }
+        pending = undefined;
+        if (step.done) break;
+        if (!this.push(step.value)) break;
+        if (peek && this.appLength >= 0 && this.buffered < FLUSH_AT) {
+          // What the iterator holds already goes in the same send: the node interface's
+          // end() right after its last write makes one send with the end, not two. Only
+          // for a body its Content-Length frames: otherwise a send without the end frames
+          // it chunked, as node:http would, where one send with the end would add a length.
+          pending = it.next();
+          if (!(pending instanceof Promise)) continue;
+          // Awaited below unless the exchange ends first: a rejection is not left unhandled.
+          pending.catch(() => {});
+        }
+        // An async body is sent as it comes: each chunk may be the last for a while.
+        this.flush(false);
+        if (this.aborted || this.finished) return;
+        if (this.waiting) {
+          await new Promise<void>((resolve) => (this.resume = resolve));
+          if (this.aborted || this.finished) return;
+        }
+      }
+    } catch (err) {
+      if (!this.aborted) this.fail(err);
+      return;
+    }
+    this.finish();
+  }
+
+  /** Builds the head, once: status line and the application's header lines. */
+  private takeHead(end: boolean): { head: string; flags: number } {
+    this.headersSent = true;
+    let flags = 0;
+    let head = this.status + '\r\n' + this.headerLines;
+    if (this.noBody) {
+      if (end && this.appLength < 0 && this.body !== NULL_BODY && this.environ.REQUEST_METHOD === 'HEAD' && !this.status!.startsWith('204') && !this.status!.startsWith('304')) {
+        // HEAD: the length the GET would have had, when it is at hand.
+        let n = 0;
+        for (const c of this.chunks) n += chunkBytes(c);
+        head += 'Content-Length: ' + n + '\r\n';
+      }
+    } else if (this.appLength >= 0) {
+      // The application's Content-Length frames the body.
+    } else if (end) {
+      flags |= SEND_ADD_LENGTH;
+    } else if (this.flags & REQ_HTTP10) {
+      flags |= SEND_CLOSE; // no chunked coding in HTTP/1.0: the close ends the body
+    } else {
+      flags |= SEND_CHUNKED;
+      this.chunked = true;
+    }
+    return { head, flags };
+  }
+
+  private flush(end: boolean): void {
+    let head: string | undefined;
+    let flags = 0;
+    if (!this.headersSent) {
+      if (!end && this.buffered === 0) return;
+      const h = this.takeHead(end);
+      head = h.head;
+      flags = h.flags;
+    } else if (this.chunked) {
+      flags = SEND_CHUNKED;
+    }
+    let body: Chunk | Chunk[] | undefined;
+    if (!this.noBody && this.chunks.length > 0) body = this.chunks.length === 1 ? this.chunks[0] : this.chunks;
+    this.chunks = [];
+    this.buffered = 0;
+    if (end) {
+      flags |= SEND_END;
+      if (this.appLength >= 0 && this.sent < this.appLength && !this.noBody) {
+        // Fewer bytes than promised: the close tells the client the body is short.
+        flags |= SEND_CLOSE;
+        this.handler.logError(
+          `tsgi: ${this.environ.REQUEST_METHOD} ${this.environ.REQUEST_URI}: the application sent ${this.sent} of the ${this.appLength} bytes its Content-Length promised; closing the connection`,
+        );
+      }
+      this.finished = true;
+    }
+    const r = this.handler.transport.send(this.id, head, body, flags);
+    if (r === 1) {
+      this.waiting = true;
+    } else if (r < 0 && !end) {
+      this.abort();
+    }
+    if (end) this.done();
+  }
+
+  private finish(): void {
+    if (this.finished || this.aborted) return;
+    if (this.status === undefined) {
+      this.fail(new TsgiError('TSGI_ERR_NO_START_RESPONSE', 'The application returned without calling start_response'));
+      return;
+    }
+    this.flush(true);
+  }
+
+  private done(): void {
+    this.input.close();
+    this.handler.pending.delete(this.id);
+    this.closeBody();
+  }
+
+  /** The application failed: a 500 when nothing went out yet, else the connection is cut. */
+  private fail(err: unknown): void {
+    if (this.finished || this.aborted) return;
+    const e = this.environ;
+    const detail = err instanceof Error ? (err.stack ?? String(err)) : String(err);
+    this.handler.logError(`tsgi: error in the application during ${e.REQUEST_METHOD} ${e.REQUEST_URI}:\n${detail}`);
+    this.handler.options.onException?.();
+    this.finished = true;
+    this.chunks = [];
+    if (!this.headersSent) {
+      this.headersSent = true;
+      this.handler.transport.send(
+        this.id,
+        '500 Internal Server Error\r\nContent-Type: text/plain\r\n',
+        'Internal Server Error\n',
+        SEND_ADD_LENGTH | SEND_END,
+      );
+    } else {
+      this.handler.transport.send(this.id, undefined, undefined, SEND_ABORT);
+    }
+    this.done();
+  }
+
+  drained(): void {
+    this.waiting = false;
+    const resume = this.resume;
+    this.resume = undefined;
+    if (resume) resume();
+  }
+
+  /** The client went away. */
+  abort(): void {
+    if (this.aborted || this.finished) return;
+    this.aborted = true;
+    this.controller?.abort();
+    this.input.close();
+    this.handler.pending.delete(this.id);
+    const resume = this.resume;
+    this.resume = undefined;
+    if (resume) resume();
+    this.closeBody();
+  }
+
+  /** close() on the body, or return() on its iterator: exactly once, however it ended. */
+  private closeBody(): void {
+    if (this.bodyClosed) return;
+    const body = this.body as { close?: () => unknown } | undefined;
+    if (body === undefined && this.iterator === undefined) return; // the body has not come yet
+    this.bodyClosed = true;
+    try {
+      let r: unknown;
+      if (body !== null && body !== undefined && typeof body.close === 'function') {
+        r = body.close();
+      } else if (this.iterator !== undefined && typeof this.iterator.return === 'function') {
+        r = this.iterator.return();
+      }
+      if (r !== null && typeof r === 'object' && typeof (r as Promise<unknown>).catch === 'function') {
+        (r as Promise<unknown>).catch((err) => this.reportCloseError(err));
+      }
+    } catch (err) {
+      this.reportCloseError(err);
+    }
+  }
+
+  private reportCloseError(err: unknown): void {
+    const detail = err instanceof Error ? (err.stack ?? String(err)) : String(err);
+    this.handler.logError(`tsgi: error in the body's close() after ${this.environ.REQUEST_METHOD} ${this.environ.REQUEST_URI}:\n${detail}`);
+  }
+}

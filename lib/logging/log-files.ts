@@ -1,0 +1,72 @@
+// The log files: --logto / --logger file:PATH (every line: this process's stdout and
+// stderr become the file) and --req-logger file:PATH (the request log alone, on a
+// descriptor of its own), and their reopening on SIGUSR2 or --touch-logreopen, so that
+// logrotate can rename a file and have the next lines go to a new one at the path.
+// Each process opens its files itself by path (a worker too), and reopens them itself
+// when told: the descriptor keeps its number (dup2), so nothing that writes to it needs
+// to know.
+import { watchFile, unwatchFile } from 'node:fs';
+import { TsgiError } from '../base/errors.js';
+import type { NativeBinding } from '../addon/binding.js';
+import type { OptionValues } from '../config/options.js';
+
+/** The path of a logger spec ("file:PATH"); anything else is refused with the reason. */
+export function loggerPath(option: string, spec: string): string {
+  if (spec.startsWith('file:') && spec.length > 5) return spec.slice(5);
+  const kind = spec.split(':')[0]!;
+  const why =
+    kind === 'syslog' || kind === 'rsyslog'
+      ? `${kind} is not supported: Node has no unix datagram socket for /dev/log; log to stderr (journald keeps it) or to file:PATH`
+      : `"${spec}" is not a logger tsgi has: use file:PATH`;
+  throw new TsgiError('TSGI_ERR_OPTION_INVALID', `--${option} ${why}`);
+}
+
+export interface LogFiles {
+  /** Where the request log goes: the --req-logger file's descriptor, or 2. */
+  readonly requestFd: number;
+  /** Opens every file again at its path, in place. */
+  reopen(): void;
+}
+
+/** The paths the options name; throws (TSGI_ERR_OPTION_INVALID) on a logger tsgi has not. */
+export function logPaths(values: OptionValues): { all?: string; requests?: string } {
+  const logger = values.logger as string | undefined;
+  const reqLogger = values.reqLogger as string | undefined;
+  const all = logger !== undefined ? loggerPath('logger', logger) : ((values.logto ?? values.daemonize) as string | undefined);
+  const requests = reqLogger !== undefined ? loggerPath('req-logger', reqLogger) : undefined;
+  return { ...(all !== undefined ? { all } : {}), ...(requests !== undefined ? { requests } : {}) };
+}
+
+/**
+ * Opens the files the options name, in this process: which.all, --logto/--logger as
+ * stdout and stderr (a worker inherits them from its master); which.requests, the
+ * --req-logger file (the processes that serve). reopen() reopens what this process uses.
+ * addon: the native addon, loaded only when a file is named.
+ */
+export function openLogs(values: OptionValues, addon: () => NativeBinding, which: { all: boolean; requests: boolean }): LogFiles {
+  const paths = logPaths(values);
+  if (!which.requests) delete paths.requests;
+  // The addon opens and reopens the files; without a file to open it is not needed (the
+  // js backend may run without it).
+  if (paths.all !== undefined && which.all) addon().logTo(paths.all);
+  const requestFd = paths.requests !== undefined ? addon().openLog(paths.requests) : 2;
+  return {
+    requestFd,
+    reopen() {
+      if (paths.all !== undefined) addon().logTo(paths.all);
+      if (paths.requests !== undefined) addon().reopenLog(paths.requests, requestFd);
+    },
+  };
+}
+
+/** --touch-logreopen: onTouch when one of files changes; returns the stop. */
+export function watchLogReopen(files: readonly string[], onTouch: (file: string) => void): () => void {
+  for (const file of files) {
+    watchFile(file, { interval: 250, persistent: false }, (cur, prev) => {
+      if (cur.mtimeMs !== prev.mtimeMs) onTouch(file);
+    });
+  }
+  return () => {
+    for (const file of files) unwatchFile(file);
+  };
+}

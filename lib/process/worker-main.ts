@@ -1,0 +1,13 @@
+// The entry point of a worker process spawned by the master (lib/process/master.ts).
+import { runWorker, type WorkerSpec } from './worker.js';
+
+const spec = JSON.parse(process.env.TSGI_WORKER ?? 'null') as WorkerSpec | null;
+if (spec === null) {
+  process.stderr.write('tsgi: worker-main is started by the master, with TSGI_WORKER set\n');
+  process.exit(1);
+}
+delete process.env.TSGI_WORKER;
+runWorker(spec).catch((err: unknown) => {
+  process.stderr.write(`tsgi: worker ${spec.id}: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

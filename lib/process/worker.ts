@@ -1,0 +1,216 @@
+// A worker under the master (lib/process/master.ts): it loads the application itself, accepts
+// on the sockets the master bound (inherited fds), writes its scoreboard slots from
+// native code, and takes orders over the IPC channel. With --threads N it runs N
+// cores: the main thread and N-1 worker_threads, each with its own loop, native server
+// and application instance, all accepting on the same sockets.
+import { ForwardedTrust } from '../protocol/forwarded.js';
+import { Worker as Thread } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { hostname } from 'node:os';
+import { Handler, type HandlerOptions } from '../contract/exchange.js';
+import { describeLoadError, loadApplication, type LoadedApplication } from '../load/loader.js';
+import { resolveInterface } from '../interfaces/index.js';
+import type { Application } from '../contract/types.js';
+import { TsgiError } from '../base/errors.js';
+import { nativeBackend, type NativeBackend } from '../native/backend.js';
+import type { SocketProtocol } from '../backend/backend.js';
+import { loadBinding } from '../addon/binding.js';
+import type { OptionValues } from '../config/options.js';
+import { staticMapped } from '../contract/static-map.js';
+import { openLogs } from '../logging/log-files.js';
+import { messageLine, setMessageEncoder } from '../logging/log-format.js';
+
+/** What the master hands a worker, in TSGI_WORKER (JSON). */
+export interface WorkerSpec {
+  id: number;
+  /** The first of this worker's slots; core i writes slot + i. */
+  slot: number;
+  slots: number;
+  scoreboardFd: number;
+  sockets: Array<{ fd: number; protocol: SocketProtocol; port: string }>;
+  values: OptionValues;
+  processes: number;
+  /** The --req-logger file's descriptor in the worker (it opens the file itself); 2 without one. */
+  requestLogFd?: number;
+}
+
+/** Messages between master and worker over the IPC channel. */
+/** stop's last: the master is stopping, and the sockets close for good. */
+export type ToWorker = { type: 'stop'; last?: boolean } | { type: 'quit' };
+export type ToMaster =
+  | { type: 'ready'; millis: number; file: string; callable: string; interface: string }
+  | { type: 'load-error'; message: string }
+  | { type: 'recycle'; reason: string };
+
+/** Messages between a worker's main thread and its other cores. */
+export type ToCore = { type: 'stop'; last?: boolean };
+export type FromCore = { type: 'ready' } | { type: 'load-error'; message: string } | { type: 'max-requests' };
+
+const THREAD_ENTRY = join(fileURLToPath(import.meta.url), '..', 'thread-main.js');
+
+/** The application loaded and put through its interface (--interface). */
+export interface ServedApplication extends Omit<LoadedApplication, 'app'> {
+  app: Application;
+  /** "fetch (auto: an object with a fetch method)". */
+  interface: string;
+}
+
+export async function load(values: OptionValues): Promise<ServedApplication | string> {
+  try {
+    const loaded = await loadApplication({
+      wsgiFile: values.wsgiFile as string | undefined,
+      module: values.module as string | undefined,
+      callable: values.callable as string | undefined,
+    });
+    const served = await resolveInterface(loaded.app, values.interface as string, loaded.file);
+    return { ...loaded, app: served.app, interface: served.description };
+  } catch (err) {
+    return err instanceof TsgiError ? describeLoadError(err) : ((err as Error).stack ?? String(err));
+  }
+}
+
+/**
+ * One core: a native server on this thread's loop, its scoreboard slot, the
+ * application. When the request that reaches max-requests begins, the core stops
+ * accepting at once (its server closes: that response and any other still owed say
+ * "Connection: close", and an idle keep-alive connection serves at most the request
+ * already on its way), and onMaxRequests is called once, on the next turn, to stop the
+ * worker. Waiting for the request to end instead would let the server accept, and
+ * serve, every connection that comes meanwhile.
+ */
+export function startCore(spec: WorkerSpec, core: number, loaded: ServedApplication, onMaxRequests: () => void): NativeBackend {
+  const values = spec.values;
+  const threads = (values.threads as number | undefined) ?? 1;
+  let backend: NativeBackend | undefined;
+  const options: HandlerOptions = {
+    backend: 'native',
+    serverName: hostname(),
+    multiprocess: spec.processes > 1,
+    multithread: threads > 1,
+    onException: () => backend?.noteException(),
+    ...(values.logEncoder === 'json' ? { logError: (m: string) => process.stderr.write(messageLine(m.replace(/\n$/, ''))) } : {}),
+    maxRequests: (values.maxRequests as number | undefined) ?? 0,
+    ...(values.forwardedAllowIps !== undefined ? { forwarded: ForwardedTrust.parse(values.forwardedAllowIps as string) } : {}),
+    onMaxRequests: () => {
+      void backend!.close();
+      setImmediate(onMaxRequests);
+    },
+  };
+  const handler = new Handler(staticMapped(loaded.app, values), options);
+  backend = nativeBackend(handler, values, {
+    scoreboardFd: spec.scoreboardFd,
+    scoreboardSlot: spec.slot + core,
+    scoreboardSlots: spec.slots,
+    core,
+    worker: spec.id,
+  }, spec.requestLogFd ?? 2);
+  for (const s of spec.sockets) backend.listenFd(s.fd, s.protocol, s.port);
+  return backend;
+}
+
+function send(message: ToMaster): void {
+  if (process.connected) process.send!(message);
+}
+
+export async function runWorker(given: WorkerSpec): Promise<void> {
+  const values = given.values;
+  // The worker opens its own --req-logger file and reopens its logs on SIGUSR2, which
+  // the master forwards (lib/logging/log-files.ts).
+  setMessageEncoder(values.logEncoder as string | undefined);
+  const logs = openLogs(values, loadBinding, { all: false, requests: true });
+  const spec: WorkerSpec = { ...given, requestLogFd: logs.requestFd };
+  process.on('SIGUSR2', () => {
+    try {
+      logs.reopen();
+      process.stderr.write(messageLine(`tsgi: worker ${spec.id} (pid: ${process.pid}): log files reopened`));
+    } catch (err) {
+      process.stderr.write(messageLine(`tsgi: worker ${spec.id} (pid: ${process.pid}): ${(err as Error).message}`));
+    }
+  });
+  const limitAs = (values.limitAs as number | undefined) ?? 0;
+  if (limitAs > 0) loadBinding().setLimitAs(limitAs * 1024 * 1024);
+  const threads = (values.threads as number | undefined) ?? 1;
+  const loaded = await load(values);
+  if (typeof loaded === 'string') {
+    send({ type: 'load-error', message: loaded });
+    process.exitCode = 22; // uWSGI's "failed to load the app" exit code
+    process.disconnect?.();
+    return;
+  }
+  let stopping = false;
+  const others: Thread[] = [];
+  let backend: NativeBackend | undefined;
+  const stop = (reason?: string, last = false) => {
+    if (stopping) return;
+    stopping = true;
+    if (reason !== undefined) send({ type: 'recycle', reason });
+    // The master is stopping and has closed its descriptors: the sockets as inherited
+    // close first, then each core's copy after a last accept, so that the socket's last
+    // descriptor is one that was accepted from (native/server.cc Server::Close). Not so
+    // on a reload or a recycle: the other workers accept what waits.
+    if (last) for (const s of spec.sockets) loadBinding().closeFd(s.fd);
+    const message: ToCore = { type: 'stop', last };
+    for (const t of others) t.postMessage(message);
+    const exited = others.map((t) => new Promise<void>((resolve) => t.once('exit', () => resolve())));
+    void Promise.all([backend!.close(last), ...exited]).then(() => {
+      process.disconnect?.();
+      process.exit(0);
+    });
+  };
+  const maxRequests = () => stop(`max-requests ${values.maxRequests as number} reached`);
+
+  // The other cores first: they load the application in parallel with this one.
+  const ready: Array<Promise<void>> = [];
+  for (let core = 1; core < threads; core++) {
+    const t = new Thread(THREAD_ENTRY, { workerData: { spec, core } });
+    others.push(t);
+    ready.push(
+      new Promise<void>((resolve, reject) => {
+        t.on('message', (m: FromCore) => {
+          if (m.type === 'ready') resolve();
+          else if (m.type === 'load-error') reject(new Error(m.message));
+          else if (m.type === 'max-requests') maxRequests();
+        });
+        t.once('error', (err) => reject(err));
+        t.once('exit', (code) => {
+          if (!stopping) {
+            // A core that dies takes its worker with it: the master respawns the worker.
+            process.stderr.write(messageLine(`tsgi: worker ${spec.id} core ${core} exited (code ${code}): the worker stops`));
+            process.exit(1);
+          }
+        });
+      }),
+    );
+  }
+  backend = startCore(spec, 0, loaded, maxRequests);
+  try {
+    await Promise.all(ready);
+  } catch (err) {
+    send({ type: 'load-error', message: (err as Error).message });
+    process.exitCode = 22;
+    process.disconnect?.();
+    for (const t of others) void t.terminate();
+    backend.destroy();
+    return;
+  }
+
+  process.on('message', (m: ToWorker) => {
+    if (m.type === 'stop') stop(undefined, m.last === true);
+    else if (m.type === 'quit') process.exit(0);
+  });
+  // The master owns the signals: a worker ignores the terminal's ^C (the master
+  // stops it), and a SIGTERM sent to it alone is a graceful stop.
+  process.on('SIGINT', () => {});
+  process.on('SIGHUP', () => {});
+  process.on('SIGTERM', () => stop());
+  // --no-orphans: the IPC channel closes when the master dies, even by SIGKILL.
+  // Without it, a worker outlives its master and serves on, as uWSGI's do.
+  process.on('disconnect', () => {
+    if (!stopping && values.noOrphans) {
+      process.stderr.write(messageLine(`tsgi: worker ${spec.id} (pid: ${process.pid}): the master died, exiting (no-orphans)`));
+      process.exit(1);
+    }
+  });
+  send({ type: 'ready', millis: loaded.millis, file: loaded.file, callable: loaded.callable, interface: loaded.interface });
+}
