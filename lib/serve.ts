@@ -1,12 +1,12 @@
 // serve(app, options): the programmatic entry point, for both backends.
 import { hostname } from 'node:os';
 import { Handler } from './contract/exchange.js';
-import { parseSocketAddress, resolveHost, formatAddress } from './protocol/address.js';
-import { applySocketPermissions, parseOwner, parseSocketMode, prepareUnixSocket, removeSocketFile } from './backend/unix-socket.js';
+import { parseSocketAddress } from './protocol/address.js';
+import { removeSocketFile } from './backend/unix-socket.js';
 import { TsgiError } from './base/errors.js';
 import { chooseBackend, loadBinding } from './addon/binding.js';
 import type { Backend, BoundAddress, Server, WorkerSlot } from './backend/backend.js';
-import { listenFailure, socketsOf } from './backend/sockets.js';
+import { bindSockets, socketsOf } from './backend/sockets.js';
 import { nativeBackend, type NativeBackend } from './native/backend.js';
 import { normalize, type OptionValues } from './config/options.js';
 import type { Application } from './contract/types.js';
@@ -65,8 +65,6 @@ export async function serve(app: Application | FetchApplication | FetchHandler, 
   const served = await resolveInterface(app, values.interface as string, 'the application given to serve()');
   const targets = socketsOf(values);
   if (targets.length === 0) targets.push({ address: parseSocketAddress('127.0.0.1:0', 'http'), protocol: 'http' });
-  const mode = values.chmodSocket !== undefined ? parseSocketMode(values.chmodSocket as string) : undefined;
-  const owner = values.chownSocket !== undefined ? parseOwner(values.chownSocket as string) : undefined;
   const backendName = chooseBackend(values.backend as string, (line) => process.emitWarning(line, { code: 'TSGI_ERR_NATIVE_MISSING' }));
   let backend: Backend;
   const onException = () => {
@@ -90,43 +88,26 @@ export async function serve(app: Application | FetchApplication | FetchHandler, 
   }
   const logLine = (line: string) => writeSync(logFd as number, line + '\n');
   const backlog = effectiveBacklog(values.listen as number, logLine);
-  const bound: BoundAddress[] = [];
-  const created: string[] = []; // socket files this server made, for --vacuum
-  const why = listenFailure;
-  try {
-    for (const { address: t, protocol } of targets) {
-      if (t.kind === 'unix') {
-        await prepareUnixSocket(t.path);
-        try {
-          await backend.listenUnix(t.path, backlog, protocol);
-        } catch (err) {
-          if (err instanceof TsgiError) throw err;
-          throw new TsgiError('TSGI_ERR_LISTEN', `cannot listen on ${t.path}: ${why(err)}`, { cause: err });
-        }
-        if (!t.path.startsWith('@')) created.push(t.path);
-        applySocketPermissions(t.path, mode, owner);
-        bound.push({ address: t.path, port: 0, family: 'unix', protocol, spec: t.spec });
-        continue;
-      }
-      const host = await resolveHost(t.host);
-      try {
-        const [address, port, family] = await backend.listen(host, t.port, backlog, protocol);
-        bound.push({ address, port, family, protocol, spec: t.spec });
-      } catch (err) {
-        if (err instanceof TsgiError) throw err;
-        throw new TsgiError('TSGI_ERR_LISTEN', `cannot listen on ${formatAddress(host, t.port)} (${t.spec}): ${why(err)}`, { cause: err });
-      }
-    }
-  } catch (err) {
-    backend.destroy();
-    for (const path of created) removeSocketFile(path);
-    throw err;
-  }
+  const { bound, files } = await bindSockets<BoundAddress>(
+    targets,
+    values,
+    {
+      async tcp(host, port, protocol, spec) {
+        const [address, boundPort, family] = await backend.listen(host, port, backlog, protocol);
+        return { address, port: boundPort, family, protocol, spec };
+      },
+      async unix(path, protocol, spec) {
+        await backend.listenUnix(path, backlog, protocol);
+        return { address: path, port: 0, family: 'unix', protocol, spec };
+      },
+    },
+    () => backend.destroy(),
+  );
   // In one process the process itself watches its queues, as a master does (the
   // master's workers do not: it holds the sockets).
   const queues = native ? new ListenQueueWatch(native.tcpListeners, (fd) => loadBinding().listenQueue(fd), logLine).start() : undefined;
   const vacuum = () => {
-    if (values.vacuum) for (const path of created) removeSocketFile(path);
+    if (values.vacuum) for (const path of files) removeSocketFile(path);
   };
   return {
     backend: backendName,

@@ -219,7 +219,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     max: 86400,
     help: 'Seconds the requests in progress get to finish on a graceful stop (the workers, or the single process), before they are cut.',
     verdict: 'implemented',
-    obeyedIn: 'lib/process/master.ts Master.stop(), lib/cli.ts drainThenStop()',
+    obeyedIn: 'lib/process/master.ts Master.stop(), lib/process/process-ops.ts drainThenStop()',
   },
   {
     name: 'shutdown-delay',
@@ -229,7 +229,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     max: 3600,
     help: 'On SIGTERM, say 503 on /readyz of the stats server at once and serve on for this many seconds (a load balancer takes them to stop sending), then stop gracefully: the sockets close, keep-alive connections close, requests in progress get reload-mercy.',
     verdict: 'implemented',
-    obeyedIn: 'lib/process/master.ts Master.drain(), lib/cli.ts drainThenStop()',
+    obeyedIn: 'lib/process/master.ts Master.drain(), lib/process/process-ops.ts drainThenStop()',
   },
   {
     name: 'worker-reload-mercy',
@@ -261,14 +261,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: 'string',
     help: 'Send SIGHUP (graceful chain reload) to the master whose pid is in this file, and exit.',
     verdict: 'implemented',
-    obeyedIn: 'lib/cli.ts signalPidfile()',
+    obeyedIn: 'lib/process/control.ts signalPidfile()',
   },
   {
     name: 'stop',
     type: 'string',
     help: 'Send SIGINT (graceful stop) to the master whose pid is in this file, and exit.',
     verdict: 'implemented',
-    obeyedIn: 'lib/cli.ts signalPidfile()',
+    obeyedIn: 'lib/process/control.ts signalPidfile()',
   },
   {
     name: 'uid',
@@ -296,7 +296,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: 'string',
     help: 'Detach from the terminal (a new session) and log to this file.',
     verdict: 'implemented',
-    obeyedIn: 'lib/cli.ts daemonize()',
+    obeyedIn: 'lib/process/control.ts daemonize()',
   },
   {
     name: 'touch-reload',
@@ -315,7 +315,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     max: 86400,
     help: "Every N seconds, look at the mtimes of the application's file and of the modules it imports (relative imports, not node_modules); when one changes, reload: a chain reload of the workers in master mode (a change that does not load, such as a syntax error, aborts the reload: the old workers keep serving until the next change), a restart of the serving child in single-process mode. A development aid; 0: off.",
     verdict: 'implemented',
-    obeyedIn: 'lib/cli.ts main() -> lib/process/autoreload.ts watchApplication()',
+    obeyedIn: 'lib/process/autoreload-supervisor.ts superviseAutoreload(), lib/process/master.ts runMaster() -> lib/process/autoreload.ts watchApplication()',
   },
   {
     name: 'limit-as',

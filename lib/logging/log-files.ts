@@ -24,8 +24,11 @@ export function loggerPath(option: string, spec: string): string {
 export interface LogFiles {
   /** Where the request log goes: the --req-logger file's descriptor, or 2. */
   readonly requestFd: number;
-  /** Opens every file again at its path, in place. */
-  reopen(): void;
+  /**
+   * Opens every file again at its path, in place, and says so through say:
+   * "tsgi: WHY: log files reopened", or WHY and the reason it failed.
+   */
+  reopen(why: string, say: (line: string) => void): void;
 }
 
 /** The paths the options name; throws (TSGI_ERR_OPTION_INVALID) on a logger tsgi has not. */
@@ -52,9 +55,14 @@ export function openLogs(values: OptionValues, addon: () => NativeBinding, which
   const requestFd = paths.requests !== undefined ? addon().openLog(paths.requests) : 2;
   return {
     requestFd,
-    reopen() {
-      if (paths.all !== undefined) addon().logTo(paths.all);
-      if (paths.requests !== undefined) addon().reopenLog(paths.requests, requestFd);
+    reopen(why, say) {
+      try {
+        if (paths.all !== undefined) addon().logTo(paths.all);
+        if (paths.requests !== undefined) addon().reopenLog(paths.requests, requestFd);
+        say(`tsgi: ${why}: log files reopened`);
+      } catch (err) {
+        say(`tsgi: ${why}: ${(err as Error).message}`);
+      }
     },
   };
 }

@@ -8,10 +8,10 @@ import { unlinkSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { loadBinding, type NativeBinding, type ScoreboardSlot } from '../addon/binding.js';
-import { resolveHost, formatAddress } from '../protocol/address.js';
-import { listenFailure, socketsOf } from '../backend/sockets.js';
+import { formatAddress } from '../protocol/address.js';
+import { bindSockets, socketsOf } from '../backend/sockets.js';
 import type { SocketProtocol } from '../backend/backend.js';
-import { applySocketPermissions, parseOwner, parseSocketMode, prepareUnixSocket, removeSocketFile } from '../backend/unix-socket.js';
+import { removeSocketFile } from '../backend/unix-socket.js';
 import { TsgiError } from '../base/errors.js';
 import type { OptionValues } from '../config/options.js';
 import type { ToMaster, ToWorker, WorkerSpec } from './worker.js';
@@ -19,11 +19,13 @@ import { VERSION } from '../base/package.js';
 import { memory, startStatsServer, statsDocument } from './stats.js';
 import { metricsText, type RespawnReason } from './metrics.js';
 import { harakiriVerdict, rssOver } from './master-verdict.js';
+import { SignalQueue } from './signals.js';
+import { applicationFile, watchApplication, type Watcher } from './autoreload.js';
 import { dropPrivileges } from '../base/privileges.js';
 import { ForwardedTrust } from '../protocol/forwarded.js';
 import { ListenQueueWatch, effectiveBacklog } from './listen-queue.js';
 import { statSync, watchFile, unwatchFile } from 'node:fs';
-import { messageLine } from '../logging/log-format.js';
+import { logMessage as log } from '../logging/log-format.js';
 import { openLogs, watchLogReopen, type LogFiles } from '../logging/log-files.js';
 
 const WORKER_ENTRY = join(fileURLToPath(import.meta.url), '..', 'worker-main.js');
@@ -55,9 +57,6 @@ interface Worker {
   killTimer?: NodeJS.Timeout;
 }
 
-function log(line: string): void {
-  process.stderr.write(messageLine(line));
-}
 
 export class Master {
   private readonly binding: NativeBinding;
@@ -79,8 +78,6 @@ export class Master {
   // Every worker wanted at start has been ready once: /readyz may say 200.
   private startedAll = false;
   private readonly respawns = new Map<number, Map<RespawnReason, number>>(); // by worker id
-  private readonly queue: NodeJS.Signals[] = [];
-  private queued = false;
   private watchdog?: NodeJS.Timeout;
   private failuresInARow = 0;
   // Once a worker has loaded the application, a load failure is the code on disk gone
@@ -106,24 +103,27 @@ export class Master {
   /** Binds every socket (before any worker exists), then spawns the workers. */
   async start(): Promise<void> {
     const v = this.values;
-    const mode = v.chmodSocket !== undefined ? parseSocketMode(v.chmodSocket as string) : undefined;
-    const owner = v.chownSocket !== undefined ? parseOwner(v.chownSocket as string) : undefined;
     // Judged here too, so that a bad list stops the master, not each worker it spawns.
     if (v.forwardedAllowIps !== undefined) ForwardedTrust.parse(v.forwardedAllowIps as string);
     const backlog = effectiveBacklog(v.listen as number, log);
+    // Each socket is kept as soon as it is bound, so that a later failure closes it.
+    const keep = (s: Socket) => (this.sockets.push(s), s);
+    await bindSockets<Socket>(
+      socketsOf(v),
+      v,
+      {
+        tcp: (host, port, protocol) => {
+          const [fd, address, boundPort] = this.binding.bindTcp(host, port, backlog);
+          return keep({ fd, protocol, port: String(boundPort), shown: `TCP address ${formatAddress(address, boundPort)}` });
+        },
+        unix: (path, protocol) => {
+          const fd = this.binding.bindUnix(path, backlog);
+          return keep({ fd, protocol, port: '', shown: `UNIX address ${path}`, path: path.startsWith('@') ? undefined : path });
+        },
+      },
+      () => this.closeSockets(),
+    );
     try {
-      for (const { address: t, protocol } of socketsOf(v)) {
-        if (t.kind === 'unix') {
-          await prepareUnixSocket(t.path);
-          const fd = this.bind(() => this.binding.bindUnix(t.path, backlog), t.path);
-          applySocketPermissions(t.path, mode, owner);
-          this.sockets.push({ fd, protocol, port: '', shown: `UNIX address ${t.path}`, path: t.path.startsWith('@') ? undefined : t.path });
-        } else {
-          const host = await resolveHost(t.host);
-          const [fd, address, port] = this.bind(() => this.binding.bindTcp(host, t.port, backlog), formatAddress(host, t.port));
-          this.sockets.push({ fd, protocol, port: String(port), shown: `TCP address ${formatAddress(address, port)}` });
-        }
-      }
       // Slots for every worker that may live at once: the workers, their successors
       // during a reload, and what SIGTTIN may add.
       const blocks = Math.max(8, this.wanted * 2 + 8);
@@ -171,18 +171,10 @@ export class Master {
     }
     watchLogReopen((v.touchLogreopen as string[] | undefined) ?? [], (file) => this.reopenLogs(`${file} touched`));
     log(`tsgi: master process (pid: ${process.pid}) spawning ${this.wanted} worker${this.wanted === 1 ? '' : 's'} (tsgi ${VERSION})`);
-    this.listenSignals();
+    new SignalQueue((signal) => this.dispatch(signal)).listen(['SIGHUP', 'SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGUSR1', 'SIGTTIN', 'SIGTTOU', 'SIGUSR2']);
     for (let i = 0; i < this.wanted; i++) this.spawnWorker();
     this.watchdog = setInterval(() => this.watch(), 500);
     this.watchdog.unref();
-  }
-
-  private bind<T>(fn: () => T, shown: string): T {
-    try {
-      return fn();
-    } catch (err) {
-      throw new TsgiError('TSGI_ERR_LISTEN', `cannot listen on ${shown}: ${listenFailure(err)}`, { cause: err });
-    }
   }
 
   /**
@@ -450,32 +442,16 @@ export class Master {
     }
   }
 
-  private listenSignals(): void {
-    const signals: NodeJS.Signals[] = ['SIGHUP', 'SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGUSR1', 'SIGTTIN', 'SIGTTOU', 'SIGUSR2'];
-    for (const s of signals) {
-      process.on(s, () => {
-        this.queue.push(s);
-        if (!this.queued) {
-          this.queued = true;
-          setImmediate(() => this.dispatch());
-        }
-      });
-    }
-  }
-
-  private dispatch(): void {
-    this.queued = false;
-    while (this.queue.length > 0) {
-      const s = this.queue.shift()!;
-      if (s === 'SIGHUP') void this.reload();
-      else if (s === 'SIGTERM') this.drain();
-      else if (s === 'SIGINT') void this.stop(true, 0);
-      else if (s === 'SIGQUIT') void this.stop(false, 0);
-      else if (s === 'SIGUSR1') this.printStats();
-      else if (s === 'SIGTTIN') this.addWorker();
-      else if (s === 'SIGTTOU') this.removeWorker();
-      else if (s === 'SIGUSR2') this.reopenLogs('SIGUSR2');
-    }
+  /** One queued signal (lib/process/signals.ts), as uWSGI's master takes it. */
+  private dispatch(s: NodeJS.Signals): void {
+    if (s === 'SIGHUP') void this.reload();
+    else if (s === 'SIGTERM') this.drain();
+    else if (s === 'SIGINT') void this.stop(true, 0);
+    else if (s === 'SIGQUIT') void this.stop(false, 0);
+    else if (s === 'SIGUSR1') this.printStats();
+    else if (s === 'SIGTTIN') this.addWorker();
+    else if (s === 'SIGTTOU') this.removeWorker();
+    else if (s === 'SIGUSR2') this.reopenLogs('SIGUSR2');
   }
 
   /**
@@ -638,12 +614,7 @@ export class Master {
    * worker is told to reopen its own (a worker still starting opens them after).
    */
   private reopenLogs(why: string): void {
-    try {
-      this.logs.reopen();
-      log(`tsgi: ${why}: log files reopened`);
-    } catch (err) {
-      log(`tsgi: ${why}: ${(err as Error).message}`);
-    }
+    this.logs.reopen(why, log);
     for (const w of this.workers.values()) {
       if (w.ready && !w.stopping) w.child.kill('SIGUSR2');
     }
@@ -757,10 +728,34 @@ export class Master {
   }
 }
 
-export async function runMaster(values: OptionValues): Promise<number> {
-  const master = new Master(values);
-  await master.start();
-  return master.exited;
+/**
+ * --master: binds, spawns the workers and runs until stopped; resolves with the exit
+ * code. autoreload: --py-autoreload's seconds (0: off), a change to the application's
+ * files being a chain reload.
+ */
+export async function runMaster(values: OptionValues, autoreload = 0): Promise<number> {
+  let master: Master | undefined;
+  let watcher: Watcher | undefined;
+  const file = autoreload > 0 ? applicationFile(values) : undefined;
+  if (file !== undefined) {
+    watcher = watchApplication(file, autoreload, (changed) => {
+      log(`tsgi: py-autoreload: ${changed} changed: graceful chain reload`);
+      watcher!.rescan();
+      void master?.reload();
+    });
+    log(`tsgi: py-autoreload: watching ${watcher.count} file${watcher.count === 1 ? '' : 's'} every ${autoreload} s (the application and the modules it imports)`);
+  }
+  try {
+    const m = new Master(values);
+    await m.start();
+    master = m;
+    return await m.exited;
+  } catch (err) {
+    log(`tsgi: ${(err as Error).message}`);
+    return 1;
+  } finally {
+    watcher?.stop();
+  }
 }
 
 /** A socket as the stats document and the queue's log line name it: "127.0.0.1:9090". */

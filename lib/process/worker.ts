@@ -120,14 +120,7 @@ export async function runWorker(given: WorkerSpec): Promise<void> {
   setMessageEncoder(values.logEncoder as string | undefined);
   const logs = openLogs(values, loadBinding, { all: false, requests: true });
   const spec: WorkerSpec = { ...given, requestLogFd: logs.requestFd };
-  process.on('SIGUSR2', () => {
-    try {
-      logs.reopen();
-      process.stderr.write(messageLine(`tsgi: worker ${spec.id} (pid: ${process.pid}): log files reopened`));
-    } catch (err) {
-      process.stderr.write(messageLine(`tsgi: worker ${spec.id} (pid: ${process.pid}): ${(err as Error).message}`));
-    }
-  });
+  process.on('SIGUSR2', () => logs.reopen(`worker ${spec.id} (pid: ${process.pid})`, (line) => process.stderr.write(messageLine(line))));
   const limitAs = (values.limitAs as number | undefined) ?? 0;
   if (limitAs > 0) loadBinding().setLimitAs(limitAs * 1024 * 1024);
   const threads = (values.threads as number | undefined) ?? 1;
