@@ -10,7 +10,7 @@ import { compileLogFormat, logMessage as log, setMessageEncoder } from './loggin
 import { openLogs } from './logging/log-files.js';
 import { superviseAutoreload } from './process/autoreload-supervisor.js';
 import { daemonize, signalPidfile } from './process/control.js';
-import { runMaster } from './process/master.js';
+import { runMaster } from './process/run-master.js';
 import { runSingleProcess } from './single-process.js';
 
 function logConfig(config: Config): void {

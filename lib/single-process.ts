@@ -10,7 +10,8 @@ import { dropPrivileges } from './base/privileges.js';
 import type { OptionValues } from './config/options.js';
 import { resolveInterface } from './interfaces/index.js';
 import { describeLoadError, loadApplication } from './load/loader.js';
-import { openLogs, watchLogReopen, type LogFiles } from './logging/log-files.js';
+import { openLogs, type LogFiles } from './logging/log-files.js';
+import { watchTouch } from './base/touch.js';
 import { logMessage as log } from './logging/log-format.js';
 import { RESTART_CODE, applicationFile, snapshot, watchApplication, type Stamp } from './process/autoreload.js';
 import { waitForFix } from './process/autoreload-supervisor.js';
@@ -124,6 +125,6 @@ export async function runSingleProcess(values: OptionValues, autoreloadChild: bo
       }
     });
     queue.listen(['SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGUSR2']);
-    watchLogReopen((values.touchLogreopen as string[] | undefined) ?? [], (file) => logs.reopen(`${file} touched`, log));
+    watchTouch((values.touchLogreopen as string[] | undefined) ?? [], (file) => logs.reopen(`${file} touched`, log));
   });
 }

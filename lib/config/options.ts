@@ -130,7 +130,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: false,
     help: 'Run a master process that binds the sockets and keeps the workers alive (implied by --processes over 1).',
     verdict: 'implemented',
-    obeyedIn: 'lib/cli.ts main() -> lib/process/master.ts runMaster()',
+    obeyedIn: 'lib/cli.ts main() -> lib/process/run-master.ts runMaster()',
   },
   {
     name: 'processes',
@@ -315,7 +315,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     max: 86400,
     help: "Every N seconds, look at the mtimes of the application's file and of the modules it imports (relative imports, not node_modules); when one changes, reload: a chain reload of the workers in master mode (a change that does not load, such as a syntax error, aborts the reload: the old workers keep serving until the next change), a restart of the serving child in single-process mode. A development aid; 0: off.",
     verdict: 'implemented',
-    obeyedIn: 'lib/process/autoreload-supervisor.ts superviseAutoreload(), lib/process/master.ts runMaster() -> lib/process/autoreload.ts watchApplication()',
+    obeyedIn: 'lib/process/autoreload-supervisor.ts superviseAutoreload(), lib/process/run-master.ts runMaster() -> lib/process/autoreload.ts watchApplication()',
   },
   {
     name: 'limit-as',
@@ -531,7 +531,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     repeatable: true,
     help: 'Reopen the log files when this file is touched, as SIGUSR2 does (logrotate: rename the file, then touch or signal; new lines go to a new file at the path).',
     verdict: 'implemented',
-    obeyedIn: 'lib/logging/log-files.ts watchLogReopen()',
+    obeyedIn: 'lib/base/touch.ts watchTouch() -> lib/logging/log-files.ts openLogs()',
   },
   {
     name: 'backend',

@@ -5,7 +5,6 @@
 // Each process opens its files itself by path (a worker too), and reopens them itself
 // when told: the descriptor keeps its number (dup2), so nothing that writes to it needs
 // to know.
-import { watchFile, unwatchFile } from 'node:fs';
 import { TsgiError } from '../base/errors.js';
 import type { NativeBinding } from '../addon/binding.js';
 import type { OptionValues } from '../config/options.js';
@@ -64,17 +63,5 @@ export function openLogs(values: OptionValues, addon: () => NativeBinding, which
         say(`tsgi: ${why}: ${(err as Error).message}`);
       }
     },
-  };
-}
-
-/** --touch-logreopen: onTouch when one of files changes; returns the stop. */
-export function watchLogReopen(files: readonly string[], onTouch: (file: string) => void): () => void {
-  for (const file of files) {
-    watchFile(file, { interval: 250, persistent: false }, (cur, prev) => {
-      if (cur.mtimeMs !== prev.mtimeMs) onTouch(file);
-    });
-  }
-  return () => {
-    for (const file of files) unwatchFile(file);
   };
 }
