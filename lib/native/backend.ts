@@ -1,6 +1,7 @@
 // The native backend: the addon's Server (native/server.cc) serving a Handler.
 import { hostname, tmpdir } from 'node:os';
-import { KEYS, METHODS, type Handler } from '../contract/exchange.js';
+import { KEYS, METHODS } from '../contract/exchange.js';
+import type { Handler } from '../contract/handler.js';
 import { formatAddress } from '../protocol/address.js';
 import { loadBinding, type NativeServer } from '../addon/binding.js';
 import type { OptionValues } from '../config/options.js';
