@@ -11,10 +11,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FIXTURES, delay, spawnCli, withTimeout, waitUntil } from '../helpers.mjs';
+import { FIXTURES } from '../lib/project.mjs';
+import { delay, withTimeout, waitUntil } from '../lib/wait.mjs';
+import { spawnCli } from '../lib/cli.mjs';
+import { fdCount } from '../lib/proc.mjs';
 
 const APP = join(FIXTURES, 'app.mjs');
 const LIMIT = 64;
@@ -53,14 +56,6 @@ async function startUnderLimit(t, args, ready, nofile = LIMIT) {
     },
   };
 }
-
-const fdCount = (pid) => {
-  try {
-    return readdirSync(`/proc/${pid}/fd`).length;
-  } catch {
-    return 0;
-  }
-};
 
 /** Idle client connections, each noting whether the server closed it. */
 function clients(t) {

@@ -6,9 +6,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { BACKENDS, FIXTURES, spawnCli } from '../helpers.mjs';
-import { findHaproxy, startHaproxy } from '../haproxy.mjs';
-import { findNginx, startNginx } from '../nginx.mjs';
+import { BACKENDS, FIXTURES } from '../lib/project.mjs';
+import { spawnCli } from '../lib/cli.mjs';
+import { findHaproxy, startHaproxy } from '../lib/haproxy.mjs';
+import { findNginx, startNginx } from '../lib/nginx.mjs';
 
 const APP = join(FIXTURES, 'peer-app.mjs');
 const noHaproxy = findHaproxy() === undefined && 'haproxy is not installed (apt-get install -y haproxy)';

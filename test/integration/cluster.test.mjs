@@ -34,10 +34,11 @@ import http from 'node:http';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, FIXTURES, ROOT, delay, waitUntil, withTimeout } from '../helpers.mjs';
-import { findNginx, quitNginx, startNginx, nginxConf } from '../nginx-core.mjs';
-import { makeTempDir } from '../nginx.mjs';
-import { isGone } from '../master.mjs';
+import { CLI, FIXTURES, ROOT } from '../lib/project.mjs';
+import { delay, waitUntil, withTimeout } from '../lib/wait.mjs';
+import { findNginx, quitNginx, startNginx, nginxConf } from '../lib/nginx-core.mjs';
+import { makeTempDir } from '../lib/temp.mjs';
+import { isGone } from '../lib/proc.mjs';
 
 const APP = join(FIXTURES, 'ops-app.mjs');
 const LOOPS = 4;

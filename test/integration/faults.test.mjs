@@ -24,8 +24,12 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readdirSync, readlinkSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, CLI, FIXTURES, delay, withTimeout, waitUntil, parseResponses, responses, boundSockets } from '../helpers.mjs';
-import { uwsgiPacket } from '../nginx.mjs';
+import { ROOT, CLI, FIXTURES } from '../lib/project.mjs';
+import { delay, withTimeout, waitUntil } from '../lib/wait.mjs';
+import { parseResponses } from '../lib/http-wire.mjs';
+import { responses } from '../lib/raw-client.mjs';
+import { boundSockets } from '../lib/cli.mjs';
+import { uwsgiPacket } from '../lib/uwsgi-client.mjs';
 
 const APP = join(FIXTURES, 'faults', 'app.mjs');
 const FD_SLACK = 2;

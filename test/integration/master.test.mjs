@@ -26,8 +26,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { ROOT, CLI, FIXTURES, delay, withTimeout, waitUntil, connect, req } from '../helpers.mjs';
-import { APP, get, startMaster, readyMaster, assertAllGone, killAll, stopGracefully, isGone, describePid } from '../master.mjs';
+import { ROOT, CLI, FIXTURES } from '../lib/project.mjs';
+import { delay, withTimeout, waitUntil } from '../lib/wait.mjs';
+import { connect } from '../lib/raw-client.mjs';
+import { req } from '../lib/http-wire.mjs';
+import { APP, get, startMaster, readyMaster, assertAllGone, killAll, stopGracefully } from '../lib/master.mjs';
+import { isGone, describePid } from '../lib/proc.mjs';
 
 const THROWS = join(FIXTURES, 'master', 'throws-on-load.mjs');
 const T = { timeout: 30000 };
@@ -200,7 +204,7 @@ test('SIGHUP under load: a chain reload with no error, no non-2xx, no timeout; e
   }
 });
 
-/** Reads one response from conn (a helpers connect()): { status, headers (lower-case text), body }. */
+/** Reads one response from conn (connect() of ../lib/raw-client.mjs): { status, headers (lower-case text), body }. */
 async function readResponse(conn, from = 0, ms = 3000) {
   const data = await conn.waitFor((d) => {
     const head = d.indexOf('\r\n\r\n', from, 'latin1');

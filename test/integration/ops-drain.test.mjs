@@ -11,8 +11,11 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { join } from 'node:path';
-import { FIXTURES, connect, delay, spawnCli, waitUntil } from '../helpers.mjs';
-import { get, statsPort } from '../ops.mjs';
+import { FIXTURES } from '../lib/project.mjs';
+import { connect } from '../lib/raw-client.mjs';
+import { delay, waitUntil } from '../lib/wait.mjs';
+import { spawnCli } from '../lib/cli.mjs';
+import { get, statsPort } from '../lib/ops.mjs';
 
 const APP = join(FIXTURES, 'ops-app.mjs');
 const DELAY_S = 2;

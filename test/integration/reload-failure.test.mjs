@@ -20,8 +20,9 @@ import http from 'node:http';
 import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { delay, withTimeout, waitUntil } from '../helpers.mjs';
-import { startMaster as startMasterWith, readyMaster as readyMasterWith, assertAllGone, killAll, stopGracefully, isGone, describePid } from '../master.mjs';
+import { delay, withTimeout, waitUntil } from '../lib/wait.mjs';
+import { startMaster as startMasterWith, readyMaster as readyMasterWith, assertAllGone, killAll, stopGracefully } from '../lib/master.mjs';
+import { isGone, describePid } from '../lib/proc.mjs';
 
 const T = { timeout: 40000 };
 const ABORTED = /^tsgi: reload aborted: the application failed to load; the old workers keep serving: the application \S+app\.mjs failed to load: SyntaxError: .+$/m;

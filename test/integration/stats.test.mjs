@@ -7,7 +7,9 @@ import { connect } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FIXTURES, spawnCli, waitUntil } from '../helpers.mjs';
+import { FIXTURES } from '../lib/project.mjs';
+import { spawnCli } from '../lib/cli.mjs';
+import { waitUntil } from '../lib/wait.mjs';
 
 const APP = join(FIXTURES, 'app.mjs');
 

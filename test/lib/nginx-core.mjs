@@ -1,4 +1,4 @@
-// The nginx that the tests (test/nginx.mjs) and the bench (bench/lib/nginx.mjs) both
+// The nginx that the tests (test/lib/nginx.mjs) and the bench (bench/lib/nginx.mjs) both
 // run: finding it and its uwsgi_params, the frame of a throw-away nginx.conf with
 // everything nginx writes in one directory, starting it on a free 127.0.0.1 port (another
 // port when that one was taken meanwhile) and waiting until it accepts, and stopping it
@@ -8,8 +8,8 @@
 // cleanup, the bench's CPU pinning and keepalive settings) stays in its own module.
 import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, closeSync, constants, openSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
+import { accepts, freePort } from './ports.mjs';
 import { processTable } from './proc.mjs';
 
 const CANDIDATES = ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/nginx/sbin/nginx', '/usr/bin/nginx', '/opt/homebrew/bin/nginx'];
@@ -52,32 +52,6 @@ export function nginxVersion(bin) {
 /** The uwsgi_params file nginx ships (Debian: /etc/nginx/uwsgi_params), or undefined. */
 export function findUwsgiParams() {
   return UWSGI_PARAMS.find((p) => accessible(p, constants.R_OK));
-}
-
-/** A port that was free on 127.0.0.1 a moment ago. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Resolves true once something accepts on host:port (false on refusal, or after 500 ms). */
-export function accepts(port, host = '127.0.0.1') {
-  return new Promise((resolve) => {
-    const s = net.connect({ port, host });
-    const done = (v) => {
-      s.destroy();
-      resolve(v);
-    };
-    s.once('connect', () => done(true));
-    s.once('error', () => done(false));
-    s.setTimeout(500, () => done(false));
-  });
 }
 
 /**

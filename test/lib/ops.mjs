@@ -3,7 +3,7 @@
 // metrics page read into numbers.
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { rawRequest } from './helpers.mjs';
+import { rawRequest } from './raw-client.mjs';
 
 const STATS = /stats server enabled on 127\.0\.0\.1:(\d+) \(http\)/;
 

@@ -5,16 +5,14 @@
 // worker's pid. Used by test/integration/master.test.mjs, master-watch.test.mjs and
 // reload-failure.test.mjs.
 //
-// The pid table: in some sandboxes pid 1 does not reap orphans, so a worker that
-// outlived its master (--no-orphans, or a master killed with SIGKILL) stays a zombie
-// there once it exits. Such a zombie (state Z, its parent no longer the master) counts
-// as gone; a zombie of a live master does not (the master must reap its workers).
+// Whether a worker is gone is isGone() of test/lib/proc.mjs, which explains zombies.
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, CLI, FIXTURES, withTimeout, waitUntil } from './helpers.mjs';
+import { ROOT, CLI, FIXTURES } from './project.mjs';
+import { withTimeout, waitUntil } from './wait.mjs';
+import { childrenOf, describePid, isGone } from './proc.mjs';
 
 export const APP = join(FIXTURES, 'master', 'app.mjs');
 const BOUND = /^tsgi: socket 0 bound to TCP address 127\.0\.0\.1:(\d+) \(http\) fd \d+$/m;
@@ -31,60 +29,6 @@ process.on('exit', () => {
     }
   }
 });
-
-/** /proc/PID/stat as { state, ppid }, or undefined once the pid is gone. */
-export function procStat(pid) {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    const rest = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    return { state: rest[0], ppid: Number(rest[1]) };
-  } catch {
-    return undefined;
-  }
-}
-
-/** The pids of pid's children (every thread's), from /proc. */
-export function childrenOf(pid) {
-  const out = new Set();
-  let tasks = [];
-  try {
-    tasks = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return [];
-  }
-  for (const tid of tasks) {
-    try {
-      for (const c of readFileSync(`/proc/${pid}/task/${tid}/children`, 'latin1').trim().split(/\s+/)) {
-        if (c !== '') out.add(Number(c));
-      }
-    } catch {
-      // the thread ended
-    }
-  }
-  return [...out].sort((a, b) => a - b);
-}
-
-/**
- * True once pid is gone: process.kill(pid, 0) throws ESRCH, or (see the top of the
- * file) it is a zombie orphan that its new parent does not reap. master: the pid of
- * its master, whose zombies do not count as gone.
- */
-export function isGone(pid, master) {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if (err.code === 'ESRCH') return true;
-    throw err;
-  }
-  const st = procStat(pid);
-  if (st === undefined) return true;
-  return st.state === 'Z' && st.ppid !== master && st.ppid !== process.pid;
-}
-
-export function describePid(pid) {
-  const st = procStat(pid);
-  return st === undefined ? `${pid} (gone)` : `${pid} (state ${st.state}, ppid ${st.ppid})`;
-}
 
 const WORKER_PIDS = /worker \d+ \((?:new )?pid: (\d+)\)/g;
 
