@@ -60,7 +60,7 @@ function touch(file, offsetSeconds) {
 }
 
 // ---------------------------------------------------------------------------------
-// Processes (test/master.mjs), logging off: what is asserted is the master's own lines.
+// Processes (test/lib/master.mjs), logging off: what is asserted is the master's own lines.
 
 const startMaster = (app, args = [], opts = {}) => startMasterWith(['--disable-logging', ...args], { ...opts, app });
 const readyMaster = (app, args = [], opts = {}) => readyMasterWith(['--disable-logging', ...args], { ...opts, app });
