@@ -5,11 +5,13 @@ import { spawn } from 'node:child_process';
 import { CLI, ROOT } from './project.mjs';
 import { waitUntil, withTimeout } from './wait.mjs';
 
-const children = new Set();
+// Every CLI started here and not yet reaped: killed when this process exits (a detached
+// one with its whole process group).
+const children = new Map(); // child -> detached
 process.on('exit', () => {
-  for (const child of children) {
+  for (const [child, detached] of children) {
     try {
-      process.kill(child.pid, 'SIGKILL');
+      process.kill(detached ? -child.pid : child.pid, 'SIGKILL');
     } catch {
       // already gone
     }
@@ -49,8 +51,13 @@ export function boundSockets(stderr) {
  * stderr line with the time it arrived ({ line, at }). nofile: run under `ulimit -n
  * nofile` (sh's ulimit, then exec: the pid stays the server's). command: the program
  * and its first arguments, in place of `node bin/tsgi.js` (`npx tsgi` in a project).
+ * detached: the child leads a process group of its own (a master and its workers),
+ * killed as a group when this process exits. onLine(line): called with each complete
+ * stderr line as it comes. exited settles once the child exited and its pipes closed
+ * (which a worker that outlives its master holds open); processExited as soon as the
+ * child itself exited.
  */
-export function spawnCli(args, { cwd = ROOT, env = {}, nofile, command = [process.execPath, CLI] } = {}) {
+export function spawnCli(args, { cwd = ROOT, env = {}, nofile, command = [process.execPath, CLI], detached = false, onLine } = {}) {
   const argv = [...command.slice(1), ...args];
   const [file, fileArgs] =
     nofile === undefined ? [command[0], argv] : ['/bin/sh', ['-c', `ulimit -n ${nofile} && exec "$0" "$@"`, command[0], ...argv]];
@@ -58,8 +65,9 @@ export function spawnCli(args, { cwd = ROOT, env = {}, nofile, command = [proces
     cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached,
   });
-  children.add(child);
+  children.set(child, detached);
   let stderr = '';
   let stdout = '';
   let partial = '';
@@ -71,13 +79,17 @@ export function spawnCli(args, { cwd = ROOT, env = {}, nofile, command = [proces
     stderr += s;
     const lines = (partial + s).split('\n');
     partial = lines.pop();
-    for (const line of lines) stderrLines.push({ line, at: Date.now() });
+    for (const line of lines) {
+      stderrLines.push({ line, at: Date.now() });
+      onLine?.(line);
+    }
     for (const l of listeners) l();
   });
   child.stdout.on('data', (s) => {
     stdout += s;
   });
   let exitInfo;
+  const processExited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   const exited = new Promise((resolve) => {
     child.on('close', (code, signal) => {
       children.delete(child);
@@ -110,6 +122,7 @@ export function spawnCli(args, { cwd = ROOT, env = {}, nofile, command = [proces
     child,
     port,
     exited,
+    processExited,
     get exitInfo() {
       return exitInfo;
     },
@@ -144,13 +157,13 @@ export function spawnCli(args, { cwd = ROOT, env = {}, nofile, command = [proces
 }
 
 /**
- * spawnCli(args, { cwd, env }), then waits for "*** tsgi is ready": resolves with the
+ * spawnCli(args, options), then waits for "*** tsgi is ready": resolves with the
  * spawnCli() handle, whose sockets are then every socket it bound. Rejects (after killing
  * the child) when it exits first or is not ready within timeoutMs. For a server that has
  * no TCP HTTP socket 0 too (a unix or uwsgi socket), whose port spawnCli() never sees.
  */
-export async function startCli(args, { timeoutMs = 15000, cwd, env } = {}) {
-  const cli = spawnCli(args, { cwd, env });
+export async function startCli(args, { timeoutMs = 15000, ...options } = {}) {
+  const cli = spawnCli(args, options);
   try {
     await waitUntil(
       async () => {

@@ -8,52 +8,42 @@
 // Whether a worker is gone is isGone() of test/lib/proc.mjs, which explains zombies.
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { ROOT, CLI, FIXTURES } from './project.mjs';
+import { FIXTURES } from './project.mjs';
+import { spawnCli } from './cli.mjs';
 import { withTimeout, waitUntil } from './wait.mjs';
 import { childrenOf, describePid, isGone } from './proc.mjs';
 
 export const APP = join(FIXTURES, 'master', 'app.mjs');
-const BOUND = /^tsgi: socket 0 bound to TCP address 127\.0\.0\.1:(\d+) \(http\) fd \d+$/m;
-
-
-/** Every master started here: its process group is killed when this file's process exits. */
-const groups = new Set();
-process.on('exit', () => {
-  for (const pgid of groups) {
-    try {
-      process.kill(-pgid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
-});
 
 const WORKER_PIDS = /worker \d+ \((?:new )?pid: (\d+)\)/g;
 
 /**
  * Starts `node bin/tsgi.js --master --processes 2 --http 127.0.0.1:0 --wsgi-file APP
- * ...args` in a process group of its own. Returns the handle the tests use:
- *   pid, port (a promise), log() (stderr so far), exit (a promise of { code, signal }),
- *   exitInfo, pids (every worker pid seen: log lines and the master's children, polled
- *   every 25 ms), children() (the master's children now), waitLog(re, ms, from),
- *   readyPids(), waitReady(n, ms), signal(sig).
+ * ...args` in a process group of its own (spawnCli, detached). Returns the handle the
+ * tests use:
+ *   pid, cli (the spawnCli() handle), port (a promise), log() (stderr so far), exit (a
+ *   promise of { code, signal }, once the master itself exited), exitInfo, pids (every
+ *   worker pid seen: log lines and the master's children, polled every 25 ms),
+ *   children() (the master's children now), waitLog(re, ms, from), readyPids(),
+ *   waitReady(n, ms), signal(sig).
  */
 export function startMaster(args = [], { app = APP, processes = 2 } = {}) {
-  const argv = [CLI, '--master', '--processes', String(processes), '--http', '127.0.0.1:0', '--wsgi-file', app, ...args];
-  const child = spawn(process.execPath, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  groups.add(child.pid);
-  let stderr = '';
-  child.stderr.setEncoding('latin1');
-  child.stdout.resume();
+  const pids = new Set();
+  const cli = spawnCli(['--master', '--processes', String(processes), '--http', '127.0.0.1:0', '--wsgi-file', app, ...args], {
+    detached: true,
+    onLine: (line) => {
+      for (const x of line.matchAll(WORKER_PIDS)) pids.add(Number(x[1]));
+    },
+  });
+  const stderr = () => cli.stderrText();
   const m = {
-    pid: child.pid,
-    child,
-    argv,
-    pids: new Set(),
+    pid: cli.child.pid,
+    cli,
+    pids,
     exitInfo: undefined,
-    log: () => stderr,
+    log: stderr,
+    port: cli.port,
     children() {
       const c = childrenOf(m.pid);
       for (const p of c) m.pids.add(p);
@@ -67,66 +57,34 @@ export function startMaster(args = [], { app = APP, processes = 2 } = {}) {
       let found;
       await waitUntil(
         () => {
-          found = re.exec(stderr.slice(from));
+          found = re.exec(stderr().slice(from));
           if (found) return true;
-          if (m.exitInfo !== undefined) throw new Error(`the master exited (${JSON.stringify(m.exitInfo)}) before its log matched ${re}; log:\n${stderr}`);
+          if (m.exitInfo !== undefined) throw new Error(`the master exited (${JSON.stringify(m.exitInfo)}) before its log matched ${re}; log:\n${stderr()}`);
           return false;
         },
         ms,
-        `the log to match ${re}; log:\n${stderr}`,
+        `the log to match ${re}`,
       ).catch((err) => {
-        throw new Error(`${err.message.split('; log:')[0]}; log:\n${stderr}`);
+        throw new Error(`${err.message.split('; log:')[0]}; log:\n${stderr()}`);
       });
       return found;
     },
     /** The pids of the workers' ready lines (from offset from on). */
     readyPids(from = 0) {
-      return [...stderr.slice(from).matchAll(/^tsgi: worker \d+ \(pid: (\d+)\) ready: /gm)].map((x) => Number(x[1]));
+      return [...stderr().slice(from).matchAll(/^tsgi: worker \d+ \(pid: (\d+)\) ready: /gm)].map((x) => Number(x[1]));
     },
     alive: () => m.exitInfo === undefined && !isGone(m.pid, -1),
     async waitReady(n = processes, ms = 10000) {
-      await waitUntil(() => m.readyPids().length >= n, ms, `${n} ready lines; log:\n${stderr}`);
+      await waitUntil(() => m.readyPids().length >= n, ms, `${n} ready lines`).catch((err) => {
+        throw new Error(`${err.message}; log:\n${stderr()}`);
+      });
       return m.readyPids();
     },
   };
-  child.stderr.on('data', (s) => {
-    stderr += s;
-    for (const x of s.matchAll(WORKER_PIDS)) m.pids.add(Number(x[1]));
-  });
-  m.exit = new Promise((resolve) => {
-    child.on('exit', (code, signal) => {
-      m.exitInfo = { code, signal };
-      resolve(m.exitInfo);
-    });
-  });
+  m.exit = cli.processExited.then((info) => (m.exitInfo = info));
   const poll = setInterval(() => m.children(), 25);
   m.exit.then(() => clearInterval(poll));
   m.stopPolling = () => clearInterval(poll);
-  m.port = new Promise((resolve, reject) => {
-    const check = () => {
-      const x = BOUND.exec(stderr);
-      if (x) {
-        cleanup();
-        resolve(Number(x[1]));
-      }
-    };
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(new Error(`no "bound to TCP address" line within 10 s; log:\n${stderr}`));
-    }, 10000);
-    const onExit = () => {
-      cleanup();
-      reject(new Error(`the master exited (${JSON.stringify(m.exitInfo)}) before binding; log:\n${stderr}`));
-    };
-    const cleanup = () => {
-      clearTimeout(timer);
-      child.stderr.off('data', check);
-      child.off('exit', onExit);
-    };
-    child.stderr.on('data', check);
-    child.on('exit', onExit);
-  });
-  m.port.catch(() => {});
   return m;
 }
 
@@ -172,7 +130,6 @@ export async function killAll(m) {
     // gone
   }
   await withTimeout(m.exit, 3000, 'the master to be reaped').catch(() => {});
-  groups.delete(m.pid);
 }
 
 /** SIGTERM, then the master exits 0 within ms, then nothing of it is left. */

@@ -1,17 +1,23 @@
-// The raw TCP client of the tests, where the bytes on the wire matter: a connection that
-// collects every byte it receives, one request written as bytes and its answer read
-// back, and the first response of that answer parsed (http-wire.mjs).
+// The raw socket client of the tests, where the bytes on the wire matter: a connection
+// (TCP, or a unix socket) that collects every byte it receives, one request written as
+// bytes and its answer read back, and the first response of that answer parsed
+// (http-wire.mjs). The HTTP client for plain GETs is http-client.mjs.
 import net from 'node:net';
 import { parseResponses } from './http-wire.mjs';
 import { waitUntil, withTimeout } from './wait.mjs';
 
 /**
- * A raw connection that collects every byte it receives.
+ * A raw connection to port on host, or to the unix socket at target.path when target is
+ * { path }, that collects every byte it receives.
  * conn.data: a Buffer of all bytes so far; conn.ended: the server closed (FIN or
- * reset); conn.waitFor(pred | string, ms): resolves with data once pred(data) holds.
+ * reset); conn.closed: a promise, settled once the socket closed; conn.firstDataAt,
+ * conn.closedAt: when the first byte came and when it closed (Date.now());
+ * conn.waitFor(pred | string, ms): resolves with data once pred(data) holds;
+ * conn.write(bytes): rejects on an error; conn.send(bytes, ms): resolves true once
+ * written, false when the socket is gone or after ms, and never rejects.
  */
-export function connect(port, { host = '127.0.0.1', paused = false } = {}) {
-  const socket = net.connect({ port, host, noDelay: true });
+export function connect(target, { host = '127.0.0.1', paused = false } = {}) {
+  const socket = typeof target === 'object' ? net.connect({ path: target.path }) : net.connect({ port: target, host, noDelay: true });
   const conn = {
     socket,
     chunks: [],
@@ -19,6 +25,8 @@ export function connect(port, { host = '127.0.0.1', paused = false } = {}) {
     ended: false,
     error: undefined,
     localPort: undefined,
+    firstDataAt: undefined,
+    closedAt: undefined,
     get data() {
       if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks)];
       return this.chunks[0] ?? Buffer.alloc(0);
@@ -30,6 +38,16 @@ export function connect(port, { host = '127.0.0.1', paused = false } = {}) {
       return new Promise((resolve, reject) => {
         socket.write(typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes, (err) => (err ? reject(err) : resolve()));
       });
+    },
+    send(bytes, ms = 2000) {
+      return withTimeout(
+        new Promise((resolve) => {
+          if (socket.destroyed || !socket.writable) return resolve(false);
+          socket.write(typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes, (err) => resolve(!err));
+        }),
+        ms,
+        'a write',
+      ).catch(() => false);
     },
     /** Resolves with the data once pred(data) is true (a string: once the data holds it). */
     waitFor(pred, ms = 3000, what) {
@@ -58,6 +76,7 @@ export function connect(port, { host = '127.0.0.1', paused = false } = {}) {
   conn.closed = new Promise((resolve) => {
     socket.on('close', () => {
       conn.ended = true;
+      conn.closedAt = Date.now();
       resolve();
     });
   });
@@ -68,6 +87,8 @@ export function connect(port, { host = '127.0.0.1', paused = false } = {}) {
     });
     socket.once('error', reject);
   });
+  // It rejects for whoever awaits it; a connection nobody awaits may fail unnoticed.
+  conn.connected.catch(() => {});
   socket.on('error', (err) => {
     conn.error = err;
   });
@@ -75,6 +96,7 @@ export function connect(port, { host = '127.0.0.1', paused = false } = {}) {
     conn.ended = true;
   });
   socket.on('data', (chunk) => {
+    conn.firstDataAt ??= Date.now();
     conn.chunks.push(chunk);
     conn.size += chunk.length;
   });
@@ -84,7 +106,7 @@ export function connect(port, { host = '127.0.0.1', paused = false } = {}) {
 
 /**
  * Writes bytes (a latin-1 string, a Buffer, or a list of them, written one by one)
- * on a fresh connection and collects what comes back until the server closes, until
+ * on a fresh connection (to port: connect()'s target) and collects what comes back until the server closes, until
  * until(data) is true, or until timeoutMs. Resolves with
  * { data, text, closed, timedOut, localPort }. The socket is destroyed at the end.
  */
