@@ -30,7 +30,6 @@
 //      no request fails.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -39,6 +38,7 @@ import { delay, waitUntil, withTimeout } from '../lib/wait.mjs';
 import { findNginx, quitNginx, startNginx, nginxConf } from '../lib/nginx-core.mjs';
 import { makeTempDir } from '../lib/temp.mjs';
 import { isGone } from '../lib/proc.mjs';
+import { httpGet } from '../lib/http-client.mjs';
 
 const APP = join(FIXTURES, 'ops-app.mjs');
 const LOOPS = 4;
@@ -130,19 +130,7 @@ function killHost(h) {
 }
 
 /** GET http://addr:port/path on a fresh connection: { status, body }, or rejects. */
-function get(host, port, path, timeoutMs) {
-  return new Promise((resolve, reject) => {
-    const r = http.get({ host, port, path, agent: false, timeout: timeoutMs }, (res) => {
-      let body = '';
-      res.setEncoding('latin1');
-      res.on('data', (d) => (body += d));
-      res.on('end', () => (res.complete ? resolve({ status: res.statusCode, body }) : reject(new Error('incomplete response'))));
-      res.on('error', reject);
-    });
-    r.on('timeout', () => r.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    r.on('error', reject);
-  });
-}
+const get = (host, port, path, timeoutMs) => httpGet(port, path, { host, timeoutMs, requireComplete: true });
 
 const readyz = (plan) => get(plan.addr, STATS_PORT, '/readyz', 1000).then((r) => r.status, (err) => err.code ?? err.message);
 

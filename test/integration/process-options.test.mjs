@@ -10,6 +10,7 @@ import { CLI, FIXTURES, ROOT } from '../lib/project.mjs';
 import { delay, waitUntil } from '../lib/wait.mjs';
 import { childrenOf, procStat, readProc, statusNumber } from '../lib/proc.mjs';
 import { spawnCli } from '../lib/cli.mjs';
+import { httpGet } from '../lib/http-client.mjs';
 
 const APP = join(FIXTURES, 'master', 'app.mjs');
 
@@ -22,10 +23,7 @@ function alive(pid) {
   }
 }
 
-async function get(port, path = '/') {
-  const r = await fetch(`http://127.0.0.1:${port}${path}`, { headers: { connection: 'close' } });
-  return { status: r.status, text: await r.text() };
-}
+const get = (port, path = '/') => httpGet(port, path, { headers: { connection: 'close' }, encoding: 'utf8' });
 
 async function stop(cli) {
   cli.signal('SIGTERM');

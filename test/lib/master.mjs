@@ -7,10 +7,10 @@
 //
 // Whether a worker is gone is isGone() of test/lib/proc.mjs, which explains zombies.
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { join } from 'node:path';
 import { FIXTURES } from './project.mjs';
 import { spawnCli } from './cli.mjs';
+import { httpGet } from './http-client.mjs';
 import { withTimeout, waitUntil } from './wait.mjs';
 import { childrenOf, describePid, isGone } from './proc.mjs';
 
@@ -140,18 +140,8 @@ export async function stopGracefully(m, ms = 5000) {
   await assertAllGone(m);
 }
 
-/** GET path on a fresh connection. Resolves with { status, body, pid, ms }; rejects on an error or after timeoutMs. */
-export function get(port, path = '/', timeoutMs = 5000) {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const r = http.get({ host: '127.0.0.1', port, path, agent: false, timeout: timeoutMs }, (res) => {
-      let body = '';
-      res.setEncoding('latin1');
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode, body, pid: Number.parseInt(body, 10), ms: Date.now() - started }));
-      res.on('error', reject);
-    });
-    r.on('timeout', () => r.destroy(new Error(`GET ${path}: no response within ${timeoutMs} ms`)));
-    r.on('error', reject);
-  });
+/** GET path on a fresh connection: { status, body, pid (the worker's, from the body), ms }; rejects on an error or after timeoutMs. */
+export async function get(port, path = '/', timeoutMs = 5000) {
+  const r = await httpGet(port, path, { timeoutMs });
+  return { status: r.status, body: r.body, pid: Number.parseInt(r.body, 10), ms: r.ms };
 }

@@ -48,6 +48,15 @@ export function nginxLikeVars({ method = 'GET', uri = '/', contentType = '', con
 }
 
 /**
+ * The packet nginx sends for METHOD URI with body (nginxLikeVars(): Content-Type and
+ * Content-Length when there is a body), the body after it.
+ */
+export function nginxLikePacket(method, uri, body = Buffer.alloc(0)) {
+  const sized = body.length > 0;
+  return uwsgiPacket(nginxLikeVars({ method, uri, contentType: sized ? 'application/octet-stream' : '', contentLength: sized ? String(body.length) : '' }), body);
+}
+
+/**
  * Writes bytes (a Buffer, a latin-1 string, or a list of them, written in order) to a
  * unix socket path ("@name": a Linux abstract socket) or a 127.0.0.1 TCP port, and
  * collects the answer until the server closes or timeoutMs passes. Resolves with
