@@ -5,8 +5,8 @@
 // test/lib/nginx-core.mjs's, which the tests' nginx uses too.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { findNginx as findNginxBy, findUwsgiParams, nginxConf, quitNginx, sigkill, startNginx as startNginxOnFreePort, workerPids } from '../../test/lib/nginx-core.mjs';
-import { procStat } from '../../test/lib/proc.mjs';
+import { findNginx as findNginxBy, findUwsgiParams, nginxConf, quitNginx, startNginx as startNginxOnFreePort, workerPids } from '../../test/lib/nginx-core.mjs';
+import { procStat, sigkill } from '../../test/lib/proc.mjs';
 
 export { findUwsgiParams, nginxVersion } from '../../test/lib/nginx-core.mjs';
 

@@ -21,14 +21,14 @@
 // as gone; a zombie of a live master does not (the master must reap its workers).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { ROOT, CLI, FIXTURES } from '../lib/project.mjs';
+import { FIXTURES } from '../lib/project.mjs';
 import { delay, withTimeout, waitUntil } from '../lib/wait.mjs';
 import { connect } from '../lib/raw-client.mjs';
+import { spawnCli } from '../lib/cli.mjs';
 import { req } from '../lib/http-wire.mjs';
 import { APP, get, startMaster, readyMaster, assertAllGone, killAll, stopGracefully } from '../lib/master.mjs';
 import { isGone, describePid } from '../lib/proc.mjs';
@@ -528,19 +528,12 @@ test('SIGTTOU during a chain reload: the worker it removes gets no successor, an
 
 /** Runs `node bin/tsgi.js ...args` to its end (5 s at most): { code, signal, stderr }. */
 async function runCli(args) {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.setEncoding('latin1');
-  child.stderr.on('data', (s) => (stderr += s));
-  const exited = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stderr })));
+  const cli = spawnCli(args);
   try {
-    return await withTimeout(exited, 5000, `tsgi ${args.join(' ')}`);
+    const { code, signal } = await cli.waitExit(5000);
+    return { code, signal, stderr: cli.stderrText() };
   } finally {
-    try {
-      process.kill(child.pid, 'SIGKILL');
-    } catch {
-      // ended
-    }
+    await cli.kill();
   }
 }
 

@@ -2,11 +2,10 @@
 // --gid, --touch-reload, --limit-as. Every test ends what it started, by pid.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, FIXTURES, ROOT } from '../lib/project.mjs';
+import { FIXTURES, ROOT } from '../lib/project.mjs';
 import { delay, waitUntil } from '../lib/wait.mjs';
 import { childrenOf, procStat, readProc, statusNumber } from '../lib/proc.mjs';
 import { spawnCli } from '../lib/cli.mjs';
@@ -55,10 +54,9 @@ test('--daemonize: the command returns at once; the daemon serves, in its own se
   const pidfile = join(dir, 'tsgi.pid');
   let daemonPid;
   try {
-    const child = spawn(process.execPath, [CLI, '--master', '--processes', '1', '--http', '127.0.0.1:0', '--daemonize', logfile, '--pidfile', pidfile, '--wsgi-file', APP], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const code = await new Promise((resolve) => child.on('close', resolve));
+    const launcher = spawnCli(['--master', '--processes', '1', '--http', '127.0.0.1:0', '--daemonize', logfile, '--pidfile', pidfile, '--wsgi-file', APP]);
+    const { code } = await launcher.exited;
+    const stderr = launcher.stderrText();
     assert.equal(code, 0);
     assert.match(stderr, /daemonized as pid (\d+), logging to /);
     daemonPid = Number(/daemonized as pid (\d+)/.exec(stderr)[1]);
@@ -70,8 +68,7 @@ test('--daemonize: the command returns at once; the daemon serves, in its own se
     const port = Number(/bound to TCP address 127\.0\.0\.1:(\d+)/.exec(readFileSync(logfile, 'latin1'))[1]);
     assert.equal((await get(port)).status, 200);
     // --stop PIDFILE ends it.
-    const stopper = spawn(process.execPath, [CLI, '--stop', pidfile], { stdio: 'ignore' });
-    assert.equal(await new Promise((resolve) => stopper.on('close', resolve)), 0);
+    assert.equal((await spawnCli(['--stop', pidfile]).exited).code, 0);
     await waitUntil(() => !alive(daemonPid), 8000, 'the daemon to stop');
   } finally {
     if (daemonPid && alive(daemonPid)) process.kill(daemonPid, 'SIGKILL');

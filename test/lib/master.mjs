@@ -12,7 +12,7 @@ import { FIXTURES } from './project.mjs';
 import { spawnCli } from './cli.mjs';
 import { httpGet } from './http-client.mjs';
 import { withTimeout, waitUntil } from './wait.mjs';
-import { childrenOf, describePid, isGone } from './proc.mjs';
+import { childrenOf, describePid, isGone, sigkill } from './proc.mjs';
 
 export const APP = join(FIXTURES, 'master', 'app.mjs');
 
@@ -112,23 +112,7 @@ export async function assertAllGone(m, ms = 3000) {
 export async function killAll(m) {
   if (m === undefined) return;
   m.stopPolling();
-  for (const p of [...m.pids]) {
-    try {
-      process.kill(p, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
-  try {
-    process.kill(-m.pid, 'SIGKILL');
-  } catch {
-    // the group is empty
-  }
-  try {
-    process.kill(m.pid, 'SIGKILL');
-  } catch {
-    // gone
-  }
+  sigkill([...m.pids, -m.pid, m.pid]);
   await withTimeout(m.exit, 3000, 'the master to be reaped').catch(() => {});
 }
 

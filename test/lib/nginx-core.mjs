@@ -10,7 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, closeSync, constants, openSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { accepts, freePort } from './ports.mjs';
-import { processTable } from './proc.mjs';
+import { processTable, sigkill } from './proc.mjs';
 
 const CANDIDATES = ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/nginx/sbin/nginx', '/usr/bin/nginx', '/opt/homebrew/bin/nginx'];
 const UWSGI_PARAMS = ['/etc/nginx/uwsgi_params', '/usr/local/etc/nginx/uwsgi_params', '/usr/local/nginx/conf/uwsgi_params', '/opt/homebrew/etc/nginx/uwsgi_params'];
@@ -93,17 +93,6 @@ function readText(file, encoding = 'latin1') {
 /** The pids of the processes whose parent is pid (Linux /proc): an nginx master's workers. */
 export function workerPids(pid) {
   return [...processTable()].filter(([, p]) => p.ppid === pid).map(([child]) => child);
-}
-
-/** SIGKILL to each pid, one by one; a pid already gone is passed over. */
-export function sigkill(pids) {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
 }
 
 /**

@@ -1,4 +1,4 @@
-// Linux's /proc, the one reader of it for the tests and the bench (bench/lib/cpu.mjs and
+// Linux's /proc, the one reader of it for the tests and the bench (and SIGKILL by pid) (bench/lib/cpu.mjs and
 // bench/lib/nginx.mjs import it from here: the tests are its larger user, and the bench
 // already shares test/lib/nginx-core.mjs). Only node: modules. Every reader returns
 // undefined (or an empty list) for a process that is gone, or where there is no /proc.
@@ -187,4 +187,15 @@ export function cpuTimes() {
     out[m[1]] = { user: f[0] + f[1], system: f[2], idle: f[3] + f[4], irq: f[5] + f[6], steal: f[7] ?? 0 };
   }
   return out;
+}
+
+/** SIGKILL to each pid, one by one (-PGID: a process group); a pid already gone is passed over. */
+export function sigkill(pids) {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
 }
