@@ -204,9 +204,17 @@ export class LazyRequest {
     return this.#real;
   }
 
-  static {
-    // Every other Request property (cache, credentials, mode, redirect ...) from the
-    // real Request, made on first use; and instanceof Request holds.
+  static #prepared = false;
+
+  /**
+   * Gives LazyRequest every other Request property (cache, credentials, mode, redirect
+   * ...) from the real Request, made on first use, and makes instanceof Request hold.
+   * Done once, when a fetch application is served, not when this module loads: touching
+   * globalThis.Request loads undici (see fetch-response.ts).
+   */
+  static prepare(): void {
+    if (LazyRequest.#prepared) return;
+    LazyRequest.#prepared = true;
     delegateTheRest(LazyRequest, Request, (self) => self.#realRequest());
   }
 }

@@ -175,6 +175,7 @@ function caller(target: FetchHandler | FetchApplication): FetchHandler {
 /** A fetch application as a WSGI Application. */
 export function fromFetch(target: FetchHandler | FetchApplication): Application {
   installLightResponse();
+  LazyRequest.prepare();
   const call = caller(target);
   return (environ, startResponse) => {
     let url: string;
