@@ -3,7 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { RESTART_CODE, applicationFile, snapshot, watchApplication, type Stamp, type Watcher } from './process/autoreload.js';
-import { ConfigError, renderShowConfig, resolveConfig, type Config } from './config/config.js';
+import { ConfigError, renderShowConfig, resolveConfig, type ResolvedConfig } from './config/config.js';
+import type { Config } from './config/typed.js';
+import { hasSockets, masterMode as isMasterMode } from './config/derived.js';
 import { chooseBackend, loadBinding, type BackendName } from './addon/binding.js';
 import { dropPrivileges } from './base/privileges.js';
 import { describeLoadError, loadApplication } from './load/loader.js';
@@ -11,8 +13,8 @@ import { resolveInterface } from './interfaces/index.js';
 import { parseStaticMaps } from './contract/static-map.js';
 import { runMaster } from './process/master.js';
 import { TsgiError } from './base/errors.js';
-import { USAGE, helpText, type OptionValues } from './config/options.js';
-import { serve } from './serve.js';
+import { USAGE, helpText } from './config/options.js';
+import { serveConfig } from './serve.js';
 import type { Server } from './backend/backend.js';
 import { drainThenStop, ProcessOps } from './process/process-ops.js';
 import { VERSION } from './base/package.js';
@@ -126,8 +128,8 @@ async function superviseAutoreload(argv: readonly string[], cwd: string): Promis
 }
 
 /** In an autoreload child whose application failed to load: waits for a change to its files, then exits to be started again. */
-function waitForFix(values: OptionValues, seconds: number, baseline: Map<string, Stamp> | undefined): Promise<number> {
-  const file = applicationFile(values);
+function waitForFix(config: Config, seconds: number, baseline: Map<string, Stamp> | undefined): Promise<number> {
+  const file = applicationFile(config);
   if (file === undefined) return Promise.resolve(1);
   return new Promise((resolveExit) => {
     // The watcher's timer does not keep the process alive: this does, until a change.
@@ -146,18 +148,18 @@ function waitForFix(values: OptionValues, seconds: number, baseline: Map<string,
   });
 }
 
-function logConfig(config: Config): void {
-  for (const line of [...config.warnings, ...config.notes]) log(`tsgi: ${line}`);
-  if (config.showConfig === 'log') process.stderr.write(renderShowConfig(config));
+function logConfig(resolved: ResolvedConfig): void {
+  for (const line of [...resolved.warnings, ...resolved.notes]) log(`tsgi: ${line}`);
+  if (resolved.showConfig === 'log') process.stderr.write(renderShowConfig(resolved));
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
   const startCwd = process.cwd();
   // A child of --py-autoreload: its parent said the warnings already.
   const autoreloadChild = process.env.TSGI_AUTORELOAD_CHILD === '1';
-  let config: Config;
+  let resolved: ResolvedConfig;
   try {
-    config = resolveConfig(argv);
+    resolved = resolveConfig(argv);
   } catch (err) {
     if (err instanceof ConfigError) {
       for (const line of err.lines) log(`tsgi: ${line}${err.fromCommandLine ? ' (see tsgi --help)' : ''}`);
@@ -166,43 +168,42 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     return 1;
   }
-  const values = config.values;
-  if (values.help) {
+  const { config } = resolved;
+  if (config.help) {
     process.stdout.write(helpText());
     return 0;
   }
-  if (values.version) {
+  if (config.version) {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  if (values.dryRun) {
-    for (const line of config.warnings) log(`tsgi: ${line}`);
-    if (config.showConfig === 'print') process.stdout.write(renderShowConfig(config));
+  if (config.dryRun) {
+    for (const line of resolved.warnings) log(`tsgi: ${line}`);
+    if (resolved.showConfig === 'print') process.stdout.write(renderShowConfig(resolved));
     return 0;
   }
-  if (values.daemonize !== undefined && process.env.TSGI_DAEMONIZED !== '1') {
-    logConfig(config);
-    return daemonize(values.daemonize as string);
+  if (config.daemonize !== undefined && process.env.TSGI_DAEMONIZED !== '1') {
+    logConfig(resolved);
+    return daemonize(config.daemonize);
   }
-  setMessageEncoder(values.logEncoder as string | undefined);
+  setMessageEncoder(config.logEncoder);
   try {
     // Checked here, so that a bad format or logger stops the start with its reason.
-    if (values.logformat !== undefined) compileLogFormat(values.logformat as string);
-    openLogs(values, loadBinding, { all: true, requests: false });
+    if (config.logformat !== undefined) compileLogFormat(config.logformat);
+    openLogs(config, loadBinding, { all: true, requests: false });
   } catch (err) {
     log(`tsgi: ${(err as Error).message}`);
     return 1;
   }
-  if (!autoreloadChild) logConfig(config);
-  if (values.touchReload !== undefined && !(values.master || (values.processes as number) > 1)) {
+  if (!autoreloadChild) logConfig(resolved);
+  const masterMode = isMasterMode(config);
+  if (config.touchReload.length > 0 && !masterMode) {
     log('tsgi: --touch-reload reloads the workers of a master: add --master');
     return 1;
   }
-  if (values.stop !== undefined || values.reload !== undefined) {
-    return signalPidfile((values.stop ?? values.reload) as string, values.stop !== undefined ? 'SIGINT' : 'SIGHUP');
-  }
-  const sockets = ['http', 'httpSocket', 'socket', 'uwsgiSocket'].flatMap((k) => (values[k] as string[] | undefined) ?? []);
-  if (sockets.length === 0) {
+  if (config.stop !== undefined) return signalPidfile(config.stop, 'SIGINT');
+  if (config.reload !== undefined) return signalPidfile(config.reload, 'SIGHUP');
+  if (!hasSockets(config)) {
     if (argv.length === 0) {
       // Nothing at all: how to call it, rather than what is missing.
       for (const line of USAGE) log(line);
@@ -212,8 +213,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     return 1;
   }
-  const masterMode = values.master === true || (values.processes as number) > 1;
-  const autoreload = (values.pyAutoreload as number | undefined) ?? 0;
+  const autoreload = config.pyAutoreload;
   if (autoreload > 0 && !masterMode && !autoreloadChild) {
     log(`tsgi: py-autoreload ${autoreload}: a child process serves, and starts again when the application's files change`);
     return superviseAutoreload(argv, startCwd);
@@ -223,43 +223,42 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.on('disconnect', () => process.exit(1));
     process.channel?.unref();
   }
-  for (const kv of (values.env as string[] | undefined) ?? []) {
+  for (const kv of config.env) {
     const eq = kv.indexOf('=');
     process.env[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
-  if (values.chdir) {
+  if (config.chdir !== undefined) {
     try {
-      process.chdir(values.chdir as string);
+      process.chdir(config.chdir);
     } catch (err) {
-      log(`tsgi: cannot chdir to ${values.chdir as string}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      log(`tsgi: cannot chdir to ${config.chdir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
       return 1;
     }
   }
   // Checked once here (after chdir: relative directories are the application's), so
   // that a bad map stops the start with its reason instead of each worker's.
   try {
-    parseStaticMaps((values.staticMap as string[] | undefined) ?? []);
+    parseStaticMaps(config.staticMap);
   } catch (err) {
     log(`tsgi: ${(err as Error).message}`);
     return 1;
   }
-  if (masterMode && values.backend === 'js') {
+  if (masterMode && config.backend === 'js') {
     log('tsgi: --master and --processes run the native backend: drop --backend js');
     return 1;
   }
   let backend: BackendName;
   try {
-    backend = chooseBackend(masterMode ? 'native' : (values.backend as string), (line) => log(`tsgi: ${line}`));
+    backend = chooseBackend(masterMode ? 'native' : config.backend, (line) => log(`tsgi: ${line}`));
   } catch (err) {
     log(`tsgi: ${masterMode ? '--master and --processes run the native backend' : '--backend native'}: ${(err as Error).message}`);
     return 1;
   }
-  values.backend = backend;
   log(`*** Starting tsgi ${VERSION} (${backend} backend, node ${process.version}) ***`);
   if (masterMode) {
     let watcher: Watcher | undefined;
     if (autoreload > 0) {
-      const file = applicationFile(values);
+      const file = applicationFile(config);
       if (file !== undefined) {
         watcher = watchApplication(file, autoreload, (changed) => {
           log(`tsgi: py-autoreload: ${changed} changed: graceful chain reload`);
@@ -271,7 +270,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       }
     }
     try {
-      return await runMaster(values);
+      return await runMaster(config);
     } catch (err) {
       log(`tsgi: ${(err as Error).message}`);
       return 1;
@@ -286,29 +285,23 @@ export async function main(argv: readonly string[]): Promise<number> {
   // The application's files before it loads: a change made while it loads is seen.
   let baseline: Map<string, Stamp> | undefined;
   if (autoreloadChild && autoreload > 0) {
-    const file = applicationFile(values);
+    const file = applicationFile(config);
     if (file !== undefined) baseline = snapshot(file);
   }
   try {
-    const limitAs = (values.limitAs as number | undefined) ?? 0;
-    if (limitAs > 0) loadBinding().setLimitAs(limitAs * 1024 * 1024);
-    ops = await ProcessOps.start(values);
-    const loaded = await loadApplication({
-      wsgiFile: values.wsgiFile as string | undefined,
-      module: values.module as string | undefined,
-      callable: values.callable as string | undefined,
-    });
-    const served = await resolveInterface(loaded.app, values.interface as string, loaded.file);
+    if (config.limitAs > 0) loadBinding().setLimitAs(config.limitAs * 1024 * 1024);
+    ops = await ProcessOps.start(config, backend);
+    const loaded = await loadApplication({ wsgiFile: config.wsgiFile, module: config.module, callable: config.callable });
+    const served = await resolveInterface(loaded.app, config.interface, loaded.file);
     log(`tsgi: application ${loaded.file} callable '${loaded.callable}' loaded in ${loaded.millis} msecs, interface ${served.description}`);
     appFile = loaded.file;
-    const { help: _h, version: _v, chdir: _c, env: _e, wsgiFile: _w, module: _m, callable: _k, uid: _u, gid: _g, logto: _l, daemonize: _d, interface: _i, logger: _lg, reqLogger: _rl, touchLogreopen: _tl, ...serveOptions } = values;
-    logs = openLogs(values, loadBinding, { all: false, requests: true });
-    server = await serve(served.app, { ...serveOptions, logFd: logs.requestFd }, ops?.slot, ops?.counters);
+    logs = openLogs(config, loadBinding, { all: false, requests: true });
+    server = await serveConfig(served.app, config, { backend, logFd: logs.requestFd, slot: ops?.slot, counters: ops?.counters });
   } catch (err) {
     ops?.close();
     if (err instanceof TsgiError && err.code === 'TSGI_ERR_APP_LOAD') {
       log(`tsgi: ${describeLoadError(err)}`);
-      if (autoreloadChild) return waitForFix(values, autoreload, baseline);
+      if (autoreloadChild) return waitForFix(config, autoreload, baseline);
     } else if (err instanceof TsgiError) {
       log(`tsgi: ${err.message}`);
     } else {
@@ -317,7 +310,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 1;
   }
   try {
-    const dropped = dropPrivileges(values.uid as string | undefined, values.gid as string | undefined);
+    const dropped = dropPrivileges(config.uid, config.gid);
     if (dropped) log(`tsgi: privileges dropped to ${dropped}`);
   } catch (err) {
     log(`tsgi: ${(err as Error).message}`);
@@ -373,7 +366,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         return;
       }
       if (signal === 'SIGINT' || signal === 'SIGTERM') {
-        void drainThenStop(server, values, signal, ops, () => (stopping = true))?.then(() => {
+        void drainThenStop(server, config, signal, ops, () => (stopping = true))?.then(() => {
           ops?.close();
           log('tsgi: goodbye');
           resolveExit(0);
@@ -390,6 +383,6 @@ export async function main(argv: readonly string[]): Promise<number> {
       }
     };
     reopenLogs = reopen;
-    watchLogReopen((values.touchLogreopen as string[] | undefined) ?? [], (file) => reopen(`${file} touched`));
+    watchLogReopen(config.touchLogreopen, (file) => reopen(`${file} touched`));
   });
 }

@@ -1,25 +1,5 @@
-// The sockets the options ask for, and why one could not be bound.
-import { parseSocketAddress, type SocketAddress } from '../protocol/address.js';
-import type { OptionValues } from '../config/options.js';
-import type { SocketProtocol } from './backend.js';
-
-export interface SocketSpec {
-  address: SocketAddress;
-  protocol: SocketProtocol;
-}
-
-/** Every socket the options ask for, in the order uWSGI binds them, with its protocol. */
-export function socketsOf(values: OptionValues): SocketSpec[] {
-  const list: SocketSpec[] = [];
-  const add = (option: string, key: string, protocol: SocketProtocol) => {
-    for (const spec of (values[key] as string[] | undefined) ?? []) list.push({ address: parseSocketAddress(spec, option), protocol });
-  };
-  add('socket', 'socket', values.protocol === 'http' ? 'http' : 'uwsgi');
-  add('uwsgi-socket', 'uwsgiSocket', 'uwsgi');
-  add('http-socket', 'httpSocket', 'http');
-  add('http', 'http', 'http');
-  return list;
-}
+// Why a socket could not be bound, in words. (The sockets the configuration asks for are
+// lib/config/derived.ts socketsOf.)
 
 /** Why a socket could not be bound, in words, from the error's code. */
 export function listenFailure(err: unknown): string {

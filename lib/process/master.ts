@@ -9,11 +9,12 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { loadBinding, type NativeBinding, type ScoreboardSlot } from '../addon/binding.js';
 import { resolveHost, formatAddress } from '../protocol/address.js';
-import { listenFailure, socketsOf } from '../backend/sockets.js';
+import { listenFailure } from '../backend/sockets.js';
+import { socketsOf } from '../config/derived.js';
 import type { SocketProtocol } from '../backend/backend.js';
 import { applySocketPermissions, parseOwner, parseSocketMode, prepareUnixSocket, removeSocketFile } from '../backend/unix-socket.js';
 import { TsgiError } from '../base/errors.js';
-import type { OptionValues } from '../config/options.js';
+import type { Config } from '../config/typed.js';
 import type { ToMaster, ToWorker, WorkerSpec } from './worker.js';
 import { VERSION } from '../base/package.js';
 import { memory, startStatsServer, statsDocument } from './stats.js';
@@ -95,22 +96,22 @@ export class Master {
   private resolveExit!: (code: number) => void;
   readonly exited: Promise<number>;
 
-  constructor(private readonly values: OptionValues) {
+  constructor(private readonly config: Config) {
     this.binding = loadBinding();
-    this.logs = openLogs(values, () => this.binding, { all: false, requests: false }); // cli.ts opened --logto
-    this.wanted = (values.processes as number) ?? 1;
-    this.threads = (values.threads as number | undefined) ?? 1;
+    this.logs = openLogs(config, () => this.binding, { all: false, requests: false }); // cli.ts opened --logto
+    this.wanted = config.processes;
+    this.threads = config.threads;
     this.exited = new Promise((r) => (this.resolveExit = r));
   }
 
   /** Binds every socket (before any worker exists), then spawns the workers. */
   async start(): Promise<void> {
-    const v = this.values;
-    const mode = v.chmodSocket !== undefined ? parseSocketMode(v.chmodSocket as string) : undefined;
-    const owner = v.chownSocket !== undefined ? parseOwner(v.chownSocket as string) : undefined;
+    const v = this.config;
+    const mode = v.chmodSocket !== undefined ? parseSocketMode(v.chmodSocket) : undefined;
+    const owner = v.chownSocket !== undefined ? parseOwner(v.chownSocket) : undefined;
     // Judged here too, so that a bad list stops the master, not each worker it spawns.
-    if (v.forwardedAllowIps !== undefined) ForwardedTrust.parse(v.forwardedAllowIps as string);
-    const backlog = effectiveBacklog(v.listen as number, log);
+    if (v.forwardedAllowIps !== undefined) ForwardedTrust.parse(v.forwardedAllowIps);
+    const backlog = effectiveBacklog(v.listen, log);
     try {
       for (const { address: t, protocol } of socketsOf(v)) {
         if (t.kind === 'unix') {
@@ -140,10 +141,10 @@ export class Master {
       (fd) => this.binding.listenQueue(fd),
       log,
     ).start();
-    if (v.pidfile) writeFileSync(v.pidfile as string, `${process.pid}\n`);
-    if (v.stats) {
+    if (v.pidfile !== undefined) writeFileSync(v.pidfile, `${process.pid}\n`);
+    if (v.stats !== undefined) {
       try {
-        this.stats = await startStatsServer(v.stats as string, v.statsHttp === true, {
+        this.stats = await startStatsServer(v.stats, v.statsHttp, {
           json: () => JSON.stringify(this.statsDocument()),
           unhealthy: () => this.unhealthy(),
           notReady: () => this.notReady(),
@@ -151,13 +152,13 @@ export class Master {
         });
       } catch (err) {
         this.closeSockets();
-        throw new TsgiError('TSGI_ERR_LISTEN', `cannot serve stats on ${v.stats as string}: ${(err as Error).message}`, { cause: err });
+        throw new TsgiError('TSGI_ERR_LISTEN', `cannot serve stats on ${v.stats}: ${(err as Error).message}`, { cause: err });
       }
       log(`tsgi: stats server enabled on ${this.stats.shown}${v.statsHttp ? ' (http)' : ''}`);
     }
-    const dropped = dropPrivileges(v.uid as string | undefined, v.gid as string | undefined);
+    const dropped = dropPrivileges(v.uid, v.gid);
     if (dropped) log(`tsgi: privileges dropped to ${dropped}`);
-    for (const file of (v.touchReload as string[] | undefined) ?? []) {
+    for (const file of v.touchReload) {
       let last = mtimeOf(file);
       watchFile(file, { interval: 250 }, () => {
         const now = mtimeOf(file);
@@ -169,7 +170,7 @@ export class Master {
       });
       this.watched.push(file);
     }
-    watchLogReopen((v.touchLogreopen as string[] | undefined) ?? [], (file) => this.reopenLogs(`${file} touched`));
+    watchLogReopen(v.touchLogreopen, (file) => this.reopenLogs(`${file} touched`));
     log(`tsgi: master process (pid: ${process.pid}) spawning ${this.wanted} worker${this.wanted === 1 ? '' : 's'} (tsgi ${VERSION})`);
     this.listenSignals();
     for (let i = 0; i < this.wanted; i++) this.spawnWorker();
@@ -202,7 +203,7 @@ export class Master {
       slots: this.slots,
       scoreboardFd: FIRST_INHERITED_FD + this.sockets.length,
       sockets: this.sockets.map((s, i) => ({ fd: FIRST_INHERITED_FD + i, protocol: s.protocol, port: s.port })),
-      values: this.values,
+      config: this.config,
       processes: this.wanted,
     };
     // What the slot's previous process left: nothing of it may be taken for this one's.
@@ -421,8 +422,8 @@ export class Master {
    * of slots whose readings in `board`, read before, are its predecessor's.
    */
   private watch(): void {
-    const harakiri = (this.values.harakiri as number | undefined) ?? 0;
-    const rssLimit = ((this.values.reloadOnRss as number | undefined) ?? 0) * 1024 * 1024;
+    const harakiri = this.config.harakiri;
+    const rssLimit = this.config.reloadOnRss * 1024 * 1024;
     if (harakiri === 0 && rssLimit === 0) return;
     const board = this.binding.scoreboardRead();
     const now = Date.now();
@@ -434,7 +435,7 @@ export class Master {
       if (due !== undefined) {
         const seconds = Math.round(due.ranMs / 100) / 10;
         log(`tsgi: *** HARAKIRI ON WORKER ${w.id} (pid: ${w.pid}) *** busy for ${seconds} s (harakiri ${harakiri})${due.request ? ` on ${due.request}` : ''}`);
-        if (this.values.harakiriVerbose) {
+        if (this.config.harakiriVerbose) {
           log(`tsgi: HARAKIRI: worker ${w.id} core ${due.core} request "${due.request}" started ${new Date(due.start).toISOString()}, ${seconds} s ago`);
         }
         this.binding.scoreboardSet(w.slot, 'harakiriCount', s.harakiriCount + 1);
@@ -442,10 +443,10 @@ export class Master {
         for (let core = 0; core < this.threads; core++) this.binding.scoreboardSet(w.slot + core, 'requestStart', 0);
         w.child.kill('SIGKILL');
       } else if (w.ready && !w.stopping && rssOver(s, w.pid, rssLimit)) {
-        log(`tsgi: worker ${w.id} (pid: ${w.pid}) rss ${Math.round(s.rss / 1048576)} MB over reload-on-rss ${this.values.reloadOnRss} MB: recycling`);
+        log(`tsgi: worker ${w.id} (pid: ${w.pid}) rss ${Math.round(s.rss / 1048576)} MB over reload-on-rss ${this.config.reloadOnRss} MB: recycling`);
         w.leaving = 'reload-on-rss';
         this.replace(w);
-        this.stopWorker(w, (this.values.workerReloadMercy as number) ?? 60);
+        this.stopWorker(w, this.config.workerReloadMercy);
       }
     }
   }
@@ -514,7 +515,7 @@ export class Master {
         completed = false;
         break;
       }
-      if (this.workers.has(w.pid)) this.stopWorker(w, (this.values.workerReloadMercy as number) ?? 60);
+      if (this.workers.has(w.pid)) this.stopWorker(w, this.config.workerReloadMercy);
     }
     this.reloading = false;
     if (completed) log('tsgi: chain reload done');
@@ -578,7 +579,7 @@ export class Master {
     this.wanted--;
     const w = [...this.workers.values()].filter((x) => !x.stopping).sort((a, b) => b.id - a.id)[0];
     log(`tsgi: SIGTTOU: one worker less (${this.wanted})`);
-    if (w) this.stopWorker(w, (this.values.workerReloadMercy as number) ?? 60);
+    if (w) this.stopWorker(w, this.config.workerReloadMercy);
   }
 
   /** The stats server's document, from the scoreboard. */
@@ -620,7 +621,7 @@ export class Master {
     this.draining = false;
     clearTimeout(this.drainTimer);
     this.exitCode = code;
-    const mercy = (this.values.reloadMercy as number) ?? 60;
+    const mercy = this.config.reloadMercy;
     if (!quiet) log(graceful ? `tsgi: stopping gracefully: the sockets close, requests in progress finish (reload-mercy ${mercy} s)` : 'tsgi: stopping now');
     // The sockets close now, here and in every worker (each accepts what is waiting
     // first): a load balancer's new connection is refused at once instead of waiting in
@@ -658,9 +659,9 @@ export class Master {
     for (const file of this.watched) unwatchFile(file);
     this.stats?.close();
     this.closeSockets();
-    if (this.values.pidfile && this.values.vacuum) {
+    if (this.config.pidfile !== undefined && this.config.vacuum) {
       try {
-        unlinkSync(this.values.pidfile as string);
+        unlinkSync(this.config.pidfile);
       } catch {
         // gone already
       }
@@ -671,7 +672,7 @@ export class Master {
 
   private closeSockets(): void {
     this.closeListeningSockets();
-    for (const s of this.sockets) if (s.path && this.values.vacuum) removeSocketFile(s.path);
+    for (const s of this.sockets) if (s.path && this.config.vacuum) removeSocketFile(s.path);
     this.sockets.length = 0;
   }
 
@@ -690,7 +691,7 @@ export class Master {
    * the graceful stop. A second SIGTERM ends the delay.
    */
   private drain(): void {
-    const delay = (this.values.shutdownDelay as number | undefined) ?? 0;
+    const delay = this.config.shutdownDelay;
     if (this.stopping) return;
     if (delay === 0 || this.draining) {
       void this.stop(true, 0);
@@ -757,8 +758,8 @@ export class Master {
   }
 }
 
-export async function runMaster(values: OptionValues): Promise<number> {
-  const master = new Master(values);
+export async function runMaster(config: Config): Promise<number> {
+  const master = new Master(config);
   await master.start();
   return master.exited;
 }
