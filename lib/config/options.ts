@@ -99,7 +99,7 @@ const TABLE = [
     default: 'uwsgi',
     help: 'The protocol of --socket: uwsgi, or http (uWSGI configs write "socket = :8000" with "protocol = http" to serve HTTP on it).',
     verdict: 'implemented',
-    obeyedIn: 'lib/serve.ts socketsOf()',
+    obeyedIn: 'lib/config/derived.ts socketsOf()',
   },
   {
     name: 'chmod-socket',
