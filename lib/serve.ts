@@ -1,13 +1,12 @@
 // serve(app, options): the programmatic entry point, for both backends.
 import { hostname } from 'node:os';
 import { Handler } from './contract/exchange.js';
-import { resolveHost, formatAddress } from './protocol/address.js';
 import { parseSocketAddress } from './config/address.js';
-import { applySocketPermissions, parseOwner, parseSocketMode, prepareUnixSocket, removeSocketFile } from './backend/unix-socket.js';
+import { removeSocketFile } from './backend/unix-socket.js';
 import { TsgiError } from './base/errors.js';
 import { chooseBackend, loadBinding, type BackendName } from './addon/binding.js';
 import type { Backend, BoundAddress, Server, WorkerSlot } from './backend/backend.js';
-import { listenFailure } from './backend/sockets.js';
+import { bindSockets } from './backend/sockets.js';
 import { socketsOf } from './config/derived.js';
 import { nativeBackend, type NativeBackend } from './native/backend.js';
 import { configOf } from './config/make-config.js';
@@ -83,8 +82,6 @@ export async function serveConfig(app: Application, config: Config, place: Serve
   const { errorLog, logFd, slot, counters } = place;
   const targets = socketsOf(config);
   if (targets.length === 0) targets.push({ address: parseSocketAddress('127.0.0.1:0', 'http'), protocol: 'http' });
-  const mode = config.chmodSocket !== undefined ? parseSocketMode(config.chmodSocket) : undefined;
-  const owner = config.chownSocket !== undefined ? parseOwner(config.chownSocket) : undefined;
   const backendName = place.backend ?? chooseBackend(config.backend, (line) => process.emitWarning(line, { code: 'TSGI_ERR_NATIVE_MISSING' }));
   let backend: Backend;
   const onException = () => {
@@ -108,43 +105,26 @@ export async function serveConfig(app: Application, config: Config, place: Serve
   }
   const logLine = (line: string) => writeSync(logFd, line + '\n');
   const backlog = effectiveBacklog(config.listen, logLine);
-  const bound: BoundAddress[] = [];
-  const created: string[] = []; // socket files this server made, for --vacuum
-  const why = listenFailure;
-  try {
-    for (const { address: t, protocol } of targets) {
-      if (t.kind === 'unix') {
-        await prepareUnixSocket(t.path);
-        try {
-          await backend.listenUnix(t.path, backlog, protocol);
-        } catch (err) {
-          if (err instanceof TsgiError) throw err;
-          throw new TsgiError('TSGI_ERR_LISTEN', `cannot listen on ${t.path}: ${why(err)}`, { cause: err });
-        }
-        if (!t.path.startsWith('@')) created.push(t.path);
-        applySocketPermissions(t.path, mode, owner);
-        bound.push({ address: t.path, port: 0, family: 'unix', protocol, spec: t.spec });
-        continue;
-      }
-      const host = await resolveHost(t.host);
-      try {
-        const [address, port, family] = await backend.listen(host, t.port, backlog, protocol);
-        bound.push({ address, port, family, protocol, spec: t.spec });
-      } catch (err) {
-        if (err instanceof TsgiError) throw err;
-        throw new TsgiError('TSGI_ERR_LISTEN', `cannot listen on ${formatAddress(host, t.port)} (${t.spec}): ${why(err)}`, { cause: err });
-      }
-    }
-  } catch (err) {
-    backend.destroy();
-    for (const path of created) removeSocketFile(path);
-    throw err;
-  }
+  const { bound, files } = await bindSockets<BoundAddress>(
+    targets,
+    config,
+    {
+      async tcp(host, port, protocol, spec) {
+        const [address, boundPort, family] = await backend.listen(host, port, backlog, protocol);
+        return { address, port: boundPort, family, protocol, spec };
+      },
+      async unix(path, protocol, spec) {
+        await backend.listenUnix(path, backlog, protocol);
+        return { address: path, port: 0, family: 'unix', protocol, spec };
+      },
+    },
+    () => backend.destroy(),
+  );
   // In one process the process itself watches its queues, as a master does (the
   // master's workers do not: it holds the sockets).
   const queues = native ? new ListenQueueWatch(native.tcpListeners, (fd) => loadBinding().listenQueue(fd), logLine).start() : undefined;
   const vacuum = () => {
-    if (config.vacuum) for (const path of created) removeSocketFile(path);
+    if (config.vacuum) for (const path of files) removeSocketFile(path);
   };
   return {
     backend: backendName,

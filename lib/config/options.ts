@@ -131,7 +131,7 @@ const TABLE = [
     default: false,
     help: 'Run a master process that binds the sockets and keeps the workers alive (implied by --processes over 1).',
     verdict: 'implemented',
-    obeyedIn: 'lib/cli.ts main() -> lib/process/master.ts runMaster()',
+    obeyedIn: 'lib/cli.ts main() -> lib/process/run-master.ts runMaster()',
   },
   {
     name: 'processes',
@@ -220,7 +220,7 @@ const TABLE = [
     max: 86400,
     help: 'Seconds the requests in progress get to finish on a graceful stop (the workers, or the single process), before they are cut.',
     verdict: 'implemented',
-    obeyedIn: 'lib/process/master.ts Master.stop(), lib/cli.ts drainThenStop()',
+    obeyedIn: 'lib/process/master.ts Master.stop(), lib/process/process-ops.ts drainThenStop()',
   },
   {
     name: 'shutdown-delay',
@@ -230,7 +230,7 @@ const TABLE = [
     max: 3600,
     help: 'On SIGTERM, say 503 on /readyz of the stats server at once and serve on for this many seconds (a load balancer takes them to stop sending), then stop gracefully: the sockets close, keep-alive connections close, requests in progress get reload-mercy.',
     verdict: 'implemented',
-    obeyedIn: 'lib/process/master.ts Master.drain(), lib/cli.ts drainThenStop()',
+    obeyedIn: 'lib/process/master.ts Master.drain(), lib/process/process-ops.ts drainThenStop()',
   },
   {
     name: 'worker-reload-mercy',
@@ -262,14 +262,14 @@ const TABLE = [
     type: 'string',
     help: 'Send SIGHUP (graceful chain reload) to the master whose pid is in this file, and exit.',
     verdict: 'implemented',
-    obeyedIn: 'lib/cli.ts signalPidfile()',
+    obeyedIn: 'lib/process/control.ts signalPidfile()',
   },
   {
     name: 'stop',
     type: 'string',
     help: 'Send SIGINT (graceful stop) to the master whose pid is in this file, and exit.',
     verdict: 'implemented',
-    obeyedIn: 'lib/cli.ts signalPidfile()',
+    obeyedIn: 'lib/process/control.ts signalPidfile()',
   },
   {
     name: 'uid',
@@ -297,7 +297,7 @@ const TABLE = [
     type: 'string',
     help: 'Detach from the terminal (a new session) and log to this file.',
     verdict: 'implemented',
-    obeyedIn: 'lib/cli.ts daemonize()',
+    obeyedIn: 'lib/process/control.ts daemonize()',
   },
   {
     name: 'touch-reload',
@@ -316,7 +316,7 @@ const TABLE = [
     max: 86400,
     help: "Every N seconds, look at the mtimes of the application's file and of the modules it imports (relative imports, not node_modules); when one changes, reload: a chain reload of the workers in master mode (a change that does not load, such as a syntax error, aborts the reload: the old workers keep serving until the next change), a restart of the serving child in single-process mode. A development aid; 0: off.",
     verdict: 'implemented',
-    obeyedIn: 'lib/cli.ts main() -> lib/process/autoreload.ts watchApplication()',
+    obeyedIn: 'lib/process/autoreload-supervisor.ts superviseAutoreload(), lib/process/run-master.ts runMaster() -> lib/process/autoreload.ts watchApplication()',
   },
   {
     name: 'limit-as',
@@ -534,7 +534,7 @@ const TABLE = [
     repeatable: true,
     help: 'Reopen the log files when this file is touched, as SIGUSR2 does (logrotate: rename the file, then touch or signal; new lines go to a new file at the path).',
     verdict: 'implemented',
-    obeyedIn: 'lib/logging/log-files.ts watchLogReopen()',
+    obeyedIn: 'lib/base/touch.ts watchTouch() -> lib/logging/log-files.ts openLogs()',
   },
   {
     name: 'backend',

@@ -5,7 +5,6 @@
 // Each process opens its files itself by path (a worker too), and reopens them itself
 // when told: the descriptor keeps its number (dup2), so nothing that writes to it needs
 // to know.
-import { watchFile, unwatchFile } from 'node:fs';
 import { TsgiError } from '../base/errors.js';
 import type { NativeBinding } from '../addon/binding.js';
 import type { Config } from '../config/typed.js';
@@ -24,8 +23,11 @@ export function loggerPath(option: string, spec: string): string {
 export interface LogFiles {
   /** Where the request log goes: the --req-logger file's descriptor, or 2. */
   readonly requestFd: number;
-  /** Opens every file again at its path, in place. */
-  reopen(): void;
+  /**
+   * Opens every file again at its path, in place, and says so through say:
+   * "tsgi: WHY: log files reopened", or WHY and the reason it failed.
+   */
+  reopen(why: string, say: (line: string) => void): void;
 }
 
 /** The paths the options name; throws (TSGI_ERR_OPTION_INVALID) on a logger tsgi has not. */
@@ -51,21 +53,14 @@ export function openLogs(config: Config, addon: () => NativeBinding, which: { al
   const requestFd = paths.requests !== undefined ? addon().openLog(paths.requests) : 2;
   return {
     requestFd,
-    reopen() {
-      if (paths.all !== undefined) addon().logTo(paths.all);
-      if (paths.requests !== undefined) addon().reopenLog(paths.requests, requestFd);
+    reopen(why, say) {
+      try {
+        if (paths.all !== undefined) addon().logTo(paths.all);
+        if (paths.requests !== undefined) addon().reopenLog(paths.requests, requestFd);
+        say(`tsgi: ${why}: log files reopened`);
+      } catch (err) {
+        say(`tsgi: ${why}: ${(err as Error).message}`);
+      }
     },
-  };
-}
-
-/** --touch-logreopen: onTouch when one of files changes; returns the stop. */
-export function watchLogReopen(files: readonly string[], onTouch: (file: string) => void): () => void {
-  for (const file of files) {
-    watchFile(file, { interval: 250, persistent: false }, (cur, prev) => {
-      if (cur.mtimeMs !== prev.mtimeMs) onTouch(file);
-    });
-  }
-  return () => {
-    for (const file of files) unwatchFile(file);
   };
 }

@@ -5,7 +5,7 @@
 // made from the request's environ when the request ends, on either backend.
 import { TsgiError } from '../base/errors.js';
 import { formatRequestLog, logDate, type RequestEntry } from '../protocol/request-log.js';
-export { messageLine, setMessageEncoder } from '../protocol/request-log.js';
+export { logMessage, messageLine, setMessageEncoder } from '../protocol/request-log.js';
 import type { Config } from '../config/typed.js';
 
 /** What the server knows of a request when it ends; the environ holds the rest. */

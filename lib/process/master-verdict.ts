@@ -47,3 +47,48 @@ export function harakiriVerdict(
 export function rssOver(reading: Pick<ScoreboardSlot, 'rss' | 'rssPid'>, pid: number, limitBytes: number): boolean {
   return limitBytes > 0 && reading.rssPid === pid && reading.rss > limitBytes;
 }
+
+/** What the watchdog knows of a worker besides its slots. */
+export interface JudgedWorker {
+  pid: number;
+  /** Its first slot in the scoreboard: core 0's; the next threads - 1 are its other cores'. */
+  slot: number;
+  ready: boolean;
+  stopping: boolean;
+}
+
+export interface Limits {
+  /** Seconds; 0: none. */
+  harakiri: number;
+  /** Bytes; 0: none. */
+  rssBytes: number;
+  /** Slots per worker. */
+  threads: number;
+}
+
+export type Verdict<W> = { worker: W; kind: 'harakiri'; harakiri: HarakiriVerdict } | { worker: W; kind: 'reload-on-rss'; rss: number };
+
+/**
+ * The watchdog's whole judgement: for each worker, harakiri when its oldest request ran
+ * too long (a stopping worker too: its mercy does not excuse a stuck request), else
+ * reload-on-rss when it is ready, not stopping, and over the limit. board: the
+ * scoreboard as read once, now: the time of that reading.
+ */
+export function judgeWorkers<W extends JudgedWorker>(
+  workers: Iterable<W>,
+  board: ReadonlyArray<Pick<ScoreboardSlot, 'requestStart' | 'request' | 'rss' | 'rssPid'>>,
+  now: number,
+  limits: Limits,
+): Verdict<W>[] {
+  const verdicts: Verdict<W>[] = [];
+  if (limits.harakiri <= 0 && limits.rssBytes <= 0) return verdicts;
+  for (const worker of workers) {
+    const cores = board.slice(worker.slot, worker.slot + limits.threads);
+    const first = cores[0];
+    if (first === undefined) continue;
+    const harakiri = harakiriVerdict(cores, now, limits.harakiri);
+    if (harakiri !== undefined) verdicts.push({ worker, kind: 'harakiri', harakiri });
+    else if (worker.ready && !worker.stopping && rssOver(first, worker.pid, limits.rssBytes)) verdicts.push({ worker, kind: 'reload-on-rss', rss: first.rss });
+  }
+  return verdicts;
+}

@@ -3,71 +3,40 @@
 // closes a listening socket while it lives, so that reloads refuse no connection. It
 // reads the workers' scoreboard for harakiri and reload-on-rss. Signals only queue;
 // one dispatcher handles them (gunicorn's arbiter).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { unlinkSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { loadBinding, type NativeBinding, type ScoreboardSlot } from '../addon/binding.js';
-import { resolveHost, formatAddress } from '../protocol/address.js';
-import { listenFailure } from '../backend/sockets.js';
-import { socketsOf } from '../config/derived.js';
-import type { SocketProtocol } from '../backend/backend.js';
-import { applySocketPermissions, parseOwner, parseSocketMode, prepareUnixSocket, removeSocketFile } from '../backend/unix-socket.js';
+import { loadBinding, type NativeBinding } from '../addon/binding.js';
 import { TsgiError } from '../base/errors.js';
 import type { Config } from '../config/typed.js';
-import type { ToMaster, ToWorker, WorkerSpec } from './worker.js';
+import type { ToMaster, WorkerSpec } from './worker.js';
 import { VERSION } from '../base/package.js';
-import { memory, startStatsServer, statsDocument } from './stats.js';
+import { startStatsServer, statsDocument } from './stats.js';
+import { metricsWorkers, workerStatsLines } from './master-report.js';
 import { metricsText, type RespawnReason } from './metrics.js';
-import { harakiriVerdict, rssOver } from './master-verdict.js';
+import { judgeWorkers } from './master-verdict.js';
+import { SignalQueue } from './signals.js';
+import { Respawns } from './respawns.js';
+import { MasterBoard } from './master-board.js';
+import { FAILED_APP_CODE, howExited, notReadyReason, stopWorker, waitReady, type Worker } from './worker-process.js';
+import { MasterSockets } from './master-sockets.js';
 import { dropPrivileges } from '../base/privileges.js';
 import { ForwardedTrust } from '../protocol/forwarded.js';
-import { ListenQueueWatch, effectiveBacklog } from './listen-queue.js';
-import { statSync, watchFile, unwatchFile } from 'node:fs';
-import { messageLine } from '../logging/log-format.js';
-import { openLogs, watchLogReopen, type LogFiles } from '../logging/log-files.js';
+import { logMessage as log } from '../logging/log-format.js';
+import { openLogs, type LogFiles } from '../logging/log-files.js';
+import { watchTouch } from '../base/touch.js';
 
 const WORKER_ENTRY = join(fileURLToPath(import.meta.url), '..', 'worker-main.js');
 const FIRST_INHERITED_FD = 4; // stdin, stdout, stderr, ipc, then the sockets
-const FAILED_APP_CODE = 22; // a worker's exit code when it cannot load the application (lib/process/worker.ts)
 const READY_TIMEOUT_MS = 30000; // how long a chain reload waits for a successor
-
-interface Socket {
-  fd: number;
-  protocol: SocketProtocol;
-  port: string;
-  shown: string;
-  path?: string;
-}
-
-interface Worker {
-  id: number; // 1-based, as uWSGI numbers them
-  block: number; // its block of scoreboard slots, one slot per core
-  slot: number; // the block's first slot: core 0's
-  child: ChildProcess;
-  pid: number;
-  ready: boolean;
-  stopping: boolean; // asked to stop: its exit is no death
-  replaced: boolean; // a successor was spawned already
-  successor: boolean; // a chain reload's successor: reload() decides its fate until it is ready
-  loadError?: string; // why it could not load the application (its load-error message)
-  leaving?: RespawnReason; // why it is to be replaced, once the master knows: the respawn's reason
-  startedAt: number;
-  killTimer?: NodeJS.Timeout;
-}
-
-function log(line: string): void {
-  process.stderr.write(messageLine(line));
-}
 
 export class Master {
   private readonly binding: NativeBinding;
-  private readonly sockets: Socket[] = [];
+  private sockets!: MasterSockets;
   private readonly workers = new Map<number, Worker>(); // by pid
-  private readonly slotsFree: number[] = []; // free blocks
   private readonly threads: number;
-  private scoreboardFd = -1;
-  private slots = 0;
+  private board!: MasterBoard;
   private wanted: number;
   private nextId = 1;
   private stopping = false;
@@ -80,18 +49,14 @@ export class Master {
   // Every worker wanted at start has been ready once: /readyz may say 200.
   private startedAll = false;
   private readonly respawns = new Map<number, Map<RespawnReason, number>>(); // by worker id
-  private readonly queue: NodeJS.Signals[] = [];
-  private queued = false;
   private watchdog?: NodeJS.Timeout;
-  private failuresInARow = 0;
   // Once a worker has loaded the application, a load failure is the code on disk gone
   // bad under a running service (a reload, a respawn), no longer a reason to stop.
   private appLoaded = false;
-  private readonly pendingRespawns = new Map<number, { timer: NodeJS.Timeout; respawns: number; reason: RespawnReason }>(); // by worker id
+  private readonly respawner = new Respawns((id, respawns, reason) => this.respawn(id, respawns, reason));
   private stats?: { close(): void; shown: string };
-  private queues?: ListenQueueWatch;
   private readonly previousRequests = new Map<number, number>();
-  private readonly watched: string[] = [];
+  private readonly unwatch: (() => void)[] = [];
   private readonly logs: LogFiles;
   private resolveExit!: (code: number) => void;
   readonly exited: Promise<number>;
@@ -107,40 +72,16 @@ export class Master {
   /** Binds every socket (before any worker exists), then spawns the workers. */
   async start(): Promise<void> {
     const v = this.config;
-    const mode = v.chmodSocket !== undefined ? parseSocketMode(v.chmodSocket) : undefined;
-    const owner = v.chownSocket !== undefined ? parseOwner(v.chownSocket) : undefined;
     // Judged here too, so that a bad list stops the master, not each worker it spawns.
     if (v.forwardedAllowIps !== undefined) ForwardedTrust.parse(v.forwardedAllowIps);
-    const backlog = effectiveBacklog(v.listen, log);
+    this.sockets = await MasterSockets.bind(v, this.binding, log);
     try {
-      for (const { address: t, protocol } of socketsOf(v)) {
-        if (t.kind === 'unix') {
-          await prepareUnixSocket(t.path);
-          const fd = this.bind(() => this.binding.bindUnix(t.path, backlog), t.path);
-          applySocketPermissions(t.path, mode, owner);
-          this.sockets.push({ fd, protocol, port: '', shown: `UNIX address ${t.path}`, path: t.path.startsWith('@') ? undefined : t.path });
-        } else {
-          const host = await resolveHost(t.host);
-          const [fd, address, port] = this.bind(() => this.binding.bindTcp(host, t.port, backlog), formatAddress(host, t.port));
-          this.sockets.push({ fd, protocol, port: String(port), shown: `TCP address ${formatAddress(address, port)}` });
-        }
-      }
-      // Slots for every worker that may live at once: the workers, their successors
-      // during a reload, and what SIGTTIN may add.
-      const blocks = Math.max(8, this.wanted * 2 + 8);
-      this.slots = blocks * this.threads;
-      this.scoreboardFd = this.binding.scoreboardCreate(this.slots);
-      for (let i = blocks - 1; i >= 0; i--) this.slotsFree.push(i);
+      this.board = new MasterBoard(this.binding, this.wanted, this.threads);
     } catch (err) {
-      this.closeSockets();
+      this.sockets.close(this.config.vacuum);
       throw err;
     }
-    for (const [i, s] of this.sockets.entries()) log(`tsgi: socket ${i} bound to ${s.shown} (${s.protocol}) fd ${s.fd}`);
-    this.queues = new ListenQueueWatch(
-      this.sockets.map((s) => ({ name: socketName(s), fd: s.fd })),
-      (fd) => this.binding.listenQueue(fd),
-      log,
-    ).start();
+    this.sockets.announce();
     if (v.pidfile !== undefined) writeFileSync(v.pidfile, `${process.pid}\n`);
     if (v.stats !== undefined) {
       try {
@@ -151,39 +92,25 @@ export class Master {
           metrics: () => this.metrics(),
         });
       } catch (err) {
-        this.closeSockets();
+        this.sockets.close(this.config.vacuum);
         throw new TsgiError('TSGI_ERR_LISTEN', `cannot serve stats on ${v.stats}: ${(err as Error).message}`, { cause: err });
       }
       log(`tsgi: stats server enabled on ${this.stats.shown}${v.statsHttp ? ' (http)' : ''}`);
     }
     const dropped = dropPrivileges(v.uid, v.gid);
     if (dropped) log(`tsgi: privileges dropped to ${dropped}`);
-    for (const file of v.touchReload) {
-      let last = mtimeOf(file);
-      watchFile(file, { interval: 250 }, () => {
-        const now = mtimeOf(file);
-        if (now !== last) {
-          last = now;
-          log(`tsgi: ${file} touched: graceful reload`);
-          void this.reload();
-        }
-      });
-      this.watched.push(file);
-    }
-    watchLogReopen(v.touchLogreopen, (file) => this.reopenLogs(`${file} touched`));
+    this.unwatch.push(
+      watchTouch(v.touchReload, (file) => {
+        log(`tsgi: ${file} touched: graceful reload`);
+        void this.reload();
+      }),
+    );
+    this.unwatch.push(watchTouch(v.touchLogreopen, (file) => this.reopenLogs(`${file} touched`)));
     log(`tsgi: master process (pid: ${process.pid}) spawning ${this.wanted} worker${this.wanted === 1 ? '' : 's'} (tsgi ${VERSION})`);
-    this.listenSignals();
+    new SignalQueue((signal) => this.dispatch(signal)).listen(['SIGHUP', 'SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGUSR1', 'SIGTTIN', 'SIGTTOU', 'SIGUSR2']);
     for (let i = 0; i < this.wanted; i++) this.spawnWorker();
     this.watchdog = setInterval(() => this.watch(), 500);
     this.watchdog.unref();
-  }
-
-  private bind<T>(fn: () => T, shown: string): T {
-    try {
-      return fn();
-    } catch (err) {
-      throw new TsgiError('TSGI_ERR_LISTEN', `cannot listen on ${shown}: ${listenFailure(err)}`, { cause: err });
-    }
   }
 
   /**
@@ -191,27 +118,23 @@ export class Master {
    * and is counted by the reason it is spawned for.
    */
   private spawnWorker(id: number = this.nextId++, respawns = 0, reason?: RespawnReason): Worker | undefined {
-    const block = this.slotsFree.pop();
-    if (block === undefined) {
+    const taken = this.board.take(respawns);
+    if (taken === undefined) {
       log('tsgi: no free scoreboard slot for another worker');
       return undefined;
     }
-    const slot = block * this.threads;
+    const { block, slot } = taken;
     const spec: WorkerSpec = {
       id,
       slot,
-      slots: this.slots,
-      scoreboardFd: FIRST_INHERITED_FD + this.sockets.length,
-      sockets: this.sockets.map((s, i) => ({ fd: FIRST_INHERITED_FD + i, protocol: s.protocol, port: s.port })),
+      slots: this.board.slots,
+      scoreboardFd: FIRST_INHERITED_FD + this.sockets.count,
+      sockets: this.sockets.inherited(FIRST_INHERITED_FD),
       config: this.config,
       processes: this.wanted,
     };
-    // What the slot's previous process left: nothing of it may be taken for this one's.
-    for (let core = 0; core < this.threads; core++) this.binding.scoreboardReset(slot + core);
-    this.binding.scoreboardSet(slot, 'respawnCount', respawns);
-    this.binding.scoreboardSet(slot, 'lastSpawn', Math.floor(Date.now() / 1000));
     const child = spawn(process.execPath, [...process.execArgv, WORKER_ENTRY], {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc', ...this.sockets.map((s) => s.fd), this.scoreboardFd],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc', ...this.sockets.fds, this.board.fd],
       env: { ...process.env, TSGI_WORKER: JSON.stringify(spec) },
     });
     const w: Worker = {
@@ -227,7 +150,7 @@ export class Master {
       startedAt: Date.now(),
     };
     this.workers.set(w.pid, w);
-    this.binding.scoreboardSet(slot, 'pid', w.pid);
+    this.board.set(slot, 'pid', w.pid);
     if (reason !== undefined) {
       const counts = this.respawns.get(id) ?? new Map<RespawnReason, number>();
       counts.set(reason, (counts.get(reason) ?? 0) + 1);
@@ -247,10 +170,9 @@ export class Master {
     if (m.type === 'ready') {
       w.ready = true;
       this.appLoaded = true;
-      this.failuresInARow = 0;
       log(`tsgi: worker ${w.id} (pid: ${w.pid}) ready: application ${m.file} callable '${m.callable}' loaded in ${m.millis} msecs, interface ${m.interface}`);
       if (this.readyCount() >= this.wanted) this.startedAll = true;
-      this.respawnPendingNow();
+      this.respawner.ready();
     } else if (m.type === 'load-error') {
       this.onLoadError(w, m.message);
     } else if (m.type === 'recycle') {
@@ -300,18 +222,15 @@ export class Master {
   }
 
   private respawnsOf(w: Worker): number {
-    return this.binding.scoreboardRead()[w.slot]?.respawnCount ?? 0;
+    return this.board.read()[w.slot]?.respawnCount ?? 0;
   }
 
   private onExit(w: Worker, code: number | null, signal: NodeJS.Signals | null): void {
     const respawns = this.respawnsOf(w);
     this.workers.delete(w.pid);
     clearTimeout(w.killTimer);
-    for (let core = 0; core < this.threads; core++) {
-      for (const field of ['pid', 'requestStart', 'status', 'rss', 'rssPid'] as const) this.binding.scoreboardSet(w.slot + core, field, 0);
-    }
-    this.slotsFree.push(w.block);
-    const how = signal ? `killed by signal ${signal}` : `exit code ${code}`;
+    this.board.release(w.block);
+    const how = howExited(code, signal);
     if (this.stopping) {
       if (!this.quietStop) log(`tsgi: worker ${w.id} (pid: ${w.pid}) stopped (${how})`);
       if (this.workers.size === 0) this.finish();
@@ -322,8 +241,8 @@ export class Master {
       // says why, and its predecessor serves on. Only if that one died meanwhile (its own
       // respawn counted on this successor) is there a worker to respawn.
       log(`tsgi: worker ${w.id} (pid: ${w.pid}) exited before it was ready (${how})`);
-      this.failuresInARow++;
-      if (this.liveCount() < this.wanted) this.respawnLater(w.id, respawns, this.backoff(), 'died');
+      this.respawner.failed();
+      if (this.liveCount() < this.wanted) this.respawner.later(w.id, respawns, this.respawner.backoff(), 'died');
       return;
     }
     if (w.stopping) {
@@ -331,52 +250,25 @@ export class Master {
       if (!w.replaced && this.liveCount() < this.wanted) this.spawnWorker(w.id, respawns + 1, w.leaving ?? 'died');
       return;
     }
-    if (!w.ready) this.failuresInARow++;
+    if (!w.ready) this.respawner.failed();
     // A worker that dies while starting is respawned with back-off: an application
     // that cannot load (a bad deploy under a running service) is tried again, as
     // uWSGI does without need-app, but neither in a busy loop nor at the cost of the
     // workers that still serve.
-    const delay = this.backoff();
+    const delay = this.respawner.backoff();
     if (w.loadError !== undefined || (code === FAILED_APP_CODE && !w.ready)) {
       const why = w.loadError !== undefined ? `: ${w.loadError}` : ` (${how})`;
       log(`tsgi: OOPS ! worker ${w.id} (pid: ${w.pid}) cannot load the application${why} :( trying again in ${delay} ms ...`);
     } else {
       log(`tsgi: DAMN ! worker ${w.id} (pid: ${w.pid}) died, ${how} :( trying respawn ...`);
     }
-    this.respawnLater(w.id, respawns, delay, w.leaving ?? 'died');
-  }
-
-  /** The wait before the next respawn: none after a worker that was ready, then 125 ms doubling to 8 s. */
-  private backoff(): number {
-    return this.failuresInARow === 0 ? 0 : Math.min(8000, 125 * 2 ** Math.min(6, this.failuresInARow - 1));
-  }
-
-  private respawnLater(id: number, respawns: number, delay: number, reason: RespawnReason): void {
-    if (this.pendingRespawns.has(id)) return;
-    const timer = setTimeout(() => {
-      this.pendingRespawns.delete(id);
-      this.respawn(id, respawns, reason);
-    }, delay);
-    this.pendingRespawns.set(id, { timer, respawns, reason });
+    this.respawner.later(w.id, respawns, delay, w.leaving ?? 'died');
   }
 
   private respawn(id: number, respawns: number, reason: RespawnReason): void {
     if (this.stopping || this.liveCount() >= this.wanted || this.isLive(id)) return;
     const n = this.spawnWorker(id, respawns + 1, reason);
     if (n) log(`tsgi: respawned worker ${n.id} (new pid: ${n.pid})`);
-  }
-
-  /**
-   * A worker loaded the application: the respawns waiting out a back-off (the
-   * application could not load a moment ago) need not wait any longer, so that fixing
-   * the code and reloading brings every worker back at once.
-   */
-  private respawnPendingNow(): void {
-    for (const [id, p] of this.pendingRespawns) {
-      clearTimeout(p.timer);
-      this.pendingRespawns.delete(id);
-      this.respawn(id, p.respawns, p.reason);
-    }
   }
 
   /**
@@ -394,89 +286,47 @@ export class Master {
     return false;
   }
 
-  /** Asks w to stop gracefully; kills it after the mercy. last: the master is stopping. */
-  private stopWorker(w: Worker, mercySeconds: number, last = false): void {
-    if (w.stopping && w.killTimer) return;
-    w.stopping = true;
-    const message: ToWorker = { type: 'stop', last };
-    // A worker on its way out (recycling, or a load that failed) may close its channel
-    // between the check and the write: then SIGTERM says the same.
-    if (w.child.connected) {
-      w.child.send(message, (err) => {
-        if (err) w.child.kill('SIGTERM');
-      });
-    } else {
-      w.child.kill('SIGTERM');
-    }
-    clearTimeout(w.killTimer);
-    w.killTimer = setTimeout(() => {
-      log(`tsgi: worker ${w.id} (pid: ${w.pid}) still busy after ${mercySeconds} s of mercy: killing it`);
-      w.child.kill('SIGKILL');
-    }, mercySeconds * 1000);
-    w.killTimer.unref();
-  }
-
   /**
    * Harakiri and reload-on-rss, from the scoreboard (the verdicts: lib/process/master-verdict.ts).
    * Only the workers of the moment are judged: a successor spawned here takes a block
    * of slots whose readings in `board`, read before, are its predecessor's.
    */
   private watch(): void {
-    const harakiri = this.config.harakiri;
-    const rssLimit = this.config.reloadOnRss * 1024 * 1024;
-    if (harakiri === 0 && rssLimit === 0) return;
-    const board = this.binding.scoreboardRead();
-    const now = Date.now();
-    for (const w of [...this.workers.values()]) {
-      const cores = board.slice(w.slot, w.slot + this.threads);
-      const s = cores[0];
-      if (s === undefined) continue;
-      const due = harakiriVerdict(cores, now, harakiri);
-      if (due !== undefined) {
+    const limits = { harakiri: this.config.harakiri, rssBytes: this.config.reloadOnRss * 1024 * 1024, threads: this.threads };
+    if (limits.harakiri === 0 && limits.rssBytes === 0) return;
+    const board = this.board.read();
+    for (const v of judgeWorkers([...this.workers.values()], board, Date.now(), limits)) {
+      const w = v.worker;
+      if (v.kind === 'harakiri') {
+        const due = v.harakiri;
         const seconds = Math.round(due.ranMs / 100) / 10;
-        log(`tsgi: *** HARAKIRI ON WORKER ${w.id} (pid: ${w.pid}) *** busy for ${seconds} s (harakiri ${harakiri})${due.request ? ` on ${due.request}` : ''}`);
+        log(`tsgi: *** HARAKIRI ON WORKER ${w.id} (pid: ${w.pid}) *** busy for ${seconds} s (harakiri ${limits.harakiri})${due.request ? ` on ${due.request}` : ''}`);
         if (this.config.harakiriVerbose) {
           log(`tsgi: HARAKIRI: worker ${w.id} core ${due.core} request "${due.request}" started ${new Date(due.start).toISOString()}, ${seconds} s ago`);
         }
-        this.binding.scoreboardSet(w.slot, 'harakiriCount', s.harakiriCount + 1);
+        this.board.set(w.slot, 'harakiriCount', (board[w.slot]?.harakiriCount ?? 0) + 1);
         w.leaving = 'harakiri';
-        for (let core = 0; core < this.threads; core++) this.binding.scoreboardSet(w.slot + core, 'requestStart', 0);
+        this.board.clearRequests(w.slot);
         w.child.kill('SIGKILL');
-      } else if (w.ready && !w.stopping && rssOver(s, w.pid, rssLimit)) {
-        log(`tsgi: worker ${w.id} (pid: ${w.pid}) rss ${Math.round(s.rss / 1048576)} MB over reload-on-rss ${this.config.reloadOnRss} MB: recycling`);
+      } else {
+        log(`tsgi: worker ${w.id} (pid: ${w.pid}) rss ${Math.round(v.rss / 1048576)} MB over reload-on-rss ${this.config.reloadOnRss} MB: recycling`);
         w.leaving = 'reload-on-rss';
         this.replace(w);
-        this.stopWorker(w, this.config.workerReloadMercy);
+        stopWorker(w, this.config.workerReloadMercy, false, log);
       }
     }
   }
 
-  private listenSignals(): void {
-    const signals: NodeJS.Signals[] = ['SIGHUP', 'SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGUSR1', 'SIGTTIN', 'SIGTTOU', 'SIGUSR2'];
-    for (const s of signals) {
-      process.on(s, () => {
-        this.queue.push(s);
-        if (!this.queued) {
-          this.queued = true;
-          setImmediate(() => this.dispatch());
-        }
-      });
-    }
-  }
-
-  private dispatch(): void {
-    this.queued = false;
-    while (this.queue.length > 0) {
-      const s = this.queue.shift()!;
-      if (s === 'SIGHUP') void this.reload();
-      else if (s === 'SIGTERM') this.drain();
-      else if (s === 'SIGINT') void this.stop(true, 0);
-      else if (s === 'SIGQUIT') void this.stop(false, 0);
-      else if (s === 'SIGUSR1') this.printStats();
-      else if (s === 'SIGTTIN') this.addWorker();
-      else if (s === 'SIGTTOU') this.removeWorker();
-      else if (s === 'SIGUSR2') this.reopenLogs('SIGUSR2');
-    }
+  /** One queued signal (lib/process/signals.ts), as uWSGI's master takes it. */
+  private dispatch(s: NodeJS.Signals): void {
+    if (s === 'SIGHUP') void this.reload();
+    else if (s === 'SIGTERM') this.drain();
+    else if (s === 'SIGINT') void this.stop(true, 0);
+    else if (s === 'SIGQUIT') void this.stop(false, 0);
+    else if (s === 'SIGUSR1') this.printStats();
+    else if (s === 'SIGTTIN') this.addWorker();
+    else if (s === 'SIGTTOU') this.removeWorker();
+    else if (s === 'SIGUSR2') this.reopenLogs('SIGUSR2');
   }
 
   /**
@@ -507,62 +357,22 @@ export class Master {
       }
       n.successor = true;
       // The successor takes connections before its predecessor stops.
-      const outcome = await this.waitReady(n, READY_TIMEOUT_MS);
+      const outcome = await waitReady(n, READY_TIMEOUT_MS, () => !this.workers.has(n.pid), () => this.stopping);
       if (outcome === 'stopping') break;
       if (outcome !== 'ready') {
         w.replaced = false; // it serves on, and is respawned or recycled as any worker
-        this.giveUp(n, outcome);
+        if (outcome === 'timeout') {
+          n.stopping = true;
+          n.child.kill('SIGKILL'); // it accepts nothing before it is ready: no request is lost
+        }
+        log(`tsgi: reload aborted: ${notReadyReason(n, outcome, READY_TIMEOUT_MS)}`);
         completed = false;
         break;
       }
-      if (this.workers.has(w.pid)) this.stopWorker(w, this.config.workerReloadMercy);
+      if (this.workers.has(w.pid)) stopWorker(w, this.config.workerReloadMercy, false, log);
     }
     this.reloading = false;
     if (completed) log('tsgi: chain reload done');
-  }
-
-  /** Ends a successor that will not become ready, and says why the reload stops. */
-  private giveUp(n: Worker, outcome: 'load-error' | 'died' | 'timeout'): void {
-    let why: string;
-    if (outcome === 'load-error') {
-      why = `the application failed to load; the old workers keep serving: ${n.loadError ?? `worker ${n.id} (pid: ${n.pid}) exited with code ${FAILED_APP_CODE}`}`;
-    } else if (outcome === 'died') {
-      const how = n.child.signalCode ? `killed by signal ${n.child.signalCode}` : `exit code ${n.child.exitCode}`;
-      why = `worker ${n.id} (pid: ${n.pid}) died before it was ready (${how}); the old workers keep serving`;
-    } else {
-      why = `worker ${n.id} (pid: ${n.pid}) was not ready within ${READY_TIMEOUT_MS / 1000} s; the old workers keep serving`;
-    }
-    if (outcome === 'timeout') {
-      n.stopping = true;
-      n.child.kill('SIGKILL'); // it accepts nothing before it is ready: no request is lost
-    }
-    log(`tsgi: reload aborted: ${why}`);
-  }
-
-  /**
-   * Waits until w is ready, cannot load the application, died, or timeoutMs passed.
-   * A worker that cannot load says why over IPC and then exits; should its exit be
-   * seen first, its message is given a moment to arrive.
-   */
-  private waitReady(w: Worker, timeoutMs: number): Promise<'ready' | 'load-error' | 'died' | 'timeout' | 'stopping'> {
-    return new Promise((resolve) => {
-      const started = Date.now();
-      let exitedAt = 0;
-      const check = () => {
-        if (w.ready) return resolve('ready');
-        if (this.stopping) return resolve('stopping');
-        if (w.loadError !== undefined) return resolve('load-error');
-        if (!this.workers.has(w.pid)) {
-          if (w.child.exitCode !== FAILED_APP_CODE) return resolve('died');
-          if (exitedAt === 0) exitedAt = Date.now();
-          if (Date.now() - exitedAt > 1000) return resolve('load-error');
-        } else if (Date.now() - started > timeoutMs) {
-          return resolve('timeout');
-        }
-        setTimeout(check, 20);
-      };
-      check();
-    });
   }
 
   private addWorker(): void {
@@ -579,32 +389,23 @@ export class Master {
     this.wanted--;
     const w = [...this.workers.values()].filter((x) => !x.stopping).sort((a, b) => b.id - a.id)[0];
     log(`tsgi: SIGTTOU: one worker less (${this.wanted})`);
-    if (w) this.stopWorker(w, this.config.workerReloadMercy);
+    if (w) stopWorker(w, this.config.workerReloadMercy, false, log);
   }
 
   /** The stats server's document, from the scoreboard. */
   statsDocument(): Record<string, unknown> {
-    const board = this.binding.scoreboardRead();
+    const board = this.board.read();
     return statsDocument({
       version: VERSION,
-      sockets: this.socketStats(),
+      sockets: this.sockets.stats(),
       workers: [...this.workers.values()].map((w) => ({ id: w.id, pid: w.pid, cores: board.slice(w.slot, w.slot + this.threads), stopping: w.stopping })),
       previous: this.previousRequests,
     });
   }
 
   private printStats(): void {
-    const board = this.binding.scoreboardRead();
-    log(`tsgi: stats: master pid ${process.pid}, ${this.workers.size} workers, listen_queue_errors ${this.queues?.overflows ?? 0}`);
-    for (const w of this.workers.values()) {
-      const cores = board.slice(w.slot, w.slot + this.threads);
-      const s = cores[0]!;
-      const sum = (f: 'requests' | 'exceptions' | 'tx' | 'acceptErrors') => cores.reduce((n, c) => n + c[f], 0);
-      const busy = cores.some((c) => c.requestStart > 0);
-      log(
-        `tsgi: worker ${w.id} pid ${w.pid} requests ${sum('requests')} exceptions ${sum('exceptions')} tx ${sum('tx')} avg_rt ${s.avgRt} us rss ${Math.round(s.rss / 1048576)} MB ${busy ? 'busy' : 'idle'} respawns ${s.respawnCount} harakiri ${s.harakiriCount} accept_errors ${sum('acceptErrors')}`,
-      );
-    }
+    log(`tsgi: stats: master pid ${process.pid}, ${this.workers.size} workers, listen_queue_errors ${this.sockets.overflows}`);
+    for (const line of workerStatsLines(this.workers.values(), this.board.read(), this.threads)) log(line);
   }
 
   /**
@@ -626,10 +427,10 @@ export class Master {
     // The sockets close now, here and in every worker (each accepts what is waiting
     // first): a load balancer's new connection is refused at once instead of waiting in
     // a backlog that nobody will accept from.
-    if (graceful) this.closeListeningSockets();
+    if (graceful) this.sockets.closeListening();
     if (this.workers.size === 0) return this.finish();
     for (const w of this.workers.values()) {
-      if (graceful) this.stopWorker(w, mercy, true);
+      if (graceful) stopWorker(w, mercy, true, log);
       else w.child.kill('SIGKILL');
     }
   }
@@ -639,12 +440,7 @@ export class Master {
    * worker is told to reopen its own (a worker still starting opens them after).
    */
   private reopenLogs(why: string): void {
-    try {
-      this.logs.reopen();
-      log(`tsgi: ${why}: log files reopened`);
-    } catch (err) {
-      log(`tsgi: ${why}: ${(err as Error).message}`);
-    }
+    this.logs.reopen(why, log);
     for (const w of this.workers.values()) {
       if (w.ready && !w.stopping) w.child.kill('SIGUSR2');
     }
@@ -654,11 +450,10 @@ export class Master {
 
   private finish(): void {
     clearInterval(this.watchdog);
-    for (const p of this.pendingRespawns.values()) clearTimeout(p.timer);
-    this.pendingRespawns.clear();
-    for (const file of this.watched) unwatchFile(file);
+    this.respawner.clear();
+    for (const stop of this.unwatch) stop();
     this.stats?.close();
-    this.closeSockets();
+    this.sockets.close(this.config.vacuum);
     if (this.config.pidfile !== undefined && this.config.vacuum) {
       try {
         unlinkSync(this.config.pidfile);
@@ -668,21 +463,6 @@ export class Master {
     }
     log('tsgi: goodbye');
     this.resolveExit(this.exitCode);
-  }
-
-  private closeSockets(): void {
-    this.closeListeningSockets();
-    for (const s of this.sockets) if (s.path && this.config.vacuum) removeSocketFile(s.path);
-    this.sockets.length = 0;
-  }
-
-  /** Closes the master's descriptors of the sockets (the files stay until closeSockets()). */
-  private closeListeningSockets(): void {
-    this.queues?.stop();
-    for (const s of this.sockets) {
-      if (s.fd >= 0) this.binding.closeFd(s.fd);
-      s.fd = -1;
-    }
   }
 
   /**
@@ -725,54 +505,10 @@ export class Master {
 
   /** GET /metrics. */
   private metrics(): string {
-    const board = this.binding.scoreboardRead();
-    // A worker and its successor (a reload's, a recycle's) share an id: one series.
-    const byId = new Map<number, { id: number; cores: ScoreboardSlot[]; rss: number }>();
-    for (const w of this.workers.values()) {
-      const cores = board.slice(w.slot, w.slot + this.threads);
-      const m = byId.get(w.id) ?? { id: w.id, cores: [], rss: 0 };
-      m.cores.push(...cores);
-      m.rss += memory(w.pid).rss || (cores[0]?.rss ?? 0);
-      byId.set(w.id, m);
-    }
     return metricsText({
-      workers: [...byId.values()],
-      sockets: this.socketStats(),
+      workers: metricsWorkers(this.workers.values(), this.board.read(), this.threads),
+      sockets: this.sockets.stats(),
       respawns: this.respawns,
     });
-  }
-
-  /** Each socket's queue now, the backlog the kernel gave it, and how often it was found full. */
-  private socketStats(): Array<{ name: string; proto: string; queue: number; maxQueue: number; queueFull: number }> {
-    return this.sockets.map((s, i) => {
-      const q = this.queues?.sockets[i];
-      const now = s.fd >= 0 ? this.binding.listenQueue(s.fd) : undefined;
-      return {
-        name: socketName(s),
-        proto: s.protocol,
-        queue: now?.length ?? 0,
-        maxQueue: now?.backlog ?? q?.backlog ?? 0,
-        queueFull: q?.overflows ?? 0,
-      };
-    });
-  }
-}
-
-export async function runMaster(config: Config): Promise<number> {
-  const master = new Master(config);
-  await master.start();
-  return master.exited;
-}
-
-/** A socket as the stats document and the queue's log line name it: "127.0.0.1:9090". */
-function socketName(s: Socket): string {
-  return s.shown.replace(/^(TCP|UNIX) address /, '');
-}
-
-function mtimeOf(file: string): number {
-  try {
-    return statSync(file).mtimeMs;
-  } catch {
-    return -1;
   }
 }

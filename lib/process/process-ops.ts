@@ -11,11 +11,9 @@ import { metricsText } from './metrics.js';
 import { newCounters, type Counters } from '../backend/counters.js';
 import type { Config } from '../config/typed.js';
 import type { Server, WorkerSlot } from '../backend/backend.js';
+import { logMessage as log } from '../logging/log-format.js';
 import { VERSION } from '../base/package.js';
 
-function log(line: string): void {
-  process.stderr.write(line + '\n');
-}
 
 export class ProcessOps {
   private state: 'starting' | 'ready' | 'draining' | 'stopping' = 'starting';

@@ -116,14 +116,7 @@ export async function runWorker(given: WorkerSpec): Promise<void> {
   setMessageEncoder(config.logEncoder);
   const logs = openLogs(config, loadBinding, { all: false, requests: true });
   const spec: WorkerSpec = { ...given, requestLogFd: logs.requestFd };
-  process.on('SIGUSR2', () => {
-    try {
-      logs.reopen();
-      process.stderr.write(messageLine(`tsgi: worker ${spec.id} (pid: ${process.pid}): log files reopened`));
-    } catch (err) {
-      process.stderr.write(messageLine(`tsgi: worker ${spec.id} (pid: ${process.pid}): ${(err as Error).message}`));
-    }
-  });
+  process.on('SIGUSR2', () => logs.reopen(`worker ${spec.id} (pid: ${process.pid})`, (line) => process.stderr.write(messageLine(line))));
   if (config.limitAs > 0) loadBinding().setLimitAs(config.limitAs * 1024 * 1024);
   const loaded = await load(config);
   if (typeof loaded === 'string') {

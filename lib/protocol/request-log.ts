@@ -88,6 +88,11 @@ export function messageLine(text: string): string {
   return jsonMessages ? `{"time":${JSON.stringify(new Date().toISOString())},"msg":${JSON.stringify(text)}}\n` : text + '\n';
 }
 
+/** Writes a server message to stderr (the log), in the encoder's shape. */
+export function logMessage(text: string): void {
+  process.stderr.write(messageLine(text));
+}
+
 /** "No such file or directory (ENOENT)", from a failed fs call's error: the native server's wording. */
 export function describeSystemError(err: unknown): string {
   const e = err as NodeJS.ErrnoException;

@@ -155,7 +155,8 @@ test('--limit-as: each worker runs under RLIMIT_AS', async () => {
   const cli = spawnCli(['--master', '--no-orphans', '--processes', '1', '--http', '127.0.0.1:0', '--limit-as', '8192', '--wsgi-file', APP]);
   try {
     const port = await cli.port;
-    await cli.waitStderr(/worker 1 \(pid: \d+\) ready/);
+    // A worker that loads under RLIMIT_AS takes seconds when the machine is loaded.
+    await cli.waitStderr(/worker 1 \(pid: \d+\) ready/, 20000);
     assert.equal((await get(port)).status, 200);
     const [worker] = childrenOf(cli.child.pid);
     const limits = readFileSync(`/proc/${worker}/limits`, 'latin1');

@@ -2,7 +2,7 @@
 // readings: no process, no clock (now is given).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { harakiriVerdict, rssOver } from '../../dist/lib/process/master-verdict.js';
+import { harakiriVerdict, judgeWorkers, rssOver } from '../../dist/lib/process/master-verdict.js';
 
 const NOW = 1_700_000_000_000;
 const idle = { requestStart: 0, request: 'GET /done' };
@@ -39,4 +39,30 @@ test('reload-on-rss: a reading over the limit recycles only when the process jud
   // At or under the limit, or no limit.
   assert.equal(rssOver({ rss: 200 * MB, rssPid: 41 }, 41, 200 * MB), false);
   assert.equal(rssOver({ rss: 226 * MB, rssPid: 41 }, 41, 0), false);
+});
+
+test('judgeWorkers: harakiri before reload-on-rss, a stopping or unready worker is never recycled, slots by worker and threads', () => {
+  const slot = (o = {}) => ({ requestStart: 0, request: '', rss: 0, rssPid: 0, ...o });
+  const MB = 1024 * 1024;
+  // Two threads a worker: worker A on slots 0-1, B on 2-3, C on 4-5, D on 6-7.
+  const board = [
+    slot({ rss: 200 * MB, rssPid: 10 }), slot({ requestStart: NOW - 5000, request: 'GET /hang' }), // A: stuck on core 1, and over rss
+    slot({ rss: 200 * MB, rssPid: 20 }), slot(), // B: over rss
+    slot({ rss: 200 * MB, rssPid: 30 }), slot(), // C: over rss, but stopping
+    slot({ rss: 200 * MB, rssPid: 99 }), slot(), // D: a predecessor's reading (pid 99)
+  ];
+  const A = { name: 'A', pid: 10, slot: 0, ready: true, stopping: false };
+  const B = { name: 'B', pid: 20, slot: 2, ready: true, stopping: false };
+  const C = { name: 'C', pid: 30, slot: 4, ready: true, stopping: true };
+  const D = { name: 'D', pid: 40, slot: 6, ready: true, stopping: false };
+  const limits = { harakiri: 3, rssBytes: 100 * MB, threads: 2 };
+  const got = judgeWorkers([A, B, C, D], board, NOW, limits).map((v) => [v.worker.name, v.kind, v.kind === 'harakiri' ? v.harakiri.request : v.rss / MB]);
+  assert.deepEqual(got, [
+    ['A', 'harakiri', 'GET /hang'],
+    ['B', 'reload-on-rss', 200],
+  ]);
+  assert.deepEqual(judgeWorkers([A, B], board, NOW, { harakiri: 0, rssBytes: 0, threads: 2 }), []);
+  assert.deepEqual(judgeWorkers([{ ...B, ready: false }], board, NOW, limits), []);
+  // One thread a worker: A's slot 1 is another worker's, and A is judged by slot 0 alone.
+  assert.deepEqual(judgeWorkers([A], board, NOW, { ...limits, threads: 1 }).map((v) => v.kind), ['reload-on-rss']);
 });
