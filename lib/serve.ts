@@ -1,6 +1,6 @@
 // serve(app, options): the programmatic entry point, for both backends.
 import { hostname } from 'node:os';
-import { Handler } from './contract/exchange.js';
+import { Handler } from './contract/handler.js';
 import { parseSocketAddress } from './config/address.js';
 import { removeSocketFile } from './backend/unix-socket.js';
 import { TsgiError } from './base/errors.js';

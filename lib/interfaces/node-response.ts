@@ -21,7 +21,8 @@
 // and 'close' (or 'aborted' and 'close') come from.
 import { ServerResponse, validateHeaderName, validateHeaderValue, type IncomingMessage } from 'node:http';
 import { TsgiError } from '../base/errors.js';
-import { SYNC_NEXT, VALIDATED_HEADERS } from '../contract/exchange.js';
+import { SYNC_NEXT } from '../contract/exchange.js';
+import { VALIDATED_HEADERS } from '../contract/response-rules.js';
 import type { Chunk, Headers, StartResponse } from '../contract/types.js';
 import type { NodeSocket, SocketOwner } from './node-socket.js';
 

@@ -1,5 +1,5 @@
 // The native backend: the addon's Server (native/server.cc) serving a Handler.
-import type { Handler } from '../contract/exchange.js';
+import type { Handler } from '../contract/handler.js';
 import { formatAddress } from '../protocol/address.js';
 import { loadBinding, type NativeServer } from '../addon/binding.js';
 import type { Config } from '../config/typed.js';

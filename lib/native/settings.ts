@@ -3,7 +3,8 @@
 // writes that object, so that each setting the C++ obeys has one road to it and its
 // value (or its default) comes from the option table alone.
 import { hostname, tmpdir } from 'node:os';
-import { KEYS, METHODS, type Handler } from '../contract/exchange.js';
+import { KEYS, METHODS } from '../contract/exchange.js';
+import type { Handler } from '../contract/handler.js';
 import type { NativeServerOptions } from '../addon/binding.js';
 import type { Config } from '../config/typed.js';
 import { customRequestLine, logFilter } from '../logging/log-format.js';

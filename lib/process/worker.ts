@@ -8,7 +8,7 @@ import { Worker as Thread } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
-import { Handler, type HandlerOptions } from '../contract/exchange.js';
+import { Handler, type HandlerOptions } from '../contract/handler.js';
 import { describeLoadError, loadApplication, type LoadedApplication } from '../load/loader.js';
 import { resolveInterface } from '../interfaces/index.js';
 import type { Application } from '../contract/types.js';

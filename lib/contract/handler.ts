@@ -1,0 +1,233 @@
+// The Handler: what a backend hands each request to. It builds the environ from the
+// backend's one call (onRequest: the wire contract's arguments), starts an Exchange
+// for it, and finds exchanges in progress by request id for the backend's later calls
+// (onDrain, onAbort, the request log's environOf).
+import type { ForwardedTrust } from '../protocol/forwarded.js';
+import { ErrorLog } from './wsgi-errors.js';
+import { fileWrapper } from './file-wrapper.js';
+import { Input } from './input.js';
+import { Exchange, KEYS, METHODS, REQ_HTTP10, REQ_LISTENER_SHIFT, REQ_NEW_CONNECTION, REQ_UWSGI } from './exchange.js';
+import type { Application, Chunk, Environ } from './types.js';
+
+/** What a backend provides: one call that writes part or all of a response. */
+export interface Transport {
+  /**
+   * Writes a response head (when given) and body, framed as flags say. Returns 0 to go
+   * on, 1 when the output is over its high-water mark (onDrain follows), -1 when the
+   * connection is gone.
+   */
+  send(id: number, head: string | undefined, body: Chunk | Chunk[] | undefined, flags: number): number;
+}
+
+export interface HandlerOptions {
+  multithread?: boolean;
+  multiprocess?: boolean;
+  backend: 'native' | 'js';
+  /** SERVER_NAME: the machine's host name. */
+  serverName?: string;
+  errors?: ErrorLog;
+  /** Where application errors are reported; stderr by default. */
+  logError?: (message: string) => void;
+  /**
+   * max-requests: onMaxRequests is called once, as the request that reaches this count
+   * begins (before the application runs), so that the worker stops accepting at once
+   * (its server's close(): that request and every one after say "Connection: close").
+   */
+  maxRequests?: number;
+  onMaxRequests?: () => void;
+  /** Called when the application failed on a request (the scoreboard's exceptions). */
+  onException?: () => void;
+  /** --forwarded-allow-ips: whose X-Forwarded-For/-Proto are believed (HTTP listeners). */
+  forwarded?: ForwardedTrust;
+}
+
+/** The environ's link to its exchange (for tsgi.signal). */
+export const kExchange = Symbol('tsgi.exchange');
+
+/**
+ * The environ. Its own properties are the CGI variables and the wsgi.* keys, set in
+ * one fixed order (one hidden class for every request); HTTP_* follow. tsgi.signal is
+ * made on first use (an AbortController costs microseconds that most requests never
+ * need), so it is an accessor on the prototype.
+ */
+export class EnvironObject {
+  [key: string]: unknown;
+  declare [kExchange]: Exchange;
+  constructor(
+    method: string,
+    uri: string,
+    path: string,
+    query: string,
+    contentType: string,
+    contentLength: string,
+    protocol: string,
+    remoteAddr: string,
+    remotePort: string,
+    serverPort: string,
+    serverName: string,
+    input: Input,
+    handler: Handler,
+  ) {
+    this.QUERY_STRING = query;
+    this.REQUEST_METHOD = method;
+    this.CONTENT_TYPE = contentType;
+    this.CONTENT_LENGTH = contentLength;
+    this.REQUEST_URI = uri;
+    this.PATH_INFO = path;
+    this.SCRIPT_NAME = '';
+    this.SERVER_PROTOCOL = protocol;
+    this.REQUEST_SCHEME = handler.scheme;
+    this.REMOTE_ADDR = remoteAddr;
+    this.REMOTE_PORT = remotePort;
+    this.SERVER_PORT = serverPort;
+    this.SERVER_NAME = serverName;
+    this['wsgi.version'] = WSGI_VERSION;
+    this['wsgi.url_scheme'] = handler.scheme;
+    this['wsgi.input'] = input;
+    this['wsgi.errors'] = handler.errors;
+    this['wsgi.multithread'] = handler.multithread;
+    this['wsgi.multiprocess'] = handler.multiprocess;
+    this['wsgi.run_once'] = false;
+    this['wsgi.file_wrapper'] = fileWrapper;
+    this['wsgi.input_terminated'] = true;
+    this['tsgi.backend'] = handler.options.backend;
+  }
+
+  get 'tsgi.signal'(): AbortSignal {
+    return this[kExchange].signal;
+  }
+}
+
+const WSGI_VERSION: [1, 0] = Object.freeze([1, 0]) as unknown as [1, 0];
+export const SLOT_MODULO = 1048576; // a request id is serial * 2^20 + the connection's slot
+
+
+export class Handler {
+  readonly pending = new Map<number, Exchange>();
+  /** Requests begun, for max-requests. */
+  started = 0;
+  readonly errors: ErrorLog;
+  readonly logError: (message: string) => void;
+  readonly multithread: boolean;
+  readonly multiprocess: boolean;
+  readonly scheme: string = 'http';
+  transport!: Transport;
+
+  constructor(
+    readonly app: Application,
+    readonly options: HandlerOptions,
+  ) {
+    this.errors = options.errors ?? new ErrorLog(2);
+    this.logError = options.logError ?? ((m) => this.errors.write(m.endsWith('\n') ? m : m + '\n'));
+    this.multithread = options.multithread === true;
+    this.multiprocess = options.multiprocess === true;
+    this.serverName = options.serverName ?? '';
+  }
+
+  /** The ports of the listeners, by listener index (as strings, for SERVER_PORT). */
+  readonly listenerPorts: string[] = [];
+  readonly serverName: string = '';
+  /** The peer of each connection, by slot: [address, port]. */
+  private readonly peers: Array<[string, string] | undefined> = [];
+
+  /**
+   * A request (native/server.h documents the arguments):
+   * onRequest(id, flags, body, method, uri, path, query, contentType, contentLength,
+   *           remoteAddr, remotePort, key1, value1, ...)
+   */
+  onRequest(
+    id: number,
+    flags: number,
+    body: Buffer | number | undefined,
+    method: number | string,
+    uri: string,
+    path: string | undefined,
+    query: string | undefined,
+    contentType: string | undefined,
+    contentLength: string | undefined,
+    remoteAddr: string | undefined,
+    remotePort: string | undefined,
+  ): void {
+    const slot = id % SLOT_MODULO;
+    let peer = this.peers[slot];
+    if (flags & REQ_NEW_CONNECTION || peer === undefined) {
+      peer = [remoteAddr ?? '', remotePort ?? ''];
+      this.peers[slot] = peer;
+    }
+    if (path === undefined) {
+      const q = uri.indexOf('?');
+      path = q === -1 ? uri : uri.slice(0, q);
+      query = q === -1 ? '' : uri.slice(q + 1);
+    }
+    const input = new Input(body, typeof body === 'number' ? Number(contentLength) : 0);
+    const environ = new EnvironObject(
+      typeof method === 'number' ? METHODS[method]! : method,
+      uri,
+      path,
+      query!,
+      contentType ?? '',
+      contentLength ?? '',
+      flags & REQ_HTTP10 ? 'HTTP/1.0' : 'HTTP/1.1',
+      peer[0],
+      peer[1],
+      this.listenerPorts[flags >>> REQ_LISTENER_SHIFT] ?? '',
+      this.serverName,
+      input,
+      this,
+    ) as unknown as Environ;
+    // eslint-disable-next-line prefer-rest-params
+    const args = arguments;
+    if (flags & REQ_UWSGI) {
+      // The front end's variables, in its order: a repeated header (nginx sends one
+      // pair per line) is joined as over HTTP; any other repeated key keeps its last
+      // value, so that a uwsgi_param after include uwsgi_params overrides.
+      for (let i = 11; i < args.length; i += 2) {
+        const k = args[i] as number | string;
+        const key = typeof k === 'number' ? KEYS[k]! : k;
+        const prev = environ[key];
+        if (prev !== undefined && key.startsWith('HTTP_') && Object.prototype.hasOwnProperty.call(environ, key)) {
+          environ[key] = `${prev as string}${key === 'HTTP_COOKIE' ? '; ' : ', '}${args[i + 1] as string}`;
+        } else {
+          environ[key] = args[i + 1];
+        }
+      }
+      // The front end says the scheme: HTTPS=on (uwsgi_params) or REQUEST_SCHEME.
+      const https = environ.HTTPS as string | undefined;
+      environ['wsgi.url_scheme'] = https === 'on' || https === '1' ? 'https' : (environ.REQUEST_SCHEME as string) || 'http';
+    } else {
+      for (let i = 11; i < args.length; i += 2) {
+        const k = args[i] as number | string;
+        environ[typeof k === 'number' ? KEYS[k]! : k] = args[i + 1];
+      }
+      if (this.options.forwarded !== undefined) this.options.forwarded.apply(environ);
+    }
+    this.started++;
+    if (this.started === this.options.maxRequests) this.options.onMaxRequests?.();
+    const ex = new Exchange(this, id, flags, environ, input);
+    (environ as unknown as EnvironObject)[kExchange] = ex;
+    this.running = ex;
+    try {
+      ex.run();
+    } finally {
+      this.running = undefined;
+    }
+    if (!ex.finished) this.pending.set(id, ex);
+  }
+
+  /** The exchange onRequest is running (its response may end before it returns). */
+  private running: Exchange | undefined;
+
+  /** The environ of request id while it is in progress: the request log reads it as it ends. */
+  environOf(id: number): Environ | undefined {
+    return this.running !== undefined && this.running.id === id ? this.running.environ : this.pending.get(id)?.environ;
+  }
+
+  onDrain(id: number): void {
+    this.pending.get(id)?.drained();
+  }
+
+  onAbort(id: number): void {
+    this.pending.get(id)?.abort();
+  }
+}
+
