@@ -10,9 +10,8 @@
 //   other on the client's CPU: its busy time not spent by the load generator or
 //            this runner (both pinned there). The load generator's time is read from this
 //            process's cutime/cstime once the load generator has been reaped.
-import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { processTable } from '../../test/proc.mjs';
+import { cpuTimes, processTable, procStat } from '../../test/lib/proc.mjs';
 
 const HZ = (() => {
   const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
@@ -20,31 +19,10 @@ const HZ = (() => {
   return Number.isFinite(n) && n > 0 ? n : 100;
 })();
 
-function perCpu() {
-  try {
-    const out = {};
-    for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
-      const m = /^cpu(\d+)\s+(.*)$/.exec(line);
-      if (!m) continue;
-      const f = m[2].trim().split(/\s+/).map(Number);
-      out[m[1]] = { user: f[0] + f[1], system: f[2], idle: f[3] + f[4], irq: f[5] + f[6], steal: f[7] ?? 0 };
-    }
-    return out;
-  } catch {
-    return undefined;
-  }
-}
-
 /** [own utime + stime, reaped children's cutime + cstime] of a process, in ticks. */
 function procTicks(pid) {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    // Fields 14-17 of proc(5): utime, stime, cutime, cstime.
-    return [Number(f[11]) + Number(f[12]), Number(f[13]) + Number(f[14])];
-  } catch {
-    return undefined;
-  }
+  const s = procStat(pid);
+  return s === undefined ? undefined : [s.ticks, s.childTicks];
 }
 
 /** pid -> [CPU ticks, command name] of every process (threads included in their process). */
@@ -65,7 +43,7 @@ export function cpuSnapshot(serverPids) {
   for (const pid of pids) per[pid] = procTicks(pid)?.[0];
   return {
     t: process.hrtime.bigint(),
-    cpus: perCpu(),
+    cpus: cpuTimes(),
     per,
     self: procTicks(process.pid),
     procs: allProcs(),
@@ -142,9 +120,9 @@ export function cpuSince(before, serverPids, serverCpu, clientCpu) {
 
 /** How busy the machine is with nothing of ours running: busy % of all CPUs over ms. */
 export async function machineBusy(ms = 1000) {
-  const a = perCpu();
+  const a = cpuTimes();
   await new Promise((r) => setTimeout(r, ms));
-  const b = perCpu();
+  const b = cpuTimes();
   if (!a || !b) return undefined;
   let busy = 0;
   let all = 0;

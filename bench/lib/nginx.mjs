@@ -2,12 +2,13 @@
 // directory (everything nginx writes stays there), nginx pinned to a CPU, its workers'
 // pids (their CPU time counts), stopping it by pid and summing up its error log. Finding
 // nginx, starting it until it accepts and stopping it (SIGQUIT, then SIGKILL) are
-// test/nginx-core.mjs's, which the tests' nginx uses too.
+// test/lib/nginx-core.mjs's, which the tests' nginx uses too.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { findNginx as findNginxBy, findUwsgiParams, nginxConf, quitNginx, sigkill, startNginx as startNginxOnFreePort, workerPids } from '../../test/nginx-core.mjs';
+import { findNginx as findNginxBy, findUwsgiParams, nginxConf, quitNginx, startNginx as startNginxOnFreePort, workerPids } from '../../test/lib/nginx-core.mjs';
+import { procStat, sigkill } from '../../test/lib/proc.mjs';
 
-export { findUwsgiParams, nginxVersion } from '../../test/nginx-core.mjs';
+export { findUwsgiParams, nginxVersion } from '../../test/lib/nginx-core.mjs';
 
 /** The nginx binary: BENCH_NGINX if set (empty: none), else PATH, else the usual places; undefined when none. */
 export const findNginx = () => findNginxBy('BENCH_NGINX');
@@ -134,7 +135,7 @@ export async function stopNginx(handle) {
 }
 
 function isNginx(pid) {
-  return readText(`/proc/${pid}/comm`).trim() === 'nginx';
+  return procStat(pid)?.comm === 'nginx';
 }
 
 /** Kills nginx and its workers at once (the bench is being interrupted). */

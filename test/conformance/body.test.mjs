@@ -1,7 +1,7 @@
 // The response body: framing, Content-Length, errors before and after the headers,
 // close() exactly once, async applications and bodies, backpressure.
 //
-// Every route runs inside validate() (see routed() in ../helpers.mjs), whose body wrapper
+// Every route runs inside validate() (see routed() in ../lib/contract.mjs), whose body wrapper
 // also checks that the server calls close() once and never pulls the body after it. The
 // test of bodies of the wrong type runs its routes both ways: validate() catches them
 // first (TSGI_ERR_APP_CONTRACT), so they also run unvalidated() for the server's own
@@ -11,7 +11,11 @@ import assert from 'node:assert/strict';
 import { openSync, writeFileSync, fstatSync, unlinkSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { BACKENDS, req, rawRequest, responses, parseResponse, parseResponses, connect, waitUntil, delay, unvalidated } from '../helpers.mjs';
+import { BACKENDS } from '../lib/project.mjs';
+import { req, parseResponse, parseResponses } from '../lib/http-wire.mjs';
+import { rawRequest, responses, connect } from '../lib/raw-client.mjs';
+import { waitUntil, delay } from '../lib/wait.mjs';
+import { unvalidated } from '../lib/contract.mjs';
 import { routedSuite } from './suite.mjs';
 
 const CHUNK = 65536;

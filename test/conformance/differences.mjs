@@ -8,7 +8,8 @@
 // its test stays on, and fails.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serverBreaches, serverLogMark, serverLogSince } from '../helpers.mjs';
+import { serverBreaches } from '../lib/contract.mjs';
+import { serverLogMark, serverLogSince } from '../lib/server.mjs';
 
 export const KNOWN_DIFFERENCES = new Map([
   [
@@ -24,8 +25,8 @@ export const KNOWN_DIFFERENCES = new Map([
 /**
  * test() for a conformance test on backend: skipped on js when it is a known difference.
  * It fails when validate() caught the server breaking the contract during it, even where
- * the server swallowed the error (see serverBreaches in ../helpers.mjs). What the server
- * logged during the test (serverLogSince() in ../helpers.mjs) is printed only when it
+ * the server swallowed the error (see serverBreaches in ../lib/contract.mjs). What the server
+ * logged during the test (serverLogSince() in ../lib/server.mjs) is printed only when it
  * fails: a passing run stays quiet about the errors its applications raise on purpose.
  */
 export function testFor(backend) {

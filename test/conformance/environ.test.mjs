@@ -1,12 +1,17 @@
 // The environ an application receives, on both backends. Every application runs inside
-// validate() (validated() in ../helpers.mjs), which checks the environ against
+// validate() (validated() in ../lib/contract.mjs), which checks the environ against
 // docs/spec.md on every request.
 import { describe } from 'node:test';
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import net from 'node:net';
 import { join } from 'node:path';
-import { validated, BACKENDS, FIXTURES, startServer, request, req, rawRequest, responses, parseResponses, spawnCli, validatedModule } from '../helpers.mjs';
+import { validated, validatedModule } from '../lib/contract.mjs';
+import { BACKENDS, FIXTURES } from '../lib/project.mjs';
+import { startServer } from '../lib/server.mjs';
+import { request, rawRequest, responses } from '../lib/raw-client.mjs';
+import { req, parseResponses } from '../lib/http-wire.mjs';
+import { spawnCli } from '../lib/cli.mjs';
 import { backendSuite } from './suite.mjs';
 
 /** Answers with every string-valued environ entry as JSON (latin-1 strings survive JSON). */

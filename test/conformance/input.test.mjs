@@ -1,11 +1,17 @@
 // wsgi.input: every way of reading it, for bodies in memory and in a temporary file
 // (post-buffering 1024), sent with Content-Length and chunked. Every application runs
-// inside validate() (validated() in ../helpers.mjs).
+// inside validate() (validated() in ../lib/contract.mjs).
 import { describe } from 'node:test';
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import { readdirSync } from 'node:fs';
-import { validated, BACKENDS, startServer, request, req, rawRequest, responses, parseResponses, connect, openFds, fdCount, waitUntil, delay } from '../helpers.mjs';
+import { validated } from '../lib/contract.mjs';
+import { BACKENDS } from '../lib/project.mjs';
+import { startServer } from '../lib/server.mjs';
+import { request, rawRequest, responses, connect } from '../lib/raw-client.mjs';
+import { req, parseResponses } from '../lib/http-wire.mjs';
+import { openFds, fdCount } from '../lib/proc.mjs';
+import { waitUntil, delay } from '../lib/wait.mjs';
 import { backendSuite } from './suite.mjs';
 
 const POST_BUFFERING = 1024;

@@ -1,8 +1,12 @@
 // HTTP/1.1 on the wire: HEAD, Expect: 100-continue, keep-alive, pipelining, HTTP/1.0.
-// The application runs inside validate() (validated() in ../helpers.mjs).
+// The application runs inside validate() (validated() in ../lib/contract.mjs).
 import { describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { validated, BACKENDS, request, req, rawRequest, responses, parseResponses, connect, delay } from '../helpers.mjs';
+import { validated } from '../lib/contract.mjs';
+import { BACKENDS } from '../lib/project.mjs';
+import { request, rawRequest, responses, connect } from '../lib/raw-client.mjs';
+import { req, parseResponses } from '../lib/http-wire.mjs';
+import { delay } from '../lib/wait.mjs';
 import { backendSuite } from './suite.mjs';
 
 function app(environ, startResponse) {

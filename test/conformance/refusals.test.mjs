@@ -1,9 +1,14 @@
 // What the server refuses: each refusal gets its status with "Connection: close", the
 // connection closes, and another client, served at the same time, is served on.
-// The application runs inside validate() (validated() in ../helpers.mjs).
+// The application runs inside validate() (validated() in ../lib/contract.mjs).
 import { describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { validated, BACKENDS, REFUSALS, REFUSAL_LIMITS, req, rawRequest, parseResponses, parseResponse, connect, responses, delay } from '../helpers.mjs';
+import { validated } from '../lib/contract.mjs';
+import { BACKENDS } from '../lib/project.mjs';
+import { REFUSALS, REFUSAL_LIMITS } from '../lib/refusals.mjs';
+import { req, parseResponses, parseResponse } from '../lib/http-wire.mjs';
+import { rawRequest, connect, responses } from '../lib/raw-client.mjs';
+import { delay } from '../lib/wait.mjs';
 import { backendSuite } from './suite.mjs';
 
 function app(environ, startResponse) {

@@ -1,12 +1,16 @@
 // start_response: what it checks, what it throws, excInfo, and write().
 //
-// Every route runs inside validate() (see routed() in ../helpers.mjs). A route that
+// Every route runs inside validate() (see routed() in ../lib/contract.mjs). A route that
 // breaks the contract on purpose is caught by validate() first, with
 // TSGI_ERR_APP_CONTRACT; so the tests of the server's own checks (its error codes) also
 // run their route unvalidated(), and assert the server's code there.
 import { describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { BACKENDS, req, rawRequest, responses, parseResponses, delay, unvalidated } from '../helpers.mjs';
+import { BACKENDS } from '../lib/project.mjs';
+import { req, parseResponses } from '../lib/http-wire.mjs';
+import { rawRequest, responses } from '../lib/raw-client.mjs';
+import { delay } from '../lib/wait.mjs';
+import { unvalidated } from '../lib/contract.mjs';
 import { routedSuite } from './suite.mjs';
 
 // [label, status, headers, expected err.code]

@@ -2,7 +2,10 @@
 // one server for the file's application, started before its tests and closed after
 // them, and the file's test() (testFor(backend) in ./differences.mjs).
 import { before, after } from 'node:test';
-import { startServer, request, req, routed } from '../helpers.mjs';
+import { startServer } from '../lib/server.mjs';
+import { request } from '../lib/raw-client.mjs';
+import { req } from '../lib/http-wire.mjs';
+import { routed } from '../lib/contract.mjs';
 import { testFor } from './differences.mjs';
 
 /**
@@ -23,7 +26,7 @@ export function backendSuite(backend, app, options = {}) {
  * backendSuite() for an application of routes that the tests set (routes.set(path, app)):
  * routed() runs each inside validate() unless it is unvalidated(). Returns { test, srv,
  * routes, get(path, opts) }: get is a GET of path with Connection: close, its response
- * parsed (request() in ../helpers.mjs).
+ * parsed (request() in ../lib/raw-client.mjs).
  */
 export function routedSuite(backend) {
   const routes = new Map();

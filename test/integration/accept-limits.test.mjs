@@ -11,10 +11,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FIXTURES, delay, spawnCli, withTimeout, waitUntil } from '../helpers.mjs';
+import { FIXTURES } from '../lib/project.mjs';
+import { delay, withTimeout, waitUntil } from '../lib/wait.mjs';
+import { spawnCli } from '../lib/cli.mjs';
+import { fdCount } from '../lib/proc.mjs';
+import { rawRequest } from '../lib/raw-client.mjs';
 
 const APP = join(FIXTURES, 'app.mjs');
 const LIMIT = 64;
@@ -54,14 +58,6 @@ async function startUnderLimit(t, args, ready, nofile = LIMIT) {
   };
 }
 
-const fdCount = (pid) => {
-  try {
-    return readdirSync(`/proc/${pid}/fd`).length;
-  } catch {
-    return 0;
-  }
-};
-
 /** Idle client connections, each noting whether the server closed it. */
 function clients(t) {
   const all = new Set();
@@ -94,20 +90,9 @@ function clients(t) {
 }
 
 /** One GET with Connection: close; resolves with the status (0 when the connection closed without one). */
-function get(port, path = '/') {
-  return withTimeout(
-    new Promise((resolve, reject) => {
-      const s = net.connect({ port, host: '127.0.0.1' });
-      let data = '';
-      s.setEncoding('latin1');
-      s.on('connect', () => s.write(`GET ${path} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`));
-      s.on('data', (d) => (data += d));
-      s.on('close', () => resolve(Number(/^HTTP\/1\.1 (\d{3}) /.exec(data)?.[1] ?? 0)));
-      s.on('error', reject);
-    }),
-    3000,
-    `GET ${path}`,
-  );
+async function get(port, path = '/') {
+  const r = await rawRequest(port, `GET ${path} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`, { timeoutMs: 3000 });
+  return Number(/^HTTP\/1\.1 (\d{3}) /.exec(r.text)?.[1] ?? 0);
 }
 
 /** The accept() failure lines so far, each checked against LINE. */

@@ -4,30 +4,21 @@
 // --forwarded-allow-ips. Each on loopback, on both backends, stopped by pid.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
 import { join } from 'node:path';
-import { BACKENDS, FIXTURES, spawnCli } from '../helpers.mjs';
-import { findHaproxy, startHaproxy } from '../haproxy.mjs';
-import { findNginx, startNginx } from '../nginx.mjs';
+import { BACKENDS, FIXTURES } from '../lib/project.mjs';
+import { spawnCli } from '../lib/cli.mjs';
+import { request } from '../lib/raw-client.mjs';
+import { findHaproxy, startHaproxy } from '../lib/haproxy.mjs';
+import { findNginx, startNginx } from '../lib/nginx.mjs';
 
 const APP = join(FIXTURES, 'peer-app.mjs');
 const noHaproxy = findHaproxy() === undefined && 'haproxy is not installed (apt-get install -y haproxy)';
 const noNginx = findNginx() === undefined && 'nginx is not installed';
 
 /** GET / through port with extra header lines; resolves with the body and the client's own port. */
-function get(port, headers = '') {
-  return new Promise((resolve, reject) => {
-    const s = connect({ port, host: '127.0.0.1' });
-    const chunks = [];
-    s.on('connect', () => s.write(`GET / HTTP/1.1\r\nHost: x\r\n${headers}Connection: close\r\n\r\n`));
-    s.on('data', (d) => chunks.push(d));
-    s.on('end', () => {
-      const text = Buffer.concat(chunks).toString('latin1');
-      resolve({ status: Number(text.slice(9, 12)), body: text.slice(text.indexOf('\r\n\r\n') + 4), localPort: s.localPort });
-    });
-    s.on('error', reject);
-    s.setTimeout(5000, () => reject(new Error('no answer within 5 s')));
-  });
+async function get(port, headers = '') {
+  const res = await request(port, `GET / HTTP/1.1\r\nHost: x\r\n${headers}Connection: close\r\n\r\n`, { timeoutMs: 5000 });
+  return { status: res.status, body: res.body.toString('latin1'), localPort: res.wire.localPort };
 }
 
 async function tsgi(backend, args) {

@@ -5,7 +5,11 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { FIXTURES, ROOT, BACKENDS, spawnCli, startCli, request, req, connect, parseResponse, delay } from '../helpers.mjs';
+import { FIXTURES, ROOT, BACKENDS } from '../lib/project.mjs';
+import { spawnCli, startCli } from '../lib/cli.mjs';
+import { request, connect } from '../lib/raw-client.mjs';
+import { req, parseResponse } from '../lib/http-wire.mjs';
+import { delay } from '../lib/wait.mjs';
 import { VERSION } from '../../dist/lib/index.js';
 
 const T = { timeout: 30000 };

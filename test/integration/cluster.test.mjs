@@ -30,14 +30,16 @@
 //      no request fails.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, FIXTURES, ROOT, delay, waitUntil, withTimeout } from '../helpers.mjs';
-import { findNginx, quitNginx, startNginx, nginxConf } from '../nginx-core.mjs';
-import { makeTempDir } from '../nginx.mjs';
-import { isGone } from '../master.mjs';
+import { CLI, FIXTURES } from '../lib/project.mjs';
+import { delay, waitUntil, withTimeout } from '../lib/wait.mjs';
+import { findNginx, quitNginx, startNginx, nginxConf } from '../lib/nginx-core.mjs';
+import { makeTempDir } from '../lib/temp.mjs';
+import { isGone, sigkill } from '../lib/proc.mjs';
+import { spawnCli } from '../lib/cli.mjs';
+import { httpGet } from '../lib/http-client.mjs';
 
 const APP = join(FIXTURES, 'ops-app.mjs');
 const LOOPS = 4;
@@ -101,47 +103,22 @@ function makeNetwork() {
 const started = new Set(); // every host process, killed (group and workers) in after()
 
 function startHost(plan) {
-  const args = [CLI, '--master', '--processes', '2', '--no-orphans', '--http', `${plan.bind}:${HTTP_PORT}`, '--stats', `${plan.bind}:${STATS_PORT}`, '--stats-http', '--shutdown-delay', String(SHUTDOWN_DELAY), '--disable-logging', '--wsgi-file', APP];
-  const [file, argv] = plan.ns === undefined ? [process.execPath, args] : ['ip', ['netns', 'exec', plan.ns, process.execPath, ...args]];
-  const child = spawn(file, argv, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
-  let log = '';
-  child.stderr.setEncoding('latin1').on('data', (s) => (log += s));
-  const h = { plan, child, pid: child.pid, log: () => log, exitInfo: undefined };
-  h.workers = () => [...log.matchAll(/^tsgi: worker \d+ \(pid: (\d+)\) ready: /gm)].map((x) => Number(x[1]));
-  h.exit = new Promise((resolve) => child.on('exit', (code, signal) => resolve((h.exitInfo = { code, signal }))));
+  const args = ['--master', '--processes', '2', '--no-orphans', '--http', `${plan.bind}:${HTTP_PORT}`, '--stats', `${plan.bind}:${STATS_PORT}`, '--stats-http', '--shutdown-delay', String(SHUTDOWN_DELAY), '--disable-logging', '--wsgi-file', APP];
+  const command = plan.ns === undefined ? [process.execPath, CLI] : ['ip', 'netns', 'exec', plan.ns, process.execPath, CLI];
+  const cli = spawnCli(args, { command, detached: true });
+  const h = { plan, child: cli.child, pid: cli.child.pid, log: () => cli.stderrText(), exitInfo: undefined };
+  h.workers = () => [...h.log().matchAll(/^tsgi: worker \d+ \(pid: (\d+)\) ready: /gm)].map((x) => Number(x[1]));
+  h.exit = cli.processExited.then((info) => (h.exitInfo = info));
   started.add(h);
   return h;
 }
 
 function killHost(h) {
-  for (const pid of [h.pid, ...h.workers()]) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
-  try {
-    process.kill(-h.pid, 'SIGKILL');
-  } catch {
-    // the group is empty
-  }
+  sigkill([h.pid, ...h.workers(), -h.pid]);
 }
 
 /** GET http://addr:port/path on a fresh connection: { status, body }, or rejects. */
-function get(host, port, path, timeoutMs) {
-  return new Promise((resolve, reject) => {
-    const r = http.get({ host, port, path, agent: false, timeout: timeoutMs }, (res) => {
-      let body = '';
-      res.setEncoding('latin1');
-      res.on('data', (d) => (body += d));
-      res.on('end', () => (res.complete ? resolve({ status: res.statusCode, body }) : reject(new Error('incomplete response'))));
-      res.on('error', reject);
-    });
-    r.on('timeout', () => r.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    r.on('error', reject);
-  });
-}
+const get = (host, port, path, timeoutMs) => httpGet(port, path, { host, timeoutMs, requireComplete: true });
 
 const readyz = (plan) => get(plan.addr, STATS_PORT, '/readyz', 1000).then((r) => r.status, (err) => err.code ?? err.message);
 

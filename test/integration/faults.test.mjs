@@ -19,544 +19,15 @@
 // to a JSON file named in the failure message.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readdirSync, readlinkSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ROOT, CLI, FIXTURES, delay, withTimeout, waitUntil, parseResponses, responses, boundSockets } from '../helpers.mjs';
-import { uwsgiPacket } from '../nginx.mjs';
-
-const APP = join(FIXTURES, 'faults', 'app.mjs');
-const FD_SLACK = 2;
-// Under AddressSanitizer (npm test's second pass preloads libasan and names the
-// sanitized addon) memory figures mean nothing: the RSS bounds are reported, not held.
-const SANITIZED = /asan/.test(process.env.LD_PRELOAD ?? '') || process.env.TSGI_NATIVE_ADDON !== undefined;
-
-// ---------------------------------------------------------------------------------
-// The server as a child process
-
-const children = new Set();
-process.on('exit', () => {
-  for (const pid of children) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-});
-
-/**
- * Starts the CLI with --http 127.0.0.1:0 --socket DIR/s.sock and the faults app.
- * Resolves once it is ready, with { pid, port, sock, dir, tmp, log, exit (undefined
- * while alive, else { code, signal }), stderrTail(), counts, stop(), kill() }.
- */
-async function startTsgi(t, args = [], { env = {}, nofile } = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'tsgi-faults-'));
-  const tmp = join(dir, 'tmp');
-  mkdirSync(tmp);
-  const sock = join(dir, 's.sock');
-  const log = join(dir, 'faults.log');
-  writeFileSync(log, '');
-  const argv = [CLI, '--backend', 'native', '--http', '127.0.0.1:0', '--socket', sock, '--wsgi-file', APP, '--listen', '1024', ...args];
-  // With an fd limit, through sh's ulimit and exec: the pid stays the server's.
-  const [file, fileArgs] =
-    nofile === undefined ? [process.execPath, argv] : ['/bin/sh', ['-c', `ulimit -n ${nofile} && exec "$0" "$@"`, process.execPath, ...argv]];
-  const child = spawn(file, fileArgs, {
-    cwd: ROOT,
-    env: { ...process.env, TMPDIR: tmp, FAULTS_LOG: log, ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  children.add(child.pid);
-  const srv = {
-    pid: child.pid,
-    child,
-    argv,
-    dir,
-    tmp,
-    sock,
-    log,
-    port: undefined,
-    exit: undefined,
-    head: '', // the first 16 KiB of stderr
-    tail: '', // the last 64 KiB
-    partial: '',
-    counts: { refusedHttp: 0, refusedUwsgi: 0, generated: 0, acceptFailures: 0 },
-    other: [], // the first lines that are neither a request's, a refusal's nor the startup's
-    stderrTail() {
-      return `${this.head}${this.head.length >= 16384 ? '\n[...]\n' + this.tail : ''}`;
-    },
-  };
-  child.stderr.setEncoding('latin1');
-  child.stderr.on('data', (s) => {
-    if (srv.head.length < 16384) srv.head += s.slice(0, 16384 - srv.head.length);
-    srv.tail = (srv.tail + s).slice(-65536);
-    const lines = (srv.partial + s).split('\n');
-    srv.partial = lines.pop();
-    for (const l of lines) {
-      if (/\] refused \d{3} /.test(l)) srv.counts.refusedHttp++;
-      else if (/\] refused uwsgi packet: /.test(l)) srv.counts.refusedUwsgi++;
-      else if (/^\[pid: \d+\|app: \d+\|req: \d+\/\d+\] .* => generated /.test(l)) srv.counts.generated++;
-      else if (/^tsgi: accept\(\) on socket \d+: /.test(l)) srv.counts.acceptFailures++;
-      else if (!/^(\*\*\* .* \*\*\*|tsgi: (application .* loaded|socket \d+ bound|SIGTERM: stopping|goodbye).*)$/.test(l) && srv.other.length < 20) srv.other.push(l);
-    }
-  });
-  srv.exited = new Promise((resolve) => {
-    child.on('exit', (code, signal) => {
-      srv.exit = { code, signal };
-      children.delete(child.pid);
-      resolve(srv.exit);
-    });
-  });
-  srv.kill = async () => {
-    if (srv.exit === undefined) {
-      try {
-        process.kill(srv.pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-    await withTimeout(srv.exited, 5000, `pid ${srv.pid} to be reaped`).catch(() => {});
-  };
-  /** SIGTERM; resolves with the exit status (a graceful stop after all the faults). */
-  srv.stop = async () => {
-    if (srv.exit === undefined) process.kill(srv.pid, 'SIGTERM');
-    return withTimeout(srv.exited, 6000, `pid ${srv.pid} to stop on SIGTERM`);
-  };
-  t.after(async () => {
-    await cleanupClients();
-    await srv.kill();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await waitUntil(
-    () => {
-      if (srv.exit !== undefined) throw new Error(`tsgi exited ${JSON.stringify(srv.exit)} before it was ready:\n${srv.stderrTail()}`);
-      return /tsgi is ready/.test(srv.head);
-    },
-    15000,
-    'tsgi to be ready',
-  );
-  srv.port = boundSockets(srv.head).find((s) => s.kind === 'tcp' && s.protocol === 'http').port;
-  return srv;
-}
-
-function procFds(pid) {
-  const out = [];
-  let names;
-  try {
-    names = readdirSync(`/proc/${pid}/fd`);
-  } catch {
-    return out;
-  }
-  for (const fd of names) {
-    try {
-      out.push(readlinkSync(`/proc/${pid}/fd/${fd}`));
-    } catch {
-      // closed while listing
-    }
-  }
-  return out;
-}
-
-function rssKiB(pid) {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
-  return Number(m[1]);
-}
-
-function nofileLimit(pid) {
-  const m = /Max open files\s+(\d+|unlimited)/.exec(readFileSync(`/proc/${pid}/limits`, 'latin1'));
-  return m[1] === 'unlimited' ? Infinity : Number(m[1]);
-}
-
-/** The body's temporary files: tsgi-body-* names in TMPDIR, and descriptors into TMPDIR (O_TMPFILE shows "#N (deleted)"). */
-function tempLeft(srv) {
-  const files = readdirSync(srv.tmp).filter((n) => n.startsWith('tsgi-body'));
-  const fds = procFds(srv.pid).filter((target) => target.startsWith(srv.tmp) || /tsgi-body/.test(target));
-  return { files, fds };
-}
-
-const tempFds = (srv) => tempLeft(srv).fds.length;
-
-// ---------------------------------------------------------------------------------
-// Clients
-
-// Every client socket and prober, so that a failed test leaves nothing running.
-const liveSockets = new Set();
-const liveProbers = new Set();
-async function cleanupClients() {
-  for (const p of liveProbers) p.running = false;
-  for (const s of liveSockets) s.destroy();
-  await Promise.all([...liveProbers].map((p) => p.done));
-  liveProbers.clear();
-}
-
-/** A raw connection to { port } (TCP) or { path } (the unix socket). */
-function dial(target) {
-  const socket = target.path !== undefined ? net.connect({ path: target.path }) : net.connect({ port: target.port, host: '127.0.0.1', noDelay: true });
-  liveSockets.add(socket);
-  socket.on('close', () => liveSockets.delete(socket));
-  const c = { socket, chunks: [], size: 0, closed: false, error: undefined, firstDataAt: undefined };
-  c.closedP = new Promise((resolve) => {
-    socket.on('close', () => {
-      c.closed = true;
-      c.closedAt = Date.now();
-      resolve();
-    });
-  });
-  c.connected = new Promise((resolve, reject) => {
-    socket.once('connect', () => resolve(c));
-    socket.once('error', reject);
-  });
-  c.connected.catch(() => {});
-  socket.on('error', (err) => {
-    c.error = err;
-  });
-  socket.on('data', (d) => {
-    if (c.firstDataAt === undefined) c.firstDataAt = Date.now();
-    c.chunks.push(d);
-    c.size += d.length;
-  });
-  c.data = () => {
-    if (c.chunks.length > 1) c.chunks = [Buffer.concat(c.chunks)];
-    return c.chunks[0] ?? Buffer.alloc(0);
-  };
-  /** Resolves true once written, false when the socket is gone; never waits more than ms. */
-  c.write = (bytes, ms = 2000) =>
-    withTimeout(
-      new Promise((resolve) => {
-        if (socket.destroyed || !socket.writable) return resolve(false);
-        socket.write(bytes, (err) => resolve(!err));
-      }),
-      ms,
-      'a write',
-    ).catch(() => false);
-  return c;
-}
-
-const HTTP = (srv) => ({ port: srv.port });
-const UWSGI = (srv) => ({ path: srv.sock });
-
-/** What nginx's uwsgi_params sends for METHOD URI. */
-function uwsgiRequest(method, uri, body = Buffer.alloc(0)) {
-  const q = uri.indexOf('?');
-  return uwsgiPacket(
-    [
-      ['QUERY_STRING', q < 0 ? '' : uri.slice(q + 1)],
-      ['REQUEST_METHOD', method],
-      ['CONTENT_TYPE', body.length ? 'application/octet-stream' : ''],
-      ['CONTENT_LENGTH', body.length ? String(body.length) : ''],
-      ['REQUEST_URI', uri],
-      ['PATH_INFO', q < 0 ? uri : uri.slice(0, q)],
-      ['DOCUMENT_ROOT', '/srv'],
-      ['SERVER_PROTOCOL', 'HTTP/1.1'],
-      ['REQUEST_SCHEME', 'http'],
-      ['REMOTE_ADDR', '192.0.2.1'],
-      ['REMOTE_PORT', '40000'],
-      ['SERVER_PORT', '80'],
-      ['SERVER_NAME', 'fuzz.example'],
-      ['HTTP_HOST', 'fuzz.example'],
-    ],
-    body,
-  );
-}
-
-/** One request on a fresh connection; resolves with { status, body, ms } or rejects after ms. */
-async function get(target, bytes, ms = 2000) {
-  const started = Date.now();
-  const c = dial(target);
-  try {
-    await withTimeout(c.connected, ms, 'connect');
-    await c.write(bytes);
-    await waitUntil(() => c.closed || responses(1)(c.data()), ms, 'a response');
-    const res = parseResponses(c.data(), { closed: c.closed }).find((r) => !r.interim && r.complete);
-    if (res === undefined) throw new Error(`no complete response; got ${JSON.stringify(c.data().toString('latin1').slice(0, 200))}`);
-    return { status: res.status, body: res.body.toString('latin1'), ms: Date.now() - started, res };
-  } finally {
-    c.socket.destroy();
-  }
-}
-
-const GET_OK = Buffer.from('GET /probe HTTP/1.1\r\nHost: probe\r\nConnection: close\r\n\r\n');
-const UWSGI_OK = uwsgiRequest('GET', '/probe');
-
-/** A probe: a valid GET over HTTP (and every uwsgi-th one over the unix socket). */
-async function probe(srv, { uwsgi = false, ms = 2000 } = {}) {
-  const r = await get(uwsgi ? UWSGI(srv) : HTTP(srv), uwsgi ? UWSGI_OK : GET_OK, ms);
-  if (r.status !== 200 || r.body !== 'ok\n') throw new Error(`probe answered ${r.status} ${JSON.stringify(r.body)}`);
-  return r.ms;
-}
-
-/** Probes every `every` ms until stop() is called; collects failures and the slowest. */
-function prober(srv, every = 100) {
-  const state = { count: 0, failures: [], maxMs: 0, running: true };
-  state.done = (async () => {
-    while (state.running) {
-      const started = Date.now();
-      const uwsgi = state.count % 5 === 4;
-      try {
-        const ms = await probe(srv, { uwsgi });
-        state.maxMs = Math.max(state.maxMs, ms);
-      } catch (err) {
-        state.failures.push(`${new Date().toISOString()} ${uwsgi ? 'uwsgi' : 'http'} probe #${state.count}: ${err.message}`);
-      }
-      state.count++;
-      await delay(Math.max(0, every - (Date.now() - started)));
-    }
-  })();
-  state.stop = async () => {
-    state.running = false;
-    await state.done;
-    liveProbers.delete(state);
-    return state;
-  };
-  liveProbers.add(state);
-  return state;
-}
-
-/** The descriptors of the server once it has served one request of each protocol. */
-async function baseline(srv) {
-  await probe(srv);
-  await probe(srv, { uwsgi: true });
-  await delay(100);
-  return procFds(srv.pid).length;
-}
-
-/** Asserts that the server is alive and serving, that its fds came back to base and that no temporary file is left. */
-async function assertClean(srv, base, what, ms = 6000) {
-  assert.equal(srv.exit, undefined, `${what}: the server died ${JSON.stringify(srv.exit)}:\n${srv.stderrTail()}`);
-  await probe(srv);
-  await probe(srv, { uwsgi: true });
-  let fds = procFds(srv.pid);
-  const end = Date.now() + ms;
-  while ((fds.length > base + FD_SLACK || tempFds(srv) > 0) && Date.now() < end) {
-    await delay(50);
-    fds = procFds(srv.pid);
-  }
-  assert.ok(fds.length <= base + FD_SLACK, `${what}: ${fds.length} fds open, baseline ${base}: ${JSON.stringify(fds)}`);
-  const left = tempLeft(srv);
-  assert.deepEqual(left, { files: [], fds: [] }, `${what}: temporary files left`);
-  assert.equal(srv.exit, undefined, `${what}: the server died ${JSON.stringify(srv.exit)}:\n${srv.stderrTail()}`);
-  assert.deepEqual(srv.other, [], `${what}: nothing but request and refusal lines on the server's stderr`);
-  return fds.length;
-}
-
-async function assertStops(srv) {
-  const exit = await srv.stop();
-  assert.deepEqual(exit, { code: 0, signal: null }, `SIGTERM stops the server cleanly:\n${srv.stderrTail()}`);
-}
-
-// ---------------------------------------------------------------------------------
-// 1. Fuzz
-
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const int = (r, n) => Math.floor(r() * n);
-const pick = (r, list) => list[int(r, list.length)];
-
-function chunked(r, body) {
-  let out = '';
-  let at = 0;
-  while (at < body.length) {
-    const n = Math.min(body.length - at, 1 + int(r, 900));
-    out += `${n.toString(16)}${r() < 0.1 ? ';ext=1' : ''}\r\n${body.slice(at, at + n)}\r\n`;
-    at += n;
-  }
-  return `${out}0\r\n\r\n`;
-}
-
-/** A well-formed HTTP input and the status it must get (as the first final answer): [text, status]. */
-function httpSeed(r) {
-  const n = int(r, 3000); // --post-buffering 1024: about two in three spill to a file
-  const body = 'b'.repeat(n);
-  const get = (p = '/') => `GET ${p} HTTP/1.1\r\nHost: fuzz\r\nUser-Agent: fuzz/1\r\nAccept: */*\r\n\r\n`;
-  switch (int(r, 14)) {
-    case 0: return [get(`/?q=${n}&x=%41%42`), 200];
-    case 1: return ['GET /x HTTP/1.0\r\nConnection: keep-alive\r\n\r\n', 200];
-    case 2: return [`POST /echo HTTP/1.1\r\nHost: fuzz\r\nContent-Type: text/plain\r\nContent-Length: ${n}\r\n\r\n${body}`, 200];
-    case 3: return [`POST /echo HTTP/1.1\r\nHost: fuzz\r\nTransfer-Encoding: chunked\r\n\r\n${chunked(r, body)}`, 200];
-    case 4: return [get('/a') + `POST /echo HTTP/1.1\r\nHost: fuzz\r\nContent-Length: ${n}\r\n\r\n${body}` + get('/c'), 200];
-    case 5: return ['HEAD / HTTP/1.1\r\nHost: fuzz\r\n\r\n', 200];
-    case 6: return [get('/slow?tag=fuzz'), 200];
-    case 7: return [`POST /echo HTTP/1.1\r\nHost: fuzz\r\nExpect: 100-continue\r\nContent-Length: ${n}\r\n\r\n${body}`, 200];
-    case 8: return [`OPTIONS * HTTP/1.1\r\nHost: fuzz\r\nCookie: a=1\r\nCookie: b=2\r\nX_Under: y\r\n\r\n`, 200];
-    case 9: return [get(`/big?tag=fuzz&kib=${64 + int(r, 512)}`), 200]; // the write path, with backpressure
-    case 10: return [`POST /echo HTTP/1.1\r\nHost: fuzz\r\nContent-Length: 50000000\r\n\r\n${body}`, 413]; // --limit-post 10000000
-    case 11: return [`GET / HTTP/1.1\r\nHost: fuzz\r\nX-Big: ${'h'.repeat(4200)}\r\n\r\n`, 431]; // --buffer-size 4096
-    case 12: return [`POST /echo HTTP/1.1\r\nHost: fuzz\r\nTransfer-Encoding: gzip, chunked\r\n\r\n${chunked(r, body)}`, 501];
-    default: return [`GET / HTTP/2.0\r\nHost: fuzz\r\n\r\n`, 505];
-  }
-}
-
-/** A well-formed uwsgi packet and its status (undefined: closed without an answer). */
-function uwsgiSeed(r) {
-  const n = int(r, 3000);
-  switch (int(r, 5)) {
-    case 0: return [uwsgiRequest('GET', `/u?q=${n}`), 200];
-    case 1: return [uwsgiRequest('POST', '/echo', Buffer.alloc(n, 0x62)), 200];
-    case 2: return [uwsgiRequest('GET', `/big?tag=fuzz-uwsgi&kib=${64 + int(r, 512)}`), 200];
-    case 3: return [uwsgiPacket([['REQUEST_METHOD', 'GET'], ['HTTP_X_BIG', 'v'.repeat(4200)]]), undefined]; // over buffer-size: refused
-    default: return [uwsgiRequest('GET', '/slow?tag=fuzz-uwsgi'), 200];
-  }
-}
-
-const TOKENS = ['\r\n', '\n', '\r', ':', ' ', '\0', '\r\n\r\n', 'Transfer-Encoding: chunked\r\n', 'Content-Length: 99999\r\n', 'Content-Length: 5\r\n', 'Host: x\r\n', '\t', '%', '0\r\n\r\n', 'ffffffffffffffff\r\n', '\xff\xfe'];
-
-function mutate(r, buf) {
-  let b = Buffer.from(buf);
-  const rounds = 1 + int(r, 3);
-  for (let i = 0; i < rounds; i++) {
-    const at = b.length === 0 ? 0 : int(r, b.length);
-    switch (int(r, 7)) {
-      case 0: // flip bits
-        if (b.length) b[at] ^= 1 << int(r, 8);
-        break;
-      case 1: { // insert random bytes
-        const ins = Buffer.alloc(1 + int(r, 8));
-        for (let j = 0; j < ins.length; j++) ins[j] = int(r, 256);
-        b = Buffer.concat([b.subarray(0, at), ins, b.subarray(at)]);
-        break;
-      }
-      case 2: // delete a range
-        b = Buffer.concat([b.subarray(0, at), b.subarray(Math.min(b.length, at + 1 + int(r, 16)))]);
-        break;
-      case 3: { // duplicate a range
-        const len = 1 + int(r, 64);
-        b = Buffer.concat([b.subarray(0, at), b.subarray(at, at + len), b.subarray(at)]);
-        break;
-      }
-      case 4: // truncate
-        b = b.subarray(0, at);
-        break;
-      case 5: // an interesting token
-        b = Buffer.concat([b.subarray(0, at), Buffer.from(pick(r, TOKENS), 'latin1'), b.subarray(at)]);
-        break;
-      default: // an interesting byte
-        if (b.length) b[at] = pick(r, [0x00, 0xff, 0x0d, 0x0a, 0x20, 0x3a, 0x7f, 0x80, 0x30]);
-    }
-  }
-  return b;
-}
-
-function garbage(r) {
-  const b = Buffer.alloc(1 + int(r, 2048));
-  if (r() < 0.5) {
-    for (let j = 0; j < b.length; j++) b[j] = int(r, 256);
-  } else {
-    for (let j = 0; j < b.length; j++) b[j] = 0x20 + int(r, 95);
-    if (r() < 0.5) return Buffer.concat([b, Buffer.from('\r\n\r\n')]);
-  }
-  return b;
-}
-
-/** One fuzz connection. Records its input in ring before it sends a byte. */
-async function fuzzConnection(r, srv, ring, stats, worker, seq) {
-  const uwsgi = r() < 0.35;
-  const kind = r();
-  let bytes;
-  let expect;
-  if (kind < 0.2) bytes = garbage(r);
-  else {
-    [bytes, expect] = uwsgi ? uwsgiSeed(r) : httpSeed(r);
-    bytes = Buffer.from(bytes, 'latin1');
-    if (kind < 0.85) bytes = mutate(r, bytes);
-  }
-  // Unmutated: split or not, it must get its status.
-  const valid = kind >= 0.85 && expect !== undefined;
-  const cuts = [];
-  for (let k = int(r, 6); k > 0; k--) cuts.push(int(r, bytes.length + 1));
-  cuts.sort((a, b) => a - b);
-  const pieces = [];
-  let prev = 0;
-  for (const cut of [...cuts, bytes.length]) {
-    if (cut > prev) pieces.push(bytes.subarray(prev, cut));
-    prev = Math.max(prev, cut);
-  }
-  const delays = pieces.map(() => (r() < 0.5 ? 0 : int(r, 15)));
-  let ending = pick(r, ['read', 'read', 'end', 'destroy', 'rst']);
-  if (uwsgi && ending === 'rst') ending = 'destroy'; // unix sockets have no reset
-  const stopAt = ending === 'destroy' || ending === 'rst' ? int(r, pieces.length + 1) : pieces.length;
-  ring.push({ worker, seq, at: Date.now(), proto: uwsgi ? 'uwsgi' : 'http', valid, expect, ending, stopAt, delays, pieces: pieces.map((p) => p.toString('base64')) });
-  if (ring.length > 3000) ring.shift();
-
-  const c = dial(uwsgi ? UWSGI(srv) : HTTP(srv));
-  try {
-    await withTimeout(c.connected, 2000, 'connect');
-  } catch (err) {
-    stats.connectFailures.push(err.message);
-    c.socket.destroy();
-    return;
-  }
-  stats.connections++;
-  for (let i = 0; i < stopAt && !c.closed; i++) {
-    if (delays[i]) await delay(delays[i]);
-    if (!(await c.write(pieces[i]))) break;
-  }
-  if (ending === 'rst') {
-    if (!c.closed) c.socket.resetAndDestroy();
-  } else if (ending === 'destroy') {
-    c.socket.destroy();
-  } else if (ending === 'end') {
-    c.socket.end(); // a half-closed client counts as gone: no answer is owed
-    await waitUntil(() => c.closed, 300, 'x').catch(() => {});
-    c.socket.destroy();
-  } else {
-    const final = (d) => /(^|\r\n)HTTP\/1\.1 [2-5]\d\d /.test(d.toString('latin1'));
-    await waitUntil(() => c.closed || (valid ? final(c.data()) : responses(1)(c.data())), valid ? 1000 : 300, 'x').catch(() => {});
-    c.socket.destroy();
-    if (valid) {
-      stats.validSent++;
-      const text = c.data().toString('latin1');
-      const status = /(?:^|\r\n)HTTP\/1\.1 ([2-5]\d\d) /.exec(text)?.[1];
-      if (status !== String(expect)) {
-        stats.validUnanswered.push({
-          worker,
-          seq,
-          at: Date.now(),
-          proto: uwsgi ? 'uwsgi' : 'http',
-          expect,
-          answer: status === undefined ? `no answer within 1 s (${c.closed ? 'closed' : 'open'}): ${JSON.stringify(text.slice(0, 100))}` : text.split('\r\n')[0],
-          pieces: pieces.map((p) => p.toString('latin1')),
-          delays,
-        });
-      }
-    }
-  }
-  const data = c.data();
-  if (data.length > 0) {
-    const m = /^HTTP\/1\.1 (\d{3}) /.exec(data.subarray(0, 16).toString('latin1'));
-    const key = `${uwsgi ? 'uwsgi' : 'http'} ${m ? m[1] : 'malformed'}`;
-    stats.statuses[key] = (stats.statuses[key] ?? 0) + 1;
-    const allowed = uwsgi ? ['200'] : ['100', '200', '400', '408', '413', '431', '501', '505'];
-    if (!m || !allowed.includes(m[1])) {
-      stats.unexpected.push({ proto: uwsgi ? 'uwsgi' : 'http', answer: data.subarray(0, 300).toString('latin1'), input: bytes.toString('base64') });
-    }
-    if (!uwsgi && m && m[1] >= '400') {
-      // Pipelined inputs may hold a refusal after 100 Continue or a 200.
-      stats.refusalsSeen++;
-    } else if (!uwsgi && /\r\nHTTP\/1\.1 (4|5)\d\d /.test(data.toString('latin1'))) {
-      stats.refusalsSeen++;
-    }
-  }
-}
-
-function writeRepro(srv, seed, ring, stats) {
-  const file = join(tmpdir(), `tsgi-faults-repro-${process.pid}-${seed}.json`);
-  writeFileSync(
-    file,
-    JSON.stringify({ seed, argv: srv.argv.slice(1), exit: srv.exit, stderrTail: srv.tail, stats, lastInputs: ring }, null, 1),
-  );
-  return file;
-}
+import { readdirSync, readFileSync } from 'node:fs';
+import { delay, withTimeout, waitUntil } from '../lib/wait.mjs';
+import { parseResponses } from '../lib/http-wire.mjs';
+import { responses } from '../lib/raw-client.mjs';
+import { fdCount, nofileLimit, procStat } from '../lib/proc.mjs';
+import { nginxLikePacket } from '../lib/uwsgi-client.mjs';
+import { SANITIZED, assertClean, assertStops, baseline, rssKiB, startTsgi, tempFds, waitLog } from '../lib/faults-server.mjs';
+import { HTTP, UWSGI, cut, dial, exchange, postMany, probe, prober } from '../lib/faults-clients.mjs';
+import { chunked, fuzzConnection, mulberry32, writeRepro } from '../lib/fuzz.mjs';
 
 test('fuzz: random garbage and mutated requests over HTTP and uwsgi, 20 clients, 8 s; the server stays up, probes all get 200, fds and temp files come back', { timeout: 40000 }, async (t) => {
   const seed = process.env.FAULTS_SEED ? Number(process.env.FAULTS_SEED) : (Date.now() ^ (process.pid << 8)) >>> 0;
@@ -620,26 +91,6 @@ test('fuzz: random garbage and mutated requests over HTTP and uwsgi, 20 clients,
 // ---------------------------------------------------------------------------------
 // 2. Abrupt disconnects at every stage
 
-/** Reads the faults log until it has every line in want (strings or regexps). */
-async function waitLog(srv, want, ms = 3000) {
-  let text = '';
-  try {
-    await waitUntil(() => {
-      text = readFileSync(srv.log, 'latin1');
-      return want.every((w) => (typeof w === 'string' ? text.split('\n').includes(w) : w.test(text)));
-    }, ms, `the faults log to hold ${want.join(', ')}`);
-  } catch (err) {
-    throw new Error(`${err.message}; it holds ${JSON.stringify(text)}; stderr:\n${srv.tail}`);
-  }
-  return text;
-}
-
-/** Ends a connection abruptly: a reset (TCP), or a close (unix sockets have no reset). */
-function cut(c, how) {
-  if (how === 'rst' && c.socket.remotePort !== undefined) c.socket.resetAndDestroy();
-  else c.socket.destroy();
-}
-
 test('abrupt disconnects at every stage: mid-head, mid-body (memory, file; Content-Length, chunked; HTTP, uwsgi), while the app runs, mid-response', { timeout: 60000 }, async (t) => {
   const srv = await startTsgi(t, ['--post-buffering', '1024', '--http-timeout', '5']);
   const base = await baseline(srv);
@@ -653,36 +104,36 @@ test('abrupt disconnects at every stage: mid-head, mid-body (memory, file; Conte
     stage(`mid-head over HTTP (${how})`, async () => {
       const c = dial(HTTP(srv));
       await c.connected;
-      await c.write('GET /never HTTP/1.1\r\nHost: a\r\nX-Half: yes\r\nX-Ha');
+      await c.send('GET /never HTTP/1.1\r\nHost: a\r\nX-Half: yes\r\nX-Ha');
       await delay(50);
       cut(c, how);
     });
     stage(`mid-head over uwsgi (${how})`, async () => {
       const c = dial(UWSGI(srv));
       await c.connected;
-      const p = uwsgiRequest('GET', '/never');
-      await c.write(p.subarray(0, 20));
+      const p = nginxLikePacket('GET', '/never');
+      await c.send(p.subarray(0, 20));
       await delay(50);
       cut(c, how);
     });
     stage(`mid-body, Content-Length below post-buffering (${how})`, async () => {
       const c = dial(HTTP(srv));
       await c.connected;
-      await c.write(`POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 800\r\n\r\n${'x'.repeat(400)}`);
+      await c.send(`POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 800\r\n\r\n${'x'.repeat(400)}`);
       await delay(50);
       cut(c, how);
     });
     stage(`mid-body, Content-Length above post-buffering: a temporary file (${how})`, async () => {
       const c = dial(HTTP(srv));
       await c.connected;
-      await c.write(`POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\n${'x'.repeat(50000)}`);
+      await c.send(`POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\n${'x'.repeat(50000)}`);
       await waitUntil(() => tempFds(srv) > 0, 2000, 'the body to spill into a temporary file');
       cut(c, how);
     });
     stage(`mid-body, chunked below post-buffering (${how})`, async () => {
       const c = dial(HTTP(srv));
       await c.connected;
-      await c.write(`POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n100\r\n${'x'.repeat(256)}\r\n10\r\nxxxx`);
+      await c.send(`POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n100\r\n${'x'.repeat(256)}\r\n10\r\nxxxx`);
       await delay(50);
       cut(c, how);
     });
@@ -691,15 +142,15 @@ test('abrupt disconnects at every stage: mid-head, mid-body (memory, file; Conte
       await c.connected;
       let body = '';
       for (let i = 0; i < 5; i++) body += `3e8\r\n${'y'.repeat(1000)}\r\n`;
-      await c.write(`POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n${body}3e8\r\nyyy`);
+      await c.send(`POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n${body}3e8\r\nyyy`);
       await waitUntil(() => tempFds(srv) > 0, 2000, 'the chunked body to spill into a temporary file');
       cut(c, how);
     });
     stage(`mid-body over uwsgi, above post-buffering (${how})`, async () => {
       const c = dial(UWSGI(srv));
       await c.connected;
-      const p = uwsgiRequest('POST', '/echo', Buffer.alloc(100000, 0x7a));
-      await c.write(p.subarray(0, p.length - 50000));
+      const p = nginxLikePacket('POST', '/echo', Buffer.alloc(100000, 0x7a));
+      await c.send(p.subarray(0, p.length - 50000));
       await waitUntil(() => tempFds(srv) > 0, 2000, 'the uwsgi body to spill into a temporary file');
       cut(c, how);
     });
@@ -707,7 +158,7 @@ test('abrupt disconnects at every stage: mid-head, mid-body (memory, file; Conte
       const tag = `run-http-${how}`;
       const c = dial(HTTP(srv));
       await c.connected;
-      await c.write(`GET /slow?tag=${tag} HTTP/1.1\r\nHost: a\r\n\r\n`);
+      await c.send(`GET /slow?tag=${tag} HTTP/1.1\r\nHost: a\r\n\r\n`);
       await delay(50);
       cut(c, how);
       await waitLog(srv, [`abort ${tag}`, `close ${tag}`]);
@@ -716,7 +167,7 @@ test('abrupt disconnects at every stage: mid-head, mid-body (memory, file; Conte
       const tag = `run-file-${how}`;
       const c = dial(HTTP(srv));
       await c.connected;
-      await c.write(`POST /slow?tag=${tag} HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\n\r\n${'f'.repeat(5000)}`);
+      await c.send(`POST /slow?tag=${tag} HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\n\r\n${'f'.repeat(5000)}`);
       await waitUntil(() => tempFds(srv) > 0, 2000, 'the body in a temporary file');
       await delay(50);
       assert.equal(c.size, 0, 'no answer yet: the app is still running');
@@ -727,7 +178,7 @@ test('abrupt disconnects at every stage: mid-head, mid-body (memory, file; Conte
       const tag = `run-uwsgi-${how}`;
       const c = dial(UWSGI(srv));
       await c.connected;
-      await c.write(uwsgiRequest('POST', `/slow?tag=${tag}`, Buffer.alloc(3000, 0x75)));
+      await c.send(nginxLikePacket('POST', `/slow?tag=${tag}`, Buffer.alloc(3000, 0x75)));
       await delay(50);
       cut(c, how);
       await waitLog(srv, [`abort ${tag}`, `close ${tag}`]);
@@ -741,9 +192,9 @@ test('abrupt disconnects at every stage: mid-head, mid-body (memory, file; Conte
         c.socket.on('data', () => {
           if (c.size >= 100 * 1024) c.socket.pause();
         });
-        await c.write(proto === 'http' ? `GET /big?tag=${tag}&kib=65536 HTTP/1.1\r\nHost: a\r\n\r\n` : uwsgiRequest('GET', `/big?tag=${tag}&kib=65536`));
-        await waitUntil(() => c.size >= 100 * 1024 || c.closed, 3000, '100 KiB of the response');
-        assert.match(c.data().subarray(0, 20).toString('latin1'), /^HTTP\/1\.1 200 /);
+        await c.send(proto === 'http' ? `GET /big?tag=${tag}&kib=65536 HTTP/1.1\r\nHost: a\r\n\r\n` : nginxLikePacket('GET', `/big?tag=${tag}&kib=65536`));
+        await waitUntil(() => c.size >= 100 * 1024 || c.ended, 3000, '100 KiB of the response');
+        assert.match(c.data.subarray(0, 20).toString('latin1'), /^HTTP\/1\.1 200 /);
         await delay(200);
         const pulls = (await waitLog(srv, [new RegExp(`^pull ${tag} sent=\\d+$`, 'm')])).split('\n').filter((l) => l.startsWith(`pull ${tag} `));
         const pulled = Number(/ sent=(\d+)/.exec(pulls.pop())[1]);
@@ -771,7 +222,7 @@ test('abrupt disconnects at every stage: mid-head, mid-body (memory, file; Conte
   }
   t.diagnostic(`mid-response: ${bigFigures.join('; ')}`);
   t.diagnostic(`the application heard: ${readFileSync(srv.log, 'latin1').trim().split('\n').join('; ')}`);
-  t.diagnostic(`${stages.length} stages; fds back to ${procFds(srv.pid).length} (baseline ${base}) after each`);
+  t.diagnostic(`${stages.length} stages; fds back to ${fdCount(srv.pid)} (baseline ${base}) after each`);
   const log = readFileSync(srv.log, 'latin1').trim().split('\n');
   // close() exactly once per request the app saw.
   const closes = log.filter((l) => l.startsWith('close '));
@@ -790,7 +241,7 @@ test('slowloris: 200 connections trickling a head byte per 200 ms get 408 (or a 
   const conns = [];
   for (let i = 0; i < N; i++) conns.push(dial(HTTP(srv)));
   await withTimeout(Promise.all(conns.map((c) => c.connected)), 5000, `${N} connections`);
-  await waitUntil(() => procFds(srv.pid).length >= base + N, 3000, 'the server to accept them all');
+  await waitUntil(() => fdCount(srv.pid) >= base + N, 3000, 'the server to accept them all');
   const probes = prober(srv, 100);
   for (const c of conns) {
     c.sent = 0;
@@ -802,7 +253,7 @@ test('slowloris: 200 connections trickling a head byte per 200 ms get 408 (or a 
     const timer = setInterval(() => {
       let active = 0;
       for (const c of conns) {
-        if (c.closed || c.size > 0 || c.sent >= head.length) continue;
+        if (c.ended || c.size > 0 || c.sent >= head.length) continue;
         active++;
         if (c.firstByteAt === undefined) c.firstByteAt = Date.now();
         c.socket.write(head.subarray(c.sent, c.sent + 1));
@@ -814,15 +265,15 @@ test('slowloris: 200 connections trickling a head byte per 200 ms get 408 (or a 
       }
     }, 200);
   });
-  await waitUntil(() => conns.every((c) => c.closed), 4000, 'the server to close every slow connection').catch(() => {});
+  await waitUntil(() => conns.every((c) => c.ended), 4000, 'the server to close every slow connection').catch(() => {});
   const probed = await probes.stop();
   const late = [];
   const statuses = {};
   const waits = [];
   for (const c of conns) {
     const answerAt = c.firstDataAt ?? c.closedAt;
-    const text = c.data().toString('latin1');
-    const status = /^HTTP\/1\.1 (\d{3}) /.exec(text)?.[1] ?? (c.closed ? 'closed' : 'open');
+    const text = c.data.toString('latin1');
+    const status = /^HTTP\/1\.1 (\d{3}) /.exec(text)?.[1] ?? (c.ended ? 'closed' : 'open');
     statuses[status] = (statuses[status] ?? 0) + 1;
     const waited = answerAt === undefined ? Infinity : answerAt - c.firstByteAt;
     waits.push(waited);
@@ -849,7 +300,7 @@ test('slowloris: 200 connections trickling a head byte per 200 ms get 408 (or a 
     const c = dial(proto === 'http' ? HTTP(srv) : UWSGI(srv));
     c.socket.pause(); // reads nothing
     await c.connected;
-    await c.write(proto === 'http' ? `GET /big?tag=${tag}&kib=1048576 HTTP/1.1\r\nHost: a\r\n\r\n` : uwsgiRequest('GET', `/big?tag=${tag}&kib=1048576`));
+    await c.send(proto === 'http' ? `GET /big?tag=${tag}&kib=1048576 HTTP/1.1\r\nHost: a\r\n\r\n` : nginxLikePacket('GET', `/big?tag=${tag}&kib=1048576`));
     readers.push({ c, tag });
   }
   const readStart = Date.now();
@@ -868,7 +319,7 @@ test('slowloris: 200 connections trickling a head byte per 200 ms get 408 (or a 
 test('1000 idle connections (keep-alive, and silent): a new request is still served quickly; RSS per idle connection is small', { timeout: 40000 }, async (t) => {
   const srv = await startTsgi(t, ['--disable-logging']);
   const base = await baseline(srv);
-  const ownFds = readdirSync('/proc/self/fd').length;
+  const ownFds = fdCount();
   const room = Math.min(nofileLimit(srv.pid) - base, nofileLimit(process.pid) - ownFds) - 100;
   const N = Math.max(50, Math.min(1000, room));
   t.diagnostic(`ulimit -n: server ${nofileLimit(srv.pid)}, test ${nofileLimit(process.pid)}; using ${N} idle connections`);
@@ -886,15 +337,15 @@ test('1000 idle connections (keep-alive, and silent): a new request is still ser
       const c = dial(HTTP(srv));
       c.silent = k % 2 === 1; // half never send a byte; half are keep-alive after one request
       conns.push(c);
-      batch.push(c.silent ? c.connected : c.connected.then(() => c.write(req)));
+      batch.push(c.silent ? c.connected : c.connected.then(() => c.send(req)));
     }
     await withTimeout(Promise.all(batch), 5000, 'a batch of connections');
   }
-  await waitUntil(() => conns.every((c) => c.silent || responses(1)(c.data())), 10000, `${N / 2} responses`);
-  await waitUntil(() => procFds(srv.pid).length >= base + N, 5000, `the server to accept ${N} connections`);
-  assert.ok(conns.every((c) => !c.closed), 'the connections stay open (keep-alive)');
+  await waitUntil(() => conns.every((c) => c.silent || responses(1)(c.data)), 10000, `${N / 2} responses`);
+  await waitUntil(() => fdCount(srv.pid) >= base + N, 5000, `the server to accept ${N} connections`);
+  assert.ok(conns.every((c) => !c.ended), 'the connections stay open (keep-alive)');
   await delay(300);
-  const fdsOpen = procFds(srv.pid).length;
+  const fdsOpen = fdCount(srv.pid);
   const rssAfter = rssKiB(srv.pid);
   const started = Date.now();
   const ms = await probe(srv, { ms: 2000 });
@@ -911,55 +362,6 @@ test('1000 idle connections (keep-alive, and silent): a new request is still ser
 
 // ---------------------------------------------------------------------------------
 // 5. Memory soak
-
-/** count keep-alive POSTs of body over conns connections; resolves with the requests done. */
-async function postMany(srv, count, conns, body) {
-  const request = Buffer.concat([Buffer.from(`POST /echo HTTP/1.1\r\nHost: soak\r\nContent-Type: application/octet-stream\r\nContent-Length: ${body.length}\r\n\r\n`), body]);
-  const expect = `${body.length}\n`;
-  let issued = 0;
-  let done = 0;
-  const one = (c) =>
-    new Promise((resolve, reject) => {
-      let buf = Buffer.alloc(0);
-      const next = () => {
-        if (issued >= count) {
-          c.socket.off('data', onData);
-          resolve();
-          return;
-        }
-        issued++;
-        c.socket.write(request);
-      };
-      const onData = (d) => {
-        buf = buf.length ? Buffer.concat([buf, d]) : d;
-        for (;;) {
-          const end = buf.indexOf('\r\n\r\n');
-          if (end < 0) return;
-          const head = buf.subarray(0, end).toString('latin1');
-          const m = /\r\nContent-Length: (\d+)/i.exec(head);
-          if (!head.startsWith('HTTP/1.1 200 ') || !m) {
-            reject(new Error(`unexpected response ${JSON.stringify(head)}`));
-            return;
-          }
-          const total = end + 4 + Number(m[1]);
-          if (buf.length < total) return;
-          const got = buf.subarray(end + 4, total).toString('latin1');
-          if (got !== expect) {
-            reject(new Error(`unexpected body ${JSON.stringify(got)}`));
-            return;
-          }
-          buf = buf.subarray(total);
-          done++;
-          next();
-        }
-      };
-      c.socket.on('data', onData);
-      c.closedP.then(() => reject(new Error(`the server closed a keep-alive connection after ${done} requests`)));
-      next();
-    });
-  await Promise.all(conns.map(one));
-  return done;
-}
 
 test('memory soak: 2 x 50,000 keep-alive POSTs of 4 KiB on 20 connections; RSS does not grow per request', { timeout: 60000 }, async (t) => {
   const srv = await startTsgi(t, []);
@@ -1008,17 +410,17 @@ test('pipelined garbage: a valid request then garbage on one connection gets the
     const c = dial(HTTP(srv));
     await c.connected;
     for (const p of pieces) {
-      await c.write(Buffer.from(p, 'latin1'));
+      await c.send(Buffer.from(p, 'latin1'));
       await delay(30);
     }
-    await withTimeout(c.closedP, 4000, `${name}: the server to close the connection`).catch((err) => {
-      throw new Error(`${err.message}; got ${JSON.stringify(c.data().toString('latin1'))}`);
+    await withTimeout(c.closed, 4000, `${name}: the server to close the connection`).catch((err) => {
+      throw new Error(`${err.message}; got ${JSON.stringify(c.data.toString('latin1'))}`);
     });
-    const all = parseResponses(c.data(), { closed: true });
-    assert.ok(all.length === 2 && all[0].status === 200 && (all[1].status === 400 || (name.includes('huge') && all[1].status === 431)), `${name}: ${JSON.stringify(c.data().toString('latin1'))}`);
+    const all = parseResponses(c.data, { closed: true });
+    assert.ok(all.length === 2 && all[0].status === 200 && (all[1].status === 400 || (name.includes('huge') && all[1].status === 431)), `${name}: ${JSON.stringify(c.data.toString('latin1'))}`);
     assert.ok(all.every((r) => r.complete), `${name}: complete responses`);
     assert.equal(all[1].header('connection'), 'close', `${name}: the refusal closes`);
-    assert.equal(c.data().length, all[1].end, `${name}: nothing after the refusal`);
+    assert.equal(c.data.length, all[1].end, `${name}: nothing after the refusal`);
     await waitUntil(() => srv.counts.refusedHttp === refusedBefore + 1, 2000, `${name}: one "refused" line`);
     c.socket.destroy();
   }
@@ -1035,8 +437,8 @@ test('requests that arrive in pieces are served: HTTP heads and uwsgi packets sp
   const inputs = [
     ['http GET', 'http', Buffer.from('GET /split HTTP/1.1\r\nHost: a\r\nUser-Agent: pieces\r\nConnection: close\r\n\r\n')],
     ['http POST', 'http', Buffer.from(`POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 300\r\nConnection: close\r\n\r\n${'p'.repeat(300)}`)],
-    ['uwsgi GET', 'uwsgi', uwsgiRequest('GET', '/split')],
-    ['uwsgi POST', 'uwsgi', uwsgiRequest('POST', '/echo', Buffer.alloc(300, 0x70))],
+    ['uwsgi GET', 'uwsgi', nginxLikePacket('GET', '/split')],
+    ['uwsgi POST', 'uwsgi', nginxLikePacket('POST', '/echo', Buffer.alloc(300, 0x70))],
   ];
   const attempts = [];
   for (const [name, proto, bytes] of inputs) {
@@ -1051,14 +453,14 @@ test('requests that arrive in pieces are served: HTTP heads and uwsgi packets sp
       try {
         await withTimeout(c.connected, 2000, 'connect');
         for (const p of pieces) {
-          await c.write(p);
+          await c.send(p);
           await delay(gap);
         }
         const sentAt = Date.now();
-        await waitUntil(() => c.closed || responses(1)(c.data()), 1000, 'x').catch(() => {});
-        const res = parseResponses(c.data(), { closed: c.closed }).find((r) => !r.interim && r.complete);
+        await waitUntil(() => c.ended || responses(1)(c.data), 1000, 'x').catch(() => {});
+        const res = parseResponses(c.data, { closed: c.ended }).find((r) => !r.interim && r.complete);
         if (res?.status !== 200) {
-          return `${what}: ${res ? `answered ${res.status}` : `no answer ${Date.now() - sentAt} ms after the last byte`} (${c.closed ? 'closed' : 'still open'})`;
+          return `${what}: ${res ? `answered ${res.status}` : `no answer ${Date.now() - sentAt} ms after the last byte`} (${c.ended ? 'closed' : 'still open'})`;
         }
         return undefined;
       } finally {
@@ -1089,7 +491,7 @@ test('a client that pipelines requests and never reads the answers: the server s
   let sent = 0;
   let maxRss = rss0;
   let gaveUp = '';
-  while (!c.closed && c.error === undefined) {
+  while (!c.ended && c.error === undefined) {
     maxRss = Math.max(maxRss, rssKiB(srv.pid));
     if (Date.now() - started > 8000) {
       gaveUp = 'still connected after 8 s';
@@ -1142,15 +544,14 @@ test('out of file descriptors: the server neither dies nor spins, and serves aga
   const conns = Array.from({ length: LIMIT + 40 }, () => dial(HTTP(srv)));
   await withTimeout(Promise.allSettled(conns.map((c) => c.connected)), 5000, 'connections');
   await delay(500);
-  const fdsFull = procFds(srv.pid).length;
+  const fdsFull = fdCount(srv.pid);
   const cpu = () => {
-    const f = readFileSync(`/proc/${srv.pid}/stat`, 'latin1').split(') ')[1].split(' ');
-    return Number(f[11]) + Number(f[12]); // utime + stime, in clock ticks (100 Hz)
+    return procStat(srv.pid).ticks; // utime + stime, in clock ticks (100 Hz)
   };
   const cpu0 = cpu();
   await delay(1000);
   const ticks = cpu() - cpu0;
-  const dropped = conns.filter((c) => c.closed).length;
+  const dropped = conns.filter((c) => c.ended).length;
   const logged = srv.tail.split('\n').filter((l) => /^tsgi: accept\(\) on socket \d+: Too many open files \(EMFILE\): \d+ connections? refused/.test(l));
   t.diagnostic(`fd limit ${LIMIT}: ${fdsFull} fds open, ${dropped} of ${conns.length} connections closed by the server, ${ticks} CPU ticks in 1 s while out of fds; logged: ${logged.join(' / ')}`);
   assert.equal(srv.exit, undefined, `the server died: ${JSON.stringify(srv.exit)}:\n${srv.tail}`);
@@ -1169,12 +570,12 @@ test('the temporary directory is missing: a body past post-buffering gets 500 an
   const cases = [
     ['Content-Length past post-buffering', HTTP(srv), `POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: ${big.length}\r\n\r\n${big}`, 500],
     ['chunked past post-buffering', HTTP(srv), `POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n${chunked(mulberry32(1), big)}`, 500],
-    ['uwsgi past post-buffering', UWSGI(srv), uwsgiRequest('POST', '/echo', Buffer.from(big)), 500],
+    ['uwsgi past post-buffering', UWSGI(srv), nginxLikePacket('POST', '/echo', Buffer.from(big)), 500],
     ['a body under post-buffering', HTTP(srv), `POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 500\r\nConnection: close\r\n\r\n${'y'.repeat(500)}`, 200],
   ];
   for (const [name, target, bytes, status] of cases) {
     const before = srv.counts.refusedHttp;
-    const r = await get(target, Buffer.from(bytes, 'latin1'), 3000);
+    const r = await exchange(target, Buffer.from(bytes, 'latin1'), 3000);
     assert.equal(r.status, status, name);
     if (status === 500) await waitUntil(() => srv.counts.refusedHttp === before + 1, 2000, `${name}: a "refused 500" log line`);
   }
@@ -1204,32 +605,32 @@ test('SIGTERM amid faults: requests in progress finish, idle and half-sent ones 
   stalled.socket.pause();
   const all = [upload, running, idle, halfHead, halfPacket, stalled];
   await withTimeout(Promise.all(all.map((c) => c.connected)), 3000, 'connections');
-  await upload.write(`POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\n${'u'.repeat(50000)}`);
+  await upload.send(`POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\n${'u'.repeat(50000)}`);
   await waitUntil(() => tempFds(srv) > 0, 2000, 'the upload to spill into a temporary file');
-  await running.write('GET /slow?tag=term HTTP/1.1\r\nHost: a\r\n\r\n');
-  await idle.write('GET / HTTP/1.1\r\nHost: a\r\n\r\n');
-  await waitUntil(() => responses(1)(idle.data()), 2000, 'the idle connection\'s first answer');
-  await halfHead.write('GET / HTTP/1.1\r\nHost: a\r\nX-Ha');
-  await halfPacket.write(uwsgiRequest('GET', '/').subarray(0, 30));
-  await stalled.write('GET /big?tag=term-stalled&kib=1048576 HTTP/1.1\r\nHost: a\r\n\r\n');
+  await running.send('GET /slow?tag=term HTTP/1.1\r\nHost: a\r\n\r\n');
+  await idle.send('GET / HTTP/1.1\r\nHost: a\r\n\r\n');
+  await waitUntil(() => responses(1)(idle.data), 2000, 'the idle connection\'s first answer');
+  await halfHead.send('GET / HTTP/1.1\r\nHost: a\r\nX-Ha');
+  await halfPacket.send(nginxLikePacket('GET', '/').subarray(0, 30));
+  await stalled.send('GET /big?tag=term-stalled&kib=1048576 HTTP/1.1\r\nHost: a\r\n\r\n');
   await delay(100);
   const termAt = Date.now();
   process.kill(srv.pid, 'SIGTERM');
   await delay(100);
-  await upload.write('u'.repeat(50000));
+  await upload.send('u'.repeat(50000));
   const exit = await withTimeout(srv.exited, 8000, 'the server to exit after SIGTERM');
   const exitMs = Date.now() - termAt;
-  await waitUntil(() => [upload, running, idle, halfHead, halfPacket].every((c) => c.closed), 2000, 'every connection to close').catch(() => {});
-  const answer = (c) => parseResponses(c.data(), { closed: true }).filter((r) => !r.interim).map((r) => `${r.status} ${r.body.toString('latin1').trim()}`);
+  await waitUntil(() => [upload, running, idle, halfHead, halfPacket].every((c) => c.ended), 2000, 'every connection to close').catch(() => {});
+  const answer = (c) => parseResponses(c.data, { closed: true }).filter((r) => !r.interim).map((r) => `${r.status} ${r.body.toString('latin1').trim()}`);
   const seen = {
     exit,
     upload: answer(upload),
     running: answer(running),
     idle: answer(idle),
-    idleClosed: idle.closed,
+    idleClosed: idle.ended,
     // A head begun gets its 408 when the close's grace ends, or is closed.
-    halfHead: `${answer(halfHead).join() || 'nothing'}, closed: ${halfHead.closed}`,
-    halfPacket: `${answer(halfPacket).join() || 'nothing'}, closed: ${halfPacket.closed}`,
+    halfHead: `${answer(halfHead).join() || 'nothing'}, closed: ${halfHead.ended}`,
+    halfPacket: `${answer(halfPacket).join() || 'nothing'}, closed: ${halfPacket.ended}`,
     leftInTmp: readdirSync(srv.tmp).filter((n) => n.startsWith('tsgi-body')),
   };
   t.diagnostic(`SIGTERM: exited ${exitMs} ms later; ${JSON.stringify(seen)}; faults log: ${JSON.stringify(readFileSync(srv.log, 'latin1'))}`);

@@ -6,10 +6,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { delay, req, request, startCli } from '../helpers.mjs';
-import { get, readyMaster, killAll, stopGracefully } from '../master.mjs';
-import { findNginx, findUwsgiParams, startNginx, makeTempDir } from '../nginx.mjs';
-import { FRAMEWORK_DIR, UPLOAD, UPLOAD_DIGEST } from '../frameworks.mjs';
+import { delay } from '../lib/wait.mjs';
+import { req } from '../lib/http-wire.mjs';
+import { request } from '../lib/raw-client.mjs';
+import { startCli } from '../lib/cli.mjs';
+import { get, readyMaster, killAll, stopGracefully } from '../lib/master.mjs';
+import { findNginx, findUwsgiParams, startNginx } from '../lib/nginx.mjs';
+import { makeTempDir } from '../lib/temp.mjs';
+import { FRAMEWORK_DIR, UPLOAD, UPLOAD_DIGEST } from '../lib/frameworks.mjs';
 
 const EXPRESS = join(FRAMEWORK_DIR, 'express-app.mjs');
 const T = { timeout: 60000 };

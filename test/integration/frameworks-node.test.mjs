@@ -1,11 +1,12 @@
 // Express 5, Koa 3 and Fastify 5 applications (test/fixtures/frameworks/), unmodified,
 // served by tsgi through the node interface (fromNodeListener) on both backends, and the
 // same requests sent to the same applications on their usual servers: the responses are
-// compared byte for byte (test/frameworks.mjs says what that means and what is set aside).
+// compared byte for byte (test/lib/frameworks.mjs says what that means and what is set aside).
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { BACKENDS, startServer } from '../helpers.mjs';
-import { FRAMEWORKS, requestsFor, send, normalized, UPLOAD_DIGEST } from '../frameworks.mjs';
+import { BACKENDS } from '../lib/project.mjs';
+import { startServer } from '../lib/server.mjs';
+import { FRAMEWORKS, requestsFor, send, normalized, UPLOAD_DIGEST } from '../lib/frameworks.mjs';
 import { fromNodeListener, nodeListenerOf } from '../../dist/lib/index.js';
 
 const T = { timeout: 60000 };

@@ -5,7 +5,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { FIXTURES, BACKENDS, request, req, spawnCli, startCli } from '../helpers.mjs';
+import { FIXTURES, BACKENDS } from '../lib/project.mjs';
+import { request } from '../lib/raw-client.mjs';
+import { req } from '../lib/http-wire.mjs';
+import { spawnCli, startCli } from '../lib/cli.mjs';
 
 const T = { timeout: 60000 };
 const DIR = join(FIXTURES, 'frameworks');

@@ -5,10 +5,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FIXTURES, spawnCli } from '../helpers.mjs';
+import { FIXTURES } from '../lib/project.mjs';
+import { spawnCli } from '../lib/cli.mjs';
+import { readProc } from '../lib/proc.mjs';
 
 const APP = join(FIXTURES, 'busy-app.mjs');
 const FULL = /\*\*\* listen queue of socket "127\.0\.0\.1:(\d+)" \(fd: \d+\) full !!! \((\d+)\/(\d+)\) \*\*\*/g;
@@ -107,7 +109,7 @@ test('a server that is not blocked never says its queue is full, and its stats c
 });
 
 test('--listen above net.core.somaxconn is clamped to it, with a warning; the default is 1024', async () => {
-  const ceiling = Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8'));
+  const ceiling = Number(readProc('sys/net/core/somaxconn'));
   const asked = Math.min(65535, ceiling + 1);
   if (asked <= ceiling) return; // somaxconn at the option's maximum: nothing to clamp
   const dir = mkdtempSync(join(tmpdir(), 'tsgi-lq-'));

@@ -8,9 +8,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BACKENDS, FIXTURES, rawRequest, req, parseResponse, spawnCli, startCli, waitUntil } from '../helpers.mjs';
-import { startMaster, killAll, assertAllGone } from '../master.mjs';
-import { uwsgiRequest } from '../nginx.mjs';
+import { BACKENDS, FIXTURES } from '../lib/project.mjs';
+import { rawRequest } from '../lib/raw-client.mjs';
+import { req, parseResponse } from '../lib/http-wire.mjs';
+import { spawnCli, startCli } from '../lib/cli.mjs';
+import { waitUntil } from '../lib/wait.mjs';
+import { startMaster, killAll, assertAllGone } from '../lib/master.mjs';
+import { uwsgiRequest } from '../lib/uwsgi-client.mjs';
 
 const APP = join(FIXTURES, 'log-app.mjs');
 

@@ -2,11 +2,14 @@
 // the same time: harakiri on the oldest request in progress while other requests start
 // and end around it, and reload-on-rss on readings that belong to the process judged.
 // As in master.test.mjs: `node bin/tsgi.js --master` as a child process, HTTP on
-// 127.0.0.1 only, every process it had checked gone at the end (test/master.mjs).
+// 127.0.0.1 only, every process it had checked gone at the end (test/lib/master.mjs).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { delay, withTimeout, connect, req } from '../helpers.mjs';
-import { get, readyMaster, killAll, stopGracefully, isGone, describePid } from '../master.mjs';
+import { delay, withTimeout } from '../lib/wait.mjs';
+import { connect } from '../lib/raw-client.mjs';
+import { req } from '../lib/http-wire.mjs';
+import { get, readyMaster, killAll, stopGracefully } from '../lib/master.mjs';
+import { isGone, describePid } from '../lib/proc.mjs';
 
 const T = { timeout: 30000 };
 const HARAKIRI = 3;

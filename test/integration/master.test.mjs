@@ -21,13 +21,17 @@
 // as gone; a zombie of a live master does not (the master must reap its workers).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { ROOT, CLI, FIXTURES, delay, withTimeout, waitUntil, connect, req } from '../helpers.mjs';
-import { APP, get, startMaster, readyMaster, assertAllGone, killAll, stopGracefully, isGone, describePid } from '../master.mjs';
+import { FIXTURES } from '../lib/project.mjs';
+import { delay, withTimeout, waitUntil } from '../lib/wait.mjs';
+import { connect } from '../lib/raw-client.mjs';
+import { spawnCli } from '../lib/cli.mjs';
+import { req } from '../lib/http-wire.mjs';
+import { APP, get, startMaster, readyMaster, assertAllGone, killAll, stopGracefully } from '../lib/master.mjs';
+import { isGone, describePid } from '../lib/proc.mjs';
 
 const THROWS = join(FIXTURES, 'master', 'throws-on-load.mjs');
 const T = { timeout: 30000 };
@@ -200,7 +204,7 @@ test('SIGHUP under load: a chain reload with no error, no non-2xx, no timeout; e
   }
 });
 
-/** Reads one response from conn (a helpers connect()): { status, headers (lower-case text), body }. */
+/** Reads one response from conn (connect() of ../lib/raw-client.mjs): { status, headers (lower-case text), body }. */
 async function readResponse(conn, from = 0, ms = 3000) {
   const data = await conn.waitFor((d) => {
     const head = d.indexOf('\r\n\r\n', from, 'latin1');
@@ -524,19 +528,12 @@ test('SIGTTOU during a chain reload: the worker it removes gets no successor, an
 
 /** Runs `node bin/tsgi.js ...args` to its end (5 s at most): { code, signal, stderr }. */
 async function runCli(args) {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.setEncoding('latin1');
-  child.stderr.on('data', (s) => (stderr += s));
-  const exited = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stderr })));
+  const cli = spawnCli(args);
   try {
-    return await withTimeout(exited, 5000, `tsgi ${args.join(' ')}`);
+    const { code, signal } = await cli.waitExit(5000);
+    return { code, signal, stderr: cli.stderrText() };
   } finally {
-    try {
-      process.kill(child.pid, 'SIGKILL');
-    } catch {
-      // ended
-    }
+    await cli.kill();
   }
 }
 

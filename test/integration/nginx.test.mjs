@@ -15,19 +15,14 @@ import { chmodSync, existsSync, lstatSync, rmSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { FIXTURES, ROOT, request, req, rawRequest, responses, parseResponses, parseResponse, withTimeout, delay, waitUntil, spawnCli, startCli } from '../helpers.mjs';
-import {
-  findNginx,
-  findUwsgiParams,
-  nginxVersion,
-  nginxWorkers,
-  startNginx,
-  makeTempDir,
-  makeStaleSocket,
-  rawExchange,
-  uwsgiRequest,
-  nginxLikeVars,
-} from '../nginx.mjs';
+import { FIXTURES, ROOT } from '../lib/project.mjs';
+import { request, rawRequest, responses } from '../lib/raw-client.mjs';
+import { req, parseResponses, parseResponse } from '../lib/http-wire.mjs';
+import { withTimeout, delay, waitUntil } from '../lib/wait.mjs';
+import { spawnCli, startCli } from '../lib/cli.mjs';
+import { findNginx, findUwsgiParams, nginxVersion, nginxWorkers, startNginx } from '../lib/nginx.mjs';
+import { makeTempDir, makeStaleSocket } from '../lib/temp.mjs';
+import { rawExchange, uwsgiRequest, nginxLikeVars } from '../lib/uwsgi-client.mjs';
 import { serve } from '../../dist/lib/index.js';
 import { application, streamChunk, STREAM_CHUNKS, STREAM_CHUNK_SIZE } from '../fixtures/nginx/app.mjs';
 

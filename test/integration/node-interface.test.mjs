@@ -7,9 +7,14 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { createReadStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BACKENDS, FIXTURES, startServer, startCli, connect, req, request, waitUntil, parseResponse } from '../helpers.mjs';
+import { BACKENDS, FIXTURES } from '../lib/project.mjs';
+import { startServer } from '../lib/server.mjs';
+import { startCli } from '../lib/cli.mjs';
+import { connect, request } from '../lib/raw-client.mjs';
+import { req, parseResponse } from '../lib/http-wire.mjs';
+import { waitUntil } from '../lib/wait.mjs';
 import { fromNodeListener } from '../../dist/lib/index.js';
-import { uwsgiRequest, nginxLikeVars } from '../nginx.mjs';
+import { uwsgiRequest, nginxLikeVars } from '../lib/uwsgi-client.mjs';
 
 const T = { timeout: 30000 };
 const STATIC_FILE = join(FIXTURES, 'frameworks', 'static', 'hello.txt');

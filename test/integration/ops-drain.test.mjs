@@ -11,27 +11,19 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { join } from 'node:path';
-import { FIXTURES, connect, delay, spawnCli, waitUntil } from '../helpers.mjs';
-import { get, statsPort } from '../ops.mjs';
+import { FIXTURES } from '../lib/project.mjs';
+import { connect } from '../lib/raw-client.mjs';
+import { delay, waitUntil } from '../lib/wait.mjs';
+import { spawnCli } from '../lib/cli.mjs';
+import { get, statsPort } from '../lib/ops.mjs';
+import { httpGet } from '../lib/http-client.mjs';
 
 const APP = join(FIXTURES, 'ops-app.mjs');
 const DELAY_S = 2;
 const LAG_MS = 1000; // the load balancer's: from /readyz 503 to no more requests (< the delay)
 const LOOPS = 4;
 
-function request(port, path, agent) {
-  return new Promise((resolve, reject) => {
-    const r = http.get({ host: '127.0.0.1', port, path, agent, timeout: 10000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (body += d));
-      res.on('end', () => (res.complete ? resolve({ status: res.statusCode, headers: res.headers, body }) : reject(Object.assign(new Error('incomplete response'), { code: 'INCOMPLETE' }))));
-      res.on('error', reject);
-    });
-    r.on('timeout', () => r.destroy(Object.assign(new Error('no answer within 10 s'), { code: 'TIMEOUT' })));
-    r.on('error', reject);
-  });
-}
+const request = (port, path, agent) => httpGet(port, path, { agent, timeoutMs: 10000, encoding: 'utf8', requireComplete: true });
 
 function refused(port) {
   return new Promise((resolve) => {

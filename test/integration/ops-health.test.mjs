@@ -8,8 +8,11 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FIXTURES, rawRequest, spawnCli, waitUntil } from '../helpers.mjs';
-import { get, statsPort, stopCli } from '../ops.mjs';
+import { FIXTURES } from '../lib/project.mjs';
+import { rawRequest } from '../lib/raw-client.mjs';
+import { spawnCli } from '../lib/cli.mjs';
+import { waitUntil } from '../lib/wait.mjs';
+import { get, statsPort, stopCli } from '../lib/ops.mjs';
 
 const SLOW_LOAD = join(FIXTURES, 'ops-slow-load.mjs');
 

@@ -9,9 +9,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FIXTURES, spawnCli, waitUntil, withTimeout } from '../helpers.mjs';
-import { freePort } from '../nginx-core.mjs';
-import { assertKnownMix, get, KNOWN_MIX, parseMetrics, sendKnownMix, statsPort, stopCli } from '../ops.mjs';
+import { FIXTURES } from '../lib/project.mjs';
+import { spawnCli } from '../lib/cli.mjs';
+import { waitUntil, withTimeout } from '../lib/wait.mjs';
+import { freePort } from '../lib/ports.mjs';
+import { assertKnownMix, get, KNOWN_MIX, parseMetrics, sendKnownMix, statsPort, stopCli } from '../lib/ops.mjs';
 
 const APP = join(FIXTURES, 'ops-app.mjs');
 const have = (bin) => spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0;

@@ -11,8 +11,11 @@ import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { ROOT, spawnCli, request, req } from '../helpers.mjs';
-import { RegistryUnreachable, typeScripts } from '../typescripts.mjs';
+import { ROOT } from '../lib/project.mjs';
+import { spawnCli } from '../lib/cli.mjs';
+import { request } from '../lib/raw-client.mjs';
+import { req } from '../lib/http-wire.mjs';
+import { RegistryUnreachable, typeScripts } from '../lib/typescripts.mjs';
 
 const T = { timeout: 120000 };
 

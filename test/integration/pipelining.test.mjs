@@ -7,8 +7,11 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { join } from 'node:path';
-import { BACKENDS, FIXTURES, delay, parseResponse, spawnCli, withTimeout } from '../helpers.mjs';
-import { processTable, residentBytes } from '../proc.mjs';
+import { BACKENDS, FIXTURES } from '../lib/project.mjs';
+import { delay, withTimeout } from '../lib/wait.mjs';
+import { parseResponse } from '../lib/http-wire.mjs';
+import { spawnCli } from '../lib/cli.mjs';
+import { processTable, residentBytes } from '../lib/proc.mjs';
 
 // Answers with the path, a POST's body after it, and ?pad=N bytes of "x" after that.
 const APP = join(FIXTURES, 'pipeline-app.mjs');

@@ -2,11 +2,14 @@
 // --gid, --touch-reload, --limit-as. Every test ends what it started, by pid.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, FIXTURES, ROOT, delay, spawnCli, waitUntil } from '../helpers.mjs';
+import { FIXTURES, ROOT } from '../lib/project.mjs';
+import { delay, waitUntil } from '../lib/wait.mjs';
+import { childrenOf, procStat, readProc, statusNumber } from '../lib/proc.mjs';
+import { spawnCli } from '../lib/cli.mjs';
+import { httpGet } from '../lib/http-client.mjs';
 
 const APP = join(FIXTURES, 'master', 'app.mjs');
 
@@ -19,23 +22,7 @@ function alive(pid) {
   }
 }
 
-function childrenOf(pid) {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
-
-function statusField(pid, field) {
-  const m = new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
-  return m ? Number(m[1]) : undefined;
-}
-
-async function get(port, path = '/') {
-  const r = await fetch(`http://127.0.0.1:${port}${path}`, { headers: { connection: 'close' } });
-  return { status: r.status, text: await r.text() };
-}
+const get = (port, path = '/') => httpGet(port, path, { headers: { connection: 'close' }, encoding: 'utf8' });
 
 async function stop(cli) {
   cli.signal('SIGTERM');
@@ -67,23 +54,21 @@ test('--daemonize: the command returns at once; the daemon serves, in its own se
   const pidfile = join(dir, 'tsgi.pid');
   let daemonPid;
   try {
-    const child = spawn(process.execPath, [CLI, '--master', '--processes', '1', '--http', '127.0.0.1:0', '--daemonize', logfile, '--pidfile', pidfile, '--wsgi-file', APP], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const code = await new Promise((resolve) => child.on('close', resolve));
+    const launcher = spawnCli(['--master', '--processes', '1', '--http', '127.0.0.1:0', '--daemonize', logfile, '--pidfile', pidfile, '--wsgi-file', APP]);
+    const { code } = await launcher.exited;
+    const stderr = launcher.stderrText();
     assert.equal(code, 0);
     assert.match(stderr, /daemonized as pid (\d+), logging to /);
     daemonPid = Number(/daemonized as pid (\d+)/.exec(stderr)[1]);
     await waitUntil(() => existsSync(pidfile), 5000, 'the pidfile');
     assert.equal(Number(readFileSync(pidfile, 'utf8')), daemonPid);
-    const sid = Number(readFileSync(`/proc/${daemonPid}/stat`, 'latin1').split(') ')[1].split(' ')[3]);
+    const sid = procStat(daemonPid).session;
     assert.equal(sid, daemonPid, 'the daemon leads its own session');
     await waitUntil(() => /worker 1 \(pid: \d+\) ready/.test(readFileSync(logfile, 'latin1')), 5000, 'the worker');
     const port = Number(/bound to TCP address 127\.0\.0\.1:(\d+)/.exec(readFileSync(logfile, 'latin1'))[1]);
     assert.equal((await get(port)).status, 200);
     // --stop PIDFILE ends it.
-    const stopper = spawn(process.execPath, [CLI, '--stop', pidfile], { stdio: 'ignore' });
-    assert.equal(await new Promise((resolve) => stopper.on('close', resolve)), 0);
+    assert.equal((await spawnCli(['--stop', pidfile]).exited).code, 0);
     await waitUntil(() => !alive(daemonPid), 8000, 'the daemon to stop');
   } finally {
     if (daemonPid && alive(daemonPid)) process.kill(daemonPid, 'SIGKILL');
@@ -99,12 +84,12 @@ test('--uid nobody --gid nogroup: sockets bound as root (port 80 would work), wo
     await cli.waitStderr(/worker 2 \(pid: \d+\) ready/);
     await cli.waitStderr(/worker 1 \(pid: \d+\) ready/);
     assert.equal((await get(port)).status, 200);
-    assert.equal(statusField(cli.child.pid, 'Uid'), 65534, 'the master dropped too');
+    assert.equal(statusNumber(cli.child.pid, 'Uid'), 65534, 'the master dropped too');
     const workers = childrenOf(cli.child.pid);
     assert.equal(workers.length, 2);
     for (const w of workers) {
-      assert.equal(statusField(w, 'Uid'), 65534);
-      assert.equal(statusField(w, 'Gid'), 65534);
+      assert.equal(statusNumber(w, 'Uid'), 65534);
+      assert.equal(statusNumber(w, 'Gid'), 65534);
     }
     await stop(cli);
     assert.equal((await cli.waitExit()).code, 0);
@@ -159,9 +144,9 @@ test('--limit-as: each worker runs under RLIMIT_AS', async () => {
     await cli.waitStderr(/worker 1 \(pid: \d+\) ready/, 20000);
     assert.equal((await get(port)).status, 200);
     const [worker] = childrenOf(cli.child.pid);
-    const limits = readFileSync(`/proc/${worker}/limits`, 'latin1');
+    const limits = readProc(`${worker}/limits`);
     assert.match(limits, new RegExp(`Max address space\\s+${8192 * 1024 * 1024}\\s+${8192 * 1024 * 1024}\\s+bytes`));
-    assert.match(readFileSync(`/proc/${cli.child.pid}/limits`, 'latin1'), /Max address space\s+unlimited/, 'the master is not limited');
+    assert.match(readProc(`${cli.child.pid}/limits`), /Max address space\s+unlimited/, 'the master is not limited');
     await stop(cli);
   } finally {
     await cli.kill();

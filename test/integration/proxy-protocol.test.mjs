@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { BACKENDS, FIXTURES, spawnCli } from '../helpers.mjs';
+import { BACKENDS, FIXTURES } from '../lib/project.mjs';
+import { spawnCli } from '../lib/cli.mjs';
 
 const APP = join(FIXTURES, 'peer-app.mjs');
 const SIG = Buffer.from('\r\n\r\n\0\r\nQUIT\n', 'latin1');

@@ -8,8 +8,13 @@ import net from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FIXTURES, REFUSALS, REFUSAL_LIMITS, spawnCli, startCli, rawRequest, parseResponses, delay, waitUntil } from '../helpers.mjs';
-import { uwsgiRequest, nginxLikeVars } from '../nginx.mjs';
+import { FIXTURES } from '../lib/project.mjs';
+import { REFUSALS, REFUSAL_LIMITS } from '../lib/refusals.mjs';
+import { spawnCli, startCli } from '../lib/cli.mjs';
+import { rawRequest } from '../lib/raw-client.mjs';
+import { parseResponses } from '../lib/http-wire.mjs';
+import { delay, waitUntil } from '../lib/wait.mjs';
+import { uwsgiRequest, nginxLikeVars, uwsgiPacket } from '../lib/uwsgi-client.mjs';
 import { KNOWN_DIFFERENCES } from '../conformance/differences.mjs';
 
 const TEXT = { 400: 'Bad Request', 408: 'Request Timeout', 413: 'Content Too Large', 431: 'Request Header Fields Too Large', 501: 'Not Implemented', 505: 'HTTP Version Not Supported' };
@@ -119,7 +124,6 @@ for (const backend of ['native', 'js']) {
       await cli.kill();
       rmSync(dir, { recursive: true, force: true });
     });
-    const { uwsgiPacket } = await import('../nginx.mjs');
     const started = Date.now();
     const data = await new Promise((resolve, reject) => {
       const s = net.connect({ path });
@@ -148,7 +152,6 @@ for (const backend of ['native', 'js']) {
     const cli = await startCli(['--backend', backend, '--uwsgi-socket', '127.0.0.1:0', '--disable-logging', '--wsgi-file', join(FIXTURES, 'app.mjs')]);
     t.after(() => cli.kill());
     const port = cli.sockets.find((s) => s.protocol === 'uwsgi').port;
-    const { uwsgiPacket } = await import('../nginx.mjs');
     const packet = uwsgiPacket(nginxLikeVars({ uri: '/bytes' }));
     const data = await new Promise((resolve, reject) => {
       const s = net.connect({ port, host: '127.0.0.1' });

@@ -16,12 +16,13 @@
 // temporary directory is removed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { delay, withTimeout, waitUntil } from '../helpers.mjs';
-import { startMaster as startMasterWith, readyMaster as readyMasterWith, assertAllGone, killAll, stopGracefully, isGone, describePid } from '../master.mjs';
+import { delay, withTimeout, waitUntil } from '../lib/wait.mjs';
+import { startMaster as startMasterWith, readyMaster as readyMasterWith, assertAllGone, killAll, stopGracefully } from '../lib/master.mjs';
+import { isGone, describePid } from '../lib/proc.mjs';
+import { httpGet } from '../lib/http-client.mjs';
 
 const T = { timeout: 40000 };
 const ABORTED = /^tsgi: reload aborted: the application failed to load; the old workers keep serving: the application \S+app\.mjs failed to load: SyntaxError: .+$/m;
@@ -59,7 +60,7 @@ function touch(file, offsetSeconds) {
 }
 
 // ---------------------------------------------------------------------------------
-// Processes (test/master.mjs), logging off: what is asserted is the master's own lines.
+// Processes (test/lib/master.mjs), logging off: what is asserted is the master's own lines.
 
 const startMaster = (app, args = [], opts = {}) => startMasterWith(['--disable-logging', ...args], { ...opts, app });
 const readyMaster = (app, args = [], opts = {}) => readyMasterWith(['--disable-logging', ...args], { ...opts, app });
@@ -68,21 +69,10 @@ const readyMaster = (app, args = [], opts = {}) => readyMasterWith(['--disable-l
 // Clients
 
 /** GET / on a fresh connection: { status, body, version, pid }; rejects on an error or after timeoutMs. */
-function get(port, timeoutMs = 5000) {
-  return new Promise((resolve, reject) => {
-    const r = http.get({ host: '127.0.0.1', port, path: '/', agent: false, timeout: timeoutMs }, (res) => {
-      let body = '';
-      res.setEncoding('latin1');
-      res.on('data', (d) => (body += d));
-      res.on('end', () => {
-        const [version, pid] = body.trim().split(' ');
-        resolve({ status: res.statusCode, body, version, pid: Number(pid) });
-      });
-      res.on('error', reject);
-    });
-    r.on('timeout', () => r.destroy(new Error(`no response within ${timeoutMs} ms`)));
-    r.on('error', reject);
-  });
+async function get(port, timeoutMs = 5000) {
+  const { status, body } = await httpGet(port, '/', { timeoutMs });
+  const [version, pid] = body.trim().split(' ');
+  return { status, body, version, pid: Number(pid) };
 }
 
 /**

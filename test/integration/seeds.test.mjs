@@ -13,8 +13,15 @@ import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FIXTURES, ROOT, spawnCli, request, req, waitUntil, delay } from '../helpers.mjs';
-import { findNginx, findUwsgiParams, makeTempDir, freePort, startNginx } from '../nginx.mjs';
+import { FIXTURES, ROOT } from '../lib/project.mjs';
+import { spawnCli } from '../lib/cli.mjs';
+import { request } from '../lib/raw-client.mjs';
+import { req } from '../lib/http-wire.mjs';
+import { waitUntil, delay } from '../lib/wait.mjs';
+import { findNginx, findUwsgiParams, startNginx } from '../lib/nginx.mjs';
+import { makeTempDir } from '../lib/temp.mjs';
+import { freePort } from '../lib/ports.mjs';
+import { descendantsOf, procStat } from '../lib/proc.mjs';
 
 const SEEDS = join(ROOT, '..', 'shared', 'seeds');
 const FIX = join(FIXTURES, 'seeds');
@@ -67,34 +74,10 @@ function iniBlocks(text) {
 // ---------------------------------------------------------------------------------
 // Processes
 
-/** Every descendant pid of pid (Linux /proc), deepest last. */
-function descendants(pid) {
-  const children = new Map();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const ppid = Number(/^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${entry}/status`, 'latin1'))[1]);
-      if (!children.has(ppid)) children.set(ppid, []);
-      children.get(ppid).push(Number(entry));
-    } catch {
-      // gone while we looked
-    }
-  }
-  const out = [];
-  const walk = (p) => {
-    for (const c of children.get(p) ?? []) {
-      out.push(c);
-      walk(c);
-    }
-  };
-  walk(pid);
-  return out;
-}
-
 const alive = (pid) => {
   try {
     process.kill(pid, 0);
-    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'latin1'));
+    return procStat(pid)?.state !== 'Z';
   } catch {
     return false;
   }
@@ -102,7 +85,7 @@ const alive = (pid) => {
 
 /** SIGKILL to pid and its descendants, each by pid. */
 function killTree(pid) {
-  for (const p of [pid, ...descendants(pid)]) {
+  for (const p of [pid, ...descendantsOf(pid)]) {
     try {
       process.kill(p, 'SIGKILL');
     } catch {
@@ -113,7 +96,7 @@ function killTree(pid) {
 
 /** SIGTERM, then the exit code (SIGKILL to the tree after 10 s). */
 async function stop(cli) {
-  const pids = [cli.child.pid, ...descendants(cli.child.pid)];
+  const pids = [cli.child.pid, ...descendantsOf(cli.child.pid)];
   cli.signal('SIGTERM');
   try {
     return await cli.waitExit(10000);
@@ -482,7 +465,7 @@ describe('--py-autoreload in single-process mode', () => {
     const port = await freePort();
     const cli = spawnCli(['--http', `127.0.0.1:${port}`, '--py-autoreload', '1', '--disable-logging', '--wsgi-file', join(dir, 'app.ts')]);
     t.after(async () => {
-      for (const p of descendants(cli.child.pid)) killTree(p);
+      for (const p of descendantsOf(cli.child.pid)) killTree(p);
       await cli.kill();
     });
     await cli.port;
@@ -512,7 +495,7 @@ describe('--py-autoreload in single-process mode', () => {
       throw new Error(`${err.message}\n${cli.stderrText()}`);
     });
 
-    const children = descendants(cli.child.pid);
+    const children = descendantsOf(cli.child.pid);
     assert.deepEqual(await stop(cli), { code: 0, signal: null }, cli.stderrText());
     await waitUntil(() => children.every((p) => !alive(p)), 5000, 'the child to exit with its parent');
   });

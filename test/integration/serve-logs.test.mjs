@@ -1,12 +1,13 @@
 // serve()'s errorLog and logFd: a program that embeds tsgi sends the application's errors
 // (and wsgi.errors) and the request and refusal lines where it wants them, and nothing
 // reaches its stderr. The test suites' in-process servers use this to stay quiet in a
-// passing run (serverLogSince() in ../helpers.mjs).
+// passing run (serverLogSince() in ../lib/server.mjs).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { ROOT, BACKENDS, withTimeout } from '../helpers.mjs';
+import { ROOT, BACKENDS } from '../lib/project.mjs';
+import { withTimeout } from '../lib/wait.mjs';
 
 // The embedding program: a server whose application writes to wsgi.errors and throws on
 // /boom, one request it serves, one it throws on and one it refuses, then it prints what

@@ -6,7 +6,10 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FIXTURES, spawnCli, startCli, request, req } from '../helpers.mjs';
+import { FIXTURES } from '../lib/project.mjs';
+import { spawnCli, startCli } from '../lib/cli.mjs';
+import { request } from '../lib/raw-client.mjs';
+import { req } from '../lib/http-wire.mjs';
 
 const T = { timeout: 20000 };
 

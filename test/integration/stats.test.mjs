@@ -7,7 +7,10 @@ import { connect } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FIXTURES, spawnCli, waitUntil } from '../helpers.mjs';
+import { FIXTURES } from '../lib/project.mjs';
+import { spawnCli } from '../lib/cli.mjs';
+import { waitUntil } from '../lib/wait.mjs';
+import { httpGet } from '../lib/http-client.mjs';
 
 const APP = join(FIXTURES, 'app.mjs');
 
@@ -26,11 +29,7 @@ function readAll(options) {
   });
 }
 
-async function get(port, path = '/') {
-  const r = await fetch(`http://127.0.0.1:${port}${path}`, { headers: { connection: 'close' } });
-  await r.arrayBuffer();
-  return r.status;
-}
+const get = async (port, path = '/') => (await httpGet(port, path, { headers: { connection: 'close' } })).status;
 
 const WORKER_KEYS = ['id', 'pid', 'accepting', 'requests', 'delta_requests', 'exceptions', 'harakiri_count', 'accept_errors', 'status', 'rss', 'vsz', 'running_time', 'last_spawn', 'respawn_count', 'tx', 'avg_rt'];
 

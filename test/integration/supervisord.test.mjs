@@ -9,9 +9,12 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, FIXTURES, ROOT, waitUntil, withTimeout } from '../helpers.mjs';
-import { freePort, makeTempDir } from '../nginx.mjs';
-import { childrenOf, get, isGone } from '../master.mjs';
+import { CLI, FIXTURES, ROOT } from '../lib/project.mjs';
+import { waitUntil, withTimeout } from '../lib/wait.mjs';
+import { freePort } from '../lib/ports.mjs';
+import { makeTempDir } from '../lib/temp.mjs';
+import { get } from '../lib/master.mjs';
+import { childrenOf, isGone } from '../lib/proc.mjs';
 
 const which = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).stdout.trim() || undefined;
 const SUPERVISORD = which('supervisord');

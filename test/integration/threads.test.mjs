@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { FIXTURES, spawnCli } from '../helpers.mjs';
+import { FIXTURES } from '../lib/project.mjs';
+import { spawnCli } from '../lib/cli.mjs';
 
 const APP = join(FIXTURES, 'threads', 'app.mjs');
 

@@ -11,8 +11,11 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FIXTURES, ROOT, spawnCli, request, req } from '../helpers.mjs';
-import { assertAllGone, killAll, readyMaster, startMaster, stopGracefully } from '../master.mjs';
+import { FIXTURES, ROOT } from '../lib/project.mjs';
+import { spawnCli } from '../lib/cli.mjs';
+import { request } from '../lib/raw-client.mjs';
+import { req } from '../lib/http-wire.mjs';
+import { assertAllGone, killAll, readyMaster, startMaster, stopGracefully } from '../lib/master.mjs';
 
 const APPS = join(FIXTURES, 'ts-apps');
 const T = { timeout: 30000 };

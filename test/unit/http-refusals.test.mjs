@@ -8,7 +8,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT } from '../helpers.mjs';
+import { ROOT } from '../lib/project.mjs';
 import { clientErrorRefusal, HTTP_REFUSALS } from '../../dist/lib/protocol/http-refusals.js';
 import { splitTarget } from '../../dist/lib/protocol/request-target.js';
 

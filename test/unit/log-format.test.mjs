@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { ROOT } from '../helpers.mjs';
+import { ROOT } from '../lib/project.mjs';
 
 const { shouldLog, compileLogFormat, escapeText, isoDate, apacheDate, customRequestLine } = await import(join(ROOT, 'dist', 'lib', 'logging', 'log-format.js'));
 

@@ -4,8 +4,11 @@ import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { makeServer } from '../../dist/lib/index.js';
-import { BACKENDS, request, req, connect, withTimeout, delay } from '../helpers.mjs';
-import { freePort } from '../nginx-core.mjs';
+import { BACKENDS } from '../lib/project.mjs';
+import { request, connect } from '../lib/raw-client.mjs';
+import { req } from '../lib/http-wire.mjs';
+import { withTimeout, delay } from '../lib/wait.mjs';
+import { freePort } from '../lib/ports.mjs';
 
 function app(environ, startResponse) {
   if (environ.PATH_INFO === '/slow') {

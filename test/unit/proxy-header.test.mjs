@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT } from '../helpers.mjs';
+import { ROOT } from '../lib/project.mjs';
 import { parseProxyHeader } from '../../dist/lib/protocol/proxy-header.js';
 
 const DIR = join(ROOT, 'test', 'requests', 'proxy');

@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT } from '../helpers.mjs';
+import { ROOT } from '../lib/project.mjs';
 import { parseUwsgiPacket, stripScriptName, UWSGI_ERRORS, UWSGI_MAX_VARS } from '../../dist/lib/protocol/uwsgi-packet.js';
 
 const CORPUS = join(ROOT, 'test', 'uwsgi');

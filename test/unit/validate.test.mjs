@@ -8,7 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { validate, checkEnviron, TsgiError } from '../../dist/lib/index.js';
-import { BACKENDS, ROOT, startServer, request, req, spawnCli, delay } from '../helpers.mjs';
+import { BACKENDS, ROOT } from '../lib/project.mjs';
+import { startServer } from '../lib/server.mjs';
+import { request } from '../lib/raw-client.mjs';
+import { req } from '../lib/http-wire.mjs';
+import { spawnCli } from '../lib/cli.mjs';
+import { delay } from '../lib/wait.mjs';
 
 const APP = 'TSGI_ERR_APP_CONTRACT';
 const SERVER = 'TSGI_ERR_SERVER_CONTRACT';

@@ -1,4 +1,4 @@
-// The nginx that the tests (test/nginx.mjs) and the bench (bench/lib/nginx.mjs) both
+// The nginx that the tests (test/lib/nginx.mjs) and the bench (bench/lib/nginx.mjs) both
 // run: finding it and its uwsgi_params, the frame of a throw-away nginx.conf with
 // everything nginx writes in one directory, starting it on a free 127.0.0.1 port (another
 // port when that one was taken meanwhile) and waiting until it accepts, and stopping it
@@ -8,9 +8,9 @@
 // cleanup, the bench's CPU pinning and keepalive settings) stays in its own module.
 import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, closeSync, constants, openSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
-import { processTable } from './proc.mjs';
+import { accepts, freePort } from './ports.mjs';
+import { processTable, sigkill } from './proc.mjs';
 
 const CANDIDATES = ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/nginx/sbin/nginx', '/usr/bin/nginx', '/opt/homebrew/bin/nginx'];
 const UWSGI_PARAMS = ['/etc/nginx/uwsgi_params', '/usr/local/etc/nginx/uwsgi_params', '/usr/local/nginx/conf/uwsgi_params', '/opt/homebrew/etc/nginx/uwsgi_params'];
@@ -54,32 +54,6 @@ export function findUwsgiParams() {
   return UWSGI_PARAMS.find((p) => accessible(p, constants.R_OK));
 }
 
-/** A port that was free on 127.0.0.1 a moment ago. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Resolves true once something accepts on host:port (false on refusal, or after 500 ms). */
-export function accepts(port, host = '127.0.0.1') {
-  return new Promise((resolve) => {
-    const s = net.connect({ port, host });
-    const done = (v) => {
-      s.destroy();
-      resolve(v);
-    };
-    s.once('connect', () => done(true));
-    s.once('error', () => done(false));
-    s.setTimeout(500, () => done(false));
-  });
-}
-
 /**
  * An nginx.conf that keeps everything nginx writes in dir (pid, error log, temp paths):
  * one master, one worker, no access log; writer names who wrote it (its first line),
@@ -119,17 +93,6 @@ function readText(file, encoding = 'latin1') {
 /** The pids of the processes whose parent is pid (Linux /proc): an nginx master's workers. */
 export function workerPids(pid) {
   return [...processTable()].filter(([, p]) => p.ppid === pid).map(([child]) => child);
-}
-
-/** SIGKILL to each pid, one by one; a pid already gone is passed over. */
-export function sigkill(pids) {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
 }
 
 /**

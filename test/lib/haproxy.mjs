@@ -5,7 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { accepts, freePort } from './nginx-core.mjs';
+import { accepts, freePort } from './ports.mjs';
 
 const CANDIDATES = ['/usr/sbin/haproxy', '/usr/local/sbin/haproxy', '/usr/bin/haproxy'];
 
@@ -29,7 +29,7 @@ export async function startHaproxy({ backendPort, mode = 'tcp', server = '', ext
   const cfg = join(dir, 'haproxy.cfg');
   writeFileSync(
     cfg,
-    `# written by test/haproxy.mjs
+    `# written by test/lib/haproxy.mjs
 global
     maxconn 256
 

@@ -2,8 +2,8 @@
 // port from the log, a GET on it, a known mix of requests and refusals, and the
 // metrics page read into numbers.
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import { rawRequest } from './helpers.mjs';
+import { httpGet } from './http-client.mjs';
+import { rawRequest } from './raw-client.mjs';
 
 const STATS = /stats server enabled on 127\.0\.0\.1:(\d+) \(http\)/;
 
@@ -13,18 +13,7 @@ export async function statsPort(cli) {
 }
 
 /** GET path on 127.0.0.1:port on a connection of its own: { status, headers, body }. */
-export function get(port, path, { timeoutMs = 3000 } = {}) {
-  return new Promise((resolve, reject) => {
-    const r = http.get({ host: '127.0.0.1', port, path, agent: false, timeout: timeoutMs }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
-    });
-    r.on('timeout', () => r.destroy(new Error(`GET ${path} on port ${port}: no answer within ${timeoutMs} ms`)));
-    r.on('error', reject);
-  });
-}
+export const get = (port, path, { timeoutMs = 3000 } = {}) => httpGet(port, path, { timeoutMs, encoding: 'utf8' });
 
 /** SIGTERM, and the exit that must follow: code 0 (the CLI is killed if it does not come). */
 export async function stopCli(cli) {

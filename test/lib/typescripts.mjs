@@ -3,14 +3,14 @@
 // of each major version users have (5: the JavaScript compiler; 7: the native one, whose
 // "types" default no longer takes in every @types package). Each is installed once into
 // node_modules/.cache/tsgi-typescripts/<major>/ (npm ci starts it again from nothing).
-// `node test/typescripts.mjs` installs them ahead of the tests (CI may call it before
+// `node test/lib/typescripts.mjs` installs them ahead of the tests (CI may call it before
 // npm test); the test calls typeScripts() itself.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ROOT } from './project.mjs';
 
-const ROOT = join(fileURLToPath(import.meta.url), '..', '..');
 export const CACHE = join(ROOT, 'node_modules', '.cache', 'tsgi-typescripts');
 export const MAJORS = ['5', '7'];
 

@@ -18,7 +18,9 @@ import http from 'node:http';
 import { createHash, randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { FIXTURES, req, request } from './helpers.mjs';
+import { FIXTURES } from './project.mjs';
+import { req } from './http-wire.mjs';
+import { request } from './raw-client.mjs';
 
 export const FRAMEWORK_DIR = join(FIXTURES, 'frameworks');
 

@@ -1,0 +1,9 @@
+// Where the project's pieces are, for the tests: the checkout, the fixtures, the CLI,
+// and the two backends every suite that serves runs against.
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const FIXTURES = join(ROOT, 'test', 'fixtures');
+export const CLI = join(ROOT, 'bin', 'tsgi.js');
+export const BACKENDS = ['native', 'js'];
