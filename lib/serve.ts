@@ -1,14 +1,16 @@
 // serve(app, options): the programmatic entry point, for both backends.
 import { hostname } from 'node:os';
 import { Handler } from './contract/handler.js';
-import { parseSocketAddress } from './protocol/address.js';
+import { parseSocketAddress } from './config/address.js';
 import { removeSocketFile } from './backend/unix-socket.js';
 import { TsgiError } from './base/errors.js';
-import { chooseBackend, loadBinding } from './addon/binding.js';
+import { chooseBackend, loadBinding, type BackendName } from './addon/binding.js';
 import type { Backend, BoundAddress, Server, WorkerSlot } from './backend/backend.js';
-import { bindSockets, socketsOf } from './backend/sockets.js';
+import { bindSockets } from './backend/sockets.js';
+import { socketsOf } from './config/derived.js';
 import { nativeBackend, type NativeBackend } from './native/backend.js';
-import { normalize, type OptionValues } from './config/options.js';
+import { configOf } from './config/make-config.js';
+import type { Config } from './config/typed.js';
 import type { Application } from './contract/types.js';
 import { staticMapped } from './contract/static-map.js';
 import { ErrorLog } from './contract/wsgi-errors.js';
@@ -45,52 +47,67 @@ export interface ServeOptions {
 
 /**
  * Serves app, written to options.interface ("auto" by default: an object with a fetch
- * method is a fetch application, a function a WSGI one). slot: the CLI's one-slot
- * scoreboard in single-process mode (--stats), written by the native server as a worker
- * writes its own (the js backend counts into counters).
+ * method is a fetch application, a function a WSGI one).
  */
-export async function serve(app: Application | FetchApplication | FetchHandler, options: ServeOptions = {}, slot?: WorkerSlot, counters?: Counters): Promise<Server> {
-  const { errorLog, logFd = 2, ...input }: OptionValues = { ...options };
+export async function serve(app: Application | FetchApplication | FetchHandler, options: ServeOptions = {}): Promise<Server> {
+  const { errorLog, logFd = 2, ...input } = options;
   if (errorLog !== undefined && typeof errorLog !== 'function') {
     throw new TsgiError('TSGI_ERR_OPTION_INVALID', `Expected a function for errorLog but received ${typeof errorLog}`);
   }
-  if (!Number.isInteger(logFd) || (logFd as number) < 0) {
+  if (!Number.isInteger(logFd) || logFd < 0) {
     throw new TsgiError('TSGI_ERR_OPTION_INVALID', `Expected a file descriptor (an integer from 0) for logFd but received ${String(logFd)}`);
   }
-  for (const k of ['http', 'httpSocket', 'socket', 'uwsgiSocket']) {
-    if (typeof input[k] === 'string') input[k] = [input[k]];
-  }
-  const values = normalize(input);
-  if (values.logEncoder !== undefined) setMessageEncoder(values.logEncoder as string);
-  const served = await resolveInterface(app, values.interface as string, 'the application given to serve()');
-  const targets = socketsOf(values);
+  const config = configOf(input);
+  if (config.logEncoder !== undefined) setMessageEncoder(config.logEncoder);
+  const served = await resolveInterface(app, config.interface, 'the application given to serve()');
+  return serveConfig(served.app, config, { logFd, errorLog });
+}
+
+/** Where serveConfig()'s server stands in its process; all but logFd optional. */
+export interface ServePlace {
+  /** The backend already chosen (the CLI chooses it, and says so); else config.backend's choice. */
+  backend?: BackendName;
+  logFd: number;
+  errorLog?: (text: string | Uint8Array) => void;
+  /**
+   * The CLI's one-slot scoreboard in single-process mode (--stats), written by the
+   * native server as a worker writes its own (the js backend counts into counters).
+   */
+  slot?: WorkerSlot;
+  counters?: Counters;
+}
+
+/** Serves app (a WSGI application, its interface resolved) with a configuration already made. */
+export async function serveConfig(app: Application, config: Config, place: ServePlace): Promise<Server> {
+  const { errorLog, logFd, slot, counters } = place;
+  const targets = socketsOf(config);
   if (targets.length === 0) targets.push({ address: parseSocketAddress('127.0.0.1:0', 'http'), protocol: 'http' });
-  const backendName = chooseBackend(values.backend as string, (line) => process.emitWarning(line, { code: 'TSGI_ERR_NATIVE_MISSING' }));
+  const backendName = place.backend ?? chooseBackend(config.backend, (line) => process.emitWarning(line, { code: 'TSGI_ERR_NATIVE_MISSING' }));
   let backend: Backend;
   const onException = () => {
     if (counters) counters.exceptions++;
     else if (slot) (backend as NativeBackend).noteException();
   };
-  const handler = new Handler(staticMapped(served.app, values), {
+  const handler = new Handler(staticMapped(app, config), {
     backend: backendName,
     serverName: hostname(),
     onException,
-    ...(values.forwardedAllowIps !== undefined ? { forwarded: ForwardedTrust.parse(values.forwardedAllowIps as string) } : {}),
-    ...(errorLog !== undefined ? { errors: new ErrorLog(errorLog as (text: string | Uint8Array) => void) } : {}),
-    ...(errorLog === undefined && values.logEncoder === 'json' ? { logError: (m: string) => process.stderr.write(messageLine(m.replace(/\n$/, ''))) } : {}),
+    ...(config.forwardedAllowIps !== undefined ? { forwarded: ForwardedTrust.parse(config.forwardedAllowIps) } : {}),
+    ...(errorLog !== undefined ? { errors: new ErrorLog(errorLog) } : {}),
+    ...(errorLog === undefined && config.logEncoder === 'json' ? { logError: (m: string) => process.stderr.write(messageLine(m.replace(/\n$/, ''))) } : {}),
   });
   let native: NativeBackend | undefined;
   if (backendName === 'js') {
     const { jsBackend } = await import('./js/server.js');
-    backend = jsBackend(handler, values, logFd as number, counters);
+    backend = jsBackend(handler, config, logFd, counters);
   } else {
-    backend = native = nativeBackend(handler, values, slot, logFd as number);
+    backend = native = nativeBackend(handler, config, slot, logFd);
   }
-  const logLine = (line: string) => writeSync(logFd as number, line + '\n');
-  const backlog = effectiveBacklog(values.listen as number, logLine);
+  const logLine = (line: string) => writeSync(logFd, line + '\n');
+  const backlog = effectiveBacklog(config.listen, logLine);
   const { bound, files } = await bindSockets<BoundAddress>(
     targets,
-    values,
+    config,
     {
       async tcp(host, port, protocol, spec) {
         const [address, boundPort, family] = await backend.listen(host, port, backlog, protocol);
@@ -107,7 +124,7 @@ export async function serve(app: Application | FetchApplication | FetchHandler, 
   // master's workers do not: it holds the sockets).
   const queues = native ? new ListenQueueWatch(native.tcpListeners, (fd) => loadBinding().listenQueue(fd), logLine).start() : undefined;
   const vacuum = () => {
-    if (values.vacuum) for (const path of files) removeSocketFile(path);
+    if (config.vacuum) for (const path of files) removeSocketFile(path);
   };
   return {
     backend: backendName,

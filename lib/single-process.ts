@@ -1,13 +1,13 @@
 // One process serving (no --master): it loads the application, serves it through
-// serve() on either backend, answers the signals as uWSGI's single process does (SIGINT
+// serveConfig() on either backend, answers the signals as uWSGI's single process does (SIGINT
 // and SIGTERM drain, SIGQUIT stops now, SIGUSR2 reopens the logs) and, as the child of
 // --py-autoreload's supervisor (lib/process/autoreload-supervisor.ts), exits to be
 // started again when the application's files change.
-import { loadBinding } from './addon/binding.js';
+import { loadBinding, type BackendName } from './addon/binding.js';
 import type { Server } from './backend/backend.js';
 import { TsgiError } from './base/errors.js';
 import { dropPrivileges } from './base/privileges.js';
-import type { OptionValues } from './config/options.js';
+import type { Config } from './config/typed.js';
 import { resolveInterface } from './interfaces/index.js';
 import { describeLoadError, loadApplication } from './load/loader.js';
 import { openLogs, type LogFiles } from './logging/log-files.js';
@@ -17,13 +17,14 @@ import { RESTART_CODE, applicationFile, snapshot, watchApplication, type Stamp }
 import { waitForFix } from './process/autoreload-supervisor.js';
 import { drainThenStop, ProcessOps } from './process/process-ops.js';
 import { SignalQueue } from './process/signals.js';
-import { serve } from './serve.js';
+import { serveConfig } from './serve.js';
 
 /**
- * Serves until a signal stops it; resolves with the exit code. autoreload: --py-autoreload's
- * seconds, when this process is its supervisor's child (0 otherwise).
+ * Serves until a signal stops it; resolves with the exit code. backend: the one the CLI
+ * chose (and said); autoreload: --py-autoreload's seconds, when this process is its
+ * supervisor's child (0 otherwise).
  */
-export async function runSingleProcess(values: OptionValues, autoreloadChild: boolean, autoreload: number): Promise<number> {
+export async function runSingleProcess(config: Config, backend: BackendName, autoreloadChild: boolean, autoreload: number): Promise<number> {
   let server: Server;
   let appFile: string;
   let ops: ProcessOps | undefined;
@@ -31,29 +32,23 @@ export async function runSingleProcess(values: OptionValues, autoreloadChild: bo
   // The application's files before it loads: a change made while it loads is seen.
   let baseline: Map<string, Stamp> | undefined;
   if (autoreloadChild && autoreload > 0) {
-    const file = applicationFile(values);
+    const file = applicationFile(config);
     if (file !== undefined) baseline = snapshot(file);
   }
   try {
-    const limitAs = (values.limitAs as number | undefined) ?? 0;
-    if (limitAs > 0) loadBinding().setLimitAs(limitAs * 1024 * 1024);
-    ops = await ProcessOps.start(values);
-    const loaded = await loadApplication({
-      wsgiFile: values.wsgiFile as string | undefined,
-      module: values.module as string | undefined,
-      callable: values.callable as string | undefined,
-    });
-    const served = await resolveInterface(loaded.app, values.interface as string, loaded.file);
+    if (config.limitAs > 0) loadBinding().setLimitAs(config.limitAs * 1024 * 1024);
+    ops = await ProcessOps.start(config, backend);
+    const loaded = await loadApplication({ wsgiFile: config.wsgiFile, module: config.module, callable: config.callable });
+    const served = await resolveInterface(loaded.app, config.interface, loaded.file);
     log(`tsgi: application ${loaded.file} callable '${loaded.callable}' loaded in ${loaded.millis} msecs, interface ${served.description}`);
     appFile = loaded.file;
-    const { help: _h, version: _v, chdir: _c, env: _e, wsgiFile: _w, module: _m, callable: _k, uid: _u, gid: _g, logto: _l, daemonize: _d, interface: _i, logger: _lg, reqLogger: _rl, touchLogreopen: _tl, ...serveOptions } = values;
-    logs = openLogs(values, loadBinding, { all: false, requests: true });
-    server = await serve(served.app, { ...serveOptions, logFd: logs.requestFd }, ops?.slot, ops?.counters);
+    logs = openLogs(config, loadBinding, { all: false, requests: true });
+    server = await serveConfig(served.app, config, { backend, logFd: logs.requestFd, slot: ops?.slot, counters: ops?.counters });
   } catch (err) {
     ops?.close();
     if (err instanceof TsgiError && err.code === 'TSGI_ERR_APP_LOAD') {
       log(`tsgi: ${describeLoadError(err)}`);
-      if (autoreloadChild) return waitForFix(values, autoreload, baseline);
+      if (autoreloadChild) return waitForFix(config, autoreload, baseline);
     } else if (err instanceof TsgiError) {
       log(`tsgi: ${err.message}`);
     } else {
@@ -62,7 +57,7 @@ export async function runSingleProcess(values: OptionValues, autoreloadChild: bo
     return 1;
   }
   try {
-    const dropped = dropPrivileges(values.uid as string | undefined, values.gid as string | undefined);
+    const dropped = dropPrivileges(config.uid, config.gid);
     if (dropped) log(`tsgi: privileges dropped to ${dropped}`);
   } catch (err) {
     log(`tsgi: ${(err as Error).message}`);
@@ -117,7 +112,7 @@ export async function runSingleProcess(values: OptionValues, autoreloadChild: bo
         return;
       }
       if (signal === 'SIGINT' || signal === 'SIGTERM') {
-        void drainThenStop(server, values, signal, ops, () => (stopping = true))?.then(() => {
+        void drainThenStop(server, config, signal, ops, () => (stopping = true))?.then(() => {
           ops?.close();
           log('tsgi: goodbye');
           resolveExit(0);
@@ -125,6 +120,6 @@ export async function runSingleProcess(values: OptionValues, autoreloadChild: bo
       }
     });
     queue.listen(['SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGUSR2']);
-    watchTouch((values.touchLogreopen as string[] | undefined) ?? [], (file) => logs.reopen(`${file} touched`, log));
+    watchTouch(config.touchLogreopen, (file) => logs.reopen(`${file} touched`, log));
   });
 }

@@ -1,8 +1,9 @@
 // What serve() gives its caller (Server, BoundAddress) and what a backend implements
 // for it (Backend): the native one (lib/native/backend.ts) and the js one (lib/js/).
 import type { BackendName } from '../addon/binding.js';
+import type { SocketProtocol } from '../config/derived.js';
 
-export type SocketProtocol = 'http' | 'uwsgi';
+export type { SocketProtocol };
 
 export interface BoundAddress {
   /** The IP address, or the unix socket's path. */

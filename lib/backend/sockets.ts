@@ -1,30 +1,13 @@
-// The sockets the options ask for, and the one loop that binds them all: serve() binds
-// through its backend, the master through the addon (its workers inherit the
-// descriptors); either way unix socket files are prepared, given --chmod-socket and
+// The one loop that binds every socket the configuration asks for (lib/config/derived.ts
+// socketsOf): serve() binds through its backend, the master through the addon (its
+// workers inherit the descriptors); either way unix socket files are prepared, given --chmod-socket and
 // --chown-socket, and removed again when a later socket fails.
 import { TsgiError } from '../base/errors.js';
-import { formatAddress, parseSocketAddress, resolveHost, type SocketAddress } from '../protocol/address.js';
-import type { OptionValues } from '../config/options.js';
+import { formatAddress, resolveHost } from '../protocol/address.js';
+import type { Config } from '../config/typed.js';
+import type { SocketSpec } from '../config/derived.js';
 import { applySocketPermissions, parseOwner, parseSocketMode, prepareUnixSocket, removeSocketFile } from './unix-socket.js';
 import type { SocketProtocol } from './backend.js';
-
-export interface SocketSpec {
-  address: SocketAddress;
-  protocol: SocketProtocol;
-}
-
-/** Every socket the options ask for, in the order uWSGI binds them, with its protocol. */
-export function socketsOf(values: OptionValues): SocketSpec[] {
-  const list: SocketSpec[] = [];
-  const add = (option: string, key: string, protocol: SocketProtocol) => {
-    for (const spec of (values[key] as string[] | undefined) ?? []) list.push({ address: parseSocketAddress(spec, option), protocol });
-  };
-  add('socket', 'socket', values.protocol === 'http' ? 'http' : 'uwsgi');
-  add('uwsgi-socket', 'uwsgiSocket', 'uwsgi');
-  add('http-socket', 'httpSocket', 'http');
-  add('http', 'http', 'http');
-  return list;
-}
 
 /** Why a socket could not be bound, in words, from the error's code. */
 export function listenFailure(err: unknown): string {
@@ -37,7 +20,6 @@ export function listenFailure(err: unknown): string {
   if (code === 'ENFILE') return "the system's open file table is full (fs.file-max)";
   return (err as Error).message;
 }
-
 
 /** How a caller binds one socket; what it returns is the caller's record of it. */
 export interface Binder<T> {
@@ -57,9 +39,9 @@ export interface BoundSockets<T> {
  * on WHERE: WHY" (a TsgiError of the binder's own passes as it is); before it is thrown,
  * undo() closes what the binder opened and the socket files made so far are removed.
  */
-export async function bindSockets<T>(targets: readonly SocketSpec[], values: OptionValues, binder: Binder<T>, undo: () => void): Promise<BoundSockets<T>> {
-  const mode = values.chmodSocket !== undefined ? parseSocketMode(values.chmodSocket as string) : undefined;
-  const owner = values.chownSocket !== undefined ? parseOwner(values.chownSocket as string) : undefined;
+export async function bindSockets<T>(targets: readonly SocketSpec[], config: Config, binder: Binder<T>, undo: () => void): Promise<BoundSockets<T>> {
+  const mode = config.chmodSocket !== undefined ? parseSocketMode(config.chmodSocket) : undefined;
+  const owner = config.chownSocket !== undefined ? parseOwner(config.chownSocket) : undefined;
   const bound: T[] = [];
   const files: string[] = [];
   const attempt = async (shown: string, bind: () => T | Promise<T>): Promise<T> => {

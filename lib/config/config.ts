@@ -23,7 +23,10 @@ import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Docum
 import { TsgiError, type ErrorCode } from '../base/errors.js';
 import { IniSyntaxError, parseIni } from './ini.js';
 import { LogicError, expandLogic, hasLogic, type LogicValue } from './config-logic.js';
-import { OPTIONS, argvEntries, camelCase, coerce, envNames, findOption, suggest, type OptionSpec, type OptionValues } from './options.js';
+import { OPTIONS, argvEntries, envNames, findOption, suggest, type OptionSpec } from './options.js';
+import { makeConfig } from './make-config.js';
+import { VALUE_POLICIES, masterMode } from './derived.js';
+import type { Config } from './typed.js';
 
 export type Source = { kind: 'cli' } | { kind: 'env'; name: string } | { kind: 'file'; file: string; line: number };
 
@@ -46,7 +49,6 @@ interface Entry {
   template?: Part[];
   /** The value as read: a string after placeholders, true for a bare key, a boolean. */
   raw: unknown;
-  value?: unknown;
   source: Source;
   layer: Layer;
   resolving?: boolean;
@@ -64,9 +66,10 @@ export interface Setting {
   overriddenBy?: Source;
 }
 
-export interface Config {
-  /** camelCase option -> value, with the defaults. */
-  values: OptionValues;
+/** What the sources add up to: the configuration, and how it was read. */
+export interface ResolvedConfig {
+  /** The configuration (lib/config/typed.ts), made by makeConfig() (lib/config/make-config.ts). */
+  config: Config;
   /** Every value read, in order: the config files named, the files, the environment, the command line. */
   settings: Setting[];
   /** Unknown keys (without strict), unset placeholders. */
@@ -92,9 +95,6 @@ export class ConfigError extends TsgiError {
 }
 
 const CONFIG_OPTIONS = new Set(['ini', 'yaml', 'json']);
-
-/** The smallest --limit-as (MB) a Node worker with one thread lives under: it reserves ~2.2 GB at start. */
-export const LIMIT_AS_FLOOR = 3072;
 
 function isFile(p: string): boolean {
   try {
@@ -456,7 +456,7 @@ function rawText(raw: unknown): string {
  * Reads every source of options and adds them up. Throws a ConfigError (or the
  * TsgiError of a bad command line) naming the source of what is wrong.
  */
-export function resolveConfig(argv: readonly string[], options: ResolveOptions = {}): Config {
+export function resolveConfig(argv: readonly string[], options: ResolveOptions = {}): ResolvedConfig {
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
   const r = new Resolver(env, cwd);
@@ -474,27 +474,14 @@ export function resolveConfig(argv: readonly string[], options: ResolveOptions =
   const fileEntries = r.entries.filter((e) => e.layer === 'file');
   for (const e of fileEntries) r.resolveEntry(e);
 
-  // Coerce, in read order: the first bad value stops, naming its source.
-  const all = [...fileEntries, ...fromEnv, ...cli];
-  for (const e of all) {
-    if (e.spec === undefined) continue;
-    try {
-      e.value = coerce(e.spec, e.raw);
-    } catch (err) {
-      if (!(err instanceof TsgiError)) throw err;
-      const where = e.layer === 'cli' ? '' : `${describeSource(e.source)}: `;
-      throw new ConfigError(err.code, [`${where}${err.message}`], e.layer === 'cli');
-    }
-  }
-
   // The layers: the command line overrides the environment, which overrides the files.
+  const all = [...fileEntries, ...fromEnv, ...cli];
   const settingOf = new Map<Entry, Setting>();
   for (const e of all) {
     const s: Setting = { name: e.spec?.name ?? e.key, raw: e.raw, source: e.source, status: 'effective' };
     if (e.spec !== undefined && e.key.replace(/_/g, '-') !== e.spec.name) s.writtenAs = e.key;
     settingOf.set(e, s);
   }
-  const values: OptionValues = {};
   for (const spec of OPTIONS) {
     const mine = all.filter((e) => e.spec === spec);
     if (mine.length === 0) continue;
@@ -508,9 +495,22 @@ export function resolveConfig(argv: readonly string[], options: ResolveOptions =
       s.status = 'overridden';
       s.overriddenBy = e.layer === top ? by : effective[0]!.source;
     }
-    values[camelCase(spec.name)] = spec.repeatable ? effective.flatMap((e) => (Array.isArray(e.value) ? e.value : [e.value])) : effective[0]!.value;
   }
-  const strict = values.strict === true;
+
+  // Coerced in read order (the first bad value stops, naming its source, overridden or
+  // not), defaulted and translated: the configuration.
+  const policyNotes = new Map<string, { given: unknown; text: string }>();
+  const config = makeConfig(
+    all.flatMap((e) => (e.spec === undefined ? [] : [{ entry: e, spec: e.spec, raw: e.raw, overridden: settingOf.get(e)!.status === 'overridden' }])),
+    {
+      invalid: (g, err) => {
+        const where = g.entry.layer === 'cli' ? '' : `${describeSource(g.entry.source)}: `;
+        throw new ConfigError(err.code, [`${where}${err.message}`], g.entry.layer === 'cli');
+      },
+      note: (spec, given, text) => policyNotes.set(spec.name, { given, text }),
+    },
+  );
+  const strict = config.strict;
 
   // Unknown keys: placeholders when %(...) refers to them, else errors (strict) or warnings.
   const unknown: string[] = [];
@@ -538,35 +538,25 @@ export function resolveConfig(argv: readonly string[], options: ResolveOptions =
     );
   }
 
-  for (const spec of OPTIONS) {
-    const key = camelCase(spec.name);
-    if (values[key] === undefined && spec.default !== undefined) values[key] = spec.default;
-  }
-  checkPythonApplication(values, all, cwd);
+  checkPythonApplication(config, all, cwd);
 
-  // Translated options: said once at start, where they were set.
   // Translated options: said once at start, where they were set, in read order.
   const noted: Array<[number, string]> = [];
   const effectiveOf = (name: string): Entry | undefined => all.filter((x) => x.spec?.name === name && settingOf.get(x)!.status === 'effective').pop();
   const whereOf = (e: Entry): string => (e.layer === 'cli' ? `--${e.spec!.name}` : `${describeSource(e.source)}: ${e.spec!.name}`);
-  const masterMode = values.master === true || (values.processes as number) > 1;
   for (const spec of OPTIONS) {
     if (spec.verdict !== 'translated') continue;
     const e = effectiveOf(spec.name);
     if (e === undefined) continue;
-    if (spec.name === 'limit-as') {
-      const mb = values.limitAs as number;
-      const note = translateLimitAs(values, masterMode);
-      if (note !== undefined) noted.push([all.indexOf(e), `${whereOf(e)} = ${mb}: ${note}`]);
-      continue;
-    }
-    noted.push([all.indexOf(e), `${whereOf(e)}: ${spec.message}`]);
+    const policy = policyNotes.get(spec.name);
+    if (policy !== undefined) noted.push([all.indexOf(e), `${whereOf(e)} = ${rawText(policy.given)}: ${policy.text}`]);
+    else if (!VALUE_POLICIES.has(spec.name)) noted.push([all.indexOf(e), `${whereOf(e)}: ${spec.message}`]);
   }
   const master = effectiveOf('master');
-  if (master !== undefined && values.master === false && (values.processes as number) > 1) {
+  if (master !== undefined && !config.master && masterMode(config)) {
     noted.push([
       all.indexOf(master),
-      `${whereOf(master)} = false, but processes = ${values.processes as number}: tsgi runs a master anyway (Node cannot fork a loaded application, so its workers need one to keep them)`,
+      `${whereOf(master)} = false, but processes = ${config.processes}: tsgi runs a master anyway (Node cannot fork a loaded application, so its workers need one to keep them)`,
     ]);
   }
   const notes = noted.sort((a, b) => a[0] - b[0]).map(([, text]) => text);
@@ -574,8 +564,8 @@ export function resolveConfig(argv: readonly string[], options: ResolveOptions =
   const warnings = [...unknown, ...r.soft];
   const order = (e: Entry) => (e.spec !== undefined && CONFIG_OPTIONS.has(e.spec.name) && e.layer !== 'file' ? 0 : 1);
   const settings = [...all].sort((a, b) => order(a) - order(b)).map((e) => settingOf.get(e)!);
-  const showConfig = values.showConfig !== true ? 'none' : values.dryRun === true ? 'print' : 'log';
-  return { values, settings, warnings, notes, files: r.files, showConfig };
+  const showConfig = !config.showConfig ? 'none' : config.dryRun ? 'print' : 'log';
+  return { config, settings, warnings, notes, files: r.files, showConfig };
 }
 
 const PYTHON = /\.py[cw]?$/;
@@ -586,11 +576,11 @@ const SIBLINGS = ['.ts', '.mts', '.js', '.mjs', '.cjs', '.cts'];
  * the setting's source, before any worker tries (and with the .ts or .js file next to
  * it, if there is one).
  */
-function checkPythonApplication(values: OptionValues, all: Entry[], cwd: string): void {
-  const file = values.wsgiFile;
-  if (typeof file !== 'string' || !PYTHON.test(file)) return;
+function checkPythonApplication(config: Config, all: Entry[], cwd: string): void {
+  const file = config.wsgiFile;
+  if (file === undefined || !PYTHON.test(file)) return;
   const e = all.filter((x) => x.spec?.name === 'wsgi-file').pop()!;
-  const base = typeof values.chdir === 'string' ? resolve(cwd, values.chdir) : cwd;
+  const base = config.chdir !== undefined ? resolve(cwd, config.chdir) : cwd;
   const stem = file.replace(PYTHON, '');
   const sibling = SIBLINGS.map((ext) => stem + ext).find((f) => isFile(resolve(base, f)));
   const where = e.layer === 'cli' ? '' : `${describeSource(e.source)}: `;
@@ -601,29 +591,8 @@ function checkPythonApplication(values: OptionValues, all: Entry[], cwd: string)
   ]);
 }
 
-/**
- * limit-as: RLIMIT_AS from LIMIT_AS_FLOOR MB with one thread per worker; under it (or
- * with threads) it would kill every worker at start, so it becomes reload-on-rss.
- * Changes values; returns the note to log, if any.
- */
-function translateLimitAs(values: OptionValues, masterMode: boolean): string | undefined {
-  const mb = values.limitAs as number;
-  const threads = (values.threads as number | undefined) ?? 1;
-  if (mb === 0 || (mb >= LIMIT_AS_FLOOR && threads === 1)) return undefined;
-  values.limitAs = 0;
-  const why =
-    threads > 1
-      ? `a Node worker with ${threads} threads reserves far more address space than that at start`
-      : `a Node worker reserves about 2.2 GB of address space at start (the limit works from ${LIMIT_AS_FLOOR})`;
-  if (!masterMode) return `${why}, so RLIMIT_AS would kill it before it serves; as reload-on-rss it needs a master, and this is single-process mode: no memory limit applies`;
-  const rss = values.reloadOnRss as number | undefined;
-  if (rss !== undefined && rss > 0) return `${why}, so RLIMIT_AS would kill it before it serves; reload-on-rss ${rss} is set and stays the memory limit`;
-  values.reloadOnRss = mb;
-  return `${why}, so RLIMIT_AS would kill it before it serves; taken as reload-on-rss ${mb} instead (a worker past ${mb} MB of resident memory is recycled gracefully)`;
-}
-
 /** --show-config: what was read, in ini form, each value with its source. */
-export function renderShowConfig(config: Config): string {
+export function renderShowConfig(config: ResolvedConfig): string {
   const lines = [
     ';tsgi configuration: every value read, with where it was read (file:line, environment, command line)',
     ';the command line overrides the environment, which overrides the files',

@@ -40,7 +40,8 @@ export interface OptionSpec {
   readonly obeyedIn: string;
 }
 
-export const OPTIONS: readonly OptionSpec[] = [
+// `as const`: the table is also a type (OptionTable), from which lib/config/typed.ts derives Config.
+const TABLE = [
   {
     name: 'http',
     type: 'address',
@@ -98,7 +99,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: 'uwsgi',
     help: 'The protocol of --socket: uwsgi, or http (uWSGI configs write "socket = :8000" with "protocol = http" to serve HTTP on it).',
     verdict: 'implemented',
-    obeyedIn: 'lib/serve.ts socketsOf()',
+    obeyedIn: 'lib/config/derived.ts socketsOf()',
   },
   {
     name: 'chmod-socket',
@@ -327,7 +328,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     verdict: 'translated',
     message:
       'RLIMIT_AS, as in uWSGI, only from 3072 MB with one thread per worker: a Node worker reserves about 2.2 GB of address space at start (far more with --threads), so the limits usual for Python (512) would kill every worker before it serves; such a value is taken as reload-on-rss of the same MB (a worker past it is recycled gracefully, in master mode)',
-    obeyedIn: 'lib/config/config.ts translateLimitAs() -> lib/process/worker.ts runWorker() -> native/master.cc SetLimitAs',
+    obeyedIn: 'lib/config/derived.ts limitAsPolicy() -> lib/process/worker.ts runWorker() -> native/master.cc SetLimitAs',
   },
   {
     name: 'stats',
@@ -497,16 +498,18 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     name: 'log-slow',
     type: 'int',
+    default: 0,
     min: 0,
-    help: 'With --disable-logging, still log the requests that took this many milliseconds or more.',
+    help: 'With --disable-logging, still log the requests that took this many milliseconds or more; 0: not by time.',
     verdict: 'implemented',
     obeyedIn: 'native/request_log.cc ShouldLogRequest, lib/logging/log-format.ts shouldLog()',
   },
   {
     name: 'log-big',
     type: 'int',
+    default: 0,
     min: 0,
-    help: 'With --disable-logging, still log the requests whose response body is this many bytes or more.',
+    help: 'With --disable-logging, still log the requests whose response body is this many bytes or more; 0: not by size.',
     verdict: 'implemented',
     obeyedIn: 'native/request_log.cc ShouldLogRequest, lib/logging/log-format.ts shouldLog()',
   },
@@ -670,7 +673,13 @@ export const OPTIONS: readonly OptionSpec[] = [
     verdict: 'implemented',
     obeyedIn: 'lib/cli.ts main()',
   },
-];
+] as const satisfies readonly OptionSpec[];
+
+/** The table, as the code that walks it reads it. */
+export const OPTIONS: readonly OptionSpec[] = TABLE;
+
+/** Every option's declaration, literal: lib/config/typed.ts makes Config of it. */
+export type OptionTable = typeof TABLE;
 
 const byName = new Map<string, OptionSpec>();
 const byShort = new Map<string, OptionSpec>();
@@ -688,8 +697,6 @@ export function findOption(name: string): OptionSpec | undefined {
 export function camelCase(name: string): string {
   return name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
-
-export type OptionValues = Record<string, unknown>;
 
 const SIZE = /^([0-9]+)\s*([kKmMgG]?)$/;
 const TRUE = new Set(['true', 'yes', 'on', '1', '']);
@@ -744,16 +751,12 @@ export function coerce(spec: OptionSpec, raw: unknown): unknown {
   }
 }
 
-/** Stores a value, accumulating repeatable options into arrays. */
-export function assign(values: OptionValues, spec: OptionSpec, raw: unknown): void {
+/** Stores a value, accumulating repeatable options into arrays (parseArgv's, not the configuration's). */
+function assign(values: Record<string, unknown>, spec: OptionSpec, raw: unknown): void {
   const key = camelCase(spec.name);
   const v = coerce(spec, raw);
-  if (spec.repeatable) {
-    const list = (values[key] as unknown[] | undefined) ?? [];
-    values[key] = list.concat(Array.isArray(v) ? v : [v]);
-  } else {
-    values[key] = v;
-  }
+  const before = values[key];
+  values[key] = spec.repeatable ? [...(Array.isArray(before) ? before : []), v] : v;
 }
 
 /** The closest known option name, for "did you mean". */
@@ -784,7 +787,7 @@ function distance(a: string, b: string): number {
   return row[b.length]!;
 }
 
-function unknown(name: string): never {
+export function unknownOption(name: string): never {
   const s = suggest(name);
   throw new TsgiError('TSGI_ERR_OPTION_UNKNOWN', `Unknown option --${name}${s ? ` (did you mean --${s}?)` : ''}`);
 }
@@ -823,10 +826,10 @@ export function argvEntries(argv: readonly string[]): ArgvEntry[] {
       const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
       if (eq !== -1) inline = arg.slice(eq + 1);
       spec = findOption(name);
-      if (!spec) unknown(name);
+      if (!spec) unknownOption(name);
     } else if (arg.startsWith('-') && arg.length === 2) {
       spec = byShort.get(arg[1]!);
-      if (!spec) unknown(arg.slice(1));
+      if (!spec) unknownOption(arg.slice(1));
     } else if (/^[\u2010-\u2015\u2212]/.test(arg)) {
       // "uwsgi –http :8001" as a blog's typography prints it: an en dash, not "--".
       const dash = arg.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
@@ -866,8 +869,8 @@ export function argvEntries(argv: readonly string[]): ArgvEntry[] {
  * Parses command-line arguments: "--name value", "--name=value", "-x value", and bare
  * "--flag" for booleans. Returns the values keyed by camelCase name.
  */
-export function parseArgv(argv: readonly string[]): OptionValues {
-  const values: OptionValues = {};
+export function parseArgv(argv: readonly string[]): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
   for (const { spec, raw } of argvEntries(argv)) assign(values, spec, raw);
   return values;
 }
@@ -876,31 +879,6 @@ export function parseArgv(argv: readonly string[]): OptionValues {
 export function envNames(name: string): [string, string] {
   const upper = name.toUpperCase().replace(/-/g, '_');
   return [`TSGI_${upper}`, `UWSGI_${upper}`];
-}
-
-/** Fills in defaults and checks values given programmatically (serve()'s options). */
-export function normalize(input: OptionValues): OptionValues {
-  const out: OptionValues = {};
-  for (const [key, raw] of Object.entries(input)) {
-    if (raw === undefined) continue;
-    const name = key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
-    // log4xx is log-4xx: a digit after a dash leaves no capital to find it by.
-    const spec = findOption(name) ?? OPTIONS.find((s) => camelCase(s.name) === key);
-    if (!spec) unknown(name);
-    if (spec!.verdict === 'refused') {
-      throw new TsgiError('TSGI_ERR_OPTION_REFUSED', `${spec!.name}: ${spec!.message ?? 'refused'}`);
-    }
-    if (spec!.repeatable && Array.isArray(raw)) {
-      for (const item of raw) assign(out, spec!, item);
-    } else {
-      assign(out, spec!, raw);
-    }
-  }
-  for (const spec of OPTIONS) {
-    const key = camelCase(spec.name);
-    if (out[key] === undefined && spec.default !== undefined) out[key] = spec.default;
-  }
-  return out;
 }
 
 /** How the command is called: the first lines of --help, and what tsgi with no arguments says. */

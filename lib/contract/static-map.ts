@@ -12,7 +12,7 @@ import { closeSync, constants, fstatSync, openSync, realpathSync, statSync, type
 import { extname } from 'node:path';
 import { TsgiError } from '../base/errors.js';
 import { FileWrapper } from './file-wrapper.js';
-import type { OptionValues } from '../config/options.js';
+import type { Config } from '../config/typed.js';
 import type { Application, Environ, StartResponse } from './types.js';
 
 export interface StaticMount {
@@ -180,7 +180,6 @@ function serveFile(file: string, head: boolean, environ: Environ, startResponse:
 }
 
 /** The application with --static-map / --static-index of values in front (checked: a bad map throws). */
-export function staticMapped(app: Application, values: OptionValues): Application {
-  const maps = (values.staticMap as string[] | undefined) ?? [];
-  return maps.length === 0 ? app : withStaticMaps(app, parseStaticMaps(maps), (values.staticIndex as string[] | undefined) ?? []);
+export function staticMapped(app: Application, config: Config): Application {
+  return config.staticMap.length === 0 ? app : withStaticMaps(app, parseStaticMaps(config.staticMap), config.staticIndex);
 }

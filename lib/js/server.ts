@@ -10,7 +10,7 @@ import { REQ_BODY_FILE, REQ_HTTP10, REQ_KEEP_ALIVE, REQ_LISTENER_SHIFT, REQ_NEW_
 import { formatRefusal, refusalResponse, RequestEntry } from '../protocol/request-log.js';
 import { customRequestLine, entryLine, logFilter, logsAny } from '../logging/log-format.js';
 import type { Backend } from '../backend/backend.js';
-import type { OptionValues } from '../config/options.js';
+import type { Config } from '../config/typed.js';
 import type { Chunk } from '../contract/types.js';
 import { BodyBuffer } from './body.js';
 import { UwsgiConnection, type UwsgiContext } from './uwsgi.js';
@@ -114,14 +114,12 @@ function headRefusal(req: IncomingMessage): readonly [number, string] | undefine
  * The node:http and node:net server for handler. logFd: where the request log goes;
  * counters: where the stats server's figures come from (--stats), when it runs.
  */
-export function jsBackend(handler: Handler, values: OptionValues, logFd = 2, counters?: Counters): Backend {
-  const bufferSize = values.bufferSize as number;
-  const postBuffering = values.postBuffering as number;
-  const limitPost = values.limitPost as number;
-  const timeoutMs = (values.httpTimeout as number) * 1000;
-  const filter = logFilter(values);
+export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?: Counters): Backend {
+  const { bufferSize, postBuffering, limitPost } = config;
+  const timeoutMs = config.httpTimeout * 1000;
+  const filter = logFilter(config);
   const logging = logsAny(filter);
-  const custom = customRequestLine(values, 1, 0);
+  const custom = customRequestLine(config, 1, 0);
   // The environ is looked up only for a custom line (--logformat, json), the one reader of it.
   const requestLine = (e: RequestEntry, id: number) =>
     entryLine(e, filter, custom, custom === undefined ? undefined : (handler.environOf(id) as Record<string, unknown> | undefined));
@@ -228,7 +226,7 @@ export function jsBackend(handler: Handler, values: OptionValues, logFd = 2, cou
       const target = splitTarget(req.method ?? 'CONNECT', req.url ?? '');
       refuse(socket, ...(version ?? (typeof target === 'string' ? HTTP_REFUSALS[target] : HTTP_REFUSALS.connect)));
     });
-    if (values.enableProxyProtocol === true) takeProxyHeaders(server, timeoutMs, log);
+    if (config.enableProxyProtocol) takeProxyHeaders(server, timeoutMs, log);
     servers.push(server);
     return server;
   };
@@ -244,7 +242,7 @@ export function jsBackend(handler: Handler, values: OptionValues, logFd = 2, cou
     timeoutMs,
     logging,
     requestLine,
-    manageScriptName: values.manageScriptName as boolean,
+    manageScriptName: config.manageScriptName,
     log,
     register(conn) {
       const id = nextId++;

@@ -7,7 +7,7 @@
 // to know.
 import { TsgiError } from '../base/errors.js';
 import type { NativeBinding } from '../addon/binding.js';
-import type { OptionValues } from '../config/options.js';
+import type { Config } from '../config/typed.js';
 
 /** The path of a logger spec ("file:PATH"); anything else is refused with the reason. */
 export function loggerPath(option: string, spec: string): string {
@@ -31,10 +31,9 @@ export interface LogFiles {
 }
 
 /** The paths the options name; throws (TSGI_ERR_OPTION_INVALID) on a logger tsgi has not. */
-export function logPaths(values: OptionValues): { all?: string; requests?: string } {
-  const logger = values.logger as string | undefined;
-  const reqLogger = values.reqLogger as string | undefined;
-  const all = logger !== undefined ? loggerPath('logger', logger) : ((values.logto ?? values.daemonize) as string | undefined);
+export function logPaths(config: Config): { all?: string; requests?: string } {
+  const { logger, reqLogger } = config;
+  const all = logger !== undefined ? loggerPath('logger', logger) : (config.logto ?? config.daemonize);
   const requests = reqLogger !== undefined ? loggerPath('req-logger', reqLogger) : undefined;
   return { ...(all !== undefined ? { all } : {}), ...(requests !== undefined ? { requests } : {}) };
 }
@@ -45,8 +44,8 @@ export function logPaths(values: OptionValues): { all?: string; requests?: strin
  * --req-logger file (the processes that serve). reopen() reopens what this process uses.
  * addon: the native addon, loaded only when a file is named.
  */
-export function openLogs(values: OptionValues, addon: () => NativeBinding, which: { all: boolean; requests: boolean }): LogFiles {
-  const paths = logPaths(values);
+export function openLogs(config: Config, addon: () => NativeBinding, which: { all: boolean; requests: boolean }): LogFiles {
+  const paths = logPaths(config);
   if (!which.requests) delete paths.requests;
   // The addon opens and reopens the files; without a file to open it is not needed (the
   // js backend may run without it).

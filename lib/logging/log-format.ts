@@ -6,7 +6,7 @@
 import { TsgiError } from '../base/errors.js';
 import { formatRequestLog, logDate, type RequestEntry } from '../protocol/request-log.js';
 export { logMessage, messageLine, setMessageEncoder } from '../protocol/request-log.js';
-import type { OptionValues } from '../config/options.js';
+import type { Config } from '../config/typed.js';
 
 /** What the server knows of a request when it ends; the environ holds the rest. */
 export interface LogFacts {
@@ -149,13 +149,13 @@ export interface LogFilter {
   bigBytes: number;
 }
 
-export function logFilter(values: OptionValues): LogFilter {
+export function logFilter(config: Config): LogFilter {
   return {
-    all: !(values.disableLogging as boolean),
-    status4xx: values.log4xx === true,
-    status5xx: values.log5xx === true,
-    slowMs: (values.logSlow as number | undefined) ?? 0,
-    bigBytes: (values.logBig as number | undefined) ?? 0,
+    all: !config.disableLogging,
+    status4xx: config.log4xx,
+    status5xx: config.log5xx,
+    slowMs: config.logSlow,
+    bigBytes: config.logBig,
   };
 }
 
@@ -180,10 +180,10 @@ export type RequestLine = (env: Env, f: LogFacts) => string;
  * for; undefined when none is given and the default line serves (made natively).
  * wid: the worker's id (1 without a master); core: the thread.
  */
-export function customRequestLine(values: OptionValues, wid: number, core: number): RequestLine | undefined {
-  const format = values.logformat as string | undefined;
-  const json = values.logEncoder === 'json';
-  const xff = values.logXForwardedFor === true;
+export function customRequestLine(config: Config, wid: number, core: number): RequestLine | undefined {
+  const format = config.logformat;
+  const json = config.logEncoder === 'json';
+  const xff = config.logXForwardedFor;
   if (format === undefined && !json && !xff) return undefined;
   const pid = process.pid;
   const context = (env: Env, f: LogFacts): Ctx => {

@@ -3,7 +3,7 @@
 // change (lib/process/autoreload.ts watches them).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { RESTART_CODE, applicationFile, watchApplication, type Stamp } from './autoreload.js';
-import type { OptionValues } from '../config/options.js';
+import type { Config } from '../config/typed.js';
 import { logMessage as log } from '../logging/log-format.js';
 
 /**
@@ -50,8 +50,8 @@ export async function superviseAutoreload(argv: readonly string[], cwd: string):
 }
 
 /** In an autoreload child whose application failed to load: waits for a change to its files, then exits to be started again. */
-export function waitForFix(values: OptionValues, seconds: number, baseline: Map<string, Stamp> | undefined): Promise<number> {
-  const file = applicationFile(values);
+export function waitForFix(config: Config, seconds: number, baseline: Map<string, Stamp> | undefined): Promise<number> {
+  const file = applicationFile(config);
   if (file === undefined) return Promise.resolve(1);
   return new Promise((resolveExit) => {
     // The watcher's timer does not keep the process alive: this does, until a change.

@@ -12,7 +12,7 @@ import { dirname, extname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isFile } from '../base/find-file.js';
 import { resolveModule } from '../load/loader.js';
-import type { OptionValues } from '../config/options.js';
+import type { Config } from '../config/typed.js';
 
 /** The exit code of a single-process child that asks its parent to start it again. */
 export const RESTART_CODE = 3;
@@ -73,10 +73,10 @@ export function importGraph(entry: string): string[] {
 }
 
 /** The application's file, as the loader will find it (undefined when it cannot be found). */
-export function applicationFile(values: OptionValues, cwd = process.cwd()): string | undefined {
-  if (typeof values.wsgiFile === 'string') return resolve(cwd, values.wsgiFile);
-  if (typeof values.module === 'string') {
-    let spec = values.module;
+export function applicationFile(config: Config, cwd = process.cwd()): string | undefined {
+  if (config.wsgiFile !== undefined) return resolve(cwd, config.wsgiFile);
+  if (config.module !== undefined) {
+    let spec = config.module;
     const colon = spec.lastIndexOf(':');
     if (colon > 0 && !/^[A-Za-z]:[\\/]/.test(spec)) spec = spec.slice(0, colon);
     return resolveModule(spec, cwd);

@@ -4,9 +4,10 @@
 // when it ends.
 import type { NativeBinding } from '../addon/binding.js';
 import type { SocketProtocol } from '../backend/backend.js';
-import { bindSockets, socketsOf } from '../backend/sockets.js';
+import { bindSockets } from '../backend/sockets.js';
+import { socketsOf } from '../config/derived.js';
 import { removeSocketFile } from '../backend/unix-socket.js';
-import type { OptionValues } from '../config/options.js';
+import type { Config } from '../config/typed.js';
 import { formatAddress } from '../protocol/address.js';
 import { ListenQueueWatch, effectiveBacklog } from './listen-queue.js';
 
@@ -40,14 +41,14 @@ export class MasterSockets {
   ) {}
 
   /** Binds every socket the options ask for; on a failure, closes what was bound and throws. */
-  static async bind(values: OptionValues, binding: NativeBinding, log: (line: string) => void): Promise<MasterSockets> {
+  static async bind(config: Config, binding: NativeBinding, log: (line: string) => void): Promise<MasterSockets> {
     const sockets = new MasterSockets(binding, log);
-    const backlog = effectiveBacklog(values.listen as number, log);
+    const backlog = effectiveBacklog(config.listen, log);
     // Each socket is kept as soon as it is bound, so that a later failure closes it.
     const keep = (s: Socket) => (sockets.list.push(s), s);
     await bindSockets<Socket>(
-      socketsOf(values),
-      values,
+      socketsOf(config),
+      config,
       {
         tcp: (host, port, protocol) => {
           const [fd, address, boundPort] = binding.bindTcp(host, port, backlog);

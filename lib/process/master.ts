@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { loadBinding, type NativeBinding } from '../addon/binding.js';
 import { TsgiError } from '../base/errors.js';
-import type { OptionValues } from '../config/options.js';
+import type { Config } from '../config/typed.js';
 import type { ToMaster, WorkerSpec } from './worker.js';
 import { VERSION } from '../base/package.js';
 import { startStatsServer, statsDocument } from './stats.js';
@@ -61,51 +61,51 @@ export class Master {
   private resolveExit!: (code: number) => void;
   readonly exited: Promise<number>;
 
-  constructor(private readonly values: OptionValues) {
+  constructor(private readonly config: Config) {
     this.binding = loadBinding();
-    this.logs = openLogs(values, () => this.binding, { all: false, requests: false }); // cli.ts opened --logto
-    this.wanted = (values.processes as number) ?? 1;
-    this.threads = (values.threads as number | undefined) ?? 1;
+    this.logs = openLogs(config, () => this.binding, { all: false, requests: false }); // cli.ts opened --logto
+    this.wanted = config.processes;
+    this.threads = config.threads;
     this.exited = new Promise((r) => (this.resolveExit = r));
   }
 
   /** Binds every socket (before any worker exists), then spawns the workers. */
   async start(): Promise<void> {
-    const v = this.values;
+    const v = this.config;
     // Judged here too, so that a bad list stops the master, not each worker it spawns.
-    if (v.forwardedAllowIps !== undefined) ForwardedTrust.parse(v.forwardedAllowIps as string);
+    if (v.forwardedAllowIps !== undefined) ForwardedTrust.parse(v.forwardedAllowIps);
     this.sockets = await MasterSockets.bind(v, this.binding, log);
     try {
       this.board = new MasterBoard(this.binding, this.wanted, this.threads);
     } catch (err) {
-      this.sockets.close(this.values.vacuum === true);
+      this.sockets.close(this.config.vacuum);
       throw err;
     }
     this.sockets.announce();
-    if (v.pidfile) writeFileSync(v.pidfile as string, `${process.pid}\n`);
-    if (v.stats) {
+    if (v.pidfile !== undefined) writeFileSync(v.pidfile, `${process.pid}\n`);
+    if (v.stats !== undefined) {
       try {
-        this.stats = await startStatsServer(v.stats as string, v.statsHttp === true, {
+        this.stats = await startStatsServer(v.stats, v.statsHttp, {
           json: () => JSON.stringify(this.statsDocument()),
           unhealthy: () => this.unhealthy(),
           notReady: () => this.notReady(),
           metrics: () => this.metrics(),
         });
       } catch (err) {
-        this.sockets.close(this.values.vacuum === true);
-        throw new TsgiError('TSGI_ERR_LISTEN', `cannot serve stats on ${v.stats as string}: ${(err as Error).message}`, { cause: err });
+        this.sockets.close(this.config.vacuum);
+        throw new TsgiError('TSGI_ERR_LISTEN', `cannot serve stats on ${v.stats}: ${(err as Error).message}`, { cause: err });
       }
       log(`tsgi: stats server enabled on ${this.stats.shown}${v.statsHttp ? ' (http)' : ''}`);
     }
-    const dropped = dropPrivileges(v.uid as string | undefined, v.gid as string | undefined);
+    const dropped = dropPrivileges(v.uid, v.gid);
     if (dropped) log(`tsgi: privileges dropped to ${dropped}`);
     this.unwatch.push(
-      watchTouch((v.touchReload as string[] | undefined) ?? [], (file) => {
+      watchTouch(v.touchReload, (file) => {
         log(`tsgi: ${file} touched: graceful reload`);
         void this.reload();
       }),
     );
-    this.unwatch.push(watchTouch((v.touchLogreopen as string[] | undefined) ?? [], (file) => this.reopenLogs(`${file} touched`)));
+    this.unwatch.push(watchTouch(v.touchLogreopen, (file) => this.reopenLogs(`${file} touched`)));
     log(`tsgi: master process (pid: ${process.pid}) spawning ${this.wanted} worker${this.wanted === 1 ? '' : 's'} (tsgi ${VERSION})`);
     new SignalQueue((signal) => this.dispatch(signal)).listen(['SIGHUP', 'SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGUSR1', 'SIGTTIN', 'SIGTTOU', 'SIGUSR2']);
     for (let i = 0; i < this.wanted; i++) this.spawnWorker();
@@ -130,7 +130,7 @@ export class Master {
       slots: this.board.slots,
       scoreboardFd: FIRST_INHERITED_FD + this.sockets.count,
       sockets: this.sockets.inherited(FIRST_INHERITED_FD),
-      values: this.values,
+      config: this.config,
       processes: this.wanted,
     };
     const child = spawn(process.execPath, [...process.execArgv, WORKER_ENTRY], {
@@ -292,8 +292,7 @@ export class Master {
    * of slots whose readings in `board`, read before, are its predecessor's.
    */
   private watch(): void {
-    const harakiri = (this.values.harakiri as number | undefined) ?? 0;
-    const limits = { harakiri, rssBytes: ((this.values.reloadOnRss as number | undefined) ?? 0) * 1024 * 1024, threads: this.threads };
+    const limits = { harakiri: this.config.harakiri, rssBytes: this.config.reloadOnRss * 1024 * 1024, threads: this.threads };
     if (limits.harakiri === 0 && limits.rssBytes === 0) return;
     const board = this.board.read();
     for (const v of judgeWorkers([...this.workers.values()], board, Date.now(), limits)) {
@@ -301,8 +300,8 @@ export class Master {
       if (v.kind === 'harakiri') {
         const due = v.harakiri;
         const seconds = Math.round(due.ranMs / 100) / 10;
-        log(`tsgi: *** HARAKIRI ON WORKER ${w.id} (pid: ${w.pid}) *** busy for ${seconds} s (harakiri ${harakiri})${due.request ? ` on ${due.request}` : ''}`);
-        if (this.values.harakiriVerbose) {
+        log(`tsgi: *** HARAKIRI ON WORKER ${w.id} (pid: ${w.pid}) *** busy for ${seconds} s (harakiri ${limits.harakiri})${due.request ? ` on ${due.request}` : ''}`);
+        if (this.config.harakiriVerbose) {
           log(`tsgi: HARAKIRI: worker ${w.id} core ${due.core} request "${due.request}" started ${new Date(due.start).toISOString()}, ${seconds} s ago`);
         }
         this.board.set(w.slot, 'harakiriCount', (board[w.slot]?.harakiriCount ?? 0) + 1);
@@ -310,10 +309,10 @@ export class Master {
         this.board.clearRequests(w.slot);
         w.child.kill('SIGKILL');
       } else {
-        log(`tsgi: worker ${w.id} (pid: ${w.pid}) rss ${Math.round(v.rss / 1048576)} MB over reload-on-rss ${this.values.reloadOnRss} MB: recycling`);
+        log(`tsgi: worker ${w.id} (pid: ${w.pid}) rss ${Math.round(v.rss / 1048576)} MB over reload-on-rss ${this.config.reloadOnRss} MB: recycling`);
         w.leaving = 'reload-on-rss';
         this.replace(w);
-        stopWorker(w, (this.values.workerReloadMercy as number) ?? 60, false, log);
+        stopWorker(w, this.config.workerReloadMercy, false, log);
       }
     }
   }
@@ -370,7 +369,7 @@ export class Master {
         completed = false;
         break;
       }
-      if (this.workers.has(w.pid)) stopWorker(w, (this.values.workerReloadMercy as number) ?? 60, false, log);
+      if (this.workers.has(w.pid)) stopWorker(w, this.config.workerReloadMercy, false, log);
     }
     this.reloading = false;
     if (completed) log('tsgi: chain reload done');
@@ -390,7 +389,7 @@ export class Master {
     this.wanted--;
     const w = [...this.workers.values()].filter((x) => !x.stopping).sort((a, b) => b.id - a.id)[0];
     log(`tsgi: SIGTTOU: one worker less (${this.wanted})`);
-    if (w) stopWorker(w, (this.values.workerReloadMercy as number) ?? 60, false, log);
+    if (w) stopWorker(w, this.config.workerReloadMercy, false, log);
   }
 
   /** The stats server's document, from the scoreboard. */
@@ -423,7 +422,7 @@ export class Master {
     this.draining = false;
     clearTimeout(this.drainTimer);
     this.exitCode = code;
-    const mercy = (this.values.reloadMercy as number) ?? 60;
+    const mercy = this.config.reloadMercy;
     if (!quiet) log(graceful ? `tsgi: stopping gracefully: the sockets close, requests in progress finish (reload-mercy ${mercy} s)` : 'tsgi: stopping now');
     // The sockets close now, here and in every worker (each accepts what is waiting
     // first): a load balancer's new connection is refused at once instead of waiting in
@@ -454,10 +453,10 @@ export class Master {
     this.respawner.clear();
     for (const stop of this.unwatch) stop();
     this.stats?.close();
-    this.sockets.close(this.values.vacuum === true);
-    if (this.values.pidfile && this.values.vacuum) {
+    this.sockets.close(this.config.vacuum);
+    if (this.config.pidfile !== undefined && this.config.vacuum) {
       try {
-        unlinkSync(this.values.pidfile as string);
+        unlinkSync(this.config.pidfile);
       } catch {
         // gone already
       }
@@ -472,7 +471,7 @@ export class Master {
    * the graceful stop. A second SIGTERM ends the delay.
    */
   private drain(): void {
-    const delay = (this.values.shutdownDelay as number | undefined) ?? 0;
+    const delay = this.config.shutdownDelay;
     if (this.stopping) return;
     if (delay === 0 || this.draining) {
       void this.stop(true, 0);

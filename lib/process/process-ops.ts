@@ -5,11 +5,11 @@
 // server shares the loop with the application: a request whose application code runs
 // synchronously delays its answers (a probe may time out), which a master, running no
 // application code, never does (docs/deploy-kubernetes.md).
-import { loadBinding, type ScoreboardSlot } from '../addon/binding.js';
+import { loadBinding, type BackendName, type ScoreboardSlot } from '../addon/binding.js';
 import { memory, startStatsServer, statsDocument } from './stats.js';
 import { metricsText } from './metrics.js';
 import { newCounters, type Counters } from '../backend/counters.js';
-import type { OptionValues } from '../config/options.js';
+import type { Config } from '../config/typed.js';
 import type { Server, WorkerSlot } from '../backend/backend.js';
 import { logMessage as log } from '../logging/log-format.js';
 import { VERSION } from '../base/package.js';
@@ -25,8 +25,8 @@ export class ProcessOps {
   /** The js backend's counters. */
   readonly counters?: Counters;
 
-  private constructor(values: OptionValues) {
-    if (values.backend === 'js') {
+  private constructor(backend: BackendName) {
+    if (backend === 'js') {
       this.counters = newCounters();
     } else {
       this.slot = { scoreboardFd: loadBinding().scoreboardCreate(1), scoreboardSlot: 0, scoreboardSlots: 1, core: 0, worker: 1 };
@@ -34,16 +34,16 @@ export class ProcessOps {
   }
 
   /** With --stats, before the application loads (so that /readyz says 503 meanwhile); else undefined. */
-  static async start(values: OptionValues): Promise<ProcessOps | undefined> {
-    if (values.stats === undefined) return undefined;
-    const ops = new ProcessOps(values);
-    ops.stats = await startStatsServer(values.stats as string, values.statsHttp === true, {
+  static async start(config: Config, backend: BackendName): Promise<ProcessOps | undefined> {
+    if (config.stats === undefined) return undefined;
+    const ops = new ProcessOps(backend);
+    ops.stats = await startStatsServer(config.stats, config.statsHttp, {
       json: () => JSON.stringify(ops.document()),
       unhealthy: () => undefined, // it answers: it lives
       notReady: () => (ops.state === 'ready' ? undefined : ops.state === 'draining' ? 'draining (SIGTERM)' : ops.state),
       metrics: () => metricsText({ workers: [{ id: 1, cores: [ops.read()], rss: memory(process.pid).rss }], sockets: [] }),
     });
-    log(`tsgi: stats server enabled on ${ops.stats.shown}${values.statsHttp ? ' (http)' : ''}`);
+    log(`tsgi: stats server enabled on ${ops.stats.shown}${config.statsHttp ? ' (http)' : ''}`);
     return ops;
   }
 
@@ -94,13 +94,13 @@ const drains = new WeakMap<Server, () => void>();
  * promise of the server closed; a second call (a second signal) ends the delay and
  * returns undefined.
  */
-export function drainThenStop(server: Server, values: OptionValues, signal: NodeJS.Signals, ops: ProcessOps | undefined, onStop: () => void): Promise<void> | undefined {
+export function drainThenStop(server: Server, config: Config, signal: NodeJS.Signals, ops: ProcessOps | undefined, onStop: () => void): Promise<void> | undefined {
   const pending = drains.get(server);
   if (pending !== undefined) {
     pending();
     return undefined;
   }
-  const delay = signal === 'SIGTERM' ? ((values.shutdownDelay as number | undefined) ?? 0) : 0;
+  const delay = signal === 'SIGTERM' ? config.shutdownDelay : 0;
   return new Promise<void>((resolve) => {
     let timer: NodeJS.Timeout | undefined;
     const stopNow = () => {
@@ -108,7 +108,7 @@ export function drainThenStop(server: Server, values: OptionValues, signal: Node
       drains.set(server, () => {});
       onStop();
       ops?.setState('stopping');
-      const mercy = (values.reloadMercy as number | undefined) ?? 60;
+      const mercy = config.reloadMercy;
       log(`tsgi: ${signal}: stopping gracefully: the sockets close, requests in progress finish (reload-mercy ${mercy} s)`);
       const cut = setTimeout(() => {
         log(`tsgi: requests still in progress after ${mercy} s of mercy: cutting them`);

@@ -1,7 +1,7 @@
 // The tsgi command's master mode: a Master (lib/process/master.ts) started and run to
 // its end, with --py-autoreload's watch of the application's files (a change is a
 // chain reload).
-import type { OptionValues } from '../config/options.js';
+import type { Config } from '../config/typed.js';
 import { logMessage as log } from '../logging/log-format.js';
 import { applicationFile, watchApplication, type Watcher } from './autoreload.js';
 import { Master } from './master.js';
@@ -11,10 +11,10 @@ import { Master } from './master.js';
  * code. autoreload: --py-autoreload's seconds (0: off), a change to the application's
  * files being a chain reload.
  */
-export async function runMaster(values: OptionValues, autoreload = 0): Promise<number> {
+export async function runMaster(config: Config, autoreload = 0): Promise<number> {
   let master: Master | undefined;
   let watcher: Watcher | undefined;
-  const file = autoreload > 0 ? applicationFile(values) : undefined;
+  const file = autoreload > 0 ? applicationFile(config) : undefined;
   if (file !== undefined) {
     watcher = watchApplication(file, autoreload, (changed) => {
       log(`tsgi: py-autoreload: ${changed} changed: graceful chain reload`);
@@ -24,7 +24,7 @@ export async function runMaster(values: OptionValues, autoreload = 0): Promise<n
     log(`tsgi: py-autoreload: watching ${watcher.count} file${watcher.count === 1 ? '' : 's'} every ${autoreload} s (the application and the modules it imports)`);
   }
   try {
-    const m = new Master(values);
+    const m = new Master(config);
     await m.start();
     master = m;
     return await m.exited;

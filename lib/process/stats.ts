@@ -5,7 +5,7 @@
 // never from a message per request.
 import { createServer, type Server } from 'node:net';
 import { readFileSync } from 'node:fs';
-import { parseSocketAddress } from '../protocol/address.js';
+import { parseSocketAddress } from '../config/address.js';
 import { prepareUnixSocket, removeSocketFile } from '../backend/unix-socket.js';
 import type { ScoreboardSlot } from '../addon/binding.js';
 import { METRICS_CONTENT_TYPE } from './metrics.js';

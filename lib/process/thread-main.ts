@@ -2,12 +2,16 @@
 // and application instance, accepting on the same sockets as the worker's other cores.
 import { parentPort, workerData } from 'node:worker_threads';
 import { load, startCore, type FromCore, type ToCore, type WorkerSpec } from './worker.js';
+import { freezeConfig } from '../config/typed.js';
 
-const { spec, core } = workerData as { spec: WorkerSpec; core: number };
+const data = workerData as { spec: WorkerSpec; core: number };
+// A structured clone of the worker's spec: its configuration frozen again, not made again.
+const spec: WorkerSpec = { ...data.spec, config: freezeConfig(data.spec.config) };
+const core = data.core;
 const port = parentPort!;
 const post = (m: FromCore) => port.postMessage(m);
 
-const loaded = await load(spec.values);
+const loaded = await load(spec.config);
 if (typeof loaded === 'string') {
   post({ type: 'load-error', message: loaded });
 } else {

@@ -1,5 +1,6 @@
 // The entry point of a worker process spawned by the master (lib/process/master.ts).
 import { runWorker, type WorkerSpec } from './worker.js';
+import { freezeConfig } from '../config/typed.js';
 
 const spec = JSON.parse(process.env.TSGI_WORKER ?? 'null') as WorkerSpec | null;
 if (spec === null) {
@@ -7,7 +8,7 @@ if (spec === null) {
   process.exit(1);
 }
 delete process.env.TSGI_WORKER;
-runWorker(spec).catch((err: unknown) => {
+runWorker({ ...spec, config: freezeConfig(spec.config) }).catch((err: unknown) => {
   process.stderr.write(`tsgi: worker ${spec.id}: ${(err as Error).stack ?? String(err)}\n`);
   process.exit(1);
 });

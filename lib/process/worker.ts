@@ -16,7 +16,7 @@ import { TsgiError } from '../base/errors.js';
 import { nativeBackend, type NativeBackend } from '../native/backend.js';
 import type { SocketProtocol } from '../backend/backend.js';
 import { loadBinding } from '../addon/binding.js';
-import type { OptionValues } from '../config/options.js';
+import type { Config } from '../config/typed.js';
 import { staticMapped } from '../contract/static-map.js';
 import { openLogs } from '../logging/log-files.js';
 import { messageLine, setMessageEncoder } from '../logging/log-format.js';
@@ -29,7 +29,8 @@ export interface WorkerSpec {
   slots: number;
   scoreboardFd: number;
   sockets: Array<{ fd: number; protocol: SocketProtocol; port: string }>;
-  values: OptionValues;
+  /** The master's configuration, as made (lib/config/make-config.ts): frozen again on arrival, never made again. */
+  config: Config;
   processes: number;
   /** The --req-logger file's descriptor in the worker (it opens the file itself); 2 without one. */
   requestLogFd?: number;
@@ -56,14 +57,10 @@ export interface ServedApplication extends Omit<LoadedApplication, 'app'> {
   interface: string;
 }
 
-export async function load(values: OptionValues): Promise<ServedApplication | string> {
+export async function load(config: Config): Promise<ServedApplication | string> {
   try {
-    const loaded = await loadApplication({
-      wsgiFile: values.wsgiFile as string | undefined,
-      module: values.module as string | undefined,
-      callable: values.callable as string | undefined,
-    });
-    const served = await resolveInterface(loaded.app, values.interface as string, loaded.file);
+    const loaded = await loadApplication({ wsgiFile: config.wsgiFile, module: config.module, callable: config.callable });
+    const served = await resolveInterface(loaded.app, config.interface, loaded.file);
     return { ...loaded, app: served.app, interface: served.description };
   } catch (err) {
     return err instanceof TsgiError ? describeLoadError(err) : ((err as Error).stack ?? String(err));
@@ -80,25 +77,24 @@ export async function load(values: OptionValues): Promise<ServedApplication | st
  * serve, every connection that comes meanwhile.
  */
 export function startCore(spec: WorkerSpec, core: number, loaded: ServedApplication, onMaxRequests: () => void): NativeBackend {
-  const values = spec.values;
-  const threads = (values.threads as number | undefined) ?? 1;
+  const config = spec.config;
   let backend: NativeBackend | undefined;
   const options: HandlerOptions = {
     backend: 'native',
     serverName: hostname(),
     multiprocess: spec.processes > 1,
-    multithread: threads > 1,
+    multithread: config.threads > 1,
     onException: () => backend?.noteException(),
-    ...(values.logEncoder === 'json' ? { logError: (m: string) => process.stderr.write(messageLine(m.replace(/\n$/, ''))) } : {}),
-    maxRequests: (values.maxRequests as number | undefined) ?? 0,
-    ...(values.forwardedAllowIps !== undefined ? { forwarded: ForwardedTrust.parse(values.forwardedAllowIps as string) } : {}),
+    ...(config.logEncoder === 'json' ? { logError: (m: string) => process.stderr.write(messageLine(m.replace(/\n$/, ''))) } : {}),
+    maxRequests: config.maxRequests,
+    ...(config.forwardedAllowIps !== undefined ? { forwarded: ForwardedTrust.parse(config.forwardedAllowIps) } : {}),
     onMaxRequests: () => {
       void backend!.close();
       setImmediate(onMaxRequests);
     },
   };
-  const handler = new Handler(staticMapped(loaded.app, values), options);
-  backend = nativeBackend(handler, values, {
+  const handler = new Handler(staticMapped(loaded.app, config), options);
+  backend = nativeBackend(handler, config, {
     scoreboardFd: spec.scoreboardFd,
     scoreboardSlot: spec.slot + core,
     scoreboardSlots: spec.slots,
@@ -114,17 +110,15 @@ function send(message: ToMaster): void {
 }
 
 export async function runWorker(given: WorkerSpec): Promise<void> {
-  const values = given.values;
+  const config = given.config;
   // The worker opens its own --req-logger file and reopens its logs on SIGUSR2, which
   // the master forwards (lib/logging/log-files.ts).
-  setMessageEncoder(values.logEncoder as string | undefined);
-  const logs = openLogs(values, loadBinding, { all: false, requests: true });
+  setMessageEncoder(config.logEncoder);
+  const logs = openLogs(config, loadBinding, { all: false, requests: true });
   const spec: WorkerSpec = { ...given, requestLogFd: logs.requestFd };
   process.on('SIGUSR2', () => logs.reopen(`worker ${spec.id} (pid: ${process.pid})`, (line) => process.stderr.write(messageLine(line))));
-  const limitAs = (values.limitAs as number | undefined) ?? 0;
-  if (limitAs > 0) loadBinding().setLimitAs(limitAs * 1024 * 1024);
-  const threads = (values.threads as number | undefined) ?? 1;
-  const loaded = await load(values);
+  if (config.limitAs > 0) loadBinding().setLimitAs(config.limitAs * 1024 * 1024);
+  const loaded = await load(config);
   if (typeof loaded === 'string') {
     send({ type: 'load-error', message: loaded });
     process.exitCode = 22; // uWSGI's "failed to load the app" exit code
@@ -151,11 +145,11 @@ export async function runWorker(given: WorkerSpec): Promise<void> {
       process.exit(0);
     });
   };
-  const maxRequests = () => stop(`max-requests ${values.maxRequests as number} reached`);
+  const maxRequests = () => stop(`max-requests ${config.maxRequests} reached`);
 
   // The other cores first: they load the application in parallel with this one.
   const ready: Array<Promise<void>> = [];
-  for (let core = 1; core < threads; core++) {
+  for (let core = 1; core < config.threads; core++) {
     const t = new Thread(THREAD_ENTRY, { workerData: { spec, core } });
     others.push(t);
     ready.push(
@@ -200,7 +194,7 @@ export async function runWorker(given: WorkerSpec): Promise<void> {
   // --no-orphans: the IPC channel closes when the master dies, even by SIGKILL.
   // Without it, a worker outlives its master and serves on, as uWSGI's do.
   process.on('disconnect', () => {
-    if (!stopping && values.noOrphans) {
+    if (!stopping && config.noOrphans) {
       process.stderr.write(messageLine(`tsgi: worker ${spec.id} (pid: ${process.pid}): the master died, exiting (no-orphans)`));
       process.exit(1);
     }

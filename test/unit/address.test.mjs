@@ -1,7 +1,8 @@
-// lib/protocol/address.ts: socket addresses as uWSGI writes them.
+// lib/config/address.ts (socket addresses as uWSGI writes them) and lib/protocol/address.ts (resolved, shown).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseTcpAddress, resolveHost, formatAddress } from '../../dist/lib/protocol/address.js';
+import { parseTcpAddress } from '../../dist/lib/config/address.js';
+import { resolveHost, formatAddress } from '../../dist/lib/protocol/address.js';
 
 const bad = { name: 'TsgiError', code: 'TSGI_ERR_ADDRESS_INVALID' };
 

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveConfig, renderShowConfig, ConfigError, LIMIT_AS_FLOOR } from '../../dist/lib/config/config.js';
+import { resolveConfig, renderShowConfig, ConfigError } from '../../dist/lib/config/config.js';
+import { LIMIT_AS_FLOOR } from '../../dist/lib/config/derived.js';
 import { OPTIONS, parseArgv, argvEntries, envNames } from '../../dist/lib/config/options.js';
 
 const dir = realpathSync(mkdtempSync(join(tmpdir(), 'tsgi-config-')));
@@ -81,7 +82,7 @@ describe('the option table', () => {
 describe('ini files', () => {
   test('repeated keys accumulate for repeatable options; for the others the last wins', () => {
     const f = file('[uwsgi]\nsocket = :1\nsocket = :2\nprocesses = 2\nprocesses = 3\nenv = A=1\nenv = B=2\n');
-    const { values, settings } = resolve(['--ini', f]);
+    const { config: values, settings } = resolve(['--ini', f]);
     assert.deepEqual(values.socket, [':1', ':2']);
     assert.equal(values.processes, 3);
     assert.deepEqual(values.env, ['A=1', 'B=2']);
@@ -91,7 +92,7 @@ describe('ini files', () => {
 
   test('values are coerced as on the command line; a bare key is true; underscores and aliases', () => {
     const f = file('[uwsgi]\nmaster\nbuffer_size = 32k\nworkers = 4\nchmod-socket\nvacuum = false\n');
-    const { values } = resolve([f]);
+    const { config: values } = resolve([f]);
     assert.equal(values.master, true);
     assert.equal(values.bufferSize, 32768);
     assert.equal(values.processes, 4);
@@ -100,7 +101,7 @@ describe('ini files', () => {
   });
 
   test('defaults fill what no source set', () => {
-    const { values } = resolve([file('[uwsgi]\nhttp = :1\n')]);
+    const { config: values } = resolve([file('[uwsgi]\nhttp = :1\n')]);
     assert.equal(values.bufferSize, 4096);
     assert.equal(values.strict, false);
     assert.equal(values.pyAutoreload, 0);
@@ -108,8 +109,8 @@ describe('ini files', () => {
 
   test('FILE:SECTION reads another section', () => {
     const f = file('[uwsgi]\nhttp = :1\n[prod]\nhttp = :2\n');
-    assert.deepEqual(resolve([`${f}:prod`]).values.http, [':2']);
-    assert.deepEqual(resolve(['--ini', f]).values.http, [':1']);
+    assert.deepEqual(resolve([`${f}:prod`]).config.http, [':2']);
+    assert.deepEqual(resolve(['--ini', f]).config.http, [':1']);
   });
 
   test('a file without the section: an error listing its sections', () => {
@@ -140,7 +141,7 @@ describe('includes', () => {
   test('ini = other.ini, relative to the including file, read where it stands', () => {
     file('[uwsgi]\nsocket = :2\nprocesses = 8\n', 'inc/parts/sockets.ini');
     const main = file('[uwsgi]\nsocket = :1\nini = parts/sockets.ini\nsocket = :3\n', 'inc/main.ini');
-    const { values, files, settings } = resolve(['--ini', main]);
+    const { config: values, files, settings } = resolve(['--ini', main]);
     assert.deepEqual(values.socket, [':1', ':2', ':3']);
     assert.equal(values.processes, 8);
     assert.deepEqual(files, [main, join(dir, 'inc/parts/sockets.ini')]);
@@ -153,14 +154,14 @@ describe('includes', () => {
     file('uwsgi:\n  processes: 5\n', 'mix/more.yaml');
     file('{"uwsgi": {"yaml": "more.yaml", "harakiri": 7}}', 'mix/more.json');
     const main = file('[uwsgi]\njson = %dmore.json\n', 'mix/main.ini');
-    const { values } = resolve([main]);
+    const { config: values } = resolve([main]);
     assert.equal(values.processes, 5);
     assert.equal(values.harakiri, 7);
   });
 
   test('ini = :section reads another section of the same file', () => {
     const f = file('[uwsgi]\nini = :base\nhttp = :2\n[base]\nhttp = :1\nmaster = true\n');
-    const { values } = resolve([f]);
+    const { config: values } = resolve([f]);
     assert.deepEqual(values.http, [':1', ':2']);
     assert.equal(values.master, true);
   });
@@ -181,13 +182,13 @@ describe('includes', () => {
   test('the same file twice without a loop is fine', () => {
     const part = file('[uwsgi]\nsocket = :9\n', 'twice/part.ini');
     const main = file(`[uwsgi]\nini = part.ini\nini = ${part}\n`, 'twice/main.ini');
-    assert.deepEqual(resolve([main]).values.socket, [':9', ':9']);
+    assert.deepEqual(resolve([main]).config.socket, [':9', ':9']);
   });
 });
 
 describe('placeholders', () => {
   test('$(ENV): the environment variable', () => {
-    const { values, warnings } = resolve([file('[uwsgi]\nchdir = $(APP_HOME)/src\nenv = PATH=$(PATH)\n')], { APP_HOME: '/srv/app', PATH: '/bin' });
+    const { config: values, warnings } = resolve([file('[uwsgi]\nchdir = $(APP_HOME)/src\nenv = PATH=$(PATH)\n')], { APP_HOME: '/srv/app', PATH: '/bin' });
     assert.equal(values.chdir, '/srv/app/src');
     assert.deepEqual(values.env, ['PATH=/bin']);
     assert.deepEqual(warnings, []);
@@ -195,7 +196,7 @@ describe('placeholders', () => {
 
   test('an unset $(ENV) reads as "" with a warning; strict makes it an error', () => {
     const f = file('[uwsgi]\nhttp = :1\nenv = X=$(NOT_SET_ANYWHERE)\n', 'unset.ini');
-    const { values, warnings } = resolve([f]);
+    const { config: values, warnings } = resolve([f]);
     assert.deepEqual(values.env, ['X=']);
     assert.deepEqual(warnings, ['unset.ini:3: $(NOT_SET_ANYWHERE) is not set in the environment: it reads as ""']);
     assert.match(fails([f, '--strict'], {}, 'TSGI_ERR_CONFIG')[0], /unset\.ini:3: \$\(NOT_SET_ANYWHERE\) is not set.*\(strict\)/);
@@ -203,15 +204,15 @@ describe('placeholders', () => {
 
   test('%(option): another option, its last value; the command line and the environment count', () => {
     const f = file('[uwsgi]\nsocket = :3031\nhttp = %(socket)\nbuffer-size = 8k\nlimit-post = %(buffer-size)\n');
-    assert.deepEqual(resolve([f]).values.http, [':3031']);
-    assert.equal(resolve([f]).values.limitPost, 8192);
-    assert.deepEqual(resolve([f, '--socket', ':4000']).values.http, [':4000'], 'the command line counts');
-    assert.equal(resolve([f], { TSGI_BUFFER_SIZE: '16k' }).values.limitPost, 16384, 'the environment counts');
+    assert.deepEqual(resolve([f]).config.http, [':3031']);
+    assert.equal(resolve([f]).config.limitPost, 8192);
+    assert.deepEqual(resolve([f, '--socket', ':4000']).config.http, [':4000'], 'the command line counts');
+    assert.equal(resolve([f], { TSGI_BUFFER_SIZE: '16k' }).config.limitPost, 16384, 'the environment counts');
   });
 
   test('%(name) of any key: a placeholder, not an unknown option, even under strict; forward references work', () => {
     const f = file('[uwsgi]\nstrict = true\nchdir = %(base)/%(project)\nbase = /var/www\nproject = mysite\nmodule = %(project).wsgi\n');
-    const { values, warnings, settings } = resolve([f]);
+    const { config: values, warnings, settings } = resolve([f]);
     assert.equal(values.chdir, '/var/www/mysite');
     assert.equal(values.module, 'mysite.wsgi');
     assert.deepEqual(warnings, []);
@@ -219,12 +220,12 @@ describe('placeholders', () => {
   });
 
   test('%(name) of an option nobody set: its default', () => {
-    assert.deepEqual(resolve([file('[uwsgi]\nenv = SIZE=%(buffer-size)\n')]).values.env, ['SIZE=4096']);
+    assert.deepEqual(resolve([file('[uwsgi]\nenv = SIZE=%(buffer-size)\n')]).config.env, ['SIZE=4096']);
   });
 
   test('an unset %(name) stays as written, with a warning; strict makes it an error', () => {
     const f = file('[uwsgi]\nhttp = :1\nenv = LOG=%(nothing)\n', 'unset-ref.ini');
-    const { values, warnings } = resolve([f]);
+    const { config: values, warnings } = resolve([f]);
     assert.deepEqual(values.env, ['LOG=%(nothing)']);
     assert.deepEqual(warnings, ['unset-ref.ini:3: %(nothing) is not set: kept as it is']);
     assert.equal(fails([f, '--strict'])[0], 'unset-ref.ini:3: %(nothing) is not set: kept as it is (strict)');
@@ -239,7 +240,7 @@ describe('placeholders', () => {
       '[uwsgi]\nenv = d=%d\nenv = p=%p\nenv = s=%s\nenv = n=%n\nenv = e=%e\nenv = c=%c\nenv = x=%x\nenv = h=%h\nenv = k=%k\nenv = pct=100%%\nenv = other=%z%\n',
       'magic/site.conf.ini',
     );
-    const env = Object.fromEntries(resolve([f]).values.env.map((kv) => kv.split(/=(.*)/s).slice(0, 2)));
+    const env = Object.fromEntries(resolve([f]).config.env.map((kv) => kv.split(/=(.*)/s).slice(0, 2)));
     assert.equal(env.d, join(dir, 'magic') + '/');
     assert.equal(env.p, f);
     assert.equal(env.s, 'site.conf.ini');
@@ -256,19 +257,19 @@ describe('placeholders', () => {
   test('%d of an included file is its own directory', () => {
     file('[uwsgi]\nchdir = %d\n', 'magic2/sub/inner.ini');
     const main = file('[uwsgi]\nini = sub/inner.ini\n', 'magic2/outer.ini');
-    assert.equal(resolve([main]).values.chdir, join(dir, 'magic2/sub') + '/');
+    assert.equal(resolve([main]).config.chdir, join(dir, 'magic2/sub') + '/');
   });
 
   test('placeholders are expanded once: a value holding "%(" after expansion stays', () => {
-    assert.deepEqual(resolve([file('[uwsgi]\nenv = A=$(TRICKY)\n')], { TRICKY: '%(socket)' }).values.env, ['A=%(socket)']);
-    assert.deepEqual(resolve([file('[uwsgi]\nenv = A=%%(socket)\n')]).values.env, ['A=%(socket)']);
+    assert.deepEqual(resolve([file('[uwsgi]\nenv = A=$(TRICKY)\n')], { TRICKY: '%(socket)' }).config.env, ['A=%(socket)']);
+    assert.deepEqual(resolve([file('[uwsgi]\nenv = A=%%(socket)\n')]).config.env, ['A=%(socket)']);
   });
 });
 
 describe('yaml and json', () => {
   test('yaml: the uwsgi key, lists repeat, booleans, empty means true, numbers as written', () => {
     const f = file('# comment\nuwsgi:\n  socket:\n    - :1\n    - :2\n  master: true\n  vacuum:\n  chmod-socket: 0664\n  buffer-size: 64k\n  processes: 4\nother:\n  socket: :9\n', 'a.yaml');
-    const { values, settings } = resolve([f]);
+    const { config: values, settings } = resolve([f]);
     assert.deepEqual(values.socket, [':1', ':2']);
     assert.equal(values.master, true);
     assert.equal(values.vacuum, true);
@@ -276,12 +277,12 @@ describe('yaml and json', () => {
     assert.equal(values.bufferSize, 65536);
     assert.equal(values.processes, 4);
     assert.deepEqual(settings.filter((s) => s.name === 'socket').map((s) => s.source.line), [4, 5]);
-    assert.deepEqual(resolve([`${f}:other`]).values.socket, [':9']);
-    assert.deepEqual(resolve(['--yml', f]).values.socket, [':1', ':2']);
+    assert.deepEqual(resolve([`${f}:other`]).config.socket, [':9']);
+    assert.deepEqual(resolve(['--yml', f]).config.socket, [':1', ':2']);
   });
 
   test('yaml: repeated keys accumulate like the ini\'s', () => {
-    assert.deepEqual(resolve([file('uwsgi:\n  socket: :1\n  socket: :2\n', 'dup.yaml')]).values.socket, [':1', ':2']);
+    assert.deepEqual(resolve([file('uwsgi:\n  socket: :1\n  socket: :2\n', 'dup.yaml')]).config.socket, [':1', ':2']);
   });
 
   test('yaml: errors with file:line', () => {
@@ -298,7 +299,7 @@ describe('yaml and json', () => {
 
   test('json: the uwsgi key, lists, numbers, booleans, lines', () => {
     const f = file('{\n  "uwsgi": {\n    "socket": [":1", ":2"],\n    "processes": 3,\n    "master": true,\n    "chdir": "%d"\n  }\n}\n', 'a.json');
-    const { values, settings } = resolve([f]);
+    const { config: values, settings } = resolve([f]);
     assert.deepEqual(values.socket, [':1', ':2']);
     assert.equal(values.processes, 3);
     assert.equal(values.master, true);
@@ -316,14 +317,14 @@ describe('yaml and json', () => {
 describe('the environment and the command line', () => {
   test('TSGI_<NAME> and UWSGI_<NAME> set options; TSGI_ wins; aliases count; empty is unset', () => {
     let r = resolve([], { UWSGI_SOCKET: ':1', UWSGI_WORKERS: '3', UWSGI_MASTER: 'true', TSGI_BUFFER_SIZE: '8k', UWSGI_BUFFER_SIZE: '16k', TSGI_HARAKIRI: '' });
-    assert.deepEqual(r.values.socket, [':1']);
-    assert.equal(r.values.processes, 3);
-    assert.equal(r.values.master, true);
-    assert.equal(r.values.bufferSize, 8192);
-    assert.equal(r.values.harakiri, 0);
+    assert.deepEqual(r.config.socket, [':1']);
+    assert.equal(r.config.processes, 3);
+    assert.equal(r.config.master, true);
+    assert.equal(r.config.bufferSize, 8192);
+    assert.equal(r.config.harakiri, 0);
     assert.deepEqual(r.settings.find((s) => s.name === 'buffer-size').source, { kind: 'env', name: 'TSGI_BUFFER_SIZE' });
     r = resolve([], { TSGI_HELP: '1', TSGI_VERSION: '1' });
-    assert.equal(r.values.help, undefined, 'not from the environment');
+    assert.equal(r.config.help, undefined, 'not from the environment');
   });
 
   test('a bad environment value names the variable', () => {
@@ -334,13 +335,13 @@ describe('the environment and the command line', () => {
 
   test('UWSGI_INI (as uWSGI images set it) reads a config file', () => {
     const f = file('[uwsgi]\nprocesses = 6\n');
-    assert.equal(resolve([], { UWSGI_INI: f }).values.processes, 6);
+    assert.equal(resolve([], { UWSGI_INI: f }).config.processes, 6);
     assert.match(fails([], { TSGI_INI: join(dir, 'none.ini') })[0], /^environment TSGI_INI: cannot read the ini file none\.ini: no such file$/);
   });
 
   test('the command line overrides the environment, which overrides the files; lists are replaced', () => {
     const f = file('[uwsgi]\nsocket = :1\nsocket = :2\nprocesses = 2\nharakiri = 5\nbuffer-size = 8k\n', 'layers.ini');
-    const { values, settings } = resolve([f, '--socket', ':9', '--processes', '4'], { TSGI_HARAKIRI: '6', TSGI_PROCESSES: '3' });
+    const { config: values, settings } = resolve([f, '--socket', ':9', '--processes', '4'], { TSGI_HARAKIRI: '6', TSGI_PROCESSES: '3' });
     assert.deepEqual(values.socket, [':9']);
     assert.equal(values.processes, 4);
     assert.equal(values.harakiri, 6);
@@ -355,7 +356,7 @@ describe('the environment and the command line', () => {
   test('a later config file overrides an earlier one for single options, and adds to lists', () => {
     const a = file('[uwsgi]\nsocket = :1\nprocesses = 2\n');
     const b = file('[uwsgi]\nsocket = :2\nprocesses = 3\n');
-    const { values } = resolve(['--ini', a, '--ini', b]);
+    const { config: values } = resolve(['--ini', a, '--ini', b]);
     assert.deepEqual(values.socket, [':1', ':2']);
     assert.equal(values.processes, 3);
   });
@@ -378,7 +379,7 @@ describe('the environment and the command line', () => {
 describe('strict, unknown options, verdicts', () => {
   test('without strict: one warning per unknown key, with the nearest name; the rest is read', () => {
     const f = file('[uwsgi]\nhttp = :1\nprocesess = 4\nmax_request = 5\nxyzzy = 1\n', 'typo.ini');
-    const { values, warnings } = resolve([f]);
+    const { config: values, warnings } = resolve([f]);
     assert.deepEqual(values.http, [':1']);
     assert.deepEqual(warnings, [
       'typo.ini:3: unknown option "procesess" ignored (did you mean "processes"?)',
@@ -405,7 +406,7 @@ describe('strict, unknown options, verdicts', () => {
 
   test('translated options: one note each, where they were set, in read order', () => {
     const f = file('[uwsgi]\nhttp = :1\nhome = /var/www/env\nenable-threads = true\ndie-on-term = true\nvirtualenv = /x\n', 'tr.ini');
-    const { notes, warnings, values } = resolve([f, '--thunder-lock']);
+    const { notes, warnings, config: values } = resolve([f, '--thunder-lock']);
     assert.deepEqual(warnings, []);
     assert.equal(notes.length, 4);
     assert.match(notes[0], /^tr\.ini:4: enable-threads: accepted, no effect/);
@@ -417,22 +418,22 @@ describe('strict, unknown options, verdicts', () => {
 
   test('limit-as under the floor (or with threads) becomes reload-on-rss in master mode', () => {
     const f = file('[uwsgi]\nsocket = :1\nmaster = false\nworkers = 2\nlimit-as = 512\n', 'limit.ini');
-    const { values, notes } = resolve([f]);
+    const { config: values, notes } = resolve([f]);
     assert.equal(values.limitAs, 0);
     assert.equal(values.reloadOnRss, 512);
     assert.match(notes.join('\n'), /limit\.ini:5: limit-as = 512: a Node worker reserves about 2\.2 GB.*taken as reload-on-rss 512/);
     assert.match(notes.join('\n'), /limit\.ini:3: master = false, but processes = 2: tsgi runs a master anyway/);
     const kept = resolve([f, '--limit-as', String(LIMIT_AS_FLOOR)]);
-    assert.equal(kept.values.limitAs, LIMIT_AS_FLOOR, 'from the floor up: RLIMIT_AS');
-    assert.equal(kept.values.reloadOnRss, 0);
+    assert.equal(kept.config.limitAs, LIMIT_AS_FLOOR, 'from the floor up: RLIMIT_AS');
+    assert.equal(kept.config.reloadOnRss, 0);
     const threads = resolve([f, '--limit-as', '8192', '--threads', '2']);
-    assert.equal(threads.values.limitAs, 0);
-    assert.equal(threads.values.reloadOnRss, 8192);
+    assert.equal(threads.config.limitAs, 0);
+    assert.equal(threads.config.reloadOnRss, 8192);
     const explicit = resolve([f, '--reload-on-rss', '300']);
-    assert.equal(explicit.values.reloadOnRss, 300);
+    assert.equal(explicit.config.reloadOnRss, 300);
     assert.match(explicit.notes.join('\n'), /reload-on-rss 300 is set and stays/);
     const single = resolve(['--http', ':1', '--limit-as', '512']);
-    assert.equal(single.values.limitAs, 0);
+    assert.equal(single.config.limitAs, 0);
     assert.match(single.notes[0], /^--limit-as = 512: .*single-process mode: no memory limit applies/);
   });
 });
@@ -502,6 +503,6 @@ describe('--show-config', () => {
     const first = resolve([f, '--show-config']);
     const again = file(renderShowConfig(first).replace(/^show-config = true.*\n/m, '').replace(/^ini = .*\n/m, ''), 'round-again.ini');
     const second = resolve([again]);
-    for (const k of ['socket', 'processes', 'bufferSize', 'env', 'master']) assert.deepEqual(second.values[k], first.values[k], k);
+    for (const k of ['socket', 'processes', 'bufferSize', 'env', 'master']) assert.deepEqual(second.config[k], first.config[k], k);
   });
 });

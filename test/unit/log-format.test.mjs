@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { ROOT } from '../lib/project.mjs';
 
-const { shouldLog, compileLogFormat, escapeText, isoDate, apacheDate, customRequestLine } = await import(join(ROOT, 'dist', 'lib', 'log-format.js'));
+const { shouldLog, compileLogFormat, escapeText, isoDate, apacheDate, customRequestLine } = await import(join(ROOT, 'dist', 'lib', 'logging', 'log-format.js'));
 
 test('shouldLog: every request without --disable-logging; else those a rule names, edges included', () => {
   const none = { all: false, status4xx: false, status5xx: false, slowMs: 0, bigBytes: 0 };

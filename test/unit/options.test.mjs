@@ -1,7 +1,9 @@
 // lib/config/options.ts: the option table, the command-line parser, coercion, defaults, help.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { OPTIONS, parseArgv, coerce, normalize, helpText, suggest, findOption, camelCase } from '../../dist/lib/config/options.js';
+import { OPTIONS, parseArgv, coerce, helpText, suggest, findOption, camelCase } from '../../dist/lib/config/options.js';
+import { configOf, makeConfig } from '../../dist/lib/config/make-config.js';
+import { freezeConfig } from '../../dist/lib/config/typed.js';
 
 const spec = (name) => {
   const s = findOption(name);
@@ -183,12 +185,15 @@ describe('coerce', () => {
   });
 });
 
-describe('normalize', () => {
-  test('fills in the defaults', () => {
-    const v = normalize({});
+describe('configOf (serve()\'s options) and makeConfig', () => {
+  test('fills in the defaults, and every list option with an empty list', () => {
+    const v = configOf({});
     const expected = {};
-    for (const o of OPTIONS) if (o.default !== undefined) expected[camelCase(o.name)] = o.default;
-    assert.deepEqual(v, expected, 'every default, and nothing else');
+    for (const o of OPTIONS) {
+      if (o.repeatable) expected[camelCase(o.name)] = [];
+      else if (o.default !== undefined) expected[camelCase(o.name)] = o.default;
+    }
+    assert.deepEqual({ ...v }, expected, 'every default, the lists, and nothing else');
     assert.equal(v.bufferSize, 4096);
     assert.equal(v.postBuffering, 65536);
     assert.equal(v.limitPost, 0);
@@ -196,10 +201,11 @@ describe('normalize', () => {
     assert.equal(v.listen, 1024);
     assert.equal(v.disableLogging, false);
     assert.equal(v.backend, 'auto');
+    assert.equal(v.wsgiFile, undefined);
   });
 
   test('takes camelCase keys, coerces, and keeps what was given', () => {
-    const v = normalize({ bufferSize: '8k', httpTimeout: 5, disableLogging: true, backend: 'js', http: ['127.0.0.1:0', '[::1]:0'], limitPost: undefined });
+    const v = configOf({ bufferSize: '8k', httpTimeout: 5, disableLogging: true, backend: 'js', http: ['127.0.0.1:0', '[::1]:0'], limitPost: undefined });
     assert.equal(v.bufferSize, 8192);
     assert.equal(v.httpTimeout, 5);
     assert.equal(v.disableLogging, true);
@@ -209,18 +215,47 @@ describe('normalize', () => {
   });
 
   test('a single value for a repeatable option becomes a list', () => {
-    assert.deepEqual(normalize({ http: ':9090' }).http, [':9090']);
+    assert.deepEqual(configOf({ http: ':9090' }).http, [':9090']);
   });
 
-  test('refuses unknown keys and bad values', () => {
-    assert.throws(() => normalize({ bogusThing: 1 }), { ...unknown, message: /bogus-thing/ });
-    assert.throws(() => normalize({ bufferSiz: 1 }), { ...unknown, message: /did you mean --buffer-size/ });
-    assert.throws(() => normalize({ bufferSize: 0 }), { ...invalid, message: /buffer-size/ });
-    assert.throws(() => normalize({ backend: 'python' }), invalid);
+  test('refuses unknown keys, refused options and bad values', () => {
+    assert.throws(() => configOf({ bogusThing: 1 }), { ...unknown, message: /bogus-thing/ });
+    assert.throws(() => configOf({ bufferSiz: 1 }), { ...unknown, message: /did you mean --buffer-size/ });
+    assert.throws(() => configOf({ bufferSize: 0 }), { ...invalid, message: /^Expected an integer from 256 to 1048576 for buffer-size but received 0$/ });
+    assert.throws(() => configOf({ backend: 'python' }), invalid);
+    assert.throws(() => configOf({ pythonpath: '/x' }), { name: 'TsgiError', code: 'TSGI_ERR_OPTION_REFUSED', message: /^pythonpath: refused/ });
   });
 
-  test('parseArgv then normalize: what the CLI does', () => {
-    const v = normalize(parseArgv(['--http', ':9090', '-b', '8k', '--file', 'app.ts']));
+  test('the configuration is frozen, its lists too', () => {
+    const v = configOf({ http: [':1', ':2'], bufferSize: 8192 });
+    assert.ok(Object.isFrozen(v));
+    assert.ok(Object.isFrozen(v.http));
+    assert.throws(() => {
+      v.bufferSize = 1;
+    }, TypeError);
+    assert.throws(() => v.http.push(':3'), TypeError);
+    assert.equal(v.bufferSize, 8192);
+  });
+
+  test('as a master hands it to a worker: JSON, then frozen again, equal and not coerced again', () => {
+    const made = configOf({ http: ':1', bufferSize: '8k', limitAs: 512, processes: 2 });
+    const again = freezeConfig(JSON.parse(JSON.stringify(made)));
+    assert.deepEqual(again, made);
+    assert.ok(Object.isFrozen(again) && Object.isFrozen(again.http));
+    assert.equal(again.limitAs, 0, 'the policy applied once, at the master');
+    assert.equal(again.reloadOnRss, 512);
+  });
+
+  test('makeConfig: a list takes every value not overridden, in order; the others the last one; overridden values are still checked', () => {
+    const g = (name, raw, overridden) => ({ spec: findOption(name), raw, overridden });
+    const v = makeConfig([g('socket', ':1', true), g('socket', ':2'), g('socket', ':3'), g('processes', '2', true), g('processes', '4')]);
+    assert.deepEqual(v.socket, [':2', ':3']);
+    assert.equal(v.processes, 4);
+    assert.throws(() => makeConfig([g('processes', 'many', true), g('processes', '4')]), { ...invalid, message: /for processes but received "many"/ });
+  });
+
+  test('parseArgv then configOf: the command line\'s values, typed', () => {
+    const v = configOf(parseArgv(['--http', ':9090', '-b', '8k', '--file', 'app.ts']));
     assert.deepEqual(v.http, [':9090']);
     assert.equal(v.bufferSize, 8192);
     assert.equal(v.wsgiFile, 'app.ts');
@@ -258,8 +293,8 @@ describe('suggest', () => {
   });
 });
 
-test('normalize: a camelCase key whose dash came before a digit (log4xx is --log-4xx)', () => {
-  const v = normalize({ log4xx: true, log5xx: true, logSlow: 5 });
+test('configOf: a camelCase key whose dash came before a digit (log4xx is --log-4xx)', () => {
+  const v = configOf({ log4xx: true, log5xx: true, logSlow: 5 });
   assert.equal(v.log4xx, true);
   assert.equal(v.log5xx, true);
   assert.equal(v.logSlow, 5);
