@@ -19,22 +19,15 @@
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { availableParallelism, hostname, userInfo } from 'node:os';
 import { basename, dirname, extname, isAbsolute, relative, resolve } from 'node:path';
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
-import { TsgiError, type ErrorCode } from '../base/errors.js';
+import { ConfigError, describeSource, type Source } from './config-error.js';
+import { parseYamlOrJson, type RawValue } from './yaml-json.js';
+import { rawText } from './show-config.js';
 import { IniSyntaxError, parseIni } from './ini.js';
 import { LogicError, expandLogic, hasLogic, type LogicValue } from './config-logic.js';
 import { OPTIONS, argvEntries, envNames, findOption, suggest, type OptionSpec } from './options.js';
 import { makeConfig } from './make-config.js';
 import { VALUE_POLICIES, masterMode } from './derived.js';
 import type { Config } from './typed.js';
-
-export type Source = { kind: 'cli' } | { kind: 'env'; name: string } | { kind: 'file'; file: string; line: number };
-
-export function describeSource(s: Source): string {
-  if (s.kind === 'cli') return 'command line';
-  if (s.kind === 'env') return `environment ${s.name}`;
-  return `${s.file}:${s.line}`;
-}
 
 type Layer = 'file' | 'env' | 'cli';
 
@@ -80,18 +73,6 @@ export interface ResolvedConfig {
   files: string[];
   /** --show-config: log at start, then serve; with --dry-run: print on stdout (and exit). */
   showConfig: 'none' | 'print' | 'log';
-}
-
-/** A configuration error: one line or more, each naming its source. */
-export class ConfigError extends TsgiError {
-  constructor(
-    code: ErrorCode,
-    readonly lines: string[],
-    /** The error is the command line's: "see tsgi --help" helps. */
-    readonly fromCommandLine = false,
-  ) {
-    super(code, lines.join('\n'));
-  }
 }
 
 const CONFIG_OPTIONS = new Set(['ini', 'yaml', 'json']);
@@ -310,12 +291,6 @@ class Resolver {
   }
 }
 
-interface RawValue {
-  key: string;
-  value: unknown;
-  line: number;
-}
-
 function magic(letter: string, ctx: FileContext): string | undefined {
   const ext = extname(ctx.abs);
   switch (letter) {
@@ -358,83 +333,6 @@ function magic(letter: string, ctx: FileContext): string | undefined {
   }
 }
 
-/** The line of a character offset. */
-function lineAt(text: string, offset: number): number {
-  let line = 1;
-  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
-  return line;
-}
-
-/**
- * A YAML or JSON config: the mapping under the root key ("uwsgi", or FILE:KEY), each
- * key an option, a list repeating it. JSON is read by the YAML parser too (JSON is
- * YAML), after JSON.parse has checked it is JSON, for the line of every key.
- */
-export function parseYamlOrJson(text: string, kind: 'yaml' | 'json', section: string, shown: string): RawValue[] {
-  const fail = (line: number | undefined, message: string): never => {
-    throw new ConfigError('TSGI_ERR_CONFIG', [`${shown}${line !== undefined ? `:${line}` : ''}: ${message}`]);
-  };
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: false, prettyErrors: false });
-  if (kind === 'json') {
-    try {
-      JSON.parse(text);
-    } catch (err) {
-      const msg = (err as Error).message;
-      const pos = /at position (\d+)/.exec(msg);
-      const line = pos ? lineAt(text, Number(pos[1])) : doc.errors[0] ? lc.linePos(doc.errors[0].pos[0]).line : 1;
-      fail(line, `not valid JSON: ${msg}`);
-    }
-  }
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0]!;
-    fail(lc.linePos(e.pos[0]).line, `not valid ${kind === 'json' ? 'JSON' : 'YAML'}: ${e.message.split('\n')[0]}`);
-  }
-  const lineOf = (node: unknown): number | undefined => {
-    const range = (node as { range?: [number, number, number] } | null)?.range;
-    return range ? lc.linePos(range[0]).line : undefined;
-  };
-  const keyOf = (node: unknown): string => (isScalar(node) ? String(node.value) : String(node));
-  const root = doc.contents;
-  if (!isMap(root)) return fail(lineOf(root) ?? 1, `expected a mapping with the key "${section}" at the top`);
-  const found = root.items.filter((pair) => keyOf(pair.key) === section).pop();
-  if (found === undefined) {
-    const keys = root.items.map((pair) => JSON.stringify(keyOf(pair.key)));
-    return fail(undefined, `no "${section}" key at the top (${keys.length ? `its keys: ${keys.join(', ')}` : 'it is empty'}); name another with ${shown}:KEY`);
-  }
-  const out: RawValue[] = [];
-  let options: unknown = found.value;
-  if (isAlias(options)) options = options.resolve(doc as Document);
-  if (options === null || (isScalar(options) && options.value === null)) return out;
-  if (!isMap(options)) return fail(lineOf(options) ?? lineOf(found.key), `"${section}" must hold a mapping of options`);
-  const scalar = (node: unknown, key: string, line: number): unknown => {
-    if (isAlias(node)) node = node.resolve(doc as Document);
-    if (node === null || node === undefined) return true;
-    if (!isScalar(node)) fail(lineOf(node) ?? line, `${key}: expected a value or a list of values`);
-    const v = (node as { value: unknown }).value;
-    if (v === null) return true; // "enable-threads:" with nothing: a bare key
-    if (typeof v === 'boolean') return v;
-    if (typeof v === 'number' || typeof v === 'bigint') {
-      // The number as written: "0664" stays 0664, "1e3" is refused by the option.
-      const range = (node as { range?: [number, number, number] }).range;
-      return range ? text.slice(range[0], range[1]).trim() : String(v);
-    }
-    return String(v);
-  };
-  for (const pair of options.items) {
-    const key = keyOf(pair.key);
-    const line = lineOf(pair.key) ?? 1;
-    let value: unknown = pair.value;
-    if (isAlias(value)) value = value.resolve(doc as Document);
-    if (isSeq(value)) {
-      for (const item of value.items) out.push({ key, value: scalar(item, key, line), line: lineOf(item) ?? line });
-    } else {
-      out.push({ key, value: scalar(value, key, line), line });
-    }
-  }
-  return out;
-}
-
 /** The environment's options: TSGI_<NAME> first, then UWSGI_<NAME>; aliases count. */
 function envEntries(env: NodeJS.ProcessEnv): Entry[] {
   const out: Entry[] = [];
@@ -446,10 +344,6 @@ function envEntries(env: NodeJS.ProcessEnv): Entry[] {
     if (hit !== undefined) out.push({ key: spec.name, spec, raw: env[hit], source: { kind: 'env', name: hit }, layer: 'env', resolved: true });
   }
   return out;
-}
-
-function rawText(raw: unknown): string {
-  return raw === true ? 'true' : raw === false ? 'false' : String(raw);
 }
 
 /**
@@ -591,30 +485,5 @@ function checkPythonApplication(config: Config, all: Entry[], cwd: string): void
   ]);
 }
 
-/** --show-config: what was read, in ini form, each value with its source. */
-export function renderShowConfig(config: ResolvedConfig): string {
-  const lines = [
-    ';tsgi configuration: every value read, with where it was read (file:line, environment, command line)',
-    ';the command line overrides the environment, which overrides the files',
-    '[uwsgi]',
-  ];
-  for (const s of config.settings) {
-    const value = rawText(s.raw);
-    let line = `${s.name} = ${value}`;
-    let comment = describeSource(s.source);
-    if (s.writtenAs !== undefined) comment += ` (as ${s.writtenAs})`;
-    if (s.status === 'overridden') {
-      line = `;${line}`;
-      comment += `, overridden by ${s.overriddenBy ? describeSource(s.overriddenBy) : 'a later value'}`;
-    } else if (s.status === 'unknown') {
-      line = `;${line}`;
-      comment += ', unknown option: ignored';
-    } else if (s.status === 'placeholder') {
-      comment += ', a placeholder';
-    }
-    if (/\s#/.test(value) || /[\r\n]/.test(value)) lines.push(`; ${comment}`, line);
-    else lines.push(`${line}  # ${comment}`);
-  }
-  lines.push(';end of configuration');
-  return lines.join('\n') + '\n';
-}
+export { ConfigError, describeSource, type Source } from './config-error.js';
+export { renderShowConfig } from './show-config.js';

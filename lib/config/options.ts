@@ -569,7 +569,7 @@ const TABLE = [
     repeatable: true,
     help: 'Read options from this YAML file, under the root key "uwsgi" (FILE:KEY for another); a list repeats an option.',
     verdict: 'implemented',
-    obeyedIn: 'lib/config/config.ts loadConfigFile() -> lib/config/config.ts parseYamlOrJson()',
+    obeyedIn: 'lib/config/config.ts loadConfigFile() -> lib/config/yaml-json.ts parseYamlOrJson()',
   },
   {
     name: 'json',
@@ -577,7 +577,7 @@ const TABLE = [
     repeatable: true,
     help: 'Read options from this JSON file, under the root key "uwsgi" (FILE:KEY for another); a list repeats an option.',
     verdict: 'implemented',
-    obeyedIn: 'lib/config/config.ts loadConfigFile() -> lib/config/config.ts parseYamlOrJson()',
+    obeyedIn: 'lib/config/config.ts loadConfigFile() -> lib/config/yaml-json.ts parseYamlOrJson()',
   },
   {
     name: 'strict',
@@ -593,7 +593,7 @@ const TABLE = [
     default: false,
     help: 'Log the configuration as read, in ini form, with the source of each value (file:line, environment, command line), then serve, as uWSGI does. With --dry-run: print it on stdout and exit 0.',
     verdict: 'implemented',
-    obeyedIn: 'lib/cli.ts main() -> lib/config/config.ts renderShowConfig()',
+    obeyedIn: 'lib/cli.ts main() -> lib/config/show-config.ts renderShowConfig()',
   },
   {
     name: 'dry-run',
