@@ -4,19 +4,20 @@
       "target_name": "tsgi",
       "sources": [
         "native/addon.cc",
-        "native/http_parser.cc",
-        "native/cgi_vars.cc",
-        "native/key_table.cc",
-        "native/uwsgi_parser.cc",
-        "native/proxy_parser.cc",
-        "native/scoreboard.cc",
-        "native/master.cc",
-        "native/sockets.cc",
-        "native/request_log.cc",
-        "native/body_sink.cc",
-        "native/server.cc"
+        "native/protocol/http_parser.cc",
+        "native/protocol/cgi_vars.cc",
+        "native/protocol/key_table.cc",
+        "native/protocol/uwsgi_parser.cc",
+        "native/protocol/proxy_parser.cc",
+        "native/process/scoreboard.cc",
+        "native/process/master.cc",
+        "native/process/sockets.cc",
+        "native/protocol/request_log.cc",
+        "native/protocol/body_sink.cc",
+        "native/server/server.cc"
       ],
       "include_dirs": [
+        "native",
         "<!(node -p \"require('node-addon-api').include_dir\")"
       ],
       "defines": [

@@ -1,8 +1,8 @@
 // tsgi — the addon's entry point: exports the native Server class.
 #include <napi.h>
 
-#include "master.h"
-#include "server.h"
+#include "process/master.h"
+#include "server/server.h"
 
 namespace {
 

@@ -16,7 +16,7 @@ cd "$(dirname "$0")/../.."
 out=build/native-test
 mkdir -p "$out"
 CXX=${CXX:-g++}
-flags="-std=c++17 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -Wall -Wextra -Werror"
+flags="-Inative -std=c++17 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -Wall -Wextra -Werror"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
@@ -24,20 +24,20 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 uflags="$flags -Wpedantic -Wshadow -Wconversion"
 
 # Compile the programs in parallel.
-$CXX $flags native/http_parser.cc test/native/parser-test.cc -o "$out/parser-test" &
+$CXX $flags native/protocol/http_parser.cc test/native/parser-test.cc -o "$out/parser-test" &
 p1=$!
-$CXX $flags native/http_parser.cc test/native/fuzz-parser.cc -o "$out/fuzz-parser" &
+$CXX $flags native/protocol/http_parser.cc test/native/fuzz-parser.cc -o "$out/fuzz-parser" &
 p2=$!
-$CXX $flags native/http_parser.cc native/cgi_vars.cc native/key_table.cc native/request_log.cc \
-  native/body_sink.cc native/scoreboard.cc test/native/units-test.cc -o "$out/units-test" &
+$CXX $flags native/protocol/http_parser.cc native/protocol/cgi_vars.cc native/protocol/key_table.cc native/protocol/request_log.cc \
+  native/protocol/body_sink.cc native/process/scoreboard.cc test/native/units-test.cc -o "$out/units-test" &
 p3=$!
-$CXX $uflags native/uwsgi_parser.cc test/native/uwsgi-test.cc -o "$out/uwsgi-test" &
+$CXX $uflags native/protocol/uwsgi_parser.cc test/native/uwsgi-test.cc -o "$out/uwsgi-test" &
 p4=$!
-$CXX $uflags native/uwsgi_parser.cc test/native/fuzz-uwsgi.cc -o "$out/fuzz-uwsgi" &
+$CXX $uflags native/protocol/uwsgi_parser.cc test/native/fuzz-uwsgi.cc -o "$out/fuzz-uwsgi" &
 p5=$!
-$CXX $uflags native/proxy_parser.cc test/native/proxy-test.cc -o "$out/proxy-test" &
+$CXX $uflags native/protocol/proxy_parser.cc test/native/proxy-test.cc -o "$out/proxy-test" &
 p6=$!
-$CXX $uflags native/proxy_parser.cc test/native/fuzz-proxy.cc -o "$out/fuzz-proxy" &
+$CXX $uflags native/protocol/proxy_parser.cc test/native/fuzz-proxy.cc -o "$out/fuzz-proxy" &
 p7=$!
 rc=0
 wait $p1 || rc=1

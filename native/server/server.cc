@@ -1,4 +1,4 @@
-#include "server.h"
+#include "server/server.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -12,11 +12,11 @@
 #include <cstring>
 #include <ctime>
 
-#include "request_log.h"
-#include "scoreboard.h"
-#include "sockets.h"
-#include "uwsgi_parser.h"
-#include "proxy_parser.h"
+#include "protocol/request_log.h"
+#include "process/scoreboard.h"
+#include "process/sockets.h"
+#include "protocol/uwsgi_parser.h"
+#include "protocol/proxy_parser.h"
 
 namespace tsgi {
 

@@ -18,13 +18,13 @@
 #include <string>
 #include <vector>
 
-#include "body_sink.h"
-#include "cgi_vars.h"
-#include "http_parser.h"
-#include "request_log.h"
-#include "key_table.h"
-#include "scoreboard.h"
-#include "uwsgi_parser.h"
+#include "protocol/body_sink.h"
+#include "protocol/cgi_vars.h"
+#include "protocol/http_parser.h"
+#include "protocol/request_log.h"
+#include "protocol/key_table.h"
+#include "process/scoreboard.h"
+#include "protocol/uwsgi_parser.h"
 
 namespace tsgi {
 
