@@ -2,7 +2,7 @@
 //
 // It runs on Node's own loop (napi_get_uv_event_loop): no thread of its own. A
 // request crosses into JavaScript once, when its head and whole body are at hand,
-// as onRequest(id, flags, body, key1, value1, key2, value2, ...); the response
+// as onRequest(id, flags, body, ..., key1, value1, ...) (native/wire.h); the response
 // comes back through send(id, head, body, flags), once for a body already at hand,
 // or once per batch of a streamed one. Writes made while handling a batch of reads
 // are corked and go out in one write per connection.
@@ -12,151 +12,25 @@
 #include <napi.h>
 #include <uv.h>
 
-#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "protocol/body_sink.h"
+#include "process/scoreboard.h"
 #include "protocol/cgi_vars.h"
 #include "protocol/http_parser.h"
-#include "protocol/request_log.h"
 #include "protocol/key_table.h"
-#include "process/scoreboard.h"
 #include "protocol/uwsgi_parser.h"
+#include "server/connection.h"
+#include "server/listener.h"
+#include "server/settings.h"
+#include "wire.h"
 
 namespace tsgi {
 
-// Flags of send(); lib/native-server.ts holds the same numbers.
-enum SendFlags : uint32_t {
-  kSendChunked = 1,    // frame this call's body in chunked coding; with a head, say so
-  kSendEnd = 2,        // the response is complete
-  kSendClose = 4,      // close the connection once this response is out
-  kSendAddLength = 8,  // with a head: add Content-Length, the length of this call's body
-  kSendAbort = 16,     // cut the connection: an error after the head went out
-};
-
-// Flags passed to onRequest; bits 8 and up hold the index of the listener (in the
-// order of listen() calls) that accepted the connection.
-enum RequestFlags : uint32_t {
-  kReqKeepAlive = 1,      // the client allows another request on this connection
-  kReqHttp10 = 2,         // the request is HTTP/1.0 (no chunked response possible)
-  kReqBodyFile = 4,       // body is a file descriptor (an unlinked temporary file)
-  kReqNewConnection = 8,  // the first request of its connection: the peer is given
-  kReqUwsgi = 16,         // came over the uwsgi protocol: the pairs carry the front end's CGI
-};
-
-// What a listener speaks.
-enum Protocol : uint8_t { kProtocolHttp = 0, kProtocolUwsgi = 1 };
-constexpr uint32_t kReqListenerShift = 8;
-
-// The arguments of onRequest, in order:
-//   id, flags, body, method, uri, path, query, contentType, contentLength,
-//   remoteAddr, remotePort, key1, value1, key2, value2, ...
-// body: undefined, a Buffer, or (kReqBodyFile) the fd of an unlinked temporary file.
-// method: an index into the methods table given at construction, or a string.
-// path, query: undefined when JavaScript can take them from uri itself (an
-//   origin-form target without "%"); else the percent-decoded path and the query.
-// contentType, contentLength: strings, or undefined when the request has none.
-// remoteAddr, remotePort: strings on a connection's first request, else undefined.
-// key: an index into the keys table given at construction, or a string.
-// Every string is the request's bytes read as latin-1.
-constexpr size_t kFixedArgs = 11;
-
-struct ServerConfig {
-  size_t buffer_size = 4096;        // the largest request head
-  size_t post_buffering = 65536;    // the largest body kept in memory
-  uint64_t limit_post = 0;          // the largest body accepted; 0: no limit
-  uint64_t timeout_ms = 60000;      // idle, head, body-progress and write-progress timeout
-  std::string tmp_dir = "/tmp";
-  bool logging = true;  // the request's log values are kept: a line may be written
-  RequestLogFilter log_filter;  // which requests get a line
-  bool log_json = false;        // --log-encoder json: connection lines as JSON objects
-  bool manage_script_name = false;  // --manage-script-name: SCRIPT_NAME off PATH_INFO (uwsgi)
-  bool proxy_protocol = false;      // --enable-proxy-protocol: HTTP connections start with one
-  int log_fd = 2;
-  int core = 0;
-};
-
-class Server;
-struct RequestState;
-struct Listener;
-
-// A connection's libuv stream handle. A uv_tcp_t for a unix socket's connections too:
-// the stream code is the same, and uv_tcp_open costs one system call less per
-// connection than uv_pipe_open (Server::Accept).
-union StreamHandle {
-  uv_tcp_t tcp;
-  uv_stream_t stream;
-  uv_handle_t handle;
-};
-
-struct Connection {
-  enum class State : uint8_t {
-    kIdle,        // between requests; no byte of the next one yet
-    kHead,        // part of a head has arrived
-    kBody,        // the head is in; the body is arriving
-    kDispatched,  // the application has the request; its response is due
-    kLingering,   // the last response is out; reading and dropping until EOF
-    kClosing,     // uv_close was called
-  };
-  StreamHandle h;
-  Server* server = nullptr;
-  uint32_t slot = 0;
-  uint32_t listener_index = 0;  // copied from the listener, which may close first
-  Protocol protocol = kProtocolHttp;
-  bool is_pipe = false;
-  bool announced = false;  // the peer's address went to JavaScript already
-  bool proxy_pending = false;  // its PROXY protocol header is still to come (Process)
-  double id = -1;  // the current request's id; -1 when none
-  State state = State::kIdle;
-  bool reading = false;
-  bool want_drain = false;   // send() reported backpressure; onDrain is owed
-  bool close_after = false;  // close once the output is flushed
-  bool dirty = false;        // has output to flush at the end of the batch
-  bool resume_pending = false;
-  bool chunked_response = false;
-  bool close_after_response = false;  // the head went out with "Connection: close"
-  bool refused = false;  // answered before its request was read whole
-  bool output_blocked = false;  // pipelined requests wait: over kHighWater of output is queued
-  std::string inbuf;         // an unfinished head or body, copied aside
-  std::string out;           // corked output
-  size_t inflight = 0;       // bytes handed to uv_write and not yet written
-  uint64_t deadline = 0;     // uv_now() ms past which the state times out
-  RequestState* req = nullptr;  // while a request is in progress
-  char remote_addr[64] = {0};
-  char remote_port[8] = {0};
-  // The response, for the log line.
-  uint64_t started_ns = 0;
-  int resp_status = 0;
-  size_t resp_header_count = 0;
-  size_t resp_head_bytes = 0;
-  uint64_t resp_body_bytes = 0;
-  Connection* prev = nullptr;
-  Connection* next = nullptr;
-};
-
-// A listening socket. It is polled, and accepted from, by the server itself rather
-// than through uv_listen: libuv answers running out of descriptors (EMFILE) by
-// refusing the waiting connections without telling its caller, and an operator has
-// to be told (Server::AcceptFailed).
-struct Listener {
-  uv_poll_t poll;
-  int fd = -1;  // owned: closed when the listener is
-  Server* server = nullptr;
-  bool is_pipe = false;
-  Protocol protocol = kProtocolHttp;
-  uint32_t index = 0;  // in the order of listen() calls
-  bool paused = false;  // not polled after accept() failed; the tick polls it again
-  // accept() failures not yet in a log line (one line a second at most), and when the
-  // next line may be written (uv_now() ms).
-  uint64_t unlogged_refused = 0;  // connections closed unserved
-  uint64_t unlogged_failed = 0;   // accept() calls that failed and refused nothing
-  int last_error = 0;             // errno of the latest failure
-  bool logged_before = false;
-  uint64_t next_log_at = 0;
-};
+// The slot of a connection: the low kSlotBits of its requests' ids.
+constexpr uint64_t kSlotMask = (uint64_t{1} << kSlotBits) - 1;
 
 class Server : public Napi::ObjectWrap<Server> {
  public:
@@ -166,28 +40,20 @@ class Server : public Napi::ObjectWrap<Server> {
 
  private:
   friend struct BatchScope;
-  // JavaScript methods.
+
+  // server.cc — the N-API shell: listen entry points, counters.
   Napi::Value Listen(const Napi::CallbackInfo& info);
-  Napi::Value Send(const Napi::CallbackInfo& info);
-  Napi::Value Close(const Napi::CallbackInfo& info);
-  Napi::Value Destroy(const Napi::CallbackInfo& info);
+  Napi::Value ListenUnix(const Napi::CallbackInfo& info);
+  Napi::Value ListenFd(const Napi::CallbackInfo& info);
+  Napi::Value NoteException(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value SetRequestCounter(const Napi::CallbackInfo& info);
 
-  // libuv callbacks.
+  // listener.cc — accepting, with the EMFILE reserve.
+  bool StartListener(Napi::Env env, int fd, bool is_pipe, Protocol protocol,
+                     const std::string& what);
   static void OnAcceptable(uv_poll_t* poll, int status, int events);
-  static void OnAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
-  static void OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
-  static void OnWrite(uv_write_t* req, int status);
-  static void OnShutdown(uv_shutdown_t* req, int status);
-  static void OnConnectionClosed(uv_handle_t* handle);
   static void OnListenerClosed(uv_handle_t* handle);
-  static void OnTick(uv_timer_t* timer);
-  static void OnResume(uv_idle_t* idle);
-  static void OnFlushLog(uv_check_t* check);
-  static void OnLogTimer(uv_timer_t* timer);
-  void LogAppended();
-
   // read_now: read the new connection at once (the accept loop); false: only watch it,
   // its first read comes on a later loop turn (a last accept from close()).
   void Accept(Listener* l, int fd, const struct sockaddr_storage& peer, bool read_now = true);
@@ -197,61 +63,82 @@ class Server : public Napi::ObjectWrap<Server> {
   void AcceptFailed(Listener* l, int err);
   int64_t RefuseWaiting(Listener* l, bool* drained);
   void LogAcceptFailures(Listener* l);
+  void PauseListener(Listener* l);
+  void ResumeListener(Listener* l, bool poll_again);
   void CloseListeners();
+
+  // reading.cc — a connection's input and its parse state; refusals.
+  static void OnAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
+  static void OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
+  static void OnResume(uv_idle_t* idle);
   // Parses and handles what c has received. data/len is either the shared read
   // buffer or c->inbuf. Returns the bytes used; the caller keeps the rest aside.
   size_t Process(Connection* c, const char* data, size_t len);
   void ProcessInbuf(Connection* c);
-  // Starts or stops reading from c: it reads unless it holds more pipelined bytes than
-  // buffer-size plus one read while they wait (for the response that is due, for
-  // blocked output to drain, or for a close), so that a client cannot fill our memory.
-  void UpdateReading(Connection* c);
+  // Takes the PROXY protocol header off data: the bytes it took, or SIZE_MAX when the
+  // connection was refused (closed, no answer), or 0 while the header is incomplete.
+  size_t TakeProxyHeader(Connection* c, const char* data, size_t len);
   // Consumes body bytes. Returns the bytes used, or SIZE_MAX when the connection
   // was refused.
   size_t FeedBody(Connection* c, const char* data, size_t len);
-  // Hands a complete request to JavaScript: onRequest(...) (see kFixedArgs).
+  void DispatchBuffered(Connection* c);
+  // Takes up c's waiting pipelined requests on the next loop turn (once, however often asked).
+  void ScheduleResume(Connection* c);
+  void Refuse(Connection* c, int status, const std::string& why);
+  void RefuseBody(Connection* c, int err);
+  void RefusePacket(Connection* c, const char* why);
+
+  // dispatch.cc — the crossing into JavaScript: onRequest(...) (native/wire.h).
+  void DispatchHead(Connection* c, const char* body, size_t body_len);
   void Dispatch(Connection* c, const HttpRequestHead& head, const char* body,
                 size_t body_len);
-  void DispatchBuffered(Connection* c);
-  void DispatchHead(Connection* c, const char* body, size_t body_len);
   void DispatchUwsgi(Connection* c, const UwsgiRequest& u, const char* body, size_t body_len);
   void BeginDispatch(Connection* c, StrView method, StrView uri);
   napi_value MethodArg(StrView method);
   napi_value BodyArg(Connection* c, const char* body, size_t body_len, uint32_t* flags,
                      uint64_t* length);
-  void RefusePacket(Connection* c, const char* why);
-  // Takes the PROXY protocol header off data: the bytes it took, or SIZE_MAX when the
-  // connection was refused (closed, no answer), or 0 while the header is incomplete.
-  size_t TakeProxyHeader(Connection* c, const char* data, size_t len);
-  void RefuseBody(Connection* c, int err);
-  Napi::Value ListenUnix(const Napi::CallbackInfo& info);
-  Napi::Value ListenFd(const Napi::CallbackInfo& info);
-  bool StartListener(Napi::Env env, int fd, bool is_pipe, Protocol protocol,
-                     const std::string& what);
-  Napi::Value NoteException(const Napi::CallbackInfo& info);
+  void CallJs(napi_ref fn, size_t argc, napi_value* argv);
+  RequestState* AcquireRequest();
+  void ReleaseRequest(Connection* c);
+  Connection* Lookup(double id);
+
+  // send.cc — the crossing back: send(), framed by protocol/response.h; a request's end.
+  Napi::Value Send(const Napi::CallbackInfo& info);
+  size_t AppendBody(std::string* out, napi_value v, bool* ok);
   void EndRequest(Connection* c, bool close);
-  void Refuse(Connection* c, int status, const std::string& why);
-  void Flush(Connection* c);
+
+  // output.cc — cork, write, backpressure.
+  static void OnWrite(uv_write_t* req, int status);
+  // Starts or stops reading from c: it reads unless it holds more pipelined bytes than
+  // buffer-size plus one read while they wait (for the response that is due, for
+  // blocked output to drain, or for a close), so that a client cannot fill our memory.
+  void UpdateReading(Connection* c);
   void MarkDirty(Connection* c);
   void FlushDirty();
+  void Flush(Connection* c);
   void AfterOutput(Connection* c);
-  // Takes up c's waiting pipelined requests on the next loop turn (once, however often asked).
-  void ScheduleResume(Connection* c);
-  void StartLingering(Connection* c);
-  void CloseConnection(Connection* c, bool abort_request);
-  void CallJs(napi_ref fn, size_t argc, napi_value* argv);
-  size_t AppendBody(std::string* out, napi_value v, bool* ok);
+  size_t Queued(const Connection* c) const { return c->out.size() + c->inflight; }
+
+  // log.cc — log buffering.
+  static void OnFlushLog(uv_check_t* check);
+  static void OnLogTimer(uv_timer_t* timer);
+  void LogAppended();
   // Writes c's request line (micros: its response time) when the log filter takes it.
   void LogRequest(Connection* c, uint64_t micros);
   void LogRequestInJs(Connection* c, uint64_t micros);
   void LogLine(const std::string& what, Connection* c);
   void FlushLog();
+
+  // closing.cc — timeouts and closing.
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value Destroy(const Napi::CallbackInfo& info);
+  static void OnTick(uv_timer_t* timer);
+  static void OnShutdown(uv_shutdown_t* req, int status);
+  static void OnConnectionClosed(uv_handle_t* handle);
+  void StartLingering(Connection* c);
+  void CloseConnection(Connection* c, bool abort_request);
   void MaybeFinishClose();
   void FinishClose();
-  RequestState* AcquireRequest();
-  void ReleaseRequest(Connection* c);
-  Connection* Lookup(double id);
-  size_t Queued(const Connection* c) const { return c->out.size() + c->inflight; }
 
   Napi::Env env_;
   uv_loop_t* loop_ = nullptr;
@@ -275,8 +162,6 @@ class Server : public Napi::ObjectWrap<Server> {
   // Listeners not polled after accept() failed: while there are any, the tick keeps the
   // loop alive (it is what polls them again), else a server with no connection would exit.
   size_t paused_listeners_ = 0;
-  void PauseListener(Listener* l);
-  void ResumeListener(Listener* l, bool poll_again);
   Connection* conns_ = nullptr;  // every open connection, a doubly linked list
   size_t conn_count_ = 0;
   std::vector<Connection*> slots_;
@@ -326,6 +211,18 @@ class Server : public Napi::ObjectWrap<Server> {
   static constexpr uint64_t kLogFlushMs = 50;
   static constexpr uint64_t kCloseGraceMs = 1000;  // close(): idle keep-alive connections
   char* read_buf_ = nullptr;  // shared by every connection of this server
+};
+
+// Every entry into JavaScript from a libuv callback runs inside a BatchScope: the
+// output it makes is corked and flushed, one write per connection, when the
+// outermost scope ends.
+struct BatchScope {
+  explicit BatchScope(Server* s) : server(s), scope(s->env_) { s->batch_depth_++; }
+  ~BatchScope() {
+    if (--server->batch_depth_ == 0) server->FlushDirty();
+  }
+  Server* server;
+  Napi::HandleScope scope;
 };
 
 }  // namespace tsgi
