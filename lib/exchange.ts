@@ -7,77 +7,7 @@ import { ErrorLog } from './wsgi-errors.js';
 import { fileWrapper } from './file-wrapper.js';
 import { Input } from './input.js';
 import type { Application, Chunk, Environ, Headers, StartResponse, Write } from './types.js';
-
-// send() flags; native/server.h holds the same numbers.
-export const SEND_CHUNKED = 1;
-export const SEND_END = 2;
-export const SEND_CLOSE = 4;
-export const SEND_ADD_LENGTH = 8;
-export const SEND_ABORT = 16;
-
-// onRequest() flags; bits 8 and up: the index of the listener.
-export const REQ_KEEP_ALIVE = 1;
-export const REQ_HTTP10 = 2;
-export const REQ_BODY_FILE = 4;
-export const REQ_NEW_CONNECTION = 8;
-export const REQ_UWSGI = 16;
-export const REQ_LISTENER_SHIFT = 8;
-
-/** Request methods the native server names by index (a new string each time costs). */
-export const METHODS: readonly string[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'TRACE', 'CONNECT'];
-
-/** Environ keys of common headers, named by index by the native server. */
-export const KEYS: readonly string[] = [
-  'HTTP_HOST',
-  'HTTP_USER_AGENT',
-  'HTTP_ACCEPT',
-  'HTTP_ACCEPT_ENCODING',
-  'HTTP_ACCEPT_LANGUAGE',
-  'HTTP_ACCEPT_CHARSET',
-  'HTTP_CONNECTION',
-  'HTTP_KEEP_ALIVE',
-  'HTTP_COOKIE',
-  'HTTP_REFERER',
-  'HTTP_ORIGIN',
-  'HTTP_AUTHORIZATION',
-  'HTTP_CACHE_CONTROL',
-  'HTTP_PRAGMA',
-  'HTTP_IF_MODIFIED_SINCE',
-  'HTTP_IF_NONE_MATCH',
-  'HTTP_IF_MATCH',
-  'HTTP_IF_UNMODIFIED_SINCE',
-  'HTTP_IF_RANGE',
-  'HTTP_RANGE',
-  'HTTP_EXPECT',
-  'HTTP_UPGRADE',
-  'HTTP_DNT',
-  'HTTP_TE',
-  'HTTP_VIA',
-  'HTTP_FORWARDED',
-  'HTTP_X_FORWARDED_FOR',
-  'HTTP_X_FORWARDED_PROTO',
-  'HTTP_X_FORWARDED_HOST',
-  'HTTP_X_REAL_IP',
-  'HTTP_X_REQUESTED_WITH',
-  'HTTP_X_REQUEST_ID',
-  'HTTP_SEC_FETCH_MODE',
-  'HTTP_SEC_FETCH_SITE',
-  'HTTP_SEC_FETCH_DEST',
-  'HTTP_SEC_FETCH_USER',
-  'HTTP_SEC_CH_UA',
-  'HTTP_SEC_CH_UA_MOBILE',
-  'HTTP_SEC_CH_UA_PLATFORM',
-  'HTTP_UPGRADE_INSECURE_REQUESTS',
-  'HTTP_PRIORITY',
-  // What nginx's uwsgi_params sends besides the headers.
-  'SERVER_NAME',
-  'SERVER_PORT',
-  'SERVER_PROTOCOL',
-  'REQUEST_SCHEME',
-  'HTTPS',
-  'DOCUMENT_ROOT',
-  'SCRIPT_NAME',
-];
+import { FIXED_ARGS, KEYS, METHODS, REQ_HTTP10, REQ_NEW_CONNECTION, REQ_LISTENER_SHIFT, REQ_UWSGI, SEND_ABORT, SEND_ADD_LENGTH, SEND_BACKPRESSURE, SEND_CHUNKED, SEND_CLOSE, SEND_END, SLOT_BITS } from './wire.js';
 
 /** What a backend provides: one call that writes part or all of a response. */
 export interface Transport {
@@ -233,7 +163,7 @@ class EnvironObject {
 }
 
 const WSGI_VERSION: [1, 0] = Object.freeze([1, 0]) as unknown as [1, 0];
-const SLOT_MODULO = 1048576; // a request id is serial * 2^20 + the connection's slot
+const SLOT_MODULO = 2 ** SLOT_BITS; // a request id is serial * 2^SLOT_BITS + the connection's slot
 
 
 function chunkBytes(c: Chunk): number {
@@ -269,7 +199,7 @@ export class Handler {
   private readonly peers: Array<[string, string] | undefined> = [];
 
   /**
-   * A request (native/server.h documents the arguments):
+   * A request (native/wire.h documents the arguments):
    * onRequest(id, flags, body, method, uri, path, query, contentType, contentLength,
    *           remoteAddr, remotePort, key1, value1, ...)
    */
@@ -319,7 +249,7 @@ export class Handler {
       // The front end's variables, in its order: a repeated header (nginx sends one
       // pair per line) is joined as over HTTP; any other repeated key keeps its last
       // value, so that a uwsgi_param after include uwsgi_params overrides.
-      for (let i = 11; i < args.length; i += 2) {
+      for (let i = FIXED_ARGS; i < args.length; i += 2) {
         const k = args[i] as number | string;
         const key = typeof k === 'number' ? KEYS[k]! : k;
         const prev = environ[key];
@@ -333,7 +263,7 @@ export class Handler {
       const https = environ.HTTPS as string | undefined;
       environ['wsgi.url_scheme'] = https === 'on' || https === '1' ? 'https' : (environ.REQUEST_SCHEME as string) || 'http';
     } else {
-      for (let i = 11; i < args.length; i += 2) {
+      for (let i = FIXED_ARGS; i < args.length; i += 2) {
         const k = args[i] as number | string;
         environ[typeof k === 'number' ? KEYS[k]! : k] = args[i + 1];
       }
@@ -688,7 +618,7 @@ export class Exchange {
       this.finished = true;
     }
     const r = this.handler.transport.send(this.id, head, body, flags);
-    if (r === 1) {
+    if (r === SEND_BACKPRESSURE) {
       this.waiting = true;
     } else if (r < 0 && !end) {
       this.abort();

@@ -5,7 +5,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
-import { Handler, REQ_BODY_FILE, REQ_HTTP10, REQ_KEEP_ALIVE, REQ_LISTENER_SHIFT, REQ_NEW_CONNECTION, SEND_ABORT, SEND_ADD_LENGTH, SEND_CLOSE, SEND_END } from './exchange.js';
+import { Handler } from './exchange.js';
+import { REQ_BODY_FILE, REQ_HTTP10, REQ_KEEP_ALIVE, REQ_LISTENER_SHIFT, REQ_NEW_CONNECTION, SEND_ABORT, SEND_ADD_LENGTH, SEND_CLOSE, SEND_END } from './wire.js';
 import { formatRefusal, refusalResponse, RequestEntry } from './request-log.js';
 import { customRequestLine, entryLine, logFilter, logsAny } from './log-format.js';
 import type { Backend } from './serve.js';

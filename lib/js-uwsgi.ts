@@ -4,7 +4,8 @@
 // RefusePacket), on node:net, so that the application sees the same environ and the
 // front end the same bytes whichever backend runs.
 import type { Socket } from 'node:net';
-import { type Handler, REQ_BODY_FILE, REQ_HTTP10, REQ_LISTENER_SHIFT, REQ_NEW_CONNECTION, REQ_UWSGI, SEND_ABORT, SEND_ADD_LENGTH, SEND_CHUNKED, SEND_END } from './exchange.js';
+import type { Handler } from './exchange.js';
+import { REQ_BODY_FILE, REQ_HTTP10, REQ_LISTENER_SHIFT, REQ_NEW_CONNECTION, REQ_UWSGI, SEND_ABORT, SEND_ADD_LENGTH, SEND_CHUNKED, SEND_END } from './wire.js';
 import { formatConnectionLine, formatRefusal, refusalResponse, RequestEntry } from './request-log.js';
 import { BodyBuffer } from './js-body.js';
 import { parseUwsgiPacket, stripScriptName, type UwsgiPacket } from './uwsgi-packet.js';

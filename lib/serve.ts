@@ -1,6 +1,7 @@
 // serve(app, options): the programmatic entry point, for both backends.
 import { hostname, tmpdir } from 'node:os';
-import { Handler, KEYS, METHODS } from './exchange.js';
+import { Handler } from './exchange.js';
+import { KEYS, METHODS, PROTOCOL_HTTP, PROTOCOL_UWSGI } from './wire.js';
 import { parseSocketAddress, resolveHost, formatAddress, type SocketAddress } from './address.js';
 import { applySocketPermissions, parseOwner, parseSocketMode, prepareUnixSocket, removeSocketFile } from './unix-socket.js';
 import { TsgiError } from './errors.js';
@@ -156,17 +157,17 @@ export function nativeBackend(handler: Handler, values: OptionValues, slot?: Wor
   return {
     tcpListeners,
     async listen(host, port, backlog, protocol) {
-      const [address, boundPort, family, fd] = native.listen(host, port, backlog, protocol === 'uwsgi' ? 1 : 0);
+      const [address, boundPort, family, fd] = native.listen(host, port, backlog, protocol === 'uwsgi' ? PROTOCOL_UWSGI : PROTOCOL_HTTP);
       handler.listenerPorts.push(String(boundPort));
       tcpListeners.push({ name: formatAddress(address, boundPort), fd });
       return [address, boundPort, family];
     },
     async listenUnix(path, backlog, protocol) {
-      native.listenUnix(path, backlog, protocol === 'uwsgi' ? 1 : 0);
+      native.listenUnix(path, backlog, protocol === 'uwsgi' ? PROTOCOL_UWSGI : PROTOCOL_HTTP);
       handler.listenerPorts.push('');
     },
     listenFd(fd, protocol, port) {
-      native.listenFd(fd, protocol === 'uwsgi' ? 1 : 0);
+      native.listenFd(fd, protocol === 'uwsgi' ? PROTOCOL_UWSGI : PROTOCOL_HTTP);
       handler.listenerPorts.push(port);
     },
     noteException() {
