@@ -7,6 +7,10 @@ import { fileURLToPath } from 'node:url';
 import { TsgiError } from './errors.js';
 import { WIRE_VERSION } from './wire.js';
 
+/**
+ * new Server(settings): every key is required (native/server/settings.cc throws a
+ * TypeError, TSGI_ERR_NATIVE_SETTINGS, naming a missing or mistyped one).
+ */
 export interface NativeServerOptions {
   bufferSize: number;
   postBuffering: number;
@@ -27,16 +31,17 @@ export interface NativeServerOptions {
   onDrain: (id: number) => void;
   onAbort: (id: number) => void;
   onClose: () => void;
-  /** A custom request log: the line for a request (lib/log-format.ts). */
-  onLog?: (id: number, status: number, bodyBytes: number, headerCount: number, headerBytes: number, micros: number, requests: number, varsCount: number, varsBytes: number) => string;
-  logJson?: boolean;
-  log4xx?: boolean;
-  log5xx?: boolean;
-  logSlow?: number;
-  logBig?: number;
-  scoreboardFd?: number;
-  scoreboardSlot?: number;
-  scoreboardSlots?: number;
+  /** A custom request log: the line for a request (lib/log-format.ts); null: the built-in line. */
+  onLog: ((id: number, status: number, bodyBytes: number, headerCount: number, headerBytes: number, micros: number, requests: number, varsCount: number, varsBytes: number) => string) | null;
+  logJson: boolean;
+  log4xx: boolean;
+  log5xx: boolean;
+  logSlow: number;
+  logBig: number;
+  /** The master's scoreboard (a descriptor), or -1: none. */
+  scoreboardFd: number;
+  scoreboardSlot: number;
+  scoreboardSlots: number;
 }
 
 export interface NativeServer {

@@ -132,12 +132,11 @@ export function nativeBackend(handler: Handler, values: OptionValues, slot?: Wor
     log5xx: filter.status5xx,
     logSlow: filter.slowMs,
     logBig: filter.bigBytes,
-    ...(line !== undefined
-      ? {
-          onLog: (id: number, status: number, bodyBytes: number, headerCount: number, headerBytes: number, micros: number, requests: number, varsCount: number, varsBytes: number) =>
-            line((handler.environOf(id) ?? {}) as Record<string, unknown>, { status, bodyBytes, headerCount, headerBytes, micros, requests, varsCount, varsBytes }),
-        }
-      : {}),
+    onLog:
+      line !== undefined
+        ? (id: number, status: number, bodyBytes: number, headerCount: number, headerBytes: number, micros: number, requests: number, varsCount: number, varsBytes: number) =>
+            line((handler.environOf(id) ?? {}) as Record<string, unknown>, { status, bodyBytes, headerCount, headerBytes, micros, requests, varsCount, varsBytes })
+        : null,
     manageScriptName: values.manageScriptName as boolean,
     proxyProtocol: values.enableProxyProtocol as boolean,
     logFd,
@@ -149,7 +148,9 @@ export function nativeBackend(handler: Handler, values: OptionValues, slot?: Wor
     onDrain: (id) => handler.onDrain(id),
     onAbort: (id) => handler.onAbort(id),
     onClose: () => resolveClosed(),
-    ...(slot ?? {}),
+    scoreboardFd: slot?.scoreboardFd ?? -1,
+    scoreboardSlot: slot?.scoreboardSlot ?? 0,
+    scoreboardSlots: slot?.scoreboardSlots ?? 0,
   });
   handler.transport = native;
   let closing = false;
