@@ -10,6 +10,7 @@
 #   build/native-test/proxy-test   — the PROXY protocol corpus in test/requests/proxy
 #   build/native-test/fuzz-proxy   — mutations of that corpus for FUZZ_PROXY_SECONDS
 #                                    seconds (default 5)
+#   build/native-test/response-test — the response framing (native/protocol/response.cc)
 # Exits non-zero on any failure.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -20,7 +21,8 @@ flags="-Inative -std=c++17 -g -O1 -fsanitize=address,undefined -fno-sanitize-rec
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
-# The uwsgi parser and its tests are held to stricter warnings.
+# The uwsgi and PROXY parsers, the response framing and their tests are held to
+# stricter warnings.
 uflags="$flags -Wpedantic -Wshadow -Wconversion"
 
 # Compile the programs in parallel.
@@ -39,6 +41,8 @@ $CXX $uflags native/protocol/proxy_parser.cc test/native/proxy-test.cc -o "$out/
 p6=$!
 $CXX $uflags native/protocol/proxy_parser.cc test/native/fuzz-proxy.cc -o "$out/fuzz-proxy" &
 p7=$!
+$CXX $uflags native/protocol/response.cc test/native/response-test.cc -o "$out/response-test" &
+p8=$!
 rc=0
 wait $p1 || rc=1
 wait $p2 || rc=1
@@ -47,6 +51,7 @@ wait $p4 || rc=1
 wait $p5 || rc=1
 wait $p6 || rc=1
 wait $p7 || rc=1
+wait $p8 || rc=1
 if [ $rc -ne 0 ]; then
   echo "native tests: build failed" >&2
   exit 1
@@ -54,6 +59,7 @@ fi
 
 "$out/parser-test" test/requests
 "$out/units-test"
+"$out/response-test"
 FUZZ_SECONDS=${FUZZ_SECONDS:-15} FUZZ_ARTIFACT=${FUZZ_ARTIFACT:-$out/fuzz-failure.http} \
   "$out/fuzz-parser" test/requests/valid test/requests/invalid
 "$out/uwsgi-test" test/uwsgi
