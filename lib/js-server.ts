@@ -44,7 +44,7 @@ function percentDecode(s: string): string {
 
 /**
  * The arguments of Handler.onRequest for a node:http request, as the native server
- * makes them (native/server.h): the same environ, whatever the backend. target is
+ * makes them (native/wire.h): the same environ, whatever the backend. target is
  * req.url split by splitTarget(); an absolute-form's authority is HTTP_HOST.
  */
 export function requestArguments(id: number, flags: number, body: Buffer | number | undefined, req: IncomingMessage, target: RequestTarget, contentLength: string | undefined): unknown[] {

@@ -6,11 +6,11 @@ import type { ScoreboardSlot } from './native-binding.js';
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
-/** The duration histogram's bucket bounds in seconds: native/scoreboard.h kDurationBoundsUs. */
+/** The duration histogram's bucket bounds in seconds: native/wire.h kDurationBoundsUs. */
 export const DURATION_BOUNDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
 
 /**
- * The refusals' labels, in the scoreboard's order (native/scoreboard.h
+ * The refusals' labels, in the scoreboard's order (native/wire.h
  * kRefusalStatuses, then any other status, then "none": a malformed uwsgi packet,
  * whose connection is closed unanswered).
  */
@@ -151,7 +151,7 @@ export function newCounters(): Counters {
   };
 }
 
-/** A response is complete: what native/server.cc Server::EndRequest counts. */
+/** A response is complete: what native/server/send.cc Server::EndRequest counts. */
 export function countResponse(c: Counters, status: number, micros: number, bytes: number): void {
   c.inProgress--;
   c.tx += bytes;

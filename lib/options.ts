@@ -47,7 +47,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     repeatable: true,
     help: 'Serve HTTP on this address (":9090", "127.0.0.1:9090", "[::1]:9090", or a unix socket path). This process serves it itself: no router.',
     verdict: 'implemented',
-    obeyedIn: 'lib/serve.ts serve() -> native/server.cc Server::Listen',
+    obeyedIn: 'lib/serve.ts serve() -> native/server/server.cc Server::Listen',
   },
   {
     name: 'http-socket',
@@ -55,7 +55,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     repeatable: true,
     help: 'Serve HTTP on this address (the same as --http in tsgi: there is no separate router process).',
     verdict: 'implemented',
-    obeyedIn: 'lib/serve.ts serve() -> native/server.cc Server::Listen',
+    obeyedIn: 'lib/serve.ts serve() -> native/server/server.cc Server::Listen',
   },
   {
     name: 'socket',
@@ -64,7 +64,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     repeatable: true,
     help: 'Serve on this address with the protocol of --protocol (uwsgi unless it says http): ":8000", a unix socket path, or "@name" (abstract).',
     verdict: 'implemented',
-    obeyedIn: 'lib/serve.ts serve() -> native/server.cc Server::ListenUnix',
+    obeyedIn: 'lib/serve.ts serve() -> native/server/server.cc Server::ListenUnix',
   },
   {
     name: 'enable-proxy-protocol',
@@ -73,7 +73,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     help:
       "Every connection to an HTTP socket starts with a PROXY protocol header (v1 or v2, HAProxy's send-proxy / send-proxy-v2): REMOTE_ADDR and REMOTE_PORT are the client's it names (a v2 LOCAL command, v1 UNKNOWN, or a family other than TCP over IPv4/IPv6 keep the connection's own peer). A connection that does not start with a valid header is closed unanswered, with a log line naming the reason. uwsgi sockets are not affected.",
     verdict: 'implemented',
-    obeyedIn: 'native/server.cc Server::TakeProxyHeader, lib/js-proxy-protocol.ts takeProxyHeaders',
+    obeyedIn: 'native/server/reading.cc Server::TakeProxyHeader, lib/js-proxy-protocol.ts takeProxyHeaders',
   },
   {
     name: 'forwarded-allow-ips',
@@ -89,7 +89,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     repeatable: true,
     help: 'Serve the uwsgi protocol (what nginx uwsgi_pass speaks) on this address or unix socket path.',
     verdict: 'implemented',
-    obeyedIn: 'lib/serve.ts serve() -> native/server.cc Server::DispatchUwsgi, lib/js-uwsgi.ts uwsgiArguments',
+    obeyedIn: 'lib/serve.ts serve() -> native/server/dispatch.cc Server::DispatchUwsgi, lib/js-uwsgi.ts uwsgiArguments',
   },
   {
     name: 'protocol',
@@ -181,7 +181,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     max: 86400,
     help: 'Kill (and respawn) a worker whose oldest request in progress has run this many seconds, whatever else it serves meanwhile; 0: never.',
     verdict: 'implemented',
-    obeyedIn: 'lib/master.ts Master.watch() -> lib/master-verdict.ts harakiriVerdict() -> native/scoreboard.cc InProgress::Begin',
+    obeyedIn: 'lib/master.ts Master.watch() -> lib/master-verdict.ts harakiriVerdict() -> native/process/scoreboard.cc InProgress::Begin',
   },
   {
     name: 'harakiri-verbose',
@@ -209,7 +209,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     max: 1048576,
     help: 'Recycle a worker gracefully when its resident memory passes this many MB; 0: never.',
     verdict: 'implemented',
-    obeyedIn: 'lib/master.ts Master.watch() -> lib/master-verdict.ts rssOver() -> native/server.cc Server::OnTick',
+    obeyedIn: 'lib/master.ts Master.watch() -> lib/master-verdict.ts rssOver() -> native/server/closing.cc Server::OnTick',
   },
   {
     name: 'reload-mercy',
@@ -289,7 +289,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: 'string',
     help: 'Append every log line (the request log, errors, the master\'s) to this file instead of stderr.',
     verdict: 'implemented',
-    obeyedIn: 'lib/cli.ts main() -> native/master.cc LogTo',
+    obeyedIn: 'lib/cli.ts main() -> native/process/master.cc LogTo',
   },
   {
     name: 'daemonize',
@@ -327,7 +327,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     verdict: 'translated',
     message:
       'RLIMIT_AS, as in uWSGI, only from 3072 MB with one thread per worker: a Node worker reserves about 2.2 GB of address space at start (far more with --threads), so the limits usual for Python (512) would kill every worker before it serves; such a value is taken as reload-on-rss of the same MB (a worker past it is recycled gracefully, in master mode)',
-    obeyedIn: 'lib/config.ts translateLimitAs() -> lib/worker.ts runWorker() -> native/master.cc SetLimitAs',
+    obeyedIn: 'lib/config.ts translateLimitAs() -> lib/worker.ts runWorker() -> native/process/master.cc SetLimitAs',
   },
   {
     name: 'stats',
@@ -392,7 +392,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     max: 1048576,
     help: 'The largest request head, in bytes; a larger one gets 431.',
     verdict: 'implemented',
-    obeyedIn: 'native/server.cc Server::Process -> native/http_parser.cc ParseRequestHead',
+    obeyedIn: 'native/server/reading.cc Server::Process -> native/protocol/http_parser.cc ParseRequestHead',
   },
   {
     name: 'post-buffering',
@@ -402,7 +402,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     max: 1073741824,
     help: 'Request bodies up to this many bytes are kept in memory; larger ones go to an unlinked temporary file.',
     verdict: 'implemented',
-    obeyedIn: 'native/body_sink.cc BodySink::Begin',
+    obeyedIn: 'native/protocol/body_sink.cc BodySink::Begin',
   },
   {
     name: 'limit-post',
@@ -412,7 +412,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     max: Number.MAX_SAFE_INTEGER,
     help: 'The largest request body, in bytes (0: no limit); a larger one gets 413 before it is read.',
     verdict: 'implemented',
-    obeyedIn: 'native/server.cc Server::Process, native/server.cc SinkData',
+    obeyedIn: 'native/server/reading.cc Server::Process, native/server/reading.cc SinkData',
   },
   {
     name: 'http-timeout',
@@ -422,7 +422,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     max: 86400,
     help: 'Seconds an idle keep-alive connection is kept, a request head may take (then 408), and a body or a write may stall.',
     verdict: 'implemented',
-    obeyedIn: 'native/server.cc Server::OnTick',
+    obeyedIn: 'native/server/closing.cc Server::OnTick',
   },
   {
     name: 'listen',
@@ -443,7 +443,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     help:
       'Take the SCRIPT_NAME the front end sends (nginx: uwsgi_param SCRIPT_NAME /app) off the front of PATH_INFO, a whole path segment at a time: /app/x becomes SCRIPT_NAME /app, PATH_INFO /x. nginx\'s "uwsgi_modifier1 30" asks the same per request. uwsgi sockets only (over HTTP SCRIPT_NAME is always "").',
     verdict: 'implemented',
-    obeyedIn: 'native/server.cc Server::DispatchUwsgi, lib/js-uwsgi.ts uwsgiArguments',
+    obeyedIn: 'native/server/dispatch.cc Server::DispatchUwsgi, lib/js-uwsgi.ts uwsgiArguments',
   },
   {
     name: 'disable-logging',
@@ -452,7 +452,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: false,
     help: 'Do not write a log line per request.',
     verdict: 'implemented',
-    obeyedIn: 'native/server.cc Server::EndRequest',
+    obeyedIn: 'native/server/send.cc Server::EndRequest',
   },
   {
     name: 'logformat',
@@ -484,7 +484,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: false,
     help: 'With --disable-logging, still log the requests answered with a 4xx status.',
     verdict: 'implemented',
-    obeyedIn: 'native/request_log.cc ShouldLogRequest, lib/log-format.ts shouldLog()',
+    obeyedIn: 'native/protocol/request_log.cc ShouldLogRequest, lib/log-format.ts shouldLog()',
   },
   {
     name: 'log-5xx',
@@ -492,7 +492,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: false,
     help: 'With --disable-logging, still log the requests answered with a 5xx status.',
     verdict: 'implemented',
-    obeyedIn: 'native/request_log.cc ShouldLogRequest, lib/log-format.ts shouldLog()',
+    obeyedIn: 'native/protocol/request_log.cc ShouldLogRequest, lib/log-format.ts shouldLog()',
   },
   {
     name: 'log-slow',
@@ -500,7 +500,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     min: 0,
     help: 'With --disable-logging, still log the requests that took this many milliseconds or more.',
     verdict: 'implemented',
-    obeyedIn: 'native/request_log.cc ShouldLogRequest, lib/log-format.ts shouldLog()',
+    obeyedIn: 'native/protocol/request_log.cc ShouldLogRequest, lib/log-format.ts shouldLog()',
   },
   {
     name: 'log-big',
@@ -508,7 +508,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     min: 0,
     help: 'With --disable-logging, still log the requests whose response body is this many bytes or more.',
     verdict: 'implemented',
-    obeyedIn: 'native/request_log.cc ShouldLogRequest, lib/log-format.ts shouldLog()',
+    obeyedIn: 'native/protocol/request_log.cc ShouldLogRequest, lib/log-format.ts shouldLog()',
   },
   {
     name: 'logger',
