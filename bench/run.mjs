@@ -1003,7 +1003,8 @@ function gitInfo() {
 function newestMtime(dir, exts) {
   let newest = 0;
   if (!existsSync(dir)) return 0;
-  for (const f of readdirSync(dir)) {
+  // native/ has folders (protocol/, server/, process/): every file below dir counts.
+  for (const f of readdirSync(dir, { recursive: true })) {
     if (exts.some((e) => f.endsWith(e))) newest = Math.max(newest, statSync(path.join(dir, f)).mtimeMs);
   }
   return newest;
