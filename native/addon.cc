@@ -1,15 +1,18 @@
-// tsgi — the addon's entry point: exports the native Server class.
+// tsgi — the addon's entry point: exports the native Server class, the master's
+// functions (native/process/master.cc) and the wire contract's version (native/wire.h).
 #include <napi.h>
 
-#include "master.h"
-#include "server.h"
+#include "process/master.h"
+#include "server/server.h"
+#include "wire.h"
 
 namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Server", tsgi::Server::Init(env));
   tsgi::InitMaster(env, exports);
-  exports.Set("abiVersion", Napi::Number::New(env, 1));
+  // The wire contract's version: lib/addon/binding.ts checkWireVersion compares it.
+  exports.Set("abiVersion", Napi::Number::New(env, tsgi::kWireVersion));
   return exports;
 }
 

@@ -5,7 +5,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../base/package.js';
 import { TsgiError } from '../base/errors.js';
+import { WIRE_VERSION } from './wire.js';
 
+/**
+ * new Server(settings): every key is required (native/server/settings.cc throws a
+ * TypeError, TSGI_ERR_NATIVE_SETTINGS, naming a missing or mistyped one).
+ */
 export interface NativeServerOptions {
   bufferSize: number;
   postBuffering: number;
@@ -105,6 +110,7 @@ export interface NativeBinding {
   openLog(path: string): number;
   reopenLog(path: string, fd: number): void;
   setLimitAs(bytes: number): void;
+  /** The wire contract's version the addon was built with (native/wire.h kWireVersion). */
   abiVersion: number;
 }
 
@@ -117,12 +123,26 @@ function firstLine(err: unknown): string {
 }
 
 /**
+ * Throws TSGI_ERR_NATIVE_VERSION unless version, the abiVersion of the addon in file, is
+ * the wire contract's version this lib/ speaks (lib/addon/wire.ts WIRE_VERSION): an addon built
+ * from other sources would misread requests, or refuse its settings.
+ */
+export function checkWireVersion(version: unknown, file: string): void {
+  if (version === WIRE_VERSION) return;
+  throw new TsgiError(
+    'TSGI_ERR_NATIVE_VERSION',
+    `the native addon ${file} speaks wire contract version ${String(version)}, and this tsgi speaks version ${WIRE_VERSION}: the addon is a stale build; rebuild it (npm run build in a checkout, npm rebuild tsgi in an installed package)`,
+  );
+}
+
+/**
  * The addon: the file TSGI_NATIVE_ADDON names when it is set (the tests load the ASan
  * build so), else the one node-gyp-build picks in the package: build/Release or
  * build/Debug (built from source by "npm install" or "npm run build"), then
  * prebuilds/<platform>-<arch>/ (shipped in the package, one Node-API binary for every
  * Node version). Throws TSGI_ERR_NATIVE_MISSING, whose message is one line saying what
- * was looked for, when none fits or the one found cannot be loaded.
+ * was looked for, when none fits or the one found cannot be loaded, and
+ * TSGI_ERR_NATIVE_VERSION when it was built for another wire contract (checkWireVersion).
  */
 export function loadBinding(): NativeBinding {
   if (binding) return binding;
@@ -149,12 +169,20 @@ export function loadBinding(): NativeBinding {
       throw missing;
     }
   }
+  let loaded: NativeBinding;
   try {
-    binding = require(file) as NativeBinding;
+    loaded = require(file) as NativeBinding;
   } catch (err) {
     missing = new TsgiError('TSGI_ERR_NATIVE_MISSING', `the native addon ${file} cannot be loaded: ${firstLine(err)}`, { cause: err });
     throw missing;
   }
+  try {
+    checkWireVersion(loaded.abiVersion, file);
+  } catch (err) {
+    missing = err as TsgiError;
+    throw missing;
+  }
+  binding = loaded;
   return binding;
 }
 

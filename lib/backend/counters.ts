@@ -1,13 +1,13 @@
 // What a process counts of its requests, in the scoreboard's shape: the native backend
-// writes these into its scoreboard slot (native/scoreboard.h), the js backend into an
+// writes these into its scoreboard slot (native/process/scoreboard.h), the js backend into an
 // object of its own; /metrics and the stats document read either (lib/process/metrics.ts).
 import type { ScoreboardSlot } from '../addon/binding.js';
 
-/** The duration histogram's bucket bounds in seconds: native/scoreboard.h kDurationBoundsUs. */
+/** The duration histogram's bucket bounds in seconds: native/process/scoreboard.h kDurationBoundsUs. */
 export const DURATION_BOUNDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
 
 /**
- * The refusals' labels, in the scoreboard's order (native/scoreboard.h
+ * The refusals' labels, in the scoreboard's order (native/process/scoreboard.h
  * kRefusalStatuses, then any other status, then "none": a malformed uwsgi packet,
  * whose connection is closed unanswered).
  */
@@ -35,7 +35,7 @@ export function newCounters(): Counters {
   };
 }
 
-/** A response is complete: what native/server.cc Server::EndRequest counts. */
+/** A response is complete: what native/server/send.cc Server::EndRequest counts. */
 export function countResponse(c: Counters, status: number, micros: number, bytes: number): void {
   c.inProgress--;
   c.tx += bytes;

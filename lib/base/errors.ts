@@ -26,6 +26,8 @@ export const ErrorCodes = {
   TSGI_ERR_LISTEN: 'a socket could not be bound',
   TSGI_ERR_ADDRESS_INVALID: 'a socket address could not be parsed',
   TSGI_ERR_NATIVE_MISSING: 'no native addon fits this platform, or the one found cannot be loaded',
+  TSGI_ERR_NATIVE_VERSION: 'the native addon found speaks another version of the wire contract than this lib/ (built from other sources)',
+  TSGI_ERR_NATIVE_SETTINGS: 'the native Server was given settings without a key it requires, or of the wrong type (raised by the addon)',
   TSGI_ERR_NODE_DESTROYED: 'a node interface application destroyed its response before it was complete',
 } as const;
 

@@ -48,7 +48,7 @@ const TABLE = [
     repeatable: true,
     help: 'Serve HTTP on this address (":9090", "127.0.0.1:9090", "[::1]:9090", or a unix socket path). This process serves it itself: no router.',
     verdict: 'implemented',
-    obeyedIn: 'lib/serve.ts serve() -> native/server.cc Server::Listen',
+    obeyedIn: 'lib/serve.ts serve() -> native/server/server.cc Server::Listen',
   },
   {
     name: 'http-socket',
@@ -56,7 +56,7 @@ const TABLE = [
     repeatable: true,
     help: 'Serve HTTP on this address (the same as --http in tsgi: there is no separate router process).',
     verdict: 'implemented',
-    obeyedIn: 'lib/serve.ts serve() -> native/server.cc Server::Listen',
+    obeyedIn: 'lib/serve.ts serve() -> native/server/server.cc Server::Listen',
   },
   {
     name: 'socket',
@@ -65,7 +65,7 @@ const TABLE = [
     repeatable: true,
     help: 'Serve on this address with the protocol of --protocol (uwsgi unless it says http): ":8000", a unix socket path, or "@name" (abstract).',
     verdict: 'implemented',
-    obeyedIn: 'lib/serve.ts serve() -> native/server.cc Server::ListenUnix',
+    obeyedIn: 'lib/serve.ts serve() -> native/server/server.cc Server::ListenUnix',
   },
   {
     name: 'enable-proxy-protocol',
@@ -74,7 +74,7 @@ const TABLE = [
     help:
       "Every connection to an HTTP socket starts with a PROXY protocol header (v1 or v2, HAProxy's send-proxy / send-proxy-v2): REMOTE_ADDR and REMOTE_PORT are the client's it names (a v2 LOCAL command, v1 UNKNOWN, or a family other than TCP over IPv4/IPv6 keep the connection's own peer). A connection that does not start with a valid header is closed unanswered, with a log line naming the reason. uwsgi sockets are not affected.",
     verdict: 'implemented',
-    obeyedIn: 'native/server.cc Server::TakeProxyHeader, lib/js/proxy-protocol.ts takeProxyHeaders',
+    obeyedIn: 'native/server/reading.cc Server::TakeProxyHeader, lib/js/proxy-protocol.ts takeProxyHeaders',
   },
   {
     name: 'forwarded-allow-ips',
@@ -90,7 +90,7 @@ const TABLE = [
     repeatable: true,
     help: 'Serve the uwsgi protocol (what nginx uwsgi_pass speaks) on this address or unix socket path.',
     verdict: 'implemented',
-    obeyedIn: 'lib/serve.ts serve() -> native/server.cc Server::DispatchUwsgi, lib/js/uwsgi.ts uwsgiArguments',
+    obeyedIn: 'lib/serve.ts serve() -> native/server/dispatch.cc Server::DispatchUwsgi, lib/js/uwsgi.ts uwsgiArguments',
   },
   {
     name: 'protocol',
@@ -182,7 +182,7 @@ const TABLE = [
     max: 86400,
     help: 'Kill (and respawn) a worker whose oldest request in progress has run this many seconds, whatever else it serves meanwhile; 0: never.',
     verdict: 'implemented',
-    obeyedIn: 'lib/process/master.ts Master.watch() -> lib/process/master-verdict.ts harakiriVerdict() -> native/scoreboard.cc InProgress::Begin',
+    obeyedIn: 'lib/process/master.ts Master.watch() -> lib/process/master-verdict.ts harakiriVerdict() -> native/process/scoreboard.cc InProgress::Begin',
   },
   {
     name: 'harakiri-verbose',
@@ -200,7 +200,7 @@ const TABLE = [
     max: Number.MAX_SAFE_INTEGER,
     help: 'Recycle a worker gracefully after this many requests: it stops accepting as the last one begins; 0: never.',
     verdict: 'implemented',
-    obeyedIn: 'lib/process/worker.ts startCore() -> lib/contract/exchange.ts Handler.onRequest()',
+    obeyedIn: 'lib/process/worker.ts startCore() -> lib/contract/handler.ts Handler.onRequest()',
   },
   {
     name: 'reload-on-rss',
@@ -210,7 +210,7 @@ const TABLE = [
     max: 1048576,
     help: 'Recycle a worker gracefully when its resident memory passes this many MB; 0: never.',
     verdict: 'implemented',
-    obeyedIn: 'lib/process/master.ts Master.watch() -> lib/process/master-verdict.ts rssOver() -> native/server.cc Server::OnTick',
+    obeyedIn: 'lib/process/master.ts Master.watch() -> lib/process/master-verdict.ts rssOver() -> native/server/closing.cc Server::OnTick',
   },
   {
     name: 'reload-mercy',
@@ -290,7 +290,7 @@ const TABLE = [
     type: 'string',
     help: 'Append every log line (the request log, errors, the master\'s) to this file instead of stderr.',
     verdict: 'implemented',
-    obeyedIn: 'lib/cli.ts main() -> native/master.cc LogTo',
+    obeyedIn: 'lib/cli.ts main() -> native/process/master.cc LogTo',
   },
   {
     name: 'daemonize',
@@ -328,7 +328,7 @@ const TABLE = [
     verdict: 'translated',
     message:
       'RLIMIT_AS, as in uWSGI, only from 3072 MB with one thread per worker: a Node worker reserves about 2.2 GB of address space at start (far more with --threads), so the limits usual for Python (512) would kill every worker before it serves; such a value is taken as reload-on-rss of the same MB (a worker past it is recycled gracefully, in master mode)',
-    obeyedIn: 'lib/config/derived.ts limitAsPolicy() -> lib/process/worker.ts runWorker() -> native/master.cc SetLimitAs',
+    obeyedIn: 'lib/config/derived.ts limitAsPolicy() -> lib/process/worker.ts runWorker() -> native/process/master.cc SetLimitAs',
   },
   {
     name: 'stats',
@@ -393,7 +393,7 @@ const TABLE = [
     max: 1048576,
     help: 'The largest request head, in bytes; a larger one gets 431.',
     verdict: 'implemented',
-    obeyedIn: 'native/server.cc Server::Process -> native/http_parser.cc ParseRequestHead',
+    obeyedIn: 'native/server/reading.cc Server::Process -> native/protocol/http_parser.cc ParseRequestHead',
   },
   {
     name: 'post-buffering',
@@ -403,7 +403,7 @@ const TABLE = [
     max: 1073741824,
     help: 'Request bodies up to this many bytes are kept in memory; larger ones go to an unlinked temporary file.',
     verdict: 'implemented',
-    obeyedIn: 'native/body_sink.cc BodySink::Begin',
+    obeyedIn: 'native/protocol/body_sink.cc BodySink::Begin',
   },
   {
     name: 'limit-post',
@@ -413,7 +413,7 @@ const TABLE = [
     max: Number.MAX_SAFE_INTEGER,
     help: 'The largest request body, in bytes (0: no limit); a larger one gets 413 before it is read.',
     verdict: 'implemented',
-    obeyedIn: 'native/server.cc Server::Process, native/server.cc SinkData',
+    obeyedIn: 'native/server/reading.cc Server::Process, native/server/reading.cc SinkData',
   },
   {
     name: 'http-timeout',
@@ -423,7 +423,7 @@ const TABLE = [
     max: 86400,
     help: 'Seconds an idle keep-alive connection is kept, a request head may take (then 408), and a body or a write may stall.',
     verdict: 'implemented',
-    obeyedIn: 'native/server.cc Server::OnTick',
+    obeyedIn: 'native/server/closing.cc Server::OnTick',
   },
   {
     name: 'listen',
@@ -444,7 +444,7 @@ const TABLE = [
     help:
       'Take the SCRIPT_NAME the front end sends (nginx: uwsgi_param SCRIPT_NAME /app) off the front of PATH_INFO, a whole path segment at a time: /app/x becomes SCRIPT_NAME /app, PATH_INFO /x. nginx\'s "uwsgi_modifier1 30" asks the same per request. uwsgi sockets only (over HTTP SCRIPT_NAME is always "").',
     verdict: 'implemented',
-    obeyedIn: 'native/server.cc Server::DispatchUwsgi, lib/js/uwsgi.ts uwsgiArguments',
+    obeyedIn: 'native/server/dispatch.cc Server::DispatchUwsgi, lib/js/uwsgi.ts uwsgiArguments',
   },
   {
     name: 'disable-logging',
@@ -453,7 +453,7 @@ const TABLE = [
     default: false,
     help: 'Do not write a log line per request.',
     verdict: 'implemented',
-    obeyedIn: 'native/server.cc Server::EndRequest',
+    obeyedIn: 'native/server/send.cc Server::EndRequest',
   },
   {
     name: 'logformat',
@@ -485,7 +485,7 @@ const TABLE = [
     default: false,
     help: 'With --disable-logging, still log the requests answered with a 4xx status.',
     verdict: 'implemented',
-    obeyedIn: 'native/request_log.cc ShouldLogRequest, lib/logging/log-format.ts shouldLog()',
+    obeyedIn: 'native/protocol/request_log.cc ShouldLogRequest, lib/logging/log-format.ts shouldLog()',
   },
   {
     name: 'log-5xx',
@@ -493,7 +493,7 @@ const TABLE = [
     default: false,
     help: 'With --disable-logging, still log the requests answered with a 5xx status.',
     verdict: 'implemented',
-    obeyedIn: 'native/request_log.cc ShouldLogRequest, lib/logging/log-format.ts shouldLog()',
+    obeyedIn: 'native/protocol/request_log.cc ShouldLogRequest, lib/logging/log-format.ts shouldLog()',
   },
   {
     name: 'log-slow',
@@ -502,7 +502,7 @@ const TABLE = [
     min: 0,
     help: 'With --disable-logging, still log the requests that took this many milliseconds or more; 0: not by time.',
     verdict: 'implemented',
-    obeyedIn: 'native/request_log.cc ShouldLogRequest, lib/logging/log-format.ts shouldLog()',
+    obeyedIn: 'native/protocol/request_log.cc ShouldLogRequest, lib/logging/log-format.ts shouldLog()',
   },
   {
     name: 'log-big',
@@ -511,7 +511,7 @@ const TABLE = [
     min: 0,
     help: 'With --disable-logging, still log the requests whose response body is this many bytes or more; 0: not by size.',
     verdict: 'implemented',
-    obeyedIn: 'native/request_log.cc ShouldLogRequest, lib/logging/log-format.ts shouldLog()',
+    obeyedIn: 'native/protocol/request_log.cc ShouldLogRequest, lib/logging/log-format.ts shouldLog()',
   },
   {
     name: 'logger',

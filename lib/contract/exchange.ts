@@ -6,77 +6,7 @@ import type { Handler } from './handler.js';
 import { HOP_BY_HOP, STATUS, VALIDATED_HEADERS, checkHeader } from './response-rules.js';
 import { Input } from './input.js';
 import type { Chunk, Environ, Headers, StartResponse, Write } from './types.js';
-
-// send() flags; native/server.h holds the same numbers.
-export const SEND_CHUNKED = 1;
-export const SEND_END = 2;
-export const SEND_CLOSE = 4;
-export const SEND_ADD_LENGTH = 8;
-export const SEND_ABORT = 16;
-
-// onRequest() flags; bits 8 and up: the index of the listener.
-export const REQ_KEEP_ALIVE = 1;
-export const REQ_HTTP10 = 2;
-export const REQ_BODY_FILE = 4;
-export const REQ_NEW_CONNECTION = 8;
-export const REQ_UWSGI = 16;
-export const REQ_LISTENER_SHIFT = 8;
-
-/** Request methods the native server names by index (a new string each time costs). */
-export const METHODS: readonly string[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'TRACE', 'CONNECT'];
-
-/** Environ keys of common headers, named by index by the native server. */
-export const KEYS: readonly string[] = [
-  'HTTP_HOST',
-  'HTTP_USER_AGENT',
-  'HTTP_ACCEPT',
-  'HTTP_ACCEPT_ENCODING',
-  'HTTP_ACCEPT_LANGUAGE',
-  'HTTP_ACCEPT_CHARSET',
-  'HTTP_CONNECTION',
-  'HTTP_KEEP_ALIVE',
-  'HTTP_COOKIE',
-  'HTTP_REFERER',
-  'HTTP_ORIGIN',
-  'HTTP_AUTHORIZATION',
-  'HTTP_CACHE_CONTROL',
-  'HTTP_PRAGMA',
-  'HTTP_IF_MODIFIED_SINCE',
-  'HTTP_IF_NONE_MATCH',
-  'HTTP_IF_MATCH',
-  'HTTP_IF_UNMODIFIED_SINCE',
-  'HTTP_IF_RANGE',
-  'HTTP_RANGE',
-  'HTTP_EXPECT',
-  'HTTP_UPGRADE',
-  'HTTP_DNT',
-  'HTTP_TE',
-  'HTTP_VIA',
-  'HTTP_FORWARDED',
-  'HTTP_X_FORWARDED_FOR',
-  'HTTP_X_FORWARDED_PROTO',
-  'HTTP_X_FORWARDED_HOST',
-  'HTTP_X_REAL_IP',
-  'HTTP_X_REQUESTED_WITH',
-  'HTTP_X_REQUEST_ID',
-  'HTTP_SEC_FETCH_MODE',
-  'HTTP_SEC_FETCH_SITE',
-  'HTTP_SEC_FETCH_DEST',
-  'HTTP_SEC_FETCH_USER',
-  'HTTP_SEC_CH_UA',
-  'HTTP_SEC_CH_UA_MOBILE',
-  'HTTP_SEC_CH_UA_PLATFORM',
-  'HTTP_UPGRADE_INSECURE_REQUESTS',
-  'HTTP_PRIORITY',
-  // What nginx's uwsgi_params sends besides the headers.
-  'SERVER_NAME',
-  'SERVER_PORT',
-  'SERVER_PROTOCOL',
-  'REQUEST_SCHEME',
-  'HTTPS',
-  'DOCUMENT_ROOT',
-  'SCRIPT_NAME',
-];
+import { REQ_HTTP10, SEND_ABORT, SEND_ADD_LENGTH, SEND_BACKPRESSURE, SEND_CHUNKED, SEND_CLOSE, SEND_END } from '../addon/wire.js';
 
 const FLUSH_AT = 65536;
 /**
@@ -418,7 +348,7 @@ export class Exchange {
       this.finished = true;
     }
     const r = this.handler.transport.send(this.id, head, body, flags);
-    if (r === 1) {
+    if (r === SEND_BACKPRESSURE) {
       this.waiting = true;
     } else if (r < 0 && !end) {
       this.abort();

@@ -6,7 +6,8 @@ import type { ForwardedTrust } from '../protocol/forwarded.js';
 import { ErrorLog } from './wsgi-errors.js';
 import { fileWrapper } from './file-wrapper.js';
 import { Input } from './input.js';
-import { Exchange, KEYS, METHODS, REQ_HTTP10, REQ_LISTENER_SHIFT, REQ_NEW_CONNECTION, REQ_UWSGI } from './exchange.js';
+import { Exchange } from './exchange.js';
+import { FIXED_ARGS, KEYS, METHODS, REQ_HTTP10, REQ_LISTENER_SHIFT, REQ_NEW_CONNECTION, REQ_UWSGI, SLOT_BITS } from '../addon/wire.js';
 import type { Application, Chunk, Environ } from './types.js';
 
 /** What a backend provides: one call that writes part or all of a response. */
@@ -99,7 +100,7 @@ export class EnvironObject {
 }
 
 const WSGI_VERSION: [1, 0] = Object.freeze([1, 0]) as unknown as [1, 0];
-export const SLOT_MODULO = 1048576; // a request id is serial * 2^20 + the connection's slot
+export const SLOT_MODULO = 2 ** SLOT_BITS; // a request id is serial * 2^SLOT_BITS + the connection's slot
 
 
 export class Handler {
@@ -131,7 +132,7 @@ export class Handler {
   private readonly peers: Array<[string, string] | undefined> = [];
 
   /**
-   * A request (native/server.h documents the arguments):
+   * A request (native/wire.h documents the arguments):
    * onRequest(id, flags, body, method, uri, path, query, contentType, contentLength,
    *           remoteAddr, remotePort, key1, value1, ...)
    */
@@ -181,7 +182,7 @@ export class Handler {
       // The front end's variables, in its order: a repeated header (nginx sends one
       // pair per line) is joined as over HTTP; any other repeated key keeps its last
       // value, so that a uwsgi_param after include uwsgi_params overrides.
-      for (let i = 11; i < args.length; i += 2) {
+      for (let i = FIXED_ARGS; i < args.length; i += 2) {
         const k = args[i] as number | string;
         const key = typeof k === 'number' ? KEYS[k]! : k;
         const prev = environ[key];
@@ -195,7 +196,7 @@ export class Handler {
       const https = environ.HTTPS as string | undefined;
       environ['wsgi.url_scheme'] = https === 'on' || https === '1' ? 'https' : (environ.REQUEST_SCHEME as string) || 'http';
     } else {
-      for (let i = 11; i < args.length; i += 2) {
+      for (let i = FIXED_ARGS; i < args.length; i += 2) {
         const k = args[i] as number | string;
         environ[typeof k === 'number' ? KEYS[k]! : k] = args[i + 1];
       }

@@ -1,6 +1,6 @@
 // --enable-proxy-protocol on the js backend: each connection to an HTTP listener is
 // held back from node:http until its PROXY protocol header is read and parsed
-// (lib/protocol/proxy-header.ts, the twin of native/proxy_parser.cc); the header's source
+// (lib/protocol/proxy-header.ts, the twin of native/protocol/proxy_parser.cc); the header's source
 // becomes the socket's remoteAddress/remotePort, which everything after reads
 // (REMOTE_ADDR, the log lines), and the bytes after the header go to node:http as the
 // connection's first. As in Server::TakeProxyHeader, a connection that does not start

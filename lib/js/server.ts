@@ -6,7 +6,7 @@ import { writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import type { Handler } from '../contract/handler.js';
-import { REQ_BODY_FILE, REQ_HTTP10, REQ_KEEP_ALIVE, REQ_LISTENER_SHIFT, REQ_NEW_CONNECTION, SEND_ABORT, SEND_ADD_LENGTH, SEND_CLOSE, SEND_END } from '../contract/exchange.js';
+import { REQ_BODY_FILE, REQ_HTTP10, REQ_KEEP_ALIVE, REQ_LISTENER_SHIFT, REQ_NEW_CONNECTION, SEND_ABORT, SEND_ADD_LENGTH, SEND_CLOSE, SEND_END } from '../addon/wire.js';
 import { formatRefusal, refusalResponse, RequestEntry } from '../protocol/request-log.js';
 import { customRequestLine, entryLine, logFilter, logsAny } from '../logging/log-format.js';
 import type { Backend } from '../backend/backend.js';
@@ -44,7 +44,7 @@ function percentDecode(s: string): string {
 
 /**
  * The arguments of Handler.onRequest for a node:http request, as the native server
- * makes them (native/server.h): the same environ, whatever the backend. target is
+ * makes them (native/wire.h): the same environ, whatever the backend. target is
  * req.url split by splitTarget(); an absolute-form's authority is HTTP_HOST.
  */
 export function requestArguments(id: number, flags: number, body: Buffer | number | undefined, req: IncomingMessage, target: RequestTarget, contentLength: string | undefined): unknown[] {

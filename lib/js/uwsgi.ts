@@ -1,11 +1,11 @@
 // The uwsgi protocol on the pure-JS backend: one connection from a front end (nginx's
 // uwsgi_pass), one packet, its body, one response written raw, then the close. What
-// native/server.cc does for a uwsgi listener (Process, DispatchUwsgi, Send, Refuse,
+// native/server/ does for a uwsgi listener (Process, DispatchUwsgi, Send, Refuse,
 // RefusePacket), on node:net, so that the application sees the same environ and the
 // front end the same bytes whichever backend runs.
 import type { Socket } from 'node:net';
 import type { Handler } from '../contract/handler.js';
-import { REQ_BODY_FILE, REQ_HTTP10, REQ_LISTENER_SHIFT, REQ_NEW_CONNECTION, REQ_UWSGI, SEND_ABORT, SEND_ADD_LENGTH, SEND_CHUNKED, SEND_END } from '../contract/exchange.js';
+import { REQ_BODY_FILE, REQ_HTTP10, REQ_LISTENER_SHIFT, REQ_NEW_CONNECTION, REQ_UWSGI, SEND_ABORT, SEND_ADD_LENGTH, SEND_CHUNKED, SEND_END } from '../addon/wire.js';
 import { formatConnectionLine, formatRefusal, refusalResponse, RequestEntry } from '../protocol/request-log.js';
 import { BodyBuffer } from './body.js';
 import { parseUwsgiPacket, stripScriptName, type UwsgiPacket } from '../protocol/uwsgi-packet.js';
@@ -346,7 +346,7 @@ function toBuffer(c: Chunk): Buffer {
 }
 
 /**
- * The arguments of Handler.onRequest for a uwsgi packet, as native/server.cc
+ * The arguments of Handler.onRequest for a uwsgi packet, as native/server/dispatch.cc
  * DispatchUwsgi makes them: the variables onRequest takes by position go by position;
  * every other one follows as a pair, so that what nginx says (SERVER_NAME, SERVER_PORT,
  * SERVER_PROTOCOL, HTTPS...) is what the application sees.

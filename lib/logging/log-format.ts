@@ -1,6 +1,6 @@
 // The request log operators shape: --logformat (uWSGI's %(...) variables), --log-encoder
 // json, --log-x-forwarded-for, and the filters --log-4xx, --log-5xx, --log-slow,
-// --log-big. The default line stays native (native/request_log.cc; lib/protocol/request-log.ts
+// --log-big. The default line stays native (native/protocol/request_log.cc; lib/protocol/request-log.ts
 // for the pure-JS backend); a custom one is compiled once here into a list of parts and
 // made from the request's environ when the request ends, on either backend.
 import { TsgiError } from '../base/errors.js';
@@ -133,14 +133,14 @@ export function compileLogFormat(format: string): Part[] {
   return parts;
 }
 
-// Control bytes and backslashes as \xHH, as native/request_log.cc AppendEscaped writes
+// Control bytes and backslashes as \xHH, as native/protocol/request_log.cc AppendEscaped writes
 // them: a value from a client cannot forge a line.
 const UNSAFE = /[\0-\x1f\x7f\\]/g;
 export function escapeText(s: string): string {
   return UNSAFE.test(s) ? s.replace(UNSAFE, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`) : s;
 }
 
-/** Which requests get a line (native/request_log.cc ShouldLogRequest is the twin). */
+/** Which requests get a line (native/protocol/request_log.cc ShouldLogRequest is the twin). */
 export interface LogFilter {
   all: boolean;
   status4xx: boolean;

@@ -1,7 +1,8 @@
-// The native backend: the addon's Server (native/server.cc) serving a Handler.
+// The native backend: the addon's Server (native/server/) serving a Handler.
 import type { Handler } from '../contract/handler.js';
 import { formatAddress } from '../protocol/address.js';
 import { loadBinding, type NativeServer } from '../addon/binding.js';
+import { PROTOCOL_HTTP, PROTOCOL_UWSGI } from '../addon/wire.js';
 import type { Config } from '../config/typed.js';
 import { nativeSettings } from './settings.js';
 import type { Backend, SocketProtocol, WorkerSlot } from '../backend/backend.js';
@@ -27,17 +28,17 @@ export function nativeBackend(handler: Handler, config: Config, slot?: WorkerSlo
   return {
     tcpListeners,
     async listen(host, port, backlog, protocol) {
-      const [address, boundPort, family, fd] = native.listen(host, port, backlog, protocol === 'uwsgi' ? 1 : 0);
+      const [address, boundPort, family, fd] = native.listen(host, port, backlog, protocol === 'uwsgi' ? PROTOCOL_UWSGI : PROTOCOL_HTTP);
       handler.listenerPorts.push(String(boundPort));
       tcpListeners.push({ name: formatAddress(address, boundPort), fd });
       return [address, boundPort, family];
     },
     async listenUnix(path, backlog, protocol) {
-      native.listenUnix(path, backlog, protocol === 'uwsgi' ? 1 : 0);
+      native.listenUnix(path, backlog, protocol === 'uwsgi' ? PROTOCOL_UWSGI : PROTOCOL_HTTP);
       handler.listenerPorts.push('');
     },
     listenFd(fd, protocol, port) {
-      native.listenFd(fd, protocol === 'uwsgi' ? 1 : 0);
+      native.listenFd(fd, protocol === 'uwsgi' ? PROTOCOL_UWSGI : PROTOCOL_HTTP);
       handler.listenerPorts.push(port);
     },
     noteException() {

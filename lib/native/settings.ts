@@ -1,9 +1,9 @@
-// The settings the addon's Server is made with (native/server.cc Server::Server), from
+// The settings the addon's Server is made with (native/server/server.cc Server::Server, native/server/settings.cc), from
 // the configuration and this server's place in the process: the one function that
 // writes that object, so that each setting the C++ obeys has one road to it and its
 // value (or its default) comes from the option table alone.
 import { hostname, tmpdir } from 'node:os';
-import { KEYS, METHODS } from '../contract/exchange.js';
+import { KEYS, METHODS } from '../addon/wire.js';
 import type { Handler } from '../contract/handler.js';
 import type { NativeServerOptions } from '../addon/binding.js';
 import type { Config } from '../config/typed.js';

@@ -1,5 +1,5 @@
 // The listen queue, watched as uWSGI's master watches it: once a second each TCP
-// listening socket's accept queue is read (TCP_INFO, native/master.cc listenQueue);
+// listening socket's accept queue is read (TCP_INFO, native/process/master.cc listenQueue);
 // a queue found full is counted and logged, one line a second per socket at most:
 //   tsgi: *** listen queue of socket "127.0.0.1:9090" (fd: 3) full !!! (6/5) ***
 // And the backlog asked for is clamped to what the kernel gives (net.core.somaxconn).

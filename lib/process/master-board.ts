@@ -1,4 +1,4 @@
-// The master's side of the scoreboard (native/scoreboard.h): a shared memory file with
+// The master's side of the scoreboard (native/process/scoreboard.h): a shared memory file with
 // one slot per worker core, which the workers write and the master reads. The slots
 // go in blocks, one block a worker (one slot per thread); a block is taken when a
 // worker is spawned, and given back when it has exited.

@@ -17,7 +17,7 @@ export interface HarakiriVerdict {
 
 /**
  * Judges a worker by the oldest request in progress on any of its cores (one slot per
- * core; each slot shows its core's oldest, see native/scoreboard.h InProgress): a
+ * core; each slot shows its core's oldest, see native/process/scoreboard.h InProgress): a
  * verdict when it has run harakiriSeconds or more, else undefined. harakiriSeconds 0
  * never kills.
  */

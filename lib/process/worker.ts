@@ -134,7 +134,7 @@ export async function runWorker(given: WorkerSpec): Promise<void> {
     if (reason !== undefined) send({ type: 'recycle', reason });
     // The master is stopping and has closed its descriptors: the sockets as inherited
     // close first, then each core's copy after a last accept, so that the socket's last
-    // descriptor is one that was accepted from (native/server.cc Server::Close). Not so
+    // descriptor is one that was accepted from (native/server/closing.cc Server::Close). Not so
     // on a reload or a recycle: the other workers accept what waits.
     if (last) for (const s of spec.sockets) loadBinding().closeFd(s.fd);
     const message: ToCore = { type: 'stop', last };

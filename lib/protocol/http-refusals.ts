@@ -1,5 +1,5 @@
 // Why the pure-JS backend refuses an HTTP request, in the native server's words: the
-// twin of the table in native/http_parser.cc (DescribeHttpError), held to it by
+// twin of the table in native/protocol/http_parser.cc (DescribeHttpError), held to it by
 // test/unit/http-refusals.test.mjs, so that a refusal's log line does not tell the
 // backends apart. docs/errors.md lists the reasons.
 //
@@ -7,7 +7,7 @@
 // the request, and reports what it refuses through 'clientError' with an HPE_* code;
 // clientErrorRefusal() turns that into the native server's status and reason.
 
-/** Each refusal of native/http_parser.cc's HttpError: [status, reason]. */
+/** Each refusal of native/protocol/http_parser.cc's HttpError: [status, reason]. */
 export const HTTP_REFUSALS = {
   requestLine: [400, 'malformed request line'],
   version: [505, 'unsupported HTTP version'],

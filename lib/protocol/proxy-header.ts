@@ -1,6 +1,6 @@
 // The PROXY protocol header (v1 and v2, HAProxy's proxy-protocol.txt) that a load
 // balancer sends ahead of the client's bytes: a pure parser, the twin of
-// native/proxy_parser.cc, held to the same corpus (test/requests/proxy) and giving
+// native/protocol/proxy_parser.cc, held to the same corpus (test/requests/proxy) and giving
 // the same sentences. Used by the js backend (lib/js/server.ts) with
 // --enable-proxy-protocol.
 import { isIPv4, isIPv6 } from 'node:net';
@@ -171,7 +171,7 @@ function parseV2(b: Uint8Array): ProxyParse {
 /**
  * Parses the PROXY protocol header at the start of buf: the bytes it takes and what it
  * says, 'more' while buf is a proper prefix of a header that may still be valid, or
- * 'bad' with the sentence native/proxy_parser.h lists, as soon as it cannot be one.
+ * 'bad' with the sentence native/protocol/proxy_parser.h lists, as soon as it cannot be one.
  */
 export function parseProxyHeader(buf: Uint8Array): ProxyParse {
   if (buf.length === 0) return MORE;

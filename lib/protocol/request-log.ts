@@ -1,5 +1,5 @@
 // The request log line in uWSGI's shape, for the pure-JS backend (the native server
-// writes the same line from native/request_log.cc).
+// writes the same line from native/protocol/request_log.cc).
 
 /** What the line shows: a request's entry, without its start time. */
 export type RequestLogFields = Omit<RequestEntry, 'started'>;
@@ -67,7 +67,7 @@ export function refusalResponse(status: number): string {
 }
 
 /**
- * A line about a connection, not a request (native/server.cc LogLine): peer is
+ * A line about a connection, not a request (native/server/log.cc LogLine): peer is
  * "addr:port", or "unix" for a unix-socket client, as the native server writes it.
  * With --log-encoder json: {"time","pid","addr","msg"} (native AppendJsonConnectionLine).
  */

@@ -1,5 +1,5 @@
 // The request-target judged for its method and split (RFC 9112 §3.2), for the pure-JS
-// backend: the twin of SplitTarget in native/http_parser.cc, with the same rules and
+// backend: the twin of SplitTarget in native/protocol/http_parser.cc, with the same rules and
 // the same refusals, tested against the same corpus (test/requests). node:http's
 // parser hands over the target as sent (req.url) and judges none of this.
 import type { HttpRefusal } from './http-refusals.js';

@@ -1,5 +1,5 @@
 // A strict, pure parser of uwsgi request packets (what nginx's uwsgi_pass sends), for
-// the pure-JS backend: the twin of native/uwsgi_parser.cc, with the same rules, the same
+// the pure-JS backend: the twin of native/protocol/uwsgi_parser.cc, with the same rules, the same
 // choices and the same error sentences, tested against the same corpus (test/uwsgi).
 //
 // A packet is a 4-byte header: modifier1 (u8), the size of the vars block (u16 LE),
@@ -15,7 +15,7 @@ export const UWSGI_MAX_VARS = 256;
 const HEADER_SIZE = 4;
 const MODIFIER_MANAGE_PATH_INFO = 30; // uWSGI's UWSGI_MODIFIER_MANAGE_PATH_INFO
 
-// The sentences of native/uwsgi_parser.cc, word for word: the log line must not tell
+// The sentences of native/protocol/uwsgi_parser.cc, word for word: the log line must not tell
 // the backends apart.
 export const UWSGI_ERRORS = {
   modifier1: 'uwsgi packet: modifier1 is not 0 or 30 (not a plain uwsgi request: HTTP sent to a uwsgi socket?)',
@@ -180,7 +180,7 @@ function parseContentLength(value: string): bigint | undefined {
 
 /**
  * PATH_INFO without the front end's SCRIPT_NAME, a whole path segment at a time, as
- * native/cgi_vars.cc StripScriptName has it: SCRIPT_NAME /app takes /app/x to /x and
+ * native/protocol/cgi_vars.cc StripScriptName has it: SCRIPT_NAME /app takes /app/x to /x and
  * /app to "", but leaves /apple alone; trailing slashes of SCRIPT_NAME do not count.
  */
 export function stripScriptName(path: string, scriptName: string): string {

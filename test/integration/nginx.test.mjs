@@ -83,7 +83,7 @@ if (SKIP) {
 
 // The two backends must look the same from behind nginx: the main tests and the limits
 // run against each (the js backend's uwsgi is lib/js/uwsgi.ts, the native one's
-// native/server.cc). The rest (permissions, socket files, several sockets) is about
+// native/server/). The rest (permissions, socket files, several sockets) is about
 // sockets, not the protocol: native only.
 const BACKENDS = ['native', 'js'];
 

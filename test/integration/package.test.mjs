@@ -141,7 +141,7 @@ describe('the npm pack tarball, installed in a new project', () => {
   test('the tarball carries the prebuilt addon, the compiled TypeScript with its types, and the sources to build from', T, () => {
     const files = packed.files.map((f) => f.path);
     assert.ok(files.includes('prebuilds/linux-x64/tsgi.glibc.node'), files.filter((f) => f.startsWith('prebuilds')).join(', '));
-    for (const f of ['bin/tsgi.js', 'dist/lib/index.js', 'dist/lib/index.d.ts', 'binding.gyp', 'native/server.cc', 'README.md']) assert.ok(files.includes(f), f);
+    for (const f of ['bin/tsgi.js', 'dist/lib/index.js', 'dist/lib/index.d.ts', 'binding.gyp', 'native/server/server.cc', 'native/wire.h', 'README.md']) assert.ok(files.includes(f), f);
     assert.ok(!files.some((f) => f.startsWith('build/') || f.startsWith('test/')), 'no build/ or test/ in the package');
   });
 

@@ -13,5 +13,5 @@ sources=$(node -p "JSON.parse(require('fs').readFileSync('binding.gyp', 'utf8'))
 ${CXX:-g++} -std=c++17 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
   -fno-omit-frame-pointer -shared -fPIC -Wall -Wextra -Werror -Wno-unused-parameter \
   -Wno-missing-field-initializers -DNAPI_VERSION=8 -DNAPI_DISABLE_CPP_EXCEPTIONS \
-  -DNODE_ADDON_API_DISABLE_DEPRECATED -I/usr/include/node -I"$addon_api" \
+  -DNODE_ADDON_API_DISABLE_DEPRECATED -Inative -I/usr/include/node -I"$addon_api" \
   $sources -o build/asan/tsgi.node

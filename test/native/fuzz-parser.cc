@@ -1,8 +1,8 @@
-// A fuzz target for native/http_parser.cc.
+// A fuzz target for native/protocol/http_parser.cc.
 //
 // With libFuzzer (clang):
-//   clang++ -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -DTSGI_LIBFUZZER
-//     native/http_parser.cc test/native/fuzz-parser.cc -o fuzz-parser
+//   clang++ -Inative -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -DTSGI_LIBFUZZER
+//     native/protocol/http_parser.cc test/native/fuzz-parser.cc -o fuzz-parser
 //   ./fuzz-parser test/requests/valid test/requests/invalid
 //
 // Without it (g++): a small built-in driver mutates the corpus files given as
@@ -17,7 +17,7 @@
 // everything a valid head holds obeys RFC 9112's grammar, the framing and
 // keep-alive facts agree with a naive reading of the fields, prefixes give
 // need-more or the whole result, and a body fed in pieces gives what it gives whole.
-#include "../../native/http_parser.h"
+#include "protocol/http_parser.h"
 
 #include <cstdlib>
 #include <cstring>

@@ -1,8 +1,8 @@
-// A fuzz target for native/proxy_parser.cc.
+// A fuzz target for native/protocol/proxy_parser.cc.
 //
 // With libFuzzer (clang):
-//   clang++ -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -DTSGI_LIBFUZZER
-//     native/proxy_parser.cc test/native/fuzz-proxy.cc -o fuzz-proxy
+//   clang++ -Inative -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -DTSGI_LIBFUZZER
+//     native/protocol/proxy_parser.cc test/native/fuzz-proxy.cc -o fuzz-proxy
 //   ./fuzz-proxy test/requests/proxy/valid test/requests/proxy/invalid
 //
 // Without it (g++): the standalone driver of support.h mutates the corpus files
@@ -14,7 +14,7 @@
 // addresses given are what inet_pton reads back in the same canonical form, the header
 // parsed alone gives the same result, and every prefix gives need-more or the same
 // result (never need-more after a definite answer: once bad, always bad).
-#include "../../native/proxy_parser.h"
+#include "protocol/proxy_parser.h"
 
 #include <arpa/inet.h>
 

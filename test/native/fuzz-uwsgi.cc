@@ -1,8 +1,8 @@
-// A fuzz target for native/uwsgi_parser.cc.
+// A fuzz target for native/protocol/uwsgi_parser.cc.
 //
 // With libFuzzer (clang):
-//   clang++ -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -DTSGI_LIBFUZZER
-//     native/uwsgi_parser.cc test/native/fuzz-uwsgi.cc -o fuzz-uwsgi
+//   clang++ -Inative -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -DTSGI_LIBFUZZER
+//     native/protocol/uwsgi_parser.cc test/native/fuzz-uwsgi.cc -o fuzz-uwsgi
 //   ./fuzz-uwsgi test/uwsgi/valid test/uwsgi/invalid
 //
 // Without it (g++): a small built-in driver mutates the corpus files (*.bin) in the
@@ -20,7 +20,7 @@
 // every view lies inside the vars block exactly where the block has that pair, the
 // whole result equals that of a naive reference parser (error sentence included),
 // and prefixes give need-more or the whole result.
-#include "../../native/uwsgi_parser.h"
+#include "protocol/uwsgi_parser.h"
 
 #include <algorithm>
 #include <cstdlib>

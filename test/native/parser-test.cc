@@ -1,4 +1,4 @@
-// Tests for native/http_parser.cc against the corpus in test/requests (see its
+// Tests for native/protocol/http_parser.cc against the corpus in test/requests (see its
 // README.md for the file format), plus unit tests.
 //
 //   parser-test test/requests
@@ -11,7 +11,7 @@
 // page, so reading past it crashes.
 //
 // Prints "N passed, N failed" last; exits 1 when anything failed.
-#include "../../native/http_parser.h"
+#include "protocol/http_parser.h"
 
 #include <cstdio>
 #include <sstream>

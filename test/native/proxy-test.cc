@@ -1,4 +1,4 @@
-// Tests for native/proxy_parser.cc against the corpus in test/requests/proxy (made by
+// Tests for native/protocol/proxy_parser.cc against the corpus in test/requests/proxy (made by
 // its gen-corpus.py: NAME.bin, with NAME.json beside it), plus unit tests.
 //
 //   proxy-test test/requests/proxy
@@ -8,7 +8,7 @@
 // the whole gives), then byte by byte as a server does it (the buffer growing a byte at
 // a time until the first answer that is not kParseNeedMore). Every copy ends right
 // before a PROT_NONE page, so reading past it crashes.
-#include "../../native/proxy_parser.h"
+#include "protocol/proxy_parser.h"
 
 #include <cstdio>
 #include <cstring>

@@ -10,35 +10,39 @@
 #   build/native-test/proxy-test   — the PROXY protocol corpus in test/requests/proxy
 #   build/native-test/fuzz-proxy   — mutations of that corpus for FUZZ_PROXY_SECONDS
 #                                    seconds (default 5)
+#   build/native-test/response-test — the response framing (native/protocol/response.cc)
 # Exits non-zero on any failure.
 set -eu
 cd "$(dirname "$0")/../.."
 out=build/native-test
 mkdir -p "$out"
 CXX=${CXX:-g++}
-flags="-std=c++17 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -Wall -Wextra -Werror"
+flags="-Inative -std=c++17 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -Wall -Wextra -Werror"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
-# The uwsgi parser and its tests are held to stricter warnings.
+# The uwsgi and PROXY parsers, the response framing and their tests are held to
+# stricter warnings.
 uflags="$flags -Wpedantic -Wshadow -Wconversion"
 
 # Compile the programs in parallel.
-$CXX $flags native/http_parser.cc test/native/parser-test.cc -o "$out/parser-test" &
+$CXX $flags native/protocol/http_parser.cc test/native/parser-test.cc -o "$out/parser-test" &
 p1=$!
-$CXX $flags native/http_parser.cc test/native/fuzz-parser.cc -o "$out/fuzz-parser" &
+$CXX $flags native/protocol/http_parser.cc test/native/fuzz-parser.cc -o "$out/fuzz-parser" &
 p2=$!
-$CXX $flags native/http_parser.cc native/cgi_vars.cc native/key_table.cc native/request_log.cc \
-  native/body_sink.cc native/scoreboard.cc test/native/units-test.cc -o "$out/units-test" &
+$CXX $flags native/protocol/http_parser.cc native/protocol/cgi_vars.cc native/protocol/key_table.cc native/protocol/request_log.cc \
+  native/protocol/body_sink.cc native/process/scoreboard.cc test/native/units-test.cc -o "$out/units-test" &
 p3=$!
-$CXX $uflags native/uwsgi_parser.cc test/native/uwsgi-test.cc -o "$out/uwsgi-test" &
+$CXX $uflags native/protocol/uwsgi_parser.cc test/native/uwsgi-test.cc -o "$out/uwsgi-test" &
 p4=$!
-$CXX $uflags native/uwsgi_parser.cc test/native/fuzz-uwsgi.cc -o "$out/fuzz-uwsgi" &
+$CXX $uflags native/protocol/uwsgi_parser.cc test/native/fuzz-uwsgi.cc -o "$out/fuzz-uwsgi" &
 p5=$!
-$CXX $uflags native/proxy_parser.cc test/native/proxy-test.cc -o "$out/proxy-test" &
+$CXX $uflags native/protocol/proxy_parser.cc test/native/proxy-test.cc -o "$out/proxy-test" &
 p6=$!
-$CXX $uflags native/proxy_parser.cc test/native/fuzz-proxy.cc -o "$out/fuzz-proxy" &
+$CXX $uflags native/protocol/proxy_parser.cc test/native/fuzz-proxy.cc -o "$out/fuzz-proxy" &
 p7=$!
+$CXX $uflags native/protocol/response.cc test/native/response-test.cc -o "$out/response-test" &
+p8=$!
 rc=0
 wait $p1 || rc=1
 wait $p2 || rc=1
@@ -47,6 +51,7 @@ wait $p4 || rc=1
 wait $p5 || rc=1
 wait $p6 || rc=1
 wait $p7 || rc=1
+wait $p8 || rc=1
 if [ $rc -ne 0 ]; then
   echo "native tests: build failed" >&2
   exit 1
@@ -54,6 +59,7 @@ fi
 
 "$out/parser-test" test/requests
 "$out/units-test"
+"$out/response-test"
 FUZZ_SECONDS=${FUZZ_SECONDS:-15} FUZZ_ARTIFACT=${FUZZ_ARTIFACT:-$out/fuzz-failure.http} \
   "$out/fuzz-parser" test/requests/valid test/requests/invalid
 "$out/uwsgi-test" test/uwsgi

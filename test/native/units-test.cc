@@ -14,12 +14,12 @@
 #include <utility>
 #include <vector>
 
-#include "../../native/body_sink.h"
-#include "../../native/cgi_vars.h"
-#include "../../native/http_parser.h"
-#include "../../native/key_table.h"
-#include "../../native/request_log.h"
-#include "../../native/scoreboard.h"
+#include "protocol/body_sink.h"
+#include "protocol/cgi_vars.h"
+#include "protocol/http_parser.h"
+#include "protocol/key_table.h"
+#include "protocol/request_log.h"
+#include "process/scoreboard.h"
 
 namespace {
 

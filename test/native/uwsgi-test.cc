@@ -1,4 +1,4 @@
-// Tests for native/uwsgi_parser.cc against the corpus in test/uwsgi (see its
+// Tests for native/protocol/uwsgi_parser.cc against the corpus in test/uwsgi (see its
 // README.md for the file format), plus unit tests.
 //
 //   uwsgi-test test/uwsgi
@@ -10,7 +10,7 @@
 // so that it ends right before a PROT_NONE page, so reading past it crashes.
 //
 // Prints "uwsgi: N passed, N failed" last; exits 1 when anything failed.
-#include "../../native/uwsgi_parser.h"
+#include "protocol/uwsgi_parser.h"
 
 #include <algorithm>
 #include <cstdio>

@@ -81,7 +81,7 @@ def I(name, reason, data, status, why, stage="head", max_head=None):
     invalid[name] = (b(data), exp)
 
 
-# The reasons of invalid requests: native/http_parser.cc's table (DescribeHttpError).
+# The reasons of invalid requests: native/protocol/http_parser.cc's table (DescribeHttpError).
 LINE = "malformed request line"
 VERSION = "unsupported HTTP version"
 TARGET = "malformed request target"

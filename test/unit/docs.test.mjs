@@ -21,7 +21,7 @@ test('every error code is in docs/errors.md', () => {
 
 test('every option says where it is obeyed, and that place exists', () => {
   for (const o of OPTIONS) {
-    // "lib/serve.ts serve() -> native/server.cc Server::Listen, native/x.cc Y"
+    // "lib/serve.ts serve() -> native/server/server.cc Server::Listen, native/x.cc Y"
     for (const place of o.obeyedIn.split(/\s*(?:->|,)\s*/)) {
       const [file, symbol] = place.split(' ');
       const text = readFileSync(file, 'utf8');

@@ -1,5 +1,5 @@
 // The js backend's refusals in the native server's words: lib/protocol/http-refusals.ts against
-// the table in native/http_parser.cc and docs/errors.md; lib/protocol/request-target.ts (the twin
+// the table in native/protocol/http_parser.cc and docs/errors.md; lib/protocol/request-target.ts (the twin
 // of SplitTarget) against the request corpus the native parser is held to (test/requests);
 // clientErrorRefusal() on the errors node:http's own parser (llhttp) raises.
 import { describe, test } from 'node:test';
@@ -12,16 +12,16 @@ import { ROOT } from '../lib/project.mjs';
 import { clientErrorRefusal, HTTP_REFUSALS } from '../../dist/lib/protocol/http-refusals.js';
 import { splitTarget } from '../../dist/lib/protocol/request-target.js';
 
-/** native/http_parser.cc's kErrors: [[status, reason]] in HttpError order, kNone left out. */
+/** native/protocol/http_parser.cc's kErrors: [[status, reason]] in HttpError order, kNone left out. */
 function nativeTable() {
-  const src = readFileSync(join(ROOT, 'native', 'http_parser.cc'), 'utf8');
+  const src = readFileSync(join(ROOT, 'native', 'protocol', 'http_parser.cc'), 'utf8');
   const table = src.slice(src.indexOf('kErrors[] = {'), src.indexOf('};', src.indexOf('kErrors[] = {')));
   return [...table.matchAll(/\{(\d+), "([^"]*)"\},\s*\/\/ k(\w+)/g)].filter(([, s]) => s !== '0').map(([, status, reason, name]) => [name, Number(status), reason]);
 }
 
 const lowerFirst = (s) => s[0].toLowerCase() + s.slice(1);
 
-test('HTTP_REFUSALS is native/http_parser.cc\'s table: the same names, statuses and words', () => {
+test('HTTP_REFUSALS is native/protocol/http_parser.cc\'s table: the same names, statuses and words', () => {
   const native = nativeTable();
   assert.ok(native.length > 30, `read ${native.length} entries`);
   assert.deepEqual(

@@ -154,7 +154,7 @@ describe('parseUwsgiPacket: the rules, one by one', () => {
   });
 });
 
-describe('stripScriptName (native/cgi_vars.cc StripScriptName)', () => {
+describe('stripScriptName (native/protocol/cgi_vars.cc StripScriptName)', () => {
   test('a whole segment at a time', () => {
     const cases = [
       ['/app/items', '/app', '/items'],

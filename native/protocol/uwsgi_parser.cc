@@ -17,7 +17,7 @@
 //   - The 257th pair is refused when it starts, before its own bytes are judged.
 //   - *error is written only when kParseBad is returned; error may be null. After
 //     kParseNeedMore or kParseBad, *out holds nothing the caller should use.
-#include "uwsgi_parser.h"
+#include "protocol/uwsgi_parser.h"
 
 #include <cstring>
 

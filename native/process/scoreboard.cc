@@ -1,4 +1,4 @@
-#include "scoreboard.h"
+#include "process/scoreboard.h"
 
 #include <sys/mman.h>
 #include <unistd.h>

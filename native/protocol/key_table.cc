@@ -1,4 +1,4 @@
-#include "key_table.h"
+#include "protocol/key_table.h"
 
 namespace tsgi {
 

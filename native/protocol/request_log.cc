@@ -1,4 +1,4 @@
-#include "request_log.h"
+#include "protocol/request_log.h"
 
 #include <cstring>
 

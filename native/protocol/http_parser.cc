@@ -4,7 +4,7 @@
 // allocation. Every check depends only on the bytes before the point where it is
 // made, so parsing any prefix of a request gives either kParseNeedMore or the very
 // result the whole request gives: a server may re-parse its growing buffer.
-#include "http_parser.h"
+#include "protocol/http_parser.h"
 
 #include <cstring>
 

@@ -1,4 +1,4 @@
-#include "proxy_parser.h"
+#include "protocol/proxy_parser.h"
 
 #include <arpa/inet.h>
 

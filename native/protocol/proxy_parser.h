@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <sys/types.h>
 
-#include "http_parser.h"  // kParseNeedMore, kParseBad
+#include "protocol/http_parser.h"  // kParseNeedMore, kParseBad
 
 namespace tsgi {
 

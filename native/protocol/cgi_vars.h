@@ -6,8 +6,8 @@
 #include <cstring>
 #include <string>
 
-#include "http_parser.h"
-#include "key_table.h"
+#include "protocol/http_parser.h"
+#include "protocol/key_table.h"
 
 namespace tsgi {
 

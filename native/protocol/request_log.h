@@ -56,7 +56,7 @@ void AppendRequestLogLine(std::string* out, const RequestLogEntry& e);
 // (\u00XX); other bytes as they are (the request's bytes: UTF-8 stays UTF-8).
 void AppendJsonString(std::string* out, const char* s, size_t len);
 
-// Appends a connection's line for --log-encoder json (lib/request-log.ts
+// Appends a connection's line for --log-encoder json (lib/protocol/request-log.ts
 // formatConnectionLine is the twin): {"time":"2026-12-06T12:30:19.123Z","pid":P,
 // "addr":"PEER","msg":"WHAT"} and a newline. ms: the wall clock in milliseconds.
 void AppendJsonConnectionLine(std::string* out, uint64_t ms, long pid, const std::string& peer,

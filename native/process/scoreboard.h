@@ -9,13 +9,12 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "wire.h"  // kDurationBoundsUs, kRefusalStatuses
+
 namespace tsgi {
 
-// The request duration histogram's bucket bounds, in microseconds (Prometheus's
+// The request duration histogram's bucket bounds are kDurationBoundsUs (Prometheus's
 // default buckets, 5 ms to 10 s); the last bucket counts what is over the last bound.
-// lib/metrics.ts holds the same bounds, in seconds.
-constexpr uint64_t kDurationBoundsUs[] = {5000,   10000,   25000,   50000,   100000,  250000,
-                                          500000, 1000000, 2500000, 5000000, 10000000};
 constexpr size_t kDurationBuckets = sizeof kDurationBoundsUs / sizeof kDurationBoundsUs[0] + 1;
 
 // The bucket a request of us microseconds falls in.
@@ -28,10 +27,9 @@ inline size_t DurationBucket(uint64_t us) {
 // The status classes of responses counted: 1xx to 5xx.
 constexpr size_t kStatusClasses = 5;
 
-// Refusals are counted by status: the statuses the server refuses with (lib/metrics.ts
-// holds the same list), then any other status, then a refusal with no answer (a
+// Refusals are counted by status: the statuses the server refuses with
+// (kRefusalStatuses), then any other status, then a refusal with no answer (a
 // malformed uwsgi packet: the connection is closed).
-constexpr int kRefusalStatuses[] = {400, 408, 413, 431, 500, 501, 505};
 constexpr size_t kRefusalOther = sizeof kRefusalStatuses / sizeof kRefusalStatuses[0];
 constexpr size_t kRefusalUnanswered = kRefusalOther + 1;
 constexpr size_t kRefusalKinds = kRefusalUnanswered + 1;
@@ -67,7 +65,7 @@ struct ScoreboardSlot {
   // left from the slot's previous process (or took before this one wrote) is told
   // apart by it.
   std::atomic<uint64_t> rss_pid;
-  // For the Prometheus metrics (lib/metrics.ts). Gauges: the requests in progress
+  // For the Prometheus metrics (lib/process/metrics.ts). Gauges: the requests in progress
   // (InProgress) and the connections open. Counters: requests whose client went away
   // before their response was complete; requests answered, by status class (1xx at
   // 0) and by duration (kDurationBoundsUs, one bucket each, not cumulative), both

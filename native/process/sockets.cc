@@ -1,4 +1,4 @@
-#include "sockets.h"
+#include "process/sockets.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,4 +1,4 @@
-#include "cgi_vars.h"
+#include "protocol/cgi_vars.h"
 
 namespace tsgi {
 

@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <sys/types.h>
 
-#include "http_parser.h"  // StrView, kParseNeedMore, kParseBad
+#include "protocol/http_parser.h"  // StrView, kParseNeedMore, kParseBad
 
 namespace tsgi {
 

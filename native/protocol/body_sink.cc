@@ -1,4 +1,4 @@
-#include "body_sink.h"
+#include "protocol/body_sink.h"
 
 #include <cerrno>
 #include <fcntl.h>

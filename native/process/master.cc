@@ -1,4 +1,4 @@
-#include "master.h"
+#include "process/master.h"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -11,8 +11,8 @@
 #include <cstring>
 #include <string>
 
-#include "scoreboard.h"
-#include "sockets.h"
+#include "process/scoreboard.h"
+#include "process/sockets.h"
 
 namespace tsgi {
 

@@ -1,0 +1,228 @@
+// Timeouts and closing: lingering closes, a connection's close, the tick that times
+// connections out, and the server's close() and destroy().
+#include <unistd.h>
+
+#include "server/server.h"
+
+namespace tsgi {
+
+void Server::StartLingering(Connection* c) {
+  if (c->state == Connection::State::kLingering || c->state == Connection::State::kClosing) {
+    return;
+  }
+  // Closing with unread bytes in the socket would send a reset that can destroy
+  // the response before the client reads it: shut down our side, then read and
+  // drop until the client closes, for a bounded time.
+  c->state = Connection::State::kLingering;
+  c->inbuf.clear();
+  std::string().swap(c->inbuf);
+  uint64_t linger = cfg_.timeout_ms < 2000 ? cfg_.timeout_ms : 2000;
+  c->deadline = uv_now(loop_) + linger;
+  auto* req = new uv_shutdown_t();
+  req->data = c;
+  if (uv_shutdown(req, &c->h.stream, OnShutdown) != 0) {
+    delete req;
+    CloseConnection(c, false);
+    return;
+  }
+  if (!c->reading) {
+    c->reading = true;
+    uv_read_start(&c->h.stream, OnAlloc, OnRead);
+  }
+}
+
+void Server::OnShutdown(uv_shutdown_t* req, int) { delete req; }
+
+void Server::CloseConnection(Connection* c, bool abort_request) {
+  if (c->state == Connection::State::kClosing) return;
+  const bool was_dispatched = c->state == Connection::State::kDispatched;
+  const double id = c->id;
+  c->state = Connection::State::kClosing;
+  if (c->reading) {
+    uv_read_stop(&c->h.stream);
+    c->reading = false;
+  }
+  uv_close(&c->h.handle, OnConnectionClosed);
+  if (was_dispatched && abort_request) {
+    // The line first, while the application still holds the request (a custom line
+    // reads its environ); OnConnectionClosed then has nothing to log.
+    if (cfg_.logging && c->req != nullptr) LogRequest(c, (uv_hrtime() - c->started_ns) / 1000);
+    c->id = -1;
+    aborted_++;
+    if (slot_ != nullptr) slot_->aborted.fetch_add(1, std::memory_order_relaxed);
+    napi_value arg;
+    napi_create_double(env_, id, &arg);
+    CallJs(on_abort_, 1, &arg);
+  }
+}
+
+void Server::OnConnectionClosed(uv_handle_t* handle) {
+  auto* c = static_cast<Connection*>(handle->data);
+  Server* s = c->server;
+  if (c->req) {
+    if (s->cfg_.logging && c->id >= 0) s->LogRequest(c, (uv_hrtime() - c->started_ns) / 1000);
+    s->ReleaseRequest(c);
+  }
+  if (c->prev) c->prev->next = c->next;
+  else s->conns_ = c->next;
+  if (c->next) c->next->prev = c->prev;
+  s->conn_count_--;
+  if (s->slot_ != nullptr) s->slot_->connections.store(s->conn_count_, std::memory_order_relaxed);
+  s->slots_[c->slot] = nullptr;
+  s->free_slots_.push_back(c->slot);
+  for (Connection*& d : s->dirty_) {
+    if (d == c) d = nullptr;
+  }
+  for (Connection*& d : s->resume_) {
+    if (d == c) d = nullptr;
+  }
+  s->dirty_.erase(std::remove(s->dirty_.begin(), s->dirty_.end(), nullptr), s->dirty_.end());
+  s->resume_.erase(std::remove(s->resume_.begin(), s->resume_.end(), nullptr), s->resume_.end());
+  delete c;
+  s->MaybeFinishClose();
+}
+
+void Server::OnTick(uv_timer_t* timer) {
+  Server* s = static_cast<Server*>(timer->data);
+  const uint64_t now = uv_now(s->loop_);
+  if (s->slot_ != nullptr) {
+    size_t rss = 0;
+    if (uv_resident_set_memory(&rss) == 0) {
+      s->slot_->rss.store(rss, std::memory_order_relaxed);
+      s->slot_->rss_pid.store(static_cast<uint64_t>(s->pid_), std::memory_order_release);
+    }
+  }
+  for (Listener* l : s->listeners_) {
+    // Failures a line has not counted yet (a burst within a second of the last line).
+    if (now >= l->next_log_at) s->LogAcceptFailures(l);
+    if (l->paused) s->ResumeListener(l, true);  // accept() failed: try again
+  }
+  BatchScope batch(s);
+  for (Connection* c = s->conns_; c != nullptr;) {
+    Connection* next = c->next;
+    if (c->deadline != 0 && now >= c->deadline) {
+      switch (c->state) {
+        case Connection::State::kIdle:
+          // A half-close and a drain, not a reset: a request that crossed our close on
+          // the wire is dropped quietly, and what we wrote is not destroyed.
+          if (c->inflight == 0 && c->out.empty()) s->StartLingering(c);
+          else if (c->inflight != 0) s->CloseConnection(c, true);  // the client reads nothing
+          break;
+        case Connection::State::kHead:
+        case Connection::State::kBody:
+          c->deadline = 0;
+          s->Refuse(c, 408, "request not complete within http-timeout");
+          break;
+        case Connection::State::kDispatched:
+          // The application's time is not limited here (harakiri is the master's).
+          // A client that stopped reading our output is.
+          if (c->inflight != 0) s->CloseConnection(c, true);
+          else c->deadline = now + s->cfg_.timeout_ms;
+          break;
+        case Connection::State::kLingering:
+          s->CloseConnection(c, false);
+          break;
+        case Connection::State::kClosing:
+          break;
+      }
+    }
+    c = next;
+  }
+}
+
+// their response is out; onClose() is called when the last one is gone.
+Napi::Value Server::Close(const Napi::CallbackInfo& info) {
+  if (closing_) return info.Env().Undefined();
+  closing_ = true;
+  // When the sockets close for good (close(true)), the connections the kernel queued
+  // since the last accept are taken first, and served as the open ones are below: the
+  // close would reset them. (In master mode a socket closes with its last descriptor;
+  // the worker closes its inherited one first.) On a reload or a recycle the other
+  // workers accept them.
+  const bool accept_waiting =
+      info.Length() > 0 && info[0].IsBoolean() && info[0].As<Napi::Boolean>().Value();
+  for (Listener* l : listeners_) {
+    if (!accept_waiting || l->paused) continue;
+    // Unpolled first (uv_poll_stop takes the descriptor out of epoll), so that the
+    // descriptor can be closed right after the last accept, not a loop turn later in
+    // OnListenerClosed: a connection queued meanwhile would be reset.
+    uv_poll_stop(&l->poll);
+    AcceptWaiting(l);
+    close(l->fd);
+    l->fd = -1;
+  }
+  CloseListeners();
+  // A keep-alive client may have sent its next request already: closing now would
+  // lose it (or reset it, if it is in our socket buffer). Idle connections get a short
+  // grace in which a request is still served, its response saying "Connection: close"
+  // (closing_ makes every response say so); then they end with a half-close that
+  // drains what the client sends (StartLingering), never with a reset. Busy ones end
+  // after their response.
+  const uint64_t grace = uv_now(loop_) + (cfg_.timeout_ms < kCloseGraceMs ? cfg_.timeout_ms : kCloseGraceMs);
+  for (Connection* c = conns_; c != nullptr; c = c->next) {
+    const bool idle = c->state == Connection::State::kIdle && c->inflight == 0 &&
+                      c->out.empty() && c->inbuf.empty();
+    if (idle || (c->state == Connection::State::kHead && c->deadline > grace)) {
+      c->deadline = grace;  // a head begun must also be complete by then, or it gets 408
+    }
+  }
+  if (grace_timer_armed_ == false) {
+    // The tick may be a second apart: look again when the grace ends.
+    grace_timer_armed_ = true;
+    uv_timer_start(&tick_, OnTick, grace - uv_now(loop_) + 1, tick_interval_);
+  }
+  MaybeFinishClose();
+  return info.Env().Undefined();
+}
+
+// destroy(): closes every listener and connection now; requests in progress are
+// aborted.
+Napi::Value Server::Destroy(const Napi::CallbackInfo& info) {
+  closing_ = true;
+  CloseListeners();
+  BatchScope batch(this);
+  for (Connection* c = conns_; c != nullptr;) {
+    Connection* next = c->next;
+    CloseConnection(c, true);
+    c = next;
+  }
+  MaybeFinishClose();
+  return info.Env().Undefined();
+}
+void Server::MaybeFinishClose() {
+  if (!closing_ || close_notified_ || open_listeners_ != 0 || conn_count_ != 0) return;
+  close_notified_ = true;
+  FlushLog();
+  if (handles_open_) {
+    handles_open_ = false;
+    uv_timer_stop(&tick_);
+    uv_idle_stop(&resume_idle_);
+    uv_check_stop(&log_check_);
+    uv_timer_stop(&log_timer_);
+    // The handles live in this object: keep it until the last close callback.
+    auto closed = [](uv_handle_t* h) {
+      Server* s = static_cast<Server*>(h->data);
+      if (--s->handles_closing_ == 0) s->FinishClose();
+    };
+    handles_closing_ = 4;
+    uv_close(reinterpret_cast<uv_handle_t*>(&tick_), closed);
+    uv_close(reinterpret_cast<uv_handle_t*>(&resume_idle_), closed);
+    uv_close(reinterpret_cast<uv_handle_t*>(&log_check_), closed);
+    uv_close(reinterpret_cast<uv_handle_t*>(&log_timer_), closed);
+  }
+}
+
+void Server::FinishClose() {
+  if (reserve_fd_ >= 0) {
+    close(reserve_fd_);
+    reserve_fd_ = -1;
+  }
+  Napi::HandleScope scope(env_);
+  CallJs(on_close_, 0, nullptr);
+  if (referenced_) {
+    referenced_ = false;
+    Unref();
+  }
+}
+
+}  // namespace tsgi

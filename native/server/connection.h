@@ -1,0 +1,101 @@
+// tsgi — a client connection and the request in progress on it: the state the
+// server's files share (reading, dispatch, output, closing).
+#ifndef TSGI_NATIVE_SERVER_CONNECTION_H_
+#define TSGI_NATIVE_SERVER_CONNECTION_H_
+
+#include <uv.h>
+
+#include <cstdint>
+#include <string>
+
+#include "process/scoreboard.h"
+#include "protocol/body_sink.h"
+#include "protocol/http_parser.h"
+#include "wire.h"
+
+namespace tsgi {
+
+class Server;
+
+// What a request needs while it is in progress: its variables, its body and the
+// chunked decoder. Pooled by the server, so an idle connection holds none.
+struct RequestState {
+  // The head, copied aside when the body arrives in later reads (the read buffer is
+  // shared); parsed again when the body is complete.
+  std::string head_bytes;
+  bool uwsgi = false;  // head_bytes is a uwsgi packet, not an HTTP head
+  BodySink sink;
+  ChunkedDecoder decoder;
+  BodyFraming framing = BodyFraming::kNone;
+  uint64_t remaining = 0;  // Content-Length bytes still due
+  bool keep_alive = true;
+  bool http10 = false;
+  // For the log line, kept only while logging is on.
+  std::string log_method;
+  std::string log_uri;
+  std::string log_remote;    // uwsgi: the client's address as the front end saw it
+  std::string log_protocol;  // uwsgi: SERVER_PROTOCOL as the front end saw it
+  size_t vars_count = 0;
+  size_t vars_bytes = 0;
+  // Under a master, from dispatch to its end: its place among the requests in progress
+  // (Server::in_progress_, for the scoreboard).
+  InProgressEntry progress;
+};
+
+// A connection's libuv stream handle. A uv_tcp_t for a unix socket's connections too:
+// the stream code is the same, and uv_tcp_open costs one system call less per
+// connection than uv_pipe_open (Server::Accept).
+union StreamHandle {
+  uv_tcp_t tcp;
+  uv_stream_t stream;
+  uv_handle_t handle;
+};
+
+struct Connection {
+  enum class State : uint8_t {
+    kIdle,        // between requests; no byte of the next one yet
+    kHead,        // part of a head has arrived
+    kBody,        // the head is in; the body is arriving
+    kDispatched,  // the application has the request; its response is due
+    kLingering,   // the last response is out; reading and dropping until EOF
+    kClosing,     // uv_close was called
+  };
+  StreamHandle h;
+  Server* server = nullptr;
+  uint32_t slot = 0;
+  uint32_t listener_index = 0;  // copied from the listener, which may close first
+  Protocol protocol = kProtocolHttp;
+  bool is_pipe = false;
+  bool announced = false;  // the peer's address went to JavaScript already
+  bool proxy_pending = false;  // its PROXY protocol header is still to come (Process)
+  double id = -1;  // the current request's id; -1 when none
+  State state = State::kIdle;
+  bool reading = false;
+  bool want_drain = false;   // send() reported backpressure; onDrain is owed
+  bool close_after = false;  // close once the output is flushed
+  bool dirty = false;        // has output to flush at the end of the batch
+  bool resume_pending = false;
+  bool chunked_response = false;
+  bool close_after_response = false;  // the head went out with "Connection: close"
+  bool refused = false;  // answered before its request was read whole
+  bool output_blocked = false;  // pipelined requests wait: over kHighWater of output is queued
+  std::string inbuf;         // an unfinished head or body, copied aside
+  std::string out;           // corked output
+  size_t inflight = 0;       // bytes handed to uv_write and not yet written
+  uint64_t deadline = 0;     // uv_now() ms past which the state times out
+  RequestState* req = nullptr;  // while a request is in progress
+  char remote_addr[64] = {0};
+  char remote_port[8] = {0};
+  // The response, for the log line.
+  uint64_t started_ns = 0;
+  int resp_status = 0;
+  size_t resp_header_count = 0;
+  size_t resp_head_bytes = 0;
+  uint64_t resp_body_bytes = 0;
+  Connection* prev = nullptr;
+  Connection* next = nullptr;
+};
+
+}  // namespace tsgi
+
+#endif  // TSGI_NATIVE_SERVER_CONNECTION_H_

@@ -1,0 +1,189 @@
+// The crossing back: send(id, head, body, flags), the response's bytes framed
+// (protocol/response.h) into the connection's corked output, and the end of a request.
+#include "protocol/response.h"
+#include "server/server.h"
+
+namespace tsgi {
+
+size_t Server::AppendBody(std::string* out, napi_value v, bool* ok) {
+  napi_env env = env_;
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  if (t == napi_string) {
+    // One pass in the common case: copy into room that is probably enough, and only
+    // when V8 filled it (it may have stopped short) ask for the length and copy again.
+    const size_t at = out->size();
+    constexpr size_t kGuess = 4096;
+    out->resize(at + kGuess);
+    size_t copied = 0;
+    napi_get_value_string_utf8(env, v, &(*out)[at], kGuess, &copied);
+    if (copied + 4 >= kGuess) {
+      size_t len = 0;
+      napi_get_value_string_utf8(env, v, nullptr, 0, &len);
+      out->resize(at + len + 1);
+      napi_get_value_string_utf8(env, v, &(*out)[at], len + 1, &copied);
+    }
+    out->resize(at + copied);
+    return copied;
+  }
+  if (t == napi_object) {
+    bool is_ta = false;
+    napi_is_typedarray(env, v, &is_ta);
+    if (is_ta) {
+      napi_typedarray_type type;
+      size_t length;
+      void* data;
+      napi_value ab;
+      size_t offset;
+      napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &offset);
+      if (type != napi_uint8_array && type != napi_uint8_clamped_array &&
+          type != napi_int8_array) {
+        *ok = false;
+        return 0;
+      }
+      out->append(static_cast<const char*>(data), length);
+      return length;
+    }
+    bool is_array = false;
+    napi_is_array(env, v, &is_array);
+    if (is_array) {
+      uint32_t n;
+      napi_get_array_length(env, v, &n);
+      size_t total = 0;
+      for (uint32_t i = 0; i < n && *ok; i++) {
+        napi_value e;
+        napi_get_element(env, v, i, &e);
+        total += AppendBody(out, e, ok);
+      }
+      return total;
+    }
+  }
+  if (t != napi_undefined && t != napi_null) *ok = false;
+  return 0;
+}
+
+// send(id, head, body, flags) -> a SendResult (native/wire.h): go on, backpressure
+// (wait for onDrain), or the connection is gone. head is undefined or "STATUS\r\n" followed by the
+// application's header lines ("Name: value\r\n"), latin-1; the framing lines
+// (Content-Length when asked, Transfer-Encoding, Connection) and the empty line are
+// added here. body is undefined, a string (sent as UTF-8), a Uint8Array, or an
+// array of those.
+Napi::Value Server::Send(const Napi::CallbackInfo& info) {
+  napi_env env = info.Env();
+  napi_value result;
+  double id;
+  napi_get_value_double(env, info[0], &id);
+  uint32_t flags = 0;
+  napi_get_value_uint32(env, info[3], &flags);
+  Connection* c = Lookup(id);
+  if (c == nullptr) {
+    napi_create_int32(env, kSendGone, &result);
+    return Napi::Value(env, result);
+  }
+  RequestState* rs = c->req;
+  const Framing framing = FramingOf(flags, rs->keep_alive, rs->http10, closing_);
+  bool ok = true;
+  size_t body_len = 0;
+  bool body_done = false;
+  napi_value head = info[1];
+  napi_valuetype head_type;
+  napi_typeof(env, head, &head_type);
+  if (head_type == napi_string) {
+    const size_t start = BeginHead(&c->out);
+    // The application's part, latin-1, straight into the output.
+    size_t len = 0;
+    napi_get_value_string_latin1(env, head, nullptr, 0, &len);
+    const size_t at = c->out.size();
+    c->out.resize(at + len + 1);
+    napi_get_value_string_latin1(env, head, &c->out[at], len + 1, &len);
+    c->out.resize(at + len);
+    if (framing.add_length) {
+      // The length is the body's: copy the body aside first.
+      body_scratch_.clear();
+      body_len = AppendBody(&body_scratch_, info[2], &ok);
+      body_done = true;
+    }
+    const HeadFacts facts = EndHead(&c->out, start, framing, body_len);
+    c->resp_status = facts.status;
+    c->resp_header_count = facts.header_count;
+    c->resp_head_bytes = facts.head_bytes;
+    if (framing.chunked) c->chunked_response = true;
+    if (framing.close) c->close_after_response = true;
+  }
+  napi_value body = info[2];
+  if (body_done) {
+    c->out.append(body_scratch_);
+  } else if (framing.chunked) {
+    body_scratch_.clear();
+    body_len = AppendBody(&body_scratch_, body, &ok);
+    AppendChunk(&c->out, body_scratch_.data(), body_len);
+  } else {
+    body_len = AppendBody(&c->out, body, &ok);
+  }
+  if (body_scratch_.capacity() > kHighWater) std::string().swap(body_scratch_);
+  c->resp_body_bytes += body_len;
+  if (!ok) {
+    napi_throw_type_error(env, "TSGI_ERR_BODY_TYPE",
+                          "A body chunk must be a string or a Uint8Array");
+    return Napi::Value();
+  }
+  if (flags & kSendAbort) {
+    c->close_after = true;
+    EndRequest(c, true);
+    MarkDirty(c);
+    if (batch_depth_ == 0) FlushDirty();
+    napi_create_int32(env, kSendGone, &result);
+    return Napi::Value(env, result);
+  }
+  if (flags & kSendEnd) {
+    if (c->chunked_response) AppendLastChunk(&c->out);
+    // A head that said "Connection: close" binds the end of the response too.
+    EndRequest(c, framing.close || c->close_after_response);
+  }
+  int32_t ret = kSendGoOn;
+  if (!(flags & kSendEnd) && Queued(c) > kHighWater) {
+    // Much output: corking gains nothing. Write now, and report backpressure only
+    // if the socket did not take it, so that a write is in flight and OnWrite will
+    // call onDrain.
+    Flush(c);
+    if (c->state == Connection::State::kDispatched && Queued(c) > kHighWater) {
+      c->want_drain = true;
+      ret = kSendBackpressure;
+    }
+  }
+  MarkDirty(c);
+  if (batch_depth_ == 0) FlushDirty();
+  napi_create_int32(env, ret, &result);
+  return Napi::Value(env, result);
+}
+
+void Server::EndRequest(Connection* c, bool close) {
+  // One reading of the clock for the log line and the scoreboard.
+  const uint64_t rt_us = (uv_hrtime() - c->started_ns) / 1000;
+  if (cfg_.logging) LogRequest(c, rt_us);
+  if (slot_ != nullptr) {
+    const uint64_t avg = slot_->avg_rt.load(std::memory_order_relaxed);
+    slot_->avg_rt.store(avg == 0 ? rt_us : (avg * 7 + rt_us) / 8, std::memory_order_relaxed);
+    slot_->tx.fetch_add(c->resp_head_bytes + c->resp_body_bytes, std::memory_order_relaxed);
+    slot_->running_time.fetch_add(rt_us, std::memory_order_relaxed);
+    // The metrics' counts: two adds more, on this core's own cache lines.
+    const int status_class = c->resp_status / 100 - 1;
+    if (status_class >= 0 && status_class < static_cast<int>(kStatusClasses)) {
+      slot_->codes[status_class].fetch_add(1, std::memory_order_relaxed);
+    }
+    slot_->durations[DurationBucket(rt_us)].fetch_add(1, std::memory_order_relaxed);
+  }
+  ReleaseRequest(c);
+  c->id = -1;
+  c->want_drain = false;
+  c->state = Connection::State::kIdle;
+  c->deadline = uv_now(loop_) + cfg_.timeout_ms;
+  if (close || closing_) {
+    c->close_after = true;
+    return;
+  }
+  // Pipelined requests wait in inbuf; take them up on the next loop turn, not from
+  // inside this call into native code.
+  if (!c->inbuf.empty()) ScheduleResume(c);
+}
+}  // namespace tsgi

@@ -1,0 +1,230 @@
+// tsgi — the native HTTP/1.1 server: listen, accept, read, parse, buffer, write.
+//
+// It runs on Node's own loop (napi_get_uv_event_loop): no thread of its own. A
+// request crosses into JavaScript once, when its head and whole body are at hand,
+// as onRequest(id, flags, body, ..., key1, value1, ...) (native/wire.h); the response
+// comes back through send(id, head, body, flags), once for a body already at hand,
+// or once per batch of a streamed one. Writes made while handling a batch of reads
+// are corked and go out in one write per connection.
+#ifndef TSGI_NATIVE_SERVER_H_
+#define TSGI_NATIVE_SERVER_H_
+
+#include <napi.h>
+#include <uv.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "process/scoreboard.h"
+#include "protocol/cgi_vars.h"
+#include "protocol/http_parser.h"
+#include "protocol/key_table.h"
+#include "protocol/uwsgi_parser.h"
+#include "server/connection.h"
+#include "server/listener.h"
+#include "server/settings.h"
+#include "wire.h"
+
+namespace tsgi {
+
+// The slot of a connection: the low kSlotBits of its requests' ids.
+constexpr uint64_t kSlotMask = (uint64_t{1} << kSlotBits) - 1;
+
+class Server : public Napi::ObjectWrap<Server> {
+ public:
+  static Napi::Function Init(Napi::Env env);
+  explicit Server(const Napi::CallbackInfo& info);
+  ~Server() override;
+
+ private:
+  friend struct BatchScope;
+
+  // server.cc — the N-API shell: listen entry points, counters.
+  Napi::Value Listen(const Napi::CallbackInfo& info);
+  Napi::Value ListenUnix(const Napi::CallbackInfo& info);
+  Napi::Value ListenFd(const Napi::CallbackInfo& info);
+  Napi::Value NoteException(const Napi::CallbackInfo& info);
+  Napi::Value Stats(const Napi::CallbackInfo& info);
+  Napi::Value SetRequestCounter(const Napi::CallbackInfo& info);
+
+  // listener.cc — accepting, with the EMFILE reserve.
+  bool StartListener(Napi::Env env, int fd, bool is_pipe, Protocol protocol,
+                     const std::string& what);
+  static void OnAcceptable(uv_poll_t* poll, int status, int events);
+  static void OnListenerClosed(uv_handle_t* handle);
+  // read_now: read the new connection at once (the accept loop); false: only watch it,
+  // its first read comes on a later loop turn (a last accept from close()).
+  void Accept(Listener* l, int fd, const struct sockaddr_storage& peer, bool read_now = true);
+  // Takes every connection waiting on l, to be served by a closing server: none of
+  // them is reset by the listener's close.
+  void AcceptWaiting(Listener* l);
+  void AcceptFailed(Listener* l, int err);
+  int64_t RefuseWaiting(Listener* l, bool* drained);
+  void LogAcceptFailures(Listener* l);
+  void PauseListener(Listener* l);
+  void ResumeListener(Listener* l, bool poll_again);
+  void CloseListeners();
+
+  // reading.cc — a connection's input and its parse state; refusals.
+  static void OnAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
+  static void OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
+  static void OnResume(uv_idle_t* idle);
+  // Parses and handles what c has received. data/len is either the shared read
+  // buffer or c->inbuf. Returns the bytes used; the caller keeps the rest aside.
+  size_t Process(Connection* c, const char* data, size_t len);
+  void ProcessInbuf(Connection* c);
+  // Takes the PROXY protocol header off data: the bytes it took, or SIZE_MAX when the
+  // connection was refused (closed, no answer), or 0 while the header is incomplete.
+  size_t TakeProxyHeader(Connection* c, const char* data, size_t len);
+  // Consumes body bytes. Returns the bytes used, or SIZE_MAX when the connection
+  // was refused.
+  size_t FeedBody(Connection* c, const char* data, size_t len);
+  void DispatchBuffered(Connection* c);
+  // Takes up c's waiting pipelined requests on the next loop turn (once, however often asked).
+  void ScheduleResume(Connection* c);
+  void Refuse(Connection* c, int status, const std::string& why);
+  void RefuseBody(Connection* c, int err);
+  void RefusePacket(Connection* c, const char* why);
+
+  // dispatch.cc — the crossing into JavaScript: onRequest(...) (native/wire.h).
+  void DispatchHead(Connection* c, const char* body, size_t body_len);
+  void Dispatch(Connection* c, const HttpRequestHead& head, const char* body,
+                size_t body_len);
+  void DispatchUwsgi(Connection* c, const UwsgiRequest& u, const char* body, size_t body_len);
+  void BeginDispatch(Connection* c, StrView method, StrView uri);
+  napi_value MethodArg(StrView method);
+  napi_value BodyArg(Connection* c, const char* body, size_t body_len, uint32_t* flags,
+                     uint64_t* length);
+  void CallJs(napi_ref fn, size_t argc, napi_value* argv);
+  RequestState* AcquireRequest();
+  void ReleaseRequest(Connection* c);
+  Connection* Lookup(double id);
+
+  // send.cc — the crossing back: send(), framed by protocol/response.h; a request's end.
+  Napi::Value Send(const Napi::CallbackInfo& info);
+  size_t AppendBody(std::string* out, napi_value v, bool* ok);
+  void EndRequest(Connection* c, bool close);
+
+  // output.cc — cork, write, backpressure.
+  static void OnWrite(uv_write_t* req, int status);
+  // Starts or stops reading from c: it reads unless it holds more pipelined bytes than
+  // buffer-size plus one read while they wait (for the response that is due, for
+  // blocked output to drain, or for a close), so that a client cannot fill our memory.
+  void UpdateReading(Connection* c);
+  void MarkDirty(Connection* c);
+  void FlushDirty();
+  void Flush(Connection* c);
+  void AfterOutput(Connection* c);
+  size_t Queued(const Connection* c) const { return c->out.size() + c->inflight; }
+
+  // log.cc — log buffering.
+  static void OnFlushLog(uv_check_t* check);
+  static void OnLogTimer(uv_timer_t* timer);
+  void LogAppended();
+  // Writes c's request line (micros: its response time) when the log filter takes it.
+  void LogRequest(Connection* c, uint64_t micros);
+  void LogRequestInJs(Connection* c, uint64_t micros);
+  void LogLine(const std::string& what, Connection* c);
+  void FlushLog();
+
+  // closing.cc — timeouts and closing.
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value Destroy(const Napi::CallbackInfo& info);
+  static void OnTick(uv_timer_t* timer);
+  static void OnShutdown(uv_shutdown_t* req, int status);
+  static void OnConnectionClosed(uv_handle_t* handle);
+  void StartLingering(Connection* c);
+  void CloseConnection(Connection* c, bool abort_request);
+  void MaybeFinishClose();
+  void FinishClose();
+
+  Napi::Env env_;
+  uv_loop_t* loop_ = nullptr;
+  ServerConfig cfg_;
+  napi_ref on_request_ = nullptr;
+  napi_ref on_drain_ = nullptr;
+  napi_ref on_abort_ = nullptr;
+  napi_ref on_log_ = nullptr;  // a custom request log (lib/logging/log-format.ts): returns the line
+  napi_ref on_close_ = nullptr;
+  napi_async_context async_context_ = nullptr;
+
+  KeyTable keys_;                  // header name -> index of its HTTP_* key
+  KeyTable var_keys_;              // environ key -> its index (uwsgi vars)
+  std::unique_ptr<HttpRequestHead> http_head_;  // the head being parsed (4 KiB: not on the stack)
+  std::unique_ptr<UwsgiRequest> uwsgi_req_;
+  std::vector<napi_value> argv_;  // onRequest's arguments, reused
+  std::vector<std::string> methods_;  // method -> index, for the common ones
+  std::vector<Listener*> listeners_;
+  uint32_t listen_count_ = 0;
+  size_t open_listeners_ = 0;
+  // Listeners not polled after accept() failed: while there are any, the tick keeps the
+  // loop alive (it is what polls them again), else a server with no connection would exit.
+  size_t paused_listeners_ = 0;
+  Connection* conns_ = nullptr;  // every open connection, a doubly linked list
+  size_t conn_count_ = 0;
+  std::vector<Connection*> slots_;
+  std::vector<uint32_t> free_slots_;
+  uint32_t serial_ = 0;
+
+  std::vector<std::unique_ptr<RequestState>> request_pool_;
+  std::vector<Connection*> dirty_;
+  std::vector<Connection*> resume_;
+  int batch_depth_ = 0;
+
+  uv_timer_t tick_;
+  uv_idle_t resume_idle_;
+  uv_check_t log_check_;
+  uv_timer_t log_timer_;
+  bool log_timer_armed_ = false;
+  bool handles_open_ = false;
+  bool grace_timer_armed_ = false;
+  uint64_t tick_interval_ = 1000;
+  int handles_closing_ = 0;
+  bool closing_ = false;
+  bool close_notified_ = false;
+  bool referenced_ = false;
+
+  std::string scratch_;      // a decoded path, a joined header value
+  std::string key_scratch_;  // an HTTP_* key that the keys table lacks
+  std::string body_scratch_;  // a body whose length goes before it
+  std::unique_ptr<Scoreboard> scoreboard_;  // a worker's mapping, under a master
+  ScoreboardSlot* slot_ = nullptr;          // this worker core's slot
+  InProgress in_progress_;                  // what slot_ shows of the requests in progress
+  std::string log_buf_;
+  std::string server_name_;
+  long pid_ = 0;
+  uint64_t requests_ = 0;        // this server's requests
+  uint64_t total_requests_ = 0;  // the count of every worker, when a master keeps one
+  uint64_t refused_ = 0;
+  uint64_t aborted_ = 0;
+  uint64_t accept_errors_ = 0;  // connections refused, and accept() calls failed
+  // A descriptor held in reserve, to be closed when the process runs out so that the
+  // connections waiting can be accepted and closed (RefuseWaiting); -1 when spent.
+  int reserve_fd_ = -1;
+
+  static constexpr size_t kReadBufferSize = 65536;
+  static constexpr size_t kHighWater = 65536;
+  static constexpr size_t kLowWater = 16384;
+  static constexpr size_t kLogFlushBytes = 32768;
+  static constexpr uint64_t kLogFlushMs = 50;
+  static constexpr uint64_t kCloseGraceMs = 1000;  // close(): idle keep-alive connections
+  char* read_buf_ = nullptr;  // shared by every connection of this server
+};
+
+// Every entry into JavaScript from a libuv callback runs inside a BatchScope: the
+// output it makes is corked and flushed, one write per connection, when the
+// outermost scope ends.
+struct BatchScope {
+  explicit BatchScope(Server* s) : server(s), scope(s->env_) { s->batch_depth_++; }
+  ~BatchScope() {
+    if (--server->batch_depth_ == 0) server->FlushDirty();
+  }
+  Server* server;
+  Napi::HandleScope scope;
+};
+
+}  // namespace tsgi
+
+#endif  // TSGI_NATIVE_SERVER_H_
