@@ -17,10 +17,12 @@ import { request } from '../lib/raw-client.mjs';
 import { req } from '../lib/http-wire.mjs';
 import { RegistryUnreachable, typeScripts } from '../lib/typescripts.mjs';
 
-const T = { timeout: 120000 };
+// npm pack builds the addon twice (prebuildify, then build/ again) and the install
+// builds nothing: minutes on a loaded 2-core machine.
+const T = { timeout: 300000 };
 
 /** Runs file with args to its end: { code, out, stdout } (out: stdout and stderr together). */
-function run(file, args, { cwd, env, timeoutMs = 110000 }) {
+function run(file, args, { cwd, env, timeoutMs = 240000 }) {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
