@@ -65,16 +65,19 @@ const highWaterMarkOf = (res: Response) => res[kHighWaterMark] as number;
 type Request = IncomingMessage & { _consuming: boolean; _readableState: { resumeScheduled: boolean }; _dump(): void };
 
 // ---------------------------------------------------------------------------------
-// Dates: node's Date header, made once a second.
+// Dates: node's Date header, made once a second: as node:http does it (utcDate in
+// lib/internal/http.js), a timer forgets the text at the next second, so that a response
+// reads no clock (Date.now() is a call into the runtime).
 
-let dateSecond = -1;
-let dateText = '';
+let dateText: string | undefined;
+function forgetDate(): void {
+  dateText = undefined;
+}
 function utcDate(): string {
-  const now = Date.now();
-  const second = Math.floor(now / 1000);
-  if (second !== dateSecond) {
-    dateSecond = second;
-    dateText = new Date(now).toUTCString();
+  if (dateText === undefined) {
+    const d = new Date();
+    dateText = d.toUTCString();
+    setTimeout(forgetDate, 1000 - d.getMilliseconds()).unref();
   }
   return dateText;
 }
@@ -188,7 +191,9 @@ function storeHeader(this: Response, firstLine: string, headers: unknown): void 
   // Content-Length that is not a number): its TsgiError reaches the application from
   // writeHead(), where node's own checks throw.
   (list as { [VALIDATED_HEADERS]?: boolean })[VALIDATED_HEADERS] = true;
-  ex.startResponse(firstLine.slice(9, -2), list);
+  // firstLine is writeHead's `HTTP/1.1 ${statusCode} ${statusMessage}\r\n`, of the two
+  // properties it has just set: the status is made of them, not cut out of it.
+  ex.startResponse(this.statusCode + ' ' + this.statusMessage, list);
   ex.framed = framed;
   this._header = firstLine;
   this._headerSent = false;
