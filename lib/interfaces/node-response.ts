@@ -16,9 +16,9 @@
 //
 // The exchange's state, NodeExchange, is the body tsgi pulls (through PULL, without a
 // promise per step): it hands over what the application wrote, coalescing the writes of
-// one turn, and emits 'drain' once tsgi took what was over the mark. tsgi calls its close() exactly once,
-// after the last chunk went out or when the client went away: that is where 'finish'
-// and 'close' (or 'aborted' and 'close') come from.
+// one turn, and emits 'drain' once tsgi took what was over the mark. tsgi calls its
+// close() exactly once, after the last chunk went out or when the client went away:
+// that is where 'finish' and 'close' (or 'aborted' and 'close') come from.
 import { ServerResponse, validateHeaderName, validateHeaderValue, type IncomingMessage } from 'node:http';
 import { TsgiError } from '../base/errors.js';
 import { PULL, VALIDATED_HEADERS, type Pulled } from '../contract/exchange.js';
@@ -311,7 +311,10 @@ export class NodeExchange implements SocketOwner, Pulled {
     return this;
   }
 
-  /** What was written since the last pull, all at once, or the end; else undefined, and wake() follows (lib/contract/exchange.ts). */
+  /**
+   * What was written since the last pull, all at once, or the end; else undefined, and
+   * wake() follows the next write (PULL, lib/contract/exchange.ts).
+   */
   [PULL](wake: () => void): IteratorResult<Chunk> | undefined {
     if (this.error !== undefined) throw this.error;
     if (this.chunks.length > 0) return { value: this.take(), done: false };
