@@ -241,7 +241,10 @@ class EnvironObject {
 }
 
 const WSGI_VERSION: [1, 0] = Object.freeze([1, 0]) as unknown as [1, 0];
-const SLOT_MODULO = 1048576; // a request id is serial * 2^20 + the connection's slot
+// A request id is serial * 2^20 + the connection's slot. Ids pass 2^31 early, so they are
+// doubles: `id % 2^20` would be a floating-point remainder (a call), `id & (2^20 - 1)` is the
+// same number for an integer below 2^53 (ToInt32 keeps its low 32 bits), at an instruction.
+const SLOT_MASK = 1048575;
 
 
 function chunkBytes(c: Chunk): number {
@@ -294,7 +297,7 @@ export class Handler {
     remoteAddr: string | undefined,
     remotePort: string | undefined,
   ): void {
-    const slot = id % SLOT_MODULO;
+    const slot = id & SLOT_MASK;
     let peer = this.peers[slot];
     if (flags & REQ_NEW_CONNECTION || peer === undefined) {
       peer = [remoteAddr ?? '', remotePort ?? ''];

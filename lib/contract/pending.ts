@@ -8,6 +8,8 @@
 // cell is taken by another exchange goes to a Map beside it.
 
 const CELLS = 1024; // divides 2^20: a native connection's slot keeps one cell
+/** The cell of an id: id modulo CELLS, as a mask (an id is a double past 2^31; see SLOT_MASK in exchange.ts). */
+const cellOf = (id: number) => id & (CELLS - 1);
 
 /** What the table holds: anything with the id it is filed under. */
 interface Filed {
@@ -19,20 +21,20 @@ export class PendingTable<T extends Filed> {
   private readonly overflow = new Map<number, T>();
 
   get(id: number): T | undefined {
-    const t = this.cells[id % CELLS];
+    const t = this.cells[cellOf(id)];
     if (t !== undefined && t.id === id) return t;
     return this.overflow.size === 0 ? undefined : this.overflow.get(id);
   }
 
   /** Files t under t.id (an id not filed already). */
   add(t: T): void {
-    const i = t.id % CELLS;
+    const i = cellOf(t.id);
     if (this.cells[i] === undefined) this.cells[i] = t;
     else this.overflow.set(t.id, t);
   }
 
   delete(id: number): void {
-    const i = id % CELLS;
+    const i = cellOf(id);
     const t = this.cells[i];
     if (t !== undefined && t.id === id) this.cells[i] = undefined;
     else if (this.overflow.size !== 0) this.overflow.delete(id);
