@@ -10,14 +10,21 @@ import { REQ_HTTP10, SEND_ABORT, SEND_ADD_LENGTH, SEND_BACKPRESSURE, SEND_CHUNKE
 
 const FLUSH_AT = 65536;
 /**
- * Marks an async body iterator whose next() has no effect on the application (it hands
- * over what the application already wrote) and returns a result, not a promise, when it
- * has one at hand: the async pump asks it for the next step before sending a chunk, so
- * that what is already there (more chunks, the end) goes in the same send. An async
- * generator must not be asked early (next() runs its code); only the node interface's
- * body (NodeExchange) carries the mark. Not exported from the package.
+ * A method an async body iterator may offer besides next() when it only hands over what
+ * the application already wrote (the node interface's body, NodeExchange): it[PULL](wake)
+ * returns the next step at once when it has one (what was written, or the end), or
+ * undefined when it has nothing yet, and then calls wake() once, a microtask after the
+ * application wrote or ended (so that the writes of one turn go together). The exchange
+ * pumps such a body without a promise per step, and sends what is at hand in one send
+ * (the end with the last chunk, for a body its Content-Length frames). Not exported from
+ * the package: only tsgi's own bodies carry it.
  */
-export const SYNC_NEXT = Symbol('tsgi.syncNext');
+export const PULL = Symbol('tsgi.pull');
+
+/** An async body iterator that offers PULL. */
+export interface Pulled {
+  [PULL](wake: () => void): IteratorResult<Chunk> | undefined;
+}
 
 /**
  * An empty body that stands for no body at all (a fetch Response's null body): a HEAD
@@ -46,6 +53,7 @@ export class Exchange {
   private aborted = false;
   private body: unknown;
   private iterator: Iterator<Chunk> | AsyncIterator<Chunk> | undefined;
+  private wakePull: (() => void) | undefined;
   private controller: AbortController | undefined;
   private readonly startResponse: StartResponse;
 
@@ -213,8 +221,10 @@ export class Exchange {
         return;
       }
       if (typeof r[Symbol.asyncIterator] === 'function') {
-        this.iterator = r[Symbol.asyncIterator]!();
-        void this.pumpAsync();
+        const it = r[Symbol.asyncIterator]!();
+        this.iterator = it;
+        if (typeof (it as Partial<Pulled>)[PULL] === 'function') this.pumpPulled();
+        else void this.pumpAsync();
         return;
       }
     } catch (err) {
@@ -255,38 +265,55 @@ export class Exchange {
   }
 
   private async pumpAsync(): Promise<void> {
-    const it = this.iterator as AsyncIterator<Chunk> & { [SYNC_NEXT]?: boolean };
-    const peek = it[SYNC_NEXT] === true;
-    // The next step asked for early (SYNC_NEXT): a result at hand, or a promise of one.
-    let pending: IteratorResult<Chunk> | Promise<IteratorResult<Chunk>> | undefined;
+    const it = this.iterator as AsyncIterator<Chunk>;
     try {
       for (;;) {
-        let step: IteratorResult<Chunk>;
-        if (pending !== undefined && !(pending instanceof Promise)) {
-          step = pending;
-        } else {
-          step = await (pending ?? it.next());
-          if (this.aborted || this.finished) return;
-        }
-        pending = undefined;
+        const step = await it.next();
+        if (this.aborted || this.finished) return;
         if (step.done) break;
         if (!this.push(step.value)) break;
-        if (peek && this.appLength >= 0 && this.buffered < FLUSH_AT) {
-          // What the iterator holds already goes in the same send: the node interface's
-          // end() right after its last write makes one send with the end, not two. Only
-          // for a body its Content-Length frames: otherwise a send without the end frames
-          // it chunked, as node:http would, where one send with the end would add a length.
-          pending = it.next();
-          if (!(pending instanceof Promise)) continue;
-          // Awaited below unless the exchange ends first: a rejection is not left unhandled.
-          pending.catch(() => {});
-        }
         // An async body is sent as it comes: each chunk may be the last for a while.
         this.flush(false);
         if (this.aborted || this.finished) return;
         if (this.waiting) {
           await new Promise<void>((resolve) => (this.resume = resolve));
           if (this.aborted || this.finished) return;
+        }
+      }
+    } catch (err) {
+      if (!this.aborted) this.fail(err);
+      return;
+    }
+    this.finish();
+  }
+
+  /** The pump of a body that offers PULL; wakePull() calls it again when there is more. */
+  private pumpPulled(): void {
+    if (this.aborted || this.finished || this.waiting) return; // waiting: drained() resumes it
+    const it = this.iterator as unknown as Pulled;
+    const wake = (this.wakePull ??= () => this.pumpPulled());
+    try {
+      for (;;) {
+        const step = it[PULL](wake);
+        if (step === undefined) {
+          // Nothing more at hand: what is taken goes out, and wake() comes with the next writes.
+          if (this.buffered > 0) this.flush(false);
+          if (this.waiting) this.resume = wake;
+          return;
+        }
+        if (step.done) break;
+        if (!this.push(step.value)) break;
+        // What is at hand goes in the same send as this chunk: the node interface's end()
+        // right after its last write makes one send with the end, not two. Only for a body
+        // its Content-Length frames: otherwise each turn's writes are sent as they come, so
+        // that the body is framed chunked, as node:http would frame it (one send with the
+        // end would add a length).
+        if (this.appLength >= 0 && this.buffered < FLUSH_AT) continue;
+        this.flush(false);
+        if (this.aborted || this.finished) return;
+        if (this.waiting) {
+          this.resume = wake;
+          return;
         }
       }
     } catch (err) {

@@ -7,6 +7,7 @@ import { ErrorLog } from './wsgi-errors.js';
 import { fileWrapper } from './file-wrapper.js';
 import { Input } from './input.js';
 import { Exchange } from './exchange.js';
+import { PendingTable } from './pending.js';
 import { FIXED_ARGS, KEYS, METHODS, REQ_HTTP10, REQ_LISTENER_SHIFT, REQ_NEW_CONNECTION, REQ_UWSGI, SLOT_BITS } from '../addon/wire.js';
 import type { Application, Chunk, Environ } from './types.js';
 
@@ -100,11 +101,15 @@ export class EnvironObject {
 }
 
 const WSGI_VERSION: [1, 0] = Object.freeze([1, 0]) as unknown as [1, 0];
-export const SLOT_MODULO = 2 ** SLOT_BITS; // a request id is serial * 2^SLOT_BITS + the connection's slot
+// A request id is serial * 2^SLOT_BITS + the connection's slot. Ids pass 2^31 early, so
+// they are doubles: `id % 2^SLOT_BITS` would be a floating-point remainder (a call),
+// `id & (2^SLOT_BITS - 1)` is the same number for an integer below 2^53 (ToInt32 keeps
+// its low 32 bits), at an instruction.
+const SLOT_MASK = 2 ** SLOT_BITS - 1;
 
 
 export class Handler {
-  readonly pending = new Map<number, Exchange>();
+  readonly pending = new PendingTable<Exchange>();
   /** Requests begun, for max-requests. */
   started = 0;
   readonly errors: ErrorLog;
@@ -149,7 +154,7 @@ export class Handler {
     remoteAddr: string | undefined,
     remotePort: string | undefined,
   ): void {
-    const slot = id % SLOT_MODULO;
+    const slot = id & SLOT_MASK;
     let peer = this.peers[slot];
     if (flags & REQ_NEW_CONNECTION || peer === undefined) {
       peer = [remoteAddr ?? '', remotePort ?? ''];
@@ -212,7 +217,7 @@ export class Handler {
     } finally {
       this.running = undefined;
     }
-    if (!ex.finished) this.pending.set(id, ex);
+    if (!ex.finished) this.pending.add(ex);
   }
 
   /** The exchange onRequest is running (its response may end before it returns). */

@@ -14,14 +14,14 @@
 //                 Expect itself and has no interim responses);
 //   _finish       notes that end() was called.
 //
-// The exchange's state, NodeExchange, is the body tsgi pulls: an async iterator that
-// hands over what the application wrote, coalescing the writes of one turn, and emits
-// 'drain' once tsgi took what was over the mark. tsgi calls its close() exactly once,
-// after the last chunk went out or when the client went away: that is where 'finish'
-// and 'close' (or 'aborted' and 'close') come from.
+// The exchange's state, NodeExchange, is the body tsgi pulls (through PULL, without a
+// promise per step): it hands over what the application wrote, coalescing the writes of
+// one turn, and emits 'drain' once tsgi took what was over the mark. tsgi calls its
+// close() exactly once, after the last chunk went out or when the client went away:
+// that is where 'finish' and 'close' (or 'aborted' and 'close') come from.
 import { ServerResponse, validateHeaderName, validateHeaderValue, type IncomingMessage } from 'node:http';
 import { TsgiError } from '../base/errors.js';
-import { SYNC_NEXT } from '../contract/exchange.js';
+import { PULL, type Pulled } from '../contract/exchange.js';
 import { VALIDATED_HEADERS } from '../contract/response-rules.js';
 import type { Chunk, Headers, StartResponse } from '../contract/types.js';
 import type { NodeSocket, SocketOwner } from './node-socket.js';
@@ -66,16 +66,19 @@ const highWaterMarkOf = (res: Response) => res[kHighWaterMark] as number;
 type Request = IncomingMessage & { _consuming: boolean; _readableState: { resumeScheduled: boolean }; _dump(): void };
 
 // ---------------------------------------------------------------------------------
-// Dates: node's Date header, made once a second.
+// Dates: node's Date header, made once a second: as node:http does it (utcDate in
+// lib/internal/http.js), a timer forgets the text at the next second, so that a response
+// reads no clock (Date.now() is a call into the runtime).
 
-let dateSecond = -1;
-let dateText = '';
+let dateText: string | undefined;
+function forgetDate(): void {
+  dateText = undefined;
+}
 function utcDate(): string {
-  const now = Date.now();
-  const second = Math.floor(now / 1000);
-  if (second !== dateSecond) {
-    dateSecond = second;
-    dateText = new Date(now).toUTCString();
+  if (dateText === undefined) {
+    const d = new Date();
+    dateText = d.toUTCString();
+    setTimeout(forgetDate, 1000 - d.getMilliseconds()).unref();
   }
   return dateText;
 }
@@ -189,7 +192,9 @@ function storeHeader(this: Response, firstLine: string, headers: unknown): void 
   // Content-Length that is not a number): its TsgiError reaches the application from
   // writeHead(), where node's own checks throw.
   (list as { [VALIDATED_HEADERS]?: boolean })[VALIDATED_HEADERS] = true;
-  ex.startResponse(firstLine.slice(9, -2), list);
+  // firstLine is writeHead's `HTTP/1.1 ${statusCode} ${statusMessage}\r\n`, of the two
+  // properties it has just set: the status is made of them, not cut out of it.
+  ex.startResponse(this.statusCode + ' ' + this.statusMessage, list);
   ex.framed = framed;
   this._header = firstLine;
   this._headerSent = false;
@@ -263,7 +268,9 @@ function resetError(): Error {
   return err;
 }
 
-export class NodeExchange implements SocketOwner {
+const RESOLVED = Promise.resolve();
+
+export class NodeExchange implements SocketOwner, Pulled {
   chunks: Chunk[] = [];
   queued = 0;
   callbacks: Array<(err?: Error) => void> = [];
@@ -289,12 +296,15 @@ export class NodeExchange implements SocketOwner {
     return highWaterMarkOf(this.res);
   }
 
-  /** Resumes a pull that waits for the application. */
+  /**
+   * Resumes a pull that waits for the application, a microtask later: the pull takes
+   * the writes of the whole turn together.
+   */
   wake(): void {
     const w = this.waiter;
     if (w !== undefined) {
       this.waiter = undefined;
-      w();
+      void RESOLVED.then(w);
     }
   }
 
@@ -302,22 +312,32 @@ export class NodeExchange implements SocketOwner {
     return this;
   }
 
-  /** next() only takes what was written, and returns at once what it has (lib/contract/exchange.ts). */
-  get [SYNC_NEXT](): boolean {
-    return true;
-  }
-
-  /** The next piece of the body: what was written since the last pull, all at once. */
-  next(): IteratorResult<Chunk> | Promise<IteratorResult<Chunk>> {
-    if (this.error !== undefined) return Promise.reject(this.error);
+  /**
+   * What was written since the last pull, all at once, or the end; else undefined, and
+   * wake() follows the next write (PULL, lib/contract/exchange.ts).
+   */
+  [PULL](wake: () => void): IteratorResult<Chunk> | undefined {
+    if (this.error !== undefined) throw this.error;
     if (this.chunks.length > 0) return { value: this.take(), done: false };
     if (this.ended || this.over) {
       this.handedAll = true;
       return DONE;
     }
-    // Resumed by _send, _finish or a destroy; the pull itself runs a microtask later, so
-    // that the writes of the same turn go together.
-    return new Promise<void>((resolve) => (this.waiter = resolve)).then(() => this.next());
+    // Resumed by _send, _finish or a destroy.
+    this.waiter = wake;
+    return undefined;
+  }
+
+  /** The same for any other reader of the body (a middleware's for await). */
+  next(): IteratorResult<Chunk> | Promise<IteratorResult<Chunk>> {
+    let settle: ((step: IteratorResult<Chunk> | Promise<IteratorResult<Chunk>>) => void) | undefined;
+    let step: IteratorResult<Chunk> | undefined;
+    try {
+      step = this[PULL](() => settle!(this.next()));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return step ?? new Promise<IteratorResult<Chunk>>((resolve) => (settle = resolve));
   }
 
   /** Takes the queue; the writes' callbacks run and 'drain' follows when one was refused. */
@@ -371,11 +391,7 @@ export class NodeExchange implements SocketOwner {
         `the application destroyed the response to ${this.req.method} ${this.req.url} before it was complete (res.destroy(), req.destroy() or req.socket.destroy())`,
       );
     this.socket.destroyed = true;
-    const w = this.waiter;
-    if (w !== undefined) {
-      this.waiter = undefined;
-      w();
-    }
+    this.wake();
   }
 }
 

@@ -18,7 +18,14 @@ export interface SocketOwner {
   destroyedByApp(err: Error | undefined): void;
 }
 
-export class NodeSocket extends EventEmitter {
+/**
+ * An EventEmitter by its prototype (instanceof, on, once, emit ...), made without
+ * EventEmitter's constructor: one stand-in per request, and most never get a listener,
+ * so the listener table is made by the first on() (EventEmitter's methods all take a
+ * missing one as empty), not by every construction.
+ */
+export interface NodeSocket extends EventEmitter {}
+export class NodeSocket {
   remoteAddress: string | undefined;
   remotePort: number | undefined;
   localAddress: string | undefined;
@@ -33,7 +40,6 @@ export class NodeSocket extends EventEmitter {
   owner: SocketOwner | undefined = undefined;
 
   constructor(environ: Environ) {
-    super();
     this.remoteAddress = environ.REMOTE_ADDR || undefined;
     this.remotePort = environ.REMOTE_PORT === '' ? undefined : Number(environ.REMOTE_PORT);
     this.localAddress = (environ.SERVER_ADDR as string | undefined) || undefined;
@@ -121,3 +127,4 @@ export class NodeSocket extends EventEmitter {
     this.emit('close', false);
   }
 }
+Object.setPrototypeOf(NodeSocket.prototype, EventEmitter.prototype);
