@@ -53,7 +53,27 @@ if (files.length > 0) {
 // The same JavaScript suites once more, against the addon built with ASan and UBSan:
 // the server's own memory errors (a use-after-free, an over-read) fail here even when
 // the behaviour looks right.
-const ASAN_SUITES = ['test/conformance', 'test/integration/cli.test.mjs', 'test/integration/master.test.mjs', 'test/integration/stats.test.mjs', 'test/integration/accept-limits.test.mjs', 'test/integration/nginx.test.mjs', 'test/integration/pipelining.test.mjs', 'test/integration/proxy-protocol.test.mjs', 'test/integration/logging.test.mjs', 'test/integration/ops-metrics.test.mjs'];
+const ASAN_SUITES = [
+  'test/conformance',
+  'test/integration/cli.test.mjs',
+  'test/integration/master-deaths.test.mjs',
+  'test/integration/master-reload.test.mjs',
+  'test/integration/master-recycle.test.mjs',
+  'test/integration/master-signals.test.mjs',
+  'test/integration/stats.test.mjs',
+  'test/integration/accept-limits.test.mjs',
+  'test/integration/nginx-uwsgi-pass.test.mjs',
+  'test/integration/nginx-environ.test.mjs',
+  'test/integration/nginx-bodies.test.mjs',
+  'test/integration/nginx-limits.test.mjs',
+  'test/integration/nginx-permissions.test.mjs',
+  'test/integration/nginx-socket-files.test.mjs',
+  'test/integration/nginx-protocols.test.mjs',
+  'test/integration/pipelining.test.mjs',
+  'test/integration/proxy-protocol.test.mjs',
+  'test/integration/logging.test.mjs',
+  'test/integration/ops-metrics.test.mjs',
+];
 if (only.length === 0 || only.includes('asan')) {
   console.log('== the addon under AddressSanitizer and UndefinedBehaviorSanitizer: ' + ASAN_SUITES.join(', '));
   const build = spawnSync('bash', ['test/native/build-asan-addon.sh'], { stdio: 'inherit' });

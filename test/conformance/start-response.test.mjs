@@ -58,7 +58,7 @@ for (const backend of BACKENDS) {
     test('start_response: malformed arguments throw inside the application', async () => {
       // Unvalidated: this tests the server's own checks and their codes; under validate()
       // every one of these calls would throw TSGI_ERR_APP_CONTRACT before reaching the
-      // server (test/unit/validate.test.mjs tests that side).
+      // server (test/unit/validate-app-breaks.test.mjs tests that side).
       routes.set('/bad', unvalidated((environ, startResponse) => {
         const results = [];
         for (const [label, status, headers] of BAD_CALLS) {

@@ -1,8 +1,8 @@
 // The master's watchdog (Master.watch()) judging workers that serve something else at
 // the same time: harakiri on the oldest request in progress while other requests start
 // and end around it, and reload-on-rss on readings that belong to the process judged.
-// As in master.test.mjs: `node bin/tsgi.js --master` as a child process, HTTP on
-// 127.0.0.1 only, every process it had checked gone at the end (test/lib/master.mjs).
+// As in the other master-*.test.mjs: `node bin/tsgi.js --master` as a child process,
+// HTTP on 127.0.0.1 only, every process it had checked gone at the end (test/lib/master.mjs).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { delay, withTimeout } from '../lib/wait.mjs';

@@ -1,4 +1,4 @@
-// The clients of test/integration/faults.test.mjs: raw connections (raw-client.mjs's
+// The clients of test/integration/faults-*.test.mjs: raw connections (raw-client.mjs's
 // connect()) to the faults server's HTTP port or its uwsgi unix socket, each tracked so
 // that a failed test leaves none open; one request and its answer; the probe that checks
 // the server still serves, and a prober that runs it every 100 ms; an abrupt end of a

@@ -1,9 +1,13 @@
-// The server of test/integration/faults.test.mjs: the CLI (cli.mjs's startCli()) with
+// The server of test/integration/faults-*.test.mjs: the CLI (cli.mjs's startCli()) with
 // --http 127.0.0.1:0 --socket DIR/s.sock and the faults application, TMPDIR a fresh
 // directory of its own; its stderr lines counted by kind; and the checks every fault
 // ends with: the server alive and serving, its descriptors back to the baseline, no
 // temporary file left, a clean stop on SIGTERM. The application writes what it hears
 // (the signal, close()) to the file in FAULTS_LOG, read by waitLog().
+//
+// The standard every fault is held to: bad input gets the right status (and a log
+// line), everyone else is served on, and nothing is lost: temporary files go, sockets
+// close, memory does not grow per request or per idle connection.
 import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,4 +1,4 @@
-// The fuzz run of test/integration/faults.test.mjs: a seeded generator, well-formed
+// The fuzz run of test/integration/faults-fuzz.test.mjs: a seeded generator, well-formed
 // HTTP and uwsgi inputs with the status each must get, mutations and garbage, and one
 // fuzz connection (split, delayed, ended in one of five ways) with what it saw counted.
 // When the run fails, writeRepro() puts its last inputs in a JSON file.

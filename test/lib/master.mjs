@@ -2,8 +2,8 @@
 // --master` as a child process in a process group of its own, its log read as it comes,
 // every worker pid it ever had tracked (log lines and /proc, polled), and the checks that
 // nothing of it is left; and get(), a GET on a fresh connection whose answer names the
-// worker's pid. Used by test/integration/master.test.mjs, master-watch.test.mjs and
-// reload-failure.test.mjs.
+// worker's pid; count() of the log's lines of a kind. Used by
+// test/integration/master-*.test.mjs and reload-failure.test.mjs.
 //
 // Whether a worker is gone is isGone() of test/lib/proc.mjs, which explains zombies.
 import assert from 'node:assert/strict';
@@ -129,3 +129,6 @@ export async function get(port, path = '/', timeoutMs = 5000) {
   const r = await httpGet(port, path, { timeoutMs });
   return { status: r.status, body: r.body, pid: Number.parseInt(r.body, 10), ms: r.ms };
 }
+
+/** How many times re (with the g flag) matches text: the lines of a kind in a log. */
+export const count = (text, re) => [...text.matchAll(re)].length;

@@ -1,32 +1,15 @@
 // lib/config/config-logic.ts through resolveConfig: uWSGI's for/endfor and if-*/endif blocks in
 // config files, %(_), nesting, and the errors that name the file and line.
-import { describe, test, after } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { resolveConfig, ConfigError } from '../../dist/lib/config/config.js';
+import { configSandbox } from '../lib/config-sandbox.mjs';
 
-const dir = realpathSync(mkdtempSync(join(tmpdir(), 'tsgi-logic-')));
-after(() => rmSync(dir, { recursive: true, force: true }));
-
-let n = 0;
-function file(text, name = `l${n++}.ini`) {
-  const p = join(dir, name);
-  mkdirSync(join(p, '..'), { recursive: true });
-  writeFileSync(p, text);
-  return p;
-}
-const resolve = (argv, env = {}) => resolveConfig(argv, { env, cwd: dir });
-function fails(argv, env = {}) {
-  try {
-    resolve(argv, env);
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, `a ConfigError: ${err.stack}`);
-    return err.lines.join('\n');
-  }
-  assert.fail('resolveConfig did not throw');
-}
+const { dir, file, resolve, fails: failLines } = configSandbox('l');
+/** The lines of resolve()'s ConfigError, asserted, as one text. */
+const fails = (argv, env = {}) => failLines(argv, env).join('\n');
 
 describe('config logic: for', () => {
   test('for = a b c repeats its block with %(_) as each item', () => {
