@@ -1,5 +1,6 @@
-// What the master tells of its workers from the scoreboard: SIGUSR1's lines in the log,
-// and the workers' part of /metrics. Pure: the readings come in, text and numbers out.
+// What the master tells of its workers: SIGUSR1's lines in the log, the workers' part
+// of /metrics (from the scoreboard), and why /readyz says no. Pure: the readings come
+// in, text and numbers out.
 import type { ScoreboardSlot } from '../addon/binding.js';
 import type { MetricsWorker } from './metrics.js';
 import { memory } from './stats.js';
@@ -43,4 +44,29 @@ export function metricsWorkers(workers: Iterable<ReportedWorker>, board: readonl
     byId.set(w.id, m);
   }
   return [...byId.values()];
+}
+
+/** Where the master stands, as /readyz judges it. */
+export interface Readiness {
+  /** SIGTERM with --shutdown-delay: serving on, but no longer ready. */
+  draining: boolean;
+  stopping: boolean;
+  /** Every worker wanted at start has been ready once. */
+  startedAll: boolean;
+  wanted: number;
+  /** Workers ready and not stopping. */
+  ready: number;
+}
+
+/**
+ * GET /readyz: undefined (200) when every worker has loaded the application once, one
+ * is ready now, and no stop has begun; else why not (503). (GET /healthz asks only
+ * that a worker lives.)
+ */
+export function readyzFailure(r: Readiness): string | undefined {
+  if (r.draining) return 'draining (SIGTERM)';
+  if (r.stopping) return 'stopping';
+  if (!r.startedAll) return `starting: ${r.ready} of ${r.wanted} workers ready`;
+  if (r.ready === 0) return 'no worker ready';
+  return undefined;
 }

@@ -13,7 +13,7 @@ import type { Config } from '../config/typed.js';
 import type { ToMaster, WorkerSpec } from './worker.js';
 import { VERSION } from '../base/package.js';
 import { startStatsServer, statsDocument } from './stats.js';
-import { metricsWorkers, workerStatsLines } from './master-report.js';
+import { metricsWorkers, readyzFailure, workerStatsLines } from './master-report.js';
 import { metricsText, type RespawnReason } from './metrics.js';
 import { judgeWorkers } from './master-verdict.js';
 import { SignalQueue } from './signals.js';
@@ -87,8 +87,8 @@ export class Master {
       try {
         this.stats = await startStatsServer(v.stats, v.statsHttp, {
           json: () => JSON.stringify(this.statsDocument()),
-          unhealthy: () => this.unhealthy(),
-          notReady: () => this.notReady(),
+          unhealthy: () => (this.workers.size > 0 ? undefined : 'no worker alive'),
+          notReady: () => readyzFailure({ draining: this.draining, stopping: this.stopping, startedAll: this.startedAll, wanted: this.wanted, ready: this.readyCount() }),
           metrics: () => this.metrics(),
         });
       } catch (err) {
@@ -486,21 +486,6 @@ export class Master {
     let n = 0;
     for (const w of this.workers.values()) if (w.ready && !w.stopping) n++;
     return n;
-  }
-
-  /** GET /healthz: the master lives (it answers), and so does a worker. */
-  private unhealthy(): string | undefined {
-    return this.workers.size > 0 ? undefined : 'no worker alive';
-  }
-
-  /** GET /readyz: every worker has loaded the application once, one is ready now, and no stop has begun. */
-  private notReady(): string | undefined {
-    if (this.draining) return 'draining (SIGTERM)';
-    if (this.stopping) return 'stopping';
-    const ready = this.readyCount();
-    if (!this.startedAll) return `starting: ${ready} of ${this.wanted} workers ready`;
-    if (ready === 0) return 'no worker ready';
-    return undefined;
   }
 
   /** GET /metrics. */
