@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { reportFrameworks } from './frameworks-scenario.mjs';
+import { reportStartup } from './startup-scenario.mjs';
 import { reportPeers } from './peers-scenario.mjs';
 import { AUTOCANNON_CEILING, CONTENTION_PCT, NGINX_SERVERS, NGINX_TARGET, RESULTS_DIR, ROOT, activeTools, nginxBin, nginxVer, secondsFor, settings, wrkPath } from './settings.mjs';
 
@@ -145,8 +146,8 @@ export function printResults(scenarios, { cpus, ctx }) {
   say('');
   say('==================================================================== results');
   for (const [scenarioName, sc] of Object.entries(scenarios)) {
-    if (scenarioName === 'peers' || scenarioName === 'frameworks') {
-      (scenarioName === 'peers' ? reportPeers : reportFrameworks)(ctx, sc);
+    if (scenarioName === 'peers' || scenarioName === 'frameworks' || scenarioName === 'startup') {
+      ({ peers: reportPeers, frameworks: reportFrameworks, startup: reportStartup })[scenarioName](ctx, sc);
       continue;
     }
     for (const tool of activeTools) {

@@ -83,6 +83,11 @@ export const SCENARIOS = {
     bodyBytes: 0,
     expect: { body: HELLO_BODY, contentType: 'text/plain', contentLength: '14' },
   },
+  // From a process's start to its first response: bench/lib/startup-scenario.mjs.
+  startup: {
+    startup: true,
+    describe: 'first response after the process starts: tsgi with a .mjs and a .ts application, one process and master + 2 workers, vs node:http',
+  },
   // tsgi against other runtimes' fast servers, cell by cell: bench/lib/peers-scenario.mjs.
   peers: {
     peers: true,
@@ -179,6 +184,7 @@ export const settings = {
   warmupSeconds: intEnv('BENCH_WARMUP', 2, 0),
   servers: listEnv('BENCH_ONLY', SERVERS.map((s) => s.name), [...new Set([...[...SERVERS, ...NGINX_SERVERS, ...PEER_SERVERS].map((s) => s.name), ...FRAMEWORK_SERVER_NAMES])]),
   frameworksRuns: intEnv('BENCH_FRAMEWORKS_RUNS', 3),
+  startupRuns: intEnv('BENCH_STARTUP_RUNS', 7),
   frameworksProfile: (process.env.BENCH_FRAMEWORKS_PROFILE ?? '').split(',').filter(Boolean),
   peersSeconds: intEnv('BENCH_PEERS_SECONDS', 5),
   tools: listEnv('BENCH_TOOLS', ['autocannon', 'wrk'], ['autocannon', 'wrk']),

@@ -1,7 +1,14 @@
 // YAML and JSON config files (--yaml, --json): the options under the root key, each
-// with its line, for the same errors as an ini file's.
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
+// with its line, for the same errors as an ini file's. The yaml package is loaded when
+// the first such file is read, not with tsgi: it costs ~45 ms of every start-up
+// otherwise (the config is read synchronously, so it is required, not imported).
+import { createRequire } from 'node:module';
+import type * as YamlModule from 'yaml';
+import type { Document } from 'yaml';
 import { ConfigError } from './config-error.js';
+
+let yamlModule: typeof YamlModule | undefined;
+const loadYaml = (): typeof YamlModule => (yamlModule ??= createRequire(import.meta.url)('yaml') as typeof YamlModule);
 
 /** A key and its value as a config file gives them, with its line. */
 export interface RawValue {
@@ -26,6 +33,7 @@ export function parseYamlOrJson(text: string, kind: 'yaml' | 'json', section: st
   const fail = (line: number | undefined, message: string): never => {
     throw new ConfigError('TSGI_ERR_CONFIG', [`${shown}${line !== undefined ? `:${line}` : ''}: ${message}`]);
   };
+  const { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument } = loadYaml();
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: false, prettyErrors: false });
   if (kind === 'json') {

@@ -1,0 +1,119 @@
+// The startup scenario: how long from the process's start to its first response. A
+// process is started, tsgi or a plain node:http server with the same hello answer; as
+// soon as it says its socket is bound, one GET is sent, and the time is taken when the
+// whole response is in. Cases: a .js (ESM) application and the same in TypeScript (.ts,
+// through tsx), in one process and under a master with 2 workers (the master binds
+// before its workers load, so the request waits in the listen queue for the first
+// worker ready: what a load balancer's first request sees). Every case runs `runs`
+// times, one after another, on an idle machine; the median and the fastest are shown.
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { ROOT } from './settings.mjs';
+
+/** The issue's target for a .js application, single process and master alike. */
+export const STARTUP_TARGET_MS = 150;
+
+const CASES = [
+  { name: 'node:http, .mjs', peer: true, args: [] },
+  { name: 'tsgi, .mjs, one process', args: ['--wsgi-file', 'bench/apps/hello.mjs'] },
+  { name: 'tsgi, .ts, one process', args: ['--wsgi-file', 'bench/apps/hello.ts'] },
+  { name: 'tsgi, .mjs, master + 2 workers', args: ['--master', '--processes', '2', '--no-orphans', '--wsgi-file', 'bench/apps/hello.mjs'] },
+  { name: 'tsgi, .ts, master + 2 workers', args: ['--master', '--processes', '2', '--no-orphans', '--wsgi-file', 'bench/apps/hello.ts'] },
+];
+
+// A plain node:http server answering as bench/apps/hello.mjs does, saying its port.
+const PEER = `
+const http = require('node:http');
+const s = http.createServer((req, res) => { res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': '14' }); res.end('Hello, World!\\n'); });
+s.listen(0, '127.0.0.1', () => process.stderr.write('bound to TCP address 127.0.0.1:' + s.address().port + '\\n'));
+process.on('SIGINT', () => s.close(() => process.exit(0)));
+`;
+
+/** One GET / over a new connection; resolves with the status line. */
+function getOnce(port) {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1');
+    let got = '';
+    sock.setEncoding('latin1');
+    sock.on('connect', () => sock.write('GET / HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n'));
+    sock.on('data', (d) => (got += d));
+    sock.on('end', () => resolve(got.split('\r\n')[0]));
+    sock.on('error', reject);
+  });
+}
+
+/** Starts the case once: milliseconds from spawn to the first whole response. */
+function once(c, timeoutMs = 20000) {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const args = c.peer ? ['-e', PEER] : [path.join(ROOT, 'bin/tsgi.js'), '--http', '127.0.0.1:0', '--disable-logging', ...c.args];
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    let done = false;
+    const finish = (fn) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      child.kill('SIGINT');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      child.once('exit', () => {
+        clearTimeout(killer);
+        fn();
+      });
+    };
+    const timer = setTimeout(() => finish(() => reject(new Error(`${c.name}: no response within ${timeoutMs} ms; stderr: ${err.slice(-400)}`))), timeoutMs);
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (d) => {
+      const before = err;
+      err += d;
+      const m = /bound to TCP address [^\s:]+:(\d+)/.exec(err);
+      if (!m || /bound to TCP address [^\s:]+:(\d+)/.test(before)) return;
+      getOnce(Number(m[1])).then(
+        (status) => {
+          const ms = performance.now() - t0;
+          finish(() => (status.startsWith('HTTP/1.1 200') ? resolve(ms) : reject(new Error(`${c.name}: answered ${status}`))));
+        },
+        (e) => finish(() => reject(e)),
+      );
+    });
+    child.on('exit', (code) => finish(() => reject(new Error(`${c.name}: exited ${code} before answering; stderr: ${err.slice(-400)}`))));
+  });
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/** Runs every case runs times; ctx: run.mjs's (say, fail). */
+export async function runStartup(ctx, { runs }) {
+  const cases = [];
+  for (const c of CASES) {
+    const ms = [];
+    try {
+      for (let i = 0; i < runs; i++) ms.push(await once(c));
+    } catch (err) {
+      ctx.fail(`startup: ${err.message}`);
+      continue;
+    }
+    ctx.say(`  ${c.name.padEnd(34)} ${ms.map((x) => x.toFixed(0)).join(', ')} ms`);
+    cases.push({ name: c.name, peer: c.peer === true, ms, median: median(ms), min: Math.min(...ms) });
+  }
+  return { runs, target: `first response <= ${STARTUP_TARGET_MS} ms after the process starts (.js; .ts reported)`, cases };
+}
+
+/** The table: median and fastest per case, against the target and against node:http. */
+export function reportStartup(ctx, sc) {
+  ctx.say('');
+  ctx.say(`startup — first response after the process starts, ${sc.runs} runs a case, one after another`);
+  const peer = sc.cases.find((c) => c.peer);
+  const rows = sc.cases.map((c) => [
+    c.name,
+    c.median.toFixed(1),
+    c.min.toFixed(1),
+    peer && !c.peer ? `+${(c.median - peer.median).toFixed(1)}` : '-',
+    c.peer || c.name.includes('.ts') ? '-' : c.median <= STARTUP_TARGET_MS ? 'met' : 'NOT met',
+  ]);
+  ctx.table(['case', 'median ms', 'min ms', 'over node:http', `<= ${STARTUP_TARGET_MS} ms`], rows);
+}
