@@ -10,31 +10,23 @@
 #include "protocol/response.h"
 #include "wire.h"
 
+#include "support.h"
+
 namespace {
 
 using tsgi::Framing;
 using tsgi::FramingOf;
 using tsgi::HeadFacts;
 
-int passed = 0;
-int failed = 0;
-
-void Check(bool ok, const char* what, int line) {
-  if (ok) {
-    passed++;
-  } else {
-    failed++;
-    std::fprintf(stderr, "FAIL line %d: %s\n", line, what);
-  }
-}
-#define CHECK(x) Check((x), #x, __LINE__)
+using tsgi::test::g_failed;
+using tsgi::test::g_passed;
 
 void CheckBytes(const std::string& got, const std::string& want, int line) {
   if (got == want) {
-    passed++;
+    g_passed++;
     return;
   }
-  failed++;
+  g_failed++;
   std::fprintf(stderr, "FAIL line %d: got\n%s\nwanted\n%s\n", line, got.c_str(), want.c_str());
 }
 #define CHECK_BYTES(got, want) CheckBytes((got), (want), __LINE__)
@@ -268,6 +260,6 @@ int main() {
   TestFramingOf();
   TestRefusals();
   TestDecimal();
-  std::printf("response: %d passed, %d failed\n", passed, failed);
-  return failed == 0 ? 0 : 1;
+  std::printf("response: %d passed, %d failed\n", g_passed, g_failed);
+  return g_failed == 0 ? 0 : 1;
 }

@@ -21,20 +21,12 @@
 #include "protocol/request_log.h"
 #include "process/scoreboard.h"
 
+#include "support.h"
+
 namespace {
 
-int passed = 0;
-int failed = 0;
-
-void Check(bool ok, const char* what, int line) {
-  if (ok) {
-    passed++;
-  } else {
-    failed++;
-    std::fprintf(stderr, "FAIL line %d: %s\n", line, what);
-  }
-}
-#define CHECK(x) Check((x), #x, __LINE__)
+using tsgi::test::g_failed;
+using tsgi::test::g_passed;
 
 struct Var {
   int index;
@@ -180,7 +172,7 @@ void TestLogLine() {
   const std::string date = line.substr(head.size(), date_len);
   CHECK(date[3] == ' ' && date[7] == ' ' && date[10] == ' ' && date[13] == ':' && date[16] == ':' &&
         date[19] == ' ');
-  if (failed) std::fprintf(stderr, "line: %s", line.c_str());
+  if (g_failed) std::fprintf(stderr, "line: %s", line.c_str());
   // A value with a line feed cannot forge a line: control bytes and backslashes are
   // escaped.
   tsgi::RequestLogEntry bad = e;
@@ -227,7 +219,7 @@ void TestJsonLine() {
   CHECK(line ==
         "{\"time\":\"2026-12-06T12:30:19.045Z\",\"pid\":77,\"addr\":\"127.0.0.1:5000\","
         "\"msg\":\"refused 400 Bad Request: \\\"x\\\"\"}\n");
-  if (failed) std::fprintf(stderr, "json: %s", line.c_str());
+  if (g_failed) std::fprintf(stderr, "json: %s", line.c_str());
 }
 
 int CountOpenFds() {
@@ -359,6 +351,6 @@ int main() {
   TestJsonLine();
   TestBodySink();
   TestInProgress();
-  std::printf("units: %d passed, %d failed\n", passed, failed);
-  return failed == 0 ? 0 : 1;
+  std::printf("units: %d passed, %d failed\n", g_passed, g_failed);
+  return g_failed == 0 ? 0 : 1;
 }
