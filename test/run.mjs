@@ -28,27 +28,65 @@ function findTests(dir) {
 }
 
 const only = process.argv.slice(2);
+// Each node --test run also writes TAP to a file, so that the end of the output can name
+// every test that failed (CI shows the end of a long log; the spec reporter's own list of
+// failures is thousands of lines up, before the sanitized run).
+const tapDir = mkdtempSync(join(tmpdir(), 'tsgi-test-tap-'));
+const failures = [];
+/** node --test over files, spec to stdout and TAP to a file; returns spawnSync's result. */
+function runNodeTests(label, files, env) {
+  const tap = join(tapDir, `${failures.length}-${label.replace(/\W+/g, '-')}.tap`);
+  const r = spawnSync(
+    process.execPath,
+    ['--test', '--test-concurrency=2', '--test-timeout=120000', '--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`, ...files],
+    { stdio: 'inherit', timeout: RUN_LIMIT_MS, killSignal: 'SIGKILL', env },
+  );
+  if (r.error) failures.push(`${label}: did not finish within ${RUN_LIMIT_MS / 60000} minutes (killed)`);
+  else if (r.status !== 0) failures.push(`${label}: exit ${r.status ?? r.signal}`);
+  if (existsSync(tap)) for (const line of failedTests(readFileSync(tap, 'utf8'))) failures.push(`${label}: ${line}`);
+  return r;
+}
+/** "test > subtest (file:line), error" for each test that failed (not its parents again), from node's TAP. */
+function failedTests(tap) {
+  const stack = [];
+  const failed = [];
+  let last = null;
+  for (const line of tap.split('\n')) {
+    const subtest = /^( *)# Subtest: (.*)$/.exec(line);
+    if (subtest !== null) {
+      stack.length = subtest[1].length / 4;
+      stack.push(subtest[2]);
+      last = null;
+      continue;
+    }
+    const result = /^( *)not ok \d+ - (.*?)(?: # .*)?$/.exec(line);
+    if (result !== null) {
+      last = { path: [...stack.slice(0, result[1].length / 4), result[2]].join(' > '), where: '', error: '' };
+      failed.push(last);
+      continue;
+    }
+    const field = last === null ? null : /^ *(location|error): (.*)$/.exec(line);
+    if (field?.[1] === 'location') last.where = ` (${relative(root, field[2].replace(/^'|'$/g, ''))})`;
+    else if (field?.[1] === 'error') last.error = `: ${field[2].slice(0, 200)}`;
+  }
+  return failed
+    .filter(({ path }) => !failed.some((other) => other.path.startsWith(`${path} > `)))
+    .map(({ path, where, error }) => path + where + error);
+}
 // Each node --test run is bounded as a whole, so that a test that leaves a process
 // behind holding the runner's pipes fails CI instead of hanging it.
 const RUN_LIMIT_MS = 8 * 60 * 1000;
-let failed = false;
 
 if (only.length === 0 || only.includes('native')) {
   console.log('== native tests (AddressSanitizer, UndefinedBehaviorSanitizer)');
   const r = spawnSync('bash', ['test/native/run.sh'], { stdio: 'inherit' });
-  if (r.status !== 0) failed = true;
+  if (r.status !== 0) failures.push(`native tests: exit ${r.status ?? r.signal}`);
 }
 
 const files = findTests(join(root, 'test')).map((f) => relative(root, f)).filter((f) => only.length === 0 || only.some((o) => f.includes(o)));
 if (files.length > 0) {
   console.log(`== node tests (${files.length} files)`);
-  const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=120000', ...files], {
-    stdio: 'inherit',
-    timeout: RUN_LIMIT_MS,
-    killSignal: 'SIGKILL',
-  });
-  if (r.status !== 0) failed = true;
-  if (r.error) console.error(`npm test: the node tests did not finish within ${RUN_LIMIT_MS / 60000} minutes`);
+  runNodeTests('node tests', files, process.env);
 }
 // The same JavaScript suites once more, against the addon built with ASan and UBSan:
 // the server's own memory errors (a use-after-free, an over-read) fail here even when
@@ -79,31 +117,28 @@ if (only.length === 0 || only.includes('asan')) {
   const build = spawnSync('bash', ['test/native/build-asan-addon.sh'], { stdio: 'inherit' });
   const libasan = spawnSync(process.env.CXX ?? 'g++', ['-print-file-name=libasan.so'], { encoding: 'utf8' }).stdout.trim();
   if (build.status !== 0 || !existsSync(libasan)) {
-    console.error('npm test: cannot build the sanitized addon');
-    failed = true;
+    failures.push('sanitized run: cannot build the sanitized addon');
   } else {
     const logDir = mkdtempSync(join(tmpdir(), 'tsgi-asan-'));
     const files = ASAN_SUITES.flatMap((p) => (statSync(p).isDirectory() ? findTests(join(root, p)).map((f) => relative(root, f)) : [p]));
-    const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=120000', ...files], {
-      stdio: 'inherit',
-      timeout: RUN_LIMIT_MS,
-      killSignal: 'SIGKILL',
-      env: {
-        ...process.env,
-        LD_PRELOAD: libasan,
-        ASAN_OPTIONS: `detect_leaks=0:abort_on_error=1:log_path=${logDir}/asan`,
-        UBSAN_OPTIONS: `print_stacktrace=1:halt_on_error=1:log_path=${logDir}/ubsan`,
-        TSGI_NATIVE_ADDON: join(root, 'build', 'asan', 'tsgi.node'),
-      },
+    runNodeTests('sanitized run', files, {
+      ...process.env,
+      LD_PRELOAD: libasan,
+      ASAN_OPTIONS: `detect_leaks=0:abort_on_error=1:log_path=${logDir}/asan`,
+      UBSAN_OPTIONS: `print_stacktrace=1:halt_on_error=1:log_path=${logDir}/ubsan`,
+      TSGI_NATIVE_ADDON: join(root, 'build', 'asan', 'tsgi.node'),
     });
     const reports = readdirSync(logDir);
     for (const f of reports) console.error(readFileSync(join(logDir, f), 'utf8'));
     rmSync(logDir, { recursive: true, force: true });
-    if (r.status !== 0 || reports.length > 0) {
-      console.error(`npm test: the sanitized run failed (${reports.length} sanitizer reports)`);
-      failed = true;
-    }
+    if (reports.length > 0) failures.push(`sanitized run: ${reports.length} sanitizer reports (${reports.join(', ')}), printed above`);
   }
 }
 
-process.exit(failed ? 1 : 0);
+rmSync(tapDir, { recursive: true, force: true });
+if (failures.length > 0) {
+  console.log(`\nnpm test: FAILED (${failures.length}):`);
+  for (const f of failures) console.log(`npm test: FAILED: ${f}`);
+  process.exit(1);
+}
+console.log('npm test: all passed');
