@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// The tsgi command. The TypeScript sources compile to dist/ on "npm install".
-import { main } from '../dist/lib/cli.js';
+// The tsgi command. The TypeScript sources compile to dist/ on "npm install", and the
+// command's modules are bundled into dist/lib/bundle/ (scripts/bundle.mjs): one file loads
+// faster than a hundred.
+import { main } from '../dist/lib/bundle/cli.js';
 
 main(process.argv.slice(2)).then(
   (code) => {
