@@ -33,6 +33,9 @@ export const ErrorCodes = {
 
 export type ErrorCode = keyof typeof ErrorCodes;
 
+/** The brand of every TsgiError, whichever copy of tsgi made it (see hasInstance below). */
+const kTsgiError = Symbol.for('tsgi.error');
+
 export class TsgiError extends Error {
   readonly code: ErrorCode;
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
@@ -40,4 +43,16 @@ export class TsgiError extends Error {
     this.name = 'TsgiError';
     this.code = code;
   }
+
+  /**
+   * `err instanceof TsgiError` holds for an error of any copy of tsgi's modules: the
+   * command runs its bundle (dist/lib/bundle/), and an application that imports
+   * TsgiError from 'tsgi' gets dist/lib/'s class; each recognises the other's errors.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // A subclass (ConfigError) inherits this method: it asks the prototype chain, as usual.
+    if (this !== TsgiError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === 'object' && value !== null && (value as { [kTsgiError]?: boolean })[kTsgiError] === true;
+  }
 }
+Object.defineProperty(TsgiError.prototype, kTsgiError, { value: true });

@@ -122,7 +122,7 @@ before(async () => {
   // rebuild of build/ does not pull the addon from under the suites running beside it.
   const stage = join(work, 'stage');
   mkdirSync(stage);
-  for (const f of ['bin', 'lib', 'native', 'binding.gyp', 'package.json', 'tsconfig.json', 'README.md']) cpSync(join(ROOT, f), join(stage, f), { recursive: true });
+  for (const f of ['bin', 'lib', 'native', 'scripts', 'binding.gyp', 'package.json', 'tsconfig.json', 'README.md']) cpSync(join(ROOT, f), join(stage, f), { recursive: true });
   symlinkSync(join(ROOT, 'node_modules'), join(stage, 'node_modules'));
   // Without npm test's own npm_* variables: npm_config_local_prefix would make this npm
   // pack the checkout instead of the copy.
@@ -143,7 +143,7 @@ describe('the npm pack tarball, installed in a new project', () => {
   test('the tarball carries the prebuilt addon, the compiled TypeScript with its types, and the sources to build from', T, () => {
     const files = packed.files.map((f) => f.path);
     assert.ok(files.includes('prebuilds/linux-x64/tsgi.glibc.node'), files.filter((f) => f.startsWith('prebuilds')).join(', '));
-    for (const f of ['bin/tsgi.js', 'dist/lib/index.js', 'dist/lib/index.d.ts', 'binding.gyp', 'native/server/server.cc', 'native/wire.h', 'README.md']) assert.ok(files.includes(f), f);
+    for (const f of ['bin/tsgi.js', 'dist/lib/bundle/cli.js', 'dist/lib/bundle/worker-main.js', 'dist/lib/bundle/thread-main.js', 'dist/lib/index.js', 'dist/lib/index.d.ts', 'binding.gyp', 'native/server/server.cc', 'native/wire.h', 'README.md']) assert.ok(files.includes(f), f);
     assert.ok(!files.some((f) => f.startsWith('build/') || f.startsWith('test/')), 'no build/ or test/ in the package');
   });
 
