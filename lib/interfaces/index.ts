@@ -10,8 +10,7 @@
 //          (req, res) listener is a function like a WSGI one: it needs --interface node.
 import { TsgiError } from '../base/errors.js';
 import type { Application } from '../contract/types.js';
-import { fromFetch, type FetchApplication, type FetchHandler } from './fetch.js';
-import { fromNodeListener, nodeListenerOf } from './node.js';
+import type { FetchApplication, FetchHandler } from './fetch.js';
 
 export type InterfaceName = 'wsgi' | 'fetch' | 'node';
 
@@ -22,6 +21,9 @@ export interface ResolvedInterface {
   description: string;
 }
 
+// The fetch and node adapters are imported when an application needs one, not with tsgi:
+// the node adapter loads node:http and makes a ServerResponse at load, and a process that
+// serves a WSGI application starts without them (bench: BENCH_SCENARIOS=startup).
 interface Adapter {
   /** Why `what` cannot be served through this interface, or undefined when it can. */
   refuse(what: unknown): string | undefined;
@@ -71,14 +73,17 @@ const ADAPTERS: Record<InterfaceName, Adapter> = {
   fetch: {
     refuse: (what) =>
       hasFetch(what) || typeof what === 'function' ? undefined : `it is ${kind(what)}: expected an object with a fetch(request) method, or a function (request) => Response`,
-    adapt: (what) => fromFetch(hasFetch(what) ? what : (what as FetchHandler)),
+    adapt: async (what) => (await import('./fetch.js')).fromFetch(hasFetch(what) ? what : (what as FetchHandler)),
   },
   node: {
     refuse: (what) =>
       typeof what === 'function' || nodeFramework(what) !== undefined
         ? undefined
         : `it is ${kind(what)}: expected a request listener (req, res), an Express, Koa or Fastify application${hasFetch(what) ? ': did you mean --interface fetch?' : ''}`,
-    adapt: async (what) => fromNodeListener(await nodeListenerOf(what)),
+    adapt: async (what) => {
+      const { fromNodeListener, nodeListenerOf } = await import('./node.js');
+      return fromNodeListener(await nodeListenerOf(what));
+    },
   },
 };
 

@@ -4,7 +4,7 @@
 // cores: the main thread and N-1 worker_threads, each with its own loop, native server
 // and application instance, all accepting on the same sockets.
 import { ForwardedTrust } from '../protocol/forwarded.js';
-import { Worker as Thread } from 'node:worker_threads';
+import type { Worker as Thread } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
@@ -148,9 +148,11 @@ export async function runWorker(given: WorkerSpec): Promise<void> {
   const maxRequests = () => stop(`max-requests ${config.maxRequests} reached`);
 
   // The other cores first: they load the application in parallel with this one.
+  // node:worker_threads is loaded only for them (a worker of one thread starts sooner).
   const ready: Array<Promise<void>> = [];
+  const Thread = config.threads > 1 ? (await import('node:worker_threads')).Worker : undefined;
   for (let core = 1; core < config.threads; core++) {
-    const t = new Thread(THREAD_ENTRY, { workerData: { spec, core } });
+    const t = new Thread!(THREAD_ENTRY, { workerData: { spec, core } });
     others.push(t);
     ready.push(
       new Promise<void>((resolve, reject) => {
