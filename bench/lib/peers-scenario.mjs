@@ -215,7 +215,38 @@ export async function runPeers(ctx, { cpus, tmp, seconds }) {
       if (name !== 'tsgi-native' && rps(name) !== undefined && rps('tsgi-native') !== undefined) ratios[cell.name][`tsgi-native / ${name}`] = rps('tsgi-native') / rps(name);
     }
   }
-  return { describe: 'tsgi against node:http, uWebSockets.js, Bun and nginx, wrk -t1, per cell', seconds, cells: PEER_CELLS.map(({ expect, ...c }) => c), servers, ratios };
+  const sc = { describe: 'tsgi against node:http, uWebSockets.js, Bun and nginx, wrk -t1, per cell', seconds, cells: PEER_CELLS.map(({ expect, ...c }) => c), servers, ratios };
+  sc.targets = peerTargets(sc);
+  return sc;
+}
+
+/**
+ * The targets of the issue this scenario answers (docs: bench/README.md), each with the
+ * run's figure: tsgi-native at least as fast as uWebSockets.js in five cells, its p99 at
+ * 1,000 connections no higher, and the js backend at 0.85 of node:http on hello.
+ */
+export function peerTargets(sc) {
+  const cell = (server, name) => (sc.servers[server]?.cells[name]?.ok ? sc.servers[server].cells[name] : undefined);
+  const out = [];
+  const ratio = (what, a, b, name, target) => {
+    const x = cell(a, name);
+    const y = cell(b, name);
+    const figure = x && y ? x.rps / y.rps : undefined;
+    out.push({ what, target: `>= ${target}`, figure: figure?.toFixed(2), met: figure === undefined ? undefined : figure >= target });
+  };
+  for (const name of ['hello c50', 'hello c1000', 'hello pipelined 16 c50', '64 KiB response c50', '4 KiB POST echoed c50']) {
+    ratio(`${name}: tsgi-native / uws, req/s`, 'tsgi-native', 'uws', name, 1.0);
+  }
+  const t = cell('tsgi-native', 'hello c1000');
+  const u = cell('uws', 'hello c1000');
+  out.push({
+    what: 'hello c1000: p99, tsgi-native against uws',
+    target: '<= uws',
+    figure: t && u ? `${t.latencyMs.p99.toFixed(2)} ms against ${u.latencyMs.p99.toFixed(2)} ms` : undefined,
+    met: t && u ? t.latencyMs.p99 <= u.latencyMs.p99 : undefined,
+  });
+  ratio('hello c50: tsgi-js / node-http, req/s', 'tsgi-js', 'node-http', 'hello c50', 0.85);
+  return out;
 }
 
 /** The results: one table of req/s (p99) per cell and server, then tsgi-native / each. */
@@ -244,4 +275,9 @@ export function reportPeers(ctx, sc) {
     PEER_CELLS.map((cell) => [label(cell), ...others.map((n) => ctx.fmtRatio(sc.ratios[cell.name]?.[`tsgi-native / ${n}`]))]),
   );
   say(`  note: await 10 ms at 512 connections cannot exceed 512 / 10 ms = 51,200 req/s.`);
+  say('  targets (same run):');
+  ctx.table(
+    ['target', 'wanted', 'figure', 'verdict'],
+    sc.targets.map((t) => [t.what, t.target, t.figure ?? '-', t.met === undefined ? 'not measured' : t.met ? 'met' : 'NOT met']),
+  );
 }
