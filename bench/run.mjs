@@ -12,11 +12,14 @@
 //                      (tsgi-native and node-http also select nginx-tsgi and nginx-node-http;
 //                      nginx-tsgi brings nginx-tsgi-http, nginx-uwsgi-floor and nginx-uwsgi)
 //   BENCH_TOOLS        comma list of load generators: autocannon,wrk (default both)
-//   BENCH_SCENARIOS    comma list: hello, post, stream, frameworks, nginx, peers, startup (default: hello, and
+//   BENCH_SCENARIOS    comma list: hello, post, stream, frameworks, nginx, peers, startup, memory (default: hello, and
 //                      nginx when nginx is installed)
 //   BENCH_FRAMEWORKS_RUNS alternating rounds per pair in the frameworks scenario (default 3)
 //   BENCH_FRAMEWORKS_PROFILE comma list of frameworks servers to profile (node --cpu-prof) afterwards
 //   BENCH_STARTUP_RUNS  starts per case in the startup scenario (default 7)
+//   BENCH_MEMORY_IDLE, BENCH_MEMORY_WARM, BENCH_MEMORY_UPLOAD_MB, BENCH_MEMORY_SOAK: the memory
+//                      scenario's idle connections (10000), warm-up requests (20000), upload
+//                      size in MiB (1024) and soak requests (1000000)
 //   BENCH_PEERS_SECONDS seconds of wrk load per cell per server in the peers scenario (default 5)
 //   BENCH_NGINX_SECONDS seconds of load per tool per server in the nginx scenario (default 8)
 //   BENCH_NGINX_UPSTREAM unix (default) or tcp: how nginx reaches node:http
@@ -38,6 +41,7 @@ import { benchServer } from './lib/measure.mjs';
 import { findUwsgiParams } from './lib/nginx.mjs';
 import { runPeers } from './lib/peers-scenario.mjs';
 import { runStartup } from './lib/startup-scenario.mjs';
+import { runMemory } from './lib/memory-scenario.mjs';
 import { fail, failures, fmtInt, fmtMs, fmtRatio, nginxCostRatios, note, printResults, ratiosFor, say, stolenCell, table, uwsgiCeiling, writeResults } from './lib/report.mjs';
 import { checkResponse, startServer, stopServer, uwsgiBin } from './lib/servers.mjs';
 import { CONTENTION_PCT, HOST, NGINX_SERVERS, NGINX_TARGET, RESULTS_DIR, ROOT, SCENARIOS, SERVERS, activeTools, nginxBin, nginxVer, secondsFor, serversFor, settings, usage, which, wrkPath } from './lib/settings.mjs';
@@ -191,6 +195,12 @@ async function main() {
       say(`=== scenario startup: ${scenario.describe}; ${settings.startupRuns} runs a case`);
       const sc = await runStartup(peersContext(), { runs: settings.startupRuns });
       if (sc) scenarios.startup = sc;
+      continue;
+    }
+    if (scenario.memory) {
+      say('');
+      say(`=== scenario memory: ${scenario.describe}`);
+      scenarios.memory = await runMemory(peersContext(), settings.memory);
       continue;
     }
     if (scenario.frameworks) {

@@ -88,6 +88,11 @@ export const SCENARIOS = {
     startup: true,
     describe: 'first response after the process starts: tsgi with a .mjs and a .ts application, one process and master + 2 workers, vs node:http',
   },
+  // What a server holds: idle connections, a large upload, a soak: bench/lib/memory-scenario.mjs.
+  memory: {
+    memory: true,
+    describe: 'RSS growth: 10,000 idle keep-alive connections (tsgi-native, tsgi-js, node:http), a 1 GiB upload, a 1,000,000-request soak',
+  },
   // tsgi against other runtimes' fast servers, cell by cell: bench/lib/peers-scenario.mjs.
   peers: {
     peers: true,
@@ -185,6 +190,12 @@ export const settings = {
   servers: listEnv('BENCH_ONLY', SERVERS.map((s) => s.name), [...new Set([...[...SERVERS, ...NGINX_SERVERS, ...PEER_SERVERS].map((s) => s.name), ...FRAMEWORK_SERVER_NAMES])]),
   frameworksRuns: intEnv('BENCH_FRAMEWORKS_RUNS', 3),
   startupRuns: intEnv('BENCH_STARTUP_RUNS', 7),
+  memory: {
+    idle: intEnv('BENCH_MEMORY_IDLE', 10000),
+    warm: intEnv('BENCH_MEMORY_WARM', 20000, 0),
+    uploadMiB: intEnv('BENCH_MEMORY_UPLOAD_MB', 1024),
+    soak: intEnv('BENCH_MEMORY_SOAK', 1000000),
+  },
   frameworksProfile: (process.env.BENCH_FRAMEWORKS_PROFILE ?? '').split(',').filter(Boolean),
   peersSeconds: intEnv('BENCH_PEERS_SECONDS', 5),
   tools: listEnv('BENCH_TOOLS', ['autocannon', 'wrk'], ['autocannon', 'wrk']),
