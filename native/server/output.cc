@@ -49,6 +49,31 @@ void Server::FlushDirty() {
   dirty_.clear();
 }
 
+void Server::Write(Connection* c, const char* data, size_t len) {
+  if (len < kDirectWrite || c->inflight != 0) {
+    c->out.append(data, len);
+    return;
+  }
+  // What is corked (this response's head, earlier pipelined responses), then the body
+  // from where it is: one writev, no copy. What the socket does not take is queued as
+  // usual (Flush writes it with uv_write); an error other than EAGAIN leaves everything
+  // queued, and Flush meets the error again and closes the connection.
+  uv_buf_t bufs[2];
+  unsigned n = 0;
+  if (!c->out.empty()) bufs[n++] = uv_buf_init(&c->out[0], static_cast<unsigned>(c->out.size()));
+  bufs[n++] = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(len));
+  const int r = uv_try_write(&c->h.stream, bufs, n);
+  const size_t written = r > 0 ? static_cast<size_t>(r) : 0;
+  if (written >= c->out.size()) {
+    const size_t of_body = written - c->out.size();
+    c->out.clear();
+    c->out.append(data + of_body, len - of_body);
+  } else {
+    c->out.erase(0, written);
+    c->out.append(data, len);
+  }
+}
+
 void Server::Flush(Connection* c) {
   if (c->inflight == 0 && !c->out.empty()) {
     uv_buf_t b = uv_buf_init(&c->out[0], static_cast<unsigned>(c->out.size()));

@@ -5,6 +5,27 @@
 
 namespace tsgi {
 
+namespace {
+
+// The bytes of a body that is one Uint8Array (a Buffer), where they are; false for
+// anything else (a string, an array of chunks).
+bool SingleBytes(napi_env env, napi_value v, const char** data, size_t* len) {
+  bool is_ta = false;
+  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return false;
+  napi_typedarray_type type;
+  void* bytes;
+  napi_value ab;
+  size_t offset;
+  napi_get_typedarray_info(env, v, &type, len, &bytes, &ab, &offset);
+  if (type != napi_uint8_array && type != napi_uint8_clamped_array && type != napi_int8_array) {
+    return false;
+  }
+  *data = static_cast<const char*>(bytes);
+  return true;
+}
+
+}  // namespace
+
 size_t Server::AppendBody(std::string* out, napi_value v, bool* ok) {
   napi_env env = env_;
   napi_valuetype t;
@@ -85,6 +106,11 @@ Napi::Value Server::Send(const Napi::CallbackInfo& info) {
   bool ok = true;
   size_t body_len = 0;
   bool body_done = false;
+  napi_value body = info[2];
+  // A body of one Buffer is sent from where it is (Write), not copied aside first.
+  const char* bytes = nullptr;
+  size_t bytes_len = 0;
+  const bool single = !framing.chunked && SingleBytes(env, body, &bytes, &bytes_len);
   napi_value head = info[1];
   napi_valuetype head_type;
   napi_typeof(env, head, &head_type);
@@ -97,21 +123,23 @@ Napi::Value Server::Send(const Napi::CallbackInfo& info) {
     c->out.resize(at + len + 1);
     napi_get_value_string_latin1(env, head, &c->out[at], len + 1, &len);
     c->out.resize(at + len);
-    if (framing.add_length) {
+    if (framing.add_length && !single) {
       // The length is the body's: copy the body aside first.
       body_scratch_.clear();
-      body_len = AppendBody(&body_scratch_, info[2], &ok);
+      body_len = AppendBody(&body_scratch_, body, &ok);
       body_done = true;
     }
-    const HeadFacts facts = EndHead(&c->out, start, framing, body_len);
+    const HeadFacts facts = EndHead(&c->out, start, framing, single ? bytes_len : body_len);
     c->resp_status = facts.status;
     c->resp_header_count = facts.header_count;
     c->resp_head_bytes = facts.head_bytes;
     if (framing.chunked) c->chunked_response = true;
     if (framing.close) c->close_after_response = true;
   }
-  napi_value body = info[2];
-  if (body_done) {
+  if (single) {
+    body_len = bytes_len;
+    Write(c, bytes, bytes_len);
+  } else if (body_done) {
     c->out.append(body_scratch_);
   } else if (framing.chunked) {
     body_scratch_.clear();

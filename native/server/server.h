@@ -116,6 +116,9 @@ class Server : public Napi::ObjectWrap<Server> {
   void MarkDirty(Connection* c);
   void FlushDirty();
   void Flush(Connection* c);
+  // Queues len bytes at data after c's output; a large run (kDirectWrite or more) with
+  // nothing in flight is written at once, from data itself, with what is queued before it.
+  void Write(Connection* c, const char* data, size_t len);
   void AfterOutput(Connection* c);
   size_t Queued(const Connection* c) const { return c->out.size() + c->inflight; }
 
@@ -206,6 +209,10 @@ class Server : public Napi::ObjectWrap<Server> {
 
   static constexpr size_t kReadBufferSize = 65536;
   static constexpr size_t kHighWater = 65536;
+  // A body run from this size on is written from the application's buffer, not copied
+  // into the corked output (output.cc Server::Write): the copy would cost more than the
+  // write corking saves.
+  static constexpr size_t kDirectWrite = 16384;
   static constexpr size_t kLowWater = 16384;
   static constexpr size_t kLogFlushBytes = 32768;
   static constexpr uint64_t kLogFlushMs = 50;
