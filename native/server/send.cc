@@ -31,19 +31,21 @@ size_t Server::AppendBody(std::string* out, napi_value v, bool* ok) {
   napi_valuetype t;
   napi_typeof(env, v, &t);
   if (t == napi_string) {
-    // One pass in the common case: copy into room that is probably enough, and only
-    // when V8 filled it (it may have stopped short) ask for the length and copy again.
-    const size_t at = out->size();
-    constexpr size_t kGuess = 4096;
-    out->resize(at + kGuess);
-    size_t copied = 0;
-    napi_get_value_string_utf8(env, v, &(*out)[at], kGuess, &copied);
-    if (copied + 4 >= kGuess) {
-      size_t len = 0;
-      napi_get_value_string_utf8(env, v, nullptr, 0, &len);
-      out->resize(at + len + 1);
-      napi_get_value_string_utf8(env, v, &(*out)[at], len + 1, &copied);
+    // A UTF-8 copy takes at most three bytes per UTF-16 unit, and the count of units
+    // is at hand (no pass over the string): a short string is copied in one pass into
+    // room that is surely enough. A long one is measured first, so that the room made
+    // (and zeroed by resize) is what it needs.
+    size_t units = 0;
+    napi_get_value_string_utf16(env, v, nullptr, 0, &units);
+    size_t room = 3 * units + 1;
+    if (units > 1024) {
+      napi_get_value_string_utf8(env, v, nullptr, 0, &room);
+      room++;
     }
+    const size_t at = out->size();
+    out->resize(at + room);
+    size_t copied = 0;
+    napi_get_value_string_utf8(env, v, &(*out)[at], room, &copied);
     out->resize(at + copied);
     return copied;
   }
@@ -185,21 +187,26 @@ Napi::Value Server::Send(const Napi::CallbackInfo& info) {
   return Napi::Value(env, result);
 }
 
+// The scoreboard's part of a request's end: its time, bytes, status class and duration bucket.
+void Server::RecordRequest(const Connection* c, uint64_t rt_us) {
+  const uint64_t avg = slot_->avg_rt.load(std::memory_order_relaxed);
+  slot_->avg_rt.store(avg == 0 ? rt_us : (avg * 7 + rt_us) / 8, std::memory_order_relaxed);
+  slot_->tx.fetch_add(c->resp_head_bytes + c->resp_body_bytes, std::memory_order_relaxed);
+  slot_->running_time.fetch_add(rt_us, std::memory_order_relaxed);
+  // The metrics' counts: two adds more, on this core's own cache lines.
+  const int status_class = c->resp_status / 100 - 1;
+  if (status_class >= 0 && status_class < static_cast<int>(kStatusClasses)) {
+    slot_->codes[status_class].fetch_add(1, std::memory_order_relaxed);
+  }
+  slot_->durations[DurationBucket(rt_us)].fetch_add(1, std::memory_order_relaxed);
+}
+
 void Server::EndRequest(Connection* c, bool close) {
-  // One reading of the clock for the log line and the scoreboard.
-  const uint64_t rt_us = (uv_hrtime() - c->started_ns) / 1000;
-  if (cfg_.logging) LogRequest(c, rt_us);
-  if (slot_ != nullptr) {
-    const uint64_t avg = slot_->avg_rt.load(std::memory_order_relaxed);
-    slot_->avg_rt.store(avg == 0 ? rt_us : (avg * 7 + rt_us) / 8, std::memory_order_relaxed);
-    slot_->tx.fetch_add(c->resp_head_bytes + c->resp_body_bytes, std::memory_order_relaxed);
-    slot_->running_time.fetch_add(rt_us, std::memory_order_relaxed);
-    // The metrics' counts: two adds more, on this core's own cache lines.
-    const int status_class = c->resp_status / 100 - 1;
-    if (status_class >= 0 && status_class < static_cast<int>(kStatusClasses)) {
-      slot_->codes[status_class].fetch_add(1, std::memory_order_relaxed);
-    }
-    slot_->durations[DurationBucket(rt_us)].fetch_add(1, std::memory_order_relaxed);
+  if (cfg_.logging || slot_ != nullptr) {
+    // One reading of the clock for the log line and the scoreboard.
+    const uint64_t rt_us = (uv_hrtime() - c->started_ns) / 1000;
+    if (cfg_.logging) LogRequest(c, rt_us);
+    if (slot_ != nullptr) RecordRequest(c, rt_us);
   }
   ReleaseRequest(c);
   c->id = -1;

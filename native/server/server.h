@@ -106,6 +106,7 @@ class Server : public Napi::ObjectWrap<Server> {
   Napi::Value Send(const Napi::CallbackInfo& info);
   size_t AppendBody(std::string* out, napi_value v, bool* ok);
   void EndRequest(Connection* c, bool close);
+  void RecordRequest(const Connection* c, uint64_t rt_us);
 
   // output.cc — cork, write, backpressure.
   static void OnWrite(uv_write_t* req, int status);

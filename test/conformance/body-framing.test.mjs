@@ -117,6 +117,28 @@ for (const backend of BACKENDS) {
       assert.equal(empty.body.length, 0);
     });
 
+    test('body: strings are sent as UTF-8, short and long, with 2-, 3- and 4-byte characters (a surrogate pair), whole', async () => {
+      // The native server copies a short string in one pass into three bytes a UTF-16
+      // unit, and measures a long one (over 1024 units) first (native/server/send.cc
+      // AppendBody): lengths around that bound, and far over it.
+      const mixed = (units) => {
+        let s = '';
+        for (let i = 0; s.length < units; i++) s += ['a', '\u00e9', '\u20ac', '\u{1F600}'][i % 4];
+        return s.slice(0, units - (/[\uD800-\uDBFF]$/.test(s.slice(0, units)) ? 1 : 0));
+      };
+      const bodies = [1, 2, 1023, 1024, 1025, 3000, 100000].flatMap((n) => [mixed(n), '\u{1F600}'.repeat(Math.ceil(n / 2)), '\u20ac'.repeat(n)]);
+      routes.set('/utf8', (environ, startResponse) => {
+        startResponse('200 OK', [['Content-Type', 'text/plain; charset=utf-8']]);
+        return [bodies[Number(environ.QUERY_STRING)]];
+      });
+      for (let i = 0; i < bodies.length; i++) {
+        const res = await get(`/utf8?${i}`, { timeoutMs: 5000 });
+        const want = Buffer.from(bodies[i], 'utf8');
+        assert.equal(res.header('content-length'), String(want.length), `body ${i}`);
+        assert.ok(res.body.equals(want), `body ${i} (${bodies[i].length} units): bytes`);
+      }
+    });
+
     test('body: no Content-Length and a list over 64 KiB: the server adds Content-Length', async () => {
       routes.set('/big-list', (environ, startResponse) => {
         startResponse('200 OK', []);
