@@ -43,6 +43,41 @@ export type FileLike =
   | { fd: number; close?: () => unknown }
   | { read(size: number): Uint8Array | string; close?: () => unknown };
 
+/**
+ * What tsgi.upgrade() resolves to: the connection, now the application's (a real
+ * net.Socket), and the bytes the server read past the request (the new protocol's first).
+ */
+export interface Upgraded {
+  socket: import('node:net').Socket;
+  head: Buffer;
+}
+
+/** A WebSocket accepted through tsgi.websocket (lib/contract/websocket.ts). */
+export interface WebSocketConnection extends AsyncIterable<string | Buffer> {
+  /** The subprotocol chosen ('' for none). */
+  readonly protocol: string;
+  /** The next message (a string for a text frame, a Buffer for a binary one); undefined once closed. */
+  receive(): Promise<string | Buffer | undefined>;
+  /** Sends a message: a string as a text frame, bytes as a binary one. Resolves once written. */
+  send(data: string | Uint8Array): Promise<void>;
+  /** Starts the closing handshake (code 1000 by default). */
+  close(code?: number, reason?: string): void;
+  /** Resolves when the connection is closed, with the close code and reason received. */
+  readonly closed: Promise<{ code: number; reason: string }>;
+  /** The `ws` WebSocket underneath. */
+  readonly raw: import('ws').WebSocket;
+}
+
+/** tsgi.websocket: on a request that offers a WebSocket upgrade. */
+export interface WebSocketOffer {
+  /**
+   * Completes the handshake (101) and takes the connection. protocol: the subprotocol to
+   * accept, one the client offered. Throws TSGI_ERR_WEBSOCKET_HANDSHAKE for a request
+   * that is no valid handshake (the client then gets 400, unless the application answers).
+   */
+  handshake(options?: { protocol?: string }): Promise<WebSocketConnection>;
+}
+
 export interface Environ {
   REQUEST_METHOD: string;
   SCRIPT_NAME: string;
@@ -66,6 +101,15 @@ export interface Environ {
   'wsgi.file_wrapper': FileWrapper;
   /** Fires when the client goes away before the response is complete. */
   'tsgi.signal': AbortSignal;
+  /**
+   * On a request that offers to switch protocols (HTTP/1.1, Upgrade and Connection:
+   * upgrade) over HTTP: takes the connection. The application then calls no
+   * start_response and returns an empty body; the server reads and writes nothing more
+   * on the connection.
+   */
+  'tsgi.upgrade'?: () => Promise<Upgraded>;
+  /** On a request that offers a WebSocket (Upgrade: websocket): the handshake, uWSGI's way. */
+  'tsgi.websocket'?: WebSocketOffer;
   [key: string]: unknown;
 }
 

@@ -6,12 +6,14 @@
 //   node   a node:http request listener (req, res): Express, Koa, Fastify (node.ts)
 //   auto   fetch for anything with a fetch method; node for an Express or connect app
 //          (a function with handle() and listen()), a Koa application (callback()) or a
-//          Fastify instance (routing and ready()); wsgi for any other function. A plain
+//          Fastify instance (routing and ready()), or an http.Server (its 'request' and
+//          'upgrade' listeners: ws, Socket.IO); wsgi for any other function. A plain
 //          (req, res) listener is a function like a WSGI one: it needs --interface node.
+import { Server as HttpServer } from 'node:http';
 import { TsgiError } from '../base/errors.js';
 import type { Application } from '../contract/types.js';
 import { fromFetch, type FetchApplication, type FetchHandler } from './fetch.js';
-import { fromNodeListener, nodeListenerOf } from './node.js';
+import { fromNodeListener, fromNodeServer, nodeListenerOf } from './node.js';
 
 export type InterfaceName = 'wsgi' | 'fetch' | 'node';
 
@@ -35,6 +37,7 @@ function hasFetch(what: unknown): what is FetchApplication {
 /** What a node:http framework exports: an Express (connect) app, a Koa application, a Fastify instance. */
 function nodeFramework(what: unknown): string | undefined {
   if (what === null || (typeof what !== 'object' && typeof what !== 'function')) return undefined;
+  if (what instanceof HttpServer) return 'an http.Server';
   const w = what as Record<string, unknown>;
   if (typeof what === 'function' && typeof w.handle === 'function' && typeof w.listen === 'function') return 'an Express or connect application';
   if (typeof what === 'object' && typeof w.routing === 'function' && typeof w.ready === 'function') return 'a Fastify instance';
@@ -78,7 +81,7 @@ const ADAPTERS: Record<InterfaceName, Adapter> = {
       typeof what === 'function' || nodeFramework(what) !== undefined
         ? undefined
         : `it is ${kind(what)}: expected a request listener (req, res), an Express, Koa or Fastify application${hasFetch(what) ? ': did you mean --interface fetch?' : ''}`,
-    adapt: async (what) => fromNodeListener(await nodeListenerOf(what)),
+    adapt: async (what) => (what instanceof HttpServer ? fromNodeServer(what) : fromNodeListener(await nodeListenerOf(what))),
   },
 };
 

@@ -1,0 +1,155 @@
+// tsgi.websocket: the WebSocket of a WSGI application, in uWSGI's spirit
+// (uwsgi.websocket_handshake, websocket_recv, websocket_send): handshake() completes
+// the opening handshake and takes the connection (tsgi.upgrade()); the connection it
+// gives receives, sends, closes, and iterates over the messages. The frames are the
+// `ws` library's (masking, fragmentation, control frames, UTF-8, close codes, the
+// closing handshake); --websocket-max-size is its maxPayload (a larger message closes
+// the connection with 1009).
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { TsgiError } from '../base/errors.js';
+import type { Environ, WebSocketConnection, WebSocketOffer } from './types.js';
+import type { UpgradedConnections } from './upgraded.js';
+
+/** RFC 6455 §4.1: a Sec-WebSocket-Key is 16 bytes in base64. */
+const KEY = /^[+/0-9A-Za-z]{22}==$/;
+/** Messages received and not taken before reading pauses (the client's sends then wait). */
+const QUEUE_HIGH = 64;
+
+/** Why the request is no valid opening handshake (RFC 6455 §4.2.1), or undefined. */
+export function handshakeRefusal(environ: Environ, protocol: string | undefined): string | undefined {
+  if (environ.REQUEST_METHOD !== 'GET') return `a WebSocket handshake is a GET, not ${environ.REQUEST_METHOD}`;
+  if (String(environ.HTTP_UPGRADE ?? '').toLowerCase() !== 'websocket') return 'no Upgrade: websocket';
+  const key = environ.HTTP_SEC_WEBSOCKET_KEY as string | undefined;
+  if (key === undefined || !KEY.test(key)) return 'missing or invalid Sec-WebSocket-Key';
+  const version = environ.HTTP_SEC_WEBSOCKET_VERSION;
+  if (version !== '13' && version !== '8') return 'missing or unsupported Sec-WebSocket-Version (13)';
+  if (protocol !== undefined) {
+    const offered = String(environ.HTTP_SEC_WEBSOCKET_PROTOCOL ?? '')
+      .split(',')
+      .map((p) => p.trim());
+    if (!offered.includes(protocol)) return `the subprotocol ${protocol} was not offered`;
+  }
+  return undefined;
+}
+
+/** One ws server (no listener of its own) per message size limit; it only does handshakes. */
+const servers = new Map<number, WebSocketServer>();
+const kProtocol = Symbol('tsgi.websocket.protocol');
+type HandshakeRequest = IncomingMessage & { [kProtocol]?: string };
+
+function serverFor(maxPayload: number): WebSocketServer {
+  let server = servers.get(maxPayload);
+  if (server === undefined) {
+    server = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      maxPayload,
+      handleProtocols: (_offered, req) => (req as HandshakeRequest)[kProtocol] ?? false,
+    });
+    servers.set(maxPayload, server);
+  }
+  return server;
+}
+
+/** What ws's handleUpgrade reads of a request, from the environ. */
+function handshakeRequest(environ: Environ, socket: Socket, protocol: string | undefined): HandshakeRequest {
+  const headers: Record<string, string> = { upgrade: String(environ.HTTP_UPGRADE), 'sec-websocket-key': String(environ.HTTP_SEC_WEBSOCKET_KEY), 'sec-websocket-version': String(environ.HTTP_SEC_WEBSOCKET_VERSION) };
+  if (environ.HTTP_SEC_WEBSOCKET_PROTOCOL !== undefined) headers['sec-websocket-protocol'] = String(environ.HTTP_SEC_WEBSOCKET_PROTOCOL);
+  if (environ.HTTP_ORIGIN !== undefined) headers.origin = String(environ.HTTP_ORIGIN);
+  return { method: 'GET', url: environ.REQUEST_URI, headers, socket, [kProtocol]: protocol } as unknown as HandshakeRequest;
+}
+
+function bytes(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+class Connection implements WebSocketConnection {
+  private readonly queue: Array<string | Buffer> = [];
+  private readonly waiting: Array<(m: string | Buffer | undefined) => void> = [];
+  private ended = false;
+  readonly closed: Promise<{ code: number; reason: string }>;
+
+  constructor(readonly raw: WebSocket) {
+    raw.on('message', (data, isBinary) => {
+      const message = isBinary ? bytes(data) : bytes(data).toString('utf8');
+      const take = this.waiting.shift();
+      if (take !== undefined) {
+        take(message);
+        return;
+      }
+      this.queue.push(message);
+      if (this.queue.length >= QUEUE_HIGH) raw.pause();
+    });
+    // A protocol error (a bad frame, invalid UTF-8, a message over the limit) closes the
+    // connection with its code: 'close' follows, which is what the application sees.
+    raw.on('error', () => {});
+    this.closed = new Promise((resolve) => {
+      raw.once('close', (code: number, reason: Buffer) => {
+        this.ended = true;
+        for (const take of this.waiting.splice(0)) take(undefined);
+        resolve({ code, reason: reason.toString() });
+      });
+    });
+  }
+
+  get protocol(): string {
+    return this.raw.protocol;
+  }
+
+  receive(): Promise<string | Buffer | undefined> {
+    if (this.queue.length > 0) {
+      const message = this.queue.shift()!;
+      if (this.raw.isPaused && this.queue.length < QUEUE_HIGH / 2) this.raw.resume();
+      return Promise.resolve(message);
+    }
+    if (this.ended) return Promise.resolve(undefined);
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  /** Resolves once the message is written, or at once when the connection is closed: it never rejects. */
+  send(data: string | Uint8Array): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.raw.readyState !== this.raw.OPEN) {
+        resolve();
+        return;
+      }
+      this.raw.send(data, { binary: typeof data !== 'string' }, () => resolve());
+    });
+  }
+
+  close(code = 1000, reason = ''): void {
+    this.raw.close(code, reason);
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<string | Buffer> {
+    for (;;) {
+      const message = await this.receive();
+      if (message === undefined) return;
+      yield message;
+    }
+  }
+}
+
+/** tsgi.websocket for a request that offers a WebSocket. */
+export function offerWebSocket(environ: Environ, maxPayload: number, upgraded: UpgradedConnections): WebSocketOffer {
+  return {
+    async handshake(options: { protocol?: string } = {}): Promise<WebSocketConnection> {
+      const why = handshakeRefusal(environ, options.protocol);
+      if (why !== undefined) throw new TsgiError('TSGI_ERR_WEBSOCKET_HANDSHAKE', why);
+      const { socket, head } = await environ['tsgi.upgrade']!();
+      return new Promise((resolve, reject) => {
+        const gone = () => reject(new TsgiError('TSGI_ERR_UPGRADE', `${environ.REQUEST_METHOD} ${environ.REQUEST_URI}: the client went away during the WebSocket handshake`));
+        socket.once('close', gone);
+        serverFor(maxPayload).handleUpgrade(handshakeRequest(environ, socket, options.protocol), socket, head, (ws) => {
+          socket.off('close', gone);
+          upgraded.closeWith(socket, () => ws.close(1001, 'server going away'));
+          resolve(new Connection(ws));
+        });
+      });
+    },
+  };
+}
