@@ -92,6 +92,7 @@ export async function serveConfig(app: Application, config: Config, place: Serve
     backend: backendName,
     serverName: hostname(),
     onException,
+    websocketMaxSize: config.websocketMaxSize * 1024,
     ...(config.forwardedAllowIps !== undefined ? { forwarded: ForwardedTrust.parse(config.forwardedAllowIps) } : {}),
     ...(errorLog !== undefined ? { errors: new ErrorLog(errorLog) } : {}),
     ...(errorLog === undefined && config.logEncoder === 'json' ? { logError: (m: string) => process.stderr.write(messageLine(m.replace(/\n$/, ''))) } : {}),

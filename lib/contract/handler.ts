@@ -109,6 +109,11 @@ export class EnvironObject {
   }
 }
 
+/** Whether the application took request environ's connection (tsgi.upgrade()): no response is owed. */
+export function upgradeTaken(environ: Environ): boolean {
+  return (environ as unknown as EnvironObject)[kExchange]?.upgrading === true;
+}
+
 const WSGI_VERSION: [1, 0] = Object.freeze([1, 0]) as unknown as [1, 0];
 // A request id is serial * 2^SLOT_BITS + the connection's slot. Ids pass 2^31 early, so
 // they are doubles: `id % 2^SLOT_BITS` would be a floating-point remainder (a call),

@@ -62,7 +62,11 @@ export interface WebSocketConnection extends AsyncIterable<string | Buffer> {
   send(data: string | Uint8Array): Promise<void>;
   /** Starts the closing handshake (code 1000 by default). */
   close(code?: number, reason?: string): void;
-  /** Resolves when the connection is closed, with the close code and reason received. */
+  /**
+   * Resolves when the connection is closed, with the close code and reason received, or
+   * the code tsgi closed with for the client's protocol error (1002, 1007, 1009: the
+   * reason is the error), or 1006 when the connection ended without a close frame.
+   */
   readonly closed: Promise<{ code: number; reason: string }>;
   /** The `ws` WebSocket underneath. */
   readonly raw: import('ws').WebSocket;
@@ -72,10 +76,12 @@ export interface WebSocketConnection extends AsyncIterable<string | Buffer> {
 export interface WebSocketOffer {
   /**
    * Completes the handshake (101) and takes the connection. protocol: the subprotocol to
-   * accept, one the client offered. Throws TSGI_ERR_WEBSOCKET_HANDSHAKE for a request
+   * accept, one the client offered (by default the first it offered, as `ws` chooses). Throws TSGI_ERR_WEBSOCKET_HANDSHAKE for a request
    * that is no valid handshake (the client then gets 400, unless the application answers).
    */
   handshake(options?: { protocol?: string }): Promise<WebSocketConnection>;
+  /** The same handshake, giving the `ws` WebSocket itself (its events, for a library of its own). */
+  accept(options?: { protocol?: string }): Promise<import('ws').WebSocket>;
 }
 
 export interface Environ {

@@ -46,7 +46,8 @@ function serverFor(maxPayload: number): WebSocketServer {
       noServer: true,
       clientTracking: false,
       maxPayload,
-      handleProtocols: (_offered, req) => (req as HandshakeRequest)[kProtocol] ?? false,
+      // The one asked for, else the client's first, as ws chooses by default.
+      handleProtocols: (offered, req) => (req as HandshakeRequest)[kProtocol] ?? offered.values().next().value ?? false,
     });
     servers.set(maxPayload, server);
   }
@@ -59,6 +60,14 @@ function handshakeRequest(environ: Environ, socket: Socket, protocol: string | u
   if (environ.HTTP_SEC_WEBSOCKET_PROTOCOL !== undefined) headers['sec-websocket-protocol'] = String(environ.HTTP_SEC_WEBSOCKET_PROTOCOL);
   if (environ.HTTP_ORIGIN !== undefined) headers.origin = String(environ.HTTP_ORIGIN);
   return { method: 'GET', url: environ.REQUEST_URI, headers, socket, [kProtocol]: protocol } as unknown as HandshakeRequest;
+}
+
+/** The close code ws gives a protocol error it closes for (its own symbol "status-code"). */
+function statusCodeOf(err: Error): number | undefined {
+  for (const s of Object.getOwnPropertySymbols(err)) {
+    if (s.description === 'status-code') return (err as unknown as Record<symbol, number>)[s];
+  }
+  return undefined;
 }
 
 function bytes(data: RawData): Buffer {
@@ -84,14 +93,19 @@ class Connection implements WebSocketConnection {
       this.queue.push(message);
       if (this.queue.length >= QUEUE_HIGH) raw.pause();
     });
-    // A protocol error (a bad frame, invalid UTF-8, a message over the limit) closes the
-    // connection with its code: 'close' follows, which is what the application sees.
-    raw.on('error', () => {});
+    // A protocol error (a bad frame, invalid UTF-8, a message over the limit): ws closes
+    // the connection with its code and stops reading, so its 'close' says 1006 (no close
+    // frame read); the application is told the code the connection was closed with.
+    let failed: { code: number; reason: string } | undefined;
+    raw.on('error', (err: Error) => {
+      const code = statusCodeOf(err);
+      if (code !== undefined) failed = { code, reason: err.message };
+    });
     this.closed = new Promise((resolve) => {
       raw.once('close', (code: number, reason: Buffer) => {
         this.ended = true;
         for (const take of this.waiting.splice(0)) take(undefined);
-        resolve({ code, reason: reason.toString() });
+        resolve(failed ?? { code, reason: reason.toString() });
       });
     });
   }
@@ -136,20 +150,25 @@ class Connection implements WebSocketConnection {
 
 /** tsgi.websocket for a request that offers a WebSocket. */
 export function offerWebSocket(environ: Environ, maxPayload: number, upgraded: UpgradedConnections): WebSocketOffer {
+  const accept = (options: { protocol?: string } = {}): Promise<WebSocket> => {
+    // Judged before the connection is taken, so that a refusal is an ordinary answer.
+    const why = handshakeRefusal(environ, options.protocol);
+    if (why !== undefined) return Promise.reject(new TsgiError('TSGI_ERR_WEBSOCKET_HANDSHAKE', why));
+    return environ['tsgi.upgrade']!().then(
+      ({ socket, head }) =>
+        new Promise((resolve, reject) => {
+          const gone = () => reject(new TsgiError('TSGI_ERR_UPGRADE', `${environ.REQUEST_METHOD} ${environ.REQUEST_URI}: the client went away during the WebSocket handshake`));
+          socket.once('close', gone);
+          serverFor(maxPayload).handleUpgrade(handshakeRequest(environ, socket, options.protocol), socket, head, (ws) => {
+            socket.off('close', gone);
+            upgraded.closeWith(socket, () => ws.close(1001, 'server going away'));
+            resolve(ws);
+          });
+        }),
+    );
+  };
   return {
-    async handshake(options: { protocol?: string } = {}): Promise<WebSocketConnection> {
-      const why = handshakeRefusal(environ, options.protocol);
-      if (why !== undefined) throw new TsgiError('TSGI_ERR_WEBSOCKET_HANDSHAKE', why);
-      const { socket, head } = await environ['tsgi.upgrade']!();
-      return new Promise((resolve, reject) => {
-        const gone = () => reject(new TsgiError('TSGI_ERR_UPGRADE', `${environ.REQUEST_METHOD} ${environ.REQUEST_URI}: the client went away during the WebSocket handshake`));
-        socket.once('close', gone);
-        serverFor(maxPayload).handleUpgrade(handshakeRequest(environ, socket, options.protocol), socket, head, (ws) => {
-          socket.off('close', gone);
-          upgraded.closeWith(socket, () => ws.close(1001, 'server going away'));
-          resolve(new Connection(ws));
-        });
-      });
-    },
+    accept,
+    handshake: (options) => accept(options).then((ws) => new Connection(ws)),
   };
 }

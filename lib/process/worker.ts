@@ -87,6 +87,7 @@ export function startCore(spec: WorkerSpec, core: number, loaded: ServedApplicat
     onException: () => backend?.noteException(),
     ...(config.logEncoder === 'json' ? { logError: (m: string) => process.stderr.write(messageLine(m.replace(/\n$/, ''))) } : {}),
     maxRequests: config.maxRequests,
+    websocketMaxSize: config.websocketMaxSize * 1024,
     ...(config.forwardedAllowIps !== undefined ? { forwarded: ForwardedTrust.parse(config.forwardedAllowIps) } : {}),
     onMaxRequests: () => {
       void backend!.close();
