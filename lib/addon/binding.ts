@@ -55,6 +55,8 @@ export interface NativeServer {
   send(id: number, head: string | undefined, body: unknown, flags: number): number;
   /** Hands request id's connection over (native/wire.h): onUpgrade follows. */
   upgrade(id: number): boolean;
+  /** The upgraded connections open now: the scoreboard's gauge (nothing without one). */
+  setUpgraded(count: number): void;
   /** acceptWaiting: the sockets close for good: take the connections waiting first (Server::Close). */
   close(acceptWaiting?: boolean): void;
   destroy(): void;
@@ -88,6 +90,8 @@ export interface ScoreboardSlot {
   connections: number;
   /** Requests whose client went away before their response was complete. */
   aborted: number;
+  /** Connections upgraded (WebSockets) the application holds now. */
+  upgraded: number;
   /** Requests answered, by status class: [1xx, 2xx, 3xx, 4xx, 5xx]. */
   codes: number[];
   /** Requests answered, by duration: one count per bucket of lib/backend/counters.ts DURATION_BOUNDS, then one over the last; not cumulative. */

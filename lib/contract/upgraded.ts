@@ -10,6 +10,15 @@ const GOING_AWAY_FRAME = Buffer.from([0x88, 0x02, 0x03, 0xe9]);
 /** How long a client has to answer the closing handshake before its socket is destroyed. */
 const CLOSE_WAIT_MS = 1000;
 
+/**
+ * The time upgraded connections get out of a mercy of `seconds` (reload-mercy,
+ * worker-reload-mercy), so that their close (1001 and CLOSE_WAIT_MS for the answer) is
+ * over before the mercy's end cuts the process: 1.5 s less, at least none.
+ */
+export function upgradedMercyMs(seconds: number): number {
+  return Math.max(0, seconds * 1000 - CLOSE_WAIT_MS - 500);
+}
+
 interface Entry {
   websocket: boolean;
   /** How it closes with 1001 when tsgi holds its WebSocket (lib/contract/websocket.ts). */
@@ -64,6 +73,11 @@ export class UpgradedConnections {
         resolve();
       };
     });
+  }
+
+  /** Every connection open is closed now. */
+  destroy(): void {
+    for (const socket of this.open.keys()) socket.destroy();
   }
 
   /** Every connection open is told to go away now. */

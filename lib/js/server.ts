@@ -478,6 +478,7 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
   }
 
   handler.transport = { send, upgrade };
+  if (counters) handler.upgraded.onCount = (n) => (counters.upgraded = n);
   let closed: Promise<void> | undefined;
   return {
     listen(host, port, backlog, protocol) {
@@ -509,7 +510,7 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
         });
       });
     },
-    close() {
+    close(_last, upgradedMercyMs = 0) {
       stopping = true;
       if (closed === undefined) {
         closed = Promise.all(
@@ -526,9 +527,10 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
         // request in progress ends with its response.
         for (const conn of uwsgiConnections) conn.closeIdle();
       }
-      return closed;
+      return Promise.all([closed, handler.upgraded.drain(upgradedMercyMs)]).then(() => undefined);
     },
     destroy() {
+      handler.upgraded.destroy();
       for (const conn of uwsgiConnections) conn.destroy();
       for (const server of servers) {
         if ('closeAllConnections' in server) (server as ReturnType<typeof createServer>).closeAllConnections();

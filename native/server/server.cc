@@ -17,6 +17,7 @@ Napi::Function Server::Init(Napi::Env env) {
                          InstanceMethod("noteException", &Server::NoteException),
                          InstanceMethod("send", &Server::Send),
                          InstanceMethod("upgrade", &Server::Upgrade),
+                         InstanceMethod("setUpgraded", &Server::SetUpgraded),
                          InstanceMethod("close", &Server::Close),
                          InstanceMethod("destroy", &Server::Destroy),
                          InstanceMethod("stats", &Server::Stats),

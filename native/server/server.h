@@ -109,6 +109,8 @@ class Server : public Napi::ObjectWrap<Server> {
 
   // upgrade.cc — an upgraded connection handed to JavaScript (native/wire.h upgrade()).
   Napi::Value Upgrade(const Napi::CallbackInfo& info);
+  // setUpgraded(count): the upgraded connections open, for the scoreboard's gauge.
+  Napi::Value SetUpgraded(const Napi::CallbackInfo& info);
   // Hands c over once its output is out (else AfterOutput asks again).
   void HandOff(Connection* c);
 

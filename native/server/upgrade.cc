@@ -39,6 +39,15 @@ Napi::Value Server::Upgrade(const Napi::CallbackInfo& info) {
   return Napi::Value(env, result);
 }
 
+Napi::Value Server::SetUpgraded(const Napi::CallbackInfo& info) {
+  if (slot_ != nullptr) {
+    double n = 0;
+    napi_get_value_double(info.Env(), info[0], &n);
+    slot_->upgraded.store(n > 0 ? static_cast<uint64_t>(n) : 0, std::memory_order_relaxed);
+  }
+  return info.Env().Undefined();
+}
+
 void Server::HandOff(Connection* c) {
   if (!c->upgrading || c->state != Connection::State::kDispatched) return;
   if (Queued(c) != 0) return;  // AfterOutput schedules it again once the output is out
