@@ -12,11 +12,13 @@
 //                      (tsgi-native and node-http also select nginx-tsgi and nginx-node-http;
 //                      nginx-tsgi brings nginx-tsgi-http, nginx-uwsgi-floor and nginx-uwsgi)
 //   BENCH_TOOLS        comma list of load generators: autocannon,wrk (default both)
-//   BENCH_SCENARIOS    comma list: hello, post, stream, frameworks, nginx, peers, startup (default: hello, and
+//   BENCH_SCENARIOS    comma list: hello, post, stream, frameworks, nginx, peers, startup, websocket (default: hello, and
 //                      nginx when nginx is installed)
 //   BENCH_FRAMEWORKS_RUNS alternating rounds per pair in the frameworks scenario (default 3)
 //   BENCH_FRAMEWORKS_PROFILE comma list of frameworks servers to profile (node --cpu-prof) afterwards
 //   BENCH_STARTUP_RUNS  starts per case in the startup scenario (default 7)
+//   BENCH_WEBSOCKET_RUNS alternating rounds per server in the websocket scenario (default 3)
+//   BENCH_WEBSOCKET_SECONDS seconds of load per round in the websocket scenario (default 5)
 //   BENCH_PEERS_SECONDS seconds of wrk load per cell per server in the peers scenario (default 5)
 //   BENCH_NGINX_SECONDS seconds of load per tool per server in the nginx scenario (default 8)
 //   BENCH_NGINX_UPSTREAM unix (default) or tcp: how nginx reaches node:http
@@ -38,6 +40,7 @@ import { benchServer } from './lib/measure.mjs';
 import { findUwsgiParams } from './lib/nginx.mjs';
 import { runPeers } from './lib/peers-scenario.mjs';
 import { runStartup } from './lib/startup-scenario.mjs';
+import { runWebsocket } from './lib/websocket-scenario.mjs';
 import { fail, failures, fmtInt, fmtMs, fmtRatio, nginxCostRatios, note, printResults, ratiosFor, say, stolenCell, table, uwsgiCeiling, writeResults } from './lib/report.mjs';
 import { checkResponse, startServer, stopServer, uwsgiBin } from './lib/servers.mjs';
 import { CONTENTION_PCT, HOST, NGINX_SERVERS, NGINX_TARGET, RESULTS_DIR, ROOT, SCENARIOS, SERVERS, activeTools, nginxBin, nginxVer, secondsFor, serversFor, settings, usage, which, wrkPath } from './lib/settings.mjs';
@@ -191,6 +194,13 @@ async function main() {
       say(`=== scenario startup: ${scenario.describe}; ${settings.startupRuns} runs a case`);
       const sc = await runStartup(peersContext(), { runs: settings.startupRuns });
       if (sc) scenarios.startup = sc;
+      continue;
+    }
+    if (scenario.websocket) {
+      say('');
+      say(`=== scenario websocket: ${scenario.describe}; ${settings.websocketRuns} alternating rounds of ${settings.websocketSeconds} s`);
+      const sc = await runWebsocket(peersContext(), { cpus, seconds: settings.websocketSeconds, runs: settings.websocketRuns });
+      if (sc) scenarios.websocket = sc;
       continue;
     }
     if (scenario.frameworks) {

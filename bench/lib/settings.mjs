@@ -88,6 +88,11 @@ export const SCENARIOS = {
     startup: true,
     describe: 'first response after the process starts: tsgi with a .mjs and a .ts application, one process and master + 2 workers, vs node:http',
   },
+  // WebSocket echo over 100 connections: bench/lib/websocket-scenario.mjs.
+  websocket: {
+    websocket: true,
+    describe: 'WebSocket echo of 32-byte messages over 100 connections: tsgi (ws through the node interface, tsgi.websocket; native and js) vs ws on node:http and uWebSockets.js',
+  },
   // tsgi against other runtimes' fast servers, cell by cell: bench/lib/peers-scenario.mjs.
   peers: {
     peers: true,
@@ -185,6 +190,8 @@ export const settings = {
   servers: listEnv('BENCH_ONLY', SERVERS.map((s) => s.name), [...new Set([...[...SERVERS, ...NGINX_SERVERS, ...PEER_SERVERS].map((s) => s.name), ...FRAMEWORK_SERVER_NAMES])]),
   frameworksRuns: intEnv('BENCH_FRAMEWORKS_RUNS', 3),
   startupRuns: intEnv('BENCH_STARTUP_RUNS', 7),
+  websocketRuns: intEnv('BENCH_WEBSOCKET_RUNS', 3),
+  websocketSeconds: intEnv('BENCH_WEBSOCKET_SECONDS', 5),
   frameworksProfile: (process.env.BENCH_FRAMEWORKS_PROFILE ?? '').split(',').filter(Boolean),
   peersSeconds: intEnv('BENCH_PEERS_SECONDS', 5),
   tools: listEnv('BENCH_TOOLS', ['autocannon', 'wrk'], ['autocannon', 'wrk']),

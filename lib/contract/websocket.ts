@@ -76,21 +76,30 @@ function bytes(data: RawData): Buffer {
   return Buffer.from(data);
 }
 
+const DONE: IteratorResult<string | Buffer> = Object.freeze({ value: undefined, done: true });
+const SENT: Promise<void> = Promise.resolve();
+/** Bytes queued in the socket past which send() waits for it to drain (net.Socket's own mark). */
+const SEND_HIGH = 16384;
+
+/**
+ * A WebSocket as tsgi.websocket gives it. Messages are kept as iterator results, so that
+ * iterating (the common way) costs one promise per message and receive() one more.
+ */
 class Connection implements WebSocketConnection {
-  private readonly queue: Array<string | Buffer> = [];
-  private readonly waiting: Array<(m: string | Buffer | undefined) => void> = [];
+  private readonly queue: Array<IteratorResult<string | Buffer>> = [];
+  private readonly waiting: Array<(r: IteratorResult<string | Buffer>) => void> = [];
   private ended = false;
   readonly closed: Promise<{ code: number; reason: string }>;
 
   constructor(readonly raw: WebSocket) {
     raw.on('message', (data, isBinary) => {
-      const message = isBinary ? bytes(data) : bytes(data).toString('utf8');
+      const result: IteratorResult<string | Buffer> = { value: isBinary ? bytes(data) : bytes(data).toString('utf8'), done: false };
       const take = this.waiting.shift();
       if (take !== undefined) {
-        take(message);
+        take(result);
         return;
       }
-      this.queue.push(message);
+      this.queue.push(result);
       if (this.queue.length >= QUEUE_HIGH) raw.pause();
     });
     // A protocol error (a bad frame, invalid UTF-8, a message over the limit): ws closes
@@ -104,7 +113,7 @@ class Connection implements WebSocketConnection {
     this.closed = new Promise((resolve) => {
       raw.once('close', (code: number, reason: Buffer) => {
         this.ended = true;
-        for (const take of this.waiting.splice(0)) take(undefined);
+        for (const take of this.waiting.splice(0)) take(DONE);
         resolve(failed ?? { code, reason: reason.toString() });
       });
     });
@@ -114,37 +123,43 @@ class Connection implements WebSocketConnection {
     return this.raw.protocol;
   }
 
-  receive(): Promise<string | Buffer | undefined> {
+  /** The next message as an iterator result (DONE once closed). */
+  private next(): Promise<IteratorResult<string | Buffer>> {
     if (this.queue.length > 0) {
-      const message = this.queue.shift()!;
+      const result = this.queue.shift()!;
       if (this.raw.isPaused && this.queue.length < QUEUE_HIGH / 2) this.raw.resume();
-      return Promise.resolve(message);
+      return Promise.resolve(result);
     }
-    if (this.ended) return Promise.resolve(undefined);
+    if (this.ended) return Promise.resolve(DONE);
     return new Promise((resolve) => this.waiting.push(resolve));
   }
 
-  /** Resolves once the message is written, or at once when the connection is closed: it never rejects. */
+  receive(): Promise<string | Buffer | undefined> {
+    return this.next().then((r) => r.value);
+  }
+
+  /**
+   * Hands the message to the socket: resolves at once, or, when more than SEND_HIGH bytes
+   * already wait in the socket, once this message is written (so that a sender that
+   * awaits is held back); at once when the connection is closed. It never rejects.
+   */
   send(data: string | Uint8Array): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.raw.readyState !== this.raw.OPEN) {
-        resolve();
-        return;
-      }
-      this.raw.send(data, { binary: typeof data !== 'string' }, () => resolve());
-    });
+    const raw = this.raw;
+    if (raw.readyState !== raw.OPEN) return SENT;
+    const binary = typeof data !== 'string';
+    if (raw.bufferedAmount <= SEND_HIGH) {
+      raw.send(data, { binary });
+      return SENT;
+    }
+    return new Promise((resolve) => raw.send(data, { binary }, () => resolve()));
   }
 
   close(code = 1000, reason = ''): void {
     this.raw.close(code, reason);
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<string | Buffer> {
-    for (;;) {
-      const message = await this.receive();
-      if (message === undefined) return;
-      yield message;
-    }
+  [Symbol.asyncIterator](): AsyncIterator<string | Buffer> {
+    return { next: () => this.next(), return: () => Promise.resolve(DONE) };
   }
 }
 
