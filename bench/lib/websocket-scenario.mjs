@@ -28,7 +28,7 @@ const SERVERS = [
   { name: 'tsgi-native-wsgi', args: ['bin/tsgi.js', '--http', `${HOST}:0`, '--disable-logging', '--wsgi-file', 'bench/apps/ws-echo-wsgi.mjs'] },
   { name: 'tsgi-js-ws', args: ['bin/tsgi.js', '--backend', 'js', '--http', `${HOST}:0`, '--disable-logging', '--wsgi-file', 'bench/apps/ws-echo.mjs'] },
   { name: 'ws-node-http', peer: true, args: ['bench/peers/ws-node-http.mjs', '--http', `${HOST}:0`] },
-  { name: 'uws', args: ['bench/peers/uws-ws.mjs', '--http', `${HOST}:0`], absent: () => (uwsDir() ? undefined : 'uWebSockets.js is not installed in bench/.peers (npm run bench:peers-install)') },
+  { name: 'uws', args: ['bench/peers/uws.mjs', '--http', `${HOST}:0`], absent: () => (uwsDir() ? undefined : 'uWebSockets.js is not installed in bench/.peers (npm run bench:peers-install)') },
 ];
 
 /** Starts a server pinned to cpu; resolves { child, port } once it says its socket is bound. */
@@ -65,7 +65,7 @@ async function round(server, seconds, cpus) {
   const { child, port } = await start(server, cpus[0]);
   try {
     // taskset execs the program: the pid spawned is the server's.
-    const [exe, argv] = pinned(cpus[1], process.execPath, [path.join(ROOT, 'bench/lib/websocket-client.mjs'), String(port), '/', String(CONNECTIONS), String(seconds), String(WARMUP_SECONDS), String(MESSAGE_BYTES), String(child.pid)]);
+    const [exe, argv] = pinned(cpus[1], process.execPath, [path.join(ROOT, 'bench/lib/websocket-client.mjs'), String(port), '/ws', String(CONNECTIONS), String(seconds), String(WARMUP_SECONDS), String(MESSAGE_BYTES), String(child.pid)]);
     const client = spawn(exe, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';

@@ -28,6 +28,8 @@ class Pending extends RequestEntry {
   readonly upgrade: { socket: Socket; head: Buffer } | undefined;
   ended = false;
   close = false;
+  /** Until the application takes an upgrade's connection: the client's end destroys it. */
+  onEnd: (() => void) | undefined;
 
   constructor(req: IncomingMessage, res: ServerResponse, body: BodyBuffer | undefined, varsCount: number, varsBytes: number, upgrade: { socket: Socket; head: Buffer } | undefined) {
     super(req.socket.remoteAddress ?? '', varsCount, varsBytes, req.method ?? 'GET', req.url ?? '/', `HTTP/${req.httpVersion}`, 0);
@@ -377,6 +379,13 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
       }
     });
     res.on('drain', () => handler.onDrain(id));
+    if (upgrade !== undefined) {
+      // node:http's sockets allow half-open connections, and a socket given up by its
+      // parser has nothing left that closes it at the client's end: until the
+      // application takes it, an end is the client gone.
+      p.onEnd = () => upgrade.socket.destroy();
+      upgrade.socket.once('end', p.onEnd);
+    }
     Reflect.apply(handler.onRequest, handler, args);
   }
 
@@ -385,6 +394,7 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
     const p = pending.get(id);
     if (p === undefined || p.upgrade === undefined || p.res.headersSent) return false;
     const { socket, head } = p.upgrade;
+    if (p.onEnd !== undefined) socket.off('end', p.onEnd);
     p.status = 101;
     p.close = false;
     finish(id, p);

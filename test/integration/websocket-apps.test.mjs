@@ -12,6 +12,7 @@ import { startCli } from '../lib/cli.mjs';
 import { rawRequest, request, responses } from '../lib/raw-client.mjs';
 import { parseResponses, req } from '../lib/http-wire.mjs';
 import { openWebSocket } from '../lib/websocket-clients.mjs';
+import { connect } from 'node:net';
 
 const T = { timeout: 60000 };
 const DIR = join(FIXTURES, 'websocket');
@@ -83,6 +84,21 @@ for (const backend of BACKENDS) {
       assert.equal(nokey.status, 400);
       assert.match(nokey.body.toString(), /Sec-WebSocket-Key/);
       await cli.waitStderr(/GET \/ws: 400 Bad Request: missing or unsupported Sec-WebSocket-Version \(13\)/);
+    });
+
+    test('the client goes away before the application takes the connection: handshake() rejects with TSGI_ERR_UPGRADE, the server serves on', T, async (t) => {
+      const cli = await start();
+      t.after(() => cli.kill());
+      const port = await cli.port;
+      const s = connect(port, '127.0.0.1', () => s.write(req('GET', '/late', [...HANDSHAKE, ['Sec-WebSocket-Version', '13']])));
+      s.on('error', () => {});
+      setTimeout(() => s.destroy(), 50);
+      await cli.waitStderr(/late handshake: TSGI_ERR_UPGRADE: tsgi\.upgrade\(\) during GET \/late: the client went away/);
+      assert.doesNotMatch(cli.stderrText(), /error in the application/);
+      const c = await openWebSocket(`ws://127.0.0.1:${port}/ws`);
+      assert.equal((await c.next()).data, 'hello -');
+      c.ws.close();
+      await c.closed;
     });
 
     test('--websocket-max-size 1 (KiB): a message of 1024 bytes is taken, one of 1025 closes the connection with 1009', T, async (t) => {
