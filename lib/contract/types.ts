@@ -1,4 +1,5 @@
 // The application contract: PEP 3333 carried over to TypeScript (docs/spec.md).
+import type { EventEmitter } from 'node:events';
 
 /** A body chunk. A string is sent as UTF-8. */
 export type Chunk = Uint8Array | string;
@@ -52,6 +53,22 @@ export interface Upgraded {
   head: Buffer;
 }
 
+/**
+ * The `ws` package's WebSocket, as far as tsgi's own types name it (so that an
+ * application's types need no @types/ws): cast to ws's WebSocket for the rest.
+ */
+export interface RawWebSocket extends EventEmitter {
+  readonly readyState: number;
+  readonly protocol: string;
+  readonly bufferedAmount: number;
+  send(data: string | Uint8Array | ArrayBuffer, options?: { binary?: boolean; compress?: boolean }, cb?: (err?: Error) => void): void;
+  close(code?: number, reason?: string | Buffer): void;
+  ping(data?: string | Uint8Array, mask?: boolean, cb?: (err: Error) => void): void;
+  terminate(): void;
+  pause(): void;
+  resume(): void;
+}
+
 /** A WebSocket accepted through tsgi.websocket (lib/contract/websocket.ts). */
 export interface WebSocketConnection extends AsyncIterable<string | Buffer> {
   /** The subprotocol chosen ('' for none). */
@@ -69,7 +86,7 @@ export interface WebSocketConnection extends AsyncIterable<string | Buffer> {
    */
   readonly closed: Promise<{ code: number; reason: string }>;
   /** The `ws` WebSocket underneath. */
-  readonly raw: import('ws').WebSocket;
+  readonly raw: RawWebSocket;
 }
 
 /** tsgi.websocket: on a request that offers a WebSocket upgrade. */
@@ -81,7 +98,7 @@ export interface WebSocketOffer {
    */
   handshake(options?: { protocol?: string }): Promise<WebSocketConnection>;
   /** The same handshake, giving the `ws` WebSocket itself (its events, for a library of its own). */
-  accept(options?: { protocol?: string }): Promise<import('ws').WebSocket>;
+  accept(options?: { protocol?: string }): Promise<RawWebSocket>;
 }
 
 export interface Environ {

@@ -9,7 +9,7 @@
 import { defineWebSocketHelper, WSContext, type WSReadyState } from 'hono/ws';
 import type { WebSocket } from 'ws';
 import { TsgiError } from '../base/errors.js';
-import type { Environ } from '../contract/types.js';
+import type { Environ, RawWebSocket } from '../contract/types.js';
 import { handshakeRefusal } from '../contract/websocket.js';
 
 /** The close event (Node has a global CloseEvent from 23 on): code, reason, wasClean. */
@@ -40,7 +40,7 @@ function arrayBufferOf(b: Buffer): ArrayBuffer {
   return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
 }
 
-export const upgradeWebSocket = defineWebSocketHelper<WebSocket>(async (c, events, options?: { onError?: (err: unknown) => void; protocol?: string }) => {
+export const upgradeWebSocket = defineWebSocketHelper<RawWebSocket>(async (c, events, options?: { onError?: (err: unknown) => void; protocol?: string }) => {
   if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') return undefined; // not a handshake: the next handler
   const offer = (c.env as Environ | undefined)?.['tsgi.websocket'];
   if (offer === undefined) {
@@ -52,11 +52,12 @@ export const upgradeWebSocket = defineWebSocketHelper<WebSocket>(async (c, event
   const report = options?.onError ?? ((err: unknown) => console.error(err));
   const url = c.req.url;
   offer.accept({ protocol: options?.protocol }).then(
-    (ws) => {
-      const ctx = new WSContext<WebSocket>({
+    (raw) => {
+      const ws = raw as unknown as WebSocket;
+      const ctx = new WSContext<RawWebSocket>({
         send: (data, opts) => ws.send(data, { compress: opts?.compress }),
         close: (code, reason) => ws.close(code, reason),
-        raw: ws,
+        raw,
         get readyState() {
           return ws.readyState as WSReadyState;
         },
