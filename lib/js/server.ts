@@ -173,6 +173,8 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
     return c;
   };
   const servers: NetServer[] = [];
+  /** Connections upgrade() gave the application: counted as upgraded, no longer as open. */
+  const handedOver = new WeakSet<Socket>();
   const listenerIndex = (socket: Socket): number => {
     const port = socket.localPort;
     for (let i = 0; i < servers.length; i++) {
@@ -200,7 +202,10 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
     if (counters) {
       server.on('connection', (socket: Socket) => {
         counters.connections++;
-        socket.once('close', () => counters.connections--);
+        // A connection handed to the application (upgrade()) left the count already.
+        socket.once('close', () => {
+          if (!handedOver.has(socket)) counters.connections--;
+        });
       });
     }
     server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
@@ -399,6 +404,8 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
     p.close = false;
     finish(id, p);
     p.res.detachSocket(socket);
+    handedOver.add(socket);
+    if (counters) counters.connections--;
     handler.onUpgrade(id, socket, head);
     return true;
   }

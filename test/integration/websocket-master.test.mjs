@@ -4,11 +4,11 @@
 // worker-reload-mercy, then closes them with 1001 and the worker exits before the
 // master's kill, while new connections reach the new worker. In one process, SIGTERM does
 // the same within reload-mercy for an application's own ws (node interface): tsgi writes
-// the close frame behind its frames.
+// the close frame behind its frames. One process counts them too, on both backends.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { FIXTURES } from '../lib/project.mjs';
+import { BACKENDS, FIXTURES } from '../lib/project.mjs';
 import { startCli } from '../lib/cli.mjs';
 import { killAll, readyMaster } from '../lib/master.mjs';
 import { get, parseMetrics, statsPort } from '../lib/ops.mjs';
@@ -83,3 +83,20 @@ test('one process, a ws application: SIGTERM gives its WebSocket reload-mercy, t
   const { code } = await cli.waitExit(5000);
   assert.equal(code, 0);
 });
+
+for (const backend of BACKENDS) {
+  test(`one process, ${backend} backend: /metrics counts an open WebSocket as such, not as an open connection`, T, async (t) => {
+    const cli = await startCli(['--backend', backend, '--http', '127.0.0.1:0', '--stats', '127.0.0.1:0', '--stats-http', '--wsgi-file', join(DIR, 'wsgi-app.mjs')]);
+    t.after(() => cli.kill());
+    const stats = await statsPort(cli);
+    const c = await openWebSocket(`ws://127.0.0.1:${await cli.port}/ws`);
+    await c.next();
+    const open = parseMetrics((await get(stats, '/metrics')).body);
+    assert.equal(open.get('tsgi_open_websockets{worker="1"}'), 1);
+    assert.equal(open.get('tsgi_open_connections{worker="1"}'), 0);
+    c.ws.close();
+    await c.closed;
+    await sleep(200);
+    assert.equal(parseMetrics((await get(stats, '/metrics')).body).get('tsgi_open_websockets{worker="1"}'), 0);
+  });
+}
