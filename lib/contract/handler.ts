@@ -48,8 +48,8 @@ export interface HandlerOptions {
   onException?: () => void;
   /** --forwarded-allow-ips: whose X-Forwarded-For/-Proto are believed (HTTP listeners). */
   forwarded?: ForwardedTrust;
-  /** --websocket-max-size: the largest message tsgi.websocket takes (bytes); larger closes with 1009. */
-  websocketMaxSize?: number;
+  /** --websocket-max-size in bytes: the largest message tsgi.websocket takes; larger closes with 1009. */
+  websocketMaxSize: number;
 }
 
 /** The environ's link to its exchange (for tsgi.signal). */
@@ -233,7 +233,7 @@ export class Handler {
       environ['tsgi.upgrade'] = () => ex.upgrade();
       const protocol = environ.HTTP_UPGRADE as string | undefined;
       if (protocol !== undefined && protocol.toLowerCase() === 'websocket') {
-        environ['tsgi.websocket'] = offerWebSocket(environ, this.options.websocketMaxSize ?? 1048576, this.upgraded);
+        environ['tsgi.websocket'] = offerWebSocket(environ, this.options.websocketMaxSize, this.upgraded);
       }
     }
     this.running = ex;
