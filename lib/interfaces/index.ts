@@ -80,7 +80,7 @@ const ADAPTERS: Record<InterfaceName, Adapter> = {
     refuse: (what) =>
       typeof what === 'function' || nodeFramework(what) !== undefined
         ? undefined
-        : `it is ${kind(what)}: expected a request listener (req, res), an Express, Koa or Fastify application${hasFetch(what) ? ': did you mean --interface fetch?' : ''}`,
+        : `it is ${kind(what)}: expected a request listener (req, res), an Express, Koa or Fastify application, or an http.Server${hasFetch(what) ? ': did you mean --interface fetch?' : ''}`,
     adapt: async (what) => (what instanceof HttpServer ? fromNodeServer(what) : fromNodeListener(await nodeListenerOf(what))),
   },
 };
@@ -105,7 +105,7 @@ export async function resolveInterface(what: unknown, name = 'auto', where = 'th
     if (found === undefined) {
       throw new TsgiError(
         'TSGI_ERR_INTERFACE',
-        `${where} is ${kind(what)}: expected a function (environ, startResponse), an object with a fetch(request) method, or an Express, Koa or Fastify application (choose with --interface)`,
+        `${where} is ${kind(what)}: expected a function (environ, startResponse), an object with a fetch(request) method, an Express, Koa or Fastify application, or an http.Server (choose with --interface)`,
       );
     }
     return { app: await ADAPTERS[found.name].adapt(what), name: found.name, description: `${found.name} (auto: ${found.why})` };
