@@ -24,6 +24,7 @@
         "native/server/output.cc",
         "native/server/log.cc",
         "native/server/closing.cc",
+        "native/server/upgrade.cc",
         "native/server/sys.cc"
       ],
       "include_dirs": [

@@ -12,7 +12,7 @@
 //                      (tsgi-native and node-http also select nginx-tsgi and nginx-node-http;
 //                      nginx-tsgi brings nginx-tsgi-http, nginx-uwsgi-floor and nginx-uwsgi)
 //   BENCH_TOOLS        comma list of load generators: autocannon,wrk (default both)
-//   BENCH_SCENARIOS    comma list: hello, post, stream, frameworks, nginx, peers, startup, memory (default: hello, and
+//   BENCH_SCENARIOS    comma list: hello, post, stream, frameworks, nginx, peers, startup, memory, websocket (default: hello, and
 //                      nginx when nginx is installed)
 //   BENCH_FRAMEWORKS_RUNS alternating rounds per pair in the frameworks scenario (default 3)
 //   BENCH_FRAMEWORKS_PROFILE comma list of frameworks servers to profile (node --cpu-prof) afterwards
@@ -20,6 +20,8 @@
 //   BENCH_MEMORY_IDLE, BENCH_MEMORY_WARM, BENCH_MEMORY_UPLOAD_MB, BENCH_MEMORY_SOAK: the memory
 //                      scenario's idle connections (10000), warm-up requests (20000), upload
 //                      size in MiB (1024) and soak requests (1000000)
+//   BENCH_WEBSOCKET_RUNS alternating rounds per server in the websocket scenario (default 3)
+//   BENCH_WEBSOCKET_SECONDS seconds of load per round in the websocket scenario (default 5)
 //   BENCH_PEERS_SECONDS seconds of wrk load per cell per server in the peers scenario (default 5)
 //   BENCH_NGINX_SECONDS seconds of load per tool per server in the nginx scenario (default 8)
 //   BENCH_NGINX_UPSTREAM unix (default) or tcp: how nginx reaches node:http
@@ -42,6 +44,7 @@ import { findUwsgiParams } from './lib/nginx.mjs';
 import { runPeers } from './lib/peers-scenario.mjs';
 import { runStartup } from './lib/startup-scenario.mjs';
 import { runMemory } from './lib/memory-scenario.mjs';
+import { runWebsocket } from './lib/websocket-scenario.mjs';
 import { fail, failures, fmtInt, fmtMs, fmtRatio, nginxCostRatios, note, printResults, ratiosFor, say, stolenCell, table, uwsgiCeiling, writeResults } from './lib/report.mjs';
 import { checkResponse, startServer, stopServer, uwsgiBin } from './lib/servers.mjs';
 import { CONTENTION_PCT, HOST, NGINX_SERVERS, NGINX_TARGET, RESULTS_DIR, ROOT, SCENARIOS, SERVERS, activeTools, nginxBin, nginxVer, secondsFor, serversFor, settings, usage, which, wrkPath } from './lib/settings.mjs';
@@ -201,6 +204,13 @@ async function main() {
       say('');
       say(`=== scenario memory: ${scenario.describe}`);
       scenarios.memory = await runMemory(peersContext(), settings.memory);
+      continue;
+    }
+    if (scenario.websocket) {
+      say('');
+      say(`=== scenario websocket: ${scenario.describe}; ${settings.websocketRuns} alternating rounds of ${settings.websocketSeconds} s`);
+      const sc = await runWebsocket(peersContext(), { cpus, seconds: settings.websocketSeconds, runs: settings.websocketRuns });
+      if (sc) scenarios.websocket = sc;
       continue;
     }
     if (scenario.frameworks) {

@@ -10,7 +10,7 @@ export type { Server, BoundAddress } from './backend/backend.js';
 export { loadApplication } from './load/loader.js';
 export { validate, checkEnviron } from './contract/validate.js';
 export { makeServer } from './make-server.js';
-export { fromNodeListener, nodeListenerOf } from './interfaces/node.js';
+export { fromNodeListener, fromNodeServer, nodeListenerOf } from './interfaces/node.js';
 export type { NodeListener } from './interfaces/node.js';
 export type { WsgirefServer } from './make-server.js';
 export { TsgiError, ErrorCodes } from './base/errors.js';

@@ -13,6 +13,7 @@ import { configOf } from './config/make-config.js';
 import type { Config } from './config/typed.js';
 import type { Application } from './contract/types.js';
 import { staticMapped } from './contract/static-map.js';
+import { upgradedMercyMs } from './contract/upgraded.js';
 import { ErrorLog } from './contract/wsgi-errors.js';
 import { resolveInterface } from './interfaces/index.js';
 import type { FetchApplication, FetchHandler } from './interfaces/fetch.js';
@@ -92,6 +93,7 @@ export async function serveConfig(app: Application, config: Config, place: Serve
     backend: backendName,
     serverName: hostname(),
     onException,
+    websocketMaxSize: config.websocketMaxSize * 1024,
     ...(config.forwardedAllowIps !== undefined ? { forwarded: ForwardedTrust.parse(config.forwardedAllowIps) } : {}),
     ...(errorLog !== undefined ? { errors: new ErrorLog(errorLog) } : {}),
     ...(errorLog === undefined && config.logEncoder === 'json' ? { logError: (m: string) => process.stderr.write(messageLine(m.replace(/\n$/, ''))) } : {}),
@@ -130,9 +132,9 @@ export async function serveConfig(app: Application, config: Config, place: Serve
     backend: backendName,
     address: bound[0]!,
     addresses: bound,
-    close: () => {
+    close: (upgradedMercy = upgradedMercyMs(config.reloadMercy)) => {
       queues?.stop();
-      return backend.close(true).then(vacuum);
+      return backend.close(true, upgradedMercy).then(vacuum);
     },
     destroy: () => {
       queues?.stop();

@@ -16,8 +16,9 @@
 namespace tsgi {
 
 // The contract's version, exported as the addon's abiVersion. 2: the addon requires
-// every settings key (native/server/settings.cc), and this file was made.
-constexpr uint32_t kWireVersion = 2;
+// every settings key (native/server/settings.cc), and this file was made. 3: upgrades
+// (kReqUpgrade, upgrade(id), the onUpgrade setting).
+constexpr uint32_t kWireVersion = 3;
 
 // Flags of send(id, head, body, flags).
 enum SendFlags : uint32_t {
@@ -43,6 +44,8 @@ enum RequestFlags : uint32_t {
   kReqBodyFile = 4,       // body is a file descriptor (an unlinked temporary file)
   kReqNewConnection = 8,  // the first request of its connection: the peer is given
   kReqUwsgi = 16,         // came over the uwsgi protocol: the pairs carry the front end's CGI
+  kReqUpgrade = 32,       // HTTP/1.1 offering to switch protocols (Upgrade, Connection: upgrade):
+                          // the application may take the connection with upgrade(id)
 };
 constexpr uint32_t kReqListenerShift = 8;
 
@@ -66,6 +69,14 @@ constexpr uint64_t kSlotBits = 20;
 // Every string is the request's bytes read as latin-1. The two tables are lib's alone:
 // the addon receives them as settings and names their entries by index.
 constexpr size_t kFixedArgs = 11;
+
+// upgrade(id) -> true when the hand-off of request id's connection has begun (false: the
+// request is gone, or it offered no upgrade). The server reads no more HTTP from it;
+// once its output is out it stops watching it, duplicates its descriptor, closes its
+// own (no shutdown, nothing written), ends the request (logged with status 101), and
+// calls onUpgrade(id, fd, head): fd, the duplicate, now the application's; head, a
+// Buffer of the bytes read past the request (the new protocol's first bytes). A
+// connection lost before that gets onAbort(id) instead.
 
 // onLog(id, status, bodyBytes, headerCount, headerBytes, micros, requests, varsCount,
 // varsBytes) -> the log line (latin-1): the "onLog" setting, when it is a function.

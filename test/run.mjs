@@ -111,6 +111,8 @@ const ASAN_SUITES = [
   'test/integration/proxy-protocol.test.mjs',
   'test/integration/logging.test.mjs',
   'test/integration/ops-metrics.test.mjs',
+  'test/integration/websocket-node.test.mjs',
+  'test/integration/websocket-master.test.mjs',
 ];
 if (only.length === 0 || only.includes('asan')) {
   console.log('== the addon under AddressSanitizer and UndefinedBehaviorSanitizer: ' + ASAN_SUITES.join(', '));

@@ -93,6 +93,11 @@ export const SCENARIOS = {
     memory: true,
     describe: 'RSS growth: 10,000 idle keep-alive connections (tsgi-native, tsgi-js, node:http), a 1 GiB upload, a 1,000,000-request soak',
   },
+  // WebSocket echo over 100 connections: bench/lib/websocket-scenario.mjs.
+  websocket: {
+    websocket: true,
+    describe: 'WebSocket echo of 32-byte messages over 100 connections: tsgi (ws through the node interface, tsgi.websocket; native and js) vs ws on node:http and uWebSockets.js',
+  },
   // tsgi against other runtimes' fast servers, cell by cell: bench/lib/peers-scenario.mjs.
   peers: {
     peers: true,
@@ -196,6 +201,8 @@ export const settings = {
     uploadMiB: intEnv('BENCH_MEMORY_UPLOAD_MB', 1024),
     soak: intEnv('BENCH_MEMORY_SOAK', 1000000),
   },
+  websocketRuns: intEnv('BENCH_WEBSOCKET_RUNS', 3),
+  websocketSeconds: intEnv('BENCH_WEBSOCKET_SECONDS', 5),
   frameworksProfile: (process.env.BENCH_FRAMEWORKS_PROFILE ?? '').split(',').filter(Boolean),
   peersSeconds: intEnv('BENCH_PEERS_SECONDS', 5),
   tools: listEnv('BENCH_TOOLS', ['autocannon', 'wrk'], ['autocannon', 'wrk']),

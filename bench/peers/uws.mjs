@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The uWebSockets.js peer of the "peers" scenario: the routes of bench/apps/peers.ts,
 // answering the same bodies with the same Content-Type, on uWebSockets.js as installed
-// by bench/install-peers.mjs (bench/.peers/node_modules/@trufflesuite/uws-js-unofficial).
+// by bench/install-peers.mjs (bench/.peers/node_modules/@trufflesuite/uws-js-unofficial);
+// and the websocket scenario's: /ws echoes every WebSocket message.
 //
 //   node bench/peers/uws.mjs --http 127.0.0.1:0
 //
@@ -64,6 +65,12 @@ const app = uWS
     setTimeout(() => {
       if (!aborted) send(res, 'text/plain', HELLO);
     }, 10);
+  })
+  .ws('/ws', {
+    compression: uWS.DISABLED,
+    maxPayloadLength: 1024 * 1024,
+    idleTimeout: 0,
+    message: (ws, message, isBinary) => ws.send(message, isBinary),
   })
   .any('/*', (res) => {
     res.cork(() => res.writeStatus('404 Not Found').end());

@@ -30,6 +30,8 @@ export interface NativeServerOptions {
   onRequest: (...args: unknown[]) => void;
   onDrain: (id: number) => void;
   onAbort: (id: number) => void;
+  /** A connection handed over (upgrade(id)): its duplicated descriptor and the bytes read past the request. */
+  onUpgrade: (id: number, fd: number, head: Buffer) => void;
   onClose: () => void;
   /** A custom request log: the line for a request (lib/logging/log-format.ts); null: the built-in line. */
   onLog: ((id: number, status: number, bodyBytes: number, headerCount: number, headerBytes: number, micros: number, requests: number, varsCount: number, varsBytes: number) => string) | null;
@@ -51,10 +53,14 @@ export interface NativeServer {
   listenFd(fd: number, protocol: number): number;
   noteException(): void;
   send(id: number, head: string | undefined, body: unknown, flags: number): number;
+  /** Hands request id's connection over (native/wire.h): onUpgrade follows. */
+  upgrade(id: number): boolean;
+  /** The upgraded connections open now: the scoreboard's gauge (nothing without one). */
+  setUpgraded(count: number): void;
   /** acceptWaiting: the sockets close for good: take the connections waiting first (Server::Close). */
   close(acceptWaiting?: boolean): void;
   destroy(): void;
-  stats(): { requests: number; connections: number; refused: number; aborted: number; acceptErrors: number; pooledRequests: number };
+  stats(): { requests: number; connections: number; refused: number; aborted: number; upgraded: number; acceptErrors: number; pooledRequests: number };
   setRequestCounter(total: number): void;
 }
 
@@ -84,6 +90,8 @@ export interface ScoreboardSlot {
   connections: number;
   /** Requests whose client went away before their response was complete. */
   aborted: number;
+  /** Connections upgraded (WebSockets) the application holds now. */
+  upgraded: number;
   /** Requests answered, by status class: [1xx, 2xx, 3xx, 4xx, 5xx]. */
   codes: number[];
   /** Requests answered, by duration: one count per bucket of lib/backend/counters.ts DURATION_BOUNDS, then one over the last; not cumulative. */

@@ -5,7 +5,7 @@
 // WIRE_VERSION. The pure-JS backend speaks the same contract to the same Handler.
 
 /** The contract's version (native/wire.h kWireVersion): raise both on any change. */
-export const WIRE_VERSION = 2;
+export const WIRE_VERSION = 3;
 
 // send() flags.
 export const SEND_CHUNKED = 1;
@@ -25,6 +25,7 @@ export const REQ_HTTP10 = 2;
 export const REQ_BODY_FILE = 4;
 export const REQ_NEW_CONNECTION = 8;
 export const REQ_UWSGI = 16;
+export const REQ_UPGRADE = 32;
 export const REQ_LISTENER_SHIFT = 8;
 
 // What a listener speaks: the last argument of listen(), listenUnix() and listenFd().

@@ -22,8 +22,12 @@ export interface Server {
   /** The first bound address. */
   readonly address: BoundAddress;
   readonly addresses: readonly BoundAddress[];
-  /** Stops accepting, lets requests in progress finish, then resolves. */
-  close(): Promise<void>;
+  /**
+   * Stops accepting, lets requests in progress finish, then resolves; the WebSockets and
+   * other upgraded connections get upgradedMercyMs (default: reload-mercy less 1.5 s), then
+   * a close with 1001.
+   */
+  close(upgradedMercyMs?: number): Promise<void>;
   /** Closes every connection now; requests in progress are aborted. */
   destroy(): void;
 }
@@ -32,8 +36,13 @@ export interface Server {
 export interface Backend {
   listen(host: string, port: number, backlog: number, protocol: SocketProtocol): Promise<[string, number, 'IPv4' | 'IPv6']>;
   listenUnix(path: string, backlog: number, protocol: SocketProtocol): Promise<void>;
-  /** last: the sockets close for good (no other process accepts on them after). */
-  close(last?: boolean): Promise<void>;
+  /**
+   * last: the sockets close for good (no other process accepts on them after).
+   * upgradedMercyMs: how long the connections the application took (WebSockets) are
+   * given to end before they are told to go away (lib/contract/upgraded.ts).
+   */
+  close(last?: boolean, upgradedMercyMs?: number): Promise<void>;
+  /** Closes every connection now, the upgraded ones too. */
   destroy(): void;
 }
 

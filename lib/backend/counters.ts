@@ -15,7 +15,7 @@ export const REFUSAL_CODES = ['400', '408', '413', '431', '500', '501', '505', '
 
 export type Counters = Pick<
   ScoreboardSlot,
-  'requests' | 'tx' | 'exceptions' | 'runningTime' | 'acceptErrors' | 'inProgress' | 'connections' | 'aborted' | 'codes' | 'durations' | 'refusals'
+  'requests' | 'tx' | 'exceptions' | 'runningTime' | 'acceptErrors' | 'inProgress' | 'connections' | 'aborted' | 'upgraded' | 'codes' | 'durations' | 'refusals'
 >;
 
 /** Counters of the js backend's own, in the scoreboard's shape (it has no scoreboard). */
@@ -29,6 +29,7 @@ export function newCounters(): Counters {
     inProgress: 0,
     connections: 0,
     aborted: 0,
+    upgraded: 0,
     codes: [0, 0, 0, 0, 0],
     durations: new Array<number>(DURATION_BOUNDS.length + 1).fill(0),
     refusals: new Array<number>(REFUSAL_CODES.length).fill(0),

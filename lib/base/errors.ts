@@ -29,6 +29,8 @@ export const ErrorCodes = {
   TSGI_ERR_NATIVE_VERSION: 'the native addon found speaks another version of the wire contract than this lib/ (built from other sources)',
   TSGI_ERR_NATIVE_SETTINGS: 'the native Server was given settings without a key it requires, or of the wrong type (raised by the addon)',
   TSGI_ERR_NODE_DESTROYED: 'a node interface application destroyed its response before it was complete',
+  TSGI_ERR_UPGRADE: 'tsgi.upgrade() cannot take the connection: the request offered no upgrade, the response has begun, it was called twice, or the client went away',
+  TSGI_ERR_WEBSOCKET_HANDSHAKE: "a WebSocket handshake was refused (not GET, no Upgrade: websocket, a bad Sec-WebSocket-Key or -Version): the client gets 400",
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -416,6 +416,17 @@ const TABLE = [
     obeyedIn: 'native/server/reading.cc Server::Process, native/server/reading.cc SinkData',
   },
   {
+    name: 'websocket-max-size',
+    aliases: ['websockets-max-size'],
+    type: 'int',
+    default: 1024,
+    min: 1,
+    max: 1048576,
+    help: "The largest WebSocket message tsgi.websocket and tsgi/hono's upgradeWebSocket take, in KiB as uWSGI counts it (default 1024: 1 MiB); a larger one closes the connection with 1009. An application's own ws server sets its own (maxPayload).",
+    verdict: 'implemented',
+    obeyedIn: 'lib/contract/websocket.ts offerWebSocket',
+  },
+  {
     name: 'http-timeout',
     type: 'int',
     default: 60,

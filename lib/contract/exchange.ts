@@ -5,7 +5,7 @@ import { TsgiError } from '../base/errors.js';
 import type { Handler } from './handler.js';
 import { HOP_BY_HOP, STATUS, VALIDATED_HEADERS, checkHeader } from './response-rules.js';
 import { Input } from './input.js';
-import type { Chunk, Environ, Headers, StartResponse, Write } from './types.js';
+import type { Chunk, Environ, Headers, StartResponse, Upgraded, Write } from './types.js';
 import { REQ_HTTP10, SEND_ABORT, SEND_ADD_LENGTH, SEND_BACKPRESSURE, SEND_CHUNKED, SEND_CLOSE, SEND_END } from '../addon/wire.js';
 
 const FLUSH_AT = 65536;
@@ -56,6 +56,11 @@ export class Exchange {
   private wakePull: (() => void) | undefined;
   private controller: AbortController | undefined;
   private readonly startResponse: StartResponse;
+  /** tsgi.upgrade() was called: no response is owed, the connection goes to the application. */
+  upgrading = false;
+  /** The connection, once handed over (destroyed if the application fails). */
+  private upgradedSocket: Upgraded['socket'] | undefined;
+  private failed = false;
 
   constructor(
     private readonly handler: Handler,
@@ -94,7 +99,32 @@ export class Exchange {
     this.consume(result);
   }
 
+  /** tsgi.upgrade(): the connection, once the server has handed it over. */
+  upgrade(): Promise<Upgraded> {
+    const refuse = (why: string) => Promise.reject(new TsgiError('TSGI_ERR_UPGRADE', `tsgi.upgrade() during ${this.environ.REQUEST_METHOD} ${this.environ.REQUEST_URI}: ${why}`));
+    if (this.upgrading) return refuse('it was called twice');
+    if (this.status !== undefined) return refuse('start_response was called: the response has begun');
+    if (this.finished || this.aborted) return refuse('the client went away');
+    this.upgrading = true;
+    return new Promise((resolve, reject) => {
+      this.handler.awaitUpgrade(this.id, this.environ['tsgi.websocket'] !== undefined, (u) => {
+        if (u === undefined) {
+          reject(new TsgiError('TSGI_ERR_UPGRADE', `tsgi.upgrade() during ${this.environ.REQUEST_METHOD} ${this.environ.REQUEST_URI}: the client went away`));
+        } else if (this.failed) {
+          u.socket.destroy();
+        } else {
+          this.upgradedSocket = u.socket;
+          resolve(u);
+        }
+      });
+      if (!this.handler.transport.upgrade(this.id)) this.handler.onUpgrade(this.id, undefined, undefined);
+    });
+  }
+
   private start(status: string, headers: Headers, excInfo?: unknown): Write {
+    if (this.upgrading) {
+      throw new TsgiError('TSGI_ERR_UPGRADE', 'start_response was called after tsgi.upgrade(): the connection is the application\'s');
+    }
     if (this.status !== undefined && excInfo === undefined) {
       throw new TsgiError('TSGI_ERR_START_RESPONSE_TWICE', 'start_response was called a second time without excInfo');
     }
@@ -185,6 +215,13 @@ export class Exchange {
   }
 
   private consume(result: unknown): void {
+    if (this.upgrading && !this.aborted) {
+      // The connection is the application's: its body (normally empty) is not sent.
+      this.body = result;
+      this.finished = true;
+      this.done();
+      return;
+    }
     if (this.aborted) {
       this.body = result;
       this.closeBody();
@@ -402,11 +439,27 @@ export class Exchange {
   private fail(err: unknown): void {
     if (this.finished || this.aborted) return;
     const e = this.environ;
+    if (!this.headersSent && !this.upgrading && err instanceof TsgiError && err.code === 'TSGI_ERR_WEBSOCKET_HANDSHAKE') {
+      // A refused handshake is an ordinary answer: 400, and the connection stays.
+      this.handler.logError(`tsgi: ${e.REQUEST_METHOD} ${e.REQUEST_URI}: 400 Bad Request: ${err.message}`);
+      this.finished = true;
+      this.headersSent = true;
+      this.handler.transport.send(this.id, '400 Bad Request\r\nContent-Type: text/plain\r\n', `Bad Request: ${err.message}\n`, SEND_ADD_LENGTH | SEND_END);
+      this.done();
+      return;
+    }
     const detail = err instanceof Error ? (err.stack ?? String(err)) : String(err);
     this.handler.logError(`tsgi: error in the application during ${e.REQUEST_METHOD} ${e.REQUEST_URI}:\n${detail}`);
     this.handler.options.onException?.();
     this.finished = true;
     this.chunks = [];
+    if (this.upgrading) {
+      // No response to fail: the connection the application took is closed.
+      this.failed = true;
+      this.upgradedSocket?.destroy();
+      this.done();
+      return;
+    }
     if (!this.headersSent) {
       this.headersSent = true;
       this.handler.transport.send(

@@ -8,8 +8,10 @@ import { fileWrapper } from './file-wrapper.js';
 import { Input } from './input.js';
 import { Exchange } from './exchange.js';
 import { PendingTable } from './pending.js';
-import { FIXED_ARGS, KEYS, METHODS, REQ_HTTP10, REQ_LISTENER_SHIFT, REQ_NEW_CONNECTION, REQ_UWSGI, SLOT_BITS } from '../addon/wire.js';
-import type { Application, Chunk, Environ } from './types.js';
+import { FIXED_ARGS, KEYS, METHODS, REQ_HTTP10, REQ_LISTENER_SHIFT, REQ_NEW_CONNECTION, REQ_UPGRADE, REQ_UWSGI, SLOT_BITS } from '../addon/wire.js';
+import type { Application, Chunk, Environ, Upgraded } from './types.js';
+import { UpgradedConnections } from './upgraded.js';
+import { offerWebSocket } from './websocket.js';
 
 /** What a backend provides: one call that writes part or all of a response. */
 export interface Transport {
@@ -19,6 +21,11 @@ export interface Transport {
    * connection is gone.
    */
   send(id: number, head: string | undefined, body: Chunk | Chunk[] | undefined, flags: number): number;
+  /**
+   * Hands request id's connection to the application (tsgi.upgrade()): false when it
+   * cannot (the request is gone). Handler.onUpgrade follows, at once or later.
+   */
+  upgrade(id: number): boolean;
 }
 
 export interface HandlerOptions {
@@ -41,6 +48,8 @@ export interface HandlerOptions {
   onException?: () => void;
   /** --forwarded-allow-ips: whose X-Forwarded-For/-Proto are believed (HTTP listeners). */
   forwarded?: ForwardedTrust;
+  /** --websocket-max-size in bytes: the largest message tsgi.websocket takes; larger closes with 1009. */
+  websocketMaxSize: number;
 }
 
 /** The environ's link to its exchange (for tsgi.signal). */
@@ -100,6 +109,11 @@ export class EnvironObject {
   }
 }
 
+/** Whether the application took request environ's connection (tsgi.upgrade()): no response is owed. */
+export function upgradeTaken(environ: Environ): boolean {
+  return (environ as unknown as EnvironObject)[kExchange]?.upgrading === true;
+}
+
 const WSGI_VERSION: [1, 0] = Object.freeze([1, 0]) as unknown as [1, 0];
 // A request id is serial * 2^SLOT_BITS + the connection's slot. Ids pass 2^31 early, so
 // they are doubles: `id % 2^SLOT_BITS` would be a floating-point remainder (a call),
@@ -110,6 +124,10 @@ const SLOT_MASK = 2 ** SLOT_BITS - 1;
 
 export class Handler {
   readonly pending = new PendingTable<Exchange>();
+  /** The connections upgraded (tsgi.upgrade()) and still open: counted, and closed at a graceful stop. */
+  readonly upgraded = new UpgradedConnections();
+  /** Exchanges whose tsgi.upgrade() waits for the backend's onUpgrade, by id. */
+  private readonly upgradeWaits = new Map<number, { websocket: boolean; then: (u: Upgraded | undefined) => void }>();
   /** Requests begun, for max-requests. */
   started = 0;
   readonly errors: ErrorLog;
@@ -211,6 +229,13 @@ export class Handler {
     if (this.started === this.options.maxRequests) this.options.onMaxRequests?.();
     const ex = new Exchange(this, id, flags, environ, input);
     (environ as unknown as EnvironObject)[kExchange] = ex;
+    if (flags & REQ_UPGRADE) {
+      environ['tsgi.upgrade'] = () => ex.upgrade();
+      const protocol = environ.HTTP_UPGRADE as string | undefined;
+      if (protocol !== undefined && protocol.toLowerCase() === 'websocket') {
+        environ['tsgi.websocket'] = offerWebSocket(environ, this.options.websocketMaxSize, this.upgraded);
+      }
+    }
     this.running = ex;
     try {
       ex.run();
@@ -234,6 +259,34 @@ export class Handler {
 
   onAbort(id: number): void {
     this.pending.get(id)?.abort();
+    if (this.upgradeWaits.size > 0) this.onUpgrade(id, undefined, undefined);
+  }
+
+  /**
+   * Exchange.upgrade(): then is called with the connection, or undefined when it is gone.
+   * websocket: the request offered a WebSocket (a graceful stop closes it with 1001).
+   */
+  awaitUpgrade(id: number, websocket: boolean, then: (u: Upgraded | undefined) => void): void {
+    this.upgradeWaits.set(id, { websocket, then });
+  }
+
+  /**
+   * The backend handed request id's connection over (socket undefined: it is gone). A
+   * socket nobody waits for (the request ended meanwhile) is closed.
+   */
+  onUpgrade(id: number, socket: Upgraded['socket'] | undefined, head: Buffer | undefined): void {
+    const wait = this.upgradeWaits.get(id);
+    if (wait === undefined) {
+      socket?.destroy();
+      return;
+    }
+    this.upgradeWaits.delete(id);
+    if (socket === undefined) {
+      wait.then(undefined);
+      return;
+    }
+    this.upgraded.add(socket, wait.websocket);
+    wait.then({ socket, head: head ?? Buffer.alloc(0) });
   }
 }
 

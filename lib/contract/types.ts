@@ -1,4 +1,5 @@
 // The application contract: PEP 3333 carried over to TypeScript (docs/spec.md).
+import type { EventEmitter } from 'node:events';
 
 /** A body chunk. A string is sent as UTF-8. */
 export type Chunk = Uint8Array | string;
@@ -43,6 +44,63 @@ export type FileLike =
   | { fd: number; close?: () => unknown }
   | { read(size: number): Uint8Array | string; close?: () => unknown };
 
+/**
+ * What tsgi.upgrade() resolves to: the connection, now the application's (a real
+ * net.Socket), and the bytes the server read past the request (the new protocol's first).
+ */
+export interface Upgraded {
+  socket: import('node:net').Socket;
+  head: Buffer;
+}
+
+/**
+ * The `ws` package's WebSocket, as far as tsgi's own types name it (so that an
+ * application's types need no @types/ws): cast to ws's WebSocket for the rest.
+ */
+export interface RawWebSocket extends EventEmitter {
+  readonly readyState: number;
+  readonly protocol: string;
+  readonly bufferedAmount: number;
+  send(data: string | Uint8Array | ArrayBuffer, options?: { binary?: boolean; compress?: boolean }, cb?: (err?: Error) => void): void;
+  close(code?: number, reason?: string | Buffer): void;
+  ping(data?: string | Uint8Array, mask?: boolean, cb?: (err: Error) => void): void;
+  terminate(): void;
+  pause(): void;
+  resume(): void;
+}
+
+/** A WebSocket accepted through tsgi.websocket (lib/contract/websocket.ts). */
+export interface WebSocketConnection extends AsyncIterable<string | Buffer> {
+  /** The subprotocol chosen ('' for none). */
+  readonly protocol: string;
+  /** The next message (a string for a text frame, a Buffer for a binary one); undefined once closed. */
+  receive(): Promise<string | Buffer | undefined>;
+  /** Sends a message: a string as a text frame, bytes as a binary one. Resolves at once, or once the socket drained when much waits in it; never rejects. */
+  send(data: string | Uint8Array): Promise<void>;
+  /** Starts the closing handshake (code 1000 by default). */
+  close(code?: number, reason?: string): void;
+  /**
+   * Resolves when the connection is closed, with the close code and reason received, or
+   * the code tsgi closed with for the client's protocol error (1002, 1007, 1009: the
+   * reason is the error), or 1006 when the connection ended without a close frame.
+   */
+  readonly closed: Promise<{ code: number; reason: string }>;
+  /** The `ws` WebSocket underneath. */
+  readonly raw: RawWebSocket;
+}
+
+/** tsgi.websocket: on a request that offers a WebSocket upgrade. */
+export interface WebSocketOffer {
+  /**
+   * Completes the handshake (101) and takes the connection. protocol: the subprotocol to
+   * accept, one the client offered (by default the first it offered, as `ws` chooses). Throws TSGI_ERR_WEBSOCKET_HANDSHAKE for a request
+   * that is no valid handshake (the client then gets 400, unless the application answers).
+   */
+  handshake(options?: { protocol?: string }): Promise<WebSocketConnection>;
+  /** The same handshake, giving the `ws` WebSocket itself (its events, for a library of its own). */
+  accept(options?: { protocol?: string }): Promise<RawWebSocket>;
+}
+
 export interface Environ {
   REQUEST_METHOD: string;
   SCRIPT_NAME: string;
@@ -66,6 +124,15 @@ export interface Environ {
   'wsgi.file_wrapper': FileWrapper;
   /** Fires when the client goes away before the response is complete. */
   'tsgi.signal': AbortSignal;
+  /**
+   * On a request that offers to switch protocols (HTTP/1.1, Upgrade and Connection:
+   * upgrade) over HTTP: takes the connection. The application then calls no
+   * start_response and returns an empty body; the server reads and writes nothing more
+   * on the connection.
+   */
+  'tsgi.upgrade'?: () => Promise<Upgraded>;
+  /** On a request that offers a WebSocket (Upgrade: websocket): the handshake, uWSGI's way. */
+  'tsgi.websocket'?: WebSocketOffer;
   [key: string]: unknown;
 }
 

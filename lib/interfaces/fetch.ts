@@ -14,6 +14,7 @@ import { STATUS_CODES } from 'node:http';
 import { TsgiError } from '../base/errors.js';
 import type { Application, Body, Environ, Headers as HeaderList, StartResponse } from '../contract/types.js';
 import { NULL_BODY } from '../contract/exchange.js';
+import { upgradeTaken } from '../contract/handler.js';
 import { HOP_BY_HOP } from '../contract/response-rules.js';
 import { BadTarget, LazyRequest, requestUrl } from './fetch-request.js';
 import { installLightResponse, lightState, type LightState } from './fetch-response.js';
@@ -142,6 +143,9 @@ function lightHeaders(state: LightState): HeaderList {
 
 /** Writes a Response through start_response and gives its body. */
 export function respond(res: unknown, startResponse: StartResponse, environ: Environ): Body | Promise<Body> {
+  // The application took the connection (a WebSocket, upgradeWebSocket): its Response
+  // (a 101) is no answer to send.
+  if (environ['tsgi.upgrade'] !== undefined && upgradeTaken(environ)) return EMPTY;
   const light = lightState(res);
   if (light !== undefined) {
     // Status, headers and body as the application gave them: no Response, no stream.

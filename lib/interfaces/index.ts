@@ -6,8 +6,11 @@
 //   node   a node:http request listener (req, res): Express, Koa, Fastify (node.ts)
 //   auto   fetch for anything with a fetch method; node for an Express or connect app
 //          (a function with handle() and listen()), a Koa application (callback()) or a
-//          Fastify instance (routing and ready()); wsgi for any other function. A plain
+//          Fastify instance (routing and ready()), or an http.Server (its 'request' and
+//          'upgrade' listeners: ws, Socket.IO); wsgi for any other function. A plain
 //          (req, res) listener is a function like a WSGI one: it needs --interface node.
+import { createRequire } from 'node:module';
+import type { Server as HttpServer } from 'node:http';
 import { TsgiError } from '../base/errors.js';
 import type { Application } from '../contract/types.js';
 import type { FetchApplication, FetchHandler } from './fetch.js';
@@ -34,9 +37,21 @@ function hasFetch(what: unknown): what is FetchApplication {
   return (typeof what === 'object' || typeof what === 'function') && what !== null && typeof (what as FetchApplication).fetch === 'function';
 }
 
+/**
+ * Whether what is an http.Server. node:http is required only for an object with a
+ * listen() method (an application that exports a server has loaded node:http already),
+ * so that tsgi loads no node:http for an application that does not use it.
+ */
+function isHttpServer(what: unknown): what is HttpServer {
+  if (what === null || typeof what !== 'object' || typeof (what as { listen?: unknown }).listen !== 'function') return false;
+  const { Server } = createRequire(import.meta.url)('node:http') as typeof import('node:http');
+  return what instanceof Server;
+}
+
 /** What a node:http framework exports: an Express (connect) app, a Koa application, a Fastify instance. */
 function nodeFramework(what: unknown): string | undefined {
   if (what === null || (typeof what !== 'object' && typeof what !== 'function')) return undefined;
+  if (isHttpServer(what)) return 'an http.Server';
   const w = what as Record<string, unknown>;
   if (typeof what === 'function' && typeof w.handle === 'function' && typeof w.listen === 'function') return 'an Express or connect application';
   if (typeof what === 'object' && typeof w.routing === 'function' && typeof w.ready === 'function') return 'a Fastify instance';
@@ -79,10 +94,10 @@ const ADAPTERS: Record<InterfaceName, Adapter> = {
     refuse: (what) =>
       typeof what === 'function' || nodeFramework(what) !== undefined
         ? undefined
-        : `it is ${kind(what)}: expected a request listener (req, res), an Express, Koa or Fastify application${hasFetch(what) ? ': did you mean --interface fetch?' : ''}`,
+        : `it is ${kind(what)}: expected a request listener (req, res), an Express, Koa or Fastify application, or an http.Server${hasFetch(what) ? ': did you mean --interface fetch?' : ''}`,
     adapt: async (what) => {
-      const { fromNodeListener, nodeListenerOf } = await import('./node.js');
-      return fromNodeListener(await nodeListenerOf(what));
+      const { fromNodeListener, fromNodeServer, nodeListenerOf } = await import('./node.js');
+      return isHttpServer(what) ? fromNodeServer(what) : fromNodeListener(await nodeListenerOf(what));
     },
   },
 };
@@ -107,7 +122,7 @@ export async function resolveInterface(what: unknown, name = 'auto', where = 'th
     if (found === undefined) {
       throw new TsgiError(
         'TSGI_ERR_INTERFACE',
-        `${where} is ${kind(what)}: expected a function (environ, startResponse), an object with a fetch(request) method, or an Express, Koa or Fastify application (choose with --interface)`,
+        `${where} is ${kind(what)}: expected a function (environ, startResponse), an object with a fetch(request) method, an Express, Koa or Fastify application, or an http.Server (choose with --interface)`,
       );
     }
     return { app: await ADAPTERS[found.name].adapt(what), name: found.name, description: `${found.name} (auto: ${found.why})` };

@@ -5,7 +5,7 @@
 // stand-in socket (node-socket.ts), so the frameworks' own prototypes, body parsers,
 // pipe(), events and backpressure work as on node:http; tsgi frames and sends the
 // response, and every backend, master mode, harakiri, logging and stats work unchanged.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import { TsgiError } from '../base/errors.js';
 import type { Application, Body, Chunk, Environ, StartResponse } from '../contract/types.js';
 import { makeRequest } from './node-request.js';
@@ -46,6 +46,32 @@ export function fromNodeListener(listener: NodeListener): Application {
       return whole;
     }
     return ex as unknown as Body;
+  };
+}
+
+/**
+ * The tsgi Application that serves an http.Server the application made and did not
+ * listen on (`export default http.createServer(app)`, with `ws` or Socket.IO attached):
+ * its 'request' listeners get every request, as listen() would have them; a request
+ * offering an upgrade (a WebSocket handshake) goes to its 'upgrade' listeners, when it
+ * has any, as node:http emits it: (req, socket, head), socket the connection's own
+ * net.Socket, now the application's (tsgi.upgrade()), head the bytes read past the request.
+ * Without an 'upgrade' listener an upgrade is an ordinary request, as on node:http.
+ */
+export function fromNodeServer(server: HttpServer): Application {
+  const requests = fromNodeListener((req, res) => server.emit('request', req, res));
+  return (environ: Environ, startResponse: StartResponse): Body | Promise<Body> => {
+    const take = environ['tsgi.upgrade'];
+    if (take === undefined || server.listenerCount('upgrade') === 0) return requests(environ, startResponse);
+    take().then(
+      ({ socket, head }) => {
+        const req = makeRequest(socket as unknown as NodeSocket, environ);
+        (req as IncomingMessage & { upgrade: boolean }).upgrade = true;
+        server.emit('upgrade', req, socket, head);
+      },
+      () => {}, // the client went away before the hand-off: nobody to tell
+    );
+    return [];
   };
 }
 

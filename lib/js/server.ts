@@ -1,12 +1,12 @@
 // The pure-JS backend, on node:http: what wsgiref.simple_server is to Python. Same
 // Handler, same environ, same options where node:http allows; docs/spec.md lists
 // where it cannot behave as the native server does.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, ServerResponse, type IncomingMessage } from 'node:http';
 import { writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import type { Handler } from '../contract/handler.js';
-import { REQ_BODY_FILE, REQ_HTTP10, REQ_KEEP_ALIVE, REQ_LISTENER_SHIFT, REQ_NEW_CONNECTION, SEND_ABORT, SEND_ADD_LENGTH, SEND_CLOSE, SEND_END } from '../addon/wire.js';
+import { REQ_BODY_FILE, REQ_HTTP10, REQ_KEEP_ALIVE, REQ_LISTENER_SHIFT, REQ_NEW_CONNECTION, REQ_UPGRADE, SEND_ABORT, SEND_ADD_LENGTH, SEND_CLOSE, SEND_END } from '../addon/wire.js';
 import { formatRefusal, refusalResponse, RequestEntry } from '../protocol/request-log.js';
 import { customRequestLine, entryLine, logFilter, logsAny } from '../logging/log-format.js';
 import type { Backend } from '../backend/backend.js';
@@ -24,14 +24,21 @@ class Pending extends RequestEntry {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly body: BodyBuffer | undefined;
+  /** An upgrade offered: node:http's socket and the bytes it read past the head ('upgrade'). */
+  readonly upgrade: { socket: Socket; head: Buffer } | undefined;
   ended = false;
   close = false;
+  /** Until the application takes an upgrade's connection: the client's end destroys it. */
+  onEnd: (() => void) | undefined;
 
-  constructor(req: IncomingMessage, res: ServerResponse, body: BodyBuffer | undefined, varsCount: number, varsBytes: number) {
+  constructor(req: IncomingMessage, res: ServerResponse, body: BodyBuffer | undefined, varsCount: number, varsBytes: number, upgrade: { socket: Socket; head: Buffer } | undefined) {
     super(req.socket.remoteAddress ?? '', varsCount, varsBytes, req.method ?? 'GET', req.url ?? '/', `HTTP/${req.httpVersion}`, 0);
     this.req = req;
     this.res = res;
     this.body = body;
+    this.upgrade = upgrade;
+    // node:http gave up the connection: a refused upgrade's response is its last.
+    if (upgrade !== undefined) this.close = true;
   }
 }
 
@@ -166,6 +173,8 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
     return c;
   };
   const servers: NetServer[] = [];
+  /** Connections upgrade() gave the application: counted as upgraded, no longer as open. */
+  const handedOver = new WeakSet<Socket>();
   const listenerIndex = (socket: Socket): number => {
     const port = socket.localPort;
     for (let i = 0; i < servers.length; i++) {
@@ -193,7 +202,10 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
     if (counters) {
       server.on('connection', (socket: Socket) => {
         counters.connections++;
-        socket.once('close', () => counters.connections--);
+        // A connection handed to the application (upgrade()) left the count already.
+        socket.once('close', () => {
+          if (!handedOver.has(socket)) counters.connections--;
+        });
       });
     }
     server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
@@ -218,6 +230,16 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
       }
       const [status, why] = clientErrorRefusal(err, connections.get(socket)?.inBody === true, judgeTarget);
       refuse(socket, status, why);
+    });
+    // An offer to switch protocols (Upgrade, Connection: upgrade): node:http hands the
+    // connection over here, detached from its parser. It is a request like any other,
+    // answered on a ServerResponse of its own unless the application takes the
+    // connection (tsgi.upgrade(): upgrade() below); the answer then closes it.
+    server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      const res = new ServerResponse(req);
+      res.shouldKeepAlive = false;
+      res.assignSocket(socket);
+      accept(req, res, req.httpVersion === '1.1' ? { socket, head } : undefined);
     });
     // CONNECT: node:http hands it over here, detached from its parser. tsgi tunnels
     // nothing: refused as the native server refuses it.
@@ -265,7 +287,7 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
   };
   const makeListener = (protocol: string, unix: boolean): NetServer => (protocol === 'uwsgi' ? makeUwsgiServer(unix) : makeServer());
 
-  function accept(req: IncomingMessage, res: ServerResponse): void {
+  function accept(req: IncomingMessage, res: ServerResponse, upgrade?: { socket: Socket; head: Buffer }): void {
     const id = nextId++;
     // What node:http leaves to its user, judged in the native parser's order.
     const target = splitTarget(req.method ?? 'GET', req.url ?? '');
@@ -278,6 +300,11 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
     const chunked = req.headers['transfer-encoding'] !== undefined;
     if (limitPost > 0 && declared !== undefined && Number(declared) > limitPost) {
       refuseRequest(req, [413, 'body over limit-post']);
+      return;
+    }
+    if (upgrade !== undefined) {
+      // node:http reads no body of an upgrade: what follows the head is the new protocol's.
+      dispatchUpgrade(req, res, id, target as RequestTarget, upgrade);
       return;
     }
     if (chunked) connectionOf(req.socket).inBody = true;
@@ -312,43 +339,75 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
       else dispatch();
     });
     const dispatch = () => {
-      const conn = connectionOf(req.socket);
-      conn.busy = true;
       const hasBody = declared !== undefined || chunked;
       let flags = (req as unknown as { shouldKeepAlive?: boolean }).shouldKeepAlive !== false ? REQ_KEEP_ALIVE : 0;
-      flags |= listenerIndex(req.socket) << REQ_LISTENER_SHIFT;
-      if (req.httpVersion === '1.0') flags |= REQ_HTTP10;
       if (buffer !== undefined && buffer.fd >= 0) flags |= REQ_BODY_FILE;
-      const args = requestArguments(id, flags, buffer?.take(), req, target as RequestTarget, hasBody ? String(buffer?.size ?? 0) : undefined);
-      let varsCount = 13;
-      let varsBytes = 0;
-      for (let i = 11; i < args.length; i += 2) {
-        varsCount++;
-        varsBytes += 4 + (args[i] as string).length + (args[i + 1] as string).length;
-      }
-      for (let i = 3; i < 11; i++) varsBytes += typeof args[i] === 'string' ? (args[i] as string).length : 0;
-      const p = new Pending(req, res, buffer, varsCount, varsBytes + 4 * 13 + 150 + serverName.length);
-      pending.set(id, p);
-      requests++;
-      if (counters) {
-        counters.requests++;
-        counters.inProgress++;
-      }
-      res.on('close', () => {
-        if (!p.ended) {
-          p.ended = true;
-          if (counters) {
-            counters.aborted++;
-            counters.inProgress--;
-          }
-          pending.delete(id);
-          handler.onAbort(id);
-          p.body?.close();
-        }
-      });
-      res.on('drain', () => handler.onDrain(id));
-      Reflect.apply(handler.onRequest, handler, args);
+      start(req, res, id, flags, buffer, target as RequestTarget, hasBody ? String(buffer?.size ?? 0) : undefined, undefined);
     };
+  }
+
+  function dispatchUpgrade(req: IncomingMessage, res: ServerResponse, id: number, target: RequestTarget, upgrade: { socket: Socket; head: Buffer }): void {
+    start(req, res, id, REQ_UPGRADE, undefined, target, undefined, upgrade);
+  }
+
+  /** A request whose head and body are in: to the application (onRequest's arguments, as the native server makes them). */
+  function start(req: IncomingMessage, res: ServerResponse, id: number, flags: number, buffer: BodyBuffer | undefined, target: RequestTarget, contentLength: string | undefined, upgrade: { socket: Socket; head: Buffer } | undefined): void {
+    const conn = connectionOf(req.socket);
+    conn.busy = true;
+    flags |= listenerIndex(req.socket) << REQ_LISTENER_SHIFT;
+    if (req.httpVersion === '1.0') flags |= REQ_HTTP10;
+    const args = requestArguments(id, flags, buffer?.take(), req, target, contentLength);
+    let varsCount = 13;
+    let varsBytes = 0;
+    for (let i = 11; i < args.length; i += 2) {
+      varsCount++;
+      varsBytes += 4 + (args[i] as string).length + (args[i + 1] as string).length;
+    }
+    for (let i = 3; i < 11; i++) varsBytes += typeof args[i] === 'string' ? (args[i] as string).length : 0;
+    const p = new Pending(req, res, buffer, varsCount, varsBytes + 4 * 13 + 150 + serverName.length, upgrade);
+    pending.set(id, p);
+    requests++;
+    if (counters) {
+      counters.requests++;
+      counters.inProgress++;
+    }
+    res.on('close', () => {
+      if (!p.ended) {
+        p.ended = true;
+        if (counters) {
+          counters.aborted++;
+          counters.inProgress--;
+        }
+        pending.delete(id);
+        handler.onAbort(id);
+        p.body?.close();
+      }
+    });
+    res.on('drain', () => handler.onDrain(id));
+    if (upgrade !== undefined) {
+      // node:http's sockets allow half-open connections, and a socket given up by its
+      // parser has nothing left that closes it at the client's end: until the
+      // application takes it, an end is the client gone.
+      p.onEnd = () => upgrade.socket.destroy();
+      upgrade.socket.once('end', p.onEnd);
+    }
+    Reflect.apply(handler.onRequest, handler, args);
+  }
+
+  /** tsgi.upgrade(): the connection node:http gave up goes to the application, logged as answered with 101. */
+  function upgrade(id: number): boolean {
+    const p = pending.get(id);
+    if (p === undefined || p.upgrade === undefined || p.res.headersSent) return false;
+    const { socket, head } = p.upgrade;
+    if (p.onEnd !== undefined) socket.off('end', p.onEnd);
+    p.status = 101;
+    p.close = false;
+    finish(id, p);
+    p.res.detachSocket(socket);
+    handedOver.add(socket);
+    if (counters) counters.connections--;
+    handler.onUpgrade(id, socket, head);
+    return true;
   }
 
   function send(id: number, head: string | undefined, body: Chunk | Chunk[] | undefined, flags: number): number {
@@ -435,7 +494,8 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
     }
   }
 
-  handler.transport = { send };
+  handler.transport = { send, upgrade };
+  if (counters) handler.upgraded.onCount = (n) => (counters.upgraded = n);
   let closed: Promise<void> | undefined;
   return {
     listen(host, port, backlog, protocol) {
@@ -467,7 +527,7 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
         });
       });
     },
-    close() {
+    close(_last, upgradedMercyMs = 0) {
       stopping = true;
       if (closed === undefined) {
         closed = Promise.all(
@@ -484,9 +544,10 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
         // request in progress ends with its response.
         for (const conn of uwsgiConnections) conn.closeIdle();
       }
-      return closed;
+      return Promise.all([closed, handler.upgraded.drain(upgradedMercyMs)]).then(() => undefined);
     },
     destroy() {
+      handler.upgraded.destroy();
       for (const conn of uwsgiConnections) conn.destroy();
       for (const server of servers) {
         if ('closeAllConnections' in server) (server as ReturnType<typeof createServer>).closeAllConnections();

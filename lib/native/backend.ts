@@ -23,6 +23,7 @@ export function nativeBackend(handler: Handler, config: Config, slot?: WorkerSlo
   const closed = new Promise<void>((r) => (resolveClosed = r));
   const native: NativeServer = new binding.Server(nativeSettings(config, { handler, slot, logFd, onClose: () => resolveClosed() }));
   handler.transport = native;
+  handler.upgraded.onCount = (n) => native.setUpgraded(n);
   let closing = false;
   const tcpListeners: { name: string; fd: number }[] = [];
   return {
@@ -44,16 +45,17 @@ export function nativeBackend(handler: Handler, config: Config, slot?: WorkerSlo
     noteException() {
       native.noteException();
     },
-    close(last = false) {
+    close(last = false, upgradedMercyMs = 0) {
       if (!closing) {
         closing = true;
         native.close(last);
       }
-      return closed;
+      return Promise.all([closed, handler.upgraded.drain(upgradedMercyMs)]).then(() => undefined);
     },
     destroy() {
       closing = true;
       native.destroy();
+      handler.upgraded.destroy();
     },
   };
 }

@@ -2,6 +2,7 @@
 // the configuration and this server's place in the process: the one function that
 // writes that object, so that each setting the C++ obeys has one road to it and its
 // value (or its default) comes from the option table alone.
+import { Socket } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { KEYS, METHODS } from '../addon/wire.js';
 import type { Handler } from '../contract/handler.js';
@@ -50,6 +51,7 @@ export function nativeSettings(config: Config, place: NativePlace): NativeServer
     onRequest: handler.onRequest.bind(handler) as (...args: unknown[]) => void,
     onDrain: (id) => handler.onDrain(id),
     onAbort: (id) => handler.onAbort(id),
+    onUpgrade: (id, fd, head) => handler.onUpgrade(id, new Socket({ fd, readable: true, writable: true, allowHalfOpen: true }), head),
     onClose: place.onClose,
     // No scoreboard: -1, slot 0 of 0.
     scoreboardFd: slot?.scoreboardFd ?? -1,

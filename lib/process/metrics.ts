@@ -98,6 +98,7 @@ export function metricsText(input: MetricsInput): string {
   }
 
   perWorker('tsgi_open_connections', 'gauge', 'Client connections open.', (c) => c.connections);
+  perWorker('tsgi_open_websockets', 'gauge', 'Connections upgraded (WebSockets) the application holds; not among the connections open.', (c) => c.upgraded);
   perWorker('tsgi_accept_errors_total', 'counter', 'Connections refused, and accept() calls failed, for want of file descriptors or the like.', (c) => c.acceptErrors);
   p.family('tsgi_worker_rss_bytes', 'gauge', 'Resident memory of the worker process.');
   for (const w of workers) p.sample('tsgi_worker_rss_bytes', { worker: String(w.id) }, w.rss);

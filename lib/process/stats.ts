@@ -52,7 +52,7 @@ export function statsDocument(input: StatsInput): Record<string, unknown> {
     .sort((a, b) => a.id - b.id)
     .map((w) => {
       const s = w.cores[0]!;
-      const sum = (f: 'requests' | 'exceptions' | 'tx' | 'runningTime' | 'acceptErrors') => w.cores.reduce((n, c) => n + c[f], 0);
+      const sum = (f: 'requests' | 'exceptions' | 'tx' | 'runningTime' | 'acceptErrors' | 'upgraded') => w.cores.reduce((n, c) => n + c[f], 0);
       const requests = sum('requests');
       const mem = memory(w.pid);
       const delta = requests - (input.previous.get(w.id) ?? 0);
@@ -70,6 +70,8 @@ export function statsDocument(input: StatsInput): Record<string, unknown> {
         // tsgi's own (uWSGI has none): connections refused, and accept() calls failed,
         // because the worker ran out of file descriptors or the like.
         accept_errors: sum('acceptErrors'),
+        // tsgi's own too: the connections upgraded (WebSockets) the application holds.
+        websockets: sum('upgraded'),
         signals: 0,
         signal_queue: 0,
         status: w.stopping ? 'cheap' : busy ? 'busy' : 'idle',

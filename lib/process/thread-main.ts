@@ -18,7 +18,7 @@ if (typeof loaded === 'string') {
   const backend = startCore(spec, core, loaded, () => post({ type: 'max-requests' }));
   port.on('message', (m: ToCore) => {
     if (m.type === 'stop') {
-      void backend.close(m.last === true).then(() => {
+      void backend.close(m.last === true, m.upgradedMercyMs).then(() => {
         port.close();
         process.exit(0); // in a worker_thread, this ends the thread only
       });

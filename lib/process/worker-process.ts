@@ -33,7 +33,7 @@ export function howExited(code: number | null, signal: NodeJS.Signals | null): s
 export function stopWorker(w: Worker, mercySeconds: number, last: boolean, log: (line: string) => void): void {
   if (w.stopping && w.killTimer) return;
   w.stopping = true;
-  const message: ToWorker = { type: 'stop', last };
+  const message: ToWorker = { type: 'stop', last, mercy: mercySeconds };
   // A worker on its way out (recycling, or a load that failed) may close its channel
   // between the check and the write: then SIGTERM says the same.
   if (w.child.connected) {

@@ -18,6 +18,7 @@ import type { SocketProtocol } from '../backend/backend.js';
 import { loadBinding } from '../addon/binding.js';
 import type { Config } from '../config/typed.js';
 import { staticMapped } from '../contract/static-map.js';
+import { upgradedMercyMs } from '../contract/upgraded.js';
 import { openLogs } from '../logging/log-files.js';
 import { messageLine, setMessageEncoder } from '../logging/log-format.js';
 
@@ -37,15 +38,19 @@ export interface WorkerSpec {
 }
 
 /** Messages between master and worker over the IPC channel. */
-/** stop's last: the master is stopping, and the sockets close for good. */
-export type ToWorker = { type: 'stop'; last?: boolean } | { type: 'quit' };
+/**
+ * stop's last: the master is stopping, and the sockets close for good; mercy: the
+ * seconds the master gives the worker before it kills it (reload-mercy or
+ * worker-reload-mercy), in which its WebSockets end.
+ */
+export type ToWorker = { type: 'stop'; last?: boolean; mercy?: number } | { type: 'quit' };
 export type ToMaster =
   | { type: 'ready'; millis: number; file: string; callable: string; interface: string }
   | { type: 'load-error'; message: string }
   | { type: 'recycle'; reason: string };
 
 /** Messages between a worker's main thread and its other cores. */
-export type ToCore = { type: 'stop'; last?: boolean };
+export type ToCore = { type: 'stop'; last?: boolean; upgradedMercyMs: number };
 export type FromCore = { type: 'ready' } | { type: 'load-error'; message: string } | { type: 'max-requests' };
 
 const THREAD_ENTRY = join(fileURLToPath(import.meta.url), '..', 'thread-main.js');
@@ -87,6 +92,7 @@ export function startCore(spec: WorkerSpec, core: number, loaded: ServedApplicat
     onException: () => backend?.noteException(),
     ...(config.logEncoder === 'json' ? { logError: (m: string) => process.stderr.write(messageLine(m.replace(/\n$/, ''))) } : {}),
     maxRequests: config.maxRequests,
+    websocketMaxSize: config.websocketMaxSize * 1024,
     ...(config.forwardedAllowIps !== undefined ? { forwarded: ForwardedTrust.parse(config.forwardedAllowIps) } : {}),
     onMaxRequests: () => {
       void backend!.close();
@@ -128,7 +134,7 @@ export async function runWorker(given: WorkerSpec): Promise<void> {
   let stopping = false;
   const others: Thread[] = [];
   let backend: NativeBackend | undefined;
-  const stop = (reason?: string, last = false) => {
+  const stop = (reason?: string, last = false, mercy = config.workerReloadMercy) => {
     if (stopping) return;
     stopping = true;
     if (reason !== undefined) send({ type: 'recycle', reason });
@@ -137,10 +143,10 @@ export async function runWorker(given: WorkerSpec): Promise<void> {
     // descriptor is one that was accepted from (native/server/closing.cc Server::Close). Not so
     // on a reload or a recycle: the other workers accept what waits.
     if (last) for (const s of spec.sockets) loadBinding().closeFd(s.fd);
-    const message: ToCore = { type: 'stop', last };
+    const message: ToCore = { type: 'stop', last, upgradedMercyMs: upgradedMercyMs(mercy) };
     for (const t of others) t.postMessage(message);
     const exited = others.map((t) => new Promise<void>((resolve) => t.once('exit', () => resolve())));
-    void Promise.all([backend!.close(last), ...exited]).then(() => {
+    void Promise.all([backend!.close(last, message.upgradedMercyMs), ...exited]).then(() => {
       process.disconnect?.();
       process.exit(0);
     });
@@ -185,7 +191,7 @@ export async function runWorker(given: WorkerSpec): Promise<void> {
   }
 
   process.on('message', (m: ToWorker) => {
-    if (m.type === 'stop') stop(undefined, m.last === true);
+    if (m.type === 'stop') stop(undefined, m.last === true, m.mercy);
     else if (m.type === 'quit') process.exit(0);
   });
   // The master owns the signals: a worker ignores the terminal's ^C (the master

@@ -80,7 +80,7 @@ const char* const kFields[] = {"pid",         "status",        "requests",      
                                "tx",          "exceptions",    "avgRt",         "lastSpawn",
                                "respawnCount", "harakiriCount", "rss",          "vsz",
                                "deltaRequests", "runningTime", "acceptErrors", "rssPid",
-                               "inProgress",  "connections",   "aborted"};
+                               "inProgress",  "connections",   "aborted",       "upgraded"};
 constexpr size_t kFieldCount = sizeof kFields / sizeof kFields[0];
 
 std::atomic<uint64_t>* Field(ScoreboardSlot* s, size_t f) {
@@ -90,7 +90,7 @@ std::atomic<uint64_t>* Field(ScoreboardSlot* s, size_t f) {
                                      &s->harakiri_count, &s->rss,      &s->vsz,
                                      &s->delta_requests, &s->running_time, &s->accept_errors,
                                      &s->rss_pid,   &s->in_progress,  &s->connections,
-                                     &s->aborted};
+                                     &s->aborted,   &s->upgraded};
   return fields[f];
 }
 

@@ -77,7 +77,10 @@ struct ScoreboardSlot {
   std::atomic<uint64_t> codes[kStatusClasses];
   std::atomic<uint64_t> durations[kDurationBuckets];
   std::atomic<uint64_t> refusals[kRefusalKinds];
-  uint64_t reserved[3];
+  // A gauge: the connections upgraded (WebSockets) that the application holds, written
+  // by JavaScript as each opens and closes (Server::SetUpgraded).
+  std::atomic<uint64_t> upgraded;
+  uint64_t reserved[2];
   // The oldest request in progress's method and URI ("GET /slow?x=1", cut to fit), for
   // the harakiri line. Plain bytes: a reader may see it half rewritten, which a log
   // line can bear; request_start, written after it, says whether it is current.

@@ -225,9 +225,9 @@ bool ParseTransferEncoding(const unsigned char* p, const unsigned char* end, TeS
   }
 }
 
-// Scans a Connection value for the "close" and "keep-alive" options.
+// Scans a Connection value for the "close", "keep-alive" and "upgrade" options.
 void ParseConnection(const unsigned char* p, const unsigned char* end, bool* close,
-                     bool* keep_alive) {
+                     bool* keep_alive, bool* upgrade) {
   while (p < end) {
     while (p < end && (IsWs(*p) || *p == ',')) ++p;
     const unsigned char* tok = p;
@@ -237,6 +237,7 @@ void ParseConnection(const unsigned char* p, const unsigned char* end, bool* clo
     const size_t n = static_cast<size_t>(tend - tok);
     if (BytesEqualLowerCi(tok, n, TSGI_LIT("close"))) *close = true;
     else if (BytesEqualLowerCi(tok, n, TSGI_LIT("keep-alive"))) *keep_alive = true;
+    else if (BytesEqualLowerCi(tok, n, TSGI_LIT("upgrade"))) *upgrade = true;
   }
 }
 
@@ -317,6 +318,7 @@ ssize_t ParseRequestHead(const char* buf, size_t len, size_t max_head,
   out->content_length = 0;
   out->keep_alive = true;
   out->expect_continue = false;
+  out->upgrade = false;
   out->has_host = false;
   out->host = StrView{};
   out->method = StrView{};
@@ -394,6 +396,8 @@ ssize_t ParseRequestHead(const char* buf, size_t len, size_t max_head,
   bool have_cl = false;
   bool conn_close = false;
   bool conn_keep_alive = false;
+  bool conn_upgrade = false;
+  bool has_upgrade = false;
   TeState te;
   size_t n = 0;
 
@@ -448,9 +452,14 @@ ssize_t ParseRequestHead(const char* buf, size_t len, size_t max_head,
           out->expect_continue = true;
         }
         break;
+      case 7:
+        if (TokenEqualsLower(name, name_len, TSGI_LIT("upgrade")) && vend != value) {
+          has_upgrade = true;
+        }
+        break;
       case 10:
         if (TokenEqualsLower(name, name_len, TSGI_LIT("connection"))) {
-          ParseConnection(value, vend, &conn_close, &conn_keep_alive);
+          ParseConnection(value, vend, &conn_close, &conn_keep_alive, &conn_upgrade);
         }
         break;
       case 14:
@@ -486,6 +495,9 @@ ssize_t ParseRequestHead(const char* buf, size_t len, size_t max_head,
   } else if (have_cl) {
     out->framing = BodyFraming::kContentLength;
   }
+  // RFC 9110 §7.8: an Upgrade field is an offer only when Connection names it; an
+  // HTTP/1.0 request cannot switch (the server's 101 would be HTTP/1.1).
+  out->upgrade = has_upgrade && conn_upgrade && out->minor_version == 1;
   if (out->minor_version == 1) {
     out->keep_alive = !conn_close;
   } else {

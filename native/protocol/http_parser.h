@@ -104,6 +104,9 @@ struct HttpRequestHead {
   uint64_t content_length = 0;  // valid when framing == kContentLength
   bool keep_alive = true;       // from the version and the Connection header
   bool expect_continue = false; // "Expect: 100-continue" was sent
+  bool upgrade = false;         // HTTP/1.1 with a non-empty Upgrade field that Connection
+                                // names ("Connection: upgrade"): the client offers to
+                                // switch protocols (RFC 9110 §7.8)
   bool has_host = false;        // a (single) Host header was present
   StrView host;                 // its value
 };

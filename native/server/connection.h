@@ -79,6 +79,8 @@ struct Connection {
   bool close_after_response = false;  // the head went out with "Connection: close"
   bool refused = false;  // answered before its request was read whole
   bool output_blocked = false;  // pipelined requests wait: over kHighWater of output is queued
+  bool upgrade_offered = false;  // the request in progress offered an upgrade (kReqUpgrade)
+  bool upgrading = false;  // upgrade(id) was called: handed to JavaScript once the output is out
   std::string inbuf;         // an unfinished head or body, copied aside
   std::string out;           // corked output
   size_t inflight = 0;       // bytes handed to uv_write and not yet written

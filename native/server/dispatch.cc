@@ -72,6 +72,7 @@ void Server::BeginDispatch(Connection* c, StrView method, StrView uri) {
   c->resp_body_bytes = 0;
   c->chunked_response = false;
   c->close_after_response = false;
+  c->upgrade_offered = false;
   requests_++;
   total_requests_++;
 }
@@ -115,6 +116,8 @@ void Server::Dispatch(Connection* c, const HttpRequestHead& head, const char* bo
   uint32_t flags = c->listener_index << kReqListenerShift;
   if (rs->keep_alive) flags |= kReqKeepAlive;
   if (rs->http10) flags |= kReqHttp10;
+  c->upgrade_offered = head.upgrade;
+  if (head.upgrade) flags |= kReqUpgrade;
   napi_create_double(env, c->id, &argv[0]);
   uint64_t content_length = 0;
   const bool has_body = head.framing != BodyFraming::kNone;

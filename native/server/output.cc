@@ -116,6 +116,10 @@ void Server::AfterOutput(Connection* c) {
     if (c->state == Connection::State::kIdle && !c->close_after) ScheduleResume(c);
   }
   if (c->inflight != 0 || !c->out.empty()) return;
+  if (c->upgrading) {
+    ScheduleResume(c);  // the output is out: the hand-off, on the next loop turn
+    return;
+  }
   if (c->close_after && c->state != Connection::State::kDispatched) {
     if (c->protocol == kProtocolUwsgi && !c->refused && c->inbuf.empty() &&
         c->state == Connection::State::kIdle) {

@@ -303,6 +303,10 @@ void Server::OnResume(uv_idle_t* idle) {
   BatchScope batch(s);
   for (Connection* c : list) {
     c->resume_pending = false;
+    if (c->upgrading) {
+      s->HandOff(c);
+      continue;
+    }
     if (c->state == Connection::State::kIdle && !c->close_after) s->ProcessInbuf(c);
   }
 }

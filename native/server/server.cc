@@ -16,6 +16,8 @@ Napi::Function Server::Init(Napi::Env env) {
                          InstanceMethod("listenFd", &Server::ListenFd),
                          InstanceMethod("noteException", &Server::NoteException),
                          InstanceMethod("send", &Server::Send),
+                         InstanceMethod("upgrade", &Server::Upgrade),
+                         InstanceMethod("setUpgraded", &Server::SetUpgraded),
                          InstanceMethod("close", &Server::Close),
                          InstanceMethod("destroy", &Server::Destroy),
                          InstanceMethod("stats", &Server::Stats),
@@ -39,6 +41,7 @@ Server::Server(const Napi::CallbackInfo& info)
   const Napi::Function on_request = settings.Function("onRequest");
   const Napi::Function on_drain = settings.Function("onDrain");
   const Napi::Function on_abort = settings.Function("onAbort");
+  const Napi::Function on_upgrade = settings.Function("onUpgrade");
   const Napi::Function on_close = settings.Function("onClose");
   // onLog: a custom request log line (lib/logging/log-format.ts), or null for the built-in one.
   const Napi::Value on_log = settings.FunctionOrNull("onLog");
@@ -58,6 +61,7 @@ Server::Server(const Napi::CallbackInfo& info)
   napi_create_reference(env_, on_request, 1, &on_request_);
   napi_create_reference(env_, on_drain, 1, &on_drain_);
   napi_create_reference(env_, on_abort, 1, &on_abort_);
+  napi_create_reference(env_, on_upgrade, 1, &on_upgrade_);
   napi_create_reference(env_, on_close, 1, &on_close_);
   if (on_log.IsFunction()) napi_create_reference(env_, on_log, 1, &on_log_);
   for (size_t i = 0; i < keys.size(); i++) {
@@ -107,6 +111,7 @@ Server::~Server() {
   if (on_request_) napi_delete_reference(env_, on_request_);
   if (on_drain_) napi_delete_reference(env_, on_drain_);
   if (on_abort_) napi_delete_reference(env_, on_abort_);
+  if (on_upgrade_) napi_delete_reference(env_, on_upgrade_);
   if (on_log_) napi_delete_reference(env_, on_log_);
   if (on_close_) napi_delete_reference(env_, on_close_);
   if (async_context_) napi_async_destroy(env_, async_context_);
@@ -202,6 +207,7 @@ Napi::Value Server::Stats(const Napi::CallbackInfo& info) {
   o.Set("connections", Napi::Number::New(env, static_cast<double>(conn_count_)));
   o.Set("refused", Napi::Number::New(env, static_cast<double>(refused_)));
   o.Set("aborted", Napi::Number::New(env, static_cast<double>(aborted_)));
+  o.Set("upgraded", Napi::Number::New(env, static_cast<double>(upgraded_)));
   o.Set("acceptErrors", Napi::Number::New(env, static_cast<double>(accept_errors_)));
   o.Set("pooledRequests", Napi::Number::New(env, static_cast<double>(request_pool_.size())));
   return o;

@@ -108,6 +108,13 @@ class Server : public Napi::ObjectWrap<Server> {
   void EndRequest(Connection* c, bool close);
   void RecordRequest(const Connection* c, uint64_t rt_us);
 
+  // upgrade.cc — an upgraded connection handed to JavaScript (native/wire.h upgrade()).
+  Napi::Value Upgrade(const Napi::CallbackInfo& info);
+  // setUpgraded(count): the upgraded connections open, for the scoreboard's gauge.
+  Napi::Value SetUpgraded(const Napi::CallbackInfo& info);
+  // Hands c over once its output is out (else AfterOutput asks again).
+  void HandOff(Connection* c);
+
   // output.cc — cork, write, backpressure.
   static void OnWrite(uv_write_t* req, int status);
   // Starts or stops reading from c: it reads unless it holds more pipelined bytes than
@@ -150,6 +157,7 @@ class Server : public Napi::ObjectWrap<Server> {
   napi_ref on_request_ = nullptr;
   napi_ref on_drain_ = nullptr;
   napi_ref on_abort_ = nullptr;
+  napi_ref on_upgrade_ = nullptr;
   napi_ref on_log_ = nullptr;  // a custom request log (lib/logging/log-format.ts): returns the line
   napi_ref on_close_ = nullptr;
   napi_async_context async_context_ = nullptr;
@@ -203,6 +211,7 @@ class Server : public Napi::ObjectWrap<Server> {
   uint64_t total_requests_ = 0;  // the count of every worker, when a master keeps one
   uint64_t refused_ = 0;
   uint64_t aborted_ = 0;
+  uint64_t upgraded_ = 0;  // connections handed to JavaScript (stats: "upgraded")
   uint64_t accept_errors_ = 0;  // connections refused, and accept() calls failed
   // A descriptor held in reserve, to be closed when the process runs out so that the
   // connections waiting can be accepted and closed (RefuseWaiting); -1 when spent.

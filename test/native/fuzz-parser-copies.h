@@ -67,6 +67,7 @@ void CheckHead(const HttpRequestHead& h, const char* buf, size_t rc) {
 
   int hosts = 0;
   bool cl_seen = false, te_seen = false, close = false, ka = false, expect = false;
+  bool conn_upgrade = false, upgrade_field = false;
   std::vector<std::string> codings;
   for (size_t i = 0; i < h.num_headers; ++i) {
     const auto& f = h.headers[i];
@@ -106,7 +107,10 @@ void CheckHead(const HttpRequestHead& h, const char* buf, size_t rc) {
       for (const auto& e : SplitList(Lower(f.value))) {
         if (e == "close") close = true;
         if (e == "keep-alive") ka = true;
+        if (e == "upgrade") conn_upgrade = true;
       }
+    } else if (name == "upgrade") {
+      if (f.value.len > 0) upgrade_field = true;
     } else if (name == "expect") {
       if (Lower(f.value) == "100-continue") expect = true;
     }
@@ -116,6 +120,7 @@ void CheckHead(const HttpRequestHead& h, const char* buf, size_t rc) {
   if (h.minor_version == 1) FCHECK(h.has_host, 0);
   FCHECK(h.expect_continue == expect, 0);
   FCHECK(h.keep_alive == (h.minor_version == 1 ? !close : (ka && !close)), 0);
+  FCHECK(h.upgrade == (conn_upgrade && upgrade_field && h.minor_version == 1), 0);
   FCHECK(!(cl_seen && te_seen), 0);
   if (te_seen) {
     FCHECK(h.framing == BodyFraming::kChunked && h.minor_version == 1, 0);

@@ -25,6 +25,7 @@ struct HeadResult {
   uint64_t content_length = 0;
   bool keep_alive = false;
   bool expect_continue = false;
+  bool upgrade = false;
   bool has_host = false;
   std::string host;
   std::string path, query, authority;
@@ -38,7 +39,7 @@ struct HeadResult {
     return method == o.method && target == o.target && minor_version == o.minor_version &&
            headers == o.headers && framing == o.framing &&
            content_length == o.content_length && keep_alive == o.keep_alive &&
-           expect_continue == o.expect_continue && has_host == o.has_host && host == o.host &&
+           expect_continue == o.expect_continue && upgrade == o.upgrade && has_host == o.has_host && host == o.host &&
            path == o.path && query == o.query && has_query == o.has_query &&
            authority == o.authority;
   }
@@ -55,7 +56,7 @@ struct HeadResult {
        << " target=" << Printable(target, 60) << " minor=" << minor_version
        << " headers=" << headers.size() << " framing=" << static_cast<int>(framing)
        << " cl=" << content_length << " keep_alive=" << keep_alive
-       << " expect=" << expect_continue << " host=" << (has_host ? Printable(host) : "(none)")
+       << " expect=" << expect_continue << " upgrade=" << upgrade << " host=" << (has_host ? Printable(host) : "(none)")
        << " authority=" << Printable(authority);
     return ss.str();
   }
@@ -119,6 +120,7 @@ HeadResult ParseHead(const std::string& input, size_t n, size_t max_head) {
   r.content_length = h.content_length;
   r.keep_alive = h.keep_alive;
   r.expect_continue = h.expect_continue;
+  r.upgrade = h.upgrade;
   r.has_host = h.has_host;
   if (h.has_host) r.host.assign(h.host.data, h.host.len);
   r.path.assign(h.path.data, h.path.len);

@@ -120,6 +120,8 @@ void RunValid(const std::string& input, const Json& exp, std::vector<std::string
   FAIL_IF(!f || f->b != w.keep_alive, "keep_alive %d", w.keep_alive);
   f = exp.Get("expect_continue");
   FAIL_IF(!f || f->b != w.expect_continue, "expect_continue %d", w.expect_continue);
+  f = exp.Get("upgrade");
+  FAIL_IF(!f || f->b != w.upgrade, "upgrade %d", w.upgrade);
   f = exp.Get("host");
   FAIL_IF(!f, "json: no host");
   FAIL_IF((f->kind == Json::kNull) == w.has_host || (w.has_host && w.host != f->str),

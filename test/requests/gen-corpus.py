@@ -50,7 +50,8 @@ invalid = {}
 
 def V(name, request_line, headers, *, method, target, minor=1, framing="none",
       content_length=0, keep_alive=True, expect_continue=False, host=None,
-      authority="", body=b"", wire_body=b"", extra=b"", prefix=b"", max_head=None):
+      authority="", body=b"", wire_body=b"", extra=b"", prefix=b"", max_head=None,
+      upgrade=False):
     h = head(request_line, headers, prefix)
     exp_headers = [[latin1(b(n)), latin1(b(v)).strip(" \t")]
                    for (n, v) in headers if isinstance((n, v), tuple)]
@@ -64,8 +65,8 @@ def V(name, request_line, headers, *, method, target, minor=1, framing="none",
         "method": method, "target": latin1(b(target)), "minor_version": minor,
         "headers": exp_headers, "framing": framing,
         "content_length": content_length, "keep_alive": keep_alive,
-        "expect_continue": expect_continue, "host": host, "authority": authority,
-        "body": latin1(body), "consumed": len(h) + len(wire_body),
+        "expect_continue": expect_continue, "upgrade": upgrade, "host": host,
+        "authority": authority, "body": latin1(body), "consumed": len(h) + len(wire_body),
     }
     if max_head is not None:
         exp["max_head"] = max_head
@@ -176,7 +177,21 @@ V("connection-two-headers", GET, [H, ("Connection", " foo"), ("Connection", "clo
 V("connection-not-close", GET, [H, ("Connection", " closed, xclose")], method="GET",
   target="/", keep_alive=True, host="example.com")
 V("connection-upgrade", GET, [H, ("Connection", " Upgrade"), ("Upgrade", " websocket")],
+  method="GET", target="/", keep_alive=True, host="example.com", upgrade=True)
+V("connection-upgrade-in-list", GET,
+  [H, ("Connection", " keep-alive, UPGRADE"), ("upgrade", " h2c, websocket")],
+  method="GET", target="/", keep_alive=True, host="example.com", upgrade=True)
+V("upgrade-without-connection", GET, [H, ("Upgrade", " websocket")], method="GET",
+  target="/", keep_alive=True, host="example.com")
+V("connection-upgrade-without-upgrade", GET, [H, ("Connection", " upgrade")], method="GET",
+  target="/", keep_alive=True, host="example.com")
+V("connection-upgrade-empty-upgrade", GET, [H, ("Connection", " upgrade"), ("Upgrade", " ")],
   method="GET", target="/", keep_alive=True, host="example.com")
+V("connection-upgraded-not-upgrade", GET,
+  [H, ("Connection", " upgraded"), ("Upgrade", " websocket")], method="GET", target="/",
+  keep_alive=True, host="example.com")
+V("http10-upgrade", "GET / HTTP/1.0", [("Connection", " upgrade"), ("Upgrade", " websocket")],
+  method="GET", target="/", minor=0, keep_alive=False)
 V("expect-continue", "POST /upload HTTP/1.1",
   [H, ("Content-Length", " 5"), ("Expect", " 100-continue")], method="POST",
   target="/upload", framing="content-length", content_length=5, expect_continue=True,

@@ -99,6 +99,7 @@ function fullSettings() {
     onRequest: () => {},
     onDrain: () => {},
     onAbort: () => {},
+    onUpgrade: () => {},
     onClose: () => {},
     onLog: null,
     keys: wire.KEYS,
