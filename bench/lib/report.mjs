@@ -8,8 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { reportFrameworks } from './frameworks-scenario.mjs';
 import { reportStartup } from './startup-scenario.mjs';
-    if (scenarioName === 'peers' || scenarioName === 'frameworks' || scenarioName === 'startup' || scenarioName === 'memory' || scenarioName === 'websocket') {
-      ({ peers: reportPeers, frameworks: reportFrameworks, startup: reportStartup, memory: reportMemory, websocket: reportWebsocket })[scenarioName](ctx, sc);
+import { reportMemory } from './memory-scenario.mjs';
+import { reportWebsocket } from './websocket-scenario.mjs';
 import { reportPeers } from './peers-scenario.mjs';
 import { AUTOCANNON_CEILING, CONTENTION_PCT, NGINX_SERVERS, NGINX_TARGET, RESULTS_DIR, ROOT, activeTools, nginxBin, nginxVer, secondsFor, settings, wrkPath } from './settings.mjs';
 
