@@ -24,7 +24,7 @@ async function echo(c, text) {
 }
 
 test('master: harakiri spares an open WebSocket; stats and metrics count them; SIGHUP gives them worker-reload-mercy, then 1001', T, async (t) => {
-  const m = await readyMaster(['--harakiri', '1', '--worker-reload-mercy', '3', '--stats', '127.0.0.1:0', '--stats-http'], { app: join(DIR, 'wsgi-app.mjs'), processes: 1 });
+  const m = await readyMaster(['--harakiri', '1', '--worker-reload-mercy', '4', '--stats', '127.0.0.1:0', '--stats-http'], { app: join(DIR, 'wsgi-app.mjs'), processes: 1 });
   t.after(() => killAll(m));
   const stats = await statsPort(m.cli);
   const a = await openWebSocket(`ws://127.0.0.1:${m.portNumber}/ws`);
@@ -49,19 +49,19 @@ test('master: harakiri spares an open WebSocket; stats and metrics count them; S
   await m.waitLog(/worker 1 \(pid: \d+\) ready/, 10000, from);
   // The old worker is asked to stop once its successor is ready: its mercy starts here.
   const stopAt = Date.now();
-  // The new worker takes new connections; the old one's WebSocket goes on.
+  // The old worker's WebSocket goes on (first: the mercy runs); the new worker takes new connections.
+  await echo(a, 'old worker, within the mercy');
   const c = await openWebSocket(`ws://127.0.0.1:${m.portNumber}/ws`);
   await c.next();
   await echo(c, 'new worker');
-  await echo(a, 'old worker, within the mercy');
   const closed = await a.closed;
   const after = Date.now() - stopAt;
   assert.equal(closed.code, 1001);
   assert.equal(closed.reason, 'server going away');
-  assert.ok(after >= 1200, `closed ${after} ms after the successor was ready (worker-reload-mercy 3 s: at 1.5 s)`);
+  assert.ok(after >= 2200, `closed ${after} ms after the successor was ready (worker-reload-mercy 4 s: at 2.5 s)`);
   await m.waitLog(/websocket closed with 1001/, 5000, from);
   await sleep(300);
-  assert.doesNotMatch(m.log().slice(from), /still busy after 3 s of mercy: killing it/);
+  assert.doesNotMatch(m.log().slice(from), /still busy after 4 s of mercy: killing it/);
   await echo(c, 'after the reload');
   c.ws.close();
   await c.closed;
