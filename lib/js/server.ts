@@ -16,99 +16,57 @@ import { BodyBuffer } from './body.js';
 import { UwsgiConnection, type UwsgiContext } from './uwsgi.js';
 import { takeProxyHeaders } from './proxy-protocol.js';
 import { clientErrorRefusal, HTTP_REFUSALS, type HttpRefusal } from '../protocol/http-refusals.js';
-import { splitTarget, type RequestTarget } from '../protocol/request-target.js';
+import { splitTarget } from '../protocol/request-target.js';
+import { headArguments, headFacts, headRefusal, versionRefusal } from './request-head.js';
+import { Slots } from './slots.js';
 import { countRefusal, countResponse, type Counters } from '../backend/counters.js';
 
-/** A request dispatched to the application: its log entry, and what its response needs. */
-class Pending extends RequestEntry {
-  readonly req: IncomingMessage;
-  readonly res: ServerResponse;
-  readonly body: BodyBuffer | undefined;
+/** A request on an HTTP connection, from its head to the end of its response. */
+class Pending {
+  /** The response is over: sent, or abandoned with the connection. */
   ended = false;
+  /** The response ends the connection. */
   close = false;
+  body: BodyBuffer | undefined = undefined;
+  /** The log line's and the counters' figures, when there is a log or a --stats. */
+  entry: RequestEntry | undefined = undefined;
+  drainWatched = false;
 
-  constructor(req: IncomingMessage, res: ServerResponse, body: BodyBuffer | undefined, varsCount: number, varsBytes: number) {
-    super(req.socket.remoteAddress ?? '', varsCount, varsBytes, req.method ?? 'GET', req.url ?? '/', `HTTP/${req.httpVersion}`, 0);
-    this.req = req;
-    this.res = res;
-    this.body = body;
-  }
-}
-
-const SKIP = new Set(['content-type', 'content-length', 'transfer-encoding']);
-const PERCENT = /%([0-9A-Fa-f]{2})/g;
-
-function percentDecode(s: string): string {
-  return s.indexOf('%') === -1 ? s : s.replace(PERCENT, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
-}
-
-/**
- * The arguments of Handler.onRequest for a node:http request, as the native server
- * makes them (native/wire.h): the same environ, whatever the backend. target is
- * req.url split by splitTarget(); an absolute-form's authority is HTTP_HOST.
- */
-export function requestArguments(id: number, flags: number, body: Buffer | number | undefined, req: IncomingMessage, target: RequestTarget, contentLength: string | undefined): unknown[] {
-  const uri = req.url ?? '/';
-  let path: string | undefined;
-  let query: string | undefined;
-  const { authority } = target;
-  if (authority !== '' || target.path.includes('%')) {
-    path = percentDecode(target.path) || '/';
-    query = target.query;
-  }
-  const raw = req.rawHeaders;
-  let contentType: string | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.length === 12 && raw[i]!.toLowerCase() === 'content-type') {
-      contentType = raw[i + 1]!;
-      break;
-    }
-  }
-  const socket = req.socket;
-  const args: unknown[] = [id, flags | REQ_NEW_CONNECTION, body, req.method ?? 'GET', uri, path, query, contentType, contentLength, socket.remoteAddress ?? '', String(socket.remotePort ?? '')];
-  const index = new Map<string, number>();
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    const lower = name.toLowerCase();
-    if (SKIP.has(lower) || name.includes('_')) continue;
-    const at = index.get(lower);
-    if (at === undefined) {
-      index.set(lower, args.length + 1);
-      // Host is never repeated (accept() refuses a second one).
-      args.push('HTTP_' + name.toUpperCase().replace(/-/g, '_'), authority !== '' && lower === 'host' ? authority : raw[i + 1]);
-    } else {
-      args[at] = `${args[at] as string}${lower === 'cookie' ? '; ' : ', '}${raw[i + 1]}`;
-    }
-  }
-  if (authority !== '' && !index.has('host')) args.push('HTTP_HOST', authority);
-  return args;
-}
-
-/** 505 for a version node:http parses and the native server does not take (HTTP/2.0, HTTP/0.9). */
-function versionRefusal(req: IncomingMessage): readonly [number, string] | undefined {
-  return req.httpVersion === '1.1' || req.httpVersion === '1.0' ? undefined : HTTP_REFUSALS.version;
+  constructor(
+    readonly id: number,
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    /** onRequest's arguments (lib/js/request-head.ts); the body's go in when it is in. */
+    readonly args: unknown[],
+  ) {}
 }
 
 /**
- * What the native parser refuses in a head and node:http lets through: Host missing
- * (HTTP/1.1) or repeated, and Transfer-Encoding in HTTP/1.0, not ending in one
- * chunked, or with another coding (501).
+ * An HTTP connection, from its first request: its slot, and its requests one at a time
+ * with the application, as the native server has them: a pipelined request waits for the
+ * response before it, and is dropped if that response closes the connection.
  */
-function headRefusal(req: IncomingMessage): readonly [number, string] | undefined {
-  let hosts = 0;
-  for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.length === 4 && req.rawHeaders[i]!.toLowerCase() === 'host') hosts++;
-  if (hosts > 1) return HTTP_REFUSALS.duplicateHost;
-  if (hosts === 0 && req.httpVersion === '1.1') return HTTP_REFUSALS.missingHost;
-  const te = req.headers['transfer-encoding'];
-  if (te === undefined) return undefined;
-  if (req.httpVersion === '1.0') return HTTP_REFUSALS.teHttp10;
-  // node:http joins repeated fields with ", ", as the list they make together.
-  const codings = te.split(',').map((c) => c.trim().toLowerCase());
-  if (codings[codings.length - 1] !== 'chunked') return HTTP_REFUSALS.teNotChunked;
-  if (codings.indexOf('chunked') !== codings.length - 1) return HTTP_REFUSALS.teChunkedTwice;
-  if (codings.length > 1) return HTTP_REFUSALS.teUnsupported;
-  return undefined;
+class Connection {
+  /** The request with the application. */
+  current: Pending | undefined = undefined;
+  /** From a dispatch until no request waits: what comes now queues. */
+  busy = false;
+  queue: Pending[] | undefined = undefined;
+  /** node:http is reading a chunked body (its errors are the body's). */
+  inBody = false;
+  /** The next request is the connection's first: it carries the peer (REQ_NEW_CONNECTION). */
+  fresh = true;
+
+  slot = 0;
+
+  constructor(readonly listener: number) {}
 }
+
+const kConnection = Symbol('tsgi.connection');
+type HeldSocket = Socket & { [kConnection]?: Connection };
+// A response head whose values hold a latin-1 byte: a string body must not go out with
+// it, or node:http would encode the two together as UTF-8.
+const NOT_ASCII = /[^\x00-\x7f]/;
 
 /**
  * The node:http and node:net server for handler. logFd: where the request log goes;
@@ -124,8 +82,8 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
   const requestLine = (e: RequestEntry, id: number) =>
     entryLine(e, filter, custom, custom === undefined ? undefined : (handler.environOf(id) as Record<string, unknown> | undefined));
   const serverName = hostname();
-  const pending = new Map<number, Pending>();
-  let nextId = 1;
+  // Every connection's slot (an HTTP one's Connection; a uwsgi one's request holds its slot as null).
+  const slots = new Slots<Connection | null>();
   let stopping = false;
   let requests = 0;
   const log = (line: string) => {
@@ -155,26 +113,36 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
     return typeof t === 'string' ? t : undefined;
   };
 
-  // busy: a request is with the application; inBody: node:http is reading a request's body.
-  const connections = new WeakMap<Socket, { busy: boolean; inBody: boolean; queue: Array<() => void> }>();
-  const connectionOf = (socket: Socket) => {
-    let c = connections.get(socket);
-    if (c === undefined) {
-      c = { busy: false, inBody: false, queue: [] };
-      connections.set(socket, c);
+  // The connection went away: its slot is free, and a request with the application is abandoned.
+  function onConnectionClose(this: HeldSocket): void {
+    const conn = this[kConnection]!;
+    slots.give(conn.slot);
+    conn.queue = undefined;
+    const p = conn.current;
+    if (p === undefined || p.ended) return;
+    p.ended = true;
+    conn.current = undefined;
+    if (counters) {
+      counters.aborted++;
+      counters.inProgress--;
     }
-    return c;
+    handler.onAbort(p.id);
+    p.body?.close();
+  }
+  const connectionOf = (socket: HeldSocket, listener: number): Connection => {
+    let conn = socket[kConnection];
+    if (conn === undefined) {
+      conn = new Connection(listener);
+      conn.slot = slots.take(conn);
+      socket[kConnection] = conn;
+      socket.on('close', onConnectionClose);
+    }
+    return conn;
   };
+
   const servers: NetServer[] = [];
-  const listenerIndex = (socket: Socket): number => {
-    const port = socket.localPort;
-    for (let i = 0; i < servers.length; i++) {
-      const a = servers[i]!.address();
-      if (a !== null && typeof a !== 'string' && a.port === port) return i;
-    }
-    return 0;
-  };
   const makeServer = () => {
+    const listener = servers.length;
     const server = createServer(
       {
         maxHeaderSize: bufferSize,
@@ -188,7 +156,7 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
         requireHostHeader: false,
         noDelay: true,
       },
-      (req, res) => accept(req, res),
+      (req, res) => accept(req, res, listener),
     );
     if (counters) {
       server.on('connection', (socket: Socket) => {
@@ -199,9 +167,9 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
     server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
       const declared = Number(req.headers['content-length'] ?? 0);
       if (!(limitPost > 0 && declared > limitPost)) res.writeContinue();
-      accept(req, res);
+      accept(req, res, listener);
     });
-    server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: HeldSocket) => {
       const code = err.code ?? '';
       if (code === 'HPE_CLOSED_CONNECTION') {
         // Bytes after a request on a connection that is to close (HTTP/1.0): they
@@ -216,7 +184,7 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
         refuse(socket, 408, 'request not complete within http-timeout');
         return;
       }
-      const [status, why] = clientErrorRefusal(err, connections.get(socket)?.inBody === true, judgeTarget);
+      const [status, why] = clientErrorRefusal(err, socket[kConnection]?.inBody === true, judgeTarget);
       refuse(socket, status, why);
     });
     // CONNECT: node:http hands it over here, detached from its parser. tsgi tunnels
@@ -245,11 +213,13 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
     manageScriptName: config.manageScriptName,
     log,
     register(conn) {
-      const id = nextId++;
+      const id = slots.nextId(slots.take(null));
       uwsgiRequests.set(id, conn);
       return id;
     },
-    unregister: (id) => uwsgiRequests.delete(id),
+    unregister: (id) => {
+      if (uwsgiRequests.delete(id)) slots.give(slots.slotOf(id));
+    },
     countRequest: () => ++requests,
   };
   const makeUwsgiServer = (unix: boolean) => {
@@ -265,113 +235,122 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
   };
   const makeListener = (protocol: string, unix: boolean): NetServer => (protocol === 'uwsgi' ? makeUwsgiServer(unix) : makeServer());
 
-  function accept(req: IncomingMessage, res: ServerResponse): void {
-    const id = nextId++;
+  function accept(req: IncomingMessage, res: ServerResponse, listener: number): void {
     // What node:http leaves to its user, judged in the native parser's order.
-    const target = splitTarget(req.method ?? 'GET', req.url ?? '');
-    const refusal = versionRefusal(req) ?? (typeof target === 'string' ? HTTP_REFUSALS[target] : headRefusal(req));
-    if (refusal !== undefined) {
-      refuseRequest(req, refusal);
+    const version = versionRefusal(req);
+    if (version !== undefined) return refuseRequest(req, version);
+    const target = splitTarget(req.method!, req.url!);
+    if (typeof target === 'string') return refuseRequest(req, HTTP_REFUSALS[target]);
+    const socket = req.socket as HeldSocket;
+    const conn = connectionOf(socket, listener);
+    const http10 = req.httpVersion === '1.0';
+    let flags = (listener << REQ_LISTENER_SHIFT) | (http10 ? REQ_HTTP10 : 0);
+    if ((req as unknown as { shouldKeepAlive?: boolean }).shouldKeepAlive !== false) flags |= REQ_KEEP_ALIVE;
+    let addr: string | undefined;
+    let port: string | undefined;
+    if (conn.fresh) {
+      flags |= REQ_NEW_CONNECTION;
+      addr = socket.remoteAddress ?? '';
+      port = String(socket.remotePort ?? '');
+    }
+    const args = headArguments(slots.nextId(conn.slot), flags, req, target, addr, port);
+    const refusal = headRefusal(http10);
+    if (refusal !== undefined) return refuseRequest(req, refusal);
+    const declared = headFacts.contentLength;
+    if (limitPost > 0 && declared !== undefined && Number(declared) > limitPost) return refuseRequest(req, [413, 'body over limit-post']);
+    conn.fresh = false;
+    const p = new Pending(args[0] as number, req, res, args);
+    if (declared === undefined && headFacts.transferEncoding === undefined) {
+      ready(conn, p); // no body: nothing to wait for
       return;
     }
-    const declared = req.headers['content-length'];
-    const chunked = req.headers['transfer-encoding'] !== undefined;
-    if (limitPost > 0 && declared !== undefined && Number(declared) > limitPost) {
-      refuseRequest(req, [413, 'body over limit-post']);
-      return;
-    }
-    if (chunked) connectionOf(req.socket).inBody = true;
-    // Made when the first byte of a body comes: a request without one needs none.
-    let buffer: BodyBuffer | undefined;
+    if (headFacts.transferEncoding !== undefined) conn.inBody = true;
     let failed = false;
+    let ended = false;
     req.on('data', (chunk: Buffer) => {
       if (failed) return;
-      buffer ??= new BodyBuffer(postBuffering, limitPost);
-      const status = buffer.add(chunk);
+      // Made when the first byte of a body comes.
+      p.body ??= new BodyBuffer(postBuffering, limitPost);
+      const status = p.body.add(chunk);
       if (status !== 0) {
         // Over limit-post, or no temporary directory, no space, an I/O error: this
         // request is refused with a line that says why; the others go on.
         failed = true;
-        refuse(req.socket, status, buffer.why);
+        refuse(socket, status, p.body.why);
       }
     });
     req.on('close', () => {
       // The client went away before the body was complete: drop the spooled part.
-      if (!ended) buffer?.close();
+      if (!ended) p.body?.close();
     });
-    let ended = false;
     req.on('end', () => {
       ended = true;
-      connectionOf(req.socket).inBody = false;
+      conn.inBody = false;
       if (failed) return;
-      // One request at a time per connection, as the native server has it: a
-      // pipelined request waits until the response before it is complete, and is
-      // dropped if that response closes the connection.
-      const conn = connectionOf(req.socket);
-      if (conn.busy) conn.queue.push(dispatch);
-      else dispatch();
+      args[8] = String(p.body?.size ?? 0);
+      ready(conn, p);
     });
-    const dispatch = () => {
-      const conn = connectionOf(req.socket);
-      conn.busy = true;
-      const hasBody = declared !== undefined || chunked;
-      let flags = (req as unknown as { shouldKeepAlive?: boolean }).shouldKeepAlive !== false ? REQ_KEEP_ALIVE : 0;
-      flags |= listenerIndex(req.socket) << REQ_LISTENER_SHIFT;
-      if (req.httpVersion === '1.0') flags |= REQ_HTTP10;
-      if (buffer !== undefined && buffer.fd >= 0) flags |= REQ_BODY_FILE;
-      const args = requestArguments(id, flags, buffer?.take(), req, target as RequestTarget, hasBody ? String(buffer?.size ?? 0) : undefined);
-      let varsCount = 13;
-      let varsBytes = 0;
-      for (let i = 11; i < args.length; i += 2) {
-        varsCount++;
-        varsBytes += 4 + (args[i] as string).length + (args[i + 1] as string).length;
-      }
-      for (let i = 3; i < 11; i++) varsBytes += typeof args[i] === 'string' ? (args[i] as string).length : 0;
-      const p = new Pending(req, res, buffer, varsCount, varsBytes + 4 * 13 + 150 + serverName.length);
-      pending.set(id, p);
-      requests++;
-      if (counters) {
-        counters.requests++;
-        counters.inProgress++;
-      }
-      res.on('close', () => {
-        if (!p.ended) {
-          p.ended = true;
-          if (counters) {
-            counters.aborted++;
-            counters.inProgress--;
-          }
-          pending.delete(id);
-          handler.onAbort(id);
-          p.body?.close();
-        }
-      });
-      res.on('drain', () => handler.onDrain(id));
-      Reflect.apply(handler.onRequest, handler, args);
-    };
+  }
+
+  const ready = (conn: Connection, p: Pending) => {
+    if (conn.busy) (conn.queue ??= []).push(p);
+    else dispatch(conn, p);
+  };
+
+  function dispatch(conn: Connection, p: Pending): void {
+    conn.busy = true;
+    conn.current = p;
+    const { args } = p;
+    if (p.body !== undefined) {
+      if (p.body.fd >= 0) (args[1] as number) |= REQ_BODY_FILE;
+      args[2] = p.body.take();
+    }
+    requests++;
+    if (counters) {
+      counters.requests++;
+      counters.inProgress++;
+    }
+    if (logging || counters) p.entry = entryOf(p);
+    Reflect.apply(handler.onRequest, handler, args);
+  }
+
+  /** The request's log entry: the variables counted as the native server counts them. */
+  function entryOf(p: Pending): RequestEntry {
+    const { req, args } = p;
+    const socket = req.socket;
+    const addr = socket.remoteAddress ?? '';
+    let varsCount = 13;
+    let varsBytes = addr.length + String(socket.remotePort ?? '').length;
+    for (let i = 11; i < args.length; i += 2) {
+      varsCount++;
+      varsBytes += 4 + (args[i] as string).length + (args[i + 1] as string).length;
+    }
+    for (let i = 3; i < 9; i++) varsBytes += typeof args[i] === 'string' ? (args[i] as string).length : 0;
+    return new RequestEntry(addr, varsCount, varsBytes + 4 * 13 + 150 + serverName.length, req.method!, req.url!, `HTTP/${req.httpVersion}`, 0);
   }
 
   function send(id: number, head: string | undefined, body: Chunk | Chunk[] | undefined, flags: number): number {
-    const u = uwsgiRequests.get(id);
-    if (u !== undefined) return u.send(head, body, flags);
-    const p = pending.get(id);
-    if (p === undefined) return -1;
-    const { res } = p;
+    const conn = slots.holder(id);
+    const p = conn?.current;
+    if (p === undefined || p.id !== id) return uwsgiRequests.get(id)?.send(head, body, flags) ?? -1;
+    const { res, entry } = p;
+    // A string body goes out with the head, or after it, as node:http writes strings: UTF-8.
+    let asBytes = false;
     if (head !== undefined) {
-      const lines = head.split('\r\n');
-      const statusLine = lines[0]!;
-      const status = Number(statusLine.slice(0, 3));
+      asBytes = NOT_ASCII.test(head);
+      let eol = head.indexOf('\r\n');
+      const status = Number(head.slice(0, 3));
+      const reason = head.slice(4, eol);
       const headers: string[] = [];
-      for (let i = 1; i < lines.length; i++) {
-        const line = lines[i]!;
-        if (line === '') continue;
-        const colon = line.indexOf(': ');
-        headers.push(line.slice(0, colon), line.slice(colon + 2));
+      for (let at = eol + 2; at < head.length; at = eol + 2) {
+        eol = head.indexOf('\r\n', at);
+        const colon = head.indexOf(': ', at);
+        headers.push(head.slice(at, colon), head.slice(colon + 2, eol));
       }
       if (flags & SEND_ADD_LENGTH) {
         let n = 0;
-        const list = body === undefined ? [] : Array.isArray(body) ? body : [body];
-        for (const c of list) n += typeof c === 'string' ? Buffer.byteLength(c) : c.byteLength;
+        if (Array.isArray(body)) for (const c of body) n += typeof c === 'string' ? Buffer.byteLength(c) : c.byteLength;
+        else if (body !== undefined) n = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
         headers.push('Content-Length', String(n));
       }
       if (flags & SEND_CLOSE || stopping) {
@@ -380,57 +359,67 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
         p.close = true;
       }
       res.sendDate = false;
-      res.writeHead(status, statusLine.slice(4), headers);
-      p.status = status;
-      p.headerCount = headers.length / 2;
-      p.headerBytes = head.length + 9;
+      res.writeHead(status, reason, headers);
+      if (entry !== undefined) {
+        entry.status = status;
+        entry.headerCount = headers.length / 2;
+        entry.headerBytes = head.length + 9;
+      }
     }
+    const end = (flags & (SEND_END | SEND_ABORT)) === SEND_END;
+    // The last chunk goes with end(): head and body in one write when they fit in one.
+    let last: Chunk | undefined;
     let ok = true;
     if (body !== undefined) {
-      const list = Array.isArray(body) ? body : [body];
-      for (const c of list) {
-        // A string would be written together with the head, and node:http would encode
-        // the head as UTF-8 with it: latin-1 header values must stay latin-1.
-        const bytes = typeof c === 'string' ? Buffer.from(c) : c;
-        p.bodyBytes += bytes.byteLength;
-        ok = res.write(bytes) && ok;
+      const n = Array.isArray(body) ? body.length : 1;
+      for (let i = 0; i < n; i++) {
+        let c = Array.isArray(body) ? body[i]! : body;
+        if (asBytes && typeof c === 'string') c = Buffer.from(c);
+        if (entry !== undefined) entry.bodyBytes += typeof c === 'string' ? Buffer.byteLength(c) : c.byteLength;
+        if (end && i === n - 1) last = c;
+        else ok = res.write(c) && ok;
       }
     }
     if (flags & SEND_ABORT) {
       p.close = true;
-      finish(id, p);
+      finish(conn!, p);
       res.destroy();
       return -1;
     }
-    if (flags & SEND_END) {
+    if (end) {
       if (flags & SEND_CLOSE) p.close = true;
-      finish(id, p);
+      finish(conn!, p);
       if (p.close) {
         // The end of the body is the close (a short Content-Length, HTTP/1.0).
         res.shouldKeepAlive = false;
         const socket = res.socket; // node:http detaches it before our 'finish' listener runs
         res.once('finish', () => socket?.end());
       }
-      res.end();
+      res.end(last);
       return 0;
+    }
+    if (!ok && !p.drainWatched) {
+      p.drainWatched = true;
+      res.on('drain', () => handler.onDrain(id));
     }
     return ok ? 0 : 1;
   }
 
-  function finish(id: number, p: Pending): void {
+  function finish(conn: Connection, p: Pending): void {
     p.ended = true;
-    if (counters) countResponse(counters, p.status, Number((process.hrtime.bigint() - p.started) / 1000n), p.headerBytes + p.bodyBytes);
-    pending.delete(id);
-    const conn = connectionOf(p.req.socket);
-    conn.busy = false;
-    if (p.close) conn.queue.length = 0;
-    const next = conn.queue.shift();
-    if (next) p.res.once('finish', next);
+    const { entry } = p;
+    if (counters) countResponse(counters, entry!.status, Number((process.hrtime.bigint() - entry!.started) / 1000n), entry!.headerBytes + entry!.bodyBytes);
+    conn.current = undefined;
+    if (p.close) conn.queue = undefined;
+    const next = conn.queue?.shift();
+    // The next request goes to the application once this response is out.
+    if (next !== undefined) p.res.once('finish', () => dispatch(conn, next));
+    else conn.busy = false;
     p.body?.close();
     if (logging) {
       // Over HTTP the line shows the count when the request ends.
-      p.requests = requests;
-      const line = requestLine(p, id);
+      entry!.requests = requests;
+      const line = requestLine(entry!, p.id);
       if (line !== undefined) log(line);
     }
   }
