@@ -3,7 +3,7 @@
 // both hand requests to a Handler and take responses back through send().
 import { TsgiError } from '../base/errors.js';
 import type { Handler } from './handler.js';
-import { HOP_BY_HOP, STATUS, VALIDATED_HEADERS, checkHeader } from './response-rules.js';
+import { NAME_CONTENT_LENGTH, NAME_HOP_BY_HOP, STATUS, VALIDATED_HEADERS, checkHeader, nameKind } from './response-rules.js';
 import { Input } from './input.js';
 import type { Chunk, Environ, Headers, StartResponse, Write } from './types.js';
 import { REQ_HTTP10, SEND_ABORT, SEND_ADD_LENGTH, SEND_BACKPRESSURE, SEND_CHUNKED, SEND_CLOSE, SEND_END } from '../addon/wire.js';
@@ -32,6 +32,10 @@ export interface Pulled {
  */
 export const NULL_BODY: readonly Chunk[] = Object.freeze([]);
 
+// The last status start_response found good: an application answers with a few, mostly
+// one (a symbol at first, which no application can pass).
+let goodStatus: unknown = Symbol('none');
+
 function chunkBytes(c: Chunk): number {
   return typeof c === 'string' ? Buffer.byteLength(c) : c.byteLength;
 }
@@ -44,8 +48,9 @@ export class Exchange {
   private sent = 0; // body bytes accepted toward appLength
   private headersSent = false;
   private chunked = false;
+  private headFlags = 0; // takeHead()'s framing flags
   private noBody: boolean;
-  private chunks: Chunk[] = [];
+  private chunks: Chunk[] | undefined = undefined; // made by the first chunk (most bodies are one)
   private buffered = 0;
   private waiting = false; // for onDrain
   private resume: (() => void) | undefined;
@@ -99,11 +104,14 @@ export class Exchange {
       throw new TsgiError('TSGI_ERR_START_RESPONSE_TWICE', 'start_response was called a second time without excInfo');
     }
     if (excInfo !== undefined && excInfo !== null && this.headersSent) throw excInfo;
-    if (typeof status !== 'string' || !STATUS.test(status)) {
-      throw new TsgiError(
-        'TSGI_ERR_STATUS_INVALID',
-        `Expected a status line like "200 OK" for start_response but received ${JSON.stringify(status)}`,
-      );
+    if (status !== goodStatus) {
+      if (typeof status !== 'string' || !STATUS.test(status)) {
+        throw new TsgiError(
+          'TSGI_ERR_STATUS_INVALID',
+          `Expected a status line like "200 OK" for start_response but received ${JSON.stringify(status)}`,
+        );
+      }
+      goodStatus = status;
     }
     if (!Array.isArray(headers)) {
       throw new TsgiError('TSGI_ERR_HEADERS_TYPE', 'Expected a list of [name, value] pairs for the headers');
@@ -113,21 +121,18 @@ export class Exchange {
     const validated = (headers as { [VALIDATED_HEADERS]?: boolean })[VALIDATED_HEADERS] === true;
     for (let i = 0; i < headers.length; i++) {
       const h = headers[i]!;
-      if (!validated) checkHeader(h, i);
+      const kind = validated ? nameKind(h[0]) : checkHeader(h, i);
       const name = h[0];
       const value = h[1];
-      const lower = name.length >= 2 && name.length <= 19 ? name.toLowerCase() : '';
-      if (lower !== '') {
-        if (HOP_BY_HOP.has(lower)) {
-          throw new TsgiError('TSGI_ERR_HEADER_HOP_BY_HOP', `The application may not set the hop-by-hop header ${name}`);
+      if (kind === NAME_HOP_BY_HOP) {
+        throw new TsgiError('TSGI_ERR_HEADER_HOP_BY_HOP', `The application may not set the hop-by-hop header ${name}`);
+      }
+      if (kind === NAME_CONTENT_LENGTH) {
+        const v = value.trim();
+        if (!/^[0-9]{1,15}$/.test(v)) {
+          throw new TsgiError('TSGI_ERR_HEADER_INVALID', `Expected a decimal number for Content-Length but received ${JSON.stringify(value)}`);
         }
-        if (lower === 'content-length') {
-          const v = value.trim();
-          if (!/^[0-9]{1,15}$/.test(v)) {
-            throw new TsgiError('TSGI_ERR_HEADER_INVALID', `Expected a decimal number for Content-Length but received ${JSON.stringify(value)}`);
-          }
-          appLength = Number(v);
-        }
+        appLength = Number(v);
       }
       lines += name + ': ' + value + '\r\n';
     }
@@ -171,7 +176,7 @@ export class Exchange {
         // Never more bytes than the application's Content-Length says.
         if (room > 0) {
           const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-          this.chunks.push(b.subarray(0, room));
+          this.keep(b.subarray(0, room));
           this.buffered += room;
           this.sent += room;
         }
@@ -179,9 +184,14 @@ export class Exchange {
       }
       this.sent += bytes;
     }
-    this.chunks.push(chunk);
+    this.keep(chunk);
     this.buffered += n;
     return true;
+  }
+
+  private keep(chunk: Chunk): void {
+    if (this.chunks === undefined) this.chunks = [chunk];
+    else this.chunks.push(chunk);
   }
 
   private consume(result: unknown): void {
@@ -323,8 +333,8 @@ export class Exchange {
     this.finish();
   }
 
-  /** Builds the head, once: status line and the application's header lines. */
-  private takeHead(end: boolean): { head: string; flags: number } {
+  /** Builds the head, once: status line and the application's header lines; its send flags go to headFlags. */
+  private takeHead(end: boolean): string {
     this.headersSent = true;
     let flags = 0;
     let head = this.status + '\r\n' + this.headerLines;
@@ -332,7 +342,7 @@ export class Exchange {
       if (end && this.appLength < 0 && this.body !== NULL_BODY && this.environ.REQUEST_METHOD === 'HEAD' && !this.status!.startsWith('204') && !this.status!.startsWith('304')) {
         // HEAD: the length the GET would have had, when it is at hand.
         let n = 0;
-        for (const c of this.chunks) n += chunkBytes(c);
+        if (this.chunks !== undefined) for (const c of this.chunks) n += chunkBytes(c);
         head += 'Content-Length: ' + n + '\r\n';
       }
     } else if (this.appLength >= 0) {
@@ -345,7 +355,8 @@ export class Exchange {
       flags |= SEND_CHUNKED;
       this.chunked = true;
     }
-    return { head, flags };
+    this.headFlags = flags;
+    return head;
   }
 
   private flush(end: boolean): void {
@@ -353,15 +364,15 @@ export class Exchange {
     let flags = 0;
     if (!this.headersSent) {
       if (!end && this.buffered === 0) return;
-      const h = this.takeHead(end);
-      head = h.head;
-      flags = h.flags;
+      head = this.takeHead(end);
+      flags = this.headFlags;
     } else if (this.chunked) {
       flags = SEND_CHUNKED;
     }
     let body: Chunk | Chunk[] | undefined;
-    if (!this.noBody && this.chunks.length > 0) body = this.chunks.length === 1 ? this.chunks[0] : this.chunks;
-    this.chunks = [];
+    const chunks = this.chunks;
+    if (!this.noBody && chunks !== undefined) body = chunks.length === 1 ? chunks[0] : chunks;
+    this.chunks = undefined;
     this.buffered = 0;
     if (end) {
       flags |= SEND_END;
@@ -406,7 +417,7 @@ export class Exchange {
     this.handler.logError(`tsgi: error in the application during ${e.REQUEST_METHOD} ${e.REQUEST_URI}:\n${detail}`);
     this.handler.options.onException?.();
     this.finished = true;
-    this.chunks = [];
+    this.chunks = undefined;
     if (!this.headersSent) {
       this.headersSent = true;
       this.handler.transport.send(

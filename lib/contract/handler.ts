@@ -93,6 +93,8 @@ export class EnvironObject {
     this['wsgi.file_wrapper'] = fileWrapper;
     this['wsgi.input_terminated'] = true;
     this['tsgi.backend'] = handler.options.backend;
+    // Set here, before the HTTP_* keys, so that setting it later changes no hidden class.
+    this[kExchange] = undefined as unknown as Exchange;
   }
 
   get 'tsgi.signal'(): AbortSignal {
