@@ -3,6 +3,7 @@
 // both hand requests to a Handler and take responses back through send().
 import { TsgiError } from '../base/errors.js';
 import type { Handler } from './handler.js';
+import { headText } from './transport.js';
 import { NAME_CONTENT_LENGTH, NAME_HOP_BY_HOP, STATUS, VALIDATED_HEADERS, checkHeader, nameKind } from './response-rules.js';
 import { Input } from './input.js';
 import type { Chunk, Environ, Headers, StartResponse, Write } from './types.js';
@@ -43,12 +44,11 @@ function chunkBytes(c: Chunk): number {
 export class Exchange {
   finished = false;
   private status: string | undefined;
-  private headerLines = '';
+  private headers: string[] = []; // the application's, [name, value, ...]
   private appLength = -1; // the application's Content-Length, or -1
   private sent = 0; // body bytes accepted toward appLength
   private headersSent = false;
   private chunked = false;
-  private headFlags = 0; // takeHead()'s framing flags
   private noBody: boolean;
   private chunks: Chunk[] | undefined = undefined; // made by the first chunk (most bodies are one)
   private buffered = 0;
@@ -116,7 +116,7 @@ export class Exchange {
     if (!Array.isArray(headers)) {
       throw new TsgiError('TSGI_ERR_HEADERS_TYPE', 'Expected a list of [name, value] pairs for the headers');
     }
-    let lines = '';
+    const pairs: string[] = [];
     let appLength = -1;
     const validated = (headers as { [VALIDATED_HEADERS]?: boolean })[VALIDATED_HEADERS] === true;
     for (let i = 0; i < headers.length; i++) {
@@ -134,10 +134,10 @@ export class Exchange {
         }
         appLength = Number(v);
       }
-      lines += name + ': ' + value + '\r\n';
+      pairs.push(name, value);
     }
     this.status = status;
-    this.headerLines = lines;
+    this.headers = pairs;
     this.appLength = appLength;
     const code = status.charCodeAt(0);
     if (code === 49 /* 1xx */ || status.startsWith('204') || status.startsWith('304')) this.noBody = true;
@@ -333,17 +333,16 @@ export class Exchange {
     this.finish();
   }
 
-  /** Builds the head, once: status line and the application's header lines; its send flags go to headFlags. */
-  private takeHead(end: boolean): string {
+  /** The head's send flags, once; for HEAD, the Content-Length the GET would have had goes into the headers. */
+  private takeHead(end: boolean): number {
     this.headersSent = true;
     let flags = 0;
-    let head = this.status + '\r\n' + this.headerLines;
     if (this.noBody) {
       if (end && this.appLength < 0 && this.body !== NULL_BODY && this.environ.REQUEST_METHOD === 'HEAD' && !this.status!.startsWith('204') && !this.status!.startsWith('304')) {
         // HEAD: the length the GET would have had, when it is at hand.
         let n = 0;
         if (this.chunks !== undefined) for (const c of this.chunks) n += chunkBytes(c);
-        head += 'Content-Length: ' + n + '\r\n';
+        this.headers.push('Content-Length', String(n));
       }
     } else if (this.appLength >= 0) {
       // The application's Content-Length frames the body.
@@ -355,17 +354,23 @@ export class Exchange {
       flags |= SEND_CHUNKED;
       this.chunked = true;
     }
-    this.headFlags = flags;
-    return head;
+    return flags;
+  }
+
+  /** Sends a head, and what goes with it, as the transport takes a head: its parts, or its text. */
+  private sendHead(status: string, headers: string[], body: Chunk | Chunk[] | undefined, flags: number): number {
+    const t = this.handler.transport;
+    if (t.sendParts !== undefined) return t.sendParts(this.id, status, headers, body, flags);
+    return t.send(this.id, headText(status, headers), body, flags);
   }
 
   private flush(end: boolean): void {
-    let head: string | undefined;
+    let head = false;
     let flags = 0;
     if (!this.headersSent) {
       if (!end && this.buffered === 0) return;
-      head = this.takeHead(end);
-      flags = this.headFlags;
+      head = true;
+      flags = this.takeHead(end);
     } else if (this.chunked) {
       flags = SEND_CHUNKED;
     }
@@ -385,7 +390,7 @@ export class Exchange {
       }
       this.finished = true;
     }
-    const r = this.handler.transport.send(this.id, head, body, flags);
+    const r = head ? this.sendHead(this.status!, this.headers, body, flags) : this.handler.transport.send(this.id, undefined, body, flags);
     if (r === SEND_BACKPRESSURE) {
       this.waiting = true;
     } else if (r < 0 && !end) {
@@ -420,12 +425,7 @@ export class Exchange {
     this.chunks = undefined;
     if (!this.headersSent) {
       this.headersSent = true;
-      this.handler.transport.send(
-        this.id,
-        '500 Internal Server Error\r\nContent-Type: text/plain\r\n',
-        'Internal Server Error\n',
-        SEND_ADD_LENGTH | SEND_END,
-      );
+      this.sendHead('500 Internal Server Error', ['Content-Type', 'text/plain'], 'Internal Server Error\n', SEND_ADD_LENGTH | SEND_END);
     } else {
       this.handler.transport.send(this.id, undefined, undefined, SEND_ABORT);
     }

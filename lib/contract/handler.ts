@@ -9,17 +9,8 @@ import { Input } from './input.js';
 import { Exchange } from './exchange.js';
 import { PendingTable } from './pending.js';
 import { FIXED_ARGS, KEYS, METHODS, REQ_HTTP10, REQ_LISTENER_SHIFT, REQ_NEW_CONNECTION, REQ_UWSGI, SLOT_BITS } from '../addon/wire.js';
-import type { Application, Chunk, Environ } from './types.js';
-
-/** What a backend provides: one call that writes part or all of a response. */
-export interface Transport {
-  /**
-   * Writes a response head (when given) and body, framed as flags say. Returns 0 to go
-   * on, 1 when the output is over its high-water mark (onDrain follows), -1 when the
-   * connection is gone.
-   */
-  send(id: number, head: string | undefined, body: Chunk | Chunk[] | undefined, flags: number): number;
-}
+import type { Application, Environ } from './types.js';
+import type { Transport } from './transport.js';
 
 export interface HandlerOptions {
   multithread?: boolean;

@@ -54,8 +54,22 @@ export function headArguments(id: number, flags: number, req: IncomingMessage, t
     path = percentDecode(target.path) || '/';
     query = target.query;
   }
-  const args: unknown[] = [id, flags, undefined, req.method!, uri, path, query, undefined, undefined, addr, port];
   const raw = req.rawHeaders;
+  // Made at its largest (every field a pair) and cut to length: pushed to, it would be
+  // copied into a larger one at the first pair.
+  const args: unknown[] = new Array(FIXED_ARGS + raw.length + 2);
+  args[0] = id;
+  args[1] = flags;
+  args[2] = undefined;
+  args[3] = req.method!;
+  args[4] = uri;
+  args[5] = path;
+  args[6] = query;
+  args[7] = undefined;
+  args[8] = undefined;
+  args[9] = addr;
+  args[10] = port;
+  let n = FIXED_ARGS;
   let hosts = 0;
   let contentLength: string | undefined;
   let transferEncoding: string | undefined;
@@ -76,15 +90,26 @@ export function headArguments(id: number, flags: number, req: IncomingMessage, t
       case 'HTTP_HOST':
         hosts++;
         // Host is never repeated (a second one is refused).
-        if (hosts === 1) args.push(key, authority !== '' ? authority : value);
+        if (hosts === 1) {
+          args[n++] = key;
+          args[n++] = authority !== '' ? authority : value;
+        }
         continue;
     }
     let at = FIXED_ARGS;
-    while (at < args.length && args[at] !== key) at += 2;
-    if (at === args.length) args.push(key, value);
-    else args[at + 1] = `${args[at + 1] as string}${key === 'HTTP_COOKIE' ? '; ' : ', '}${value}`;
+    while (at < n && args[at] !== key) at += 2;
+    if (at === n) {
+      args[n++] = key;
+      args[n++] = value;
+    } else {
+      args[at + 1] = `${args[at + 1] as string}${key === 'HTTP_COOKIE' ? '; ' : ', '}${value}`;
+    }
   }
-  if (authority !== '' && hosts === 0) args.push('HTTP_HOST', authority);
+  if (authority !== '' && hosts === 0) {
+    args[n++] = 'HTTP_HOST';
+    args[n++] = authority;
+  }
+  args.length = n;
   headFacts.hosts = hosts;
   headFacts.contentLength = contentLength;
   headFacts.transferEncoding = transferEncoding;

@@ -6,6 +6,7 @@ import { writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import type { Handler } from '../contract/handler.js';
+import { headText } from '../contract/transport.js';
 import { REQ_BODY_FILE, REQ_HTTP10, REQ_KEEP_ALIVE, REQ_LISTENER_SHIFT, REQ_NEW_CONNECTION, SEND_ABORT, SEND_ADD_LENGTH, SEND_CLOSE, SEND_END } from '../addon/wire.js';
 import { formatRefusal, refusalResponse, RequestEntry } from '../protocol/request-log.js';
 import { customRequestLine, entryLine, logFilter, logsAny } from '../logging/log-format.js';
@@ -19,54 +20,8 @@ import { clientErrorRefusal, HTTP_REFUSALS, type HttpRefusal } from '../protocol
 import { splitTarget } from '../protocol/request-target.js';
 import { headArguments, headFacts, headRefusal, versionRefusal } from './request-head.js';
 import { Slots } from './slots.js';
+import { Connection, kConnection, latin1Head, Pending, statusParts, type HeldSocket } from './connection.js';
 import { countRefusal, countResponse, type Counters } from '../backend/counters.js';
-
-/** A request on an HTTP connection, from its head to the end of its response. */
-class Pending {
-  /** The response is over: sent, or abandoned with the connection. */
-  ended = false;
-  /** The response ends the connection. */
-  close = false;
-  body: BodyBuffer | undefined = undefined;
-  /** The log line's and the counters' figures, when there is a log or a --stats. */
-  entry: RequestEntry | undefined = undefined;
-  drainWatched = false;
-
-  constructor(
-    readonly id: number,
-    readonly req: IncomingMessage,
-    readonly res: ServerResponse,
-    /** onRequest's arguments (lib/js/request-head.ts); the body's go in when it is in. */
-    readonly args: unknown[],
-  ) {}
-}
-
-/**
- * An HTTP connection, from its first request: its slot, and its requests one at a time
- * with the application, as the native server has them: a pipelined request waits for the
- * response before it, and is dropped if that response closes the connection.
- */
-class Connection {
-  /** The request with the application. */
-  current: Pending | undefined = undefined;
-  /** From a dispatch until no request waits: what comes now queues. */
-  busy = false;
-  queue: Pending[] | undefined = undefined;
-  /** node:http is reading a chunked body (its errors are the body's). */
-  inBody = false;
-  /** The next request is the connection's first: it carries the peer (REQ_NEW_CONNECTION). */
-  fresh = true;
-
-  slot = 0;
-
-  constructor(readonly listener: number) {}
-}
-
-const kConnection = Symbol('tsgi.connection');
-type HeldSocket = Socket & { [kConnection]?: Connection };
-// A response head whose values hold a latin-1 byte: a string body must not go out with
-// it, or node:http would encode the two together as UTF-8.
-const NOT_ASCII = /[^\x00-\x7f]/;
 
 /**
  * The node:http and node:net server for handler. logFd: where the request log goes;
@@ -245,7 +200,7 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
     const conn = connectionOf(socket, listener);
     const http10 = req.httpVersion === '1.0';
     let flags = (listener << REQ_LISTENER_SHIFT) | (http10 ? REQ_HTTP10 : 0);
-    if ((req as unknown as { shouldKeepAlive?: boolean }).shouldKeepAlive !== false) flags |= REQ_KEEP_ALIVE;
+    if (res.shouldKeepAlive) flags |= REQ_KEEP_ALIVE;
     let addr: string | undefined;
     let port: string | undefined;
     if (conn.fresh) {
@@ -329,43 +284,52 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
     return new RequestEntry(addr, varsCount, varsBytes + 4 * 13 + 150 + serverName.length, req.method!, req.url!, `HTTP/${req.httpVersion}`, 0);
   }
 
+  /** Transport.sendParts: an HTTP request's head, through writeHead(); a uwsgi one's as text. */
+  function sendParts(id: number, status: string, headers: string[], body: Chunk | Chunk[] | undefined, flags: number): number {
+    const conn = slots.holder(id);
+    const p = conn?.current;
+    if (p === undefined || p.id !== id) return uwsgiRequests.get(id)?.send(headText(status, headers), body, flags) ?? -1;
+    const { res, entry } = p;
+    if (entry !== undefined) {
+      let bytes = 9 + status.length + 2; // "HTTP/1.1 " and the status line; each header line:
+      for (let i = 0; i < headers.length; i += 2) bytes += headers[i]!.length + headers[i + 1]!.length + 4;
+      entry.headerBytes = bytes;
+    }
+    if (flags & SEND_ADD_LENGTH) {
+      let n = 0;
+      if (Array.isArray(body)) for (const c of body) n += typeof c === 'string' ? Buffer.byteLength(c) : c.byteLength;
+      else if (body !== undefined) n = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+      headers.push('Content-Length', String(n));
+    }
+    if (flags & SEND_CLOSE || stopping) {
+      headers.push('Connection', 'close');
+      res.shouldKeepAlive = false;
+      p.close = true;
+    }
+    const { code, reason } = statusParts(status);
+    res.sendDate = false;
+    res.writeHead(code, reason, headers);
+    if (entry !== undefined) {
+      entry.status = code;
+      entry.headerCount = headers.length / 2;
+    }
+    // A string written with the head goes out in one piece with it, encoded as UTF-8: not
+    // when the head holds latin-1 bytes, which must stay one byte each.
+    const withString = typeof body === 'string' || (Array.isArray(body) && typeof body[0] === 'string');
+    return respond(conn!, p, body, flags, withString && latin1Head(status, headers));
+  }
+
+  /** Transport.send: the body, or the end, of a response whose head went out (sendParts takes every head). */
   function send(id: number, head: string | undefined, body: Chunk | Chunk[] | undefined, flags: number): number {
     const conn = slots.holder(id);
     const p = conn?.current;
     if (p === undefined || p.id !== id) return uwsgiRequests.get(id)?.send(head, body, flags) ?? -1;
+    return respond(conn!, p, body, flags, false);
+  }
+
+  /** The body and end of a response; firstAsBytes: its first chunk, a string, goes as bytes (see sendParts). */
+  function respond(conn: Connection, p: Pending, body: Chunk | Chunk[] | undefined, flags: number, firstAsBytes: boolean): number {
     const { res, entry } = p;
-    // A string body goes out with the head, or after it, as node:http writes strings: UTF-8.
-    let asBytes = false;
-    if (head !== undefined) {
-      asBytes = NOT_ASCII.test(head);
-      let eol = head.indexOf('\r\n');
-      const status = Number(head.slice(0, 3));
-      const reason = head.slice(4, eol);
-      const headers: string[] = [];
-      for (let at = eol + 2; at < head.length; at = eol + 2) {
-        eol = head.indexOf('\r\n', at);
-        const colon = head.indexOf(': ', at);
-        headers.push(head.slice(at, colon), head.slice(colon + 2, eol));
-      }
-      if (flags & SEND_ADD_LENGTH) {
-        let n = 0;
-        if (Array.isArray(body)) for (const c of body) n += typeof c === 'string' ? Buffer.byteLength(c) : c.byteLength;
-        else if (body !== undefined) n = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
-        headers.push('Content-Length', String(n));
-      }
-      if (flags & SEND_CLOSE || stopping) {
-        headers.push('Connection', 'close');
-        res.shouldKeepAlive = false;
-        p.close = true;
-      }
-      res.sendDate = false;
-      res.writeHead(status, reason, headers);
-      if (entry !== undefined) {
-        entry.status = status;
-        entry.headerCount = headers.length / 2;
-        entry.headerBytes = head.length + 9;
-      }
-    }
     const end = (flags & (SEND_END | SEND_ABORT)) === SEND_END;
     // The last chunk goes with end(): head and body in one write when they fit in one.
     let last: Chunk | undefined;
@@ -374,7 +338,7 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
       const n = Array.isArray(body) ? body.length : 1;
       for (let i = 0; i < n; i++) {
         let c = Array.isArray(body) ? body[i]! : body;
-        if (asBytes && typeof c === 'string') c = Buffer.from(c);
+        if (firstAsBytes && i === 0) c = Buffer.from(c as string);
         if (entry !== undefined) entry.bodyBytes += typeof c === 'string' ? Buffer.byteLength(c) : c.byteLength;
         if (end && i === n - 1) last = c;
         else ok = res.write(c) && ok;
@@ -382,13 +346,13 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
     }
     if (flags & SEND_ABORT) {
       p.close = true;
-      finish(conn!, p);
+      finish(conn, p);
       res.destroy();
       return -1;
     }
     if (end) {
       if (flags & SEND_CLOSE) p.close = true;
-      finish(conn!, p);
+      finish(conn, p);
       if (p.close) {
         // The end of the body is the close (a short Content-Length, HTTP/1.0).
         res.shouldKeepAlive = false;
@@ -400,7 +364,7 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
     }
     if (!ok && !p.drainWatched) {
       p.drainWatched = true;
-      res.on('drain', () => handler.onDrain(id));
+      res.on('drain', () => handler.onDrain(p.id));
     }
     return ok ? 0 : 1;
   }
@@ -424,7 +388,7 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
     }
   }
 
-  handler.transport = { send };
+  handler.transport = { send, sendParts };
   let closed: Promise<void> | undefined;
   return {
     listen(host, port, backlog, protocol) {
