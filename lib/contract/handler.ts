@@ -126,8 +126,9 @@ export class Handler {
   /** The ports of the listeners, by listener index (as strings, for SERVER_PORT). */
   readonly listenerPorts: string[] = [];
   readonly serverName: string = '';
-  /** The peer of each connection, by slot: [address, port]. */
-  private readonly peers: Array<[string, string] | undefined> = [];
+  /** The peer of each connection, by slot: its address and its port (two arrays: no object per connection). */
+  private readonly peerAddrs: Array<string | undefined> = [];
+  private readonly peerPorts: Array<string | undefined> = [];
 
   /**
    * A request (native/wire.h documents the arguments):
@@ -148,10 +149,13 @@ export class Handler {
     remotePort: string | undefined,
   ): void {
     const slot = id & SLOT_MASK;
-    let peer = this.peers[slot];
-    if (flags & REQ_NEW_CONNECTION || peer === undefined) {
-      peer = [remoteAddr ?? '', remotePort ?? ''];
-      this.peers[slot] = peer;
+    let addr = this.peerAddrs[slot];
+    let port: string;
+    if (flags & REQ_NEW_CONNECTION || addr === undefined) {
+      addr = this.peerAddrs[slot] = remoteAddr ?? '';
+      port = this.peerPorts[slot] = remotePort ?? '';
+    } else {
+      port = this.peerPorts[slot]!;
     }
     if (path === undefined) {
       const q = uri.indexOf('?');
@@ -167,8 +171,8 @@ export class Handler {
       contentType ?? '',
       contentLength ?? '',
       flags & REQ_HTTP10 ? 'HTTP/1.0' : 'HTTP/1.1',
-      peer[0],
-      peer[1],
+      addr,
+      port,
       this.listenerPorts[flags >>> REQ_LISTENER_SHIFT] ?? '',
       this.serverName,
       input,

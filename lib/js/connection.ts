@@ -1,5 +1,8 @@
-// An HTTP connection on the js backend and the request it serves, as lib/js/server.ts keeps
-// them (on the socket, under kConnection), and what its responses' heads need.
+// An HTTP connection on the js backend and the requests it serves, as lib/js/server.ts
+// keeps them, and what their responses' heads need. An idle keep-alive connection holds
+// nothing of tsgi's: a Connection is on its socket (under kConnection) only while a
+// request of it is read, queued or with the application, and a request holds a slot
+// (lib/js/slots.ts) only while it is with the application.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { RequestEntry } from '../protocol/request-log.js';
@@ -7,6 +10,8 @@ import type { BodyBuffer } from './body.js';
 
 /** A request on an HTTP connection, from its head to the end of its response. */
 export class Pending {
+  /** Its id, once dispatched (its slot's). */
+  id = -1;
   /** The response is over: sent, or abandoned with the connection. */
   ended = false;
   /** The response ends the connection. */
@@ -17,33 +22,37 @@ export class Pending {
   drainWatched = false;
 
   constructor(
-    readonly id: number,
+    readonly conn: Connection,
     readonly req: IncomingMessage,
     readonly res: ServerResponse,
-    /** onRequest's arguments (lib/js/request-head.ts); the body's go in when it is in. */
+    /** onRequest's arguments (lib/js/request-head.ts); the id's, the peer's and the body's go in at dispatch. */
     readonly args: unknown[],
   ) {}
 }
 
 /**
- * An HTTP connection, from its first request: its slot, and its requests one at a time
- * with the application, as the native server has them: a pipelined request waits for the
- * response before it, and is dropped if that response closes the connection.
+ * An HTTP connection while it has a request: its requests go to the application one at a
+ * time, as the native server has them: a pipelined request waits for the response before
+ * it, and is dropped if that response closes the connection.
  */
 export class Connection {
-  /** The request with the application. */
-  current: Pending | undefined = undefined;
   /** From a dispatch until no request waits: what comes now queues. */
   busy = false;
   queue: Pending[] | undefined = undefined;
+  /** Requests whose body node:http is reading. */
+  bodies = 0;
   /** node:http is reading a chunked body (its errors are the body's). */
   inBody = false;
-  /** The next request is the connection's first: it carries the peer (REQ_NEW_CONNECTION). */
-  fresh = true;
 
-  slot = 0;
+  constructor(
+    readonly socket: HeldSocket,
+    readonly listener: number,
+  ) {}
 
-  constructor(readonly listener: number) {}
+  /** Whether nothing of it is left to do: the socket keeps no Connection while it idles. */
+  get idle(): boolean {
+    return !this.busy && this.bodies === 0;
+  }
 }
 
 export const kConnection = Symbol('tsgi.connection');

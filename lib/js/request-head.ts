@@ -39,13 +39,12 @@ export const headFacts = {
 };
 
 /**
- * The arguments of Handler.onRequest for a node:http request, but for the body and
- * CONTENT_LENGTH (args[2], args[8]), known once the body is in: the same environ, whatever
- * the backend. target is req.url split by splitTarget(); an absolute-form's authority is
- * HTTP_HOST. peer: the connection's [address, port] on its first request, else undefined
- * (Handler keeps it by slot). Sets headFacts.
+ * The arguments of Handler.onRequest for a node:http request but for those its dispatch
+ * sets (the id, the peer, the body and CONTENT_LENGTH: args[0], [9], [10], [2], [8]): the
+ * same environ, whatever the backend. target is req.url split by splitTarget(); an
+ * absolute-form's authority is HTTP_HOST. Sets headFacts.
  */
-export function headArguments(id: number, flags: number, req: IncomingMessage, target: RequestTarget, addr: string | undefined, port: string | undefined): unknown[] {
+export function headArguments(flags: number, req: IncomingMessage, target: RequestTarget): unknown[] {
   const uri = req.url!;
   let path: string | undefined;
   let query: string | undefined;
@@ -58,7 +57,7 @@ export function headArguments(id: number, flags: number, req: IncomingMessage, t
   // Made at its largest (every field a pair) and cut to length: pushed to, it would be
   // copied into a larger one at the first pair.
   const args: unknown[] = new Array(FIXED_ARGS + raw.length + 2);
-  args[0] = id;
+  args[0] = -1;
   args[1] = flags;
   args[2] = undefined;
   args[3] = req.method!;
@@ -67,8 +66,8 @@ export function headArguments(id: number, flags: number, req: IncomingMessage, t
   args[6] = query;
   args[7] = undefined;
   args[8] = undefined;
-  args[9] = addr;
-  args[10] = port;
+  args[9] = undefined;
+  args[10] = undefined;
   let n = FIXED_ARGS;
   let hosts = 0;
   let contentLength: string | undefined;

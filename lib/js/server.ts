@@ -37,8 +37,8 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
   const requestLine = (e: RequestEntry, id: number) =>
     entryLine(e, filter, custom, custom === undefined ? undefined : (handler.environOf(id) as Record<string, unknown> | undefined));
   const serverName = hostname();
-  // Every connection's slot (an HTTP one's Connection; a uwsgi one's request holds its slot as null).
-  const slots = new Slots<Connection | null>();
+  // The slots of the requests with the application: an HTTP one's Pending, a uwsgi one's null.
+  const slots = new Slots<Pending | null>();
   let stopping = false;
   let requests = 0;
   const log = (line: string) => {
@@ -68,15 +68,13 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
     return typeof t === 'string' ? t : undefined;
   };
 
-  // The connection went away: its slot is free, and a request with the application is abandoned.
-  function onConnectionClose(this: HeldSocket): void {
-    const conn = this[kConnection]!;
-    slots.give(conn.slot);
-    conn.queue = undefined;
-    const p = conn.current;
-    if (p === undefined || p.ended) return;
+  // A request with the application whose connection went away (its response's 'close'
+  // before it ended) is abandoned.
+  function abandon(p: Pending): void {
+    if (p.ended) return;
     p.ended = true;
-    conn.current = undefined;
+    slots.give(slots.slotOf(p.id));
+    p.conn.queue = undefined;
     if (counters) {
       counters.aborted++;
       counters.inProgress--;
@@ -84,16 +82,6 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
     handler.onAbort(p.id);
     p.body?.close();
   }
-  const connectionOf = (socket: HeldSocket, listener: number): Connection => {
-    let conn = socket[kConnection];
-    if (conn === undefined) {
-      conn = new Connection(listener);
-      conn.slot = slots.take(conn);
-      socket[kConnection] = conn;
-      socket.on('close', onConnectionClose);
-    }
-    return conn;
-  };
 
   const servers: NetServer[] = [];
   const makeServer = () => {
@@ -197,28 +185,22 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
     const target = splitTarget(req.method!, req.url!);
     if (typeof target === 'string') return refuseRequest(req, HTTP_REFUSALS[target]);
     const socket = req.socket as HeldSocket;
-    const conn = connectionOf(socket, listener);
     const http10 = req.httpVersion === '1.0';
-    let flags = (listener << REQ_LISTENER_SHIFT) | (http10 ? REQ_HTTP10 : 0);
+    // Every request carries its peer (REQ_NEW_CONNECTION): a slot is a request's, not its connection's.
+    let flags = (listener << REQ_LISTENER_SHIFT) | REQ_NEW_CONNECTION | (http10 ? REQ_HTTP10 : 0);
     if (res.shouldKeepAlive) flags |= REQ_KEEP_ALIVE;
-    let addr: string | undefined;
-    let port: string | undefined;
-    if (conn.fresh) {
-      flags |= REQ_NEW_CONNECTION;
-      addr = socket.remoteAddress ?? '';
-      port = String(socket.remotePort ?? '');
-    }
-    const args = headArguments(slots.nextId(conn.slot), flags, req, target, addr, port);
+    const args = headArguments(flags, req, target);
     const refusal = headRefusal(http10);
     if (refusal !== undefined) return refuseRequest(req, refusal);
     const declared = headFacts.contentLength;
     if (limitPost > 0 && declared !== undefined && Number(declared) > limitPost) return refuseRequest(req, [413, 'body over limit-post']);
-    conn.fresh = false;
-    const p = new Pending(args[0] as number, req, res, args);
+    const conn = (socket[kConnection] ??= new Connection(socket, listener));
+    const p = new Pending(conn, req, res, args);
     if (declared === undefined && headFacts.transferEncoding === undefined) {
-      ready(conn, p); // no body: nothing to wait for
+      ready(p); // no body: nothing to wait for
       return;
     }
+    conn.bodies++;
     if (headFacts.transferEncoding !== undefined) conn.inBody = true;
     let failed = false;
     let ended = false;
@@ -240,22 +222,28 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
     });
     req.on('end', () => {
       ended = true;
+      conn.bodies--;
       conn.inBody = false;
       if (failed) return;
       args[8] = String(p.body?.size ?? 0);
-      ready(conn, p);
+      ready(p);
     });
   }
 
-  const ready = (conn: Connection, p: Pending) => {
-    if (conn.busy) (conn.queue ??= []).push(p);
-    else dispatch(conn, p);
+  const ready = (p: Pending) => {
+    if (p.conn.busy) (p.conn.queue ??= []).push(p);
+    else dispatch(p);
   };
 
-  function dispatch(conn: Connection, p: Pending): void {
-    conn.busy = true;
-    conn.current = p;
+  function dispatch(p: Pending): void {
+    p.conn.busy = true;
     const { args } = p;
+    const id = slots.nextId(slots.take(p));
+    p.id = id;
+    args[0] = id;
+    const socket = p.req.socket;
+    args[9] = socket.remoteAddress ?? '';
+    args[10] = String(socket.remotePort ?? '');
     if (p.body !== undefined) {
       if (p.body.fd >= 0) (args[1] as number) |= REQ_BODY_FILE;
       args[2] = p.body.take();
@@ -267,6 +255,8 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
     }
     if (logging || counters) p.entry = entryOf(p);
     Reflect.apply(handler.onRequest, handler, args);
+    // Still with the application: its connection may go away meanwhile.
+    if (!p.ended) p.res.once('close', () => abandon(p));
   }
 
   /** The request's log entry: the variables counted as the native server counts them. */
@@ -275,20 +265,19 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
     const socket = req.socket;
     const addr = socket.remoteAddress ?? '';
     let varsCount = 13;
-    let varsBytes = addr.length + String(socket.remotePort ?? '').length;
+    let varsBytes = 0;
     for (let i = 11; i < args.length; i += 2) {
       varsCount++;
       varsBytes += 4 + (args[i] as string).length + (args[i + 1] as string).length;
     }
-    for (let i = 3; i < 9; i++) varsBytes += typeof args[i] === 'string' ? (args[i] as string).length : 0;
+    for (let i = 3; i < 11; i++) varsBytes += typeof args[i] === 'string' ? (args[i] as string).length : 0;
     return new RequestEntry(addr, varsCount, varsBytes + 4 * 13 + 150 + serverName.length, req.method!, req.url!, `HTTP/${req.httpVersion}`, 0);
   }
 
   /** Transport.sendParts: an HTTP request's head, through writeHead(); a uwsgi one's as text. */
   function sendParts(id: number, status: string, headers: string[], body: Chunk | Chunk[] | undefined, flags: number): number {
-    const conn = slots.holder(id);
-    const p = conn?.current;
-    if (p === undefined || p.id !== id) return uwsgiRequests.get(id)?.send(headText(status, headers), body, flags) ?? -1;
+    const p = slots.holder(id);
+    if (p == null || p.id !== id) return uwsgiRequests.get(id)?.send(headText(status, headers), body, flags) ?? -1;
     const { res, entry } = p;
     if (entry !== undefined) {
       let bytes = 9 + status.length + 2; // "HTTP/1.1 " and the status line; each header line:
@@ -316,19 +305,18 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
     // A string written with the head goes out in one piece with it, encoded as UTF-8: not
     // when the head holds latin-1 bytes, which must stay one byte each.
     const withString = typeof body === 'string' || (Array.isArray(body) && typeof body[0] === 'string');
-    return respond(conn!, p, body, flags, withString && latin1Head(status, headers));
+    return respond(p, body, flags, withString && latin1Head(status, headers));
   }
 
   /** Transport.send: the body, or the end, of a response whose head went out (sendParts takes every head). */
   function send(id: number, head: string | undefined, body: Chunk | Chunk[] | undefined, flags: number): number {
-    const conn = slots.holder(id);
-    const p = conn?.current;
-    if (p === undefined || p.id !== id) return uwsgiRequests.get(id)?.send(head, body, flags) ?? -1;
-    return respond(conn!, p, body, flags, false);
+    const p = slots.holder(id);
+    if (p == null || p.id !== id) return uwsgiRequests.get(id)?.send(head, body, flags) ?? -1;
+    return respond(p, body, flags, false);
   }
 
   /** The body and end of a response; firstAsBytes: its first chunk, a string, goes as bytes (see sendParts). */
-  function respond(conn: Connection, p: Pending, body: Chunk | Chunk[] | undefined, flags: number, firstAsBytes: boolean): number {
+  function respond(p: Pending, body: Chunk | Chunk[] | undefined, flags: number, firstAsBytes: boolean): number {
     const { res, entry } = p;
     const end = (flags & (SEND_END | SEND_ABORT)) === SEND_END;
     // The last chunk goes with end(): head and body in one write when they fit in one.
@@ -346,13 +334,13 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
     }
     if (flags & SEND_ABORT) {
       p.close = true;
-      finish(conn, p);
+      finish(p);
       res.destroy();
       return -1;
     }
     if (end) {
       if (flags & SEND_CLOSE) p.close = true;
-      finish(conn, p);
+      finish(p);
       if (p.close) {
         // The end of the body is the close (a short Content-Length, HTTP/1.0).
         res.shouldKeepAlive = false;
@@ -369,16 +357,20 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
     return ok ? 0 : 1;
   }
 
-  function finish(conn: Connection, p: Pending): void {
+  function finish(p: Pending): void {
     p.ended = true;
-    const { entry } = p;
+    slots.give(slots.slotOf(p.id));
+    const { entry, conn } = p;
     if (counters) countResponse(counters, entry!.status, Number((process.hrtime.bigint() - entry!.started) / 1000n), entry!.headerBytes + entry!.bodyBytes);
-    conn.current = undefined;
     if (p.close) conn.queue = undefined;
     const next = conn.queue?.shift();
-    // The next request goes to the application once this response is out.
-    if (next !== undefined) p.res.once('finish', () => dispatch(conn, next));
-    else conn.busy = false;
+    if (next !== undefined) {
+      // The next request goes to the application once this response is out.
+      p.res.once('finish', () => dispatch(next));
+    } else {
+      conn.busy = false;
+      if (conn.idle) conn.socket[kConnection] = undefined;
+    }
     p.body?.close();
     if (logging) {
       // Over HTTP the line shows the count when the request ends.
