@@ -12,11 +12,12 @@
 //                      (tsgi-native and node-http also select nginx-tsgi and nginx-node-http;
 //                      nginx-tsgi brings nginx-tsgi-http, nginx-uwsgi-floor and nginx-uwsgi)
 //   BENCH_TOOLS        comma list of load generators: autocannon,wrk (default both)
-//   BENCH_SCENARIOS    comma list: hello, post, stream, frameworks, nginx, peers, startup (default: hello, and
+//   BENCH_SCENARIOS    comma list: hello, post, stream, frameworks, nginx, peers, startup, idle (default: hello, and
 //                      nginx when nginx is installed)
 //   BENCH_FRAMEWORKS_RUNS alternating rounds per pair in the frameworks scenario (default 3)
 //   BENCH_FRAMEWORKS_PROFILE comma list of frameworks servers to profile (node --cpu-prof) afterwards
 //   BENCH_STARTUP_RUNS  starts per case in the startup scenario (default 7)
+//   BENCH_IDLE_CONNECTIONS keep-alive connections held in the idle scenario (default 10000)
 //   BENCH_PEERS_SECONDS seconds of wrk load per cell per server in the peers scenario (default 5)
 //   BENCH_NGINX_SECONDS seconds of load per tool per server in the nginx scenario (default 8)
 //   BENCH_NGINX_UPSTREAM unix (default) or tcp: how nginx reaches node:http
@@ -38,7 +39,8 @@ import { benchServer } from './lib/measure.mjs';
 import { findUwsgiParams } from './lib/nginx.mjs';
 import { runPeers } from './lib/peers-scenario.mjs';
 import { runStartup } from './lib/startup-scenario.mjs';
-import { fail, failures, fmtInt, fmtMs, fmtRatio, nginxCostRatios, note, printResults, ratiosFor, say, stolenCell, table, uwsgiCeiling, writeResults } from './lib/report.mjs';
+import { runIdle } from './lib/idle-scenario.mjs';
+import { cpuRatiosFor, fail, failures, fmtInt, fmtMs, fmtRatio, nginxCostRatios, note, printResults, ratiosFor, say, stolenCell, table, uwsgiCeiling, writeResults } from './lib/report.mjs';
 import { checkResponse, startServer, stopServer, uwsgiBin } from './lib/servers.mjs';
 import { CONTENTION_PCT, HOST, NGINX_SERVERS, NGINX_TARGET, RESULTS_DIR, ROOT, SCENARIOS, SERVERS, activeTools, nginxBin, nginxVer, secondsFor, serversFor, settings, usage, which, wrkPath } from './lib/settings.mjs';
 
@@ -193,6 +195,13 @@ async function main() {
       if (sc) scenarios.startup = sc;
       continue;
     }
+    if (scenario.idle) {
+      const list = SERVERS.filter((s) => settings.servers.includes(s.name) && !s.logging);
+      say('');
+      say(`=== scenario idle: ${scenario.describe}; ${list.map((s) => s.name).join(', ')}`);
+      scenarios.idle = await runIdle(peersContext(), { cpus, tmp, servers: list, scenario: { ...SCENARIOS.hello, peerScenario: 'hello' }, connections: settings.idleConnections });
+      continue;
+    }
     if (scenario.frameworks) {
       say('');
       say(`=== scenario frameworks: ${scenario.describe}; wrk only, ${settings.frameworksRuns} alternating rounds of ${settings.seconds} s per pair`);
@@ -213,8 +222,12 @@ async function main() {
       await sleep(500);
     }
     const ratios = {};
-    for (const tool of activeTools) ratios[tool] = ratiosFor(servers, tool);
-    scenarios[scenarioName] = { describe: scenario.describe, seconds: secondsFor(scenarioName), servers, ratios };
+    const cpuRatios = {};
+    for (const tool of activeTools) {
+      ratios[tool] = ratiosFor(servers, tool);
+      cpuRatios[tool] = cpuRatiosFor(servers, tool);
+    }
+    scenarios[scenarioName] = { describe: scenario.describe, seconds: secondsFor(scenarioName), servers, ratios, cpuRatios };
   }
   if (scenarios.nginx) {
     scenarios.nginx.target = `nginx-tsgi / nginx-node-http >= ${NGINX_TARGET}`;

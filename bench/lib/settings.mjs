@@ -88,6 +88,11 @@ export const SCENARIOS = {
     startup: true,
     describe: 'first response after the process starts: tsgi with a .mjs and a .ts application, one process and master + 2 workers, vs node:http',
   },
+  // What an idle keep-alive connection costs each server: bench/lib/idle-scenario.mjs.
+  idle: {
+    idle: true,
+    describe: 'RSS growth per idle keep-alive connection: BENCH_IDLE_CONNECTIONS connections, one GET answered on each, then held',
+  },
   // tsgi against other runtimes' fast servers, cell by cell: bench/lib/peers-scenario.mjs.
   peers: {
     peers: true,
@@ -185,6 +190,7 @@ export const settings = {
   servers: listEnv('BENCH_ONLY', SERVERS.map((s) => s.name), [...new Set([...[...SERVERS, ...NGINX_SERVERS, ...PEER_SERVERS].map((s) => s.name), ...FRAMEWORK_SERVER_NAMES])]),
   frameworksRuns: intEnv('BENCH_FRAMEWORKS_RUNS', 3),
   startupRuns: intEnv('BENCH_STARTUP_RUNS', 7),
+  idleConnections: intEnv('BENCH_IDLE_CONNECTIONS', 10000, 1000),
   frameworksProfile: (process.env.BENCH_FRAMEWORKS_PROFILE ?? '').split(',').filter(Boolean),
   peersSeconds: intEnv('BENCH_PEERS_SECONDS', 5),
   tools: listEnv('BENCH_TOOLS', ['autocannon', 'wrk'], ['autocannon', 'wrk']),
