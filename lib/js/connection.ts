@@ -1,8 +1,9 @@
 // An HTTP connection on the js backend and the requests it serves, as lib/js/server.ts
 // keeps them, and what their responses' heads need. An idle keep-alive connection holds
-// nothing of tsgi's: a Connection is on its socket (under kConnection) only while a
-// request of it is read, queued or with the application, and a request holds a slot
-// (lib/js/slots.ts) only while it is with the application.
+// little of tsgi's: its peer's address and port (two properties of its socket); a
+// Connection is on its socket (under kConnection) only while a request of it is read,
+// queued or with the application, and a request holds a slot (lib/js/slots.ts) only while
+// it is with the application.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { RequestEntry } from '../protocol/request-log.js';
@@ -22,7 +23,8 @@ export class Pending {
   drainWatched = false;
 
   constructor(
-    readonly conn: Connection,
+    /** Its connection's state, when it needs one (see Connection). */
+    public conn: Connection | undefined,
     readonly req: IncomingMessage,
     readonly res: ServerResponse,
     /** onRequest's arguments (lib/js/request-head.ts); the id's, the peer's and the body's go in at dispatch. */
@@ -31,9 +33,10 @@ export class Pending {
 }
 
 /**
- * An HTTP connection while it has a request: its requests go to the application one at a
- * time, as the native server has them: a pipelined request waits for the response before
- * it, and is dropped if that response closes the connection.
+ * An HTTP connection while it has a request read, queued, or with the application past
+ * onRequest's return (a request answered at once needs none): its requests go to the
+ * application one at a time, as the native server has them: a pipelined request waits for
+ * the response before it, and is dropped if that response closes the connection.
  */
 export class Connection {
   /** From a dispatch until no request waits: what comes now queues. */
@@ -44,10 +47,7 @@ export class Connection {
   /** node:http is reading a chunked body (its errors are the body's). */
   inBody = false;
 
-  constructor(
-    readonly socket: HeldSocket,
-    readonly listener: number,
-  ) {}
+  constructor(readonly socket: HeldSocket) {}
 
   /** Whether nothing of it is left to do: the socket keeps no Connection while it idles. */
   get idle(): boolean {
@@ -56,26 +56,31 @@ export class Connection {
 }
 
 export const kConnection = Symbol('tsgi.connection');
-export type HeldSocket = Socket & { [kConnection]?: Connection };
+// The peer's address and port as REMOTE_ADDR and REMOTE_PORT take them, read once a
+// connection: node's remoteAddress getter costs a lookup through its internals per read.
+export const kPeerAddress = Symbol('tsgi.peerAddress');
+export const kPeerPort = Symbol('tsgi.peerPort');
+export type HeldSocket = Socket & { [kConnection]?: Connection; [kPeerAddress]?: string; [kPeerPort]?: string };
 const NOT_ASCII = /[^\x00-\x7f]/;
 
-/** Whether a head holds a byte past ASCII (a status or a header value may: latin-1). */
-export function latin1Head(status: string, headers: readonly string[]): boolean {
-  if (NOT_ASCII.test(status)) return true;
+/** Whether header values hold a byte past ASCII (latin-1 is allowed). */
+export function latin1Values(headers: readonly string[]): boolean {
   for (let i = 1; i < headers.length; i += 2) if (NOT_ASCII.test(headers[i]!)) return true;
   return false;
 }
 
 /**
- * writeHead()'s code and reason for a status ("200 OK"): the last one is kept, since an
- * application answers with a few statuses, mostly one.
+ * writeHead()'s code and reason for a status ("200 OK"), and whether the reason holds a
+ * byte past ASCII: the last one is kept, since an application answers with a few
+ * statuses, mostly one.
  */
-export function statusParts(status: string): { code: number; reason: string } {
+export function statusParts(status: string): { code: number; reason: string; latin1: boolean } {
   if (status !== last.status) {
     last.status = status;
     last.code = Number(status.slice(0, 3));
     last.reason = status.slice(4);
+    last.latin1 = NOT_ASCII.test(status);
   }
   return last;
 }
-const last = { status: '', code: 0, reason: '' };
+const last = { status: '', code: 0, reason: '', latin1: false };

@@ -7,21 +7,70 @@ import { FIXED_ARGS } from '../addon/wire.js';
 import { HTTP_REFUSALS } from '../protocol/http-refusals.js';
 import type { RequestTarget } from '../protocol/request-target.js';
 
-/** The environ key of a field name ('' for a name with "_", which is dropped as the native server drops it). */
-const KEYS = new Map<string, string>();
-// Field names repeat from request to request; the map holds the first ones met, so that a
-// client sending new names each time cannot grow it.
-const KEYS_HELD = 512;
-const DASHES = /-/g;
+// What a field name is to the environ.
+const ORDINARY = 0;
+const DROPPED = 1; // a name with "_": dropped, as the native server drops it
+const CONTENT_TYPE = 2;
+const CONTENT_LENGTH = 3;
+const TRANSFER_ENCODING = 4;
+const HOST = 5;
+const COOKIE = 6;
 
-function keyOf(name: string): string {
-  let key = KEYS.get(name);
-  if (key === undefined) {
-    key = name.includes('_') ? '' : 'HTTP_' + name.toUpperCase().replace(DASHES, '_');
-    if (KEYS.size < KEYS_HELD) KEYS.set(name, key);
-  }
-  return key;
+/** An environ key, and where the request read last put its value. */
+class Key {
+  /** The request (headArguments()'s count) that last met this key, and its index in that request's arguments. */
+  seen = 0;
+  at = 0;
+
+  constructor(readonly name: string) {}
 }
+
+/** A field name's environ key and kind. */
+class Field {
+  constructor(
+    readonly key: Key,
+    readonly kind: number,
+    /** Not kept in FIELDS (the map is full): a repeat is found by its key's name, whose seen may say nothing. */
+    readonly transient: boolean,
+  ) {}
+}
+
+// Field names repeat from request to request; the maps hold the first ones met, so that a
+// client sending new names each time cannot grow them. Names that differ in case share
+// their key (Accept, accept: HTTP_ACCEPT), so that a repeat is joined whatever its case.
+const FIELDS = new Map<string, Field>();
+const KEYS = new Map<string, Key>();
+const FIELDS_HELD = 512;
+const DASHES = /-/g;
+const KINDS: Record<string, number> = {
+  HTTP_CONTENT_TYPE: CONTENT_TYPE,
+  HTTP_CONTENT_LENGTH: CONTENT_LENGTH,
+  HTTP_TRANSFER_ENCODING: TRANSFER_ENCODING,
+  HTTP_HOST: HOST,
+  HTTP_COOKIE: COOKIE,
+};
+
+function fieldOf(name: string): Field {
+  let f = FIELDS.get(name);
+  if (f === undefined) {
+    const dropped = name.includes('_');
+    const env = dropped ? '' : 'HTTP_' + name.toUpperCase().replace(DASHES, '_');
+    const held = FIELDS.size < FIELDS_HELD;
+    let key = KEYS.get(env);
+    if (key === undefined) {
+      key = new Key(env);
+      if (held) KEYS.set(env, key);
+    }
+    f = new Field(key, dropped ? DROPPED : (KINDS[env] ?? ORDINARY), !held);
+    if (held) FIELDS.set(name, f);
+  }
+  return f;
+}
+
+// onRequest's arguments are made in one array, used again for every request: most are
+// dispatched at once (Reflect.apply copies them), and the others take a copy.
+const scratch: unknown[] = [];
+let reads = 0;
 
 const PERCENT = /%([0-9A-Fa-f]{2})/g;
 
@@ -42,7 +91,9 @@ export const headFacts = {
  * The arguments of Handler.onRequest for a node:http request but for those its dispatch
  * sets (the id, the peer, the body and CONTENT_LENGTH: args[0], [9], [10], [2], [8]): the
  * same environ, whatever the backend. target is req.url split by splitTarget(); an
- * absolute-form's authority is HTTP_HOST. Sets headFacts.
+ * absolute-form's authority is HTTP_HOST. Sets headFacts. The array is the same for every
+ * call: what is kept past the next one is a copy. (It holds the last head's values until
+ * the next head overwrites them.)
  */
 export function headArguments(flags: number, req: IncomingMessage, target: RequestTarget): unknown[] {
   const uri = req.url!;
@@ -54,9 +105,8 @@ export function headArguments(flags: number, req: IncomingMessage, target: Reque
     query = target.query;
   }
   const raw = req.rawHeaders;
-  // Made at its largest (every field a pair) and cut to length: pushed to, it would be
-  // copied into a larger one at the first pair.
-  const args: unknown[] = new Array(FIXED_ARGS + raw.length + 2);
+  const read = ++reads;
+  const args = scratch;
   args[0] = -1;
   args[1] = flags;
   args[2] = undefined;
@@ -73,42 +123,58 @@ export function headArguments(flags: number, req: IncomingMessage, target: Reque
   let contentLength: string | undefined;
   let transferEncoding: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    const key = keyOf(raw[i]!);
-    if (key === '') continue;
+    const f = fieldOf(raw[i]!);
     const value = raw[i + 1]!;
-    switch (key) {
-      case 'HTTP_CONTENT_TYPE':
+    switch (f.kind) {
+      case DROPPED:
+        continue;
+      case CONTENT_TYPE:
         if (args[7] === undefined) args[7] = value;
         continue;
-      case 'HTTP_CONTENT_LENGTH':
+      case CONTENT_LENGTH:
         contentLength ??= value;
         continue;
-      case 'HTTP_TRANSFER_ENCODING':
+      case TRANSFER_ENCODING:
         transferEncoding = transferEncoding === undefined ? value : `${transferEncoding}, ${value}`;
         continue;
-      case 'HTTP_HOST':
+      case HOST:
         hosts++;
         // Host is never repeated (a second one is refused).
         if (hosts === 1) {
-          args[n++] = key;
+          args[n++] = f.key.name;
           args[n++] = authority !== '' ? authority : value;
         }
         continue;
     }
-    let at = FIXED_ARGS;
-    while (at < n && args[at] !== key) at += 2;
-    if (at === n) {
-      args[n++] = key;
+    const key = f.key;
+    let at = -1;
+    if (!f.transient) {
+      if (key.seen === read) {
+        at = key.at;
+      } else {
+        key.seen = read;
+        key.at = n;
+      }
+    } else {
+      for (let k = FIXED_ARGS; k < n; k += 2) if (args[k] === key.name) at = k;
+      if (at === -1) {
+        key.seen = read;
+        key.at = n;
+      }
+    }
+    if (at === -1) {
+      args[n++] = key.name;
       args[n++] = value;
     } else {
-      args[at + 1] = `${args[at + 1] as string}${key === 'HTTP_COOKIE' ? '; ' : ', '}${value}`;
+      args[at + 1] = `${args[at + 1] as string}${f.kind === COOKIE ? '; ' : ', '}${value}`;
     }
   }
   if (authority !== '' && hosts === 0) {
     args[n++] = 'HTTP_HOST';
     args[n++] = authority;
   }
-  args.length = n;
+  // Cut to length only when it changes: requests alike have heads alike.
+  if (args.length !== n) args.length = n;
   headFacts.hosts = hosts;
   headFacts.contentLength = contentLength;
   headFacts.transferEncoding = transferEncoding;

@@ -20,7 +20,7 @@ import { clientErrorRefusal, HTTP_REFUSALS, type HttpRefusal } from '../protocol
 import { splitTarget } from '../protocol/request-target.js';
 import { headArguments, headFacts, headRefusal, versionRefusal } from './request-head.js';
 import { Slots } from './slots.js';
-import { Connection, kConnection, latin1Head, Pending, statusParts, type HeldSocket } from './connection.js';
+import { Connection, kConnection, kPeerAddress, kPeerPort, latin1Values, Pending, statusParts, type HeldSocket } from './connection.js';
 import { countRefusal, countResponse, type Counters } from '../backend/counters.js';
 
 /**
@@ -74,7 +74,7 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
     if (p.ended) return;
     p.ended = true;
     slots.give(slots.slotOf(p.id));
-    p.conn.queue = undefined;
+    if (p.conn !== undefined) p.conn.queue = undefined;
     if (counters) {
       counters.aborted++;
       counters.inProgress--;
@@ -194,10 +194,19 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
     if (refusal !== undefined) return refuseRequest(req, refusal);
     const declared = headFacts.contentLength;
     if (limitPost > 0 && declared !== undefined && Number(declared) > limitPost) return refuseRequest(req, [413, 'body over limit-post']);
-    const conn = (socket[kConnection] ??= new Connection(socket, listener));
-    const p = new Pending(conn, req, res, args);
-    if (declared === undefined && headFacts.transferEncoding === undefined) {
-      ready(p); // no body: nothing to wait for
+    const bodyless = declared === undefined && headFacts.transferEncoding === undefined;
+    let conn = socket[kConnection];
+    if (conn === undefined && bodyless) {
+      // Nothing else of the connection in progress and nothing to wait for: the request
+      // goes to the application at once, and needs a Connection only if it stays there.
+      dispatch(new Pending(undefined, req, res, args));
+      return;
+    }
+    conn ??= socket[kConnection] = new Connection(socket);
+    // Kept until the body is in, or the request before it is answered: a copy.
+    const p = new Pending(conn, req, res, args.slice());
+    if (bodyless) {
+      ready(p);
       return;
     }
     conn.bodies++;
@@ -225,25 +234,31 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
       conn.bodies--;
       conn.inBody = false;
       if (failed) return;
-      args[8] = String(p.body?.size ?? 0);
+      p.args[8] = String(p.body?.size ?? 0);
       ready(p);
     });
   }
 
   const ready = (p: Pending) => {
-    if (p.conn.busy) (p.conn.queue ??= []).push(p);
+    const conn = p.conn!;
+    if (conn.busy) (conn.queue ??= []).push(p);
     else dispatch(p);
   };
 
   function dispatch(p: Pending): void {
-    p.conn.busy = true;
+    if (p.conn !== undefined) p.conn.busy = true;
     const { args } = p;
     const id = slots.nextId(slots.take(p));
     p.id = id;
     args[0] = id;
-    const socket = p.req.socket;
-    args[9] = socket.remoteAddress ?? '';
-    args[10] = String(socket.remotePort ?? '');
+    const socket = p.req.socket as HeldSocket;
+    let addr = socket[kPeerAddress];
+    if (addr === undefined) {
+      addr = socket[kPeerAddress] = socket.remoteAddress ?? '';
+      socket[kPeerPort] = String(socket.remotePort ?? '');
+    }
+    args[9] = addr;
+    args[10] = socket[kPeerPort];
     if (p.body !== undefined) {
       if (p.body.fd >= 0) (args[1] as number) |= REQ_BODY_FILE;
       args[2] = p.body.take();
@@ -255,15 +270,20 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
     }
     if (logging || counters) p.entry = entryOf(p);
     Reflect.apply(handler.onRequest, handler, args);
-    // Still with the application: its connection may go away meanwhile.
-    if (!p.ended) p.res.once('close', () => abandon(p));
+    if (p.ended) return;
+    // Still with the application: what the connection sends meanwhile waits, and it may go away.
+    if (p.conn === undefined) {
+      const held = p.req.socket as HeldSocket;
+      p.conn = held[kConnection] = new Connection(held);
+      p.conn.busy = true;
+    }
+    p.res.once('close', () => abandon(p));
   }
 
   /** The request's log entry: the variables counted as the native server counts them. */
   function entryOf(p: Pending): RequestEntry {
     const { req, args } = p;
-    const socket = req.socket;
-    const addr = socket.remoteAddress ?? '';
+    const addr = args[9] as string;
     let varsCount = 13;
     let varsBytes = 0;
     for (let i = 11; i < args.length; i += 2) {
@@ -284,6 +304,11 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
       for (let i = 0; i < headers.length; i += 2) bytes += headers[i]!.length + headers[i + 1]!.length + 4;
       entry.headerBytes = bytes;
     }
+    // A string written with the head goes out in one piece with it, encoded as UTF-8: not
+    // when the head holds latin-1 bytes, which must stay one byte each.
+    const { code, reason, latin1 } = statusParts(status);
+    const withString = typeof body === 'string' || (Array.isArray(body) && typeof body[0] === 'string');
+    const firstAsBytes = withString && (latin1 || latin1Values(headers));
     if (flags & SEND_ADD_LENGTH) {
       let n = 0;
       if (Array.isArray(body)) for (const c of body) n += typeof c === 'string' ? Buffer.byteLength(c) : c.byteLength;
@@ -295,17 +320,13 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
       res.shouldKeepAlive = false;
       p.close = true;
     }
-    const { code, reason } = statusParts(status);
     res.sendDate = false;
     res.writeHead(code, reason, headers);
     if (entry !== undefined) {
       entry.status = code;
       entry.headerCount = headers.length / 2;
     }
-    // A string written with the head goes out in one piece with it, encoded as UTF-8: not
-    // when the head holds latin-1 bytes, which must stay one byte each.
-    const withString = typeof body === 'string' || (Array.isArray(body) && typeof body[0] === 'string');
-    return respond(p, body, flags, withString && latin1Head(status, headers));
+    return respond(p, body, flags, firstAsBytes);
   }
 
   /** Transport.send: the body, or the end, of a response whose head went out (sendParts takes every head). */
@@ -362,14 +383,16 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
     slots.give(slots.slotOf(p.id));
     const { entry, conn } = p;
     if (counters) countResponse(counters, entry!.status, Number((process.hrtime.bigint() - entry!.started) / 1000n), entry!.headerBytes + entry!.bodyBytes);
-    if (p.close) conn.queue = undefined;
-    const next = conn.queue?.shift();
-    if (next !== undefined) {
-      // The next request goes to the application once this response is out.
-      p.res.once('finish', () => dispatch(next));
-    } else {
-      conn.busy = false;
-      if (conn.idle) conn.socket[kConnection] = undefined;
+    if (conn !== undefined) {
+      if (p.close) conn.queue = undefined;
+      const next = conn.queue?.shift();
+      if (next !== undefined) {
+        // The next request goes to the application once this response is out.
+        p.res.once('finish', () => dispatch(next));
+      } else {
+        conn.busy = false;
+        if (conn.idle) conn.socket[kConnection] = undefined;
+      }
     }
     p.body?.close();
     if (logging) {
