@@ -1,6 +1,7 @@
 // One request and its response: the environ, start_response, the body pump, and
 // close() exactly once. Transport-agnostic: the native server and the pure-JS one
 // both hand requests to a Handler and take responses back through send().
+import { Buffer } from 'node:buffer'; // a module binding: the global is looked up on every use
 import { TsgiError } from '../base/errors.js';
 import type { Handler } from './handler.js';
 import { headText } from './transport.js';

@@ -1,6 +1,7 @@
 // The pure-JS backend, on node:http: what wsgiref.simple_server is to Python. Same
 // Handler, same environ, same options where node:http allows; docs/spec.md lists
 // where it cannot behave as the native server does.
+import { Buffer } from 'node:buffer'; // a module binding: the global is looked up on every use
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { writeSync } from 'node:fs';
 import { hostname } from 'node:os';
