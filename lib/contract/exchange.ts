@@ -62,6 +62,7 @@ export class Exchange {
   private wakePull: (() => void) | undefined;
   private controller: AbortController | undefined;
   private readonly startResponse: StartResponse;
+  private readonly writer: Write;
 
   constructor(
     private readonly handler: Handler,
@@ -71,7 +72,9 @@ export class Exchange {
     private readonly input: Input,
   ) {
     this.noBody = environ.REQUEST_METHOD === 'HEAD';
+    // Both made here, where they share one context (made in start(), write would need its own).
     this.startResponse = (status, headers, excInfo) => this.start(status, headers, excInfo);
+    this.writer = (chunk) => this.write(chunk);
   }
 
   get signal(): AbortSignal {
@@ -142,7 +145,7 @@ export class Exchange {
     this.appLength = appLength;
     const code = status.charCodeAt(0);
     if (code === 49 /* 1xx */ || status.startsWith('204') || status.startsWith('304')) this.noBody = true;
-    return (chunk) => this.write(chunk);
+    return this.writer;
   }
 
   private write(chunk: Chunk): void {
