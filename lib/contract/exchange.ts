@@ -51,7 +51,9 @@ export class Exchange {
   private headersSent = false;
   private chunked = false;
   private noBody: boolean;
-  private chunks: Chunk[] | undefined = undefined; // made by the first chunk (most bodies are one)
+  // The chunks taken and not yet sent: the first alone (most bodies are one), a list from the second.
+  private first: Chunk | undefined = undefined;
+  private chunks: Chunk[] | undefined = undefined;
   private buffered = 0;
   private waiting = false; // for onDrain
   private resume: (() => void) | undefined;
@@ -194,7 +196,8 @@ export class Exchange {
   }
 
   private keep(chunk: Chunk): void {
-    if (this.chunks === undefined) this.chunks = [chunk];
+    if (this.first === undefined) this.first = chunk;
+    else if (this.chunks === undefined) this.chunks = [this.first, chunk];
     else this.chunks.push(chunk);
   }
 
@@ -346,6 +349,7 @@ export class Exchange {
         // HEAD: the length the GET would have had, when it is at hand.
         let n = 0;
         if (this.chunks !== undefined) for (const c of this.chunks) n += chunkBytes(c);
+        else if (this.first !== undefined) n = chunkBytes(this.first);
         this.headers.push('Content-Length', String(n));
       }
     } else if (this.appLength >= 0) {
@@ -379,8 +383,8 @@ export class Exchange {
       flags = SEND_CHUNKED;
     }
     let body: Chunk | Chunk[] | undefined;
-    const chunks = this.chunks;
-    if (!this.noBody && chunks !== undefined) body = chunks.length === 1 ? chunks[0] : chunks;
+    if (!this.noBody) body = this.chunks ?? this.first;
+    this.first = undefined;
     this.chunks = undefined;
     this.buffered = 0;
     if (end) {
@@ -426,6 +430,7 @@ export class Exchange {
     this.handler.logError(`tsgi: error in the application during ${e.REQUEST_METHOD} ${e.REQUEST_URI}:\n${detail}`);
     this.handler.options.onException?.();
     this.finished = true;
+    this.first = undefined;
     this.chunks = undefined;
     if (!this.headersSent) {
       this.headersSent = true;
