@@ -45,7 +45,7 @@ import { runPeers } from './lib/peers-scenario.mjs';
 import { runStartup } from './lib/startup-scenario.mjs';
 import { runMemory } from './lib/memory-scenario.mjs';
 import { runWebsocket } from './lib/websocket-scenario.mjs';
-import { fail, failures, fmtInt, fmtMs, fmtRatio, nginxCostRatios, note, printResults, ratiosFor, say, stolenCell, table, uwsgiCeiling, writeResults } from './lib/report.mjs';
+import { cpuRatiosFor, fail, failures, fmtInt, fmtMs, fmtRatio, nginxCostRatios, note, printResults, ratiosFor, say, stolenCell, table, uwsgiCeiling, writeResults } from './lib/report.mjs';
 import { checkResponse, startServer, stopServer, uwsgiBin } from './lib/servers.mjs';
 import { CONTENTION_PCT, HOST, NGINX_SERVERS, NGINX_TARGET, RESULTS_DIR, ROOT, SCENARIOS, SERVERS, activeTools, nginxBin, nginxVer, secondsFor, serversFor, settings, usage, which, wrkPath } from './lib/settings.mjs';
 
@@ -233,8 +233,12 @@ async function main() {
       await sleep(500);
     }
     const ratios = {};
-    for (const tool of activeTools) ratios[tool] = ratiosFor(servers, tool);
-    scenarios[scenarioName] = { describe: scenario.describe, seconds: secondsFor(scenarioName), servers, ratios };
+    const cpuRatios = {};
+    for (const tool of activeTools) {
+      ratios[tool] = ratiosFor(servers, tool);
+      cpuRatios[tool] = cpuRatiosFor(servers, tool);
+    }
+    scenarios[scenarioName] = { describe: scenario.describe, seconds: secondsFor(scenarioName), servers, ratios, cpuRatios };
   }
   if (scenarios.nginx) {
     scenarios.nginx.target = `nginx-tsgi / nginx-node-http >= ${NGINX_TARGET}`;

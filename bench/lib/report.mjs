@@ -124,6 +124,26 @@ export function ratiosFor(servers, tool) {
   return out;
 }
 
+/**
+ * The same pairs by the server's CPU per request: b's microseconds / a's (above 1: a costs
+ * less), the ratio to believe when other processes share the machine, since a rate says how
+ * much CPU a server got as much as what it needs.
+ */
+export function cpuRatiosFor(servers, tool) {
+  const us = (name) => {
+    const r = servers[name]?.ok ? servers[name].tools[tool] : undefined;
+    return r?.ok && r.rps > 0 && r.cpu?.serverPct !== undefined && r.cpu.nginxPct === undefined ? (r.cpu.serverPct * 1e4) / r.rps : undefined;
+  };
+  const out = {};
+  for (const [a, b] of RATIO_PAIRS) {
+    if (us(a) !== undefined && us(b) !== undefined) out[`${a} / ${b}`] = us(b) / us(a);
+  }
+  return out;
+}
+
+/** The issue's target for the pure-JS backend: tsgi-js at least this share of node:http's rate, same run. */
+export const JS_TARGET = 0.85;
+
 /** Behind nginx against direct (hello, same run): the share of the direct rate left. */
 export function nginxCostRatios(nginxServers, helloServers, tool) {
   const rps = (servers, name) => (servers?.[name]?.ok && servers[name].tools[tool]?.ok ? servers[name].tools[tool].rps : undefined);
@@ -186,9 +206,16 @@ export function printResults(scenarios, { cpus, ctx }) {
         say(`  "!": others took more than ${CONTENTION_PCT}% of the server's or the load generator's CPU during that run; its figure is disturbed.`);
       }
       const ratios = Object.entries(sc.ratios[tool] ?? {});
+      const byCpu = sc.cpuRatios?.[tool] ?? {};
       if (ratios.length) {
-        say('  req/s ratios:');
-        for (const [k, v] of ratios) say(`    ${k.padEnd(33)} ${fmtRatio(v)}`);
+        say('  ratios:                           req/s   by CPU/req (b us / a us)');
+        for (const [k, v] of ratios) say(`    ${k.padEnd(33)} ${fmtRatio(v).padStart(5)}   ${fmtRatio(byCpu[k]).padStart(5)}`);
+      }
+      const js = sc.ratios[tool]?.['tsgi-js / node-http'];
+      if (js !== undefined && scenarioName === 'hello') {
+        const cpu = byCpu['tsgi-js / node-http'];
+        const verdict = (v) => (v === undefined ? '-' : v >= JS_TARGET ? 'met' : 'NOT met');
+        say(`  target: tsgi-js / node-http >= ${JS_TARGET}: by req/s ${verdict(js)} (${fmtRatio(js)}), by CPU/req ${verdict(cpu)} (${fmtRatio(cpu)})`);
       }
       if (scenarioName === 'nginx') {
         if (rows.some((r) => String(r[7]).includes('+'))) {

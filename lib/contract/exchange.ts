@@ -1,9 +1,11 @@
 // One request and its response: the environ, start_response, the body pump, and
 // close() exactly once. Transport-agnostic: the native server and the pure-JS one
 // both hand requests to a Handler and take responses back through send().
+import { Buffer } from 'node:buffer'; // a module binding: the global is looked up on every use
 import { TsgiError } from '../base/errors.js';
 import type { Handler } from './handler.js';
-import { HOP_BY_HOP, STATUS, VALIDATED_HEADERS, checkHeader } from './response-rules.js';
+import { headText } from './transport.js';
+import { NAME_CONTENT_LENGTH, NAME_HOP_BY_HOP, STATUS, VALIDATED_HEADERS, checkHeader, nameKind } from './response-rules.js';
 import { Input } from './input.js';
 import type { Chunk, Environ, Headers, StartResponse, Upgraded, Write } from './types.js';
 import { REQ_HTTP10, SEND_ABORT, SEND_ADD_LENGTH, SEND_BACKPRESSURE, SEND_CHUNKED, SEND_CLOSE, SEND_END } from '../addon/wire.js';
@@ -32,6 +34,10 @@ export interface Pulled {
  */
 export const NULL_BODY: readonly Chunk[] = Object.freeze([]);
 
+// The last status start_response found good: an application answers with a few, mostly
+// one (a symbol at first, which no application can pass).
+let goodStatus: unknown = Symbol('none');
+
 function chunkBytes(c: Chunk): number {
   return typeof c === 'string' ? Buffer.byteLength(c) : c.byteLength;
 }
@@ -39,13 +45,15 @@ function chunkBytes(c: Chunk): number {
 export class Exchange {
   finished = false;
   private status: string | undefined;
-  private headerLines = '';
+  private headers: string[] = []; // the application's, [name, value, ...]
   private appLength = -1; // the application's Content-Length, or -1
   private sent = 0; // body bytes accepted toward appLength
   private headersSent = false;
   private chunked = false;
   private noBody: boolean;
-  private chunks: Chunk[] = [];
+  // The chunks taken and not yet sent: the first alone (most bodies are one), a list from the second.
+  private first: Chunk | undefined = undefined;
+  private chunks: Chunk[] | undefined = undefined;
   private buffered = 0;
   private waiting = false; // for onDrain
   private resume: (() => void) | undefined;
@@ -61,6 +69,7 @@ export class Exchange {
   /** The connection, once handed over (destroyed if the application fails). */
   private upgradedSocket: Upgraded['socket'] | undefined;
   private failed = false;
+  private readonly writer: Write;
 
   constructor(
     private readonly handler: Handler,
@@ -70,7 +79,9 @@ export class Exchange {
     private readonly input: Input,
   ) {
     this.noBody = environ.REQUEST_METHOD === 'HEAD';
+    // Both made here, where they share one context (made in start(), write would need its own).
     this.startResponse = (status, headers, excInfo) => this.start(status, headers, excInfo);
+    this.writer = (chunk) => this.write(chunk);
   }
 
   get signal(): AbortSignal {
@@ -129,44 +140,44 @@ export class Exchange {
       throw new TsgiError('TSGI_ERR_START_RESPONSE_TWICE', 'start_response was called a second time without excInfo');
     }
     if (excInfo !== undefined && excInfo !== null && this.headersSent) throw excInfo;
-    if (typeof status !== 'string' || !STATUS.test(status)) {
-      throw new TsgiError(
-        'TSGI_ERR_STATUS_INVALID',
-        `Expected a status line like "200 OK" for start_response but received ${JSON.stringify(status)}`,
-      );
+    if (status !== goodStatus) {
+      if (typeof status !== 'string' || !STATUS.test(status)) {
+        throw new TsgiError(
+          'TSGI_ERR_STATUS_INVALID',
+          `Expected a status line like "200 OK" for start_response but received ${JSON.stringify(status)}`,
+        );
+      }
+      goodStatus = status;
     }
     if (!Array.isArray(headers)) {
       throw new TsgiError('TSGI_ERR_HEADERS_TYPE', 'Expected a list of [name, value] pairs for the headers');
     }
-    let lines = '';
+    const pairs: string[] = [];
     let appLength = -1;
     const validated = (headers as { [VALIDATED_HEADERS]?: boolean })[VALIDATED_HEADERS] === true;
     for (let i = 0; i < headers.length; i++) {
       const h = headers[i]!;
-      if (!validated) checkHeader(h, i);
+      const kind = validated ? nameKind(h[0]) : checkHeader(h, i);
       const name = h[0];
       const value = h[1];
-      const lower = name.length >= 2 && name.length <= 19 ? name.toLowerCase() : '';
-      if (lower !== '') {
-        if (HOP_BY_HOP.has(lower)) {
-          throw new TsgiError('TSGI_ERR_HEADER_HOP_BY_HOP', `The application may not set the hop-by-hop header ${name}`);
-        }
-        if (lower === 'content-length') {
-          const v = value.trim();
-          if (!/^[0-9]{1,15}$/.test(v)) {
-            throw new TsgiError('TSGI_ERR_HEADER_INVALID', `Expected a decimal number for Content-Length but received ${JSON.stringify(value)}`);
-          }
-          appLength = Number(v);
-        }
+      if (kind === NAME_HOP_BY_HOP) {
+        throw new TsgiError('TSGI_ERR_HEADER_HOP_BY_HOP', `The application may not set the hop-by-hop header ${name}`);
       }
-      lines += name + ': ' + value + '\r\n';
+      if (kind === NAME_CONTENT_LENGTH) {
+        const v = value.trim();
+        if (!/^[0-9]{1,15}$/.test(v)) {
+          throw new TsgiError('TSGI_ERR_HEADER_INVALID', `Expected a decimal number for Content-Length but received ${JSON.stringify(value)}`);
+        }
+        appLength = Number(v);
+      }
+      pairs.push(name, value);
     }
     this.status = status;
-    this.headerLines = lines;
+    this.headers = pairs;
     this.appLength = appLength;
     const code = status.charCodeAt(0);
     if (code === 49 /* 1xx */ || status.startsWith('204') || status.startsWith('304')) this.noBody = true;
-    return (chunk) => this.write(chunk);
+    return this.writer;
   }
 
   private write(chunk: Chunk): void {
@@ -201,7 +212,7 @@ export class Exchange {
         // Never more bytes than the application's Content-Length says.
         if (room > 0) {
           const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-          this.chunks.push(b.subarray(0, room));
+          this.keep(b.subarray(0, room));
           this.buffered += room;
           this.sent += room;
         }
@@ -209,9 +220,15 @@ export class Exchange {
       }
       this.sent += bytes;
     }
-    this.chunks.push(chunk);
+    this.keep(chunk);
     this.buffered += n;
     return true;
+  }
+
+  private keep(chunk: Chunk): void {
+    if (this.first === undefined) this.first = chunk;
+    else if (this.chunks === undefined) this.chunks = [this.first, chunk];
+    else this.chunks.push(chunk);
   }
 
   private consume(result: unknown): void {
@@ -360,17 +377,17 @@ export class Exchange {
     this.finish();
   }
 
-  /** Builds the head, once: status line and the application's header lines. */
-  private takeHead(end: boolean): { head: string; flags: number } {
+  /** The head's send flags, once; for HEAD, the Content-Length the GET would have had goes into the headers. */
+  private takeHead(end: boolean): number {
     this.headersSent = true;
     let flags = 0;
-    let head = this.status + '\r\n' + this.headerLines;
     if (this.noBody) {
       if (end && this.appLength < 0 && this.body !== NULL_BODY && this.environ.REQUEST_METHOD === 'HEAD' && !this.status!.startsWith('204') && !this.status!.startsWith('304')) {
         // HEAD: the length the GET would have had, when it is at hand.
         let n = 0;
-        for (const c of this.chunks) n += chunkBytes(c);
-        head += 'Content-Length: ' + n + '\r\n';
+        if (this.chunks !== undefined) for (const c of this.chunks) n += chunkBytes(c);
+        else if (this.first !== undefined) n = chunkBytes(this.first);
+        this.headers.push('Content-Length', String(n));
       }
     } else if (this.appLength >= 0) {
       // The application's Content-Length frames the body.
@@ -382,23 +399,30 @@ export class Exchange {
       flags |= SEND_CHUNKED;
       this.chunked = true;
     }
-    return { head, flags };
+    return flags;
+  }
+
+  /** Sends a head, and what goes with it, as the transport takes a head: its parts, or its text. */
+  private sendHead(status: string, headers: string[], body: Chunk | Chunk[] | undefined, flags: number): number {
+    const t = this.handler.transport;
+    if (t.sendParts !== undefined) return t.sendParts(this.id, status, headers, body, flags);
+    return t.send(this.id, headText(status, headers), body, flags);
   }
 
   private flush(end: boolean): void {
-    let head: string | undefined;
+    let head = false;
     let flags = 0;
     if (!this.headersSent) {
       if (!end && this.buffered === 0) return;
-      const h = this.takeHead(end);
-      head = h.head;
-      flags = h.flags;
+      head = true;
+      flags = this.takeHead(end);
     } else if (this.chunked) {
       flags = SEND_CHUNKED;
     }
     let body: Chunk | Chunk[] | undefined;
-    if (!this.noBody && this.chunks.length > 0) body = this.chunks.length === 1 ? this.chunks[0] : this.chunks;
-    this.chunks = [];
+    if (!this.noBody) body = this.chunks ?? this.first;
+    this.first = undefined;
+    this.chunks = undefined;
     this.buffered = 0;
     if (end) {
       flags |= SEND_END;
@@ -411,7 +435,7 @@ export class Exchange {
       }
       this.finished = true;
     }
-    const r = this.handler.transport.send(this.id, head, body, flags);
+    const r = head ? this.sendHead(this.status!, this.headers, body, flags) : this.handler.transport.send(this.id, undefined, body, flags);
     if (r === SEND_BACKPRESSURE) {
       this.waiting = true;
     } else if (r < 0 && !end) {
@@ -444,7 +468,7 @@ export class Exchange {
       this.handler.logError(`tsgi: ${e.REQUEST_METHOD} ${e.REQUEST_URI}: 400 Bad Request: ${err.message}`);
       this.finished = true;
       this.headersSent = true;
-      this.handler.transport.send(this.id, '400 Bad Request\r\nContent-Type: text/plain\r\n', `Bad Request: ${err.message}\n`, SEND_ADD_LENGTH | SEND_END);
+      this.sendHead('400 Bad Request', ['Content-Type', 'text/plain'], `Bad Request: ${err.message}\n`, SEND_ADD_LENGTH | SEND_END);
       this.done();
       return;
     }
@@ -452,7 +476,8 @@ export class Exchange {
     this.handler.logError(`tsgi: error in the application during ${e.REQUEST_METHOD} ${e.REQUEST_URI}:\n${detail}`);
     this.handler.options.onException?.();
     this.finished = true;
-    this.chunks = [];
+    this.first = undefined;
+    this.chunks = undefined;
     if (this.upgrading) {
       // No response to fail: the connection the application took is closed.
       this.failed = true;
@@ -462,12 +487,7 @@ export class Exchange {
     }
     if (!this.headersSent) {
       this.headersSent = true;
-      this.handler.transport.send(
-        this.id,
-        '500 Internal Server Error\r\nContent-Type: text/plain\r\n',
-        'Internal Server Error\n',
-        SEND_ADD_LENGTH | SEND_END,
-      );
+      this.sendHead('500 Internal Server Error', ['Content-Type', 'text/plain'], 'Internal Server Error\n', SEND_ADD_LENGTH | SEND_END);
     } else {
       this.handler.transport.send(this.id, undefined, undefined, SEND_ABORT);
     }

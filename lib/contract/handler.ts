@@ -9,24 +9,10 @@ import { Input } from './input.js';
 import { Exchange } from './exchange.js';
 import { PendingTable } from './pending.js';
 import { FIXED_ARGS, KEYS, METHODS, REQ_HTTP10, REQ_LISTENER_SHIFT, REQ_NEW_CONNECTION, REQ_UPGRADE, REQ_UWSGI, SLOT_BITS } from '../addon/wire.js';
-import type { Application, Chunk, Environ, Upgraded } from './types.js';
+import type { Application, Environ, Upgraded } from './types.js';
+import type { Transport } from './transport.js';
 import { UpgradedConnections } from './upgraded.js';
 import { offerWebSocket } from './websocket.js';
-
-/** What a backend provides: one call that writes part or all of a response. */
-export interface Transport {
-  /**
-   * Writes a response head (when given) and body, framed as flags say. Returns 0 to go
-   * on, 1 when the output is over its high-water mark (onDrain follows), -1 when the
-   * connection is gone.
-   */
-  send(id: number, head: string | undefined, body: Chunk | Chunk[] | undefined, flags: number): number;
-  /**
-   * Hands request id's connection to the application (tsgi.upgrade()): false when it
-   * cannot (the request is gone). Handler.onUpgrade follows, at once or later.
-   */
-  upgrade(id: number): boolean;
-}
 
 export interface HandlerOptions {
   multithread?: boolean;
@@ -102,6 +88,8 @@ export class EnvironObject {
     this['wsgi.file_wrapper'] = fileWrapper;
     this['wsgi.input_terminated'] = true;
     this['tsgi.backend'] = handler.options.backend;
+    // Set here, before the HTTP_* keys, so that setting it later changes no hidden class.
+    this[kExchange] = undefined as unknown as Exchange;
   }
 
   get 'tsgi.signal'(): AbortSignal {
@@ -151,8 +139,9 @@ export class Handler {
   /** The ports of the listeners, by listener index (as strings, for SERVER_PORT). */
   readonly listenerPorts: string[] = [];
   readonly serverName: string = '';
-  /** The peer of each connection, by slot: [address, port]. */
-  private readonly peers: Array<[string, string] | undefined> = [];
+  /** The peer of each connection, by slot: its address and its port (two arrays: no object per connection). */
+  private readonly peerAddrs: Array<string | undefined> = [];
+  private readonly peerPorts: Array<string | undefined> = [];
 
   /**
    * A request (native/wire.h documents the arguments):
@@ -173,10 +162,13 @@ export class Handler {
     remotePort: string | undefined,
   ): void {
     const slot = id & SLOT_MASK;
-    let peer = this.peers[slot];
-    if (flags & REQ_NEW_CONNECTION || peer === undefined) {
-      peer = [remoteAddr ?? '', remotePort ?? ''];
-      this.peers[slot] = peer;
+    let addr = this.peerAddrs[slot];
+    let port: string;
+    if (flags & REQ_NEW_CONNECTION || addr === undefined) {
+      addr = this.peerAddrs[slot] = remoteAddr ?? '';
+      port = this.peerPorts[slot] = remotePort ?? '';
+    } else {
+      port = this.peerPorts[slot]!;
     }
     if (path === undefined) {
       const q = uri.indexOf('?');
@@ -192,8 +184,8 @@ export class Handler {
       contentType ?? '',
       contentLength ?? '',
       flags & REQ_HTTP10 ? 'HTTP/1.0' : 'HTTP/1.1',
-      peer[0],
-      peer[1],
+      addr,
+      port,
       this.listenerPorts[flags >>> REQ_LISTENER_SHIFT] ?? '',
       this.serverName,
       input,

@@ -7,22 +7,56 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // A header value: visible latin-1, space and tab; no CR, LF, NUL or other controls.
 const BAD_VALUE = /[\0-\x08\x0a-\x1f\x7f]|[^\0-\xff]/;
 export const STATUS = /^[1-9][0-9][0-9] [^\0-\x08\x0a-\x1f\x7f]*$/;
-/** start_response's checks of one [name, value] pair from the application. */
-export function checkHeader(h: unknown, i: number): void {
+/** What start_response makes of a header name: an ordinary one, Content-Length, or one of HOP_BY_HOP. */
+export const NAME_ORDINARY = 0;
+export const NAME_CONTENT_LENGTH = 1;
+export const NAME_HOP_BY_HOP = 2;
+const NOT_TOKEN = -1;
+
+// Header names are nearly always the application's literals: each is judged once. The
+// map holds the first names met, so that names made per request cannot grow it.
+const NAME_KINDS = new Map<string, number>();
+const NAMES_HELD = 256;
+
+/** The kind of a header name (NAME_*), or NOT_TOKEN. */
+export function nameKind(name: string): number {
+  let kind = NAME_KINDS.get(name);
+  if (kind !== undefined) return kind;
+  if (!TOKEN.test(name)) return NOT_TOKEN;
+  const lower = name.toLowerCase();
+  kind = lower === 'content-length' ? NAME_CONTENT_LENGTH : HOP_BY_HOP.has(lower) ? NAME_HOP_BY_HOP : NAME_ORDINARY;
+  if (NAME_KINDS.size < NAMES_HELD) NAME_KINDS.set(name, kind);
+  return kind;
+}
+
+// Values found good, the same way: most are literals too (a Content-Type).
+const GOOD_VALUES = new Set<string>();
+const VALUES_HELD = 256;
+
+function goodValue(value: string): boolean {
+  if (BAD_VALUE.test(value)) return false;
+  if (GOOD_VALUES.size < VALUES_HELD && value.length <= 64) GOOD_VALUES.add(value);
+  return true;
+}
+
+/** start_response's checks of one [name, value] pair from the application; returns its name's kind. */
+export function checkHeader(h: unknown, i: number): number {
   if (!Array.isArray(h) || h.length !== 2) {
     throw new TsgiError('TSGI_ERR_HEADERS_TYPE', `Expected a [name, value] pair for header ${i} but received ${String(h)}`);
   }
   const name = h[0];
   const value = h[1];
-  if (typeof name !== 'string' || !TOKEN.test(name)) {
+  const kind = typeof name === 'string' ? nameKind(name) : NOT_TOKEN;
+  if (kind === NOT_TOKEN) {
     throw new TsgiError('TSGI_ERR_HEADER_INVALID', `Expected a token for a header name but received ${JSON.stringify(name)}`);
   }
-  if (typeof value !== 'string' || BAD_VALUE.test(value)) {
+  if (typeof value !== 'string' || (!GOOD_VALUES.has(value) && !goodValue(value))) {
     throw new TsgiError(
       'TSGI_ERR_HEADER_INVALID',
       `Expected a latin-1 string without control characters for header ${name} but received ${JSON.stringify(value)}`,
     );
   }
+  return kind;
 }
 
 /**

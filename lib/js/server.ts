@@ -1,11 +1,13 @@
 // The pure-JS backend, on node:http: what wsgiref.simple_server is to Python. Same
 // Handler, same environ, same options where node:http allows; docs/spec.md lists
 // where it cannot behave as the native server does.
+import { Buffer } from 'node:buffer'; // a module binding: the global is looked up on every use
 import { createServer, ServerResponse, type IncomingMessage } from 'node:http';
 import { writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import type { Handler } from '../contract/handler.js';
+import { headText } from '../contract/transport.js';
 import { REQ_BODY_FILE, REQ_HTTP10, REQ_KEEP_ALIVE, REQ_LISTENER_SHIFT, REQ_NEW_CONNECTION, REQ_UPGRADE, SEND_ABORT, SEND_ADD_LENGTH, SEND_CLOSE, SEND_END } from '../addon/wire.js';
 import { formatRefusal, refusalResponse, RequestEntry } from '../protocol/request-log.js';
 import { customRequestLine, entryLine, logFilter, logsAny } from '../logging/log-format.js';
@@ -16,106 +18,11 @@ import { BodyBuffer } from './body.js';
 import { UwsgiConnection, type UwsgiContext } from './uwsgi.js';
 import { takeProxyHeaders } from './proxy-protocol.js';
 import { clientErrorRefusal, HTTP_REFUSALS, type HttpRefusal } from '../protocol/http-refusals.js';
-import { splitTarget, type RequestTarget } from '../protocol/request-target.js';
+import { splitTarget } from '../protocol/request-target.js';
+import { headArguments, headFacts, headRefusal, versionRefusal } from './request-head.js';
+import { Slots } from './slots.js';
+import { Connection, kConnection, kPeerAddress, kPeerPort, latin1Values, Pending, statusParts, type HeldSocket } from './connection.js';
 import { countRefusal, countResponse, type Counters } from '../backend/counters.js';
-
-/** A request dispatched to the application: its log entry, and what its response needs. */
-class Pending extends RequestEntry {
-  readonly req: IncomingMessage;
-  readonly res: ServerResponse;
-  readonly body: BodyBuffer | undefined;
-  /** An upgrade offered: node:http's socket and the bytes it read past the head ('upgrade'). */
-  readonly upgrade: { socket: Socket; head: Buffer } | undefined;
-  ended = false;
-  close = false;
-  /** Until the application takes an upgrade's connection: the client's end destroys it. */
-  onEnd: (() => void) | undefined;
-
-  constructor(req: IncomingMessage, res: ServerResponse, body: BodyBuffer | undefined, varsCount: number, varsBytes: number, upgrade: { socket: Socket; head: Buffer } | undefined) {
-    super(req.socket.remoteAddress ?? '', varsCount, varsBytes, req.method ?? 'GET', req.url ?? '/', `HTTP/${req.httpVersion}`, 0);
-    this.req = req;
-    this.res = res;
-    this.body = body;
-    this.upgrade = upgrade;
-    // node:http gave up the connection: a refused upgrade's response is its last.
-    if (upgrade !== undefined) this.close = true;
-  }
-}
-
-const SKIP = new Set(['content-type', 'content-length', 'transfer-encoding']);
-const PERCENT = /%([0-9A-Fa-f]{2})/g;
-
-function percentDecode(s: string): string {
-  return s.indexOf('%') === -1 ? s : s.replace(PERCENT, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
-}
-
-/**
- * The arguments of Handler.onRequest for a node:http request, as the native server
- * makes them (native/wire.h): the same environ, whatever the backend. target is
- * req.url split by splitTarget(); an absolute-form's authority is HTTP_HOST.
- */
-export function requestArguments(id: number, flags: number, body: Buffer | number | undefined, req: IncomingMessage, target: RequestTarget, contentLength: string | undefined): unknown[] {
-  const uri = req.url ?? '/';
-  let path: string | undefined;
-  let query: string | undefined;
-  const { authority } = target;
-  if (authority !== '' || target.path.includes('%')) {
-    path = percentDecode(target.path) || '/';
-    query = target.query;
-  }
-  const raw = req.rawHeaders;
-  let contentType: string | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.length === 12 && raw[i]!.toLowerCase() === 'content-type') {
-      contentType = raw[i + 1]!;
-      break;
-    }
-  }
-  const socket = req.socket;
-  const args: unknown[] = [id, flags | REQ_NEW_CONNECTION, body, req.method ?? 'GET', uri, path, query, contentType, contentLength, socket.remoteAddress ?? '', String(socket.remotePort ?? '')];
-  const index = new Map<string, number>();
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    const lower = name.toLowerCase();
-    if (SKIP.has(lower) || name.includes('_')) continue;
-    const at = index.get(lower);
-    if (at === undefined) {
-      index.set(lower, args.length + 1);
-      // Host is never repeated (accept() refuses a second one).
-      args.push('HTTP_' + name.toUpperCase().replace(/-/g, '_'), authority !== '' && lower === 'host' ? authority : raw[i + 1]);
-    } else {
-      args[at] = `${args[at] as string}${lower === 'cookie' ? '; ' : ', '}${raw[i + 1]}`;
-    }
-  }
-  if (authority !== '' && !index.has('host')) args.push('HTTP_HOST', authority);
-  return args;
-}
-
-/** 505 for a version node:http parses and the native server does not take (HTTP/2.0, HTTP/0.9). */
-function versionRefusal(req: IncomingMessage): readonly [number, string] | undefined {
-  return req.httpVersion === '1.1' || req.httpVersion === '1.0' ? undefined : HTTP_REFUSALS.version;
-}
-
-/**
- * What the native parser refuses in a head and node:http lets through: Host missing
- * (HTTP/1.1) or repeated, and Transfer-Encoding in HTTP/1.0, not ending in one
- * chunked, or with another coding (501).
- */
-function headRefusal(req: IncomingMessage): readonly [number, string] | undefined {
-  let hosts = 0;
-  for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.length === 4 && req.rawHeaders[i]!.toLowerCase() === 'host') hosts++;
-  if (hosts > 1) return HTTP_REFUSALS.duplicateHost;
-  if (hosts === 0 && req.httpVersion === '1.1') return HTTP_REFUSALS.missingHost;
-  const te = req.headers['transfer-encoding'];
-  if (te === undefined) return undefined;
-  if (req.httpVersion === '1.0') return HTTP_REFUSALS.teHttp10;
-  // node:http joins repeated fields with ", ", as the list they make together.
-  const codings = te.split(',').map((c) => c.trim().toLowerCase());
-  if (codings[codings.length - 1] !== 'chunked') return HTTP_REFUSALS.teNotChunked;
-  if (codings.indexOf('chunked') !== codings.length - 1) return HTTP_REFUSALS.teChunkedTwice;
-  if (codings.length > 1) return HTTP_REFUSALS.teUnsupported;
-  return undefined;
-}
 
 /**
  * The node:http and node:net server for handler. logFd: where the request log goes;
@@ -131,8 +38,8 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
   const requestLine = (e: RequestEntry, id: number) =>
     entryLine(e, filter, custom, custom === undefined ? undefined : (handler.environOf(id) as Record<string, unknown> | undefined));
   const serverName = hostname();
-  const pending = new Map<number, Pending>();
-  let nextId = 1;
+  // The slots of the requests with the application: an HTTP one's Pending, a uwsgi one's null.
+  const slots = new Slots<Pending | null>();
   let stopping = false;
   let requests = 0;
   const log = (line: string) => {
@@ -162,28 +69,26 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
     return typeof t === 'string' ? t : undefined;
   };
 
-  // busy: a request is with the application; inBody: node:http is reading a request's body.
-  const connections = new WeakMap<Socket, { busy: boolean; inBody: boolean; queue: Array<() => void> }>();
-  const connectionOf = (socket: Socket) => {
-    let c = connections.get(socket);
-    if (c === undefined) {
-      c = { busy: false, inBody: false, queue: [] };
-      connections.set(socket, c);
+  // A request with the application whose connection went away (its response's 'close'
+  // before it ended) is abandoned.
+  function abandon(p: Pending): void {
+    if (p.ended) return;
+    p.ended = true;
+    slots.give(slots.slotOf(p.id));
+    if (p.conn !== undefined) p.conn.queue = undefined;
+    if (counters) {
+      counters.aborted++;
+      counters.inProgress--;
     }
-    return c;
-  };
+    handler.onAbort(p.id);
+    p.body?.close();
+  }
+
   const servers: NetServer[] = [];
   /** Connections upgrade() gave the application: counted as upgraded, no longer as open. */
   const handedOver = new WeakSet<Socket>();
-  const listenerIndex = (socket: Socket): number => {
-    const port = socket.localPort;
-    for (let i = 0; i < servers.length; i++) {
-      const a = servers[i]!.address();
-      if (a !== null && typeof a !== 'string' && a.port === port) return i;
-    }
-    return 0;
-  };
   const makeServer = () => {
+    const listener = servers.length;
     const server = createServer(
       {
         maxHeaderSize: bufferSize,
@@ -197,7 +102,7 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
         requireHostHeader: false,
         noDelay: true,
       },
-      (req, res) => accept(req, res),
+      (req, res) => accept(req, res, listener),
     );
     if (counters) {
       server.on('connection', (socket: Socket) => {
@@ -211,9 +116,9 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
     server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
       const declared = Number(req.headers['content-length'] ?? 0);
       if (!(limitPost > 0 && declared > limitPost)) res.writeContinue();
-      accept(req, res);
+      accept(req, res, listener);
     });
-    server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: HeldSocket) => {
       const code = err.code ?? '';
       if (code === 'HPE_CLOSED_CONNECTION') {
         // Bytes after a request on a connection that is to close (HTTP/1.0): they
@@ -228,7 +133,7 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
         refuse(socket, 408, 'request not complete within http-timeout');
         return;
       }
-      const [status, why] = clientErrorRefusal(err, connections.get(socket)?.inBody === true, judgeTarget);
+      const [status, why] = clientErrorRefusal(err, socket[kConnection]?.inBody === true, judgeTarget);
       refuse(socket, status, why);
     });
     // An offer to switch protocols (Upgrade, Connection: upgrade): node:http hands the
@@ -239,7 +144,7 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
       const res = new ServerResponse(req);
       res.shouldKeepAlive = false;
       res.assignSocket(socket);
-      accept(req, res, req.httpVersion === '1.1' ? { socket, head } : undefined);
+      accept(req, res, listener, req.httpVersion === '1.1' ? { socket, head } : undefined);
     });
     // CONNECT: node:http hands it over here, detached from its parser. tsgi tunnels
     // nothing: refused as the native server refuses it.
@@ -267,11 +172,13 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
     manageScriptName: config.manageScriptName,
     log,
     register(conn) {
-      const id = nextId++;
+      const id = slots.nextId(slots.take(null));
       uwsgiRequests.set(id, conn);
       return id;
     },
-    unregister: (id) => uwsgiRequests.delete(id),
+    unregister: (id) => {
+      if (uwsgiRequests.delete(id)) slots.give(slots.slotOf(id));
+    },
     countRequest: () => ++requests,
   };
   const makeUwsgiServer = (unix: boolean) => {
@@ -287,76 +194,127 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
   };
   const makeListener = (protocol: string, unix: boolean): NetServer => (protocol === 'uwsgi' ? makeUwsgiServer(unix) : makeServer());
 
-  function accept(req: IncomingMessage, res: ServerResponse, upgrade?: { socket: Socket; head: Buffer }): void {
-    const id = nextId++;
+  function accept(req: IncomingMessage, res: ServerResponse, listener: number, upgrade?: { socket: Socket; head: Buffer }): void {
     // What node:http leaves to its user, judged in the native parser's order.
-    const target = splitTarget(req.method ?? 'GET', req.url ?? '');
-    const refusal = versionRefusal(req) ?? (typeof target === 'string' ? HTTP_REFUSALS[target] : headRefusal(req));
-    if (refusal !== undefined) {
-      refuseRequest(req, refusal);
-      return;
-    }
-    const declared = req.headers['content-length'];
-    const chunked = req.headers['transfer-encoding'] !== undefined;
-    if (limitPost > 0 && declared !== undefined && Number(declared) > limitPost) {
-      refuseRequest(req, [413, 'body over limit-post']);
-      return;
-    }
+    const version = versionRefusal(req);
+    if (version !== undefined) return refuseRequest(req, version);
+    const target = splitTarget(req.method!, req.url!);
+    if (typeof target === 'string') return refuseRequest(req, HTTP_REFUSALS[target]);
+    const socket = req.socket as HeldSocket;
+    const http10 = req.httpVersion === '1.0';
+    // Every request carries its peer (REQ_NEW_CONNECTION): a slot is a request's, not its connection's.
+    let flags = (listener << REQ_LISTENER_SHIFT) | REQ_NEW_CONNECTION | (http10 ? REQ_HTTP10 : 0);
+    if (res.shouldKeepAlive) flags |= REQ_KEEP_ALIVE;
+    const args = headArguments(flags, req, target);
+    const refusal = headRefusal(http10);
+    if (refusal !== undefined) return refuseRequest(req, refusal);
+    const declared = headFacts.contentLength;
+    if (limitPost > 0 && declared !== undefined && Number(declared) > limitPost) return refuseRequest(req, [413, 'body over limit-post']);
     if (upgrade !== undefined) {
       // node:http reads no body of an upgrade: what follows the head is the new protocol's.
-      dispatchUpgrade(req, res, id, target as RequestTarget, upgrade);
+      args[1] = (args[1] as number) | REQ_UPGRADE;
+      const p = new Pending(undefined, req, res, args.slice());
+      p.upgrade = upgrade;
+      // node:http gave up the connection: a refused upgrade's response is its last.
+      p.close = true;
+      // node:http's sockets allow half-open connections, and a socket given up by its
+      // parser has nothing left that closes it at the client's end: until the
+      // application takes it, an end is the client gone.
+      p.onEnd = () => upgrade.socket.destroy();
+      upgrade.socket.once('end', p.onEnd);
+      dispatch(p);
       return;
     }
-    if (chunked) connectionOf(req.socket).inBody = true;
-    // Made when the first byte of a body comes: a request without one needs none.
-    let buffer: BodyBuffer | undefined;
+    const bodyless = declared === undefined && headFacts.transferEncoding === undefined;
+    let conn = socket[kConnection];
+    if (conn === undefined && bodyless) {
+      // Nothing else of the connection in progress and nothing to wait for: the request
+      // goes to the application at once, and needs a Connection only if it stays there.
+      dispatch(new Pending(undefined, req, res, args));
+      return;
+    }
+    conn ??= socket[kConnection] = new Connection(socket);
+    // Kept until the body is in, or the request before it is answered: a copy.
+    const p = new Pending(conn, req, res, args.slice());
+    if (bodyless) {
+      ready(p);
+      return;
+    }
+    conn.bodies++;
+    if (headFacts.transferEncoding !== undefined) conn.inBody = true;
     let failed = false;
+    let ended = false;
     req.on('data', (chunk: Buffer) => {
       if (failed) return;
-      buffer ??= new BodyBuffer(postBuffering, limitPost);
-      const status = buffer.add(chunk);
+      // Made when the first byte of a body comes.
+      p.body ??= new BodyBuffer(postBuffering, limitPost);
+      const status = p.body.add(chunk);
       if (status !== 0) {
         // Over limit-post, or no temporary directory, no space, an I/O error: this
         // request is refused with a line that says why; the others go on.
         failed = true;
-        refuse(req.socket, status, buffer.why);
+        refuse(socket, status, p.body.why);
       }
     });
     req.on('close', () => {
       // The client went away before the body was complete: drop the spooled part.
-      if (!ended) buffer?.close();
+      if (!ended) p.body?.close();
     });
-    let ended = false;
     req.on('end', () => {
       ended = true;
-      connectionOf(req.socket).inBody = false;
+      conn.bodies--;
+      conn.inBody = false;
       if (failed) return;
-      // One request at a time per connection, as the native server has it: a
-      // pipelined request waits until the response before it is complete, and is
-      // dropped if that response closes the connection.
-      const conn = connectionOf(req.socket);
-      if (conn.busy) conn.queue.push(dispatch);
-      else dispatch();
+      p.args[8] = String(p.body?.size ?? 0);
+      ready(p);
     });
-    const dispatch = () => {
-      const hasBody = declared !== undefined || chunked;
-      let flags = (req as unknown as { shouldKeepAlive?: boolean }).shouldKeepAlive !== false ? REQ_KEEP_ALIVE : 0;
-      if (buffer !== undefined && buffer.fd >= 0) flags |= REQ_BODY_FILE;
-      start(req, res, id, flags, buffer, target as RequestTarget, hasBody ? String(buffer?.size ?? 0) : undefined, undefined);
-    };
   }
 
-  function dispatchUpgrade(req: IncomingMessage, res: ServerResponse, id: number, target: RequestTarget, upgrade: { socket: Socket; head: Buffer }): void {
-    start(req, res, id, REQ_UPGRADE, undefined, target, undefined, upgrade);
+  const ready = (p: Pending) => {
+    const conn = p.conn!;
+    if (conn.busy) (conn.queue ??= []).push(p);
+    else dispatch(p);
+  };
+
+  function dispatch(p: Pending): void {
+    if (p.conn !== undefined) p.conn.busy = true;
+    const { args } = p;
+    const id = slots.nextId(slots.take(p));
+    p.id = id;
+    args[0] = id;
+    const socket = p.req.socket as HeldSocket;
+    let addr = socket[kPeerAddress];
+    if (addr === undefined) {
+      addr = socket[kPeerAddress] = socket.remoteAddress ?? '';
+      socket[kPeerPort] = String(socket.remotePort ?? '');
+    }
+    args[9] = addr;
+    args[10] = socket[kPeerPort];
+    if (p.body !== undefined) {
+      if (p.body.fd >= 0) (args[1] as number) |= REQ_BODY_FILE;
+      args[2] = p.body.take();
+    }
+    requests++;
+    if (counters) {
+      counters.requests++;
+      counters.inProgress++;
+    }
+    if (logging || counters) p.entry = entryOf(p);
+    Reflect.apply(handler.onRequest, handler, args);
+    if (p.ended) return;
+    // Still with the application: what the connection sends meanwhile waits, and it may go away.
+    if (p.conn === undefined) {
+      const held = p.req.socket as HeldSocket;
+      p.conn = held[kConnection] = new Connection(held);
+      p.conn.busy = true;
+    }
+    p.res.once('close', () => abandon(p));
   }
 
-  /** A request whose head and body are in: to the application (onRequest's arguments, as the native server makes them). */
-  function start(req: IncomingMessage, res: ServerResponse, id: number, flags: number, buffer: BodyBuffer | undefined, target: RequestTarget, contentLength: string | undefined, upgrade: { socket: Socket; head: Buffer } | undefined): void {
-    const conn = connectionOf(req.socket);
-    conn.busy = true;
-    flags |= listenerIndex(req.socket) << REQ_LISTENER_SHIFT;
-    if (req.httpVersion === '1.0') flags |= REQ_HTTP10;
-    const args = requestArguments(id, flags, buffer?.take(), req, target, contentLength);
+  /** The request's log entry: the variables counted as the native server counts them. */
+  function entryOf(p: Pending): RequestEntry {
+    const { req, args } = p;
+    const addr = args[9] as string;
     let varsCount = 13;
     let varsBytes = 0;
     for (let i = 11; i < args.length; i += 2) {
@@ -364,45 +322,127 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
       varsBytes += 4 + (args[i] as string).length + (args[i + 1] as string).length;
     }
     for (let i = 3; i < 11; i++) varsBytes += typeof args[i] === 'string' ? (args[i] as string).length : 0;
-    const p = new Pending(req, res, buffer, varsCount, varsBytes + 4 * 13 + 150 + serverName.length, upgrade);
-    pending.set(id, p);
-    requests++;
-    if (counters) {
-      counters.requests++;
-      counters.inProgress++;
+    return new RequestEntry(addr, varsCount, varsBytes + 4 * 13 + 150 + serverName.length, req.method!, req.url!, `HTTP/${req.httpVersion}`, 0);
+  }
+
+  /** Transport.sendParts: an HTTP request's head, through writeHead(); a uwsgi one's as text. */
+  function sendParts(id: number, status: string, headers: string[], body: Chunk | Chunk[] | undefined, flags: number): number {
+    const p = slots.holder(id);
+    if (p == null || p.id !== id) return uwsgiRequests.get(id)?.send(headText(status, headers), body, flags) ?? -1;
+    const { res, entry } = p;
+    if (entry !== undefined) {
+      let bytes = 9 + status.length + 2; // "HTTP/1.1 " and the status line; each header line:
+      for (let i = 0; i < headers.length; i += 2) bytes += headers[i]!.length + headers[i + 1]!.length + 4;
+      entry.headerBytes = bytes;
     }
-    res.on('close', () => {
-      if (!p.ended) {
-        p.ended = true;
-        if (counters) {
-          counters.aborted++;
-          counters.inProgress--;
-        }
-        pending.delete(id);
-        handler.onAbort(id);
-        p.body?.close();
+    // A string written with the head goes out in one piece with it, encoded as UTF-8: not
+    // when the head holds latin-1 bytes, which must stay one byte each.
+    const { code, reason, latin1 } = statusParts(status);
+    const withString = typeof body === 'string' || (Array.isArray(body) && typeof body[0] === 'string');
+    const firstAsBytes = withString && (latin1 || latin1Values(headers));
+    if (flags & SEND_ADD_LENGTH) {
+      let n = 0;
+      if (Array.isArray(body)) for (const c of body) n += typeof c === 'string' ? Buffer.byteLength(c) : c.byteLength;
+      else if (body !== undefined) n = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+      headers.push('Content-Length', String(n));
+    }
+    if (flags & SEND_CLOSE || stopping) {
+      headers.push('Connection', 'close');
+      res.shouldKeepAlive = false;
+      p.close = true;
+    }
+    res.sendDate = false;
+    res.writeHead(code, reason, headers);
+    if (entry !== undefined) {
+      entry.status = code;
+      entry.headerCount = headers.length / 2;
+    }
+    return respond(p, body, flags, firstAsBytes);
+  }
+
+  /** Transport.send: the body, or the end, of a response whose head went out (sendParts takes every head). */
+  function send(id: number, head: string | undefined, body: Chunk | Chunk[] | undefined, flags: number): number {
+    const p = slots.holder(id);
+    if (p == null || p.id !== id) return uwsgiRequests.get(id)?.send(head, body, flags) ?? -1;
+    return respond(p, body, flags, false);
+  }
+
+  /** The body and end of a response; firstAsBytes: its first chunk, a string, goes as bytes (see sendParts). */
+  function respond(p: Pending, body: Chunk | Chunk[] | undefined, flags: number, firstAsBytes: boolean): number {
+    const { res, entry } = p;
+    const end = (flags & (SEND_END | SEND_ABORT)) === SEND_END;
+    // The last chunk goes with end(): head and body in one write when they fit in one.
+    let last: Chunk | undefined;
+    let ok = true;
+    if (body !== undefined) {
+      const n = Array.isArray(body) ? body.length : 1;
+      for (let i = 0; i < n; i++) {
+        let c = Array.isArray(body) ? body[i]! : body;
+        if (firstAsBytes && i === 0) c = Buffer.from(c as string);
+        if (entry !== undefined) entry.bodyBytes += typeof c === 'string' ? Buffer.byteLength(c) : c.byteLength;
+        if (end && i === n - 1) last = c;
+        else ok = res.write(c) && ok;
       }
-    });
-    res.on('drain', () => handler.onDrain(id));
-    if (upgrade !== undefined) {
-      // node:http's sockets allow half-open connections, and a socket given up by its
-      // parser has nothing left that closes it at the client's end: until the
-      // application takes it, an end is the client gone.
-      p.onEnd = () => upgrade.socket.destroy();
-      upgrade.socket.once('end', p.onEnd);
     }
-    Reflect.apply(handler.onRequest, handler, args);
+    if (flags & SEND_ABORT) {
+      p.close = true;
+      finish(p);
+      res.destroy();
+      return -1;
+    }
+    if (end) {
+      if (flags & SEND_CLOSE) p.close = true;
+      finish(p);
+      if (p.close) {
+        // The end of the body is the close (a short Content-Length, HTTP/1.0).
+        res.shouldKeepAlive = false;
+        const socket = res.socket; // node:http detaches it before our 'finish' listener runs
+        res.once('finish', () => socket?.end());
+      }
+      res.end(last);
+      return 0;
+    }
+    if (!ok && !p.drainWatched) {
+      p.drainWatched = true;
+      res.on('drain', () => handler.onDrain(p.id));
+    }
+    return ok ? 0 : 1;
+  }
+
+  function finish(p: Pending): void {
+    p.ended = true;
+    slots.give(slots.slotOf(p.id));
+    const { entry, conn } = p;
+    if (counters) countResponse(counters, entry!.status, Number((process.hrtime.bigint() - entry!.started) / 1000n), entry!.headerBytes + entry!.bodyBytes);
+    if (conn !== undefined) {
+      if (p.close) conn.queue = undefined;
+      const next = conn.queue?.shift();
+      if (next !== undefined) {
+        // The next request goes to the application once this response is out.
+        p.res.once('finish', () => dispatch(next));
+      } else {
+        conn.busy = false;
+        if (conn.idle) conn.socket[kConnection] = undefined;
+      }
+    }
+    p.body?.close();
+    if (logging) {
+      // Over HTTP the line shows the count when the request ends.
+      entry!.requests = requests;
+      const line = requestLine(entry!, p.id);
+      if (line !== undefined) log(line);
+    }
   }
 
   /** tsgi.upgrade(): the connection node:http gave up goes to the application, logged as answered with 101. */
   function upgrade(id: number): boolean {
-    const p = pending.get(id);
-    if (p === undefined || p.upgrade === undefined || p.res.headersSent) return false;
+    const p = slots.holder(id);
+    if (p == null || p.id !== id || p.upgrade === undefined || p.res.headersSent) return false;
     const { socket, head } = p.upgrade;
     if (p.onEnd !== undefined) socket.off('end', p.onEnd);
-    p.status = 101;
+    if (p.entry !== undefined) p.entry.status = 101;
     p.close = false;
-    finish(id, p);
+    finish(p);
     p.res.detachSocket(socket);
     handedOver.add(socket);
     if (counters) counters.connections--;
@@ -410,91 +450,7 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
     return true;
   }
 
-  function send(id: number, head: string | undefined, body: Chunk | Chunk[] | undefined, flags: number): number {
-    const u = uwsgiRequests.get(id);
-    if (u !== undefined) return u.send(head, body, flags);
-    const p = pending.get(id);
-    if (p === undefined) return -1;
-    const { res } = p;
-    if (head !== undefined) {
-      const lines = head.split('\r\n');
-      const statusLine = lines[0]!;
-      const status = Number(statusLine.slice(0, 3));
-      const headers: string[] = [];
-      for (let i = 1; i < lines.length; i++) {
-        const line = lines[i]!;
-        if (line === '') continue;
-        const colon = line.indexOf(': ');
-        headers.push(line.slice(0, colon), line.slice(colon + 2));
-      }
-      if (flags & SEND_ADD_LENGTH) {
-        let n = 0;
-        const list = body === undefined ? [] : Array.isArray(body) ? body : [body];
-        for (const c of list) n += typeof c === 'string' ? Buffer.byteLength(c) : c.byteLength;
-        headers.push('Content-Length', String(n));
-      }
-      if (flags & SEND_CLOSE || stopping) {
-        headers.push('Connection', 'close');
-        res.shouldKeepAlive = false;
-        p.close = true;
-      }
-      res.sendDate = false;
-      res.writeHead(status, statusLine.slice(4), headers);
-      p.status = status;
-      p.headerCount = headers.length / 2;
-      p.headerBytes = head.length + 9;
-    }
-    let ok = true;
-    if (body !== undefined) {
-      const list = Array.isArray(body) ? body : [body];
-      for (const c of list) {
-        // A string would be written together with the head, and node:http would encode
-        // the head as UTF-8 with it: latin-1 header values must stay latin-1.
-        const bytes = typeof c === 'string' ? Buffer.from(c) : c;
-        p.bodyBytes += bytes.byteLength;
-        ok = res.write(bytes) && ok;
-      }
-    }
-    if (flags & SEND_ABORT) {
-      p.close = true;
-      finish(id, p);
-      res.destroy();
-      return -1;
-    }
-    if (flags & SEND_END) {
-      if (flags & SEND_CLOSE) p.close = true;
-      finish(id, p);
-      if (p.close) {
-        // The end of the body is the close (a short Content-Length, HTTP/1.0).
-        res.shouldKeepAlive = false;
-        const socket = res.socket; // node:http detaches it before our 'finish' listener runs
-        res.once('finish', () => socket?.end());
-      }
-      res.end();
-      return 0;
-    }
-    return ok ? 0 : 1;
-  }
-
-  function finish(id: number, p: Pending): void {
-    p.ended = true;
-    if (counters) countResponse(counters, p.status, Number((process.hrtime.bigint() - p.started) / 1000n), p.headerBytes + p.bodyBytes);
-    pending.delete(id);
-    const conn = connectionOf(p.req.socket);
-    conn.busy = false;
-    if (p.close) conn.queue.length = 0;
-    const next = conn.queue.shift();
-    if (next) p.res.once('finish', next);
-    p.body?.close();
-    if (logging) {
-      // Over HTTP the line shows the count when the request ends.
-      p.requests = requests;
-      const line = requestLine(p, id);
-      if (line !== undefined) log(line);
-    }
-  }
-
-  handler.transport = { send, upgrade };
+  handler.transport = { send, sendParts, upgrade };
   if (counters) handler.upgraded.onCount = (n) => (counters.upgraded = n);
   let closed: Promise<void> | undefined;
   return {

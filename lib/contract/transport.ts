@@ -1,0 +1,33 @@
+// What a backend provides the Exchange to write responses with: the Transport, and the
+// text of a head as a transport that takes text is given it.
+import type { Chunk } from './types.js';
+
+/** What a backend provides: one call that writes part or all of a response. */
+export interface Transport {
+  /**
+   * Writes a response head (when given) and body, framed as flags say. Returns 0 to go
+   * on, 1 when the output is over its high-water mark (onDrain follows), -1 when the
+   * connection is gone. head is the status ("200 OK") and the header lines, each ending
+   * in CRLF (headText()).
+   */
+  send(id: number, head: string | undefined, body: Chunk | Chunk[] | undefined, flags: number): number;
+  /**
+   * A transport that takes a head as its parts has this, and is then given every head
+   * through it (send() gets none): status as above, headers [name, value, name, value...]
+   * (the transport may add to it), the rest as send()'s. The js backend's: node:http's
+   * writeHead() takes the parts, and a text would be parsed back into them.
+   */
+  sendParts?(id: number, status: string, headers: string[], body: Chunk | Chunk[] | undefined, flags: number): number;
+  /**
+   * Hands request id's connection to the application (tsgi.upgrade()): false when it
+   * cannot (the request is gone). Handler.onUpgrade follows, at once or later.
+   */
+  upgrade(id: number): boolean;
+}
+
+/** A head as send() takes it: the status and each header on a line of its own. */
+export function headText(status: string, headers: readonly string[]): string {
+  let head = status + '\r\n';
+  for (let i = 0; i < headers.length; i += 2) head += headers[i]! + ': ' + headers[i + 1]! + '\r\n';
+  return head;
+}

@@ -1,0 +1,90 @@
+// An HTTP connection on the js backend and the requests it serves, as lib/js/server.ts
+// keeps them, and what their responses' heads need. An idle keep-alive connection holds
+// little of tsgi's: its peer's address and port (two properties of its socket); a
+// Connection is on its socket (under kConnection) only while a request of it is read,
+// queued or with the application, and a request holds a slot (lib/js/slots.ts) only while
+// it is with the application.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { RequestEntry } from '../protocol/request-log.js';
+import type { BodyBuffer } from './body.js';
+
+/** A request on an HTTP connection, from its head to the end of its response. */
+export class Pending {
+  /** Its id, once dispatched (its slot's). */
+  id = -1;
+  /** The response is over: sent, or abandoned with the connection. */
+  ended = false;
+  /** The response ends the connection. */
+  close = false;
+  body: BodyBuffer | undefined = undefined;
+  /** The log line's and the counters' figures, when there is a log or a --stats. */
+  entry: RequestEntry | undefined = undefined;
+  drainWatched = false;
+  /** An upgrade offered: node:http's socket and the bytes it read past the head ('upgrade'). */
+  upgrade: { socket: Socket; head: Buffer } | undefined = undefined;
+  /** Until the application takes an upgrade's connection: the client's end destroys it. */
+  onEnd: (() => void) | undefined = undefined;
+
+  constructor(
+    /** Its connection's state, when it needs one (see Connection). */
+    public conn: Connection | undefined,
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    /** onRequest's arguments (lib/js/request-head.ts); the id's, the peer's and the body's go in at dispatch. */
+    readonly args: unknown[],
+  ) {}
+}
+
+/**
+ * An HTTP connection while it has a request read, queued, or with the application past
+ * onRequest's return (a request answered at once needs none): its requests go to the
+ * application one at a time, as the native server has them: a pipelined request waits for
+ * the response before it, and is dropped if that response closes the connection.
+ */
+export class Connection {
+  /** From a dispatch until no request waits: what comes now queues. */
+  busy = false;
+  queue: Pending[] | undefined = undefined;
+  /** Requests whose body node:http is reading. */
+  bodies = 0;
+  /** node:http is reading a chunked body (its errors are the body's). */
+  inBody = false;
+
+  constructor(readonly socket: HeldSocket) {}
+
+  /** Whether nothing of it is left to do: the socket keeps no Connection while it idles. */
+  get idle(): boolean {
+    return !this.busy && this.bodies === 0;
+  }
+}
+
+export const kConnection = Symbol('tsgi.connection');
+// The peer's address and port as REMOTE_ADDR and REMOTE_PORT take them, read once a
+// connection: node's remoteAddress getter costs a lookup through its internals per read.
+export const kPeerAddress = Symbol('tsgi.peerAddress');
+export const kPeerPort = Symbol('tsgi.peerPort');
+export type HeldSocket = Socket & { [kConnection]?: Connection; [kPeerAddress]?: string; [kPeerPort]?: string };
+const NOT_ASCII = /[^\x00-\x7f]/;
+
+/** Whether header values hold a byte past ASCII (latin-1 is allowed). */
+export function latin1Values(headers: readonly string[]): boolean {
+  for (let i = 1; i < headers.length; i += 2) if (NOT_ASCII.test(headers[i]!)) return true;
+  return false;
+}
+
+/**
+ * writeHead()'s code and reason for a status ("200 OK"), and whether the reason holds a
+ * byte past ASCII: the last one is kept, since an application answers with a few
+ * statuses, mostly one.
+ */
+export function statusParts(status: string): { code: number; reason: string; latin1: boolean } {
+  if (status !== last.status) {
+    last.status = status;
+    last.code = Number(status.slice(0, 3));
+    last.reason = status.slice(4);
+    last.latin1 = NOT_ASCII.test(status);
+  }
+  return last;
+}
+const last = { status: '', code: 0, reason: '', latin1: false };
