@@ -22,16 +22,12 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fdCount, nofileLimit, residentBytes } from '../../test/lib/proc.mjs';
 import { ROOT } from './settings.mjs';
+import { HELLO_PEER } from './hello-peer.mjs';
+import { targetsTable } from './targets.mjs';
 
 export const MEMORY_TARGETS = { idleBytes: { 'tsgi-native': 1024, 'tsgi-js': 4096 }, uploadTimesPostBuffering: 2, soakGrowthPct: 5 };
 const POST_BUFFERING = 65536;
 
-const HELLO_PEER = `
-const http = require('node:http');
-const s = http.createServer((req, res) => { res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': '14' }); res.end('Hello, World!\\n'); });
-s.listen(0, '127.0.0.1', () => process.stderr.write('bound to TCP address 127.0.0.1:' + s.address().port + '\\n'));
-process.on('SIGINT', () => { s.close(() => process.exit(0)); s.closeAllConnections(); });
-`;
 
 const SERVERS = [
   { name: 'tsgi-native', args: ['--backend', 'native'] },
@@ -280,10 +276,7 @@ export function memoryTargets(sc) {
 export function reportMemory(ctx, sc) {
   ctx.say('');
   ctx.say('memory — RSS growth (VmRSS): idle keep-alive connections after a warm-up, a large upload, a soak');
-  ctx.table(
-    ['target', 'wanted', 'figure', 'verdict'],
-    sc.targets.map((t) => [t.what, t.target, t.figure ?? '-', t.met === undefined ? 'not measured' : t.met ? 'met' : 'NOT met']),
-  );
+  targetsTable(ctx, sc.targets);
   const peer = sc.idle.find((r) => r.server === 'node-http');
   if (peer) ctx.say(`  node:http alone, same warm-up: ${peer.bytesPerConnection.toFixed(0)} bytes per idle keep-alive connection`);
 }

@@ -17,6 +17,7 @@ import { cpuSince, cpuSnapshot } from './cpu.mjs';
 import { rawRequest } from './http-check.mjs';
 import { errorLogSummary, startNginx, stopNginx } from './nginx.mjs';
 import { bunBin, uwsDir } from './peers-install.mjs';
+import { targetsTable } from './targets.mjs';
 
 const HELLO = Buffer.from('Hello, World!\n');
 const X = (n) => Buffer.alloc(n, 'x');
@@ -276,8 +277,5 @@ export function reportPeers(ctx, sc) {
   );
   say(`  note: await 10 ms at 512 connections cannot exceed 512 / 10 ms = 51,200 req/s.`);
   say('  targets (same run):');
-  ctx.table(
-    ['target', 'wanted', 'figure', 'verdict'],
-    sc.targets.map((t) => [t.what, t.target, t.figure ?? '-', t.met === undefined ? 'not measured' : t.met ? 'met' : 'NOT met']),
-  );
+  targetsTable(ctx, sc.targets);
 }

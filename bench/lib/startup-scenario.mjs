@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { ROOT } from './settings.mjs';
+import { HELLO_PEER } from './hello-peer.mjs';
 
 /** The issue's target for a .js application, single process and master alike. */
 export const STARTUP_TARGET_MS = 150;
@@ -22,13 +23,6 @@ const CASES = [
   { name: 'tsgi, .ts, master + 2 workers', args: ['--master', '--processes', '2', '--no-orphans', '--wsgi-file', 'bench/apps/hello.ts'] },
 ];
 
-// A plain node:http server answering as bench/apps/hello.mjs does, saying its port.
-const PEER = `
-const http = require('node:http');
-const s = http.createServer((req, res) => { res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': '14' }); res.end('Hello, World!\\n'); });
-s.listen(0, '127.0.0.1', () => process.stderr.write('bound to TCP address 127.0.0.1:' + s.address().port + '\\n'));
-process.on('SIGINT', () => s.close(() => process.exit(0)));
-`;
 
 /** One GET / over a new connection; resolves with the status line. */
 function getOnce(port) {
@@ -47,7 +41,7 @@ function getOnce(port) {
 function once(c, timeoutMs = 20000) {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const args = c.peer ? ['-e', PEER] : [path.join(ROOT, 'bin/tsgi.js'), '--http', '127.0.0.1:0', '--disable-logging', ...c.args];
+    const args = c.peer ? ['-e', HELLO_PEER] : [path.join(ROOT, 'bin/tsgi.js'), '--http', '127.0.0.1:0', '--disable-logging', ...c.args];
     const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     let done = false;
