@@ -63,9 +63,7 @@ void Server::BeginDispatch(Connection* c, StrView method, StrView uri) {
   c->state = Connection::State::kDispatched;
   serial_ = (serial_ + 1) & 0xFFFFFFFFu;
   c->id = static_cast<double>((static_cast<uint64_t>(serial_) << kSlotBits) | c->slot);
-  // The clock is read for the request log and the scoreboard only (a read is a
-  // measurable share of a small request's time).
-  if (cfg_.logging || slot_ != nullptr) c->started_ns = uv_hrtime();
+  if (TimesRequests()) c->started_ns = uv_hrtime();
   c->resp_status = 0;
   c->resp_header_count = 0;
   c->resp_head_bytes = 0;

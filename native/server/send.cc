@@ -202,7 +202,7 @@ void Server::RecordRequest(const Connection* c, uint64_t rt_us) {
 }
 
 void Server::EndRequest(Connection* c, bool close) {
-  if (cfg_.logging || slot_ != nullptr) {
+  if (TimesRequests()) {
     // One reading of the clock for the log line and the scoreboard.
     const uint64_t rt_us = (uv_hrtime() - c->started_ns) / 1000;
     if (cfg_.logging) LogRequest(c, rt_us);

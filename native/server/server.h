@@ -107,6 +107,9 @@ class Server : public Napi::ObjectWrap<Server> {
   size_t AppendBody(std::string* out, napi_value v, bool* ok);
   void EndRequest(Connection* c, bool close);
   void RecordRequest(const Connection* c, uint64_t rt_us);
+  // Whether a request's time is wanted: by the request log or the scoreboard. Without
+  // either, no clock is read for it (a read is a measurable share of a small request).
+  bool TimesRequests() const { return cfg_.logging || slot_ != nullptr; }
 
   // upgrade.cc — an upgraded connection handed to JavaScript (native/wire.h upgrade()).
   Napi::Value Upgrade(const Napi::CallbackInfo& info);
