@@ -330,10 +330,12 @@ test('kill -9 of a worker while the application is broken: respawned with back-o
     assert.ok(m.children().includes(survivor), `the other worker lives on: ${m.children()}`);
 
     // Fixed: a SIGHUP reloads the survivor, and the respawn waiting out its back-off
-    // goes at once. The fix is written just after a failed attempt, so the next one is
-    // seconds of back-off away (never one that happens to start as the file changes).
+    // goes at once. The fix is written just after a failed attempt whose back-off is 4 s
+    // or more, so the next attempt comes well after the reload's successor is ready, even
+    // on a loaded machine (a 1 s back-off once ran out first in CI, and the respawn went by
+    // its timer), and never happens to start as the file changes.
     const failedAt = m.log().length;
-    await m.waitLog(/^tsgi: OOPS ! worker \d+ \(pid: \d+\) cannot load the application: .* trying again in ([1-9]\d{3,}) ms \.\.\.$/m, 10000, failedAt);
+    await m.waitLog(/^tsgi: OOPS ! worker \d+ \(pid: \d+\) cannot load the application: .* trying again in ([4-9]\d{3}) ms \.\.\.$/m, 12000, failedAt);
     writeApp(app, 'v2');
     const fixedAt = m.log().length;
     m.signal('SIGHUP');
@@ -346,7 +348,7 @@ test('kill -9 of a worker while the application is broken: respawned with back-o
     assert.match(
       m.log().slice(fixedAt),
       /^tsgi: worker \d+ \(pid: \d+\) ready: [^\n]*\ntsgi: respawned worker \d+ \(new pid: \d+\)$/m,
-      'the waiting respawn goes as soon as a worker loads the fixed code',
+      `the waiting respawn goes as soon as a worker loads the fixed code; log:\n${m.log().slice(failedAt)}`,
     );
     await assertReloaded(m, [victim, survivor], 'v2');
     await stopGracefully(m);
