@@ -9,6 +9,7 @@ import path from 'node:path';
 import { reportFrameworks } from './frameworks-scenario.mjs';
 import { reportStartup } from './startup-scenario.mjs';
 import { reportIdle } from './idle-scenario.mjs';
+import { JS_TARGET, reportJs } from './js-scenario.mjs';
 import { reportPeers } from './peers-scenario.mjs';
 import { AUTOCANNON_CEILING, CONTENTION_PCT, NGINX_SERVERS, NGINX_TARGET, RESULTS_DIR, ROOT, activeTools, nginxBin, nginxVer, secondsFor, settings, wrkPath } from './settings.mjs';
 
@@ -140,8 +141,6 @@ export function cpuRatiosFor(servers, tool) {
   return out;
 }
 
-/** The target for the pure-JS backend: tsgi-js at least this share of node:http's rate, same run. */
-export const JS_TARGET = 0.85;
 
 /** Behind nginx against direct (hello, same run): the share of the direct rate left. */
 export function nginxCostRatios(nginxServers, helloServers, tool) {
@@ -167,8 +166,8 @@ export function printResults(scenarios, { cpus, ctx }) {
   say('');
   say('==================================================================== results');
   for (const [scenarioName, sc] of Object.entries(scenarios)) {
-    if (scenarioName === 'peers' || scenarioName === 'frameworks' || scenarioName === 'startup' || scenarioName === 'idle') {
-      ({ peers: reportPeers, frameworks: reportFrameworks, startup: reportStartup, idle: reportIdle })[scenarioName](ctx, sc);
+    if (scenarioName === 'peers' || scenarioName === 'frameworks' || scenarioName === 'startup' || scenarioName === 'idle' || scenarioName === 'js') {
+      ({ peers: reportPeers, frameworks: reportFrameworks, startup: reportStartup, idle: reportIdle, js: reportJs })[scenarioName](ctx, sc);
       continue;
     }
     for (const tool of activeTools) {

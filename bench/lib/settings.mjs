@@ -88,6 +88,11 @@ export const SCENARIOS = {
     startup: true,
     describe: 'first response after the process starts: tsgi with a .mjs and a .ts application, one process and master + 2 workers, vs node:http',
   },
+  // tsgi-js against node:http in alternating rounds: bench/lib/js-scenario.mjs.
+  js: {
+    js: true,
+    describe: 'tsgi-js / node-http on hello: both servers up, wrk on each in turn, BENCH_JS_RUNS rounds',
+  },
   // What an idle keep-alive connection costs each server: bench/lib/idle-scenario.mjs.
   idle: {
     idle: true,
@@ -191,6 +196,7 @@ export const settings = {
   frameworksRuns: intEnv('BENCH_FRAMEWORKS_RUNS', 3),
   startupRuns: intEnv('BENCH_STARTUP_RUNS', 7),
   idleConnections: intEnv('BENCH_IDLE_CONNECTIONS', 10000, 1000),
+  jsRuns: intEnv('BENCH_JS_RUNS', 5),
   frameworksProfile: (process.env.BENCH_FRAMEWORKS_PROFILE ?? '').split(',').filter(Boolean),
   peersSeconds: intEnv('BENCH_PEERS_SECONDS', 5),
   tools: listEnv('BENCH_TOOLS', ['autocannon', 'wrk'], ['autocannon', 'wrk']),
