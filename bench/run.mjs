@@ -12,7 +12,7 @@
 //                      (tsgi-native and node-http also select nginx-tsgi and nginx-node-http;
 //                      nginx-tsgi brings nginx-tsgi-http, nginx-uwsgi-floor and nginx-uwsgi)
 //   BENCH_TOOLS        comma list of load generators: autocannon,wrk (default both)
-//   BENCH_SCENARIOS    comma list: hello, post, stream, frameworks, nginx, peers, startup, memory, websocket (default: hello, and
+//   BENCH_SCENARIOS    comma list: hello, post, stream, frameworks, nginx, peers, startup, memory, websocket, js (default: hello, and
 //                      nginx when nginx is installed)
 //   BENCH_FRAMEWORKS_RUNS alternating rounds per pair in the frameworks scenario (default 3)
 //   BENCH_FRAMEWORKS_PROFILE comma list of frameworks servers to profile (node --cpu-prof) afterwards
@@ -22,6 +22,7 @@
 //                      size in MiB (1024) and soak requests (1000000)
 //   BENCH_WEBSOCKET_RUNS alternating rounds per server in the websocket scenario (default 3)
 //   BENCH_WEBSOCKET_SECONDS seconds of load per round in the websocket scenario (default 5)
+//   BENCH_JS_RUNS      alternating rounds per server in the js scenario (default 5)
 //   BENCH_PEERS_SECONDS seconds of wrk load per cell per server in the peers scenario (default 5)
 //   BENCH_NGINX_SECONDS seconds of load per tool per server in the nginx scenario (default 8)
 //   BENCH_NGINX_UPSTREAM unix (default) or tcp: how nginx reaches node:http
@@ -45,6 +46,7 @@ import { runPeers } from './lib/peers-scenario.mjs';
 import { runStartup } from './lib/startup-scenario.mjs';
 import { runMemory } from './lib/memory-scenario.mjs';
 import { runWebsocket } from './lib/websocket-scenario.mjs';
+import { runJs } from './lib/js-scenario.mjs';
 import { cpuRatiosFor, fail, failures, fmtInt, fmtMs, fmtRatio, nginxCostRatios, note, printResults, ratiosFor, say, stolenCell, table, uwsgiCeiling, writeResults } from './lib/report.mjs';
 import { checkResponse, startServer, stopServer, uwsgiBin } from './lib/servers.mjs';
 import { CONTENTION_PCT, HOST, NGINX_SERVERS, NGINX_TARGET, RESULTS_DIR, ROOT, SCENARIOS, SERVERS, activeTools, nginxBin, nginxVer, secondsFor, serversFor, settings, usage, which, wrkPath } from './lib/settings.mjs';
@@ -198,6 +200,14 @@ async function main() {
       say(`=== scenario startup: ${scenario.describe}; ${settings.startupRuns} runs a case`);
       const sc = await runStartup(peersContext(), { runs: settings.startupRuns });
       if (sc) scenarios.startup = sc;
+      continue;
+    }
+    if (scenario.js) {
+      const list = ['tsgi-js', 'node-http'].map((n) => SERVERS.find((s) => s.name === n));
+      say('');
+      say(`=== scenario js: ${scenario.describe}; ${settings.jsRuns} rounds of ${settings.seconds} s`);
+      const sc = await runJs(peersContext(), { cpus, tmp, servers: list, scenario: { ...SCENARIOS.hello, peerScenario: 'hello' }, seconds: settings.seconds, runs: settings.jsRuns });
+      if (sc) scenarios.js = sc;
       continue;
     }
     if (scenario.memory) {

@@ -88,6 +88,11 @@ export const SCENARIOS = {
     startup: true,
     describe: 'first response after the process starts: tsgi with a .mjs and a .ts application, one process and master + 2 workers, vs node:http',
   },
+  // tsgi-js against node:http in alternating rounds: bench/lib/js-scenario.mjs.
+  js: {
+    js: true,
+    describe: 'tsgi-js / node-http on hello: both servers up, wrk on each in turn, BENCH_JS_RUNS rounds',
+  },
   // What a server holds: idle connections, a large upload, a soak: bench/lib/memory-scenario.mjs.
   memory: {
     memory: true,
@@ -203,6 +208,7 @@ export const settings = {
   },
   websocketRuns: intEnv('BENCH_WEBSOCKET_RUNS', 3),
   websocketSeconds: intEnv('BENCH_WEBSOCKET_SECONDS', 5),
+  jsRuns: intEnv('BENCH_JS_RUNS', 5),
   frameworksProfile: (process.env.BENCH_FRAMEWORKS_PROFILE ?? '').split(',').filter(Boolean),
   peersSeconds: intEnv('BENCH_PEERS_SECONDS', 5),
   tools: listEnv('BENCH_TOOLS', ['autocannon', 'wrk'], ['autocannon', 'wrk']),

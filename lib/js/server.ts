@@ -21,6 +21,7 @@ import { clientErrorRefusal, HTTP_REFUSALS, type HttpRefusal } from '../protocol
 import { splitTarget } from '../protocol/request-target.js';
 import { headArguments, headFacts, headRefusal, versionRefusal } from './request-head.js';
 import { Slots } from './slots.js';
+import { BUSY, IDLE, IdleSweep, kIdle, type Watched } from './idle.js';
 import { Connection, kConnection, kPeerAddress, kPeerPort, latin1Values, Pending, statusParts, type HeldSocket } from './connection.js';
 import { countRefusal, countResponse, type Counters } from '../backend/counters.js';
 
@@ -38,6 +39,8 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
   const requestLine = (e: RequestEntry, id: number) =>
     entryLine(e, filter, custom, custom === undefined ? undefined : (handler.environOf(id) as Record<string, unknown> | undefined));
   const serverName = hostname();
+  const checkEveryMs = Math.max(50, Math.min(1000, Math.floor(timeoutMs / 4)));
+  const idle = new IdleSweep(timeoutMs, checkEveryMs);
   // The slots of the requests with the application: an HTTP one's Pending, a uwsgi one's null.
   const slots = new Slots<Pending | null>();
   let stopping = false;
@@ -94,9 +97,10 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
         maxHeaderSize: bufferSize,
         requestTimeout: timeoutMs,
         headersTimeout: timeoutMs,
-        keepAliveTimeout: timeoutMs,
+        // Idle connections are closed by the sweep (lib/js/idle.ts), not by a timer per socket.
+        keepAliveTimeout: 0,
         // node:http looks at its timeouts only this often (30 s by default).
-        connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(timeoutMs / 4))),
+        connectionsCheckingInterval: checkEveryMs,
         // The Host rule is checked in accept(), so that it is refused and logged as
         // every other bad request is.
         requireHostHeader: false,
@@ -104,6 +108,7 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
       },
       (req, res) => accept(req, res, listener),
     );
+    server.on('connection', (socket: Socket) => idle.add(socket));
     if (counters) {
       server.on('connection', (socket: Socket) => {
         counters.connections++;
@@ -195,6 +200,7 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
   const makeListener = (protocol: string, unix: boolean): NetServer => (protocol === 'uwsgi' ? makeUwsgiServer(unix) : makeServer());
 
   function accept(req: IncomingMessage, res: ServerResponse, listener: number, upgrade?: { socket: Socket; head: Buffer }): void {
+    (req.socket as Watched)[kIdle] = BUSY;
     // What node:http leaves to its user, judged in the native parser's order.
     const version = versionRefusal(req);
     if (version !== undefined) return refuseRequest(req, version);
@@ -414,7 +420,9 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
     slots.give(slots.slotOf(p.id));
     const { entry, conn } = p;
     if (counters) countResponse(counters, entry!.status, Number((process.hrtime.bigint() - entry!.started) / 1000n), entry!.headerBytes + entry!.bodyBytes);
-    if (conn !== undefined) {
+    if (conn === undefined) {
+      (p.req.socket as Watched)[kIdle] = IDLE;
+    } else {
       if (p.close) conn.queue = undefined;
       const next = conn.queue?.shift();
       if (next !== undefined) {
@@ -422,7 +430,10 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
         p.res.once('finish', () => dispatch(next));
       } else {
         conn.busy = false;
-        if (conn.idle) conn.socket[kConnection] = undefined;
+        if (conn.idle) {
+          conn.socket[kConnection] = undefined;
+          (conn.socket as Watched)[kIdle] = IDLE;
+        }
       }
     }
     p.body?.close();
@@ -443,6 +454,7 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
     if (p.entry !== undefined) p.entry.status = 101;
     p.close = false;
     finish(p);
+    idle.forget(socket); // the application's now: no http-timeout
     p.res.detachSocket(socket);
     handedOver.add(socket);
     if (counters) counters.connections--;
@@ -485,6 +497,7 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
     },
     close(_last, upgradedMercyMs = 0) {
       stopping = true;
+      idle.stop();
       if (closed === undefined) {
         closed = Promise.all(
           servers.map(
@@ -503,6 +516,7 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
       return Promise.all([closed, handler.upgraded.drain(upgradedMercyMs)]).then(() => undefined);
     },
     destroy() {
+      idle.stop();
       handler.upgraded.destroy();
       for (const conn of uwsgiConnections) conn.destroy();
       for (const server of servers) {

@@ -1,9 +1,9 @@
-// Request ids on the pure-JS backend, as the native server makes them (native/wire.h): a
-// serial number times 2^SLOT_BITS plus the slot of the connection the request came on.
-// A connection keeps its slot while it lives, so that Handler keeps its peer by slot (and
-// is given it on the connection's first request only, REQ_NEW_CONNECTION) and its
-// requests take the same cell of Handler's pending table; a slot is given back when its
-// connection closes, and a slot given back is taken again before a new one.
+// Request ids on the pure-JS backend, in the native server's shape (native/wire.h): a
+// serial number times 2^SLOT_BITS plus a slot. Here a slot is a request's, held from its
+// dispatch to the end of its response (over HTTP; a uwsgi connection's one request holds
+// one too), and what holds it is found from the id (send() finds its request so); a slot
+// given back is taken again before a new one, so that the slots stay few and Handler's
+// tables by slot small. Every request carries its peer (REQ_NEW_CONNECTION).
 import { SLOT_BITS } from '../addon/wire.js';
 
 const SLOT_SPAN = 2 ** SLOT_BITS;
@@ -15,14 +15,14 @@ export class Slots<T> {
   private readonly free: number[] = [];
   private serial = 0;
 
-  /** A slot for t. */
+  /** A slot for t, until give(). */
   take(t: T): number {
     const slot = this.free.length > 0 ? this.free.pop()! : this.held.length;
     this.held[slot] = t;
     return slot;
   }
 
-  /** Gives slot back: its connection closed. */
+  /** Gives slot back: its request ended. */
   give(slot: number): void {
     this.held[slot] = undefined;
     this.free.push(slot);

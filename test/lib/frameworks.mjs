@@ -11,7 +11,7 @@
 //   - Connection and Keep-Alive lines, on both sides: node:http adds "Connection:
 //     keep-alive" and "Keep-Alive: timeout=5" to every keep-alive response, tsgi's
 //     native server adds neither (keep-alive is HTTP/1.1's default) and its js backend,
-//     node:http underneath, adds its own "Keep-Alive: timeout=60";
+//     node:http underneath, "Connection: keep-alive" alone;
 //   - the sizes of the chunks of a chunked body (where a write ends is the sender's
 //     choice; tsgi joins the writes of one turn): the de-chunked bytes are compared.
 import http from 'node:http';
