@@ -25,9 +25,36 @@ export interface Transport {
   upgrade(id: number): boolean;
 }
 
-/** A head as send() takes it: the status and each header on a line of its own. */
+/** The last head made, kept while the next ones are the same (most responses of a route are). */
+let lastStatus = '';
+let lastHeaders: string[] = [];
+let lastText = '';
+/** Heads with more header fields than this are not kept. */
+const KEPT_FIELDS = 16;
+
+/**
+ * A head as send() takes it: the status and each header on a line of its own. A head
+ * equal to the last one is that one's text again: the addon reads a string it has read
+ * before without flattening it, and no concatenation is made.
+ */
 export function headText(status: string, headers: readonly string[]): string {
+  const n = headers.length;
+  if (status === lastStatus && n === lastHeaders.length) {
+    let same = true;
+    for (let i = 0; i < n; i++) {
+      if (headers[i] !== lastHeaders[i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return lastText;
+  }
   let head = status + '\r\n';
-  for (let i = 0; i < headers.length; i += 2) head += headers[i]! + ': ' + headers[i + 1]! + '\r\n';
+  for (let i = 0; i < n; i += 2) head += headers[i]! + ': ' + headers[i + 1]! + '\r\n';
+  if (n <= 2 * KEPT_FIELDS) {
+    lastStatus = status;
+    lastHeaders = headers.slice();
+    lastText = head;
+  }
   return head;
 }

@@ -180,7 +180,7 @@ Napi::Value Server::Close(const Napi::CallbackInfo& info) {
 Napi::Value Server::Destroy(const Napi::CallbackInfo& info) {
   closing_ = true;
   CloseListeners();
-  BatchScope batch(this);
+  BatchScope batch(this, false);
   for (Connection* c = conns_; c != nullptr;) {
     Connection* next = c->next;
     CloseConnection(c, true);

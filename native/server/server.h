@@ -98,6 +98,7 @@ class Server : public Napi::ObjectWrap<Server> {
   napi_value BodyArg(Connection* c, const char* body, size_t body_len, uint32_t* flags,
                      uint64_t* length);
   void CallJs(napi_ref fn, size_t argc, napi_value* argv);
+  void CloseCallbackScope();
   RequestState* AcquireRequest();
   void ReleaseRequest(Connection* c);
   Connection* Lookup(double id);
@@ -187,6 +188,9 @@ class Server : public Napi::ObjectWrap<Server> {
   std::vector<Connection*> dirty_;
   std::vector<Connection*> resume_;
   int batch_depth_ = 0;
+  bool loop_batch_ = false;                     // the outermost BatchScope's from_loop
+  int batch_calls_ = 0;                         // its calls into JavaScript so far
+  napi_callback_scope callback_scope_ = nullptr;  // open from a loop batch's first CallJs to its end
 
   uv_timer_t tick_;
   uv_idle_t resume_idle_;
@@ -236,9 +240,22 @@ class Server : public Napi::ObjectWrap<Server> {
 // Every entry into JavaScript from a libuv callback runs inside a BatchScope: the
 // output it makes is corked and flushed, one write per connection, when the
 // outermost scope ends.
+// A batch entered from a libuv callback (from_loop) also makes its calls into JavaScript
+// after the first (pipelined requests of one read) in one callback scope: the microtasks
+// and process.nextTick callbacks they leave run once, as the batch ends (before its
+// flush, so that what they send goes out in the same write), not after each call, as
+// napi_make_callback would. Node's own HTTP parser
+// likewise runs every pipelined request of a read before the microtasks. A batch entered
+// from JavaScript (destroy()) is already inside the caller's scope.
 struct BatchScope {
-  explicit BatchScope(Server* s) : server(s), scope(s->env_) { s->batch_depth_++; }
+  explicit BatchScope(Server* s, bool from_loop = true) : server(s), scope(s->env_) {
+    if (s->batch_depth_++ == 0) {
+      s->loop_batch_ = from_loop;
+      s->batch_calls_ = 0;
+    }
+  }
   ~BatchScope() {
+    if (server->batch_depth_ == 1) server->CloseCallbackScope();
     if (--server->batch_depth_ == 0) server->FlushDirty();
   }
   Server* server;

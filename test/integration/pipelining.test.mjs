@@ -126,6 +126,17 @@ for (const backend of BACKENDS) {
       assertAll(r, N);
     });
 
+    test('GETs answered from a nextTick, a microtask or after awaits, 3,000 in one write: every answer, in order', async () => {
+      // The native server makes a read's pipelined requests after the first in one
+      // callback scope (native/server/server.h BatchScope): their ticks and microtasks
+      // run as the read's batch ends, and the answers go out then.
+      const how = ['tick', 'microtask', 'chain'];
+      let s = '';
+      for (let i = 0; i < 3000; i++) s += `GET /l/${i}?later=${how[i % 3]} HTTP/1.1\r\nHost: x\r\n\r\n`;
+      const r = await pipeline(port, s, 3000, (i) => `/l/${i} ${how[i % 3]}\n`);
+      assertAll(r, 3000);
+    });
+
     test(`${N} POSTs of 100 bytes in one write, read at once: every answer, whole and in order`, async () => {
       const body = (i) => `body of ${i}:`.padEnd(100, '.');
       let s = '';
