@@ -48,7 +48,9 @@ export function runAutobahnClient(url, cases, { greeting = false, timeoutMs = 40
   };
   const python = autobahnPython();
   if (python === undefined) throw new Error(autobahnMissing());
-  const child = spawn(python.python, [SCRIPT], { stdio: ['pipe', 'pipe', 'pipe'] });
+  // Not under the sanitized run's LD_PRELOAD of libasan: that is for tsgi's addon.
+  const { LD_PRELOAD: _preload, ...env } = process.env;
+  const child = spawn(python.python, [SCRIPT], { stdio: ['pipe', 'pipe', 'pipe'], env });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (s) => (stdout += s));
