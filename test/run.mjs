@@ -113,6 +113,7 @@ const ASAN_SUITES = [
   'test/integration/ops-metrics.test.mjs',
   'test/integration/websocket-node.test.mjs',
   'test/integration/websocket-master.test.mjs',
+  'test/integration/websocket-autobahn.test.mjs',
 ];
 if (only.length === 0 || only.includes('asan')) {
   console.log('== the addon under AddressSanitizer and UndefinedBehaviorSanitizer: ' + ASAN_SUITES.join(', '));
