@@ -2,13 +2,12 @@
 // with its line, for the same errors as an ini file's. The yaml package is loaded when
 // the first such file is read, not with tsgi: it costs ~45 ms of every start-up
 // otherwise (the config is read synchronously, so it is required, not imported).
-import { createRequire } from 'node:module';
 import type * as YamlModule from 'yaml';
 import type { Document } from 'yaml';
+import { lazyRequire } from '../base/lazy-require.js';
 import { ConfigError } from './config-error.js';
 
-let yamlModule: typeof YamlModule | undefined;
-const loadYaml = (): typeof YamlModule => (yamlModule ??= createRequire(import.meta.url)('yaml') as typeof YamlModule);
+const loadYaml = lazyRequire<typeof YamlModule>('yaml');
 
 /** A key and its value as a config file gives them, with its line. */
 export interface RawValue {

@@ -7,9 +7,9 @@
 // the connection with 1009).
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import { createRequire } from 'node:module';
 import type { RawData, WebSocket, WebSocketServer } from 'ws';
 import { TsgiError } from '../base/errors.js';
+import { lazyRequire } from '../base/lazy-require.js';
 import type { Environ, WebSocketConnection, WebSocketOffer } from './types.js';
 import type { UpgradedConnections } from './upgraded.js';
 
@@ -41,8 +41,7 @@ const kProtocol = Symbol('tsgi.websocket.protocol');
 type HandshakeRequest = IncomingMessage & { [kProtocol]?: string };
 
 /** ws, required at the first handshake: a process that serves no WebSocket does not load it. */
-let wsModule: typeof import('ws') | undefined;
-const wsLib = (): typeof import('ws') => (wsModule ??= createRequire(import.meta.url)('ws') as typeof import('ws'));
+const wsLib = lazyRequire<typeof import('ws')>('ws');
 
 function serverFor(maxPayload: number): WebSocketServer {
   let server = servers.get(maxPayload);

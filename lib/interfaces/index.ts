@@ -9,9 +9,9 @@
 //          Fastify instance (routing and ready()), or an http.Server (its 'request' and
 //          'upgrade' listeners: ws, Socket.IO); wsgi for any other function. A plain
 //          (req, res) listener is a function like a WSGI one: it needs --interface node.
-import { createRequire } from 'node:module';
 import type { Server as HttpServer } from 'node:http';
 import { TsgiError } from '../base/errors.js';
+import { lazyRequire } from '../base/lazy-require.js';
 import type { Application } from '../contract/types.js';
 import type { FetchApplication, FetchHandler } from './fetch.js';
 
@@ -37,6 +37,8 @@ function hasFetch(what: unknown): what is FetchApplication {
   return (typeof what === 'object' || typeof what === 'function') && what !== null && typeof (what as FetchApplication).fetch === 'function';
 }
 
+const httpModule = lazyRequire<typeof import('node:http')>('node:http');
+
 /**
  * Whether what is an http.Server. node:http is required only for an object with a
  * listen() method (an application that exports a server has loaded node:http already),
@@ -44,8 +46,7 @@ function hasFetch(what: unknown): what is FetchApplication {
  */
 function isHttpServer(what: unknown): what is HttpServer {
   if (what === null || typeof what !== 'object' || typeof (what as { listen?: unknown }).listen !== 'function') return false;
-  const { Server } = createRequire(import.meta.url)('node:http') as typeof import('node:http');
-  return what instanceof Server;
+  return what instanceof httpModule().Server;
 }
 
 /** What a node:http framework exports: an Express (connect) app, a Koa application, a Fastify instance. */
