@@ -4,16 +4,20 @@
 // made an object.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import nodeModule from 'node:module';
 import { FIXTURES, ROOT } from '../lib/project.mjs';
 import { spawnCli } from '../lib/cli.mjs';
 import { httpGet } from '../lib/http-client.mjs';
+import { childrenOf, readProc } from '../lib/proc.mjs';
+import { waitUntil } from '../lib/wait.mjs';
 import { TsgiError } from '../../dist/lib/base/errors.js';
 import { ConfigError } from '../../dist/lib/config/config-error.js';
 
 test('bin/tsgi.js runs the bundle, whose entries (the command, the worker, the thread) are there', () => {
-  assert.match(readFileSync(join(ROOT, 'bin', 'tsgi.js'), 'utf8'), /from '\.\.\/dist\/lib\/bundle\/cli\.js'/);
+  assert.match(readFileSync(join(ROOT, 'bin', 'tsgi.js'), 'utf8'), /import\('\.\.\/dist\/lib\/bundle\/cli\.js'\)/);
   for (const entry of ['cli.js', 'worker-main.js', 'thread-main.js']) assert.ok(existsSync(join(ROOT, 'dist', 'lib', 'bundle', entry)), entry);
 });
 
@@ -37,4 +41,44 @@ test('instanceof TsgiError holds for a branded error of any copy; a subclass kee
   const config = new ConfigError('TSGI_ERR_CONFIG', ['x.ini:1: what is wrong']);
   assert.ok(config instanceof TsgiError && config instanceof ConfigError);
   assert.ok(!(new TsgiError('TSGI_ERR_CONFIG', 'm') instanceof ConfigError));
+});
+
+// bin/tsgi.js: module.enableCompileCache(), on the Nodes that have it (22.1 and later).
+const NO_CACHE = nodeModule.enableCompileCache === undefined ? `Node ${process.version} has no module.enableCompileCache()` : false;
+const filesUnder = (dir) => readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).length;
+
+test("the code cache of tsgi's modules and the application's is kept in os.tmpdir()'s node-compile-cache; NODE_DISABLE_COMPILE_CACHE=1 keeps none", { skip: NO_CACHE, timeout: 30000 }, async () => {
+  for (const disable of [undefined, '1']) {
+    const dir = mkdtempSync(join(tmpdir(), 'tsgi-compile-cache-'));
+    try {
+      const env = { NODE_COMPILE_CACHE: undefined, NODE_DISABLE_COMPILE_CACHE: disable, TMPDIR: dir };
+      const cli = spawnCli(['--http', '127.0.0.1:0', '--wsgi-file', join(ROOT, 'bench', 'apps', 'hello.mjs'), '--disable-logging'], { env });
+      assert.equal((await httpGet(await cli.port, '/')).status, 200);
+      cli.signal('SIGINT');
+      assert.equal((await cli.waitExit()).code, 0);
+      const cache = join(dir, 'node-compile-cache');
+      if (disable) assert.ok(!existsSync(cache) || filesUnder(cache) === 0, 'no cache when disabled');
+      else assert.ok(filesUnder(cache) > 0, `cache files in ${cache}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+});
+
+test("under the master, the workers are given the master's cache directory (NODE_COMPILE_CACHE)", { skip: NO_CACHE, timeout: 30000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsgi-compile-cache-'));
+  // Without NODE_COMPILE_CACHE, the directory is node-compile-cache in os.tmpdir() (TMPDIR).
+  const cli = spawnCli(['--master', '--processes', '1', '--http', '127.0.0.1:0', '--wsgi-file', join(ROOT, 'bench', 'apps', 'hello.mjs'), '--disable-logging'], { env: { NODE_COMPILE_CACHE: undefined, TMPDIR: dir } });
+  try {
+    assert.equal((await httpGet(await cli.port, '/')).status, 200);
+    const [worker] = await waitUntil(() => childrenOf(cli.child.pid).length > 0 && childrenOf(cli.child.pid), 5000, 'a worker');
+    const env = readProc(`${worker}/environ`).split('\0');
+    assert.ok(env.includes(`NODE_COMPILE_CACHE=${join(dir, 'node-compile-cache')}`), env.filter((v) => v.startsWith('NODE_')).join(' '));
+    cli.signal('SIGINT');
+    await cli.waitExit();
+    assert.ok(filesUnder(join(dir, 'node-compile-cache')) > 0);
+  } finally {
+    await cli.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
