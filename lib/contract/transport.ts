@@ -25,6 +25,21 @@ export interface Transport {
   upgrade(id: number): boolean;
 }
 
+/**
+ * What a backend that keeps WebSockets itself provides besides (the native backend:
+ * native/wire.h says what each does): tsgi.websocket's handshake then switches the
+ * connection instead of handing it over, and its frames never reach JavaScript.
+ */
+export interface WebSocketTransport {
+  /** Sends head (the 101's status line and header lines) and switches request id's connection to WebSocket; false: it cannot. */
+  websocket(id: number, head: string, maxMessage: number): boolean;
+  /** A message (a string: text; bytes: binary), or a ping (kind WS_SEND_PING): send()'s results. */
+  wsSend(id: number, data: string | Uint8Array, kind: number): number;
+  wsClose(id: number, code: number, reason: string): void;
+  wsPause(id: number, paused: boolean): void;
+  wsTerminate(id: number): void;
+}
+
 /** A head as send() takes it: the status and each header on a line of its own. */
 export function headText(status: string, headers: readonly string[]): string {
   let head = status + '\r\n';

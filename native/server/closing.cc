@@ -43,6 +43,7 @@ void Server::CloseConnection(Connection* c, bool abort_request) {
     c->reading = false;
   }
   uv_close(&c->h.handle, OnConnectionClosed);
+  if (c->ws != nullptr) ReportWebSocketClosed(c);
   if (was_dispatched && abort_request) {
     // The line first, while the application still holds the request (a custom line
     // reads its environ); OnConnectionClosed then has nothing to log.
@@ -67,7 +68,8 @@ void Server::OnConnectionClosed(uv_handle_t* handle) {
   else s->conns_ = c->next;
   if (c->next) c->next->prev = c->prev;
   s->conn_count_--;
-  if (s->slot_ != nullptr) s->slot_->connections.store(s->conn_count_, std::memory_order_relaxed);
+  if (c->ws != nullptr) s->websockets_--;
+  s->CountConnections();
   s->slots_[c->slot] = nullptr;
   s->free_slots_.push_back(c->slot);
   for (Connection*& d : s->dirty_) {
@@ -121,6 +123,12 @@ void Server::OnTick(uv_timer_t* timer) {
           break;
         case Connection::State::kLingering:
           s->CloseConnection(c, false);
+          break;
+        case Connection::State::kWebSocket:
+          // A client that stopped reading our frames, or that does not answer our close
+          // within http-timeout, is cut; an idle one is not.
+          if (c->inflight != 0 || c->ws->close_sent) s->CloseConnection(c, false);
+          else c->deadline = 0;
           break;
         case Connection::State::kClosing:
           break;

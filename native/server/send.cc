@@ -201,7 +201,7 @@ void Server::RecordRequest(const Connection* c, uint64_t rt_us) {
   slot_->durations[DurationBucket(rt_us)].fetch_add(1, std::memory_order_relaxed);
 }
 
-void Server::EndRequest(Connection* c, bool close) {
+void Server::RecordEnd(Connection* c) {
   if (TimesRequests()) {
     // One reading of the clock for the log line and the scoreboard.
     const uint64_t rt_us = (uv_hrtime() - c->started_ns) / 1000;
@@ -209,6 +209,10 @@ void Server::EndRequest(Connection* c, bool close) {
     if (slot_ != nullptr) RecordRequest(c, rt_us);
   }
   ReleaseRequest(c);
+}
+
+void Server::EndRequest(Connection* c, bool close) {
+  RecordEnd(c);
   c->id = -1;
   c->want_drain = false;
   c->state = Connection::State::kIdle;

@@ -106,6 +106,8 @@ class Server : public Napi::ObjectWrap<Server> {
   Napi::Value Send(const Napi::CallbackInfo& info);
   size_t AppendBody(std::string* out, napi_value v, bool* ok);
   void EndRequest(Connection* c, bool close);
+  // A request's end in the log and the scoreboard, and its state back to the pool.
+  void RecordEnd(Connection* c);
   void RecordRequest(const Connection* c, uint64_t rt_us);
   // Whether a request's time is wanted: by the request log or the scoreboard. Without
   // either, no clock is read for it (a read is a measurable share of a small request).
@@ -117,6 +119,24 @@ class Server : public Napi::ObjectWrap<Server> {
   Napi::Value SetUpgraded(const Napi::CallbackInfo& info);
   // Hands c over once its output is out (else AfterOutput asks again).
   void HandOff(Connection* c);
+
+  // websocket.cc — a connection switched to WebSocket, frames parsed and written here
+  // (native/wire.h websocket(), wsSend(), wsClose(), wsPause(), wsTerminate()).
+  Napi::Value WebSocket(const Napi::CallbackInfo& info);
+  Napi::Value WsSend(const Napi::CallbackInfo& info);
+  Napi::Value WsClose(const Napi::CallbackInfo& info);
+  Napi::Value WsPause(const Napi::CallbackInfo& info);
+  Napi::Value WsTerminate(const Napi::CallbackInfo& info);
+  Connection* LookupWebSocket(double id);
+  // A read of a WebSocket connection: its frames parsed, its messages delivered.
+  void ReadWebSocket(Connection* c, const char* data, size_t len);
+  void ProcessWebSocketInbuf(Connection* c);
+  // Parses the frames in data[0..len) (unmasked in place); returns the bytes used.
+  size_t ParseFrames(Connection* c, char* data, size_t len);
+  void DeliverMessages(Connection* c, napi_value* argv, size_t argc);
+  void SendWsClose(Connection* c, uint16_t code, const char* reason, size_t reason_len);
+  // onWsClose(id, code, reason), once, as the connection closes.
+  void ReportWebSocketClosed(Connection* c);
 
   // output.cc — cork, write, backpressure.
   static void OnWrite(uv_write_t* req, int status);
@@ -143,6 +163,12 @@ class Server : public Napi::ObjectWrap<Server> {
   void LogLine(const std::string& what, Connection* c);
   void FlushLog();
 
+  // The scoreboard's open connections: those not switched to WebSocket (JavaScript counts
+  // those, with the upgraded ones: setUpgraded).
+  void CountConnections() {
+    if (slot_ != nullptr) slot_->connections.store(conn_count_ - websockets_, std::memory_order_relaxed);
+  }
+
   // closing.cc — timeouts and closing.
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value Destroy(const Napi::CallbackInfo& info);
@@ -161,6 +187,8 @@ class Server : public Napi::ObjectWrap<Server> {
   napi_ref on_drain_ = nullptr;
   napi_ref on_abort_ = nullptr;
   napi_ref on_upgrade_ = nullptr;
+  napi_ref on_ws_messages_ = nullptr;
+  napi_ref on_ws_close_ = nullptr;
   napi_ref on_log_ = nullptr;  // a custom request log (lib/logging/log-format.ts): returns the line
   napi_ref on_close_ = nullptr;
   napi_async_context async_context_ = nullptr;
@@ -179,6 +207,7 @@ class Server : public Napi::ObjectWrap<Server> {
   size_t paused_listeners_ = 0;
   Connection* conns_ = nullptr;  // every open connection, a doubly linked list
   size_t conn_count_ = 0;
+  size_t websockets_ = 0;  // of them, switched to WebSocket (counted as such by JavaScript)
   std::vector<Connection*> slots_;
   std::vector<uint32_t> free_slots_;
   uint32_t serial_ = 0;
