@@ -88,8 +88,10 @@ constexpr size_t kFixedArgs = 11;
 // id names the WebSocket. maxMessage: the longest message taken, in bytes (a longer one
 // closes with 1009). Its frames are parsed natively (protocol/websocket_parser.h);
 // pings are answered, and the closing handshake made, by the server.
-//   onWsMessages(id, m1, m2, ...): whole messages, in order, as many as a read gave (up
-//     to 64 a call): a string for a text message, a Buffer for a binary one.
+//   onWsMessages(id1, m1, id2, m2, ...): whole messages, each after the id of its
+//     WebSocket, in order: a string for a text message, a Buffer for a binary one. Every
+//     message the loop turn read, from every connection, in one call (512 at most), in
+//     the check phase.
 //   onWsClose(id, code, reason): once, when the connection closes: the peer's close code
 //     (1005: its close had none) and reason, or the code the server closed with for the
 //     peer's protocol error (1002, 1007, 1009) and why, or 1006 (no close frame).

@@ -32,8 +32,8 @@ export interface NativeServerOptions {
   onAbort: (id: number) => void;
   /** A connection handed over (upgrade(id)): its duplicated descriptor and the bytes read past the request. */
   onUpgrade: (id: number, fd: number, head: Buffer) => void;
-  /** A WebSocket's whole messages (websocket(id, ...)): strings for text, Buffers for binary. */
-  onWsMessages: (id: number, ...messages: Array<string | Buffer>) => void;
+  /** WebSockets' whole messages (websocket(id, ...)), each after its id: strings for text, Buffers for binary. */
+  onWsMessages: (...idsAndMessages: Array<number | string | Buffer>) => void;
   /** A WebSocket closed: the peer's code and reason, the code the server closed with, or 1006. */
   onWsClose: (id: number, code: number, reason: string) => void;
   onClose: () => void;

@@ -268,14 +268,11 @@ export class Handler {
     };
   }
 
-  /** onWsMessages(id, m1, m2, ...): whole messages of a WebSocket the backend keeps. */
-  onWsMessages(id: number): void {
-    const ws = this.websockets.get(id);
-    if (ws === undefined) return;
-    for (let i = 1; i < arguments.length; i++) {
-      // eslint-disable-next-line prefer-rest-params
-      ws.message(arguments[i] as string | Buffer);
-    }
+  /** onWsMessages(id1, m1, id2, m2, ...): whole messages of WebSockets the backend keeps, in order. */
+  onWsMessages(): void {
+    // eslint-disable-next-line prefer-rest-params
+    const args = arguments;
+    for (let i = 0; i < args.length; i += 2) this.websockets.get(args[i] as number)?.message(args[i + 1] as string | Buffer);
   }
 
   /** onWsClose(id, code, reason): it is gone. */

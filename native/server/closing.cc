@@ -206,16 +206,18 @@ void Server::MaybeFinishClose() {
     uv_timer_stop(&tick_);
     uv_idle_stop(&resume_idle_);
     uv_check_stop(&log_check_);
+    uv_check_stop(&ws_check_);
     uv_timer_stop(&log_timer_);
     // The handles live in this object: keep it until the last close callback.
     auto closed = [](uv_handle_t* h) {
       Server* s = static_cast<Server*>(h->data);
       if (--s->handles_closing_ == 0) s->FinishClose();
     };
-    handles_closing_ = 4;
+    handles_closing_ = 5;
     uv_close(reinterpret_cast<uv_handle_t*>(&tick_), closed);
     uv_close(reinterpret_cast<uv_handle_t*>(&resume_idle_), closed);
     uv_close(reinterpret_cast<uv_handle_t*>(&log_check_), closed);
+    uv_close(reinterpret_cast<uv_handle_t*>(&ws_check_), closed);
     uv_close(reinterpret_cast<uv_handle_t*>(&log_timer_), closed);
   }
 }

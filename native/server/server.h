@@ -133,7 +133,11 @@ class Server : public Napi::ObjectWrap<Server> {
   void ProcessWebSocketInbuf(Connection* c);
   // Parses the frames in data[0..len) (unmasked in place); returns the bytes used.
   size_t ParseFrames(Connection* c, char* data, size_t len);
-  void DeliverMessages(Connection* c, napi_value* argv, size_t argc);
+  // A whole message, kept until the check phase (OnWsCheck) delivers every one.
+  void QueueMessage(Connection* c, bool text, const char* data, size_t len);
+  static void OnWsCheck(uv_check_t* check);
+  // onWsMessages(id1, m1, id2, m2, ...) with the messages queued.
+  void DeliverMessages();
   void SendWsClose(Connection* c, uint16_t code, const char* reason, size_t reason_len);
   // onWsClose(id, code, reason), once, as the connection closes.
   void ReportWebSocketClosed(Connection* c);
@@ -220,6 +224,15 @@ class Server : public Napi::ObjectWrap<Server> {
   uv_timer_t tick_;
   uv_idle_t resume_idle_;
   uv_check_t log_check_;
+  uv_check_t ws_check_;  // started while messages wait for JavaScript
+  struct QueuedMessage {
+    double id;
+    size_t offset;  // in ws_bytes_
+    size_t len;
+    bool text;
+  };
+  std::vector<QueuedMessage> ws_queue_;
+  std::string ws_bytes_;
   uv_timer_t log_timer_;
   bool log_timer_armed_ = false;
   bool handles_open_ = false;

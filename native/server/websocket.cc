@@ -2,9 +2,13 @@
 // maxMessage) (native/wire.h) writes the 101 the application's handshake made, ends
 // the request (logged with 101, out of the requests in progress) and puts the
 // connection in kWebSocket. From there its reads are frames, parsed in place by
-// protocol/websocket_parser.cc: whole messages cross into JavaScript, as many as a read
-// holds in one onWsMessages call; pings are answered and the closing handshake is
-// made here. wsSend() frames a message into the corked output, as send() does a
+// protocol/websocket_parser.cc; pings are answered and the closing handshake is made
+// here. Whole messages are kept (copied aside) until the loop's check phase, which comes
+// once the poll phase has read every connection that was readable: then they all cross
+// into JavaScript in one onWsMessages call, whatever connections they came from, so that
+// the crossing (and the promise jobs after it) is paid once per loop turn, not once per
+// message, and the answers the application sends meanwhile are corked and written once
+// per connection. wsSend() frames a message into the corked output, as send() does a
 // response.
 #include <cstring>
 
@@ -14,8 +18,8 @@ namespace tsgi {
 
 namespace {
 
-// Messages per onWsMessages call, at most (its arguments are on the stack).
-constexpr size_t kMessagesPerCall = 64;
+// Messages per onWsMessages call, at most.
+constexpr size_t kMessagesPerCall = 512;
 
 }  // namespace
 
@@ -219,8 +223,6 @@ void Server::ProcessWebSocketInbuf(Connection* c) {
 
 size_t Server::ParseFrames(Connection* c, char* data, size_t len) {
   WebSocketState* ws = c->ws.get();
-  napi_value argv[1 + kMessagesPerCall];
-  size_t argc = 1;
   size_t off = 0;
   while (off < len && !ws->close_received) {
     WsEvent ev;
@@ -243,13 +245,9 @@ size_t Server::ParseFrames(Connection* c, char* data, size_t len) {
       case WsEventKind::kPong:
         break;
       case WsEventKind::kText:
-        napi_create_string_utf8(env_, ev.data, ev.len, &argv[argc++]);
+      case WsEventKind::kBinary:
+        QueueMessage(c, ev.kind == WsEventKind::kText, ev.data, ev.len);
         break;
-      case WsEventKind::kBinary: {
-        void* copy;
-        napi_create_buffer_copy(env_, ev.len, ev.data, &copy, &argv[argc++]);
-        break;
-      }
       case WsEventKind::kPing:
         if (!ws->close_sent) {
           char header[kWsMaxServerHeader];
@@ -269,13 +267,7 @@ size_t Server::ParseFrames(Connection* c, char* data, size_t len) {
         off = len;  // nothing after a close is read
         break;
     }
-    if (argc == 1 + kMessagesPerCall) {
-      DeliverMessages(c, argv, argc);
-      argc = 1;
-      if (c->state != Connection::State::kWebSocket) return len;  // terminated meanwhile
-    }
   }
-  if (argc > 1) DeliverMessages(c, argv, argc);
   if (c->close_after && c->state == Connection::State::kWebSocket) {
     c->inbuf.clear();
     MarkDirty(c);  // AfterOutput ends it once the close frame is out
@@ -283,15 +275,61 @@ size_t Server::ParseFrames(Connection* c, char* data, size_t len) {
   return off;
 }
 
-void Server::DeliverMessages(Connection* c, napi_value* argv, size_t argc) {
-  napi_create_double(env_, c->id, &argv[0]);
-  CallJs(on_ws_messages_, argc, argv);
+void Server::QueueMessage(Connection* c, bool text, const char* data, size_t len) {
+  if (ws_queue_.empty()) uv_check_start(&ws_check_, OnWsCheck);
+  ws_queue_.push_back({c->id, ws_bytes_.size(), len, text});
+  ws_bytes_.append(data, len);
+}
+
+void Server::OnWsCheck(uv_check_t* check) {
+  Server* s = static_cast<Server*>(check->data);
+  BatchScope batch(s);
+  s->DeliverMessages();
+}
+
+void Server::DeliverMessages() {
+  uv_check_stop(&ws_check_);
+  // Taken aside: JavaScript may close a connection meanwhile (and so deliver again).
+  std::vector<QueuedMessage> queue;
+  std::string bytes;
+  queue.swap(ws_queue_);
+  bytes.swap(ws_bytes_);
+  std::vector<napi_value> argv;
+  argv.reserve(2 * (queue.size() < kMessagesPerCall ? queue.size() : kMessagesPerCall));
+  for (size_t i = 0; i < queue.size(); i++) {
+    const QueuedMessage& m = queue[i];
+    napi_value id, data;
+    napi_create_double(env_, m.id, &id);
+    if (m.text) {
+      napi_create_string_utf8(env_, bytes.data() + m.offset, m.len, &data);
+    } else {
+      void* copy;
+      napi_create_buffer_copy(env_, m.len, bytes.data() + m.offset, &copy, &data);
+    }
+    argv.push_back(id);
+    argv.push_back(data);
+    if (argv.size() == 2 * kMessagesPerCall || i + 1 == queue.size()) {
+      CallJs(on_ws_messages_, argv.size(), argv.data());
+      argv.clear();
+    }
+  }
+  // Keep the buffers' room for the next turn, unless a large message grew them.
+  if (bytes.capacity() <= 65536 && ws_bytes_.empty()) {
+    bytes.clear();
+    ws_bytes_.swap(bytes);
+  }
+  if (queue.capacity() <= 4096 && ws_queue_.empty()) {
+    queue.clear();
+    ws_queue_.swap(queue);
+  }
 }
 
 void Server::ReportWebSocketClosed(Connection* c) {
   WebSocketState* ws = c->ws.get();
   if (ws == nullptr || ws->reported) return;
   ws->reported = true;
+  // Its messages go first.
+  if (!ws_queue_.empty()) DeliverMessages();
   napi_value argv[3];
   napi_create_double(env_, c->id, &argv[0]);
   napi_create_uint32(env_, ws->code, &argv[1]);
