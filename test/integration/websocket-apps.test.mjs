@@ -11,7 +11,7 @@ import { FIXTURES, BACKENDS } from '../lib/project.mjs';
 import { startCli } from '../lib/cli.mjs';
 import { rawRequest, request, responses } from '../lib/raw-client.mjs';
 import { parseResponses, req } from '../lib/http-wire.mjs';
-import { openWebSocket } from '../lib/websocket-clients.mjs';
+import { clientFrame, openWebSocket, rawWebSocket } from '../lib/websocket-clients.mjs';
 import { connect } from 'node:net';
 
 const T = { timeout: 60000 };
@@ -99,6 +99,20 @@ for (const backend of BACKENDS) {
       assert.equal((await c.next()).data, 'hello -');
       c.ws.close();
       await c.closed;
+    });
+
+    test('300 messages sent with the handshake, in one write, to an application that reads none for 300 ms: each is echoed, in order', T, async (t) => {
+      const cli = await start();
+      t.after(() => cli.kill());
+      const frames = Array.from({ length: 300 }, (_, i) => clientFrame(1, `m${i}`));
+      const c = await rawWebSocket(await cli.port, '/later', { after: Buffer.concat(frames) });
+      t.after(() => c.socket.destroy());
+      assert.equal(c.status, 101);
+      for (let i = 0; i < 300; i++) {
+        const fr = await c.frame();
+        assert.equal(fr.opcode, 1);
+        assert.equal(fr.payload.toString(), `m${i}`);
+      }
     });
 
     test('--websocket-max-size 1 (KiB): a message of 1024 bytes is taken, one of 1025 closes the connection with 1009', T, async (t) => {
