@@ -115,6 +115,9 @@ class Server : public Napi::ObjectWrap<Server> {
 
   // upgrade.cc — an upgraded connection handed to JavaScript (native/wire.h upgrade()).
   Napi::Value Upgrade(const Napi::CallbackInfo& info);
+  // The connection of the request named by info[0] when it may switch protocols (it
+  // offered an upgrade, none is under way, nothing of its response went out), or nullptr.
+  Connection* Upgradable(const Napi::CallbackInfo& info);
   // setUpgraded(count): the upgraded connections open, for the scoreboard's gauge.
   Napi::Value SetUpgraded(const Napi::CallbackInfo& info);
   // Hands c over once its output is out (else AfterOutput asks again).
@@ -127,7 +130,8 @@ class Server : public Napi::ObjectWrap<Server> {
   Napi::Value WsClose(const Napi::CallbackInfo& info);
   Napi::Value WsPause(const Napi::CallbackInfo& info);
   Napi::Value WsTerminate(const Napi::CallbackInfo& info);
-  Connection* LookupWebSocket(double id);
+  // The WebSocket named by info[0] (a websocket() id), or nullptr.
+  Connection* LookupWebSocket(const Napi::CallbackInfo& info);
   // A read of a WebSocket connection: its frames parsed, its messages delivered.
   void ReadWebSocket(Connection* c, const char* data, size_t len);
   void ProcessWebSocketInbuf(Connection* c);

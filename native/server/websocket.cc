@@ -23,7 +23,9 @@ constexpr size_t kMessagesPerCall = 512;
 
 }  // namespace
 
-Connection* Server::LookupWebSocket(double id) {
+Connection* Server::LookupWebSocket(const Napi::CallbackInfo& info) {
+  double id = -1;
+  napi_get_value_double(info.Env(), info[0], &id);
   if (!(id >= 0)) return nullptr;
   const uint64_t slot = static_cast<uint64_t>(id) & kSlotMask;
   if (slot >= slots_.size()) return nullptr;
@@ -34,12 +36,8 @@ Connection* Server::LookupWebSocket(double id) {
 
 Napi::Value Server::WebSocket(const Napi::CallbackInfo& info) {
   napi_env env = info.Env();
-  double id = -1;
-  napi_get_value_double(env, info[0], &id);
-  Connection* c = Lookup(id);
-  // Only a request that offered an upgrade, before any of its response went out.
-  const bool ok = c != nullptr && c->upgrade_offered && !c->upgrading &&
-                  c->resp_head_bytes == 0 && c->resp_body_bytes == 0;
+  Connection* c = Upgradable(info);
+  const bool ok = c != nullptr;
   if (ok) {
     // The head: latin-1, as send() takes one, with its blank line.
     size_t n = 0;
@@ -73,9 +71,7 @@ Napi::Value Server::WebSocket(const Napi::CallbackInfo& info) {
 
 Napi::Value Server::WsSend(const Napi::CallbackInfo& info) {
   napi_env env = info.Env();
-  double id = -1;
-  napi_get_value_double(env, info[0], &id);
-  Connection* c = LookupWebSocket(id);
+  Connection* c = LookupWebSocket(info);
   int32_t result = kSendGone;
   uint32_t kind = kWsSendMessage;
   if (info.Length() > 2) napi_get_value_uint32(env, info[2], &kind);
@@ -142,9 +138,7 @@ Napi::Value Server::WsSend(const Napi::CallbackInfo& info) {
 
 Napi::Value Server::WsClose(const Napi::CallbackInfo& info) {
   napi_env env = info.Env();
-  double id = -1;
-  napi_get_value_double(env, info[0], &id);
-  Connection* c = LookupWebSocket(id);
+  Connection* c = LookupWebSocket(info);
   if (c != nullptr && !c->ws->close_sent) {
     int32_t code = kWsNormal;
     napi_get_value_int32(env, info[1], &code);
@@ -163,9 +157,7 @@ Napi::Value Server::WsClose(const Napi::CallbackInfo& info) {
 
 Napi::Value Server::WsPause(const Napi::CallbackInfo& info) {
   napi_env env = info.Env();
-  double id = -1;
-  napi_get_value_double(env, info[0], &id);
-  Connection* c = LookupWebSocket(id);
+  Connection* c = LookupWebSocket(info);
   if (c != nullptr) {
     bool paused = false;
     napi_get_value_bool(env, info[1], &paused);
@@ -177,9 +169,7 @@ Napi::Value Server::WsPause(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Server::WsTerminate(const Napi::CallbackInfo& info) {
-  double id = -1;
-  napi_get_value_double(info.Env(), info[0], &id);
-  Connection* c = LookupWebSocket(id);
+  Connection* c = LookupWebSocket(info);
   if (c != nullptr) {
     BatchScope batch(this);
     CloseConnection(c, false);
