@@ -10,6 +10,7 @@
 // message, and the answers the application sends meanwhile are corked and written once
 // per connection. wsSend() frames a message into the corked output, as send() does a
 // response.
+#include <algorithm>
 #include <cstring>
 
 #include "server/server.h"
@@ -46,6 +47,9 @@ Napi::Value Server::WebSocket(const Napi::CallbackInfo& info) {
     c->out.resize(at + n + 1);
     napi_get_value_string_latin1(env, info[1], &c->out[at], n + 1, &n);
     c->out.resize(at + n);
+    // For the log line: its header lines (every line after the status line).
+    const auto lines = std::count(c->out.begin() + static_cast<std::ptrdiff_t>(at), c->out.end(), '\n');
+    c->resp_header_count = lines > 0 ? static_cast<size_t>(lines - 1) : 0;
     c->out.append("\r\n", 2);
     c->resp_head_bytes = n + 2;
     double max_message = 0;
@@ -92,31 +96,25 @@ Napi::Value Server::WsSend(const Napi::CallbackInfo& info) {
       c->out.resize(at + n);
       result = kSendGoOn;
     } else {
+      // Bytes (a Uint8Array: a Buffer) are a binary message.
+      bool typed = false;
+      napi_is_typedarray(env, v, &typed);
+      napi_typedarray_type t = napi_float64_array;
       void* data = nullptr;
       size_t n = 0;
-      bool is_typed = false;
-      napi_is_typedarray(env, v, &is_typed);
-      if (is_typed) {
-        napi_typedarray_type t;
-        size_t length;
+      if (typed) {
         napi_value ab;
         size_t offset;
-        napi_get_typedarray_info(env, v, &t, &length, &data, &ab, &offset);
-        n = t == napi_uint8_array || t == napi_int8_array || t == napi_uint8_clamped_array
-                ? length
-                : 0;
-        if (n != length) data = nullptr;
-        is_typed = data != nullptr || length == 0;
+        napi_get_typedarray_info(env, v, &t, &n, &data, &ab, &offset);
       }
-      if (is_typed) {
-        if (kind == kWsSendPing && n > kWsMaxControlPayload) n = kWsMaxControlPayload;
-        c->out.append(header, WriteWsFrameHeader(kind == kWsSendPing ? kWsPing : kWsBinary, n, header));
-        if (n != 0) Write(c, static_cast<const char*>(data), n);
-        result = kSendGoOn;
-      } else {
+      if (t != napi_uint8_array && t != napi_int8_array && t != napi_uint8_clamped_array) {
         napi_throw_type_error(env, nullptr, "wsSend: a message is a string or a Uint8Array");
         return Napi::Value();
       }
+      if (kind == kWsSendPing && n > kWsMaxControlPayload) n = kWsMaxControlPayload;
+      c->out.append(header, WriteWsFrameHeader(kind == kWsSendPing ? kWsPing : kWsBinary, n, header));
+      if (n != 0) Write(c, static_cast<const char*>(data), n);
+      result = kSendGoOn;
     }
     if (Queued(c) > kHighWater) {
       // Much output: corking gains nothing. Write now, and report backpressure only if
