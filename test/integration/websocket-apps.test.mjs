@@ -115,6 +115,24 @@ for (const backend of BACKENDS) {
       }
     });
 
+    test('an application that sends 4 MiB to a client that reads nothing for 500 ms is held back (its sends wait), and every message arrives, in order', T, async (t) => {
+      const cli = await start();
+      t.after(() => cli.kill());
+      const c = await rawWebSocket(await cli.port, '/flood');
+      t.after(() => c.socket.destroy());
+      c.socket.pause();
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      c.socket.resume();
+      for (let i = 0; i < 64; i++) {
+        const fr = await c.frame();
+        assert.equal(fr.payload.length, 65536);
+        assert.ok(fr.payload.subarray(0, 8).toString().startsWith(`m${i}.`), `message ${i} in its place`);
+      }
+      const last = (await c.frame()).payload.toString();
+      assert.match(last, /^flooded \d+$/);
+      assert.ok(Number(last.split(' ')[1]) > 0, `some sends waited for the output to drain (${last})`);
+    });
+
     test('--websocket-max-size 1 (KiB): a message of 1024 bytes is taken, one of 1025 closes the connection with 1009', T, async (t) => {
       const cli = await start('--websocket-max-size', '1');
       t.after(() => cli.kill());
