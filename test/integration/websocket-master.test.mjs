@@ -86,6 +86,25 @@ test('one process, a ws application: SIGTERM gives its WebSocket reload-mercy, t
 });
 
 for (const backend of BACKENDS) {
+  test(`one process, ${backend} backend, tsgi.websocket: SIGTERM gives its WebSocket reload-mercy, then 1001 ("server going away"), and the process exits 0`, T, async (t) => {
+    const cli = await startCli(['--backend', backend, '--http', '127.0.0.1:0', '--reload-mercy', '2', '--wsgi-file', join(DIR, 'wsgi-app.mjs')]);
+    t.after(() => cli.kill());
+    const c = await openWebSocket(`ws://127.0.0.1:${await cli.port}/ws`);
+    assert.equal((await c.next()).data, 'hello -');
+    await echo(c, 'before');
+    const at = Date.now();
+    cli.signal('SIGTERM');
+    await sleep(200);
+    await echo(c, 'during the mercy');
+    const closed = await c.closed;
+    const after = Date.now() - at;
+    assert.deepEqual(closed, { code: 1001, reason: 'server going away' });
+    assert.ok(after >= 400 && after < 2000, `closed ${after} ms after SIGTERM (reload-mercy 2 s: at 0.5 s)`);
+    await cli.waitStderr(/websocket closed with 1001/);
+    const { code } = await cli.waitExit(5000);
+    assert.equal(code, 0);
+  });
+
   test(`one process, ${backend} backend: /metrics counts an open WebSocket as such, not as an open connection`, T, async (t) => {
     const cli = await startCli(['--backend', backend, '--http', '127.0.0.1:0', '--stats', '127.0.0.1:0', '--stats-http', '--wsgi-file', join(DIR, 'wsgi-app.mjs')]);
     t.after(() => cli.kill());
