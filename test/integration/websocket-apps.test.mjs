@@ -133,6 +133,19 @@ for (const backend of BACKENDS) {
       assert.ok(Number(last.split(' ')[1]) > 0, `some sends waited for the output to drain (${last})`);
     });
 
+    test("ws.raw: code written for ws's WebSocket (its 'message' and 'close' events, send with { binary }) works", T, async (t) => {
+      const cli = await start();
+      t.after(() => cli.kill());
+      const c = await openWebSocket(`ws://127.0.0.1:${await cli.port}/raw`);
+      c.send('hi');
+      assert.deepEqual(await c.next(), { data: 'raw hi', binary: false });
+      c.send(Buffer.from([1, 2, 3]));
+      assert.deepEqual([...(await c.next()).data], [1, 2, 3]);
+      c.ws.close(1000);
+      assert.equal((await c.closed).code, 1000);
+      await cli.waitStderr(/raw close 1000/);
+    });
+
     test('--websocket-max-size 1 (KiB): a message of 1024 bytes is taken, one of 1025 closes the connection with 1009', T, async (t) => {
       const cli = await start('--websocket-max-size', '1');
       t.after(() => cli.kill());
