@@ -106,6 +106,9 @@ class Server : public Napi::ObjectWrap<Server> {
   Napi::Value Send(const Napi::CallbackInfo& info);
   size_t AppendBody(std::string* out, napi_value v, bool* ok);
   void EndRequest(Connection* c, bool close);
+  // After output was queued for c (send(), wsSend()): writes it now when over kHighWater;
+  // kSendBackpressure (onDrain owed) when the socket did not take enough, else kSendGoOn.
+  int32_t WriteIfFull(Connection* c);
   // A request's end in the log and the scoreboard, and its state back to the pool.
   void RecordEnd(Connection* c);
   void RecordRequest(const Connection* c, uint64_t rt_us);

@@ -94,7 +94,9 @@ Napi::Value Server::WsSend(const Napi::CallbackInfo& info) {
       c->out.resize(at + n + 1);
       napi_get_value_string_utf8(env, v, &c->out[at], n + 1, &n);
       c->out.resize(at + n);
-      result = kSendGoOn;
+      // A ping cut to 125 bytes may stop short of them, at a character's boundary: its
+      // header (2 bytes) says what was written.
+      if (kind == kWsSendPing) c->out[at - 1] = static_cast<char>(n);
     } else {
       // Bytes (a Uint8Array: a Buffer) are a binary message.
       bool typed = false;
@@ -114,18 +116,8 @@ Napi::Value Server::WsSend(const Napi::CallbackInfo& info) {
       if (kind == kWsSendPing && n > kWsMaxControlPayload) n = kWsMaxControlPayload;
       c->out.append(header, WriteWsFrameHeader(kind == kWsSendPing ? kWsPing : kWsBinary, n, header));
       if (n != 0) Write(c, static_cast<const char*>(data), n);
-      result = kSendGoOn;
     }
-    if (Queued(c) > kHighWater) {
-      // Much output: corking gains nothing. Write now, and report backpressure only if
-      // the socket did not take it, so that a write is in flight and OnWrite will call
-      // onDrain (as send() does).
-      Flush(c);
-      if (c->state == Connection::State::kWebSocket && Queued(c) > kHighWater) {
-        c->want_drain = true;
-        result = kSendBackpressure;
-      }
-    }
+    result = WriteIfFull(c);
     MarkDirty(c);
     if (batch_depth_ == 0) FlushDirty();
   }
