@@ -12,6 +12,7 @@
         "native/protocol/request_log.cc",
         "native/protocol/body_sink.cc",
         "native/protocol/response.cc",
+        "native/protocol/websocket_parser.cc",
         "native/process/master.cc",
         "native/process/sockets.cc",
         "native/process/scoreboard.cc",
@@ -25,6 +26,7 @@
         "native/server/log.cc",
         "native/server/closing.cc",
         "native/server/upgrade.cc",
+        "native/server/websocket.cc",
         "native/server/sys.cc"
       ],
       "include_dirs": [

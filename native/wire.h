@@ -17,8 +17,10 @@ namespace tsgi {
 
 // The contract's version, exported as the addon's abiVersion. 2: the addon requires
 // every settings key (native/server/settings.cc), and this file was made. 3: upgrades
-// (kReqUpgrade, upgrade(id), the onUpgrade setting).
-constexpr uint32_t kWireVersion = 3;
+// (kReqUpgrade, upgrade(id), the onUpgrade setting). 4: WebSockets kept by the server
+// (websocket(), wsSend(), wsClose(), wsPause(), wsTerminate(), the onWsMessages and
+// onWsClose settings).
+constexpr uint32_t kWireVersion = 4;
 
 // Flags of send(id, head, body, flags).
 enum SendFlags : uint32_t {
@@ -77,6 +79,34 @@ constexpr size_t kFixedArgs = 11;
 // calls onUpgrade(id, fd, head): fd, the duplicate, now the application's; head, a
 // Buffer of the bytes read past the request (the new protocol's first bytes). A
 // connection lost before that gets onAbort(id) instead.
+
+// websocket(id, head, maxMessage) -> true when request id's connection switched to
+// WebSocket (false: the request is gone, it offered no upgrade, or its response began).
+// head: the 101 response's status line and header lines, each ending in CRLF, latin-1
+// (the blank line is added); it goes out corked, the request ends (logged with 101, no
+// longer in progress) and the connection stays the server's, in kWebSocket: from then on
+// id names the WebSocket. maxMessage: the longest message taken, in bytes (a longer one
+// closes with 1009). Its frames are parsed natively (protocol/websocket_parser.h);
+// pings are answered, and the closing handshake made, by the server.
+//   onWsMessages(id1, m1, id2, m2, ...): whole messages, each after the id of its
+//     WebSocket, in order: a string for a text message, a Buffer for a binary one. Every
+//     message the loop turn read, from every connection, in one call (512 at most), in
+//     the check phase.
+//   onWsClose(id, code, reason): once, when the connection closes: the peer's close code
+//     (1005: its close had none) and reason, or the code the server closed with for the
+//     peer's protocol error (1002, 1007, 1009) and why, or 1006 (no close frame).
+//   wsSend(id, data, kind) -> a SendResult: data, a string (a text message) or a
+//     Uint8Array (binary), framed into the corked output; kind kWsSendPing: a ping
+//     (125 bytes at most) instead. kSendBackpressure: onDrain(id) follows once the output
+//     is low; kSendGone: closed, or our close went out.
+//   wsClose(id, code, reason): our close frame (code kWsNoStatus: empty); the peer's
+//     answer is awaited for http-timeout, then the connection ends.
+//   wsPause(id, paused): reading stops (true) or goes on: JavaScript's queue is full.
+//   wsTerminate(id): the connection is cut now (onWsClose says 1006 unless a close came).
+enum WsSendKind : uint32_t {
+  kWsSendMessage = 0,
+  kWsSendPing = 1,
+};
 
 // onLog(id, status, bodyBytes, headerCount, headerBytes, micros, requests, varsCount,
 // varsBytes) -> the log line (latin-1): the "onLog" setting, when it is a function.

@@ -113,6 +113,9 @@ const ASAN_SUITES = [
   'test/integration/ops-metrics.test.mjs',
   'test/integration/websocket-node.test.mjs',
   'test/integration/websocket-master.test.mjs',
+  // The native server's WebSockets: frames, the closing handshake, the batched messages.
+  'test/integration/websocket-rfc6455.test.mjs',
+  'test/integration/websocket-apps.test.mjs',
   'test/integration/websocket-autobahn.test.mjs',
 ];
 if (only.length === 0 || only.includes('asan')) {

@@ -32,6 +32,10 @@ export interface NativeServerOptions {
   onAbort: (id: number) => void;
   /** A connection handed over (upgrade(id)): its duplicated descriptor and the bytes read past the request. */
   onUpgrade: (id: number, fd: number, head: Buffer) => void;
+  /** WebSockets' whole messages (websocket(id, ...)), each after its id: strings for text, Buffers for binary. */
+  onWsMessages: (...idsAndMessages: Array<number | string | Buffer>) => void;
+  /** A WebSocket closed: the peer's code and reason, the code the server closed with, or 1006. */
+  onWsClose: (id: number, code: number, reason: string) => void;
   onClose: () => void;
   /** A custom request log: the line for a request (lib/logging/log-format.ts); null: the built-in line. */
   onLog: ((id: number, status: number, bodyBytes: number, headerCount: number, headerBytes: number, micros: number, requests: number, varsCount: number, varsBytes: number) => string) | null;
@@ -55,6 +59,12 @@ export interface NativeServer {
   send(id: number, head: string | undefined, body: unknown, flags: number): number;
   /** Hands request id's connection over (native/wire.h): onUpgrade follows. */
   upgrade(id: number): boolean;
+  /** WebSockets kept by the server (native/wire.h, lib/contract/transport.ts WebSocketTransport). */
+  websocket(id: number, head: string, maxMessage: number): boolean;
+  wsSend(id: number, data: string | Uint8Array, kind: number): number;
+  wsClose(id: number, code: number, reason: string): void;
+  wsPause(id: number, paused: boolean): void;
+  wsTerminate(id: number): void;
   /** The upgraded connections open now: the scoreboard's gauge (nothing without one). */
   setUpgraded(count: number): void;
   /** acceptWaiting: the sockets close for good: take the connections waiting first (Server::Close). */

@@ -5,7 +5,7 @@
 // WIRE_VERSION. The pure-JS backend speaks the same contract to the same Handler.
 
 /** The contract's version (native/wire.h kWireVersion): raise both on any change. */
-export const WIRE_VERSION = 3;
+export const WIRE_VERSION = 4;
 
 // send() flags.
 export const SEND_CHUNKED = 1;
@@ -27,6 +27,10 @@ export const REQ_NEW_CONNECTION = 8;
 export const REQ_UWSGI = 16;
 export const REQ_UPGRADE = 32;
 export const REQ_LISTENER_SHIFT = 8;
+
+// wsSend()'s kind: a message, or a ping.
+export const WS_SEND_MESSAGE = 0;
+export const WS_SEND_PING = 1;
 
 // What a listener speaks: the last argument of listen(), listenUnix() and listenFd().
 export const PROTOCOL_HTTP = 0;

@@ -67,7 +67,7 @@ export class Exchange {
   /** tsgi.upgrade() was called: no response is owed, the connection goes to the application. */
   upgrading = false;
   /** The connection, once handed over (destroyed if the application fails). */
-  private upgradedSocket: Upgraded['socket'] | undefined;
+  private upgradedSocket: { destroy(): void } | undefined;
   private failed = false;
   private readonly writer: Write;
 
@@ -130,6 +130,23 @@ export class Exchange {
       });
       if (!this.handler.transport.upgrade(this.id)) this.handler.onUpgrade(this.id, undefined, undefined);
     });
+  }
+
+  /**
+   * tsgi.websocket's handshake on a backend that keeps WebSockets: take makes the switch
+   * (false: the request is gone). Returns why it cannot be made, or undefined.
+   */
+  switchToWebSocket(take: () => boolean): string | undefined {
+    if (this.upgrading) return 'it was called twice';
+    if (this.status !== undefined) return 'start_response was called: the response has begun';
+    if (this.finished || this.aborted || !take()) return 'the client went away';
+    this.upgrading = true;
+    return undefined;
+  }
+
+  /** What the connection became (destroyed if the application fails). */
+  upgradedTo(conn: { destroy(): void }): void {
+    this.upgradedSocket = conn;
   }
 
   private start(status: string, headers: Headers, excInfo?: unknown): Write {

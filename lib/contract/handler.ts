@@ -10,9 +10,10 @@ import { Exchange } from './exchange.js';
 import { PendingTable } from './pending.js';
 import { FIXED_ARGS, KEYS, METHODS, REQ_HTTP10, REQ_LISTENER_SHIFT, REQ_NEW_CONNECTION, REQ_UPGRADE, REQ_UWSGI, SLOT_BITS } from '../addon/wire.js';
 import type { Application, Environ, Upgraded } from './types.js';
-import type { Transport } from './transport.js';
+import type { Transport, WebSocketTransport } from './transport.js';
+import { NativeWebSocket } from './native-websocket.js';
 import { UpgradedConnections } from './upgraded.js';
-import { offerWebSocket } from './websocket.js';
+import { offerWebSocket, type NativeSwitch } from './websocket.js';
 
 export interface HandlerOptions {
   multithread?: boolean;
@@ -116,6 +117,8 @@ export class Handler {
   readonly upgraded = new UpgradedConnections();
   /** Exchanges whose tsgi.upgrade() waits for the backend's onUpgrade, by id. */
   private readonly upgradeWaits = new Map<number, { websocket: boolean; then: (u: Upgraded | undefined) => void }>();
+  /** The WebSockets the backend keeps itself (WebSocketTransport), by the id of their handshake. */
+  private readonly websockets = new Map<number, NativeWebSocket>();
   /** Requests begun, for max-requests. */
   started = 0;
   readonly errors: ErrorLog;
@@ -225,7 +228,8 @@ export class Handler {
       environ['tsgi.upgrade'] = () => ex.upgrade();
       const protocol = environ.HTTP_UPGRADE as string | undefined;
       if (protocol !== undefined && protocol.toLowerCase() === 'websocket') {
-        environ['tsgi.websocket'] = offerWebSocket(environ, this.options.websocketMaxSize, this.upgraded);
+        const native = (this.transport as Partial<WebSocketTransport>).websocket !== undefined ? this.nativeSwitch(ex) : undefined;
+        environ['tsgi.websocket'] = offerWebSocket(environ, this.options.websocketMaxSize, this.upgraded, native);
       }
     }
     this.running = ex;
@@ -247,6 +251,36 @@ export class Handler {
 
   onDrain(id: number): void {
     this.pending.get(id)?.drained();
+    if (this.websockets.size > 0) this.websockets.get(id)?.drained();
+  }
+
+  /** How tsgi.websocket's handshake switches ex's connection on a backend that keeps WebSockets. */
+  private nativeSwitch(ex: Exchange): NativeSwitch {
+    return (head, maxMessage, protocol) => {
+      const transport = this.transport as Transport & WebSocketTransport;
+      const why = ex.switchToWebSocket(() => transport.websocket(ex.id, head, maxMessage));
+      if (why !== undefined) return why;
+      const ws = new NativeWebSocket(ex.id, transport, protocol);
+      ex.upgradedTo(ws);
+      this.websockets.set(ex.id, ws);
+      this.upgraded.addNative(ws);
+      return ws;
+    };
+  }
+
+  /** onWsMessages(id1, m1, id2, m2, ...): whole messages of WebSockets the backend keeps, in order. */
+  onWsMessages(): void {
+    // eslint-disable-next-line prefer-rest-params
+    const args = arguments;
+    for (let i = 0; i < args.length; i += 2) this.websockets.get(args[i] as number)?.message(args[i + 1] as string | Buffer);
+  }
+
+  /** onWsClose(id, code, reason): it is gone. */
+  onWsClose(id: number, code: number, reason: string): void {
+    const ws = this.websockets.get(id);
+    if (ws === undefined) return;
+    this.websockets.delete(id);
+    ws.closedWith(code, reason);
   }
 
   onAbort(id: number): void {

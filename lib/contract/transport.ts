@@ -25,6 +25,7 @@ export interface Transport {
   upgrade(id: number): boolean;
 }
 
+<<<<<<< HEAD
 /** The last head made, kept while the next ones are the same (most responses of a route are). */
 let lastStatus = '';
 let lastHeaders: string[] = [];
@@ -37,6 +38,24 @@ const KEPT_FIELDS = 16;
  * equal to the last one is that one's text again: the addon reads a string it has read
  * before without flattening it, and no concatenation is made.
  */
+=======
+/**
+ * What a backend that keeps WebSockets itself provides besides (the native backend:
+ * native/wire.h says what each does): tsgi.websocket's handshake then switches the
+ * connection instead of handing it over, and its frames never reach JavaScript.
+ */
+export interface WebSocketTransport {
+  /** Sends head (the 101's status line and header lines) and switches request id's connection to WebSocket; false: it cannot. */
+  websocket(id: number, head: string, maxMessage: number): boolean;
+  /** A message (a string: text; bytes: binary), or a ping (kind WS_SEND_PING): send()'s results. */
+  wsSend(id: number, data: string | Uint8Array, kind: number): number;
+  wsClose(id: number, code: number, reason: string): void;
+  wsPause(id: number, paused: boolean): void;
+  wsTerminate(id: number): void;
+}
+
+/** A head as send() takes it: the status and each header on a line of its own. */
+>>>>>>> work/wsnative
 export function headText(status: string, headers: readonly string[]): string {
   const n = headers.length;
   if (status === lastStatus && n === lastHeaders.length) {

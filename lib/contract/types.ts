@@ -75,7 +75,7 @@ export interface WebSocketConnection extends AsyncIterable<string | Buffer> {
   readonly protocol: string;
   /** The next message (a string for a text frame, a Buffer for a binary one); undefined once closed. */
   receive(): Promise<string | Buffer | undefined>;
-  /** Sends a message: a string as a text frame, bytes as a binary one. Resolves at once, or once the socket drained when much waits in it; never rejects. */
+  /** Sends a message: a string as a text frame, bytes as a binary one. Resolves at once, or once the output drained when much waits in it; never rejects. */
   send(data: string | Uint8Array): Promise<void>;
   /** Starts the closing handshake (code 1000 by default). */
   close(code?: number, reason?: string): void;
@@ -85,7 +85,11 @@ export interface WebSocketConnection extends AsyncIterable<string | Buffer> {
    * reason is the error), or 1006 when the connection ended without a close frame.
    */
   readonly closed: Promise<{ code: number; reason: string }>;
-  /** The `ws` WebSocket underneath. */
+  /**
+   * The `ws` WebSocket underneath; on the native backend, whose server keeps the
+   * connection, an object with the same members (its 'message' listeners, when it has
+   * any, take the messages instead of receive() and the iteration).
+   */
   readonly raw: RawWebSocket;
 }
 

@@ -25,8 +25,13 @@ interface Entry {
   goAway?: () => void;
 }
 
+/** What is held: a net.Socket, or a WebSocket the native server keeps (lib/contract/native-websocket.ts). */
+interface Held {
+  destroy(): void;
+}
+
 export class UpgradedConnections {
-  private readonly open = new Map<Socket, Entry>();
+  private readonly open = new Map<Held, Entry>();
   private whenEmpty: (() => void) | undefined;
   /** Called with the count each time it changes (the scoreboard's figure, under a master). */
   onCount: ((count: number) => void) | undefined;
@@ -37,9 +42,18 @@ export class UpgradedConnections {
 
   /** A connection taken; websocket: it switched to WebSocket (a stop closes it with 1001). */
   add(socket: Socket, websocket: boolean): void {
-    this.open.set(socket, { websocket });
-    socket.once('close', () => {
-      this.open.delete(socket);
+    this.hold(socket, { websocket }, (gone) => socket.once('close', gone));
+  }
+
+  /** A WebSocket the native server keeps: a stop closes it with 1001 (goAway). */
+  addNative(ws: Held & { goAway(): void; closed: Promise<unknown> }): void {
+    this.hold(ws, { websocket: true, goAway: () => ws.goAway() }, (gone) => void ws.closed.then(gone));
+  }
+
+  private hold(held: Held, entry: Entry, onGone: (gone: () => void) => void): void {
+    this.open.set(held, entry);
+    onGone(() => {
+      this.open.delete(held);
       this.onCount?.(this.open.size);
       if (this.open.size === 0) this.whenEmpty?.();
     });
@@ -82,7 +96,8 @@ export class UpgradedConnections {
 
   /** Every connection open is told to go away now. */
   private goAway(): void {
-    for (const [socket, e] of this.open) {
+    for (const [held, e] of this.open) {
+      const socket = held as Socket;  // only a net.Socket has no goAway
       if (e.goAway !== undefined) {
         e.goAway();
       } else if (e.websocket && socket.writable) {

@@ -1,10 +1,15 @@
 // tsgi.websocket: the WebSocket of a WSGI application, in uWSGI's spirit
 // (uwsgi.websocket_handshake, websocket_recv, websocket_send): handshake() completes
-// the opening handshake and takes the connection (tsgi.upgrade()); the connection it
-// gives receives, sends, closes, and iterates over the messages. The frames are the
-// `ws` library's (masking, fragmentation, control frames, UTF-8, close codes, the
-// closing handshake); --websocket-max-size is its maxPayload (a larger message closes
-// the connection with 1009).
+// the opening handshake and takes the connection; the connection it gives receives,
+// sends, closes, and iterates over the messages (websocket-queue.ts).
+//
+// On a backend that keeps WebSockets itself (the native one: WebSocketTransport),
+// handshake() writes the 101 through it and the frames stay in C++
+// (native-websocket.ts). Elsewhere, and for accept() (which gives ws's own WebSocket),
+// the connection is taken (tsgi.upgrade()) and the frames are the `ws` library's.
+// Either way --websocket-max-size is the largest message (a larger one closes the
+// connection with 1009).
+import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { RawData, WebSocket, WebSocketServer } from 'ws';
@@ -12,11 +17,10 @@ import { TsgiError } from '../base/errors.js';
 import { lazyRequire } from '../base/lazy-require.js';
 import type { Environ, WebSocketConnection, WebSocketOffer } from './types.js';
 import type { UpgradedConnections } from './upgraded.js';
+import { MessageQueue } from './websocket-queue.js';
 
 /** RFC 6455 §4.1: a Sec-WebSocket-Key is 16 bytes in base64. */
 const KEY = /^[+/0-9A-Za-z]{22}==$/;
-/** Messages received and not taken before reading pauses (the client's sends then wait). */
-const QUEUE_HIGH = 64;
 
 /** Why the request is no valid opening handshake (RFC 6455 §4.2.1), or undefined. */
 export function handshakeRefusal(environ: Environ, protocol: string | undefined): string | undefined {
@@ -27,13 +31,39 @@ export function handshakeRefusal(environ: Environ, protocol: string | undefined)
   const version = environ.HTTP_SEC_WEBSOCKET_VERSION;
   if (version !== '13' && version !== '8') return 'missing or unsupported Sec-WebSocket-Version (13)';
   if (protocol !== undefined) {
-    const offered = String(environ.HTTP_SEC_WEBSOCKET_PROTOCOL ?? '')
-      .split(',')
-      .map((p) => p.trim());
-    if (!offered.includes(protocol)) return `the subprotocol ${protocol} was not offered`;
+    if (!offeredProtocols(environ).includes(protocol)) return `the subprotocol ${protocol} was not offered`;
   }
   return undefined;
 }
+
+/** The subprotocols the client offered, in its order. */
+function offeredProtocols(environ: Environ): string[] {
+  const header = environ.HTTP_SEC_WEBSOCKET_PROTOCOL;
+  if (header === undefined) return [];
+  return String(header)
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
+}
+
+/** RFC 6455 §4.2.2: the key's SHA-1 with the protocol's GUID, in base64. */
+const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+
+/** The 101 of a valid handshake, as ws writes it; protocol '' for none. */
+export function acceptHead(environ: Environ, protocol: string): string {
+  const accept = createHash('sha1')
+    .update(String(environ.HTTP_SEC_WEBSOCKET_KEY) + GUID)
+    .digest('base64');
+  let head = `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n`;
+  if (protocol !== '') head += `Sec-WebSocket-Protocol: ${protocol}\r\n`;
+  return head;
+}
+
+/**
+ * The handshake on a backend that keeps WebSockets (Handler): sends head and switches
+ * the connection; the connection, or why it could not.
+ */
+export type NativeSwitch = (head: string, maxMessage: number, protocol: string) => WebSocketConnection | string;
 
 /** One ws server (no listener of its own) per message size limit; it only does handshakes. */
 const servers = new Map<number, WebSocketServer>();
@@ -80,32 +110,15 @@ function bytes(data: RawData): Buffer {
   return Buffer.from(data);
 }
 
-const DONE: IteratorResult<string | Buffer> = Object.freeze({ value: undefined, done: true });
 const SENT: Promise<void> = Promise.resolve();
 /** Bytes queued in the socket past which send() waits for it to drain (net.Socket's own mark). */
 const SEND_HIGH = 16384;
 
-/**
- * A WebSocket as tsgi.websocket gives it. Messages are kept as iterator results, so that
- * iterating (the common way) costs one promise per message and receive() one more.
- */
-class Connection implements WebSocketConnection {
-  private readonly queue: Array<IteratorResult<string | Buffer>> = [];
-  private readonly waiting: Array<(r: IteratorResult<string | Buffer>) => void> = [];
-  private ended = false;
-  readonly closed: Promise<{ code: number; reason: string }>;
-
+/** A WebSocket as tsgi.websocket gives it, held by `ws` on a net.Socket. */
+class WsConnection extends MessageQueue {
   constructor(readonly raw: WebSocket) {
-    raw.on('message', (data, isBinary) => {
-      const result: IteratorResult<string | Buffer> = { value: isBinary ? bytes(data) : bytes(data).toString('utf8'), done: false };
-      const take = this.waiting.shift();
-      if (take !== undefined) {
-        take(result);
-        return;
-      }
-      this.queue.push(result);
-      if (this.queue.length >= QUEUE_HIGH) raw.pause();
-    });
+    super();
+    raw.on('message', (data, isBinary) => this.push(isBinary ? bytes(data) : bytes(data).toString('utf8')));
     // A protocol error (a bad frame, invalid UTF-8, a message over the limit): ws closes
     // the connection with its code and stops reading, so its 'close' says 1006 (no close
     // frame read); the application is told the code the connection was closed with.
@@ -114,12 +127,8 @@ class Connection implements WebSocketConnection {
       const code = statusCodeOf(err);
       if (code !== undefined) failed = { code, reason: err.message };
     });
-    this.closed = new Promise((resolve) => {
-      raw.once('close', (code: number, reason: Buffer) => {
-        this.ended = true;
-        for (const take of this.waiting.splice(0)) take(DONE);
-        resolve(failed ?? { code, reason: reason.toString() });
-      });
+    raw.once('close', (code: number, reason: Buffer) => {
+      this.end(failed?.code ?? code, failed?.reason ?? reason.toString());
     });
   }
 
@@ -127,19 +136,9 @@ class Connection implements WebSocketConnection {
     return this.raw.protocol;
   }
 
-  /** The next message as an iterator result (DONE once closed). */
-  private next(): Promise<IteratorResult<string | Buffer>> {
-    if (this.queue.length > 0) {
-      const result = this.queue.shift()!;
-      if (this.raw.isPaused && this.queue.length < QUEUE_HIGH / 2) this.raw.resume();
-      return Promise.resolve(result);
-    }
-    if (this.ended) return Promise.resolve(DONE);
-    return new Promise((resolve) => this.waiting.push(resolve));
-  }
-
-  receive(): Promise<string | Buffer | undefined> {
-    return this.next().then((r) => r.value);
+  protected pauseReading(paused: boolean): void {
+    if (paused) this.raw.pause();
+    else this.raw.resume();
   }
 
   /**
@@ -161,14 +160,10 @@ class Connection implements WebSocketConnection {
   close(code = 1000, reason = ''): void {
     this.raw.close(code, reason);
   }
-
-  [Symbol.asyncIterator](): AsyncIterator<string | Buffer> {
-    return { next: () => this.next(), return: () => Promise.resolve(DONE) };
-  }
 }
 
 /** tsgi.websocket for a request that offers a WebSocket. */
-export function offerWebSocket(environ: Environ, maxPayload: number, upgraded: UpgradedConnections): WebSocketOffer {
+export function offerWebSocket(environ: Environ, maxPayload: number, upgraded: UpgradedConnections, native?: NativeSwitch): WebSocketOffer {
   const accept = (options: { protocol?: string } = {}): Promise<WebSocket> => {
     // Judged before the connection is taken, so that a refusal is an ordinary answer.
     const why = handshakeRefusal(environ, options.protocol);
@@ -186,8 +181,17 @@ export function offerWebSocket(environ: Environ, maxPayload: number, upgraded: U
         }),
     );
   };
+  const switchNatively = (options: { protocol?: string } = {}): Promise<WebSocketConnection> => {
+    const why = handshakeRefusal(environ, options.protocol);
+    if (why !== undefined) return Promise.reject(new TsgiError('TSGI_ERR_WEBSOCKET_HANDSHAKE', why));
+    // The one asked for, else the client's first, as ws chooses by default.
+    const protocol = options.protocol ?? offeredProtocols(environ)[0] ?? '';
+    const ws = native!(acceptHead(environ, protocol), maxPayload, protocol);
+    if (typeof ws === 'string') return Promise.reject(new TsgiError('TSGI_ERR_UPGRADE', `tsgi.upgrade() during ${environ.REQUEST_METHOD} ${environ.REQUEST_URI}: ${ws}`));
+    return Promise.resolve(ws);
+  };
   return {
     accept,
-    handshake: (options) => accept(options).then((ws) => new Connection(ws)),
+    handshake: native !== undefined ? switchNatively : (options) => accept(options).then((ws) => new WsConnection(ws)),
   };
 }

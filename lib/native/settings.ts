@@ -52,6 +52,8 @@ export function nativeSettings(config: Config, place: NativePlace): NativeServer
     onDrain: (id) => handler.onDrain(id),
     onAbort: (id) => handler.onAbort(id),
     onUpgrade: (id, fd, head) => handler.onUpgrade(id, new Socket({ fd, readable: true, writable: true, allowHalfOpen: true }), head),
+    onWsMessages: handler.onWsMessages.bind(handler) as (...idsAndMessages: Array<number | string | Buffer>) => void,
+    onWsClose: (id, code, reason) => handler.onWsClose(id, code, reason),
     onClose: place.onClose,
     // No scoreboard: -1, slot 0 of 0.
     scoreboardFd: slot?.scoreboardFd ?? -1,

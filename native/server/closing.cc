@@ -43,6 +43,7 @@ void Server::CloseConnection(Connection* c, bool abort_request) {
     c->reading = false;
   }
   uv_close(&c->h.handle, OnConnectionClosed);
+  if (c->ws != nullptr) ReportWebSocketClosed(c);
   if (was_dispatched && abort_request) {
     // The line first, while the application still holds the request (a custom line
     // reads its environ); OnConnectionClosed then has nothing to log.
@@ -67,7 +68,8 @@ void Server::OnConnectionClosed(uv_handle_t* handle) {
   else s->conns_ = c->next;
   if (c->next) c->next->prev = c->prev;
   s->conn_count_--;
-  if (s->slot_ != nullptr) s->slot_->connections.store(s->conn_count_, std::memory_order_relaxed);
+  if (c->ws != nullptr) s->websockets_--;
+  s->CountConnections();
   s->slots_[c->slot] = nullptr;
   s->free_slots_.push_back(c->slot);
   for (Connection*& d : s->dirty_) {
@@ -121,6 +123,12 @@ void Server::OnTick(uv_timer_t* timer) {
           break;
         case Connection::State::kLingering:
           s->CloseConnection(c, false);
+          break;
+        case Connection::State::kWebSocket:
+          // A client that stopped reading our frames, or that does not answer our close
+          // within http-timeout, is cut; an idle one is not.
+          if (c->inflight != 0 || c->ws->close_sent) s->CloseConnection(c, false);
+          else c->deadline = 0;
           break;
         case Connection::State::kClosing:
           break;
@@ -198,16 +206,18 @@ void Server::MaybeFinishClose() {
     uv_timer_stop(&tick_);
     uv_idle_stop(&resume_idle_);
     uv_check_stop(&log_check_);
+    uv_check_stop(&ws_check_);
     uv_timer_stop(&log_timer_);
     // The handles live in this object: keep it until the last close callback.
     auto closed = [](uv_handle_t* h) {
       Server* s = static_cast<Server*>(h->data);
       if (--s->handles_closing_ == 0) s->FinishClose();
     };
-    handles_closing_ = 4;
+    handles_closing_ = 5;
     uv_close(reinterpret_cast<uv_handle_t*>(&tick_), closed);
     uv_close(reinterpret_cast<uv_handle_t*>(&resume_idle_), closed);
     uv_close(reinterpret_cast<uv_handle_t*>(&log_check_), closed);
+    uv_close(reinterpret_cast<uv_handle_t*>(&ws_check_), closed);
     uv_close(reinterpret_cast<uv_handle_t*>(&log_timer_), closed);
   }
 }

@@ -6,11 +6,13 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "process/scoreboard.h"
 #include "protocol/body_sink.h"
 #include "protocol/http_parser.h"
+#include "protocol/websocket_parser.h"
 #include "wire.h"
 
 namespace tsgi {
@@ -45,6 +47,21 @@ struct RequestState {
 // A connection's libuv stream handle. A uv_tcp_t for a unix socket's connections too:
 // the stream code is the same, and uv_tcp_open costs one system call less per
 // connection than uv_pipe_open (Server::Accept).
+// A connection that switched to WebSocket (websocket(id), native/server/websocket.cc):
+// its frames' parser and where its closing handshake stands.
+struct WebSocketState {
+  explicit WebSocketState(uint64_t max_message) : parser(max_message) {}
+  WsParser parser;
+  bool paused = false;          // JavaScript holds too many messages: reading stops
+  bool close_sent = false;      // our close frame is queued: no frame after it
+  bool close_received = false;  // the peer's close frame came: nothing is parsed after it
+  bool reported = false;        // onWsClose was called
+  // What onWsClose says: the peer's close (1005: it gave no code), or the code we
+  // closed with for its protocol error; 1006 while neither happened.
+  uint16_t code = kWsAbnormal;
+  std::string reason;
+};
+
 union StreamHandle {
   uv_tcp_t tcp;
   uv_stream_t stream;
@@ -59,6 +76,7 @@ struct Connection {
     kDispatched,  // the application has the request; its response is due
     kLingering,   // the last response is out; reading and dropping until EOF
     kClosing,     // uv_close was called
+    kWebSocket,   // switched to WebSocket: frames, not requests (c->ws)
   };
   StreamHandle h;
   Server* server = nullptr;
@@ -86,6 +104,7 @@ struct Connection {
   size_t inflight = 0;       // bytes handed to uv_write and not yet written
   uint64_t deadline = 0;     // uv_now() ms past which the state times out
   RequestState* req = nullptr;  // while a request is in progress
+  std::unique_ptr<WebSocketState> ws;  // in kWebSocket
   char remote_addr[64] = {0};
   char remote_port[8] = {0};
   // The response, for the log line.

@@ -312,7 +312,7 @@ void Server::Accept(Listener* l, int fd, const struct sockaddr_storage& peer, bo
   if (conns_) conns_->prev = c;
   conns_ = c;
   conn_count_++;
-  if (slot_ != nullptr) slot_->connections.store(conn_count_, std::memory_order_relaxed);
+  CountConnections();
   c->deadline = uv_now(loop_) + cfg_.timeout_ms;
   // Read at once, before the socket is watched: a front end (nginx over uwsgi opens a
   // connection per request) or a client without keep-alive has usually written its

@@ -21,9 +21,15 @@ void Server::UpdateReading(Connection* c) {
   if (c->state == Connection::State::kClosing || c->state == Connection::State::kLingering) {
     return;  // lingering reads until EOF (StartLingering); closing reads nothing
   }
-  const bool waiting = c->state == Connection::State::kDispatched || c->close_after ||
-                       c->output_blocked;
-  const bool want = !(waiting && c->inbuf.size() > cfg_.buffer_size + kReadBufferSize);
+  bool want;
+  if (c->state == Connection::State::kWebSocket) {
+    // JavaScript holds too many messages unread, or the close is under way.
+    want = !c->ws->paused && !c->close_after;
+  } else {
+    const bool waiting = c->state == Connection::State::kDispatched || c->close_after ||
+                         c->output_blocked;
+    want = !(waiting && c->inbuf.size() > cfg_.buffer_size + kReadBufferSize);
+  }
   if (want && !c->reading) {
     c->reading = true;
     uv_read_start(&c->h.stream, OnAlloc, OnRead);
@@ -149,7 +155,7 @@ void Server::OnWrite(uv_write_t* req, int status) {
   // pipelined requests), then tell a body that waits when the output is low again.
   s->Flush(c);
   if (c->want_drain && s->Queued(c) <= kLowWater &&
-      c->state == Connection::State::kDispatched) {
+      (c->state == Connection::State::kDispatched || c->state == Connection::State::kWebSocket)) {
     c->want_drain = false;
     napi_value arg;
     napi_create_double(s->env_, c->id, &arg);

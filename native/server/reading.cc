@@ -32,6 +32,11 @@ void Server::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
   if (c->state == Connection::State::kLingering) return;  // dropped
   BatchScope batch(s);
   const size_t n = static_cast<size_t>(nread);
+  if (c->state == Connection::State::kWebSocket) {
+    s->ReadWebSocket(c, buf->base, n);
+    s->UpdateReading(c);
+    return;
+  }
   if (c->state == Connection::State::kDispatched || c->close_after || c->output_blocked ||
       !c->inbuf.empty()) {
     c->inbuf.append(buf->base, n);
@@ -87,7 +92,7 @@ size_t Server::Process(Connection* c, const char* data, size_t len) {
     }
     if (c->close_after || c->state == Connection::State::kClosing ||
         c->state == Connection::State::kDispatched ||
-        c->state == Connection::State::kLingering) {
+        c->state == Connection::State::kLingering || c->state == Connection::State::kWebSocket) {
       return off;
     }
     if (c->state == Connection::State::kBody) {
@@ -305,6 +310,11 @@ void Server::OnResume(uv_idle_t* idle) {
     c->resume_pending = false;
     if (c->upgrading) {
       s->HandOff(c);
+      continue;
+    }
+    if (c->state == Connection::State::kWebSocket) {
+      if (!c->inbuf.empty() && !c->ws->paused && !c->close_after) s->ProcessWebSocketInbuf(c);
+      s->UpdateReading(c);
       continue;
     }
     if (c->state == Connection::State::kIdle && !c->close_after) s->ProcessInbuf(c);

@@ -170,17 +170,7 @@ Napi::Value Server::Send(const Napi::CallbackInfo& info) {
     // A head that said "Connection: close" binds the end of the response too.
     EndRequest(c, framing.close || c->close_after_response);
   }
-  int32_t ret = kSendGoOn;
-  if (!(flags & kSendEnd) && Queued(c) > kHighWater) {
-    // Much output: corking gains nothing. Write now, and report backpressure only
-    // if the socket did not take it, so that a write is in flight and OnWrite will
-    // call onDrain.
-    Flush(c);
-    if (c->state == Connection::State::kDispatched && Queued(c) > kHighWater) {
-      c->want_drain = true;
-      ret = kSendBackpressure;
-    }
-  }
+  const int32_t ret = (flags & kSendEnd) ? kSendGoOn : WriteIfFull(c);
   MarkDirty(c);
   if (batch_depth_ == 0) FlushDirty();
   napi_create_int32(env, ret, &result);
@@ -201,7 +191,19 @@ void Server::RecordRequest(const Connection* c, uint64_t rt_us) {
   slot_->durations[DurationBucket(rt_us)].fetch_add(1, std::memory_order_relaxed);
 }
 
-void Server::EndRequest(Connection* c, bool close) {
+int32_t Server::WriteIfFull(Connection* c) {
+  if (Queued(c) <= kHighWater) return kSendGoOn;
+  // Much output: corking gains nothing. Write now, and report backpressure only if the
+  // socket did not take it, so that a write is in flight and OnWrite will call onDrain.
+  Flush(c);
+  const bool sending = c->state == Connection::State::kDispatched ||
+                       c->state == Connection::State::kWebSocket;
+  if (!sending || Queued(c) <= kHighWater) return kSendGoOn;
+  c->want_drain = true;
+  return kSendBackpressure;
+}
+
+void Server::RecordEnd(Connection* c) {
   if (TimesRequests()) {
     // One reading of the clock for the log line and the scoreboard.
     const uint64_t rt_us = (uv_hrtime() - c->started_ns) / 1000;
@@ -209,6 +211,10 @@ void Server::EndRequest(Connection* c, bool close) {
     if (slot_ != nullptr) RecordRequest(c, rt_us);
   }
   ReleaseRequest(c);
+}
+
+void Server::EndRequest(Connection* c, bool close) {
+  RecordEnd(c);
   c->id = -1;
   c->want_drain = false;
   c->state = Connection::State::kIdle;

@@ -18,6 +18,11 @@ Napi::Function Server::Init(Napi::Env env) {
                          InstanceMethod("send", &Server::Send),
                          InstanceMethod("upgrade", &Server::Upgrade),
                          InstanceMethod("setUpgraded", &Server::SetUpgraded),
+                         InstanceMethod("websocket", &Server::WebSocket),
+                         InstanceMethod("wsSend", &Server::WsSend),
+                         InstanceMethod("wsClose", &Server::WsClose),
+                         InstanceMethod("wsPause", &Server::WsPause),
+                         InstanceMethod("wsTerminate", &Server::WsTerminate),
                          InstanceMethod("close", &Server::Close),
                          InstanceMethod("destroy", &Server::Destroy),
                          InstanceMethod("stats", &Server::Stats),
@@ -42,6 +47,8 @@ Server::Server(const Napi::CallbackInfo& info)
   const Napi::Function on_drain = settings.Function("onDrain");
   const Napi::Function on_abort = settings.Function("onAbort");
   const Napi::Function on_upgrade = settings.Function("onUpgrade");
+  const Napi::Function on_ws_messages = settings.Function("onWsMessages");
+  const Napi::Function on_ws_close = settings.Function("onWsClose");
   const Napi::Function on_close = settings.Function("onClose");
   // onLog: a custom request log line (lib/logging/log-format.ts), or null for the built-in one.
   const Napi::Value on_log = settings.FunctionOrNull("onLog");
@@ -62,6 +69,8 @@ Server::Server(const Napi::CallbackInfo& info)
   napi_create_reference(env_, on_drain, 1, &on_drain_);
   napi_create_reference(env_, on_abort, 1, &on_abort_);
   napi_create_reference(env_, on_upgrade, 1, &on_upgrade_);
+  napi_create_reference(env_, on_ws_messages, 1, &on_ws_messages_);
+  napi_create_reference(env_, on_ws_close, 1, &on_ws_close_);
   napi_create_reference(env_, on_close, 1, &on_close_);
   if (on_log.IsFunction()) napi_create_reference(env_, on_log, 1, &on_log_);
   for (size_t i = 0; i < keys.size(); i++) {
@@ -88,6 +97,8 @@ Server::Server(const Napi::CallbackInfo& info)
   resume_idle_.data = this;
   uv_check_init(loop_, &log_check_);
   log_check_.data = this;
+  uv_check_init(loop_, &ws_check_);
+  ws_check_.data = this;
   uv_timer_init(loop_, &log_timer_);
   log_timer_.data = this;
   uv_unref(reinterpret_cast<uv_handle_t*>(&tick_));
@@ -112,6 +123,8 @@ Server::~Server() {
   if (on_drain_) napi_delete_reference(env_, on_drain_);
   if (on_abort_) napi_delete_reference(env_, on_abort_);
   if (on_upgrade_) napi_delete_reference(env_, on_upgrade_);
+  if (on_ws_messages_) napi_delete_reference(env_, on_ws_messages_);
+  if (on_ws_close_) napi_delete_reference(env_, on_ws_close_);
   if (on_log_) napi_delete_reference(env_, on_log_);
   if (on_close_) napi_delete_reference(env_, on_close_);
   if (async_context_) napi_async_destroy(env_, async_context_);
@@ -204,7 +217,7 @@ Napi::Value Server::Stats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
   o.Set("requests", Napi::Number::New(env, static_cast<double>(requests_)));
-  o.Set("connections", Napi::Number::New(env, static_cast<double>(conn_count_)));
+  o.Set("connections", Napi::Number::New(env, static_cast<double>(conn_count_ - websockets_)));
   o.Set("refused", Napi::Number::New(env, static_cast<double>(refused_)));
   o.Set("aborted", Napi::Number::New(env, static_cast<double>(aborted_)));
   o.Set("upgraded", Napi::Number::New(env, static_cast<double>(upgraded_)));

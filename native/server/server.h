@@ -107,6 +107,11 @@ class Server : public Napi::ObjectWrap<Server> {
   Napi::Value Send(const Napi::CallbackInfo& info);
   size_t AppendBody(std::string* out, napi_value v, bool* ok);
   void EndRequest(Connection* c, bool close);
+  // After output was queued for c (send(), wsSend()): writes it now when over kHighWater;
+  // kSendBackpressure (onDrain owed) when the socket did not take enough, else kSendGoOn.
+  int32_t WriteIfFull(Connection* c);
+  // A request's end in the log and the scoreboard, and its state back to the pool.
+  void RecordEnd(Connection* c);
   void RecordRequest(const Connection* c, uint64_t rt_us);
   // Whether a request's time is wanted: by the request log or the scoreboard. Without
   // either, no clock is read for it (a read is a measurable share of a small request).
@@ -114,10 +119,36 @@ class Server : public Napi::ObjectWrap<Server> {
 
   // upgrade.cc — an upgraded connection handed to JavaScript (native/wire.h upgrade()).
   Napi::Value Upgrade(const Napi::CallbackInfo& info);
+  // The connection of the request named by info[0] when it may switch protocols (it
+  // offered an upgrade, none is under way, nothing of its response went out), or nullptr.
+  Connection* Upgradable(const Napi::CallbackInfo& info);
   // setUpgraded(count): the upgraded connections open, for the scoreboard's gauge.
   Napi::Value SetUpgraded(const Napi::CallbackInfo& info);
   // Hands c over once its output is out (else AfterOutput asks again).
   void HandOff(Connection* c);
+
+  // websocket.cc — a connection switched to WebSocket, frames parsed and written here
+  // (native/wire.h websocket(), wsSend(), wsClose(), wsPause(), wsTerminate()).
+  Napi::Value WebSocket(const Napi::CallbackInfo& info);
+  Napi::Value WsSend(const Napi::CallbackInfo& info);
+  Napi::Value WsClose(const Napi::CallbackInfo& info);
+  Napi::Value WsPause(const Napi::CallbackInfo& info);
+  Napi::Value WsTerminate(const Napi::CallbackInfo& info);
+  // The WebSocket named by info[0] (a websocket() id), or nullptr.
+  Connection* LookupWebSocket(const Napi::CallbackInfo& info);
+  // A read of a WebSocket connection: its frames parsed, its messages delivered.
+  void ReadWebSocket(Connection* c, const char* data, size_t len);
+  void ProcessWebSocketInbuf(Connection* c);
+  // Parses the frames in data[0..len) (unmasked in place); returns the bytes used.
+  size_t ParseFrames(Connection* c, char* data, size_t len);
+  // A whole message, kept until the check phase (OnWsCheck) delivers every one.
+  void QueueMessage(Connection* c, bool text, const char* data, size_t len);
+  static void OnWsCheck(uv_check_t* check);
+  // onWsMessages(id1, m1, id2, m2, ...) with the messages queued.
+  void DeliverMessages();
+  void SendWsClose(Connection* c, uint16_t code, const char* reason, size_t reason_len);
+  // onWsClose(id, code, reason), once, as the connection closes.
+  void ReportWebSocketClosed(Connection* c);
 
   // output.cc — cork, write, backpressure.
   static void OnWrite(uv_write_t* req, int status);
@@ -144,6 +175,12 @@ class Server : public Napi::ObjectWrap<Server> {
   void LogLine(const std::string& what, Connection* c);
   void FlushLog();
 
+  // The scoreboard's open connections: those not switched to WebSocket (JavaScript counts
+  // those, with the upgraded ones: setUpgraded).
+  void CountConnections() {
+    if (slot_ != nullptr) slot_->connections.store(conn_count_ - websockets_, std::memory_order_relaxed);
+  }
+
   // closing.cc — timeouts and closing.
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value Destroy(const Napi::CallbackInfo& info);
@@ -162,6 +199,8 @@ class Server : public Napi::ObjectWrap<Server> {
   napi_ref on_drain_ = nullptr;
   napi_ref on_abort_ = nullptr;
   napi_ref on_upgrade_ = nullptr;
+  napi_ref on_ws_messages_ = nullptr;
+  napi_ref on_ws_close_ = nullptr;
   napi_ref on_log_ = nullptr;  // a custom request log (lib/logging/log-format.ts): returns the line
   napi_ref on_close_ = nullptr;
   napi_async_context async_context_ = nullptr;
@@ -180,6 +219,7 @@ class Server : public Napi::ObjectWrap<Server> {
   size_t paused_listeners_ = 0;
   Connection* conns_ = nullptr;  // every open connection, a doubly linked list
   size_t conn_count_ = 0;
+  size_t websockets_ = 0;  // of them, switched to WebSocket (counted as such by JavaScript)
   std::vector<Connection*> slots_;
   std::vector<uint32_t> free_slots_;
   uint32_t serial_ = 0;
@@ -195,6 +235,15 @@ class Server : public Napi::ObjectWrap<Server> {
   uv_timer_t tick_;
   uv_idle_t resume_idle_;
   uv_check_t log_check_;
+  uv_check_t ws_check_;  // started while messages wait for JavaScript
+  struct QueuedMessage {
+    double id;
+    size_t offset;  // in ws_bytes_
+    size_t len;
+    bool text;
+  };
+  std::vector<QueuedMessage> ws_queue_;
+  std::string ws_bytes_;
   uv_timer_t log_timer_;
   bool log_timer_armed_ = false;
   bool handles_open_ = false;

@@ -15,14 +15,20 @@
 
 namespace tsgi {
 
-Napi::Value Server::Upgrade(const Napi::CallbackInfo& info) {
-  napi_env env = info.Env();
+Connection* Server::Upgradable(const Napi::CallbackInfo& info) {
   double id = -1;
-  napi_get_value_double(env, info[0], &id);
+  napi_get_value_double(info.Env(), info[0], &id);
   Connection* c = Lookup(id);
   // Only a request that offered an upgrade, before any of its response went out.
   const bool ok = c != nullptr && c->upgrade_offered && !c->upgrading &&
                   c->resp_head_bytes == 0 && c->resp_body_bytes == 0;
+  return ok ? c : nullptr;
+}
+
+Napi::Value Server::Upgrade(const Napi::CallbackInfo& info) {
+  napi_env env = info.Env();
+  Connection* c = Upgradable(info);
+  const bool ok = c != nullptr;
   if (ok) {
     c->upgrading = true;
     // Bytes after the request stay in the kernel for the new owner: read no more.

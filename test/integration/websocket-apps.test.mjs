@@ -11,7 +11,7 @@ import { FIXTURES, BACKENDS } from '../lib/project.mjs';
 import { startCli } from '../lib/cli.mjs';
 import { rawRequest, request, responses } from '../lib/raw-client.mjs';
 import { parseResponses, req } from '../lib/http-wire.mjs';
-import { openWebSocket } from '../lib/websocket-clients.mjs';
+import { clientFrame, openWebSocket, rawWebSocket } from '../lib/websocket-clients.mjs';
 import { connect } from 'node:net';
 
 const T = { timeout: 60000 };
@@ -99,6 +99,51 @@ for (const backend of BACKENDS) {
       assert.equal((await c.next()).data, 'hello -');
       c.ws.close();
       await c.closed;
+    });
+
+    test('300 messages sent with the handshake, in one write, to an application that reads none for 300 ms: each is echoed, in order', T, async (t) => {
+      const cli = await start();
+      t.after(() => cli.kill());
+      const frames = Array.from({ length: 300 }, (_, i) => clientFrame(1, `m${i}`));
+      const c = await rawWebSocket(await cli.port, '/later', { after: Buffer.concat(frames) });
+      t.after(() => c.socket.destroy());
+      assert.equal(c.status, 101);
+      for (let i = 0; i < 300; i++) {
+        const fr = await c.frame();
+        assert.equal(fr.opcode, 1);
+        assert.equal(fr.payload.toString(), `m${i}`);
+      }
+    });
+
+    test('an application that sends 4 MiB to a client that reads nothing for 500 ms is held back (its sends wait), and every message arrives, in order', T, async (t) => {
+      const cli = await start();
+      t.after(() => cli.kill());
+      const c = await rawWebSocket(await cli.port, '/flood');
+      t.after(() => c.socket.destroy());
+      c.socket.pause();
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      c.socket.resume();
+      for (let i = 0; i < 64; i++) {
+        const fr = await c.frame();
+        assert.equal(fr.payload.length, 65536);
+        assert.ok(fr.payload.subarray(0, 8).toString().startsWith(`m${i}.`), `message ${i} in its place`);
+      }
+      const last = (await c.frame()).payload.toString();
+      assert.match(last, /^flooded \d+$/);
+      assert.ok(Number(last.split(' ')[1]) > 0, `some sends waited for the output to drain (${last})`);
+    });
+
+    test("ws.raw: code written for ws's WebSocket (its 'message' and 'close' events, send with { binary }) works", T, async (t) => {
+      const cli = await start();
+      t.after(() => cli.kill());
+      const c = await openWebSocket(`ws://127.0.0.1:${await cli.port}/raw`);
+      c.send('hi');
+      assert.deepEqual(await c.next(), { data: 'raw hi', binary: false });
+      c.send(Buffer.from([1, 2, 3]));
+      assert.deepEqual([...(await c.next()).data], [1, 2, 3]);
+      c.ws.close(1000);
+      assert.equal((await c.closed).code, 1000);
+      await cli.waitStderr(/raw close 1000/);
     });
 
     test('--websocket-max-size 1 (KiB): a message of 1024 bytes is taken, one of 1025 closes the connection with 1009', T, async (t) => {

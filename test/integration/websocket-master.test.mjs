@@ -68,10 +68,11 @@ test('master: harakiri spares an open WebSocket; stats and metrics count them; S
   await c.closed;
 });
 
-test('one process, a ws application: SIGTERM gives its WebSocket reload-mercy, then a 1001 close frame, and the process exits 0', T, async (t) => {
-  const cli = await startCli(['--http', '127.0.0.1:0', '--reload-mercy', '2', '--wsgi-file', join(DIR, 'ws-app.mjs')]);
-  t.after(() => cli.kill());
-  const c = await openWebSocket(`ws://127.0.0.1:${await cli.port}/echo`);
+/**
+ * A single process with --reload-mercy 2 told SIGTERM: the WebSocket c goes on echoing
+ * during the mercy, then is closed at its end less 1.5 s; resolves with c's close.
+ */
+async function mercyThenGoingAway(cli, c) {
   await echo(c, 'before');
   const at = Date.now();
   cli.signal('SIGTERM');
@@ -79,13 +80,31 @@ test('one process, a ws application: SIGTERM gives its WebSocket reload-mercy, t
   await echo(c, 'during the mercy');
   const closed = await c.closed;
   const after = Date.now() - at;
-  assert.equal(closed.code, 1001);
   assert.ok(after >= 400 && after < 2000, `closed ${after} ms after SIGTERM (reload-mercy 2 s: at 0.5 s)`);
+  return closed;
+}
+
+test('one process, a ws application: SIGTERM gives its WebSocket reload-mercy, then a 1001 close frame, and the process exits 0', T, async (t) => {
+  const cli = await startCli(['--http', '127.0.0.1:0', '--reload-mercy', '2', '--wsgi-file', join(DIR, 'ws-app.mjs')]);
+  t.after(() => cli.kill());
+  const c = await openWebSocket(`ws://127.0.0.1:${await cli.port}/echo`);
+  assert.equal((await mercyThenGoingAway(cli, c)).code, 1001);
   const { code } = await cli.waitExit(5000);
   assert.equal(code, 0);
 });
 
 for (const backend of BACKENDS) {
+  test(`one process, ${backend} backend, tsgi.websocket: SIGTERM gives its WebSocket reload-mercy, then 1001 ("server going away"), and the process exits 0`, T, async (t) => {
+    const cli = await startCli(['--backend', backend, '--http', '127.0.0.1:0', '--reload-mercy', '2', '--wsgi-file', join(DIR, 'wsgi-app.mjs')]);
+    t.after(() => cli.kill());
+    const c = await openWebSocket(`ws://127.0.0.1:${await cli.port}/ws`);
+    assert.equal((await c.next()).data, 'hello -');
+    assert.deepEqual(await mercyThenGoingAway(cli, c), { code: 1001, reason: 'server going away' });
+    await cli.waitStderr(/websocket closed with 1001/);
+    const { code } = await cli.waitExit(5000);
+    assert.equal(code, 0);
+  });
+
   test(`one process, ${backend} backend: /metrics counts an open WebSocket as such, not as an open connection`, T, async (t) => {
     const cli = await startCli(['--backend', backend, '--http', '127.0.0.1:0', '--stats', '127.0.0.1:0', '--stats-http', '--wsgi-file', join(DIR, 'wsgi-app.mjs')]);
     t.after(() => cli.kill());

@@ -11,6 +11,9 @@
 #   build/native-test/fuzz-proxy   — mutations of that corpus for FUZZ_PROXY_SECONDS
 #                                    seconds (default 5)
 #   build/native-test/response-test — the response framing (native/protocol/response.cc)
+#   build/native-test/websocket-test — the WebSocket frame corpus in test/websocket + unit tests
+#   build/native-test/fuzz-websocket — mutations of that corpus for FUZZ_WEBSOCKET_SECONDS
+#                                    seconds (default 5)
 # Exits non-zero on any failure.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -21,7 +24,7 @@ flags="-Inative -std=c++17 -g -O1 -fsanitize=address,undefined -fno-sanitize-rec
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
-# The uwsgi and PROXY parsers, the response framing and their tests are held to
+# The uwsgi, PROXY and WebSocket parsers, the response framing and their tests are held to
 # stricter warnings.
 uflags="$flags -Wpedantic -Wshadow -Wconversion"
 
@@ -43,6 +46,10 @@ $CXX $uflags native/protocol/proxy_parser.cc test/native/fuzz-proxy.cc -o "$out/
 p7=$!
 $CXX $uflags native/protocol/response.cc test/native/response-test.cc -o "$out/response-test" &
 p8=$!
+$CXX $uflags -Itest/native native/protocol/websocket_parser.cc test/native/websocket-test.cc -o "$out/websocket-test" &
+p9=$!
+$CXX $uflags -Itest/native native/protocol/websocket_parser.cc test/native/fuzz-websocket.cc -o "$out/fuzz-websocket" &
+p10=$!
 rc=0
 wait $p1 || rc=1
 wait $p2 || rc=1
@@ -52,6 +59,8 @@ wait $p5 || rc=1
 wait $p6 || rc=1
 wait $p7 || rc=1
 wait $p8 || rc=1
+wait $p9 || rc=1
+wait $p10 || rc=1
 if [ $rc -ne 0 ]; then
   echo "native tests: build failed" >&2
   exit 1
@@ -68,3 +77,6 @@ FUZZ_SECONDS=${FUZZ_UWSGI_SECONDS:-5} FUZZ_ARTIFACT=${FUZZ_UWSGI_ARTIFACT:-$out/
 "$out/proxy-test" test/requests/proxy
 FUZZ_SECONDS=${FUZZ_PROXY_SECONDS:-5} FUZZ_ARTIFACT=${FUZZ_PROXY_ARTIFACT:-$out/fuzz-failure.proxy} \
   "$out/fuzz-proxy" test/requests/proxy/valid test/requests/proxy/invalid
+"$out/websocket-test" test/websocket
+FUZZ_SECONDS=${FUZZ_WEBSOCKET_SECONDS:-5} FUZZ_ARTIFACT=${FUZZ_WEBSOCKET_ARTIFACT:-$out/fuzz-failure.ws} \
+  "$out/fuzz-websocket" test/websocket/valid test/websocket/invalid

@@ -100,6 +100,8 @@ function fullSettings() {
     onDrain: () => {},
     onAbort: () => {},
     onUpgrade: () => {},
+    onWsMessages: () => {},
+    onWsClose: () => {},
     onClose: () => {},
     onLog: null,
     keys: wire.KEYS,
