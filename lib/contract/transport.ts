@@ -25,20 +25,6 @@ export interface Transport {
   upgrade(id: number): boolean;
 }
 
-<<<<<<< HEAD
-/** The last head made, kept while the next ones are the same (most responses of a route are). */
-let lastStatus = '';
-let lastHeaders: string[] = [];
-let lastText = '';
-/** Heads with more header fields than this are not kept. */
-const KEPT_FIELDS = 16;
-
-/**
- * A head as send() takes it: the status and each header on a line of its own. A head
- * equal to the last one is that one's text again: the addon reads a string it has read
- * before without flattening it, and no concatenation is made.
- */
-=======
 /**
  * What a backend that keeps WebSockets itself provides besides (the native backend:
  * native/wire.h says what each does): tsgi.websocket's handshake then switches the
@@ -54,8 +40,18 @@ export interface WebSocketTransport {
   wsTerminate(id: number): void;
 }
 
-/** A head as send() takes it: the status and each header on a line of its own. */
->>>>>>> work/wsnative
+/** The last head made, kept while the next ones are the same (most responses of a route are). */
+let lastStatus = '';
+let lastHeaders: string[] = [];
+let lastText = '';
+/** Heads with more header fields than this are not kept. */
+const KEPT_FIELDS = 16;
+
+/**
+ * A head as send() takes it: the status and each header on a line of its own. A head
+ * equal to the last one is that one's text again: the addon reads a string it has read
+ * before without flattening it, and no concatenation is made.
+ */
 export function headText(status: string, headers: readonly string[]): string {
   const n = headers.length;
   if (status === lastStatus && n === lastHeaders.length) {
