@@ -272,7 +272,17 @@ export class Handler {
   onWsMessages(): void {
     // eslint-disable-next-line prefer-rest-params
     const args = arguments;
-    for (let i = 0; i < args.length; i += 2) this.websockets.get(args[i] as number)?.message(args[i + 1] as string | Buffer);
+    // A listener that throws (raw's 'message') costs no other connection its messages:
+    // the first error is thrown once all are delivered (Node's uncaught exception).
+    let thrown: { error: unknown } | undefined;
+    for (let i = 0; i < args.length; i += 2) {
+      try {
+        this.websockets.get(args[i] as number)?.message(args[i + 1] as string | Buffer);
+      } catch (error) {
+        thrown ??= { error };
+      }
+    }
+    if (thrown !== undefined) throw thrown.error;
   }
 
   /** onWsClose(id, code, reason): it is gone. */

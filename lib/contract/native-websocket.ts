@@ -55,13 +55,23 @@ export class NativeWebSocket extends MessageQueue {
     for (const resolve of this.drainWaiters.splice(0)) resolve();
   }
 
+  /** Reading is paused while either asks: the queue (too many messages untaken) or raw.pause(). */
+  private queuePaused = false;
+  private rawPaused = false;
+
   protected pauseReading(paused: boolean): void {
-    this.transport.wsPause(this.id, paused);
+    this.queuePaused = paused;
+    this.updatePause();
   }
 
   /** raw.pause() and raw.resume(). */
   transportPause(paused: boolean): void {
-    if (this.open) this.transport.wsPause(this.id, paused);
+    this.rawPaused = paused;
+    this.updatePause();
+  }
+
+  private updatePause(): void {
+    if (this.open) this.transport.wsPause(this.id, this.queuePaused || this.rawPaused);
   }
 
   /**
@@ -86,6 +96,7 @@ export class NativeWebSocket extends MessageQueue {
     if (Buffer.byteLength(reason) > 123) throw new RangeError('The message must not be greater than 123 bytes');
     if (!this.open || this.closing) return;
     this.closing = true;
+    this.stopQueueing();
     this.transport.wsClose(this.id, code, reason);
   }
 
@@ -93,6 +104,7 @@ export class NativeWebSocket extends MessageQueue {
   goAway(): void {
     if (this.open && !this.closing) {
       this.closing = true;
+      this.stopQueueing();
       this.transport.wsClose(this.id, 1001, 'server going away');
     }
   }

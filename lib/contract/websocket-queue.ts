@@ -18,6 +18,8 @@ export abstract class MessageQueue implements WebSocketConnection {
   private readonly waiting: Array<(r: IteratorResult<string | Buffer>) => void> = [];
   private ended = false;
   private paused = false;
+  /** The application closed: what still comes is dropped (RFC 6455 §5.5.1). */
+  private dropping = false;
   private resolveClosed!: (c: { code: number; reason: string }) => void;
   readonly closed: Promise<{ code: number; reason: string }> = new Promise((resolve) => (this.resolveClosed = resolve));
 
@@ -30,6 +32,7 @@ export abstract class MessageQueue implements WebSocketConnection {
 
   /** A message came. */
   protected push(value: string | Buffer): void {
+    if (this.dropping) return;
     const result: IteratorResult<string | Buffer> = { value, done: false };
     const take = this.waiting.shift();
     if (take !== undefined) {
@@ -40,6 +43,19 @@ export abstract class MessageQueue implements WebSocketConnection {
     if (this.queue.length >= QUEUE_HIGH && !this.paused) {
       this.paused = true;
       this.pauseReading(true);
+    }
+  }
+
+  /**
+   * Our close is sent: reading goes on even if the queue paused it, so that the client's
+   * answer is read (and the close ends now, not after a timeout); the messages it sends
+   * meanwhile are dropped. Those already queued can still be taken.
+   */
+  protected stopQueueing(): void {
+    this.dropping = true;
+    if (this.paused) {
+      this.paused = false;
+      this.pauseReading(false);
     }
   }
 

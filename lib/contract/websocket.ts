@@ -159,6 +159,7 @@ class WsConnection extends MessageQueue {
 
   close(code = 1000, reason = ''): void {
     this.raw.close(code, reason);
+    this.stopQueueing();
   }
 }
 

@@ -82,7 +82,8 @@ void Unmask(char* p, uint64_t n, const uint8_t mask[4]) {
 }  // namespace
 
 bool IsWireCloseCode(uint16_t code) {
-  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011) ||
+  // RFC 6455 §7.4.1 and IANA's registry (1012-1014 added there), as ws and browsers take them.
+  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
          (code >= 3000 && code <= 4999);
 }
 

@@ -23,8 +23,9 @@ void Server::UpdateReading(Connection* c) {
   }
   bool want;
   if (c->state == Connection::State::kWebSocket) {
-    // JavaScript holds too many messages unread, or the close is under way.
-    want = !c->ws->paused && !c->close_after;
+    // Not while JavaScript holds too many messages unread (but for the peer's close, once
+    // ours is sent), nor once the close is done.
+    want = (!c->ws->paused || c->ws->close_sent) && !c->close_after;
   } else {
     const bool waiting = c->state == Connection::State::kDispatched || c->close_after ||
                          c->output_blocked;

@@ -313,7 +313,9 @@ void Server::OnResume(uv_idle_t* idle) {
       continue;
     }
     if (c->state == Connection::State::kWebSocket) {
-      if (!c->inbuf.empty() && !c->ws->paused && !c->close_after) s->ProcessWebSocketInbuf(c);
+      if (!c->inbuf.empty() && (!c->ws->paused || c->ws->close_sent) && !c->close_after) {
+        s->ProcessWebSocketInbuf(c);
+      }
       s->UpdateReading(c);
       continue;
     }

@@ -135,7 +135,9 @@ class Server : public Napi::ObjectWrap<Server> {
   Napi::Value WsPause(const Napi::CallbackInfo& info);
   Napi::Value WsTerminate(const Napi::CallbackInfo& info);
   // The WebSocket named by info[0] (a websocket() id), or nullptr.
-  Connection* LookupWebSocket(const Napi::CallbackInfo& info);
+  // The open WebSocket id (info[0]) names (lingering: also one whose close is done), or null.
+  Connection* LookupWebSocket(const Napi::CallbackInfo& info, bool lingering = false);
+  Connection* WebSocketById(double id);
   // A read of a WebSocket connection: its frames parsed, its messages delivered.
   void ReadWebSocket(Connection* c, const char* data, size_t len);
   void ProcessWebSocketInbuf(Connection* c);

@@ -24,14 +24,21 @@ constexpr size_t kMessagesPerCall = 512;
 
 }  // namespace
 
-Connection* Server::LookupWebSocket(const Napi::CallbackInfo& info) {
+Connection* Server::LookupWebSocket(const Napi::CallbackInfo& info, bool lingering) {
   double id = -1;
   napi_get_value_double(info.Env(), info[0], &id);
+  Connection* c = WebSocketById(id);
+  if (c == nullptr) return nullptr;
+  if (c->state == Connection::State::kWebSocket) return c;
+  return lingering && c->state == Connection::State::kLingering ? c : nullptr;
+}
+
+Connection* Server::WebSocketById(double id) {
   if (!(id >= 0)) return nullptr;
   const uint64_t slot = static_cast<uint64_t>(id) & kSlotMask;
   if (slot >= slots_.size()) return nullptr;
   Connection* c = slots_[slot];
-  if (c == nullptr || c->id != id || c->state != Connection::State::kWebSocket) return nullptr;
+  if (c == nullptr || c->id != id || c->ws == nullptr) return nullptr;
   return c;
 }
 
@@ -62,6 +69,13 @@ Napi::Value Server::WebSocket(const Napi::CallbackInfo& info) {
     upgraded_++;
     websockets_++;
     CountConnections();
+    if (closing_) {
+      // The server is stopping (its connections were told so already): this one opens and
+      // goes away at once, as they did, and its peer's close is awaited for http-timeout.
+      static constexpr char kGoingAway[] = "server going away";
+      SendWsClose(c, kWsGoingAway, kGoingAway, sizeof kGoingAway - 1);
+      c->deadline = uv_now(loop_) + cfg_.timeout_ms;
+    }
     MarkDirty(c);
     // The bytes read past the request (the first frames) wait in inbuf, or will once
     // the Process call that dispatched it returns: parsed on the next loop turn.
@@ -118,8 +132,12 @@ Napi::Value Server::WsSend(const Napi::CallbackInfo& info) {
       if (n != 0) Write(c, static_cast<const char*>(data), n);
     }
     result = WriteIfFull(c);
-    MarkDirty(c);
-    if (batch_depth_ == 0) FlushDirty();
+    if (c->state == Connection::State::kClosing) {
+      result = kSendGone;  // the write failed: the connection is gone
+    } else {
+      MarkDirty(c);
+      if (batch_depth_ == 0) FlushDirty();
+    }
   }
   napi_value r;
   napi_create_int32(env, result, &r);
@@ -138,8 +156,11 @@ Napi::Value Server::WsClose(const Napi::CallbackInfo& info) {
     napi_get_value_string_utf8(env, info[2], &reason[0], n + 1, &n);
     reason.resize(n);
     SendWsClose(c, static_cast<uint16_t>(code), reason.data(), reason.size());
-    // The peer's close is awaited for http-timeout at most (OnTick).
+    // The peer's close is awaited for http-timeout at most (OnTick), and read even if
+    // JavaScript's queue paused reading (UpdateReading): frames that wait are parsed.
     c->deadline = uv_now(loop_) + cfg_.timeout_ms;
+    UpdateReading(c);
+    if (!c->inbuf.empty()) ScheduleResume(c);
     if (batch_depth_ == 0) FlushDirty();
   }
   return info.Env().Undefined();
@@ -159,7 +180,8 @@ Napi::Value Server::WsPause(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Server::WsTerminate(const Napi::CallbackInfo& info) {
-  Connection* c = LookupWebSocket(info);
+  // Also one lingering after its closing handshake: terminate() ends it now.
+  Connection* c = LookupWebSocket(info, true);
   if (c != nullptr) {
     BatchScope batch(this);
     CloseConnection(c, false);
@@ -226,10 +248,15 @@ size_t Server::ParseFrames(Connection* c, char* data, size_t len) {
         break;
       case WsEventKind::kText:
       case WsEventKind::kBinary:
-        QueueMessage(c, ev.kind == WsEventKind::kText, ev.data, ev.len);
+        // After our close, only the peer's close matters (RFC 6455 §5.5.1): reading goes
+        // on for it even while JavaScript's queue is full, and messages are dropped.
+        if (!ws->close_sent) QueueMessage(c, ev.kind == WsEventKind::kText, ev.data, ev.len);
         break;
       case WsEventKind::kPing:
-        if (!ws->close_sent) {
+        // Answered while what is queued for the peer is under kHighWater: a peer that
+        // pings and reads nothing cannot make it grow (RFC 6455 §5.5.3 lets a pong answer
+        // only the latest ping).
+        if (!ws->close_sent && Queued(c) <= kHighWater) {
           char header[kWsMaxServerHeader];
           c->out.append(header, WriteWsFrameHeader(kWsPong, ev.len, header));
           c->out.append(ev.data, ev.len);
@@ -280,15 +307,26 @@ void Server::DeliverMessages() {
     const QueuedMessage& m = queue[i];
     napi_value id, data;
     napi_create_double(env_, m.id, &id);
-    if (m.text) {
-      napi_create_string_utf8(env_, bytes.data() + m.offset, m.len, &data);
+    void* copy;
+    const napi_status st =
+        m.text ? napi_create_string_utf8(env_, bytes.data() + m.offset, m.len, &data)
+               : napi_create_buffer_copy(env_, m.len, bytes.data() + m.offset, &copy, &data);
+    if (st == napi_ok) {
+      argv.push_back(id);
+      argv.push_back(data);
     } else {
-      void* copy;
-      napi_create_buffer_copy(env_, m.len, bytes.data() + m.offset, &copy, &data);
+      // More than a JavaScript string or Buffer holds (V8's limit, under what
+      // --websocket-max-size allows): the connection is closed as for a message too big.
+      napi_value ignored;
+      napi_get_and_clear_last_exception(env_, &ignored);
+      Connection* c = WebSocketById(m.id);
+      if (c != nullptr && c->state == Connection::State::kWebSocket && !c->ws->close_sent) {
+        static constexpr char kTooBig[] = "a message larger than JavaScript holds";
+        SendWsClose(c, kWsTooBig, kTooBig, sizeof kTooBig - 1);
+        c->deadline = uv_now(loop_) + cfg_.timeout_ms;
+      }
     }
-    argv.push_back(id);
-    argv.push_back(data);
-    if (argv.size() == 2 * kMessagesPerCall || i + 1 == queue.size()) {
+    if (!argv.empty() && (argv.size() == 2 * kMessagesPerCall || i + 1 == queue.size())) {
       CallJs(on_ws_messages_, argv.size(), argv.data());
       argv.clear();
     }

@@ -11,8 +11,9 @@ import { FIXTURES, BACKENDS } from '../lib/project.mjs';
 import { startCli } from '../lib/cli.mjs';
 import { rawRequest, request, responses } from '../lib/raw-client.mjs';
 import { parseResponses, req } from '../lib/http-wire.mjs';
-import { clientFrame, openWebSocket, rawWebSocket } from '../lib/websocket-clients.mjs';
+import { clientFrame, closeOf, openWebSocket, rawWebSocket } from '../lib/websocket-clients.mjs';
 import { connect } from 'node:net';
+import { FLOOD_MESSAGES } from '../fixtures/websocket/wsgi-app.mjs';
 
 const T = { timeout: 60000 };
 const DIR = join(FIXTURES, 'websocket');
@@ -115,7 +116,7 @@ for (const backend of BACKENDS) {
       }
     });
 
-    test('an application that sends 4 MiB to a client that reads nothing for 500 ms is held back (its sends wait), and every message arrives, in order', T, async (t) => {
+    test('an application that sends 48 MiB to a client that reads nothing for 500 ms is held back (its sends wait), and every message arrives, in order', T, async (t) => {
       const cli = await start();
       t.after(() => cli.kill());
       const c = await rawWebSocket(await cli.port, '/flood');
@@ -123,7 +124,7 @@ for (const backend of BACKENDS) {
       c.socket.pause();
       await new Promise((resolve) => setTimeout(resolve, 500));
       c.socket.resume();
-      for (let i = 0; i < 64; i++) {
+      for (let i = 0; i < FLOOD_MESSAGES; i++) {
         const fr = await c.frame();
         assert.equal(fr.payload.length, 65536);
         assert.ok(fr.payload.subarray(0, 8).toString().startsWith(`m${i}.`), `message ${i} in its place`);
@@ -131,6 +132,22 @@ for (const backend of BACKENDS) {
       const last = (await c.frame()).payload.toString();
       assert.match(last, /^flooded \d+$/);
       assert.ok(Number(last.split(' ')[1]) > 0, `some sends waited for the output to drain (${last})`);
+    });
+
+    test('the application closes while 200 messages wait unread (its queue paused reading): the client\'s answer is read at once, closed says 4000', T, async (t) => {
+      const cli = await start();
+      t.after(() => cli.kill());
+      const messages = Array.from({ length: 200 }, (_, i) => clientFrame(1, `m${i}`.padEnd(1024, '.')));
+      const c = await rawWebSocket(await cli.port, '/kick', { after: Buffer.concat(messages) });
+      t.after(() => c.socket.destroy());
+      const fr = await c.frame();
+      assert.equal(fr.opcode, 8);
+      assert.deepEqual(closeOf(fr), { code: 4000, reason: 'kicked' });
+      const answeredAt = Date.now();
+      c.write(clientFrame(8, Buffer.from([0x0f, 0xa0])));
+      await cli.waitStderr(/kick closed with 4000/, 3000);
+      assert.ok(Date.now() - answeredAt < 3000);
+      await c.ended;
     });
 
     test("ws.raw: code written for ws's WebSocket (its 'message' and 'close' events, send with { binary }) works", T, async (t) => {

@@ -109,11 +109,12 @@ void UnitTests() {
     CHECK(same);
   }
 
-  // Close codes a peer may send (RFC 6455 §7.4).
+  // Close codes a peer may send (RFC 6455 §7.4, and IANA's 1012-1014).
   CHECK(tsgi::IsWireCloseCode(1000) && tsgi::IsWireCloseCode(1003) && tsgi::IsWireCloseCode(1007) &&
-        tsgi::IsWireCloseCode(1011) && tsgi::IsWireCloseCode(3000) && tsgi::IsWireCloseCode(4999));
+        tsgi::IsWireCloseCode(1011) && tsgi::IsWireCloseCode(1012) && tsgi::IsWireCloseCode(1014) &&
+        tsgi::IsWireCloseCode(3000) && tsgi::IsWireCloseCode(4999));
   CHECK(!tsgi::IsWireCloseCode(999) && !tsgi::IsWireCloseCode(1004) && !tsgi::IsWireCloseCode(1005) &&
-        !tsgi::IsWireCloseCode(1006) && !tsgi::IsWireCloseCode(1012) && !tsgi::IsWireCloseCode(1015) &&
+        !tsgi::IsWireCloseCode(1006) && !tsgi::IsWireCloseCode(1015) &&
         !tsgi::IsWireCloseCode(2999) && !tsgi::IsWireCloseCode(5000));
 
   // The UTF-8 check against a decoder written the plain way, over every code point's

@@ -113,6 +113,10 @@ VALID = {
     'close-1003': (close(1003), [ev('close', b'', 1003)]),
     'close-1007': (close(1007), [ev('close', b'', 1007)]),
     'close-1011': (close(1011), [ev('close', b'', 1011)]),
+    # 1012-1014 (service restart, try again later, bad gateway): IANA's registry, sent by
+    # servers and echoed by clients; ws takes them too.
+    'close-1012': (close(1012), [ev('close', b'', 1012)]),
+    'close-1014': (close(1014), [ev('close', b'', 1014)]),
     'close-3000': (close(3000), [ev('close', b'', 3000)]),
     'close-4999': (close(4999, KOSME), [ev('close', KOSME, 4999)]),
     'close-then-more': (close(1001) + HELLO, [ev('close', b'', 1001)], 8),
@@ -156,7 +160,6 @@ INVALID = {
     'close-1004': (close(1004), [], 1002, 'a close code that may not be sent'),
     'close-1005': (close(1005), [], 1002, 'a close code that may not be sent'),
     'close-1006': (close(1006), [], 1002, 'a close code that may not be sent'),
-    'close-1012': (close(1012), [], 1002, 'a close code that may not be sent'),
     'close-1015': (close(1015), [], 1002, 'a close code that may not be sent'),
     'close-2999': (close(2999), [], 1002, 'a close code that may not be sent'),
     'close-5000': (close(5000), [], 1002, 'a close code that may not be sent'),
