@@ -53,7 +53,9 @@ export const FRAMEWORKS = {
 
 export const UPLOAD = randomBytes(5 * 1024 * 1024);
 export const UPLOAD_DIGEST = { length: UPLOAD.length, sha256: createHash('sha256').update(UPLOAD).digest('hex') };
-const STATIC_MTIME = new Date(statSync(join(FRAMEWORK_DIR, 'static', 'hello.txt')).mtimeMs).toUTCString();
+// stat's own mtime, as the frameworks read it: Node rounds mtimeMs to the millisecond, and a
+// file written at x.9996 s has its Last-Modified at x+1 s (new Date(mtimeMs) would say x).
+const STATIC_MTIME = statSync(join(FRAMEWORK_DIR, 'static', 'hello.txt')).mtime.toUTCString();
 
 /**
  * The requests, in order: [name, method, target, headers, body]. etag is the static
