@@ -6,12 +6,19 @@
 // On Node 22.1 and later, V8's code cache of every module loaded from here on (tsgi's and
 // the application's) is kept on disk (module.enableCompileCache(): in the directory of
 // NODE_COMPILE_CACHE, else os.tmpdir()/node-compile-cache; NODE_DISABLE_COMPILE_CACHE=1
-// turns it off), so that a start after the first compiles nothing again. The directory
-// goes to the workers through NODE_COMPILE_CACHE, which Node reads before it loads them.
+// turns it off), so that a start after the first compiles nothing again. Node makes the
+// directory and its parents: with no NODE_COMPILE_CACHE, it is used only when os.tmpdir()
+// exists, so that tsgi never makes a temporary directory that is missing (its request
+// bodies would then go where the configuration said there is nothing). The directory goes
+// to the workers through NODE_COMPILE_CACHE, which Node reads before it loads them.
+import { existsSync } from 'node:fs';
 import module from 'node:module';
+import { tmpdir } from 'node:os';
 
-const cache = module.enableCompileCache?.();
-if (cache?.directory !== undefined && process.env.NODE_COMPILE_CACHE === undefined) process.env.NODE_COMPILE_CACHE = cache.directory;
+if (module.enableCompileCache !== undefined && (process.env.NODE_COMPILE_CACHE !== undefined || existsSync(tmpdir()))) {
+  const cache = module.enableCompileCache();
+  if (cache.directory !== undefined && process.env.NODE_COMPILE_CACHE === undefined) process.env.NODE_COMPILE_CACHE = cache.directory;
+}
 
 const { main } = await import('../dist/lib/bundle/cli.js');
 

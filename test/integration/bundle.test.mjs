@@ -82,3 +82,17 @@ test("under the master, the workers are given the master's cache directory (NODE
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a missing temporary directory is not made for the cache (request bodies would then go where TMPDIR says there is nothing)', { skip: NO_CACHE, timeout: 30000 }, async () => {
+  const parent = mkdtempSync(join(tmpdir(), 'tsgi-compile-cache-'));
+  const missing = join(parent, 'missing');
+  try {
+    const cli = spawnCli(['--http', '127.0.0.1:0', '--wsgi-file', join(ROOT, 'bench', 'apps', 'hello.mjs'), '--disable-logging'], { env: { NODE_COMPILE_CACHE: undefined, TMPDIR: missing } });
+    assert.equal((await httpGet(await cli.port, '/')).status, 200);
+    cli.signal('SIGINT');
+    assert.equal((await cli.waitExit()).code, 0);
+    assert.ok(!existsSync(missing), `${missing} was made`);
+  } finally {
+    rmSync(parent, { recursive: true, force: true });
+  }
+});
