@@ -150,11 +150,10 @@ Napi::Value Server::WsClose(const Napi::CallbackInfo& info) {
   if (c != nullptr && !c->ws->close_sent) {
     int32_t code = kWsNormal;
     napi_get_value_int32(env, info[1], &code);
-    size_t n = 0;
-    napi_get_value_string_utf8(env, info[2], nullptr, 0, &n);
-    std::string reason(n + 1, '\0');
-    napi_get_value_string_utf8(env, info[2], &reason[0], n + 1, &n);
-    reason.resize(n);
+    // The reason as UTF-8, copied as a string body is (send.cc AppendBody).
+    std::string reason;
+    bool ok = true;
+    AppendBody(&reason, info[2], &ok);
     SendWsClose(c, static_cast<uint16_t>(code), reason.data(), reason.size());
     // The peer's close is awaited for http-timeout at most (OnTick), and read even if
     // JavaScript's queue paused reading (UpdateReading): frames that wait are parsed.
