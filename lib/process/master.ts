@@ -19,7 +19,7 @@ import { judgeWorkers } from './master-verdict.js';
 import { SignalQueue } from './signals.js';
 import { Respawns } from './respawns.js';
 import { MasterBoard } from './master-board.js';
-import { FAILED_APP_CODE, howExited, notReadyReason, stopWorker, waitReady, type Worker } from './worker-process.js';
+import { exitOf, FAILED_APP_CODE, howExited, notReadyReason, stopWorker, waitReady, type Worker } from './worker-process.js';
 import { MasterSockets } from './master-sockets.js';
 import { dropPrivileges } from '../base/privileges.js';
 import { ForwardedTrust } from '../protocol/forwarded.js';
@@ -340,6 +340,7 @@ export class Master {
     this.reloading = true;
     log('tsgi: SIGHUP: graceful chain reload of the workers');
     const old = [...this.workers.values()].filter((w) => !w.stopping);
+    const stopped: Worker[] = [];
     let completed = true;
     for (const w of old) {
       if (this.stopping) break;
@@ -369,10 +370,18 @@ export class Master {
         completed = false;
         break;
       }
-      if (this.workers.has(w.pid)) stopWorker(w, this.config.workerReloadMercy, false, log);
+      if (this.workers.has(w.pid)) {
+        stopWorker(w, this.config.workerReloadMercy, false, log);
+        stopped.push(w);
+      }
     }
     this.reloading = false;
-    if (completed) log('tsgi: chain reload done');
+    if (!completed) return;
+    // Done when the old workers are gone, not when they were asked to go: they finish
+    // their requests first (within worker-reload-mercy). A SIGHUP meanwhile starts a new
+    // reload of the new workers.
+    await Promise.all(stopped.map(exitOf));
+    if (!this.stopping) log('tsgi: chain reload done');
   }
 
   private addWorker(): void {

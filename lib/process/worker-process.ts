@@ -51,6 +51,13 @@ export function stopWorker(w: Worker, mercySeconds: number, last: boolean, log: 
   w.killTimer.unref();
 }
 
+/** Resolves once w's process has exited (at once if it has). */
+export function exitOf(w: Worker): Promise<void> {
+  const c = w.child;
+  if (c.exitCode !== null || c.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => c.once('exit', () => resolve()));
+}
+
 export type ReadyOutcome = 'ready' | 'load-error' | 'died' | 'timeout' | 'stopping';
 
 /**

@@ -96,8 +96,11 @@ test('chain reload: a request already sent on an idle keep-alive connection is a
     const worker = Number.parseInt(first.body, 10);
     process.kill(worker, 'SIGSTOP');
     stopped = worker;
+    const from = m.log().length;
     m.signal('SIGHUP');
-    await m.waitLog(/^tsgi: chain reload done$/m, 5000);
+    // Both successors are ready: the stopped worker has been asked to stop (the reload is
+    // done only when it has exited, after SIGCONT).
+    await waitUntil(() => (m.log().slice(from).match(/^tsgi: worker \d+ \(pid: \d+\) ready: /gm) ?? []).length === 2, 5000, 'both successors');
     await delay(100); // the order to stop is in the stopped worker's IPC channel
     await conn.write(req('GET', '/?second'));
     await delay(100); // and the second request in its connection, behind it
