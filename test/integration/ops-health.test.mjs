@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FIXTURES } from '../lib/project.mjs';
+import { BACKENDS, FIXTURES } from '../lib/project.mjs';
 import { rawRequest } from '../lib/raw-client.mjs';
 import { spawnCli } from '../lib/cli.mjs';
 import { waitUntil } from '../lib/wait.mjs';
@@ -84,7 +84,7 @@ test('master mode: /readyz 503 while no worker is ready (the only worker died an
   }
 });
 
-for (const backend of ['native', 'js']) {
+for (const backend of BACKENDS) {
   test(`single process (${backend} backend): /readyz 503 while the application loads, then 200; /healthz 200`, async () => {
     const cli = spawnCli(['--backend', backend, '--http', '127.0.0.1:0', '--stats', '127.0.0.1:0', '--stats-http', '--disable-logging', '--wsgi-file', SLOW_LOAD]);
     try {

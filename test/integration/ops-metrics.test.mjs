@@ -9,7 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FIXTURES } from '../lib/project.mjs';
+import { BACKENDS, FIXTURES } from '../lib/project.mjs';
 import { spawnCli } from '../lib/cli.mjs';
 import { waitUntil, withTimeout } from '../lib/wait.mjs';
 import { freePort } from '../lib/ports.mjs';
@@ -107,7 +107,7 @@ test('master mode: /metrics counts exactly what was sent, passes promtool, count
   }
 });
 
-for (const backend of ['native', 'js']) {
+for (const backend of BACKENDS) {
   test(`single process (${backend} backend): /metrics from the process itself counts exactly what was sent and passes promtool`, { skip: prometheusMissing }, async () => {
     const cli = spawnCli(['--backend', backend, '--http', '127.0.0.1:0', '--stats', '127.0.0.1:0', '--stats-http', '--wsgi-file', APP]);
     try {

@@ -8,7 +8,7 @@ import net from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FIXTURES } from '../lib/project.mjs';
+import { BACKENDS, FIXTURES } from '../lib/project.mjs';
 import { REFUSALS, REFUSAL_LIMITS } from '../lib/refusals.mjs';
 import { spawnCli, startCli } from '../lib/cli.mjs';
 import { rawRequest } from '../lib/raw-client.mjs';
@@ -22,7 +22,7 @@ const REFUSED = /^\[pid: (\d+)\] 127\.0\.0\.1:(\d+) \[\w{3} \w{3} [ \d]\d \d\d:\
 
 const refusedLines = (stderr) => [...stderr.matchAll(REFUSED)];
 
-for (const backend of ['native', 'js']) {
+for (const backend of BACKENDS) {
   describe(`${backend} backend`, () => {
     // The js backend: what it shares with the native one, and not the slow cases,
     // whose refusal is the conformance suite's to check.
@@ -65,7 +65,7 @@ for (const backend of ['native', 'js']) {
 
 // A body that cannot be buffered (past --post-buffering, TMPDIR missing): 500, one line
 // that names the call, the directory and the errno, and the server serves on.
-for (const backend of ['native', 'js']) {
+for (const backend of BACKENDS) {
   test(`${backend} backend: no temporary directory: 500 and "cannot buffer the request body: ... in DIR: No such file or directory (ENOENT)"; the next request gets 200`, { timeout: 20000 }, async (t) => {
     const dir = '/nonexistent/tsgi-refusal-log';
     const cli = spawnCli(['--backend', backend, '--http', '127.0.0.1:0', '--post-buffering', '1024', '--wsgi-file', join(FIXTURES, 'app.mjs')], { env: { TMPDIR: dir } });
@@ -89,7 +89,7 @@ for (const backend of ['native', 'js']) {
 // The same over a uwsgi socket (a raw packet, as nginx sends it): a body past
 // --post-buffering with no temporary directory gets 500 and its line; a body that stops
 // coming gets 408 after --http-timeout; the next packet is served.
-for (const backend of ['native', 'js']) {
+for (const backend of BACKENDS) {
   test(`${backend} backend, uwsgi socket: 500 when the body cannot be buffered, 408 when it stops coming; then 200`, { timeout: 20000 }, async (t) => {
     const dir = '/nonexistent/tsgi-refusal-log-uwsgi';
     const cli = await startCli(['--backend', backend, '--uwsgi-socket', '127.0.0.1:0', '--post-buffering', '1024', '--http-timeout', '1', '--wsgi-file', join(FIXTURES, 'app.mjs')], { env: { TMPDIR: dir } });
@@ -113,7 +113,7 @@ for (const backend of ['native', 'js']) {
 
 // A front end that reads slowly but steadily is not cut off by --http-timeout: the
 // timeout is for a writer that makes no progress, not for a long download.
-for (const backend of ['native', 'js']) {
+for (const backend of BACKENDS) {
   test(`${backend} backend, uwsgi socket: a slow but steady reader gets the whole streamed body past --http-timeout 1`, { timeout: 20000 }, async (t) => {
     const { STREAM_CHUNKS, STREAM_CHUNK_SIZE } = await import('../fixtures/nginx/app.mjs');
     // A unix socket: its small buffers keep the server's writes waiting, as nginx's do.
@@ -147,7 +147,7 @@ for (const backend of ['native', 'js']) {
 }
 
 // A packet that arrives a byte at a time is read as one (both backends).
-for (const backend of ['native', 'js']) {
+for (const backend of BACKENDS) {
   test(`${backend} backend, uwsgi socket: a packet sent a byte at a time is answered`, { timeout: 20000 }, async (t) => {
     const cli = await startCli(['--backend', backend, '--uwsgi-socket', '127.0.0.1:0', '--disable-logging', '--wsgi-file', join(FIXTURES, 'app.mjs')]);
     t.after(() => cli.kill());

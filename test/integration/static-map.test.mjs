@@ -6,14 +6,14 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FIXTURES } from '../lib/project.mjs';
+import { BACKENDS, FIXTURES } from '../lib/project.mjs';
 import { spawnCli, startCli } from '../lib/cli.mjs';
 import { request } from '../lib/raw-client.mjs';
 import { req } from '../lib/http-wire.mjs';
 
 const T = { timeout: 20000 };
 
-for (const backend of ['native', 'js']) {
+for (const backend of BACKENDS) {
   describe(`--static-map (${backend} backend)`, () => {
     let root;
     let cli;

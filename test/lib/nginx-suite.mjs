@@ -84,7 +84,7 @@ export function noteSkipped() {
 // the several sockets run against each (the js backend's uwsgi is lib/js/uwsgi.ts, the
 // native one's native/server/). The rest (permissions, socket files) is about sockets,
 // not the protocol: native only.
-export const BACKENDS = ['native', 'js'];
+export { BACKENDS } from './project.mjs';
 
 /**
  * One tsgi on --backend backend (a unix uwsgi socket, a TCP uwsgi socket, an HTTP socket)
