@@ -24,6 +24,7 @@ export function httpGet(port, path = '/', { host = '127.0.0.1', timeoutMs = 5000
       res.on('error', reject);
     });
     r.on('timeout', () => r.destroy(Object.assign(new Error(`GET ${path} on port ${port}: no answer within ${timeoutMs} ms`), { code: 'TIMEOUT' })));
-    r.on('error', reject);
+    // reusedSocket: the request went on a kept-alive connection (an agent's), not a new one.
+    r.on('error', (err) => reject(Object.assign(err, { reusedSocket: r.reusedSocket })));
   });
 }
