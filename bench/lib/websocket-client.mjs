@@ -9,7 +9,7 @@
 //
 //   node bench/lib/websocket-client.mjs PORT PATH CONNECTIONS SECONDS WARMUP BYTES SERVER_PID
 import net from 'node:net';
-import { readFileSync } from 'node:fs';
+import { procStat } from '../../test/lib/proc.mjs';
 import { execSync } from 'node:child_process';
 
 const [port, path, connections, seconds, warmup, bytes, serverPid] = process.argv.slice(2);
@@ -24,12 +24,6 @@ for (let i = 0; i < size; i++) payload[i] ^= key[i & 3];
 const frame = Buffer.concat([Buffer.from([0x81, 0x80 | size]), key, payload]);
 const reply = 2 + size;
 const handshake = `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`;
-
-function cpuTicks(pid) {
-  const f = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return Number(rest[11]) + Number(rest[12]); // utime, stime
-}
 
 let count = 0;
 let errors = 0;
@@ -72,11 +66,11 @@ await new Promise((resolve, reject) => {
 await new Promise((r) => setTimeout(r, Number(warmup) * 1000));
 const c0 = count;
 const t0 = process.hrtime.bigint();
-const cpu0 = cpuTicks(serverPid);
+const cpu0 = procStat(serverPid).ticks;
 await new Promise((r) => setTimeout(r, Number(seconds) * 1000));
 const c1 = count;
 const t1 = process.hrtime.bigint();
-const cpu1 = cpuTicks(serverPid);
+const cpu1 = procStat(serverPid).ticks;
 for (const s of sockets) s.destroy();
 process.stdout.write(JSON.stringify({ messages: c1 - c0, seconds: Number(t1 - t0) / 1e9, serverCpuSeconds: (cpu1 - cpu0) / HZ, connections: n, errors }) + '\n');
 process.exit(0);
