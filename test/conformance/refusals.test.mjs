@@ -36,7 +36,7 @@ for (const backend of BACKENDS) {
         const other = connect(srv.port);
         try {
           await other.connected;
-          const otherDelay = slow ? 1600 : 150;
+          const otherDelay = slow ? 1600 : 50;
           await other.write(req('GET', `/delay/${otherDelay}`));
 
           const started = Date.now();
