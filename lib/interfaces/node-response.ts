@@ -19,6 +19,9 @@
 // one turn, and emits 'drain' once tsgi took what was over the mark. tsgi calls its
 // close() exactly once, after the last chunk went out or when the client went away:
 // that is where 'finish' and 'close' (or 'aborted' and 'close') come from.
+// Module bindings: the globals are looked up on every use (process through a getter).
+import { Buffer } from 'node:buffer';
+import { nextTick } from 'node:process';
 import { ServerResponse, validateHeaderName, validateHeaderValue, type IncomingMessage } from 'node:http';
 import { TsgiError } from '../base/errors.js';
 import { PULL, type Pulled } from '../contract/exchange.js';
@@ -109,32 +112,63 @@ const SPECIAL = new Map<string, number>([
   ['proxy-authorization', H_DROP],
 ]);
 
-function storeOne(list: Headers, key: string, value: unknown, validate: boolean): number {
-  if (validate) validateHeaderValue(key, value as string);
-  const v = typeof value === 'string' ? value : String(value);
-  const special = key.length >= 2 && key.length <= 19 ? SPECIAL.get(key.toLowerCase()) : undefined;
-  if (special === undefined) {
-    list.push([key, v]);
-    return 0;
+// Names node's validateHeaderName found good, with what they mean to the framing
+// (SPECIAL's bits, 0 for the rest): the names a response carries are nearly always the
+// application's literals, so each is judged once, not a regular expression and a
+// lower-casing per header per response. The first names met are held (names made per
+// request cannot grow the map).
+const NAME_FLAGS = new Map<string, number>();
+const NAMES_HELD = 256;
+/** node's checkIsHttpToken (lib/_http_common.js), for a name node did not check itself. */
+const TOKEN = /^[\^_`a-zA-Z\-0-9!#$%&'*+.|~]+$/;
+
+/**
+ * SPECIAL's bits for a header name; with validate, node's validateHeaderName first (its
+ * error for a bad name). A name from setHeader (validate false) was checked by it already,
+ * but is held only once it passes the same test: the map holds good names only.
+ */
+function nameFlags(key: string, validate: boolean): number {
+  const known = NAME_FLAGS.get(key);
+  if (known !== undefined) return known;
+  if (validate) validateHeaderName(key);
+  const flags = key.length >= 2 && key.length <= 19 ? (SPECIAL.get(key.toLowerCase()) ?? 0) : 0;
+  if (NAME_FLAGS.size < NAMES_HELD && (validate || TOKEN.test(key))) NAME_FLAGS.set(key, flags);
+  return flags;
+}
+
+/**
+ * Whether node's checkInvalidHeaderChar passes a string value (/[^\t\x20-\x7e\x80-\xff]/
+ * finds nothing), without a regular expression: header values are short.
+ */
+function goodValue(v: string): boolean {
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 32 ? c !== 9 : c === 127 || c > 255) return false;
   }
-  if (!(special & H_DROP)) list.push([key, v]);
-  return special;
+  return true;
+}
+
+function storeOne(list: Headers, key: string, flags: number, value: unknown, validate: boolean): void {
+  // node's validateHeaderValue for what the fast test does not pass: its own errors.
+  if (validate && (typeof value !== 'string' || !goodValue(value))) validateHeaderValue(key, value as string);
+  if (!(flags & H_DROP)) list.push([key, typeof value === 'string' ? value : String(value)]);
 }
 
 function processHeader(list: Headers, key: string, value: unknown, validate: boolean): number {
   // key: a string, as node's writeHead and setHeader have checked (or validate checks).
-  if (validate) validateHeaderName(key);
+  const flags = nameFlags(key, validate);
   if (Array.isArray(value)) {
     // Several values are several lines (Set-Cookie), as node writes them; only a
     // request's Cookie would be joined, and a response has none.
     if (value.length < 2 || key.toLowerCase() !== 'cookie') {
-      let seen = 0;
-      for (let i = 0; i < value.length; i++) seen |= storeOne(list, key, value[i], validate);
-      return seen;
+      for (let i = 0; i < value.length; i++) storeOne(list, key, flags, value[i], validate);
+      // node's matchHeader notes a name once it stored a line of it.
+      return value.length > 0 ? flags : 0;
     }
     value = value.join('; ');
   }
-  return storeOne(list, key, value, validate);
+  storeOne(list, key, flags, value, validate);
+  return flags;
 }
 
 /** The response's headers as node would send them, but for what tsgi frames itself. */
@@ -166,6 +200,21 @@ function headerList(res: Response, headers: unknown, list: Headers): number {
 // ---------------------------------------------------------------------------------
 // The replaced steps of ServerResponse.
 
+// The last status made: an application answers with a few, mostly one. The same string
+// again lets startResponse know it at once (it compares with the last status it found good).
+let lastCode = 0;
+let lastMessage = '';
+let lastStatus = '';
+
+function statusOf(code: number, message: string): string {
+  if (code !== lastCode || message !== lastMessage) {
+    lastStatus = code + ' ' + message;
+    lastCode = code;
+    lastMessage = message;
+  }
+  return lastStatus;
+}
+
 /** node builds the head text here; the node interface starts tsgi's response instead. */
 function storeHeader(this: Response, firstLine: string, headers: unknown): void {
   const ex = exchangeOf(this);
@@ -194,7 +243,7 @@ function storeHeader(this: Response, firstLine: string, headers: unknown): void 
   (list as { [VALIDATED_HEADERS]?: boolean })[VALIDATED_HEADERS] = true;
   // firstLine is writeHead's `HTTP/1.1 ${statusCode} ${statusMessage}\r\n`, of the two
   // properties it has just set: the status is made of them, not cut out of it.
-  ex.startResponse(this.statusCode + ' ' + this.statusMessage, list);
+  ex.startResponse(statusOf(this.statusCode, this.statusMessage), list);
   ex.framed = framed;
   this._header = firstLine;
   this._headerSent = false;
@@ -236,7 +285,7 @@ function send(
 /** Raw writes are node's interim responses (100, 102, 103): tsgi sends none of them. */
 function writeRaw(this: Response, _data: unknown, encoding: unknown, callback?: unknown): boolean {
   const cb = typeof encoding === 'function' ? encoding : callback;
-  if (typeof cb === 'function') process.nextTick(cb as () => void);
+  if (typeof cb === 'function') nextTick(cb as () => void);
   return true;
 }
 
@@ -374,9 +423,9 @@ export class NodeExchange implements SocketOwner, Pulled {
     this.over = true;
     this.wake();
     if (this.ended && this.error === undefined && (this.handedAll || this.chunks.length === 0)) {
-      process.nextTick(completeNT, this);
+      nextTick(completeNT, this);
     } else if (!wasOver || this.error !== undefined) {
-      process.nextTick(lostNT, this);
+      nextTick(lostNT, this);
     }
   }
 
@@ -403,7 +452,7 @@ function completeNT(ex: NodeExchange): void {
   ex.socket._httpMessage = null;
   res.socket = null;
   ex.runCallbacks();
-  process.nextTick(closeNT, res);
+  nextTick(closeNT, res);
 }
 
 function closeNT(res: Response): void {
