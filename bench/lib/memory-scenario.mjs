@@ -22,12 +22,14 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fdCount, nofileLimit, residentBytes } from '../../test/lib/proc.mjs';
 import { ROOT } from './settings.mjs';
-import { HELLO_PEER } from './hello-peer.mjs';
+import { HELLO_PEER, UPLOAD_PEER } from './hello-peer.mjs';
 import { targetsTable } from './targets.mjs';
 
 export const MEMORY_TARGETS = { idleBytes: { 'tsgi-native': 1024, 'tsgi-js': 4096 }, uploadTimesPostBuffering: 2, soakGrowthPct: 5 };
 const POST_BUFFERING = 65536;
 
+
+const UPLOAD_APP = 'bench/apps/upload.mjs';
 
 const SERVERS = [
   { name: 'tsgi-native', args: ['--backend', 'native'] },
@@ -39,7 +41,7 @@ const SERVERS = [
 function start(server, app, extra = []) {
   return new Promise((resolve, reject) => {
     const args = server.peer
-      ? ['-e', HELLO_PEER]
+      ? ['-e', app === UPLOAD_APP ? UPLOAD_PEER : HELLO_PEER]
       : [path.join(ROOT, 'bin/tsgi.js'), '--http', '127.0.0.1:0', '--disable-logging', '--post-buffering', String(POST_BUFFERING), ...server.args, ...extra, '--wsgi-file', app];
     const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
@@ -157,7 +159,7 @@ function upload(port, pid, path, bytes) {
 }
 
 async function uploadCase(ctx, server, { mib }) {
-  const h = await start(server, 'bench/apps/upload.mjs');
+  const h = await start(server, UPLOAD_APP);
   try {
     // A warm-up: a body over post-buffering, so that the temporary file's path is taken once.
     await upload(h.port, h.pid, '/read', 4 << 20);
@@ -224,7 +226,8 @@ export async function runMemory(ctx, { idle, warm, uploadMiB, soak }) {
       ctx.fail(`memory/idle ${server.name}: ${err.message}`);
     }
   }
-  for (const server of SERVERS.filter((s) => !s.peer)) {
+  // node:http too, reading the body as it streams in: the floor of the js backend.
+  for (const server of SERVERS) {
     try {
       sc.upload.push(await uploadCase(ctx, server, { mib: uploadMiB }));
     } catch (err) {
@@ -255,7 +258,7 @@ export function memoryTargets(sc) {
     const r = sc.idle.find((x) => x.server === server);
     out.push({ what: `idle keep-alive connection, ${server}`, target: `<= ${limit} bytes`, figure: r && `${r.bytesPerConnection.toFixed(0)} bytes`, met: r && r.bytesPerConnection <= limit });
   }
-  for (const r of sc.upload) {
+  for (const r of sc.upload.filter((x) => x.server !== 'node-http')) {
     const limit = MEMORY_TARGETS.uploadTimesPostBuffering * r.postBuffering;
     out.push({
       what: `${r.bytes / 1048576} MiB upload, ${r.server}: peak RSS growth (not read; read 64 KiB at a time)`,
@@ -281,6 +284,8 @@ export function reportMemory(ctx, sc) {
   targetsTable(ctx, sc.targets);
   const peer = sc.idle.find((r) => r.server === 'node-http');
   if (peer) ctx.say(`  node:http alone, same warm-up: ${peer.bytesPerConnection.toFixed(0)} bytes per idle keep-alive connection`);
+  const uploadPeer = sc.upload.find((r) => r.server === 'node-http');
+  if (uploadPeer) ctx.say(`  node:http alone, same upload read as it streams: peak RSS +${(uploadPeer.unread.growth / 1024).toFixed(0)} KiB`);
   const soakPeer = sc.soak.find((r) => r.server === 'node-http');
   if (soakPeer) ctx.say(`  node:http alone, same soak: RSS ${soakPeer.growthPct >= 0 ? '+' : ''}${soakPeer.growthPct.toFixed(1)}% over ${soakPeer.requests} requests`);
 }
