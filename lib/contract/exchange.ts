@@ -5,59 +5,17 @@ import { Buffer } from 'node:buffer'; // a module binding: the global is looked 
 import { TsgiError } from '../base/errors.js';
 import type { Handler } from './handler.js';
 import { headText } from './transport.js';
-import { NAME_CONTENT_LENGTH, NAME_HOP_BY_HOP, STATUS, VALIDATED_HEADERS, checkHeader, nameKind } from './response-rules.js';
+import { NAME_CONTENT_LENGTH, NAME_HOP_BY_HOP, STATUS, VALIDATED_HEADERS, checkHeader, contentLength, nameKind } from './response-rules.js';
+import { NULL_BODY, PULL, type Pulled } from './body-kinds.js';
 import { Input } from './input.js';
 import type { Chunk, Environ, Headers, StartResponse, Upgraded, Write } from './types.js';
 import { REQ_HTTP10, SEND_ABORT, SEND_ADD_LENGTH, SEND_BACKPRESSURE, SEND_CHUNKED, SEND_CLOSE, SEND_END } from '../addon/wire.js';
 
 const FLUSH_AT = 65536;
-/**
- * A method an async body iterator may offer besides next() when it only hands over what
- * the application already wrote (the node interface's body, NodeExchange): it[PULL](wake)
- * returns the next step at once when it has one (what was written, or the end), or
- * undefined when it has nothing yet, and then calls wake() once, a microtask after the
- * application wrote or ended (so that the writes of one turn go together). The exchange
- * pumps such a body without a promise per step, and sends what is at hand in one send
- * (the end with the last chunk, for a body its Content-Length frames). Not exported from
- * the package: only tsgi's own bodies carry it.
- */
-export const PULL = Symbol('tsgi.pull');
-
-/** An async body iterator that offers PULL. */
-export interface Pulled {
-  [PULL](wake: () => void): IteratorResult<Chunk> | undefined;
-}
-
-/**
- * An empty body that stands for no body at all (a fetch Response's null body): a HEAD
- * answered with it says no Content-Length, since the length of the GET is not known.
- */
-export const NULL_BODY: readonly Chunk[] = Object.freeze([]);
 
 // The last status start_response found good: an application answers with a few, mostly
 // one (a symbol at first, which no application can pass).
 let goodStatus: unknown = Symbol('none');
-
-/** The number a Content-Length value says: 1 to 15 decimal digits, with white space around. */
-function contentLength(value: string): number {
-  // Nearly always digits alone: read without a trim and a regular expression.
-  const n = value.length;
-  if (n > 0 && n <= 15) {
-    let v = 0;
-    let i = 0;
-    for (; i < n; i++) {
-      const c = value.charCodeAt(i) - 48;
-      if (c < 0 || c > 9) break;
-      v = v * 10 + c;
-    }
-    if (i === n) return v;
-  }
-  const v = value.trim();
-  if (!/^[0-9]{1,15}$/.test(v)) {
-    throw new TsgiError('TSGI_ERR_HEADER_INVALID', `Expected a decimal number for Content-Length but received ${JSON.stringify(value)}`);
-  }
-  return Number(v);
-}
 
 function chunkBytes(c: Chunk): number {
   return typeof c === 'string' ? Buffer.byteLength(c) : c.byteLength;

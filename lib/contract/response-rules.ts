@@ -1,6 +1,6 @@
 // start_response's rules for what an application may say: a status line's shape, a
-// header's name (a token) and value (latin-1 without controls), and the headers that
-// are the server's alone (hop-by-hop).
+// header's name (a token) and value (latin-1 without controls), the headers that are the
+// server's alone (hop-by-hop), and the number a Content-Length says.
 import { TsgiError } from '../base/errors.js';
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -85,3 +85,23 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'upgrade',
 ]);
 
+/** The number a Content-Length value says: 1 to 15 decimal digits, with white space around. */
+export function contentLength(value: string): number {
+  // Nearly always digits alone: read without a trim and a regular expression.
+  const n = value.length;
+  if (n > 0 && n <= 15) {
+    let v = 0;
+    let i = 0;
+    for (; i < n; i++) {
+      const c = value.charCodeAt(i) - 48;
+      if (c < 0 || c > 9) break;
+      v = v * 10 + c;
+    }
+    if (i === n) return v;
+  }
+  const v = value.trim();
+  if (!/^[0-9]{1,15}$/.test(v)) {
+    throw new TsgiError('TSGI_ERR_HEADER_INVALID', `Expected a decimal number for Content-Length but received ${JSON.stringify(value)}`);
+  }
+  return Number(v);
+}

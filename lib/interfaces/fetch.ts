@@ -13,7 +13,7 @@
 import { STATUS_CODES } from 'node:http';
 import { TsgiError } from '../base/errors.js';
 import type { Application, Body, Environ, Headers as HeaderList, StartResponse } from '../contract/types.js';
-import { NULL_BODY } from '../contract/exchange.js';
+import { NULL_BODY } from '../contract/body-kinds.js';
 import { upgradeTaken } from '../contract/handler.js';
 import { HOP_BY_HOP } from '../contract/response-rules.js';
 import { BadTarget, LazyRequest, requestUrl } from './fetch-request.js';

@@ -24,7 +24,7 @@ import { Buffer } from 'node:buffer';
 import { nextTick } from 'node:process';
 import { ServerResponse, validateHeaderName, validateHeaderValue, type IncomingMessage } from 'node:http';
 import { TsgiError } from '../base/errors.js';
-import { PULL, type Pulled } from '../contract/exchange.js';
+import { PULL, type Pulled } from '../contract/body-kinds.js';
 import { VALIDATED_HEADERS } from '../contract/response-rules.js';
 import type { Chunk, Headers, StartResponse } from '../contract/types.js';
 import type { NodeSocket, SocketOwner } from './node-socket.js';
