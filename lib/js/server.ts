@@ -210,7 +210,7 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
     if (version !== undefined) return refuseRequest(req, version);
     const target = splitTarget(req.method!, req.url!);
     if (typeof target === 'string') return refuseRequest(req, HTTP_REFUSALS[target]);
-    const http10 = req.httpVersion === '1.0';
+    const http10 = req.httpVersionMinor === 0; // HTTP/1.x past versionRefusal
     // Every request carries its peer (REQ_NEW_CONNECTION): a slot is a request's, not its connection's.
     let flags = (listener << REQ_LISTENER_SHIFT) | REQ_NEW_CONNECTION | (http10 ? REQ_HTTP10 : 0);
     if (res.shouldKeepAlive) flags |= REQ_KEEP_ALIVE;
@@ -310,7 +310,7 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
       counters.inProgress++;
     }
     if (logging || counters) p.entry = entryOf(p);
-    Reflect.apply(handler.onRequest, handler, args);
+    handler.request(args);
     if (p.ended) return;
     // Still with the application: what the connection sends meanwhile waits, and it may go away.
     if (p.conn === undefined) {
@@ -334,6 +334,10 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
     return new RequestEntry(addr, varsCount, varsBytes + 4 * 13 + 150 + serverName.length, req.method!, req.url!, `HTTP/${req.httpVersion}`, 0);
   }
 
+  // The last Content-Length made: a route answers with bodies of one length, often.
+  let lastLength = 0;
+  let lastLengthText = '0';
+
   /** Transport.sendParts: an HTTP request's head, through writeHead(); a uwsgi one's as text. */
   function sendParts(id: number, status: string, headers: string[], body: Chunk | Chunk[] | undefined, flags: number): number {
     const p = slots.holder(id);
@@ -353,7 +357,8 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
       let n = 0;
       if (Array.isArray(body)) for (const c of body) n += typeof c === 'string' ? Buffer.byteLength(c) : c.byteLength;
       else if (body !== undefined) n = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
-      headers.push('Content-Length', String(n));
+      if (n !== lastLength) lastLengthText = String((lastLength = n));
+      headers.push('Content-Length', lastLengthText);
     }
     if (flags & SEND_CLOSE || stopping) {
       headers.push('Connection', 'close');
