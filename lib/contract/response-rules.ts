@@ -39,6 +39,14 @@ function goodValue(value: string): boolean {
   return true;
 }
 
+// The last pair found good at each position, and its name's kind: an application's
+// headers are mostly the same literals in the same order, which compare as pointers, where
+// the maps' lookups hash.
+const lastNames: string[] = [];
+const lastValues: string[] = [];
+const lastKinds: number[] = [];
+const POSITIONS_HELD = 16;
+
 /** start_response's checks of one [name, value] pair from the application; returns its name's kind. */
 export function checkHeader(h: unknown, i: number): number {
   if (!Array.isArray(h) || h.length !== 2) {
@@ -46,6 +54,7 @@ export function checkHeader(h: unknown, i: number): number {
   }
   const name = h[0];
   const value = h[1];
+  if (name === lastNames[i] && value === lastValues[i]) return lastKinds[i]!;
   const kind = typeof name === 'string' ? nameKind(name) : NOT_TOKEN;
   if (kind === NOT_TOKEN) {
     throw new TsgiError('TSGI_ERR_HEADER_INVALID', `Expected a token for a header name but received ${JSON.stringify(name)}`);
@@ -55,6 +64,11 @@ export function checkHeader(h: unknown, i: number): number {
       'TSGI_ERR_HEADER_INVALID',
       `Expected a latin-1 string without control characters for header ${name} but received ${JSON.stringify(value)}`,
     );
+  }
+  if (i < POSITIONS_HELD) {
+    lastNames[i] = name as string;
+    lastValues[i] = value;
+    lastKinds[i] = kind;
   }
   return kind;
 }

@@ -1,13 +1,38 @@
 // An HTTP connection on the js backend and the requests it serves, as lib/js/server.ts
 // keeps them, and what their responses' heads need. An idle keep-alive connection holds
-// little of tsgi's: its peer's address and port (two properties of its socket); a
-// Connection is on its socket (under kConnection) only while a request of it is read,
-// queued or with the application, and a request holds a slot (lib/js/slots.ts) only while
-// it is with the application.
+// little of tsgi's: a SocketState (its idle time, its peer's address and port); a
+// Connection is on it only while a request of the connection is read, queued or with the
+// application, and a request holds a slot (lib/js/slots.ts) only while it is with the
+// application.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { RequestEntry } from '../protocol/request-log.js';
 import type { BodyBuffer } from './body.js';
+import { IDLE, type Watched } from './idle.js';
+
+/**
+ * What tsgi keeps of an HTTP connection, on its socket (under kState) from its
+ * 'connection' event on: one property, set before node:http's first request, so that
+ * every socket node:http's code and tsgi's read has the same shape. Properties added
+ * one by one later (the peer at the first request, the sweep's marks whenever it came
+ * by) gave the sockets shapes in several orders, and node:http's property reads on
+ * them (parserOnIncoming, assignSocket) and tsgi's went megamorphic: about 3,000
+ * instructions of a hello world's 58,000 (callgrind).
+ */
+export class SocketState implements Watched {
+  idle = IDLE;
+  idleRead = 0;
+  /** The peer's address and port as REMOTE_ADDR and REMOTE_PORT take them, read at the first request (node's remoteAddress getter asks the OS each time). */
+  peerAddress: string | undefined = undefined;
+  peerPort = '';
+  /** The connection's state while it needs one (see Connection). */
+  conn: Connection | undefined = undefined;
+
+  constructor(readonly socket: Socket) {}
+}
+
+export const kState = Symbol('tsgi.socketState');
+export type HeldSocket = Socket & { [kState]: SocketState };
 
 /** A request on an HTTP connection, from its head to the end of its response. */
 export class Pending {
@@ -29,6 +54,8 @@ export class Pending {
   constructor(
     /** Its connection's state, when it needs one (see Connection). */
     public conn: Connection | undefined,
+    /** Its socket's. */
+    readonly state: SocketState,
     readonly req: IncomingMessage,
     readonly res: ServerResponse,
     /** onRequest's arguments (lib/js/request-head.ts); the id's, the peer's and the body's go in at dispatch. */
@@ -51,7 +78,7 @@ export class Connection {
   /** node:http is reading a chunked body (its errors are the body's). */
   inBody = false;
 
-  constructor(readonly socket: HeldSocket) {}
+  constructor(readonly state: SocketState) {}
 
   /** Whether nothing of it is left to do: the socket keeps no Connection while it idles. */
   get idle(): boolean {
@@ -59,17 +86,15 @@ export class Connection {
   }
 }
 
-export const kConnection = Symbol('tsgi.connection');
-// The peer's address and port as REMOTE_ADDR and REMOTE_PORT take them, read once a
-// connection: node's remoteAddress getter costs a lookup through its internals per read.
-export const kPeerAddress = Symbol('tsgi.peerAddress');
-export const kPeerPort = Symbol('tsgi.peerPort');
-export type HeldSocket = Socket & { [kConnection]?: Connection; [kPeerAddress]?: string; [kPeerPort]?: string };
-const NOT_ASCII = /[^\x00-\x7f]/;
+/** Whether s holds a character past ASCII: a loop over a short string costs less than a RegExp test's call. */
+function pastAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return true;
+  return false;
+}
 
 /** Whether header values hold a byte past ASCII (latin-1 is allowed). */
 export function latin1Values(headers: readonly string[]): boolean {
-  for (let i = 1; i < headers.length; i += 2) if (NOT_ASCII.test(headers[i]!)) return true;
+  for (let i = 1; i < headers.length; i += 2) if (pastAscii(headers[i]!)) return true;
   return false;
 }
 
@@ -83,7 +108,7 @@ export function statusParts(status: string): { code: number; reason: string; lat
     last.status = status;
     last.code = Number(status.slice(0, 3));
     last.reason = status.slice(4);
-    last.latin1 = NOT_ASCII.test(status);
+    last.latin1 = pastAscii(status);
   }
   return last;
 }

@@ -8,16 +8,20 @@
 // node:http's headersTimeout watches and answers with a 408) start its idle time again.
 import type { Socket } from 'node:net';
 
-/** On a watched socket: 0 while a request is in progress; 1 idle, not yet seen by a sweep; else the sweep that first saw it idle. */
-export const kIdle = Symbol('tsgi.idle');
-const kIdleRead = Symbol('tsgi.idleRead');
-export type Watched = Socket & { [kIdle]?: number; [kIdleRead]?: number };
+/** A watched connection (lib/js/connection.ts's SocketState): its socket and where its idle time stands. */
+export interface Watched {
+  readonly socket: Socket;
+  /** BUSY while a request is in progress; IDLE idle, not yet seen by a sweep; else the sweep that first saw it idle. */
+  idle: number;
+  /** The socket's bytesRead when a sweep last saw it idle. */
+  idleRead: number;
+}
 
 export const BUSY = 0;
 export const IDLE = 1;
 
 export class IdleSweep {
-  private readonly sockets = new Set<Watched>();
+  private readonly watched = new Set<Watched>();
   private sweeps = IDLE;
   private timer: NodeJS.Timeout | undefined;
   /** How many sweeps an idle connection lives through: its idle time is between timeoutMs and timeoutMs + periodMs. */
@@ -31,41 +35,42 @@ export class IdleSweep {
   }
 
   /** Watches a new connection (idle until its first request). */
-  add(socket: Watched): void {
-    socket[kIdle] = IDLE;
-    this.sockets.add(socket);
+  add(w: Watched): void {
+    w.idle = IDLE;
+    this.watched.add(w);
     this.timer ??= setInterval(() => this.sweep(), this.periodMs).unref();
   }
 
   private sweep(): void {
     const now = ++this.sweeps;
-    for (const s of this.sockets) {
+    for (const w of this.watched) {
+      const s = w.socket;
       if (s.destroyed) {
-        this.sockets.delete(s);
+        this.watched.delete(w);
         continue;
       }
-      const since = s[kIdle]!;
+      const since = w.idle;
       if (since === BUSY) continue;
       const read = s.bytesRead;
       if (since === IDLE) {
-        s[kIdle] = now;
-        s[kIdleRead] = read;
-      } else if (read !== s[kIdleRead]) {
+        w.idle = now;
+        w.idleRead = read;
+      } else if (read !== w.idleRead) {
         // Bytes came: a head on its way is node:http's to time out (a 408, within a check
         // period of http-timeout); two sweeps more here, so that its answer goes first.
-        s[kIdle] = now + 2;
-        s[kIdleRead] = read;
+        w.idle = now + 2;
+        w.idleRead = read;
       } else if (now - since >= this.sweepsToClose) {
         // Nothing is said on an idle close: the client sees the connection end.
-        this.sockets.delete(s);
+        this.watched.delete(w);
         s.destroy();
       }
     }
   }
 
   /** A connection that is no longer HTTP (an upgrade's): never closed by the sweep. */
-  forget(socket: Watched): void {
-    this.sockets.delete(socket);
+  forget(w: Watched): void {
+    this.watched.delete(w);
   }
 
   stop(): void {

@@ -50,6 +50,23 @@ const KINDS: Record<string, number> = {
   HTTP_COOKIE: COOKIE,
 };
 
+// The names of the last head read, by position, and their fields: a head like the one
+// before it (the same client's next request) finds its fields by comparing names, not by
+// hashing them for FIELDS (node:http's names are new strings each request, hashed anew).
+const lastNames: string[] = [];
+const lastFields: Field[] = [];
+const POSITIONS_HELD = 64;
+
+function fieldAt(j: number, name: string): Field {
+  if (lastNames[j] === name) return lastFields[j]!;
+  const f = fieldOf(name);
+  if (j < POSITIONS_HELD && !f.transient) {
+    lastNames[j] = name;
+    lastFields[j] = f;
+  }
+  return f;
+}
+
 function fieldOf(name: string): Field {
   let f = FIELDS.get(name);
   if (f === undefined) {
@@ -68,7 +85,7 @@ function fieldOf(name: string): Field {
 }
 
 // onRequest's arguments are made in one array, used again for every request: most are
-// dispatched at once (Reflect.apply copies them), and the others take a copy.
+// dispatched at once (Handler.request reads them before it returns), and the others take a copy.
 const scratch: unknown[] = [];
 let reads = 0;
 
@@ -97,13 +114,10 @@ export const headFacts = {
  */
 export function headArguments(flags: number, req: IncomingMessage, target: RequestTarget): unknown[] {
   const uri = req.url!;
-  let path: string | undefined;
-  let query: string | undefined;
   const { authority } = target;
-  if (authority !== '' || target.path.includes('%')) {
-    path = percentDecode(target.path) || '/';
-    query = target.query;
-  }
+  // Split here, where splitTarget did it already: onRequest splits only what comes without (the native server's).
+  const path = percentDecode(target.path) || '/';
+  const query = target.query;
   const raw = req.rawHeaders;
   const read = ++reads;
   const args = scratch;
@@ -123,7 +137,7 @@ export function headArguments(flags: number, req: IncomingMessage, target: Reque
   let contentLength: string | undefined;
   let transferEncoding: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    const f = fieldOf(raw[i]!);
+    const f = fieldAt(i >> 1, raw[i]!);
     const value = raw[i + 1]!;
     switch (f.kind) {
       case DROPPED:
@@ -183,7 +197,8 @@ export function headArguments(flags: number, req: IncomingMessage, target: Reque
 
 /** 505 for a version node:http parses and the native server does not take (HTTP/2.0, HTTP/0.9). */
 export function versionRefusal(req: IncomingMessage): readonly [number, string] | undefined {
-  return req.httpVersion === '1.1' || req.httpVersion === '1.0' ? undefined : HTTP_REFUSALS.version;
+  // The numbers, not httpVersion: node:http makes that string anew for every request, and comparing it costs a call.
+  return req.httpVersionMajor === 1 && (req.httpVersionMinor === 1 || req.httpVersionMinor === 0) ? undefined : HTTP_REFUSALS.version;
 }
 
 /**

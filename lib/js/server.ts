@@ -21,8 +21,8 @@ import { clientErrorRefusal, HTTP_REFUSALS, type HttpRefusal } from '../protocol
 import { splitTarget } from '../protocol/request-target.js';
 import { headArguments, headFacts, headRefusal, versionRefusal } from './request-head.js';
 import { Slots } from './slots.js';
-import { BUSY, IDLE, IdleSweep, kIdle, type Watched } from './idle.js';
-import { Connection, kConnection, kPeerAddress, kPeerPort, latin1Values, Pending, statusParts, type HeldSocket } from './connection.js';
+import { BUSY, IDLE, IdleSweep } from './idle.js';
+import { Connection, kState, latin1Values, Pending, SocketState, statusParts, type HeldSocket } from './connection.js';
 import { countRefusal, countResponse, type Counters } from '../backend/counters.js';
 
 /**
@@ -108,7 +108,10 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
       },
       (req, res) => accept(req, res, listener),
     );
-    server.on('connection', (socket: Socket) => idle.add(socket));
+    server.on('connection', (socket: HeldSocket) => {
+      const state = (socket[kState] = new SocketState(socket));
+      idle.add(state);
+    });
     if (counters) {
       server.on('connection', (socket: Socket) => {
         counters.connections++;
@@ -138,7 +141,7 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
         refuse(socket, 408, 'request not complete within http-timeout');
         return;
       }
-      const [status, why] = clientErrorRefusal(err, socket[kConnection]?.inBody === true, judgeTarget);
+      const [status, why] = clientErrorRefusal(err, socket[kState]?.conn?.inBody === true, judgeTarget);
       refuse(socket, status, why);
     });
     // An offer to switch protocols (Upgrade, Connection: upgrade): node:http hands the
@@ -200,14 +203,14 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
   const makeListener = (protocol: string, unix: boolean): NetServer => (protocol === 'uwsgi' ? makeUwsgiServer(unix) : makeServer());
 
   function accept(req: IncomingMessage, res: ServerResponse, listener: number, upgrade?: { socket: Socket; head: Buffer }): void {
-    (req.socket as Watched)[kIdle] = BUSY;
+    const state = (req.socket as HeldSocket)[kState];
+    state.idle = BUSY;
     // What node:http leaves to its user, judged in the native parser's order.
     const version = versionRefusal(req);
     if (version !== undefined) return refuseRequest(req, version);
     const target = splitTarget(req.method!, req.url!);
     if (typeof target === 'string') return refuseRequest(req, HTTP_REFUSALS[target]);
-    const socket = req.socket as HeldSocket;
-    const http10 = req.httpVersion === '1.0';
+    const http10 = req.httpVersionMinor === 0; // HTTP/1.x past versionRefusal
     // Every request carries its peer (REQ_NEW_CONNECTION): a slot is a request's, not its connection's.
     let flags = (listener << REQ_LISTENER_SHIFT) | REQ_NEW_CONNECTION | (http10 ? REQ_HTTP10 : 0);
     if (res.shouldKeepAlive) flags |= REQ_KEEP_ALIVE;
@@ -219,7 +222,7 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
     if (upgrade !== undefined) {
       // node:http reads no body of an upgrade: what follows the head is the new protocol's.
       args[1] = (args[1] as number) | REQ_UPGRADE;
-      const p = new Pending(undefined, req, res, args.slice());
+      const p = new Pending(undefined, state, req, res, args.slice());
       p.upgrade = upgrade;
       // node:http gave up the connection: a refused upgrade's response is its last.
       p.close = true;
@@ -232,16 +235,16 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
       return;
     }
     const bodyless = declared === undefined && headFacts.transferEncoding === undefined;
-    let conn = socket[kConnection];
+    let conn = state.conn;
     if (conn === undefined && bodyless) {
       // Nothing else of the connection in progress and nothing to wait for: the request
       // goes to the application at once, and needs a Connection only if it stays there.
-      dispatch(new Pending(undefined, req, res, args));
+      dispatch(new Pending(undefined, state, req, res, args));
       return;
     }
-    conn ??= socket[kConnection] = new Connection(socket);
+    conn ??= state.conn = new Connection(state);
     // Kept until the body is in, or the request before it is answered: a copy.
-    const p = new Pending(conn, req, res, args.slice());
+    const p = new Pending(conn, state, req, res, args.slice());
     if (bodyless) {
       ready(p);
       return;
@@ -259,7 +262,7 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
         // Over limit-post, or no temporary directory, no space, an I/O error: this
         // request is refused with a line that says why; the others go on.
         failed = true;
-        refuse(socket, status, p.body.why);
+        refuse(req.socket, status, p.body.why);
       }
     });
     req.on('close', () => {
@@ -288,14 +291,15 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
     const id = slots.nextId(slots.take(p));
     p.id = id;
     args[0] = id;
-    const socket = p.req.socket as HeldSocket;
-    let addr = socket[kPeerAddress];
+    const { state } = p;
+    let addr = state.peerAddress;
     if (addr === undefined) {
-      addr = socket[kPeerAddress] = socket.remoteAddress ?? '';
-      socket[kPeerPort] = String(socket.remotePort ?? '');
+      const { socket } = state;
+      addr = state.peerAddress = socket.remoteAddress ?? '';
+      state.peerPort = String(socket.remotePort ?? '');
     }
     args[9] = addr;
-    args[10] = socket[kPeerPort];
+    args[10] = state.peerPort;
     if (p.body !== undefined) {
       if (p.body.fd >= 0) (args[1] as number) |= REQ_BODY_FILE;
       args[2] = p.body.take();
@@ -306,12 +310,11 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
       counters.inProgress++;
     }
     if (logging || counters) p.entry = entryOf(p);
-    Reflect.apply(handler.onRequest, handler, args);
+    handler.request(args);
     if (p.ended) return;
     // Still with the application: what the connection sends meanwhile waits, and it may go away.
     if (p.conn === undefined) {
-      const held = p.req.socket as HeldSocket;
-      p.conn = held[kConnection] = new Connection(held);
+      p.conn = p.state.conn = new Connection(p.state);
       p.conn.busy = true;
     }
     p.res.once('close', () => abandon(p));
@@ -330,6 +333,10 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
     for (let i = 3; i < 11; i++) varsBytes += typeof args[i] === 'string' ? (args[i] as string).length : 0;
     return new RequestEntry(addr, varsCount, varsBytes + 4 * 13 + 150 + serverName.length, req.method!, req.url!, `HTTP/${req.httpVersion}`, 0);
   }
+
+  // The last Content-Length made: a route answers with bodies of one length, often.
+  let lastLength = 0;
+  let lastLengthText = '0';
 
   /** Transport.sendParts: an HTTP request's head, through writeHead(); a uwsgi one's as text. */
   function sendParts(id: number, status: string, headers: string[], body: Chunk | Chunk[] | undefined, flags: number): number {
@@ -350,7 +357,8 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
       let n = 0;
       if (Array.isArray(body)) for (const c of body) n += typeof c === 'string' ? Buffer.byteLength(c) : c.byteLength;
       else if (body !== undefined) n = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
-      headers.push('Content-Length', String(n));
+      if (n !== lastLength) lastLengthText = String((lastLength = n));
+      headers.push('Content-Length', lastLengthText);
     }
     if (flags & SEND_CLOSE || stopping) {
       headers.push('Connection', 'close');
@@ -421,7 +429,7 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
     const { entry, conn } = p;
     if (counters) countResponse(counters, entry!.status, Number((process.hrtime.bigint() - entry!.started) / 1000n), entry!.headerBytes + entry!.bodyBytes);
     if (conn === undefined) {
-      (p.req.socket as Watched)[kIdle] = IDLE;
+      p.state.idle = IDLE;
     } else {
       if (p.close) conn.queue = undefined;
       const next = conn.queue?.shift();
@@ -431,8 +439,8 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
       } else {
         conn.busy = false;
         if (conn.idle) {
-          conn.socket[kConnection] = undefined;
-          (conn.socket as Watched)[kIdle] = IDLE;
+          conn.state.conn = undefined;
+          conn.state.idle = IDLE;
         }
       }
     }
@@ -454,7 +462,7 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
     if (p.entry !== undefined) p.entry.status = 101;
     p.close = false;
     finish(p);
-    idle.forget(socket); // the application's now: no http-timeout
+    idle.forget(p.state); // the application's now: no http-timeout
     p.res.detachSocket(socket);
     handedOver.add(socket);
     if (counters) counters.connections--;

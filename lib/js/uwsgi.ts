@@ -168,7 +168,7 @@ export class UwsgiConnection {
     if (this.body !== undefined && this.body.fd >= 0) flags |= REQ_BODY_FILE;
     const args = uwsgiArguments(this.id, flags, this.body?.take(), packet, ctx.manageScriptName, this.peer());
     this.entry = this.logState(packet, ctx.countRequest());
-    Reflect.apply(ctx.handler.onRequest, ctx.handler, args);
+    ctx.handler.request(args);
   }
 
   /** The socket's peer: [address, port] ("" for a unix-socket client). */
