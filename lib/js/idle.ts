@@ -20,6 +20,12 @@ export interface Watched {
 export const BUSY = 0;
 export const IDLE = 1;
 
+/** w is idle from now: its response ended (or it was accepted); what it reads from now on is a next head's. */
+export function idleFromNow(w: Watched): void {
+  w.idle = IDLE;
+  w.idleRead = w.socket.bytesRead;
+}
+
 export class IdleSweep {
   private readonly watched = new Set<Watched>();
   private sweeps = IDLE;
@@ -36,7 +42,7 @@ export class IdleSweep {
 
   /** Watches a new connection (idle until its first request). */
   add(w: Watched): void {
-    w.idle = IDLE;
+    idleFromNow(w);
     this.watched.add(w);
     this.timer ??= setInterval(() => this.sweep(), this.periodMs).unref();
   }
@@ -53,7 +59,9 @@ export class IdleSweep {
       if (since === BUSY) continue;
       const read = s.bytesRead;
       if (since === IDLE) {
-        w.idle = now;
+        // Bytes since it became idle (a head sent at once after the connect or the last
+        // response) are a head on its way too: its close waits as below.
+        w.idle = read !== w.idleRead ? now + 2 : now;
         w.idleRead = read;
       } else if (read !== w.idleRead) {
         // Bytes came: a head on its way is node:http's to time out (a 408, within a check

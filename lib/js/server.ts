@@ -21,7 +21,7 @@ import { clientErrorRefusal, HTTP_REFUSALS, type HttpRefusal } from '../protocol
 import { splitTarget } from '../protocol/request-target.js';
 import { headArguments, headFacts, headRefusal, versionRefusal } from './request-head.js';
 import { Slots } from './slots.js';
-import { BUSY, IDLE, IdleSweep } from './idle.js';
+import { BUSY, IdleSweep, idleFromNow } from './idle.js';
 import { Connection, kState, latin1Values, Pending, SocketState, statusParts, type HeldSocket } from './connection.js';
 import { countRefusal, countResponse, type Counters } from '../backend/counters.js';
 
@@ -429,7 +429,7 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
     const { entry, conn } = p;
     if (counters) countResponse(counters, entry!.status, Number((process.hrtime.bigint() - entry!.started) / 1000n), entry!.headerBytes + entry!.bodyBytes);
     if (conn === undefined) {
-      p.state.idle = IDLE;
+      idleFromNow(p.state);
     } else {
       if (p.close) conn.queue = undefined;
       const next = conn.queue?.shift();
@@ -440,7 +440,7 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
         conn.busy = false;
         if (conn.idle) {
           conn.state.conn = undefined;
-          conn.state.idle = IDLE;
+          idleFromNow(conn.state);
         }
       }
     }
