@@ -111,6 +111,33 @@ const WSGI_VERSION: [1, 0] = Object.freeze([1, 0]) as unknown as [1, 0];
 const SLOT_MASK = 2 ** SLOT_BITS - 1;
 
 
+/** Sets one variable of the request's environ from onRequest's pairs (a key: its index in KEYS, or its name). */
+function setVar(environ: Environ, flags: number, k: number | string, value: unknown): void {
+  const key = typeof k === 'number' ? KEYS[k]! : k;
+  if (flags & REQ_UWSGI) setUwsgiVar(environ, key, value);
+  else environ[key] = value;
+}
+
+/**
+ * A uwsgi front end's variable, in its order: a repeated header (nginx sends one pair per
+ * line) is joined as over HTTP; any other repeated key keeps its last value, so that a
+ * uwsgi_param after include uwsgi_params overrides.
+ */
+function setUwsgiVar(environ: Environ, key: string, value: unknown): void {
+  const prev = environ[key];
+  if (prev !== undefined && key.startsWith('HTTP_') && Object.prototype.hasOwnProperty.call(environ, key)) {
+    environ[key] = `${prev as string}${key === 'HTTP_COOKIE' ? '; ' : ', '}${value as string}`;
+  } else {
+    environ[key] = value;
+  }
+}
+
+/** The scheme a uwsgi front end says: HTTPS=on (uwsgi_params) or REQUEST_SCHEME. */
+function uwsgiScheme(environ: Environ): void {
+  const https = environ.HTTPS as string | undefined;
+  environ['wsgi.url_scheme'] = https === 'on' || https === '1' ? 'https' : (environ.REQUEST_SCHEME as string) || 'http';
+}
+
 export class Handler {
   readonly pending = new PendingTable<Exchange>();
   /** The connections upgraded (tsgi.upgrade()) and still open: counted, and closed at a graceful stop. */
@@ -150,6 +177,8 @@ export class Handler {
    * A request (native/wire.h documents the arguments):
    * onRequest(id, flags, body, method, uri, path, query, contentType, contentLength,
    *           remoteAddr, remotePort, key1, value1, ...)
+   * The pairs are read from `arguments` here, by index and length only: V8 then makes
+   * no arguments object (passed to another function, it would make one per request).
    */
   onRequest(
     id: number,
@@ -164,8 +193,12 @@ export class Handler {
     remoteAddr: string | undefined,
     remotePort: string | undefined,
   ): void {
+    const environ = this.environ(id, flags, body, method, uri, path, query, contentType, contentLength, remoteAddr, remotePort);
     // eslint-disable-next-line prefer-rest-params
-    this.begin(id, flags, body, method, uri, path, query, contentType, contentLength, remoteAddr, remotePort, arguments);
+    const args = arguments;
+    const input = environ['wsgi.input'] as Input; // before the pairs: a uwsgi variable may be named so
+    for (let i = FIXED_ARGS; i < args.length; i += 2) setVar(environ, flags, args[i] as number | string, args[i + 1]);
+    this.begin(id, flags, environ, input);
   }
 
   /**
@@ -173,9 +206,11 @@ export class Handler {
    * a call spread from an array, and the arguments object it makes, cost more than the rest of the call).
    */
   request(args: readonly unknown[]): void {
-    this.begin(
-      args[0] as number,
-      args[1] as number,
+    const id = args[0] as number;
+    const flags = args[1] as number;
+    const environ = this.environ(
+      id,
+      flags,
       args[2] as Buffer | number | undefined,
       args[3] as number | string,
       args[4] as string,
@@ -185,11 +220,14 @@ export class Handler {
       args[8] as string | undefined,
       args[9] as string | undefined,
       args[10] as string | undefined,
-      args,
     );
+    const input = environ['wsgi.input'] as Input; // before the pairs: a uwsgi variable may be named so
+    for (let i = FIXED_ARGS; i < args.length; i += 2) setVar(environ, flags, args[i] as number | string, args[i + 1]);
+    this.begin(id, flags, environ, input);
   }
 
-  private begin(
+  /** The environ of a request from its fixed arguments: the CGI variables and the wsgi.* keys. */
+  private environ(
     id: number,
     flags: number,
     body: Buffer | number | undefined,
@@ -201,8 +239,7 @@ export class Handler {
     contentLength: string | undefined,
     remoteAddr: string | undefined,
     remotePort: string | undefined,
-    args: ArrayLike<unknown>,
-  ): void {
+  ): Environ {
     const slot = id & SLOT_MASK;
     let addr = this.peerAddrs[slot];
     let port: string;
@@ -217,8 +254,7 @@ export class Handler {
       path = q === -1 ? uri : uri.slice(0, q);
       query = q === -1 ? '' : uri.slice(q + 1);
     }
-    const input = new Input(body, typeof body === 'number' ? Number(contentLength) : 0);
-    const environ = new EnvironObject(
+    return new EnvironObject(
       typeof method === 'number' ? METHODS[method]! : method,
       uri,
       path,
@@ -230,45 +266,20 @@ export class Handler {
       port,
       this.listenerPorts[flags >>> REQ_LISTENER_SHIFT] ?? '',
       this.serverName,
-      input,
+      new Input(body, typeof body === 'number' ? Number(contentLength) : 0),
       this,
     ) as unknown as Environ;
-    if (flags & REQ_UWSGI) {
-      // The front end's variables, in its order: a repeated header (nginx sends one
-      // pair per line) is joined as over HTTP; any other repeated key keeps its last
-      // value, so that a uwsgi_param after include uwsgi_params overrides.
-      for (let i = FIXED_ARGS; i < args.length; i += 2) {
-        const k = args[i] as number | string;
-        const key = typeof k === 'number' ? KEYS[k]! : k;
-        const prev = environ[key];
-        if (prev !== undefined && key.startsWith('HTTP_') && Object.prototype.hasOwnProperty.call(environ, key)) {
-          environ[key] = `${prev as string}${key === 'HTTP_COOKIE' ? '; ' : ', '}${args[i + 1] as string}`;
-        } else {
-          environ[key] = args[i + 1];
-        }
-      }
-      // The front end says the scheme: HTTPS=on (uwsgi_params) or REQUEST_SCHEME.
-      const https = environ.HTTPS as string | undefined;
-      environ['wsgi.url_scheme'] = https === 'on' || https === '1' ? 'https' : (environ.REQUEST_SCHEME as string) || 'http';
-    } else {
-      for (let i = FIXED_ARGS; i < args.length; i += 2) {
-        const k = args[i] as number | string;
-        environ[typeof k === 'number' ? KEYS[k]! : k] = args[i + 1];
-      }
-      if (this.options.forwarded !== undefined) this.options.forwarded.apply(environ);
-    }
+  }
+
+  /** Starts the application on a request whose environ has every variable. */
+  private begin(id: number, flags: number, environ: Environ, input: Input): void {
+    if (flags & REQ_UWSGI) uwsgiScheme(environ);
+    else if (this.options.forwarded !== undefined) this.options.forwarded.apply(environ);
     this.started++;
     if (this.started === this.options.maxRequests) this.options.onMaxRequests?.();
     const ex = new Exchange(this, id, flags, environ, input);
     (environ as unknown as EnvironObject)[kExchange] = ex;
-    if (flags & REQ_UPGRADE) {
-      environ['tsgi.upgrade'] = () => ex.upgrade();
-      const protocol = environ.HTTP_UPGRADE as string | undefined;
-      if (protocol !== undefined && protocol.toLowerCase() === 'websocket') {
-        const native = (this.transport as Partial<WebSocketTransport>).websocket !== undefined ? this.nativeSwitch(ex) : undefined;
-        environ['tsgi.websocket'] = offerWebSocket(environ, this.options.websocketMaxSize, this.upgraded, native);
-      }
-    }
+    if (flags & REQ_UPGRADE) this.offerUpgrade(environ, ex);
     this.running = ex;
     try {
       ex.run();
@@ -276,6 +287,19 @@ export class Handler {
       this.running = undefined;
     }
     if (!ex.finished) this.pending.add(ex);
+  }
+
+  /**
+   * tsgi.upgrade, and tsgi.websocket for a WebSocket handshake, on a request that offers an
+   * upgrade. (Apart from begin, which V8 then inlines whole with the environ's making.)
+   */
+  private offerUpgrade(environ: Environ, ex: Exchange): void {
+    environ['tsgi.upgrade'] = () => ex.upgrade();
+    const protocol = environ.HTTP_UPGRADE as string | undefined;
+    if (protocol !== undefined && protocol.toLowerCase() === 'websocket') {
+      const native = (this.transport as Partial<WebSocketTransport>).websocket !== undefined ? this.nativeSwitch(ex) : undefined;
+      environ['tsgi.websocket'] = offerWebSocket(environ, this.options.websocketMaxSize, this.upgraded, native);
+    }
   }
 
   /** The exchange onRequest is running (its response may end before it returns). */
