@@ -9,15 +9,15 @@
 // turns it off), so that a start after the first compiles nothing again. Node makes the
 // directory and its parents: with no NODE_COMPILE_CACHE, it is used only when os.tmpdir()
 // exists, so that tsgi never makes a temporary directory that is missing (its request
-// bodies would then go where the configuration said there is nothing). The directory goes
-// to the workers through NODE_COMPILE_CACHE, which Node reads before it loads them.
+// bodies would then go where the configuration said there is nothing). The workers get
+// the same directory from the master (lib/process/compile-cache.ts); process.env is left
+// as the user gave it, for the application's own child processes.
 import { existsSync } from 'node:fs';
 import module from 'node:module';
 import { tmpdir } from 'node:os';
 
 if (module.enableCompileCache !== undefined && (process.env.NODE_COMPILE_CACHE !== undefined || existsSync(tmpdir()))) {
-  const cache = module.enableCompileCache();
-  if (cache.directory !== undefined && process.env.NODE_COMPILE_CACHE === undefined) process.env.NODE_COMPILE_CACHE = cache.directory;
+  module.enableCompileCache();
 }
 
 const { main } = await import('../dist/lib/bundle/cli.js');

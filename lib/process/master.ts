@@ -21,6 +21,7 @@ import { Respawns } from './respawns.js';
 import { MasterBoard } from './master-board.js';
 import { exitOf, FAILED_APP_CODE, howExited, notReadyReason, stopWorker, waitReady, type Worker } from './worker-process.js';
 import { MasterSockets } from './master-sockets.js';
+import { workerCacheEnv } from './compile-cache.js';
 import { dropPrivileges } from '../base/privileges.js';
 import { ForwardedTrust } from '../protocol/forwarded.js';
 import { logMessage as log } from '../logging/log-format.js';
@@ -135,7 +136,7 @@ export class Master {
     };
     const child = spawn(process.execPath, [...process.execArgv, WORKER_ENTRY], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc', ...this.sockets.fds, this.board.fd],
-      env: { ...process.env, TSGI_WORKER: JSON.stringify(spec) },
+      env: { ...process.env, ...workerCacheEnv(), TSGI_WORKER: JSON.stringify(spec) },
     });
     const w: Worker = {
       id,

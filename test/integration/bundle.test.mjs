@@ -4,15 +4,13 @@
 // made an object.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nodeModule from 'node:module';
 import { FIXTURES, ROOT } from '../lib/project.mjs';
 import { spawnCli } from '../lib/cli.mjs';
 import { httpGet } from '../lib/http-client.mjs';
-import { childrenOf, readProc } from '../lib/proc.mjs';
-import { waitUntil } from '../lib/wait.mjs';
 import { TsgiError } from '../../dist/lib/base/errors.js';
 import { ConfigError } from '../../dist/lib/config/config-error.js';
 
@@ -65,20 +63,37 @@ test("the code cache of tsgi's modules and the application's is kept in os.tmpdi
   }
 });
 
-test("under the master, the workers are given the master's cache directory (NODE_COMPILE_CACHE)", { skip: NO_CACHE, timeout: 30000 }, async () => {
+test("under the master, the workers use the master's cache directory, and the application's environment gets no NODE_COMPILE_CACHE", { skip: NO_CACHE, timeout: 30000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tsgi-compile-cache-'));
+  // The application answers with its NODE_COMPILE_CACHE (what its own child processes
+  // would inherit) and with the cache its process uses (Node 22.8 and later say).
+  const app = join(dir, 'env-app.mjs');
+  writeFileSync(app, "import module from 'node:module';\nexport function application(environ, startResponse) { startResponse('200 OK', []); return [`env=${process.env.NODE_COMPILE_CACHE} used=${module.getCompileCacheDir?.()}`]; }\n");
   // Without NODE_COMPILE_CACHE, the directory is node-compile-cache in os.tmpdir() (TMPDIR).
-  const cli = spawnCli(['--master', '--processes', '1', '--http', '127.0.0.1:0', '--wsgi-file', join(ROOT, 'bench', 'apps', 'hello.mjs'), '--disable-logging'], { env: { NODE_COMPILE_CACHE: undefined, TMPDIR: dir } });
+  const cache = join(dir, 'node-compile-cache');
+  const used = [];
   try {
-    assert.equal((await httpGet(await cli.port, '/')).status, 200);
-    const [worker] = await waitUntil(() => childrenOf(cli.child.pid).length > 0 && childrenOf(cli.child.pid), 5000, 'a worker');
-    const env = readProc(`${worker}/environ`).split('\0');
-    assert.ok(env.includes(`NODE_COMPILE_CACHE=${join(dir, 'node-compile-cache')}`), env.filter((v) => v.startsWith('NODE_')).join(' '));
-    cli.signal('SIGINT');
-    await cli.waitExit();
-    assert.ok(filesUnder(join(dir, 'node-compile-cache')) > 0);
+    for (const args of [['--master', '--processes', '1', '--no-orphans'], []]) {
+      const what = args.join(' ') || 'single process';
+      const cli = spawnCli([...args, '--http', '127.0.0.1:0', '--wsgi-file', app, '--disable-logging'], { env: { NODE_COMPILE_CACHE: undefined, TMPDIR: dir } });
+      try {
+        const res = await httpGet(await cli.port, '/');
+        assert.match(res.body, /^env=undefined used=/, what);
+        used.push(res.body.slice(res.body.indexOf('used=') + 5));
+        cli.signal('SIGINT');
+        assert.equal((await cli.waitExit()).code, 0, what);
+      } finally {
+        await cli.kill();
+      }
+    }
+    if (nodeModule.getCompileCacheDir !== undefined) {
+      // The worker's cache is the single process's: the directory of this Node version in
+      // node-compile-cache, not one nested again.
+      assert.ok(used[0].startsWith(`${cache}/`), used[0]);
+      assert.equal(used[0], used[1]);
+    }
+    assert.ok(filesUnder(cache) > 0, `cache files in ${cache}`);
   } finally {
-    await cli.kill();
     rmSync(dir, { recursive: true, force: true });
   }
 });
