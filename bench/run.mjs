@@ -24,6 +24,7 @@
 //   BENCH_WEBSOCKET_SECONDS seconds of load per round in the websocket scenario (default 5)
 //   BENCH_JS_RUNS      alternating rounds per server in the js scenario (default 5)
 //   BENCH_PEERS_SECONDS seconds of wrk load per cell per server in the peers scenario (default 5)
+//   BENCH_PEERS_RUNS   rounds of the peers scenario, every server in each; figures are medians (default 1)
 //   BENCH_NGINX_SECONDS seconds of load per tool per server in the nginx scenario (default 8)
 //   BENCH_NGINX_UPSTREAM unix (default) or tcp: how nginx reaches node:http
 //   BENCH_NGINX        the nginx binary (default: PATH, then /usr/sbin/nginx ...; empty: none)
@@ -108,6 +109,7 @@ function peersContext() {
     selected: settings.servers,
     connections: settings.connections,
     warmupSeconds: settings.warmupSeconds,
+    peersRuns: settings.peersRuns,
     contentionPct: CONTENTION_PCT,
     startServer,
     stopServer,
@@ -190,7 +192,7 @@ async function main() {
     if (scenario.viaNginx && !nginxBin) continue; // noted above
     if (scenario.peers) {
       say('');
-      say(`=== scenario peers: ${scenario.describe}; wrk only, ${settings.peersSeconds} s per cell, each cell its own connections (the settings above do not apply)`);
+      say(`=== scenario peers: ${scenario.describe}; wrk only, ${settings.peersSeconds} s per cell, ${settings.peersRuns} round${settings.peersRuns === 1 ? '' : 's'}, each cell its own connections (the settings above do not apply)`);
       const sc = await runPeers(peersContext(), { cpus, tmp, seconds: settings.peersSeconds });
       if (sc) scenarios.peers = sc;
       continue;

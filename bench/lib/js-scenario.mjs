@@ -12,14 +12,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cpuSince, cpuSnapshot } from './cpu.mjs';
 import { rawRequest } from './http-check.mjs';
+import { median } from './rounds.mjs';
 
 /** The target: tsgi-js / node-http, same run. */
 export const JS_TARGET = 0.85;
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 /** servers: [tsgi-js, node-http] as SERVERS has them; scenario: hello's. */
 export async function runJs(ctx, { cpus, tmp, servers, scenario, seconds, runs }) {

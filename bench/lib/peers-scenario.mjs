@@ -7,6 +7,11 @@
 // pieces and echoed, a handler that awaits 10 ms at 512 connections). Printed: req/s with
 // p99 beside it, the server's CPU per request, and tsgi-native / each peer.
 //
+// This machine's speed changes by up to 3x from one phase to the next, and one pass
+// runs each server minutes after the other. BENCH_PEERS_RUNS rounds (default 1) run
+// every server again, in the same order, round after round; each figure is then the
+// median of its rounds (mergeRounds), and so are the ratios and verdicts made from them.
+//
 // bench/run.mjs calls runPeers() and reportPeers() with what it has for starting, checking
 // and stopping servers, running wrk pinned, and formatting (the ctx argument).
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -18,6 +23,7 @@ import { rawRequest } from './http-check.mjs';
 import { errorLogSummary, startNginx, stopNginx } from './nginx.mjs';
 import { bunBin, uwsDir } from './peers-install.mjs';
 import { targetsTable } from './targets.mjs';
+import { median } from './rounds.mjs';
 
 const HELLO = Buffer.from('Hello, World!\n');
 const X = (n) => Buffer.alloc(n, 'x');
@@ -131,11 +137,11 @@ function loadCell(ctx, cell, port, seconds, cpus) {
   });
 }
 
-async function benchPeer(ctx, server, cpus, tmp, seconds) {
+async function benchPeer(ctx, server, cpus, tmp, seconds, round) {
   const { say, note, fail } = ctx;
   const result = { name: server.name, describe: server.describe, ok: false, cells: {} };
   say('');
-  say(`--- peers / ${server.name}: ${server.describe}`);
+  say(`--- peers / ${server.name}${round ? ` (round ${round})` : ''}: ${server.describe}`);
   const why = server.absent?.(ctx);
   if (why) {
     result.skipped = true;
@@ -203,11 +209,17 @@ export async function runPeers(ctx, { cpus, tmp, seconds }) {
     ctx.note('peers scenario skipped: it loads with wrk only (1,000 connections, pipelining), and wrk is not installed');
     return undefined;
   }
-  const servers = {};
-  for (const server of peerServersFor(ctx.selected)) {
-    servers[server.name] = await benchPeer(ctx, server, cpus, tmp, seconds);
-    await sleep(500);
+  const runs = Math.max(1, ctx.peersRuns ?? 1);
+  const rounds = [];
+  for (let round = 1; round <= runs; round++) {
+    const servers = {};
+    for (const server of peerServersFor(ctx.selected)) {
+      servers[server.name] = await benchPeer(ctx, server, cpus, tmp, seconds, runs > 1 ? round : undefined);
+      await sleep(500);
+    }
+    rounds.push(servers);
   }
+  const servers = mergeRounds(rounds);
   const ratios = {};
   for (const cell of PEER_CELLS) {
     const rps = (name) => (servers[name]?.cells[cell.name]?.ok ? servers[name].cells[cell.name].rps : undefined);
@@ -216,10 +228,49 @@ export async function runPeers(ctx, { cpus, tmp, seconds }) {
       if (name !== 'tsgi-native' && rps(name) !== undefined && rps('tsgi-native') !== undefined) ratios[cell.name][`tsgi-native / ${name}`] = rps('tsgi-native') / rps(name);
     }
   }
-  const sc = { describe: 'tsgi against node:http, uWebSockets.js, Bun and nginx, wrk -t1, per cell', seconds, cells: PEER_CELLS.map(({ expect, ...c }) => c), servers, ratios };
+  const sc = { describe: 'tsgi against node:http, uWebSockets.js, Bun and nginx, wrk -t1, per cell', seconds, runs, cells: PEER_CELLS.map(({ expect, ...c }) => c), servers, ratios };
   sc.targets = peerTargets(sc);
   return sc;
 }
+
+/**
+ * One result per server from several rounds' (benchPeer's, by server name): each cell's
+ * req/s, p99 and CPU per request are the medians of its rounds; a cell that failed in any
+ * round is that failure. The CPU's other fields (what others took) are the round's with
+ * the most taken, so that the table's "!" shows a disturbance in any round.
+ */
+export function mergeRounds(rounds) {
+  if (rounds.length === 1) return rounds[0];
+  const merged = {};
+  for (const name of Object.keys(rounds[0])) {
+    const all = rounds.map((servers) => servers[name]);
+    const failed = all.find((s) => !s.ok);
+    const result = { ...all[0], ok: failed === undefined, rounds: all.length, cells: {} };
+    if (failed !== undefined) result.error = failed.error;
+    for (const cellName of Object.keys(all[0].cells)) {
+      const cells = all.map((s) => s.cells[cellName]);
+      const bad = cells.find((r) => !r?.ok);
+      if (bad !== undefined || cells.some((r) => r === undefined)) {
+        result.cells[cellName] = bad ?? { ok: false, error: `no figure in every round` };
+        continue;
+      }
+      const rps = median(cells.map((r) => r.rps));
+      const cell = { ...cells[0], rps, latencyMs: { ...cells[0].latencyMs, p99: median(cells.map((r) => r.latencyMs.p99)) }, rounds: cells.map((r) => r.rps) };
+      if (cells.every((r) => r.cpu?.serverPct !== undefined && r.rps > 0)) {
+        const usPerRequest = median(cells.map((r) => (r.cpu.serverPct * 1e4) / r.rps));
+        const worst = cells.reduce((a, r) => (stolen(r.cpu) > stolen(a.cpu) ? r : a));
+        cell.cpu = { ...worst.cpu, serverPct: (usPerRequest * rps) / 1e4 };
+      }
+      result.cells[cellName] = cell;
+    }
+    merged[name] = result;
+  }
+  return merged;
+}
+
+/** What others took of both CPUs during a load (cpu.mjs's cpuSince fields), for mergeRounds. */
+const stolen = (cpu) =>
+  (cpu?.otherOnServerCpuPct ?? 0) + (cpu?.stealOnServerCpuPct ?? 0) + (cpu?.otherOnClientCpuPct ?? 0) + (cpu?.stealOnClientCpuPct ?? 0);
 
 /**
  * The targets of the issue this scenario answers (docs: bench/README.md), each with the
@@ -255,7 +306,8 @@ export function reportPeers(ctx, sc) {
   const { say } = ctx;
   const names = Object.keys(sc.servers);
   say('');
-  say(`peers — wrk -t1 -d${sc.seconds}s per cell, req/s (p99 ms); "!" after a figure: others took more than ${ctx.contentionPct}% of a CPU of ours during it`);
+  const rounds = sc.runs > 1 ? `, medians of ${sc.runs} rounds` : ', one round (BENCH_PEERS_RUNS=3 for medians)';
+  say(`peers — wrk -t1 -d${sc.seconds}s per cell${rounds}, req/s (p99 ms); "!" after a figure: others took more than ${ctx.contentionPct}% of a CPU of ours during it`);
   const cellOf = (name, cell) => {
     const s = sc.servers[name];
     if (s.skipped) return 'skipped';

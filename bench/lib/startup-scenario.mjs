@@ -13,6 +13,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { ROOT } from './settings.mjs';
 import { HELLO_PEER } from './hello-peer.mjs';
+import { median } from './rounds.mjs';
 
 /** The issue's target for a .js application, single process and master alike. */
 export const STARTUP_TARGET_MS = 150;
@@ -26,7 +27,6 @@ const CASES = [
   { name: 'tsgi, .mjs, master + 2 workers', args: ['--master', '--processes', '2', '--no-orphans', '--wsgi-file', 'bench/apps/hello.mjs'] },
   { name: 'tsgi, .ts, master + 2 workers', args: ['--master', '--processes', '2', '--no-orphans', '--wsgi-file', 'bench/apps/hello.ts'] },
 ];
-
 
 /** One GET / over a new connection; resolves with the status line. */
 function getOnce(port) {
@@ -78,11 +78,6 @@ function once(c, timeoutMs = 20000) {
     child.on('exit', (code) => finish(() => reject(new Error(`${c.name}: exited ${code} before answering; stderr: ${err.slice(-400)}`))));
   });
 }
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 /** Runs every case runs times; ctx: run.mjs's (say, fail). */
 export async function runStartup(ctx, { runs }) {
