@@ -134,3 +134,15 @@ export async function machineBusy(ms = 1000) {
   }
   return { busyPct: all ? Math.round((1000 * busy) / all) / 10 : 0, cpus: Object.keys(b).length };
 }
+
+/** The share of the server's (or the load generator's) CPU others had during a run
+ * (cpuSince's fields): other processes + hypervisor steal. */
+export function stolenPct(cpu, side = 'Server') {
+  if (!cpu || cpu[`otherOn${side}CpuPct`] === undefined) return undefined;
+  return Math.round(10 * (cpu[`otherOn${side}CpuPct`] + (cpu[`stealOn${side}CpuPct`] ?? 0))) / 10;
+}
+
+/** What others took of the worse of our two CPUs during a run (0 when not known). */
+export function worstStolen(cpu) {
+  return Math.max(stolenPct(cpu, 'Server') ?? 0, stolenPct(cpu, 'Client') ?? 0);
+}

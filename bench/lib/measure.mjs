@@ -5,16 +5,16 @@ import { createReadStream, closeSync, existsSync, openSync, readSync, statSync }
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeExit, tail } from './children.mjs';
-import { cpuSince, cpuSnapshot, machineBusy } from './cpu.mjs';
+import { cpuSince, cpuSnapshot, machineBusy, stolenPct, worstStolen } from './cpu.mjs';
 import { TOOLS } from './load.mjs';
-import { describeCpu, fail, fmtInt, fmtMs, note, say, stolenPct } from './report.mjs';
+import { describeCpu, fail, fmtInt, fmtMs, note, say } from './report.mjs';
 import { KIND_LABEL, startServer, stopServer, verify } from './servers.mjs';
 import { CONTENTION_PCT, HOST, activeTools, nginxVer, secondsFor, settings } from './settings.mjs';
 
 /** How much of our two CPUs others took during a run (the worse side); Infinity for a failed run. */
 function disturbance(r) {
   if (!r.ok) return Infinity;
-  return Math.max(stolenPct(r.cpu, 'Server') ?? 0, stolenPct(r.cpu, 'Client') ?? 0);
+  return worstStolen(r.cpu);
 }
 
 // Seconds of load spent on running disturbed runs again, against settings.retryBudget.

@@ -18,7 +18,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cpuSince, cpuSnapshot } from './cpu.mjs';
+import { cpuSince, cpuSnapshot, worstStolen } from './cpu.mjs';
 import { rawRequest } from './http-check.mjs';
 import { errorLogSummary, startNginx, stopNginx } from './nginx.mjs';
 import { bunBin, uwsDir } from './peers-install.mjs';
@@ -258,7 +258,7 @@ export function mergeRounds(rounds) {
       const cell = { ...cells[0], rps, latencyMs: { ...cells[0].latencyMs, p99: median(cells.map((r) => r.latencyMs.p99)) }, rounds: cells.map((r) => r.rps) };
       if (cells.every((r) => r.cpu?.serverPct !== undefined && r.rps > 0)) {
         const usPerRequest = median(cells.map((r) => (r.cpu.serverPct * 1e4) / r.rps));
-        const worst = cells.reduce((a, r) => (stolen(r.cpu) > stolen(a.cpu) ? r : a));
+        const worst = cells.reduce((a, r) => (worstStolen(r.cpu) > worstStolen(a.cpu) ? r : a));
         cell.cpu = { ...worst.cpu, serverPct: (usPerRequest * rps) / 1e4 };
       }
       result.cells[cellName] = cell;
@@ -267,10 +267,6 @@ export function mergeRounds(rounds) {
   }
   return merged;
 }
-
-/** What others took of both CPUs during a load (cpu.mjs's cpuSince fields), for mergeRounds. */
-const stolen = (cpu) =>
-  (cpu?.otherOnServerCpuPct ?? 0) + (cpu?.stealOnServerCpuPct ?? 0) + (cpu?.otherOnClientCpuPct ?? 0) + (cpu?.stealOnClientCpuPct ?? 0);
 
 /**
  * The targets of the issue this scenario answers (docs: bench/README.md), each with the

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { stolenPct, worstStolen } from './cpu.mjs';
 import { reportFrameworks } from './frameworks-scenario.mjs';
 import { reportStartup } from './startup-scenario.mjs';
 import { reportMemory } from './memory-scenario.mjs';
@@ -47,20 +48,12 @@ export function table(header, rows) {
   for (const r of rows) say('  ' + line(r));
 }
 
-/** The share of the server's (or the load generator's) CPU others had during a run:
- * other processes + hypervisor steal. */
-export function stolenPct(cpu, side = 'Server') {
-  if (!cpu || cpu[`otherOn${side}CpuPct`] === undefined) return undefined;
-  return Math.round(10 * (cpu[`otherOn${side}CpuPct`] + (cpu[`stealOn${side}CpuPct`] ?? 0))) / 10;
-}
-
 /** "0/12.3 !" for the table. */
 export function stolenCell(cpu) {
   const s = stolenPct(cpu);
   if (s === undefined) return '-';
   const c = stolenPct(cpu, 'Client');
-  const worst = Math.max(s, c ?? 0);
-  return `${s}/${c ?? '-'}${worst > CONTENTION_PCT ? ' !' : ''}`;
+  return `${s}/${c ?? '-'}${worstStolen(cpu) > CONTENTION_PCT ? ' !' : ''}`;
 }
 
 export function describeCpu(c) {
