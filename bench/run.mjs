@@ -25,6 +25,7 @@
 //   BENCH_JS_RUNS      alternating rounds per server in the js scenario (default 5)
 //   BENCH_PEERS_SECONDS seconds of wrk load per cell per server in the peers scenario (default 5)
 //   BENCH_PEERS_RUNS   rounds of the peers scenario, every server in each; figures are medians (default 1)
+//   BENCH_PEERS_PACED_RPS the load offered in the peers scenario's paced cell, req/s (default 20000)
 //   BENCH_NGINX_SECONDS seconds of load per tool per server in the nginx scenario (default 8)
 //   BENCH_NGINX_UPSTREAM unix (default) or tcp: how nginx reaches node:http
 //   BENCH_NGINX        the nginx binary (default: PATH, then /usr/sbin/nginx ...; empty: none)
@@ -110,6 +111,7 @@ function peersContext() {
     connections: settings.connections,
     warmupSeconds: settings.warmupSeconds,
     peersRuns: settings.peersRuns,
+    pacedRps: settings.peersPacedRps,
     contentionPct: CONTENTION_PCT,
     startServer,
     stopServer,

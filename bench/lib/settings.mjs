@@ -106,7 +106,7 @@ export const SCENARIOS = {
   // tsgi against other runtimes' fast servers, cell by cell: bench/lib/peers-scenario.mjs.
   peers: {
     peers: true,
-    describe: 'tsgi vs node:http, uWebSockets.js, Bun, nginx: 8 cells (bench/lib/peers-scenario.mjs)',
+    describe: 'tsgi vs node:http, uWebSockets.js, Bun, nginx: 9 cells, one of them paced (bench/lib/peers-scenario.mjs)',
   },
 };
 
@@ -212,6 +212,7 @@ export const settings = {
   frameworksProfile: (process.env.BENCH_FRAMEWORKS_PROFILE ?? '').split(',').filter(Boolean),
   peersSeconds: intEnv('BENCH_PEERS_SECONDS', 5),
   peersRuns: intEnv('BENCH_PEERS_RUNS', 1),
+  peersPacedRps: intEnv('BENCH_PEERS_PACED_RPS', 20000),
   tools: listEnv('BENCH_TOOLS', ['autocannon', 'wrk'], ['autocannon', 'wrk']),
   scenarios: listEnv('BENCH_SCENARIOS', nginxBin ? ['hello', 'nginx'] : ['hello'], Object.keys(SCENARIOS)),
   pin: process.env.BENCH_PIN !== '0',

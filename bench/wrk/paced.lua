@@ -1,0 +1,14 @@
+-- wrk script for bench/run.mjs's peers scenario: a paced load. Before each request a
+-- connection waits a random time, uniform from 0 to 2 * BENCH_WRK_PACE_MS milliseconds,
+-- so that N connections together offer about N * 1000 / BENCH_WRK_PACE_MS requests a
+-- second, whatever the server's speed; the latency is counted from the request's write.
+-- The random sequence is the same in every run, so every server is offered the same load.
+-- The totals and latency percentiles are printed by report.lua's done(), which this
+-- script loads (run from the project's root, as bench/run.mjs does).
+dofile("bench/wrk/report.lua")
+
+local pace_ms = tonumber(os.getenv("BENCH_WRK_PACE_MS") or "50") or 50
+
+function delay()
+  return math.random(0, 2 * pace_ms)
+end
