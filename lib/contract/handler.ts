@@ -121,9 +121,14 @@ function setVar(environ: Environ, flags: number, k: number | string, value: unkn
 /**
  * A uwsgi front end's variable, in its order: a repeated header (nginx sends one pair per
  * line) is joined as over HTTP; any other repeated key keeps its last value, so that a
- * uwsgi_param after include uwsgi_params overrides.
+ * uwsgi_param after include uwsgi_params overrides. One of the environ's own keys
+ * (wsgi.input, tsgi.backend, ...) is not replaced: uWSGI sets its own after the packet's.
+ * A wsgi.* or tsgi.* name the server does not set is passed on.
  */
 function setUwsgiVar(environ: Environ, key: string, value: unknown): void {
+  const c = key.charCodeAt(0);
+  // `in`, not a read: tsgi.signal is a getter, and the request has no exchange yet.
+  if ((c === 119 /* w */ || c === 116) /* t */ && (key.startsWith('wsgi.') || key.startsWith('tsgi.')) && key in environ) return;
   const prev = environ[key];
   if (prev !== undefined && key.startsWith('HTTP_') && Object.prototype.hasOwnProperty.call(environ, key)) {
     environ[key] = `${prev as string}${key === 'HTTP_COOKIE' ? '; ' : ', '}${value as string}`;
