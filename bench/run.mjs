@@ -26,6 +26,8 @@
 //   BENCH_PEERS_SECONDS seconds of wrk load per cell per server in the peers scenario (default 5)
 //   BENCH_PEERS_RUNS   rounds of the peers scenario, every server in each; figures are medians (default 1)
 //   BENCH_PEERS_PACED_RPS the load offered in the peers scenario's paced cell, req/s (default 20000)
+//   BENCH_PEERS_PAIR_SLICES turns per target cell in the peers scenario's tsgi-native/uws pairs (default 4; 0: none)
+//   BENCH_PEERS_PAIR_SECONDS seconds of each turn's load (default 2)
 //   BENCH_NGINX_SECONDS seconds of load per tool per server in the nginx scenario (default 8)
 //   BENCH_NGINX_UPSTREAM unix (default) or tcp: how nginx reaches node:http
 //   BENCH_NGINX        the nginx binary (default: PATH, then /usr/sbin/nginx ...; empty: none)
@@ -112,6 +114,8 @@ function peersContext() {
     warmupSeconds: settings.warmupSeconds,
     peersRuns: settings.peersRuns,
     pacedRps: settings.peersPacedRps,
+    pairSlices: settings.peersPairSlices,
+    pairSeconds: settings.peersPairSeconds,
     contentionPct: CONTENTION_PCT,
     startServer,
     stopServer,

@@ -12,7 +12,9 @@
 // This machine's speed changes by up to 3x from one phase to the next, and one pass
 // runs each server minutes after the other. BENCH_PEERS_RUNS rounds (default 1) run
 // every server again, in the same order, round after round; each figure is then the
-// median of its rounds (mergeRounds), and so are the ratios and verdicts made from them.
+// median of its rounds (mergeRounds), and so are the ratios made from them. The targets
+// that set tsgi-native against uws are judged from the pairs that follow the rounds
+// (bench/lib/peers-pairs.mjs): the two servers loaded by turns, seconds apart.
 //
 // bench/run.mjs calls runPeers() and reportPeers() with what it has for starting, checking
 // and stopping servers, running wrk pinned, and formatting (the ctx argument).
@@ -21,31 +23,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cpuSince, cpuSnapshot, worstStolen } from './cpu.mjs';
-import { rawRequest } from './http-check.mjs';
 import { errorLogSummary, startNginx, stopNginx } from './nginx.mjs';
 import { bunBin, uwsDir } from './peers-install.mjs';
 import { targetsTable } from './targets.mjs';
 import { median } from './rounds.mjs';
-
-const HELLO = Buffer.from('Hello, World!\n');
-const X = (n) => Buffer.alloc(n, 'x');
-
-// What each route answers (bench/apps/peers.ts), as the bench checks it.
-const HELLO_EXPECT = { body: HELLO, contentType: 'text/plain', contentLength: '14' };
-const octets = (n) => ({ body: X(n), contentType: 'application/octet-stream', contentLength: String(n) });
-
-/** The cells: one wrk load each, against every server that serves it. */
-export const PEER_CELLS = [
-  { name: 'hello c50', path: '/', connections: 50, expect: HELLO_EXPECT, nginx: true },
-  { name: 'hello c1000', path: '/', connections: 1000, expect: HELLO_EXPECT, nginx: true },
-  { name: 'hello c1000 paced', path: '/', connections: 1000, paced: true, expect: HELLO_EXPECT, nginx: true },
-  { name: 'hello pipelined 16 c50', path: '/', connections: 50, pipeline: 16, expect: HELLO_EXPECT, nginx: true },
-  { name: '64 KiB response c50', path: '/64k', connections: 50, expect: octets(64 * 1024) },
-  { name: '4 KiB POST echoed c50', path: '/echo', connections: 50, bodyBytes: 4096, expect: octets(4096) },
-  { name: '10 KiB response c50', path: '/10k', connections: 50, expect: octets(10 * 1024), granian: true },
-  { name: '10 KiB echo, 4 KiB reads c50', path: '/echo-4k', connections: 50, bodyBytes: 10 * 1024, expect: octets(10 * 1024), granian: true },
-  { name: 'await 10 ms c512', path: '/sleep', connections: 512, expect: HELLO_EXPECT, granian: true },
-];
+import { PEER_CELLS, check, loadCell } from './peers-cells.mjs';
+import { reportPairs, runPairs } from './peers-pairs.mjs';
 
 /**
  * The servers, in the order they run. "companion": selected whenever tsgi-native is (the
@@ -110,37 +93,6 @@ async function stopNginxReturn(ctx, handle) {
   rmSync(handle.dir, { recursive: true, force: true });
   ctx.nginxDirs.delete(handle.dir);
   return stop;
-}
-
-/** One raw request for a cell; the list of problems with the answer (empty: right). */
-async function check(ctx, cell, port) {
-  try {
-    const res = await rawRequest({
-      host: ctx.host,
-      port,
-      method: cell.bodyBytes ? 'POST' : 'GET',
-      path: cell.path,
-      headers: cell.bodyBytes ? { 'Content-Type': 'application/octet-stream' } : {},
-      body: cell.bodyBytes ? 'x'.repeat(cell.bodyBytes) : undefined,
-      timeoutMs: 10000,
-    });
-    return { problems: ctx.checkResponse({ expect: cell.expect }, res), headBytes: res.headBytes };
-  } catch (err) {
-    return { problems: [`no answer: ${err.message}`] };
-  }
-}
-
-/** The pause before each request of a paced cell, in ms: connections * 1000 / the rate offered. */
-export const paceMs = (cell, pacedRps) => Math.max(1, Math.round((cell.connections * 1000) / pacedRps));
-
-/** One wrk load of a cell: run.mjs's runWrk with the cell's path, connections and script. */
-function loadCell(ctx, cell, port, seconds, cpus) {
-  const url = `http://${ctx.host}:${port}${cell.path}`;
-  const scenario = { bodyBytes: cell.bodyBytes ?? 0 };
-  let script = {};
-  if (cell.pipeline) script = { script: 'bench/wrk/pipeline.lua', env: { BENCH_WRK_PIPELINE: String(cell.pipeline) } };
-  else if (cell.paced) script = { script: 'bench/wrk/paced.lua', env: { BENCH_WRK_PACE_MS: String(paceMs(cell, ctx.pacedRps)) } };
-  return ctx.runWrk(url, scenario, seconds, cpus?.client, { connections: cell.connections, ...script });
 }
 
 async function benchPeer(ctx, server, cpus, tmp, seconds, round) {
@@ -236,6 +188,11 @@ export async function runPeers(ctx, { cpus, tmp, seconds }) {
     }
   }
   const sc = { describe: 'tsgi against node:http, uWebSockets.js, Bun and nginx, wrk -t1, per cell', seconds, runs, pacedRps: ctx.pacedRps, cells: PEER_CELLS.map(({ expect, ...c }) => c), servers, ratios };
+  // The targets' figures: tsgi-native and uws by turns, when both ran in the rounds.
+  const pairServers = PEER_SERVERS.filter((s) => s.name === 'tsgi-native' || s.name === 'uws');
+  if (ctx.pairSlices > 0 && pairServers.every((s) => servers[s.name] !== undefined && !servers[s.name].skipped)) {
+    sc.pairs = await runPairs(ctx, pairServers, { cpus, tmp });
+  }
   sc.targets = peerTargets(sc);
   return sc;
 }
@@ -283,7 +240,10 @@ export function mergeRounds(rounds) {
  * on hello.
  */
 export function peerTargets(sc) {
-  const cell = (server, name) => (sc.servers[server]?.cells[name]?.ok ? sc.servers[server].cells[name] : undefined);
+  // tsgi-native against uws from the pairs (by turns) when they ran; else, and for the
+  // others, from the rounds.
+  const source = (server) => (sc.pairs?.servers[server] !== undefined ? sc.pairs.servers[server] : sc.servers[server]);
+  const cell = (server, name) => (source(server)?.cells[name]?.ok ? source(server).cells[name] : undefined);
   const out = [];
   const ratio = (what, a, b, name, target) => {
     const x = cell(a, name);
@@ -345,6 +305,7 @@ export function reportPeers(ctx, sc) {
   );
   say(`  note: await 10 ms at 512 connections cannot exceed 512 / 10 ms = 51,200 req/s.`);
   if (sc.pacedRps) say(`  note: hello c1000 paced is offered about ${ctx.fmtInt(sc.pacedRps)} req/s (BENCH_PEERS_PACED_RPS) by every server's wrk alike: its req/s is the load, its p99 the server's.`);
-  say('  targets (same run):');
+  if (sc.pairs) reportPairs(ctx, sc.pairs);
+  say(`  targets (same run${sc.pairs ? '; tsgi-native against uws from the turns above' : ''}):`);
   targetsTable(ctx, sc.targets);
 }

@@ -213,6 +213,8 @@ export const settings = {
   peersSeconds: intEnv('BENCH_PEERS_SECONDS', 5),
   peersRuns: intEnv('BENCH_PEERS_RUNS', 1),
   peersPacedRps: intEnv('BENCH_PEERS_PACED_RPS', 20000),
+  peersPairSlices: intEnv('BENCH_PEERS_PAIR_SLICES', 4, 0),
+  peersPairSeconds: intEnv('BENCH_PEERS_PAIR_SECONDS', 2),
   tools: listEnv('BENCH_TOOLS', ['autocannon', 'wrk'], ['autocannon', 'wrk']),
   scenarios: listEnv('BENCH_SCENARIOS', nginxBin ? ['hello', 'nginx'] : ['hello'], Object.keys(SCENARIOS)),
   pin: process.env.BENCH_PIN !== '0',

@@ -16,7 +16,7 @@ import { ROOT } from '../lib/project.mjs';
 import { request } from '../lib/raw-client.mjs';
 import { req } from '../lib/http-wire.mjs';
 import { spawnCli } from '../lib/cli.mjs';
-import { PEER_CELLS } from '../../bench/lib/peers-scenario.mjs';
+import { PEER_CELLS } from '../../bench/lib/peers-cells.mjs';
 import { bunBin, uwsDir } from '../../bench/lib/peers-install.mjs';
 import { findNginx, startNginx, stopNginx } from '../../bench/lib/nginx.mjs';
 

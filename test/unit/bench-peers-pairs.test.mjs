@@ -1,0 +1,58 @@
+// bench/lib/peers-pairs.mjs: a server's slices of a cell summed into one figure (req/s over
+// all its slices' time, the median p99, the mean latency weighted by requests, CPU time
+// over requests, the worst-disturbed slice's CPU reading), and a failed slice failing the
+// cell; and peerTargets() taking tsgi-native against uws from the pairs when they ran.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { sliceInto, tallyResult } from '../../bench/lib/peers-pairs.mjs';
+import { peerTargets } from '../../bench/lib/peers-scenario.mjs';
+
+const wrk = (requests, durationS, p99, mean) => ({ ok: true, requests, durationS, rps: requests / durationS, latencyMs: { p99, mean }, errors: 0, non2xx: 0 });
+const cpu = (serverPct, seconds, other = 0) => ({ serverPct, seconds, otherOnServerCpuPct: other, stealOnServerCpuPct: 0 });
+
+test('slices are summed: req/s over their time, median p99, weighted mean, CPU per request', () => {
+  const empty = () => ({ requests: 0, seconds: 0, cpuSeconds: 0, latencySum: 0, p99s: [], rates: [], errors: 0, non2xx: 0, cpu: undefined, error: undefined });
+  const a = empty();
+  sliceInto(a, wrk(100000, 2, 1.5, 0.5), cpu(100, 2));
+  sliceInto(a, wrk(50000, 2, 3.0, 1.0), cpu(50, 2, 9));
+  sliceInto(a, wrk(150000, 2, 2.0, 0.2), cpu(100, 2));
+  const r = tallyResult(a);
+  assert.equal(r.ok, true);
+  assert.equal(r.rps, 300000 / 6);
+  assert.deepEqual(r.slices, [50000, 25000, 75000]);
+  assert.equal(r.latencyMs.p99, 2.0);
+  assert.equal(r.latencyMs.mean, (100000 * 0.5 + 50000 * 1.0 + 150000 * 0.2) / 300000);
+  // 5 CPU seconds over 6 s of load: 83.3%; 5 s / 300,000 requests = 16.7 us each.
+  assert.ok(Math.abs(r.cpu.serverPct - (100 * 5) / 6) < 1e-9);
+  assert.equal(r.cpu.otherOnServerCpuPct, 9, 'the worst-disturbed slice is the one shown');
+});
+
+test('a slice that failed fails the cell', () => {
+  const a = { requests: 0, seconds: 0, cpuSeconds: 0, latencySum: 0, p99s: [], rates: [], errors: 0, non2xx: 0, cpu: undefined, error: undefined };
+  sliceInto(a, wrk(100000, 2, 1.5, 0.5), cpu(100, 2));
+  sliceInto(a, { ok: false, error: 'wrk gave no result' }, undefined);
+  assert.deepEqual(tallyResult(a), { ok: false, error: 'wrk gave no result' });
+});
+
+test('peerTargets takes tsgi-native against uws from the pairs when they ran', () => {
+  const run = (rps, p99 = 5, mean = 1) => ({ ok: true, rps, latencyMs: { p99, mean } });
+  const cells = (rps) => ({
+    'hello c50': run(rps),
+    'hello c1000': run(rps),
+    'hello c1000 paced': run(19000),
+    'hello pipelined 16 c50': run(rps),
+    '64 KiB response c50': run(rps),
+    '4 KiB POST echoed c50': run(rps),
+  });
+  const sc = {
+    // The rounds say tsgi-native is slower; the turns say faster: the turns judge.
+    servers: { 'tsgi-native': { cells: cells(90) }, uws: { cells: cells(100) }, 'tsgi-js': { cells: { 'hello c50': run(45) } }, 'node-http': { cells: { 'hello c50': run(50) } } },
+    pairs: { servers: { 'tsgi-native': { ok: true, cells: cells(105) }, uws: { ok: true, cells: cells(100) } } },
+  };
+  const byWhat = Object.fromEntries(peerTargets(sc).map((t) => [t.what, t]));
+  assert.equal(byWhat['hello c50: tsgi-native / uws, req/s'].figure, '1.05');
+  assert.equal(byWhat['hello c50: tsgi-native / uws, req/s'].met, true);
+  assert.equal(byWhat['hello c50: tsgi-js / node-http, req/s'].figure, '0.90', 'the js backend from the rounds');
+  delete sc.pairs;
+  assert.equal(peerTargets(sc).find((t) => t.what === 'hello c50: tsgi-native / uws, req/s').figure, '0.90');
+});
