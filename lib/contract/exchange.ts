@@ -45,6 +45,12 @@ export class Exchange {
   private readonly startResponse: StartResponse;
   /** tsgi.upgrade() was called: no response is owed, the connection goes to the application. */
   upgrading = false;
+  /**
+   * In the handler's table of exchanges in progress (Handler.begin files one that did not
+   * finish within the application's call). Most finish within it, and are never looked
+   * up: taking them out would read the table's cell of a connection for nothing.
+   */
+  filed = false;
   /** The connection, once handed over (destroyed if the application fails). */
   private upgradedSocket: { destroy(): void } | undefined;
   private failed = false;
@@ -148,7 +154,8 @@ export class Exchange {
     if (!Array.isArray(headers)) {
       throw new TsgiError('TSGI_ERR_HEADERS_TYPE', 'Expected a list of [name, value] pairs for the headers');
     }
-    const pairs: string[] = [];
+    // Sized at once: grown from empty by push, it would be given room for 17 and more.
+    const pairs = new Array<string>(headers.length * 2);
     let appLength = -1;
     const validated = (headers as { [VALIDATED_HEADERS]?: boolean })[VALIDATED_HEADERS] === true;
     for (let i = 0; i < headers.length; i++) {
@@ -160,7 +167,8 @@ export class Exchange {
         throw new TsgiError('TSGI_ERR_HEADER_HOP_BY_HOP', `The application may not set the hop-by-hop header ${name}`);
       }
       if (kind === NAME_CONTENT_LENGTH) appLength = contentLength(value);
-      pairs.push(name, value);
+      pairs[2 * i] = name;
+      pairs[2 * i + 1] = value;
     }
     this.status = status;
     this.headers = pairs;
@@ -445,7 +453,7 @@ export class Exchange {
 
   private done(): void {
     this.input.close();
-    this.handler.pending.delete(this.id);
+    if (this.filed) this.handler.pending.delete(this.id);
     this.closeBody();
   }
 
@@ -497,7 +505,7 @@ export class Exchange {
     this.aborted = true;
     this.controller?.abort();
     this.input.close();
-    this.handler.pending.delete(this.id);
+    if (this.filed) this.handler.pending.delete(this.id);
     const resume = this.resume;
     this.resume = undefined;
     if (resume) resume();

@@ -291,7 +291,10 @@ export class Handler {
     } finally {
       this.running = undefined;
     }
-    if (!ex.finished) this.pending.add(ex);
+    if (!ex.finished) {
+      ex.filed = true;
+      this.pending.add(ex);
+    }
   }
 
   /**
