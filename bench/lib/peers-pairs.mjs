@@ -16,7 +16,7 @@ import { PEER_CELLS, check, loadCell } from './peers-cells.mjs';
 export const PAIR_CELLS = ['hello c50', 'hello c1000', 'hello c1000 paced', 'hello pipelined 16 c50', '64 KiB response c50', '4 KiB POST echoed c50'];
 
 /** One server's slices of a cell, summed (sliceInto() fills it). */
-function emptyTally() {
+export function emptyTally() {
   return { requests: 0, seconds: 0, cpuSeconds: 0, latencySum: 0, p99s: [], rates: [], errors: 0, non2xx: 0, cpu: undefined, error: undefined };
 }
 
@@ -60,13 +60,17 @@ export async function runPairs(ctx, servers, { cpus, tmp }) {
       say(`    started ${server.name}, pid ${h.pid} on ${ctx.host}:${h.port}`);
     }
     const cells = PEER_CELLS.filter((c) => PAIR_CELLS.includes(c.name));
-    for (const [i, h] of handles.entries()) {
-      for (const cell of cells) {
-        const c = await check(ctx, cell, h.port);
-        if (c.problems.length) throw new Error(`${servers[i].name} answered ${cell.path} wrongly before the load: ${c.problems.join('; ')}`);
+    // Every route of every server answered right, before the loads and after them.
+    const checkAll = async (when) => {
+      for (const [i, h] of handles.entries()) {
+        for (const cell of cells) {
+          const c = await check(ctx, cell, h.port);
+          if (c.problems.length) throw new Error(`${servers[i].name} answered ${cell.path} wrongly ${when}: ${c.problems.join('; ')}`);
+        }
       }
-      if (ctx.warmupSeconds > 0) await loadCell(ctx, cells[0], h.port, ctx.warmupSeconds, cpus);
-    }
+    };
+    await checkAll('before the loads');
+    if (ctx.warmupSeconds > 0) for (const h of handles) await loadCell(ctx, cells[0], h.port, ctx.warmupSeconds, cpus);
     const result = { slices: ctx.pairSlices, sliceSeconds: ctx.pairSeconds, servers: Object.fromEntries(servers.map((s) => [s.name, { ok: true, cells: {} }])) };
     for (const cell of cells) {
       const tallies = servers.map(() => emptyTally());
@@ -95,12 +99,7 @@ export async function runPairs(ctx, servers, { cpus, tmp }) {
       }
       say(`    ${cell.name.padEnd(26)} ${line.join(', ')}`);
     }
-    for (const [i, h] of handles.entries()) {
-      for (const cell of cells) {
-        const c = await check(ctx, cell, h.port);
-        if (c.problems.length) throw new Error(`${servers[i].name} answered ${cell.path} wrongly after the loads: ${c.problems.join('; ')}`);
-      }
-    }
+    await checkAll('after the loads');
     return result;
   } catch (err) {
     fail(`peers/pairs ${err.message}`);

@@ -243,7 +243,10 @@ export function peerTargets(sc) {
   // tsgi-native against uws from the pairs (by turns) when they ran; else, and for the
   // others, from the rounds.
   const source = (server) => (sc.pairs?.servers[server] !== undefined ? sc.pairs.servers[server] : sc.servers[server]);
-  const cell = (server, name) => (source(server)?.cells[name]?.ok ? source(server).cells[name] : undefined);
+  const cell = (server, name) => {
+    const r = source(server)?.cells[name];
+    return r?.ok ? r : undefined;
+  };
   const out = [];
   const ratio = (what, a, b, name, target) => {
     const x = cell(a, name);

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findNginx, nginxVersion } from './nginx.mjs';
 import { PEER_SERVERS, peerServersFor } from './peers-scenario.mjs';
+import { PEER_CELLS } from './peers-cells.mjs';
 import { FRAMEWORK_SERVER_NAMES, frameworkServersFor } from './frameworks-scenario.mjs';
 
 export const BENCH_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -106,7 +107,7 @@ export const SCENARIOS = {
   // tsgi against other runtimes' fast servers, cell by cell: bench/lib/peers-scenario.mjs.
   peers: {
     peers: true,
-    describe: 'tsgi vs node:http, uWebSockets.js, Bun, nginx: 9 cells, one of them paced (bench/lib/peers-scenario.mjs)',
+    describe: `tsgi vs node:http, uWebSockets.js, Bun, nginx: ${PEER_CELLS.length} cells, one of them paced (bench/lib/peers-scenario.mjs)`,
   },
 };
 

@@ -126,9 +126,8 @@ function setVar(environ: Environ, flags: number, k: number | string, value: unkn
  * A wsgi.* or tsgi.* name the server does not set is passed on.
  */
 function setUwsgiVar(environ: Environ, key: string, value: unknown): void {
-  const c = key.charCodeAt(0);
   // `in`, not a read: tsgi.signal is a getter, and the request has no exchange yet.
-  if ((c === 119 /* w */ || c === 116) /* t */ && (key.startsWith('wsgi.') || key.startsWith('tsgi.')) && key in environ) return;
+  if ((key.startsWith('wsgi.') || key.startsWith('tsgi.')) && key in environ) return;
   const prev = environ[key];
   if (prev !== undefined && key.startsWith('HTTP_') && Object.prototype.hasOwnProperty.call(environ, key)) {
     environ[key] = `${prev as string}${key === 'HTTP_COOKIE' ? '; ' : ', '}${value as string}`;

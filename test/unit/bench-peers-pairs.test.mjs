@@ -4,15 +4,14 @@
 // cell; and peerTargets() taking tsgi-native against uws from the pairs when they ran.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { sliceInto, tallyResult } from '../../bench/lib/peers-pairs.mjs';
+import { emptyTally, sliceInto, tallyResult } from '../../bench/lib/peers-pairs.mjs';
 import { peerTargets } from '../../bench/lib/peers-scenario.mjs';
 
 const wrk = (requests, durationS, p99, mean) => ({ ok: true, requests, durationS, rps: requests / durationS, latencyMs: { p99, mean }, errors: 0, non2xx: 0 });
 const cpu = (serverPct, seconds, other = 0) => ({ serverPct, seconds, otherOnServerCpuPct: other, stealOnServerCpuPct: 0 });
 
 test('slices are summed: req/s over their time, median p99, weighted mean, CPU per request', () => {
-  const empty = () => ({ requests: 0, seconds: 0, cpuSeconds: 0, latencySum: 0, p99s: [], rates: [], errors: 0, non2xx: 0, cpu: undefined, error: undefined });
-  const a = empty();
+  const a = emptyTally();
   sliceInto(a, wrk(100000, 2, 1.5, 0.5), cpu(100, 2));
   sliceInto(a, wrk(50000, 2, 3.0, 1.0), cpu(50, 2, 9));
   sliceInto(a, wrk(150000, 2, 2.0, 0.2), cpu(100, 2));
@@ -28,7 +27,7 @@ test('slices are summed: req/s over their time, median p99, weighted mean, CPU p
 });
 
 test('a slice that failed fails the cell', () => {
-  const a = { requests: 0, seconds: 0, cpuSeconds: 0, latencySum: 0, p99s: [], rates: [], errors: 0, non2xx: 0, cpu: undefined, error: undefined };
+  const a = emptyTally();
   sliceInto(a, wrk(100000, 2, 1.5, 0.5), cpu(100, 2));
   sliceInto(a, { ok: false, error: 'wrk gave no result' }, undefined);
   assert.deepEqual(tallyResult(a), { ok: false, error: 'wrk gave no result' });
