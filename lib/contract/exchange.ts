@@ -14,8 +14,10 @@ import { REQ_HTTP10, SEND_ABORT, SEND_ADD_LENGTH, SEND_BACKPRESSURE, SEND_CHUNKE
 const FLUSH_AT = 65536;
 
 // The last status start_response found good: an application answers with a few, mostly
-// one (a symbol at first, which no application can pass).
+// one (a symbol at first, which no application can pass); and whether it allows no body
+// (1xx, 204, 304), so that the same status is not looked at again.
 let goodStatus: unknown = Symbol('none');
+let goodStatusNoBody = false;
 
 function chunkBytes(c: Chunk): number {
   return typeof c === 'string' ? Buffer.byteLength(c) : c.byteLength;
@@ -150,6 +152,7 @@ export class Exchange {
         );
       }
       goodStatus = status;
+      goodStatusNoBody = status.charCodeAt(0) === 49 /* 1xx */ || status.startsWith('204') || status.startsWith('304');
     }
     if (!Array.isArray(headers)) {
       throw new TsgiError('TSGI_ERR_HEADERS_TYPE', 'Expected a list of [name, value] pairs for the headers');
@@ -173,8 +176,7 @@ export class Exchange {
     this.status = status;
     this.headers = pairs;
     this.appLength = appLength;
-    const code = status.charCodeAt(0);
-    if (code === 49 /* 1xx */ || status.startsWith('204') || status.startsWith('304')) this.noBody = true;
+    if (goodStatusNoBody) this.noBody = true;
     return this.writer;
   }
 

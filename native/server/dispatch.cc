@@ -35,6 +35,41 @@ constexpr size_t kFixedKeyBytes =
     sizeof("SERVER_NAME") - 13;
 constexpr size_t kFixedVars = 13;
 
+// What only some requests need is made out of Dispatch's line (noinline; cold: placed
+// apart from the hot code), so that the instructions a plain GET runs lie close together:
+// a request's path through the addon, node and V8 is larger than the instruction cache,
+// and each line it touches costs a miss (bench/README.md).
+
+// path and query for an absolute-form target, or a path with "%": decoded here.
+[[gnu::noinline, gnu::cold]] void DecodedPathArgs(napi_env env, StrView path, StrView query,
+                                                  std::string* scratch, napi_value* argv) {
+  scratch->clear();
+  if (path.len == 0) scratch->push_back('/');  // "http://host" asks for the root
+  else PercentDecode(path.data, path.len, scratch);
+  argv[0] = Latin1(env, scratch->data(), scratch->size());
+  argv[1] = Latin1(env, query.data, query.len);
+}
+
+// CONTENT_LENGTH of a request with a body, in decimal; returns its length.
+[[gnu::noinline]] size_t LengthArg(napi_env env, uint64_t content_length, napi_value* arg) {
+  char num[24];
+  const int n = snprintf(num, sizeof num, "%llu", static_cast<unsigned long long>(content_length));
+  *arg = Latin1(env, num, static_cast<size_t>(n));
+  return static_cast<size_t>(n);
+}
+
+// The peer's address and port, given with its connection's first request.
+[[gnu::noinline, gnu::cold]] void PeerArgs(napi_env env, const Connection* c, napi_value* argv) {
+  argv[0] = Latin1(env, c->remote_addr, std::strlen(c->remote_addr));
+  argv[1] = Latin1(env, c->remote_port, std::strlen(c->remote_port));
+}
+
+// The HTTP_* key of a field the keys table lacks.
+[[gnu::noinline, gnu::cold]] napi_value NewKeyArg(napi_env env, StrView name, std::string* scratch) {
+  HttpKey(name, scratch);
+  return Latin1(env, scratch->data(), scratch->size());
+}
+
 }  // namespace
 
 // The method argument of onRequest: its index in the methods table, or a string.
@@ -78,9 +113,9 @@ void Server::BeginDispatch(Connection* c, StrView method, StrView uri) {
 // The body argument of onRequest (undefined, a Buffer, or a file descriptor), its
 // flag and its length.
 napi_value Server::BodyArg(Connection* c, const char* body, size_t body_len,
-                           uint32_t* flags, uint64_t* length) {
+                           napi_value undefined, uint32_t* flags, uint64_t* length) {
   RequestState* rs = c->req;
-  napi_value v;
+  napi_value v = undefined;
   if (body != nullptr && body_len > 0) {
     void* dst;
     napi_create_buffer_copy(env_, body_len, body, &dst, &v);
@@ -95,7 +130,6 @@ napi_value Server::BodyArg(Connection* c, const char* body, size_t body_len,
                             &v);
     *length = rs->sink.size();
   } else {
-    napi_get_undefined(env_, &v);
     *length = 0;
   }
   return v;
@@ -119,42 +153,31 @@ void Server::Dispatch(Connection* c, const HttpRequestHead& head, const char* bo
   napi_create_double(env, c->id, &argv[0]);
   uint64_t content_length = 0;
   const bool has_body = head.framing != BodyFraming::kNone;
-  argv[2] = BodyArg(c, body, body_len, &flags, &content_length);
+  argv[2] = BodyArg(c, body, body_len, undefined, &flags, &content_length);
 
   argv[3] = MethodArg(head.method);
   argv[4] = Latin1(env, head.target.data, head.target.len);
 
   // path and query: JavaScript slices them from the URI when it can.
-  const StrView path = head.path;
-  const StrView query = head.query;
-  const bool origin_form = head.target.data[0] == '/';
-  if (origin_form && std::memchr(path.data, '%', path.len) == nullptr) {
+  if (head.target.data[0] == '/' && std::memchr(head.path.data, '%', head.path.len) == nullptr) {
     argv[5] = undefined;
     argv[6] = undefined;
   } else {
-    scratch_.clear();
-    if (path.len == 0) scratch_.push_back('/');  // "http://host" asks for the root
-    else PercentDecode(path.data, path.len, &scratch_);
-    argv[5] = Latin1(env, scratch_.data(), scratch_.size());
-    argv[6] = Latin1(env, query.data, query.len);
+    DecodedPathArgs(env, head.path, head.query, &scratch_, &argv[5]);
   }
 
   StrView ctype = ContentType(head);
   argv[7] = ctype.data != nullptr ? Latin1(env, ctype.data, ctype.len) : undefined;
-  char num[24];
   size_t num_len = 0;
   if (has_body) {
-    num_len = static_cast<size_t>(
-        snprintf(num, sizeof num, "%llu", static_cast<unsigned long long>(content_length)));
-    argv[8] = Latin1(env, num, num_len);
+    num_len = LengthArg(env, content_length, &argv[8]);
   } else {
     argv[8] = undefined;
   }
   if (!c->announced) {
     c->announced = true;
     flags |= kReqNewConnection;
-    argv[9] = Latin1(env, c->remote_addr, std::strlen(c->remote_addr));
-    argv[10] = Latin1(env, c->remote_port, std::strlen(c->remote_port));
+    PeerArgs(env, c, &argv[9]);
   } else {
     argv[9] = undefined;
     argv[10] = undefined;
@@ -168,8 +191,7 @@ void Server::Dispatch(Connection* c, const HttpRequestHead& head, const char* bo
     if (index >= 0) {
       napi_create_int32(env, index, &argv[argc]);
     } else {
-      HttpKey(name, &key_scratch_);
-      argv[argc] = Latin1(env, key_scratch_.data(), key_scratch_.size());
+      argv[argc] = NewKeyArg(env, name, &key_scratch_);
     }
     argv[argc + 1] = Latin1(env, value.data, value.len);
     argc += 2;
@@ -178,14 +200,23 @@ void Server::Dispatch(Connection* c, const HttpRequestHead& head, const char* bo
   });
 
   if (cfg_.logging) {
-    rs->log_method.assign(head.method.data, head.method.len);
-    rs->log_uri.assign(head.target.data, head.target.len);
-    rs->vars_count = kFixedVars + header_vars;
-    rs->vars_bytes = 4 * kFixedVars + kFixedKeyBytes + head.method.len + head.target.len * 2 +
-                     ctype.len + num_len + 8 + 4 + std::strlen(c->remote_addr) +
-                     std::strlen(c->remote_port) + 5 + server_name_.size() + header_bytes;
+    NoteForLog(c, head, ctype.len + num_len, kFixedVars + header_vars, header_bytes);
   }
   CallJs(on_request_, argc, argv);
+}
+
+// The request log's part of an HTTP request: its request line, and the size of the
+// environ (uWSGI's "{N vars in B bytes}"); other_bytes: CONTENT_TYPE's and
+// CONTENT_LENGTH's values.
+void Server::NoteForLog(Connection* c, const HttpRequestHead& head, size_t other_bytes,
+                        size_t vars, size_t header_bytes) {
+  RequestState* rs = c->req;
+  rs->log_method.assign(head.method.data, head.method.len);
+  rs->log_uri.assign(head.target.data, head.target.len);
+  rs->vars_count = vars;
+  rs->vars_bytes = 4 * kFixedVars + kFixedKeyBytes + head.method.len + head.target.len * 2 +
+                   other_bytes + 8 + 4 + std::strlen(c->remote_addr) +
+                   std::strlen(c->remote_port) + 5 + server_name_.size() + header_bytes;
 }
 
 // A uwsgi request: the front end sent the CGI variables itself. The ones onRequest
@@ -206,7 +237,7 @@ void Server::DispatchUwsgi(Connection* c, const UwsgiRequest& u, const char* bod
                    kReqNewConnection;
   napi_create_double(env, c->id, &argv[0]);
   uint64_t content_length = 0;
-  argv[2] = BodyArg(c, body, body_len, &flags, &content_length);
+  argv[2] = BodyArg(c, body, body_len, undefined, &flags, &content_length);
   napi_create_uint32(env, flags, &argv[1]);
   auto var = [&](int i) -> napi_value {
     if (i < 0) return undefined;
@@ -286,9 +317,11 @@ void Server::DispatchUwsgi(Connection* c, const UwsgiRequest& u, const char* bod
 
 void Server::CallJs(napi_ref fn_ref, size_t argc, napi_value* argv) {
   if (fn_ref == nullptr) return;
-  napi_value fn, recv, result;
+  napi_value fn, result;
   napi_get_reference_value(env_, fn_ref, &fn);
-  napi_get_global(env_, &recv);  // napi_make_callback wants an object
+  // napi_make_callback wants an object for the receiver: the function itself, which lib's
+  // callbacks (arrows and bound functions) ignore. The global would cost a call more.
+  const napi_value recv = fn;
   napi_status st;
   if (batch_depth_ > 0 && loop_batch_ && batch_calls_++ > 0) {
     // The batch's second call and those after it share one callback scope, closed as the

@@ -29,6 +29,8 @@
 
 namespace tsgi {
 
+struct Framing;  // protocol/response.h
+
 // The slot of a connection: the low kSlotBits of its requests' ids.
 constexpr uint64_t kSlotMask = (uint64_t{1} << kSlotBits) - 1;
 
@@ -95,8 +97,10 @@ class Server : public Napi::ObjectWrap<Server> {
   void DispatchUwsgi(Connection* c, const UwsgiRequest& u, const char* body, size_t body_len);
   void BeginDispatch(Connection* c, StrView method, StrView uri);
   napi_value MethodArg(StrView method);
-  napi_value BodyArg(Connection* c, const char* body, size_t body_len, uint32_t* flags,
-                     uint64_t* length);
+  napi_value BodyArg(Connection* c, const char* body, size_t body_len, napi_value undefined,
+                     uint32_t* flags, uint64_t* length);
+  [[gnu::noinline]] void NoteForLog(Connection* c, const HttpRequestHead& head,
+                                    size_t other_bytes, size_t vars, size_t header_bytes);
   void CallJs(napi_ref fn, size_t argc, napi_value* argv);
   void CloseCallbackScope();
   RequestState* AcquireRequest();
@@ -105,6 +109,11 @@ class Server : public Napi::ObjectWrap<Server> {
 
   // send.cc — the crossing back: send(), framed by protocol/response.h; a request's end.
   Napi::Value Send(const Napi::CallbackInfo& info);
+  void EndResponseHead(Connection* c, size_t start, const Framing& framing, uint64_t body_len);
+  [[gnu::noinline]] size_t SendPieces(Connection* c, size_t start, const Framing& framing,
+                                      napi_value body, bool* ok);
+  [[gnu::noinline, gnu::cold]] static void ThrowBodyType(napi_env env);
+  [[gnu::noinline, gnu::cold]] void SendAbort(Connection* c);
   size_t AppendBody(std::string* out, napi_value v, bool* ok);
   void EndRequest(Connection* c, bool close);
   // After output was queued for c (send(), wsSend()): writes it now when over kHighWater;
