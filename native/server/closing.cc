@@ -78,6 +78,11 @@ void Server::OnConnectionClosed(uv_handle_t* handle) {
   for (Connection*& d : s->resume_) {
     if (d == c) d = nullptr;
   }
+  if (!s->ready_.empty()) {  // never, as the loop runs: the queue is taken before closes
+    s->ready_.erase(std::remove_if(s->ready_.begin(), s->ready_.end(),
+                                   [c](const ReadyRead& r) { return r.c == c; }),
+                    s->ready_.end());
+  }
   s->dirty_.erase(std::remove(s->dirty_.begin(), s->dirty_.end(), nullptr), s->dirty_.end());
   s->resume_.erase(std::remove(s->resume_.begin(), s->resume_.end(), nullptr), s->resume_.end());
   delete c;
@@ -207,17 +212,19 @@ void Server::MaybeFinishClose() {
     uv_idle_stop(&resume_idle_);
     uv_check_stop(&log_check_);
     uv_check_stop(&ws_check_);
+    uv_check_stop(&ready_check_);
     uv_timer_stop(&log_timer_);
     // The handles live in this object: keep it until the last close callback.
     auto closed = [](uv_handle_t* h) {
       Server* s = static_cast<Server*>(h->data);
       if (--s->handles_closing_ == 0) s->FinishClose();
     };
-    handles_closing_ = 5;
+    handles_closing_ = 6;
     uv_close(reinterpret_cast<uv_handle_t*>(&tick_), closed);
     uv_close(reinterpret_cast<uv_handle_t*>(&resume_idle_), closed);
     uv_close(reinterpret_cast<uv_handle_t*>(&log_check_), closed);
     uv_close(reinterpret_cast<uv_handle_t*>(&ws_check_), closed);
+    uv_close(reinterpret_cast<uv_handle_t*>(&ready_check_), closed);
     uv_close(reinterpret_cast<uv_handle_t*>(&log_timer_), closed);
   }
 }

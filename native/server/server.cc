@@ -121,6 +121,8 @@ Server::Server(const Napi::CallbackInfo& info)
   log_check_.data = this;
   uv_check_init(loop_, &ws_check_);
   ws_check_.data = this;
+  uv_check_init(loop_, &ready_check_);
+  ready_check_.data = this;
   uv_timer_init(loop_, &log_timer_);
   log_timer_.data = this;
   uv_unref(reinterpret_cast<uv_handle_t*>(&tick_));

@@ -73,6 +73,9 @@ class Server : public Napi::ObjectWrap<Server> {
   static void OnAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
   static void OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
   static void OnResume(uv_idle_t* idle);
+  static void OnReadyCheck(uv_check_t* check);
+  void TakeReady();
+  void TakeRead(Connection* c, const char* data, size_t n);
   // Parses and handles what c has received. data/len is either the shared read
   // buffer or c->inbuf. Returns the bytes used; the caller keeps the rest aside.
   size_t Process(Connection* c, const char* data, size_t len);
@@ -238,6 +241,15 @@ class Server : public Napi::ObjectWrap<Server> {
   std::vector<std::unique_ptr<RequestState>> request_pool_;
   std::vector<Connection*> dirty_;
   std::vector<Connection*> resume_;
+  // Reads of requests' starts, kept for OnReadyCheck (OnRead): each connection's bytes at
+  // offset in ready_bytes_.
+  struct ReadyRead {
+    Connection* c;
+    size_t offset;
+    size_t len;
+  };
+  std::vector<ReadyRead> ready_;
+  std::string ready_bytes_;
   int batch_depth_ = 0;
   bool loop_batch_ = false;                     // the outermost BatchScope's from_loop
   int batch_calls_ = 0;                         // its calls into JavaScript so far
@@ -247,6 +259,7 @@ class Server : public Napi::ObjectWrap<Server> {
   uv_idle_t resume_idle_;
   uv_check_t log_check_;
   uv_check_t ws_check_;  // started while messages wait for JavaScript
+  uv_check_t ready_check_;  // started while reads wait in ready_
   struct QueuedMessage {
     double id;
     size_t offset;  // in ws_bytes_
@@ -285,6 +298,10 @@ class Server : public Napi::ObjectWrap<Server> {
   int reserve_fd_ = -1;
 
   static constexpr size_t kReadBufferSize = 65536;
+  // A read up to this size that starts a request waits for the others of its turn of the
+  // loop (OnRead); the bytes so kept are taken at once past kReadyBytesMax.
+  static constexpr size_t kReadyMax = 16384;
+  static constexpr size_t kReadyBytesMax = 262144;
   static constexpr size_t kHighWater = 65536;
   // A body run from this size on is written from the application's buffer, not copied
   // into the corked output (output.cc Server::Write): the copy would cost more than the
