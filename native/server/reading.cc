@@ -25,7 +25,8 @@ void Server::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
   if (nread < 0) {
     // EOF or an error. A request the application still holds is abandoned: the
     // client went away (a half-closed client counts as gone, as node:http has it).
-    // What was read before it is taken up first, as it would have been at once.
+    // What was read before it is taken up first, as it would have been at once (libuv
+    // reports an EOF a turn after the bytes before it; this keeps the order if not).
     if (!s->ready_.empty()) s->TakeReady();
     BatchScope batch(s);
     s->CloseConnection(c, true);
