@@ -60,12 +60,20 @@ void Server::TakeReady() {
   BatchScope batch(this);
   // TakeRead calls into JavaScript, which reads nothing: nothing is added to the queue
   // while it is taken.
+  size_t taken = 0;
   for (const ReadyRead& r : ready_) {
     Connection* c = r.c;
     if (c->state == Connection::State::kClosing || c->state == Connection::State::kLingering) {
       continue;
     }
     TakeRead(c, ready_bytes_.data() + r.offset, r.len);
+    if (++taken % kReadySlice == 0) {
+      // A large turn is answered by slices: the promise jobs and ticks of those taken
+      // run, and their answers are written, before the next are taken, so that the
+      // first of a thousand does not wait for the last.
+      CloseCallbackScope();
+      FlushDirty();
+    }
   }
   ready_.clear();
   ready_bytes_.clear();
