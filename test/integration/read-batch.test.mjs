@@ -2,8 +2,9 @@
 // the reads that start a request until it has read every connection that is ready, then
 // takes them in one batch (docs/architecture.md, "Reads are taken by the loop's turn").
 // Each connection must still get its own answers, in its order: when its request is
-// followed at once by the client's half-close, when the rest of a pipelined request comes
-// in a later read, and when a read is larger than what is kept for the batch. Both
+// followed at once by the client's half-close, when its answer comes from a tick or a
+// promise job (a large turn is taken by slices), when the rest of a pipelined request
+// comes in a later read, and when a read is larger than what is kept for the batch. Both
 // backends, on 127.0.0.1.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -85,6 +86,24 @@ for (const backend of BACKENDS) {
       });
       const all = await Promise.all(got);
       all.forEach((b, i) => assert.deepEqual(b, [`/c${i}\n`], `connection ${i}`));
+      socks.forEach((s) => s.destroy());
+    });
+
+    test(`${CONNECTIONS} connections at once, answered from a process.nextTick, a promise job, or at once: each its own`, { timeout: 30000 }, async () => {
+      // A turn this large is taken by slices (kReadySlice): the ticks and promise jobs of
+      // each slice run before the next slice is taken.
+      const later = ['tick', 'microtask', 'chain', undefined];
+      const socks = await connectAll(port, CONNECTIONS);
+      const got = socks.map((s) => answers(s, 1));
+      socks.forEach((s, i) => {
+        const how = later[i % later.length];
+        s.write(`GET /l${i}${how ? `?later=${how}` : ''} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      });
+      const all = await Promise.all(got);
+      all.forEach((b, i) => {
+        const how = later[i % later.length];
+        assert.deepEqual(b, [how ? `/l${i} ${how}\n` : `/l${i}\n`], `connection ${i}`);
+      });
       socks.forEach((s) => s.destroy());
     });
 
