@@ -13,6 +13,25 @@ namespace {
 constexpr size_t kShortHead = 1024;
 constexpr size_t kShortBody = 4096;
 
+// What a value is as a typed array: a Uint8Array (a Buffer), an Int8Array or a
+// Uint8ClampedArray, whose bytes it gives where they are (kBytes); a typed array of wider
+// elements, which send() refuses (kOther); or none (kNone).
+enum class Typed { kNone, kBytes, kOther };
+Typed TypedBytes(napi_env env, napi_value v, const char** data, size_t* len) {
+  bool is_ta = false;
+  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return Typed::kNone;
+  napi_typedarray_type type;
+  void* bytes;
+  napi_value ab;
+  size_t offset;
+  napi_get_typedarray_info(env, v, &type, len, &bytes, &ab, &offset);
+  if (type != napi_uint8_array && type != napi_uint8_clamped_array && type != napi_int8_array) {
+    return Typed::kOther;
+  }
+  *data = static_cast<const char*>(bytes);
+  return Typed::kBytes;
+}
+
 // The bytes of a body given whole, where they are: a Uint8Array (a Buffer) in place, or a
 // string's UTF-8 copied into room[kShortBody] when it fits there. False for anything else
 // (a longer string, an array of chunks, undefined). A longer string is thrown away here
@@ -27,18 +46,7 @@ bool WholeBytes(napi_env env, napi_value v, char* room, const char** data, size_
     *len = copied;
     return true;
   }
-  bool is_ta = false;
-  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return false;
-  napi_typedarray_type type;
-  void* bytes;
-  napi_value ab;
-  size_t offset;
-  napi_get_typedarray_info(env, v, &type, len, &bytes, &ab, &offset);
-  if (type != napi_uint8_array && type != napi_uint8_clamped_array && type != napi_int8_array) {
-    return false;
-  }
-  *data = static_cast<const char*>(bytes);
-  return true;
+  return TypedBytes(env, v, data, len) == Typed::kBytes;
 }
 
 constexpr size_t kNoHead = SIZE_MAX;
@@ -92,22 +100,16 @@ size_t Server::AppendBody(std::string* out, napi_value v, bool* ok) {
     return copied;
   }
   if (t == napi_object) {
-    bool is_ta = false;
-    napi_is_typedarray(env, v, &is_ta);
-    if (is_ta) {
-      napi_typedarray_type type;
-      size_t length;
-      void* data;
-      napi_value ab;
-      size_t offset;
-      napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &offset);
-      if (type != napi_uint8_array && type != napi_uint8_clamped_array &&
-          type != napi_int8_array) {
-        *ok = false;
-        return 0;
-      }
-      out->append(static_cast<const char*>(data), length);
+    const char* data = nullptr;
+    size_t length = 0;
+    const Typed typed = TypedBytes(env, v, &data, &length);
+    if (typed == Typed::kBytes) {
+      out->append(data, length);
       return length;
+    }
+    if (typed == Typed::kOther) {
+      *ok = false;
+      return 0;
     }
     bool is_array = false;
     napi_is_array(env, v, &is_array);
