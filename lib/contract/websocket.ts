@@ -9,7 +9,6 @@
 // the connection is taken (tsgi.upgrade()) and the frames are the `ws` library's.
 // Either way --websocket-max-size is the largest message (a larger one closes the
 // connection with 1009).
-import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { RawData, WebSocket, WebSocketServer } from 'ws';
@@ -18,6 +17,9 @@ import { lazyRequire } from '../base/lazy-require.js';
 import type { Environ, WebSocketConnection, WebSocketOffer } from './types.js';
 import type { UpgradedConnections } from './upgraded.js';
 import { MessageQueue } from './websocket-queue.js';
+
+// node:crypto costs a process 5-10 ms to load: it is loaded at the first handshake.
+const crypto = lazyRequire<typeof import('node:crypto')>('node:crypto');
 
 /** RFC 6455 §4.1: a Sec-WebSocket-Key is 16 bytes in base64. */
 const KEY = /^[+/0-9A-Za-z]{22}==$/;
@@ -51,7 +53,8 @@ const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
 /** The 101 of a valid handshake, as ws writes it; protocol '' for none. */
 export function acceptHead(environ: Environ, protocol: string): string {
-  const accept = createHash('sha1')
+  const accept = crypto()
+    .createHash('sha1')
     .update(String(environ.HTTP_SEC_WEBSOCKET_KEY) + GUID)
     .digest('base64');
   let head = `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n`;

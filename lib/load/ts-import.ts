@@ -8,11 +8,14 @@
 //
 // The hooks are scoped to one namespace: only the application and what it imports go
 // through tsx; tsgi's own modules and anything imported outside the application do not.
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, extname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { findUp } from '../base/find-file.js';
+import { lazyRequire } from '../base/lazy-require.js';
+
+// node:crypto costs a process 5-10 ms to load: a .js application's start does without it.
+const crypto = lazyRequire<typeof import('node:crypto')>('node:crypto');
 
 export type ModuleFormat = 'module' | 'commonjs';
 
@@ -45,7 +48,7 @@ export function findTsconfig(file: string): string | undefined {
  * own file name in stacks, not a data: URL, and source maps give the .ts lines).
  */
 export async function importTypeScript(file: string): Promise<Record<string, unknown>> {
-  const namespace = `tsgi-${randomUUID()}`;
+  const namespace = `tsgi-${crypto().randomUUID()}`;
   const tsconfig = findTsconfig(file);
   if (moduleFormat(file) === 'module') {
     const { register } = await import('tsx/esm/api');

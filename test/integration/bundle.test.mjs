@@ -31,6 +31,19 @@ test("an application importing 'tsgi' recognises the server's TsgiError with ins
   }
 });
 
+for (const [mode, args] of [['one process', []], ['a worker under the master', ['--master', '--processes', '1', '--no-orphans']]]) {
+  test(`${mode} starts without node:crypto and node:http (the native backend's start loads neither)`, { timeout: 30000 }, async () => {
+    const cli = spawnCli([...args, '--http', '127.0.0.1:0', '--wsgi-file', join(FIXTURES, 'bundle', 'modules-at-load.mjs'), '--disable-logging']);
+    try {
+      const res = await httpGet(await cli.port, '/');
+      assert.equal(res.status, 200);
+      assert.equal(res.body, 'none');
+    } finally {
+      await cli.kill();
+    }
+  });
+}
+
 test('instanceof TsgiError holds for a branded error of any copy; a subclass keeps its own instanceof', () => {
   const fromAnotherCopy = Object.assign(Object.create({ [Symbol.for('tsgi.error')]: true }), { code: 'TSGI_ERR_CONFIG' });
   assert.ok(fromAnotherCopy instanceof TsgiError);
