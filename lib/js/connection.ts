@@ -1,4 +1,4 @@
-// An HTTP connection on the js backend and the requests it serves, as lib/js/server.ts
+// An HTTP connection on the js backend and the requests it serves, as lib/js/dispatch.ts
 // keeps them, and what their responses' heads need. An idle keep-alive connection holds
 // little of tsgi's: a SocketState (its idle time, its peer's address and port); a
 // Connection is on it only while a request of the connection is read, queued or with the

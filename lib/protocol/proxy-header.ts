@@ -1,7 +1,7 @@
 // The PROXY protocol header (v1 and v2, HAProxy's proxy-protocol.txt) that a load
 // balancer sends ahead of the client's bytes: a pure parser, the twin of
 // native/protocol/proxy_parser.cc, held to the same corpus (test/requests/proxy) and giving
-// the same sentences. Used by the js backend (lib/js/server.ts) with
+// the same sentences. Used by the js backend (lib/js/proxy-protocol.ts) with
 // --enable-proxy-protocol.
 import { isIPv4, isIPv6 } from 'node:net';
 

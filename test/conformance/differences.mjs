@@ -4,7 +4,7 @@
 // ("Where the two backends differ") lists the same.
 //
 // Only what node:http decides for itself, or what the contract asks of the native
-// backend alone, belongs here. What lib/js/server.ts could do and does not is a bug:
+// backend alone, belongs here. What lib/js/ could do and does not is a bug:
 // its test stays on, and fails.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
