@@ -9,7 +9,7 @@
 //
 // The bundle sits at the same depth as dist/lib/*/ so that every path its modules make
 // from import.meta.url (the package root in base/package.ts, the worker and thread entries
-// beside master.ts and worker.ts, loader.ts's own files) comes out the same.
+// beside master-workers.ts and worker.ts, loader.ts's own files) comes out the same.
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';

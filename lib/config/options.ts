@@ -143,7 +143,7 @@ const TABLE = [
     max: 256,
     help: 'How many worker processes; each loads the application itself (as with --lazy-apps).',
     verdict: 'implemented',
-    obeyedIn: 'lib/process/master.ts Master.spawnWorker()',
+    obeyedIn: 'lib/process/master-workers.ts MasterWorkers.spawnWorker()',
   },
   {
     name: 'threads',
@@ -182,7 +182,7 @@ const TABLE = [
     max: 86400,
     help: 'Kill (and respawn) a worker whose oldest request in progress has run this many seconds, whatever else it serves meanwhile; 0: never.',
     verdict: 'implemented',
-    obeyedIn: 'lib/process/master.ts Master.watch() -> lib/process/master-verdict.ts harakiriVerdict() -> native/process/scoreboard.cc InProgress::Begin',
+    obeyedIn: 'lib/process/master-workers.ts MasterWorkers.watch() -> lib/process/master-verdict.ts harakiriVerdict() -> native/process/scoreboard.cc InProgress::Begin',
   },
   {
     name: 'harakiri-verbose',
@@ -190,7 +190,7 @@ const TABLE = [
     default: false,
     help: 'With harakiri, log a second line: the core, the request and when it started.',
     verdict: 'implemented',
-    obeyedIn: 'lib/process/master.ts Master.watch()',
+    obeyedIn: 'lib/process/master-workers.ts MasterWorkers.watch()',
   },
   {
     name: 'max-requests',
@@ -210,7 +210,7 @@ const TABLE = [
     max: 1048576,
     help: 'Recycle a worker gracefully when its resident memory passes this many MB; 0: never.',
     verdict: 'implemented',
-    obeyedIn: 'lib/process/master.ts Master.watch() -> lib/process/master-verdict.ts rssOver() -> native/server/closing.cc Server::OnTick',
+    obeyedIn: 'lib/process/master-workers.ts MasterWorkers.watch() -> lib/process/master-verdict.ts rssOver() -> native/server/closing.cc Server::OnTick',
   },
   {
     name: 'reload-mercy',
@@ -240,7 +240,7 @@ const TABLE = [
     max: 86400,
     help: 'Seconds a reloading or recycled worker gets to finish its requests, before it is killed.',
     verdict: 'implemented',
-    obeyedIn: 'lib/process/master.ts Master.stopWorker()',
+    obeyedIn: 'lib/process/master.ts Master.reload() -> lib/process/master-reload.ts ChainReload.run() -> lib/process/worker-process.ts stopWorker()',
   },
   {
     name: 'no-orphans',

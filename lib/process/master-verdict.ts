@@ -1,6 +1,6 @@
-// What the master's watchdog (Master.watch() in lib/process/master.ts) decides from a worker's
-// scoreboard slots: harakiri and reload-on-rss, as pure functions of the readings and
-// the time, so that they are tested without processes.
+// What the master's watchdog (MasterWorkers.watch() in lib/process/master-workers.ts)
+// decides from a worker's scoreboard slots: harakiri and reload-on-rss, as pure functions
+// of the readings and the time, so that they are tested without processes.
 import type { ScoreboardSlot } from '../addon/binding.js';
 
 /** A worker to kill: its oldest request in progress ran past harakiri. */

@@ -1,4 +1,4 @@
-// The entry point of a worker process spawned by the master (lib/process/master.ts).
+// The entry point of a worker process spawned by the master (lib/process/master-workers.ts).
 import { runWorker, type WorkerSpec } from './worker.js';
 import { freezeConfig } from '../config/typed.js';
 import { forgetGivenCache } from './compile-cache.js';

@@ -1,4 +1,4 @@
-// The master's watchdog (Master.watch()) judging workers that serve something else at
+// The master's watchdog (MasterWorkers.watch()) judging workers that serve something else at
 // the same time: harakiri on the oldest request in progress while other requests start
 // and end around it, and reload-on-rss on readings that belong to the process judged.
 // As in the other master-*.test.mjs: `node bin/tsgi.js --master` as a child process,
