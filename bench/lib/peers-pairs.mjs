@@ -38,11 +38,11 @@ export function sliceInto(a, r, cpu) {
   if (cpu !== undefined && (a.cpu === undefined || worstStolen(cpu) > worstStolen(a.cpu))) a.cpu = cpu;
 }
 
-/** A tally as a cell's result, shaped as the rounds' are (ok, rps, latencyMs, cpu) plus its slices' rates. */
+/** A tally as a cell's result, shaped as the rounds' are (ok, rps, latencyMs, cpu) plus its slices' rates and p99s. */
 export function tallyResult(a) {
   if (a.error !== undefined || a.requests === 0) return { ok: false, error: a.error ?? 'no requests' };
   const rps = a.requests / a.seconds;
-  const out = { ok: true, rps, requests: a.requests, latencyMs: { p99: median(a.p99s), mean: a.latencySum / a.requests }, errors: a.errors, non2xx: a.non2xx, slices: a.rates };
+  const out = { ok: true, rps, requests: a.requests, latencyMs: { p99: median(a.p99s), mean: a.latencySum / a.requests }, errors: a.errors, non2xx: a.non2xx, slices: a.rates, sliceP99s: a.p99s };
   if (a.cpuSeconds !== undefined && a.cpu !== undefined) out.cpu = { ...a.cpu, serverPct: (100 * a.cpuSeconds) / a.seconds };
   return out;
 }

@@ -269,9 +269,17 @@ export function peerTargets(sc) {
     out.push({
       what: `${name}: p99, tsgi-native against uws`,
       target: '<= uws',
-      figure: t && u ? `${t.latencyMs.p99.toFixed(2)} ms against ${u.latencyMs.p99.toFixed(2)} ms${figure(t, u)}` : undefined,
+      figure: t && u ? `${t.latencyMs.p99.toFixed(2)} ms against ${u.latencyMs.p99.toFixed(2)} ms${figure(t, u)}${byTurn(t, u)}` : undefined,
       met: t && u ? t.latencyMs.p99 <= u.latencyMs.p99 : undefined,
     });
+  };
+  // From the pairs, turn by turn (each turn loads both within seconds): in how many of them
+  // tsgi-native's p99 was the lower, the verdict's spread at this machine's noise.
+  const byTurn = (t, u) => {
+    if (t.sliceP99s === undefined || u.sliceP99s === undefined) return '';
+    const n = Math.min(t.sliceP99s.length, u.sliceP99s.length);
+    const lower = t.sliceP99s.slice(0, n).filter((x, k) => x <= u.sliceP99s[k]).length;
+    return `; lower or equal in ${lower} of ${n} turns`;
   };
   const inFlight = (r) => Math.round((r.rps * r.latencyMs.mean) / 1000);
   p99('hello c1000', (t, u) => (t.latencyMs.mean !== undefined && u.latencyMs.mean !== undefined ? `; in flight ${inFlight(t)} and ${inFlight(u)} of 1000` : ''));

@@ -19,11 +19,29 @@ test('slices are summed: req/s over their time, median p99, weighted mean, CPU p
   assert.equal(r.ok, true);
   assert.equal(r.rps, 300000 / 6);
   assert.deepEqual(r.slices, [50000, 25000, 75000]);
+  assert.deepEqual(r.sliceP99s, [1.5, 3.0, 2.0]);
   assert.equal(r.latencyMs.p99, 2.0);
   assert.equal(r.latencyMs.mean, (100000 * 0.5 + 50000 * 1.0 + 150000 * 0.2) / 300000);
   // 5 CPU seconds over 6 s of load: 83.3%; 5 s / 300,000 requests = 16.7 us each.
   assert.ok(Math.abs(r.cpu.serverPct - (100 * 5) / 6) < 1e-9);
   assert.equal(r.cpu.otherOnServerCpuPct, 9, 'the worst-disturbed slice is the one shown');
+});
+
+test("the p99 targets from the pairs count the turns in which tsgi-native's p99 was lower or equal", () => {
+  const turns = (p99s) => ({ ok: true, rps: 1000, latencyMs: { p99: p99s[1], mean: 1 }, sliceP99s: p99s });
+  const sc = {
+    servers: {},
+    pairs: {
+      servers: {
+        'tsgi-native': { ok: true, cells: { 'hello c1000': turns([10, 12, 20]), 'hello c1000 paced': turns([1, 1, 1]) } },
+        uws: { ok: true, cells: { 'hello c1000': turns([11, 12, 15]), 'hello c1000 paced': turns([2, 0.5, 0.9]) } },
+      },
+    },
+  };
+  const byWhat = Object.fromEntries(peerTargets(sc).map((t) => [t.what, t]));
+  assert.equal(byWhat['hello c1000: p99, tsgi-native against uws'].figure, '12.00 ms against 12.00 ms; in flight 1 and 1 of 1000; lower or equal in 2 of 3 turns');
+  assert.equal(byWhat['hello c1000: p99, tsgi-native against uws'].met, true);
+  assert.match(byWhat['hello c1000 paced: p99, tsgi-native against uws'].figure, /; lower or equal in 1 of 3 turns$/);
 });
 
 test('a slice that failed fails the cell', () => {
@@ -53,5 +71,6 @@ test('peerTargets takes tsgi-native against uws from the pairs when they ran', (
   assert.equal(byWhat['hello c50: tsgi-native / uws, req/s'].met, true);
   assert.equal(byWhat['hello c50: tsgi-js / node-http, req/s'].figure, '0.90', 'the js backend from the rounds');
   delete sc.pairs;
+  assert.equal(peerTargets(sc).find((t) => t.what === 'hello c1000: p99, tsgi-native against uws').figure, '5.00 ms against 5.00 ms; in flight 0 and 0 of 1000', 'no turns counted from the rounds');
   assert.equal(peerTargets(sc).find((t) => t.what === 'hello c50: tsgi-native / uws, req/s').figure, '0.90');
 });
