@@ -12,9 +12,12 @@
 // bodies would then go where the configuration said there is nothing). The workers get
 // the same directory from the master (lib/process/compile-cache.ts); process.env is left
 // as the user gave it, for the application's own child processes.
-import { existsSync } from 'node:fs';
 import module from 'node:module';
 import { tmpdir } from 'node:os';
+
+// Required, not imported: an ESM import of node:fs loads its streams and promises too
+// (scripts/bundle.mjs says more).
+const { existsSync } = module.createRequire(import.meta.url)('node:fs');
 
 if (module.enableCompileCache !== undefined && (process.env.NODE_COMPILE_CACHE !== undefined || existsSync(tmpdir()))) {
   module.enableCompileCache();

@@ -5,8 +5,12 @@
 // vouches for; the leftmost when every one is trusted), and wsgi.url_scheme (and
 // REQUEST_SCHEME) the last X-Forwarded-Proto value when it is http or https. From any
 // other peer the headers change nothing: a client could write them itself.
-import { BlockList, isIP } from 'node:net';
+import { isIP, type BlockList } from 'node:net';
 import { TsgiError } from '../base/errors.js';
+import { lazyRequire } from '../base/lazy-require.js';
+
+// net.BlockList is one of node:net's lazy exports: loaded only when the option is given.
+const net = lazyRequire<typeof import('node:net')>('node:net');
 
 export class ForwardedTrust {
   private constructor(private readonly list: BlockList) {}
@@ -17,7 +21,7 @@ export class ForwardedTrust {
    * entry that is neither.
    */
   static parse(spec: string): ForwardedTrust {
-    const list = new BlockList();
+    const list = new (net().BlockList)();
     for (const raw of spec.split(',')) {
       const entry = raw.trim();
       if (entry === '*') {
