@@ -33,7 +33,10 @@ const requiredBuiltins = {
       const mod = requireHere(args.path);
       const names = Object.keys(mod).filter((k) => /^[A-Za-z_$][\w$]*$/.test(k) && Object.getOwnPropertyDescriptor(mod, k).get === undefined);
       const lines = [`import { createRequire } from 'node:module';`, `const m = createRequire(import.meta.url)(${JSON.stringify(args.path)});`, 'export default m;'];
-      for (const k of names) lines.push(`export const ${k} = m.${k};`);
+      // Pure, so that esbuild keeps only the names the code imports: reading another could
+      // run a getter that is hidden from Object.keys on another Node (fs.F_OK on Node 24
+      // warns, DEP0176).
+      for (const k of names) lines.push(`export const ${k} = /* @__PURE__ */ (() => m.${k})();`);
       return { contents: lines.join('\n'), loader: 'js' };
     });
   },

@@ -274,7 +274,7 @@ export function peerTargets(sc) {
     });
   };
   // From the pairs, turn by turn (each turn loads both within seconds): in how many of them
-  // tsgi-native's p99 was the lower, the verdict's spread at this machine's noise.
+  // tsgi-native's p99 was lower or equal, the verdict's spread at this machine's noise.
   const byTurn = (t, u) => {
     if (t.sliceP99s === undefined || u.sliceP99s === undefined) return '';
     const n = Math.min(t.sliceP99s.length, u.sliceP99s.length);

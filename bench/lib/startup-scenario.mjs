@@ -9,7 +9,7 @@
 // of any master that starts Node workers: two Node starts, one after the other. Every case runs `runs`
 // times, one after another, on an idle machine; the median and the fastest are shown.
 //
-// Every case starts without NODE_EXTRA_CA_CERTS: Node before 24 reads and parses that
+// Every case starts without NODE_EXTRA_CA_CERTS: Node 20 reads and parses that
 // file before any JavaScript runs (this workplace sets it to the whole CA bundle: some
 // 60 ms a start, twice over in master mode), a cost of the environment, not of the
 // server. What it costs here is measured and printed beside the table.

@@ -2,13 +2,10 @@
 // descriptor, whatever way the request or the process ends.
 import { openSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { lazyRequire } from './lazy-require.js';
-
-// node:crypto costs a process 5-10 ms to load: it is loaded with the first spooled body.
-const crypto = lazyRequire<typeof import('node:crypto')>('node:crypto');
+import { nodeCrypto } from './lazy-require.js';
 
 export function openTempFile(dir: string): number {
-  const path = join(dir, `tsgi-body-${process.pid}-${crypto().randomBytes(6).toString('hex')}`);
+  const path = join(dir, `tsgi-body-${process.pid}-${nodeCrypto().randomBytes(6).toString('hex')}`);
   const fd = openSync(path, 'wx+', 0o600);
   unlinkSync(path);
   return fd;

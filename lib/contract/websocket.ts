@@ -13,13 +13,10 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { RawData, WebSocket, WebSocketServer } from 'ws';
 import { TsgiError } from '../base/errors.js';
-import { lazyRequire } from '../base/lazy-require.js';
+import { lazyRequire, nodeCrypto } from '../base/lazy-require.js';
 import type { Environ, WebSocketConnection, WebSocketOffer } from './types.js';
 import type { UpgradedConnections } from './upgraded.js';
 import { MessageQueue } from './websocket-queue.js';
-
-// node:crypto costs a process 5-10 ms to load: it is loaded at the first handshake.
-const crypto = lazyRequire<typeof import('node:crypto')>('node:crypto');
 
 /** RFC 6455 §4.1: a Sec-WebSocket-Key is 16 bytes in base64. */
 const KEY = /^[+/0-9A-Za-z]{22}==$/;
@@ -53,7 +50,7 @@ const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
 /** The 101 of a valid handshake, as ws writes it; protocol '' for none. */
 export function acceptHead(environ: Environ, protocol: string): string {
-  const accept = crypto()
+  const accept = nodeCrypto()
     .createHash('sha1')
     .update(String(environ.HTTP_SEC_WEBSOCKET_KEY) + GUID)
     .digest('base64');

@@ -12,10 +12,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, extname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { findUp } from '../base/find-file.js';
-import { lazyRequire } from '../base/lazy-require.js';
-
-// node:crypto costs a process 5-10 ms to load: a .js application's start does without it.
-const crypto = lazyRequire<typeof import('node:crypto')>('node:crypto');
+import { nodeCrypto } from '../base/lazy-require.js';
 
 export type ModuleFormat = 'module' | 'commonjs';
 
@@ -48,7 +45,7 @@ export function findTsconfig(file: string): string | undefined {
  * own file name in stacks, not a data: URL, and source maps give the .ts lines).
  */
 export async function importTypeScript(file: string): Promise<Record<string, unknown>> {
-  const namespace = `tsgi-${crypto().randomUUID()}`;
+  const namespace = `tsgi-${nodeCrypto().randomUUID()}`;
   const tsconfig = findTsconfig(file);
   if (moduleFormat(file) === 'module') {
     const { register } = await import('tsx/esm/api');
