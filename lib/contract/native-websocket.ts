@@ -9,6 +9,14 @@ import type { RawWebSocket } from './types.js';
 import type { WebSocketTransport } from './transport.js';
 import { MessageQueue } from './websocket-queue.js';
 
+/**
+ * A message as the server frames it: a string, or the Uint8Array of a typed array's or a
+ * DataView's bytes (ws sends those bytes; the server takes a string or bytes only).
+ */
+function framed(data: string | ArrayBufferView): string | Uint8Array {
+  return typeof data === 'string' || data instanceof Uint8Array || !ArrayBuffer.isView(data) ? (data as string | Uint8Array) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
 const SENT: Promise<void> = Promise.resolve();
 const SEND_BACKPRESSURE = 1;
 
@@ -79,15 +87,15 @@ export class NativeWebSocket extends MessageQueue {
    * is over its high-water mark (64 KiB), once it is down to 16 KiB (so that a sender
    * that awaits is held back); at once when the connection is closed. It never rejects.
    */
-  send(data: string | Uint8Array): Promise<void> {
+  send(data: string | ArrayBufferView): Promise<void> {
     if (!this.open || this.closing) return SENT;
-    if (this.transport.wsSend(this.id, data, WS_SEND_MESSAGE) !== SEND_BACKPRESSURE) return SENT;
+    if (this.transport.wsSend(this.id, framed(data), WS_SEND_MESSAGE) !== SEND_BACKPRESSURE) return SENT;
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
   /** A ping (125 bytes at most); the server reads the pong and drops it. */
-  ping(data: string | Uint8Array = Buffer.alloc(0)): void {
-    if (this.open && !this.closing) this.transport.wsSend(this.id, typeof data === 'string' ? Buffer.from(data) : data, WS_SEND_PING);
+  ping(data: string | ArrayBufferView = Buffer.alloc(0)): void {
+    if (this.open && !this.closing) this.transport.wsSend(this.id, typeof data === 'string' ? Buffer.from(data) : framed(data), WS_SEND_PING);
   }
 
   /** Starts the closing handshake; throws, as ws does, for a code that may not be sent or a reason over 123 bytes. */

@@ -75,8 +75,12 @@ export interface WebSocketConnection extends AsyncIterable<string | Buffer> {
   readonly protocol: string;
   /** The next message (a string for a text frame, a Buffer for a binary one); undefined once closed. */
   receive(): Promise<string | Buffer | undefined>;
-  /** Sends a message: a string as a text frame, bytes as a binary one. Resolves at once, or once the output drained when much waits in it; never rejects. */
-  send(data: string | Uint8Array): Promise<void>;
+  /**
+   * Sends a message: a string as a text frame, bytes as a binary one (a Uint8Array, or any
+   * typed array or DataView: its bytes, as ws sends them). Resolves at once, or once the
+   * output drained when much waits in it; never rejects.
+   */
+  send(data: string | ArrayBufferView): Promise<void>;
   /** Starts the closing handshake (code 1000 by default). */
   close(code?: number, reason?: string): void;
   /**

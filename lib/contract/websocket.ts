@@ -146,7 +146,7 @@ class WsConnection extends MessageQueue {
    * already wait in the socket, once this message is written (so that a sender that
    * awaits is held back); at once when the connection is closed. It never rejects.
    */
-  send(data: string | Uint8Array): Promise<void> {
+  send(data: string | ArrayBufferView): Promise<void> {
     const raw = this.raw;
     if (raw.readyState !== raw.OPEN) return SENT;
     const binary = typeof data !== 'string';

@@ -2,6 +2,7 @@
 // (protocol/response.h) into the connection's corked output, and the end of a request.
 #include "protocol/response.h"
 #include "server/server.h"
+#include "server/typed_bytes.h"
 
 namespace tsgi {
 
@@ -12,25 +13,6 @@ namespace {
 // then its bytes) and a fill of the room made.
 constexpr size_t kShortHead = 1024;
 constexpr size_t kShortBody = 4096;
-
-// What a value is as a typed array: a Uint8Array (a Buffer), an Int8Array or a
-// Uint8ClampedArray, whose bytes it gives where they are (kBytes); a typed array of wider
-// elements, which send() refuses (kOther); or none (kNone).
-enum class Typed { kNone, kBytes, kOther };
-Typed TypedBytes(napi_env env, napi_value v, const char** data, size_t* len) {
-  bool is_ta = false;
-  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return Typed::kNone;
-  napi_typedarray_type type;
-  void* bytes;
-  napi_value ab;
-  size_t offset;
-  napi_get_typedarray_info(env, v, &type, len, &bytes, &ab, &offset);
-  if (type != napi_uint8_array && type != napi_uint8_clamped_array && type != napi_int8_array) {
-    return Typed::kOther;
-  }
-  *data = static_cast<const char*>(bytes);
-  return Typed::kBytes;
-}
 
 // The bytes of a body given whole, where they are: a Uint8Array (a Buffer) in place, or a
 // string's UTF-8 copied into room[kShortBody] when it fits there. False for anything else

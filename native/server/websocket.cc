@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "server/server.h"
+#include "server/typed_bytes.h"
 
 namespace tsgi {
 
@@ -113,23 +114,15 @@ Napi::Value Server::WsSend(const Napi::CallbackInfo& info) {
       if (kind == kWsSendPing) c->out[at - 1] = static_cast<char>(n);
     } else {
       // Bytes (a Uint8Array: a Buffer) are a binary message.
-      bool typed = false;
-      napi_is_typedarray(env, v, &typed);
-      napi_typedarray_type t = napi_float64_array;
-      void* data = nullptr;
+      const char* data = nullptr;
       size_t n = 0;
-      if (typed) {
-        napi_value ab;
-        size_t offset;
-        napi_get_typedarray_info(env, v, &t, &n, &data, &ab, &offset);
-      }
-      if (t != napi_uint8_array && t != napi_int8_array && t != napi_uint8_clamped_array) {
+      if (TypedBytes(env, v, &data, &n) != Typed::kBytes) {
         napi_throw_type_error(env, nullptr, "wsSend: a message is a string or a Uint8Array");
         return Napi::Value();
       }
       if (kind == kWsSendPing && n > kWsMaxControlPayload) n = kWsMaxControlPayload;
       c->out.append(header, WriteWsFrameHeader(kind == kWsSendPing ? kWsPing : kWsBinary, n, header));
-      if (n != 0) Write(c, static_cast<const char*>(data), n);
+      if (n != 0) Write(c, data, n);
     }
     result = WriteIfFull(c);
     if (c->state == Connection::State::kClosing) {

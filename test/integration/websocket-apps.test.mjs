@@ -45,6 +45,21 @@ for (const backend of BACKENDS) {
       await cli.waitStderr(/websocket closed with 4000/);
     });
 
+    test('a typed array of wider elements or a DataView is sent as its bytes, a binary message', T, async (t) => {
+      const cli = await start();
+      t.after(() => cli.kill());
+      const c = await openWebSocket(`ws://127.0.0.1:${await cli.port}/ws`);
+      assert.equal((await c.next()).data, 'hello -');
+      c.send('views');
+      const u16 = await c.next();
+      assert.equal(u16.binary, true);
+      assert.deepEqual([...u16.data], [0x41, 0x42, 0x43, 0x44]);
+      assert.deepEqual([...(await c.next()).data], [2, 3]);
+      assert.deepEqual([...(await c.next()).data], [...new Uint8Array(new Float32Array([1]).buffer)]);
+      c.send('close');
+      assert.equal((await c.closed).code, 4000);
+    });
+
     test('the client closes: the iteration ends, closed says 1001; no subprotocol offered, none chosen', T, async (t) => {
       const cli = await start();
       t.after(() => cli.kill());
