@@ -220,7 +220,8 @@ async function main() {
     }
     if (scenario.memory) {
       say('');
-      say(`=== scenario memory: ${scenario.describe}`);
+      const m = settings.memory;
+      say(`=== scenario memory: ${scenario.describe}; ${m.idle.toLocaleString('en-US')} connections, ${m.uploadMiB} MiB, ${m.soak.toLocaleString('en-US')} requests`);
       scenarios.memory = await runMemory(peersContext(), settings.memory);
       continue;
     }

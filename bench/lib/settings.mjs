@@ -97,7 +97,7 @@ export const SCENARIOS = {
   // What a server holds: idle connections, a large upload, a soak: bench/lib/memory-scenario.mjs.
   memory: {
     memory: true,
-    describe: 'RSS growth: 10,000 idle keep-alive connections (tsgi-native, tsgi-js, node:http), a 1 GiB upload, a 1,000,000-request soak',
+    describe: 'RSS growth: idle keep-alive connections (tsgi-native, tsgi-js, node:http), a large upload, a soak',
   },
   // WebSocket echo over 100 connections: bench/lib/websocket-scenario.mjs.
   websocket: {
