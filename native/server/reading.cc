@@ -44,6 +44,11 @@ void Server::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
     if (s->ready_.empty()) uv_check_start(&s->ready_check_, OnReadyCheck);
     s->ready_.push_back({c, s->ready_bytes_.size(), n});
     s->ready_bytes_.append(buf->base, n);
+    // A batch is kReadySlice reads at most, taken as soon as it is full: the answers of
+    // a large turn go out while the loop still reads the rest of it, so that the first of
+    // a thousand connections waits neither for the last to be read nor to be answered
+    // (docs/architecture.md says why 64).
+    if (s->ready_.size() == kReadySlice) s->TakeReady();
     return;
   }
   if (!s->ready_.empty()) s->TakeReady();  // a connection's bytes are taken in order
@@ -60,20 +65,12 @@ void Server::TakeReady() {
   BatchScope batch(this);
   // TakeRead calls into JavaScript, which reads nothing: nothing is added to the queue
   // while it is taken.
-  size_t taken = 0;
   for (const ReadyRead& r : ready_) {
     Connection* c = r.c;
     if (c->state == Connection::State::kClosing || c->state == Connection::State::kLingering) {
       continue;
     }
     TakeRead(c, ready_bytes_.data() + r.offset, r.len);
-    if (++taken % kReadySlice == 0) {
-      // A large turn is answered by slices: the promise jobs and ticks of those taken
-      // run, and their answers are written, before the next are taken, so that the
-      // first of a thousand does not wait for the last.
-      CloseCallbackScope();
-      FlushDirty();
-    }
   }
   ready_.clear();
   ready_bytes_.clear();

@@ -1,9 +1,9 @@
 // Requests that arrive on many connections in one turn of the loop: the native server keeps
-// the reads that start a request until it has read every connection that is ready, then
-// takes them in one batch (docs/architecture.md, "Reads are taken by the loop's turn").
+// the reads that start a request until it has read every connection that is ready (or 64
+// of them), then takes them in one batch (docs/architecture.md, "Reads are taken by the loop's turn").
 // Each connection must still get its own answers, in its order: when its request is
 // followed at once by the client's half-close, when its answer comes from a tick or a
-// promise job (a large turn is taken by slices), when the rest of a pipelined request
+// promise job (a large turn is taken by batches of 64), when the rest of a pipelined request
 // comes in a later read, and when a read is larger than what is kept for the batch. Both
 // backends, on 127.0.0.1.
 import { describe, test, before, after } from 'node:test';
@@ -90,8 +90,8 @@ for (const backend of BACKENDS) {
     });
 
     test(`${CONNECTIONS} connections at once, answered from a process.nextTick, a promise job, or at once: each its own`, { timeout: 30000 }, async () => {
-      // A turn this large is taken by slices (kReadySlice): the ticks and promise jobs of
-      // each slice run before the next slice is taken.
+      // A turn this large is taken by batches of 64 reads (kReadySlice), each taken as it
+      // fills: the ticks and promise jobs of each run before the next is read.
       const later = ['tick', 'microtask', 'chain', undefined];
       const socks = await connectAll(port, CONNECTIONS);
       const got = socks.map((s) => answers(s, 1));
