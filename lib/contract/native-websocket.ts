@@ -14,7 +14,9 @@ import { MessageQueue } from './websocket-queue.js';
  * DataView's bytes (ws sends those bytes; the server takes a string or bytes only).
  */
 function framed(data: string | ArrayBufferView): string | Uint8Array {
-  return typeof data === 'string' || data instanceof Uint8Array || !ArrayBuffer.isView(data) ? (data as string | Uint8Array) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  // Anything else goes as it is, for the server to refuse (a TypeError, as before).
+  if (typeof data === 'string' || data instanceof Uint8Array || !ArrayBuffer.isView(data)) return data as string | Uint8Array;
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
 const SENT: Promise<void> = Promise.resolve();

@@ -44,11 +44,11 @@ void Server::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
     if (s->ready_.empty()) uv_check_start(&s->ready_check_, OnReadyCheck);
     s->ready_.push_back({c, s->ready_bytes_.size(), n});
     s->ready_bytes_.append(buf->base, n);
-    // A batch is kReadySlice reads at most, taken as soon as it is full: the answers of
+    // A batch is kReadyBatch reads at most, taken as soon as it is full: the answers of
     // a large turn go out while the loop still reads the rest of it, so that the first of
     // a thousand connections waits neither for the last to be read nor to be answered
     // (docs/architecture.md says why 64).
-    if (s->ready_.size() == kReadySlice) s->TakeReady();
+    if (s->ready_.size() == kReadyBatch) s->TakeReady();
     return;
   }
   if (!s->ready_.empty()) s->TakeReady();  // a connection's bytes are taken in order

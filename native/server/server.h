@@ -302,7 +302,7 @@ class Server : public Napi::ObjectWrap<Server> {
   // loop (OnRead); the bytes so kept are taken at once past kReadyBytesMax.
   static constexpr size_t kReadyMax = 16384;
   static constexpr size_t kReadyBytesMax = 262144;
-  static constexpr size_t kReadySlice = 64;  // reads a batch takes at most (OnRead)
+  static constexpr size_t kReadyBatch = 64;  // reads a batch takes at most (OnRead)
   static constexpr size_t kHighWater = 65536;
   // A body run from this size on is written from the application's buffer, not copied
   // into the corked output (output.cc Server::Write): the copy would cost more than the

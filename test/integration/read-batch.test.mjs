@@ -90,7 +90,7 @@ for (const backend of BACKENDS) {
     });
 
     test(`${CONNECTIONS} connections at once, answered from a process.nextTick, a promise job, or at once: each its own`, { timeout: 30000 }, async () => {
-      // A turn this large is taken by batches of 64 reads (kReadySlice), each taken as it
+      // A turn this large is taken by batches of 64 reads (kReadyBatch), each taken as it
       // fills: the ticks and promise jobs of each run before the next is read.
       const later = ['tick', 'microtask', 'chain', undefined];
       const socks = await connectAll(port, CONNECTIONS);
