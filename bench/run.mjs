@@ -165,7 +165,7 @@ async function main() {
   } else {
     const allowed = allowedCpus();
     if (allowed.length >= 2) {
-      cpus = { server: allowed[0], client: allowed[1] };
+      cpus = { server: allowed[0], client: allowed[1], all: allowed };
       // This process only waits while loads run; keep it off the server's CPU too.
       spawnSync('taskset', ['-a', '-pc', String(cpus.client), String(process.pid)], { stdio: 'ignore' });
       say(
@@ -206,7 +206,7 @@ async function main() {
     if (scenario.startup) {
       say('');
       say(`=== scenario startup: ${scenario.describe}; ${settings.startupRuns} runs a case`);
-      const sc = await runStartup(peersContext(), { runs: settings.startupRuns });
+      const sc = await runStartup(peersContext(), { runs: settings.startupRuns, cpus: cpus?.all });
       if (sc) scenarios.startup = sc;
       continue;
     }

@@ -13,12 +13,18 @@
 // file before any JavaScript runs (this workplace sets it to the whole CA bundle: some
 // 60 ms a start, twice over in master mode), a cost of the environment, not of the
 // server. What it costs here is measured and printed beside the table.
+//
+// The bench pins itself to one CPU (bench/run.mjs), and a child inherits that: a master's
+// workers would then boot one after the other on a single CPU, each taking the other's
+// time. Every case is started on all the CPUs the bench was given (taskset), as a user's
+// machine starts it; the runner only waits meanwhile.
 import { spawn, spawnSync } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { ROOT } from './settings.mjs';
 import { HELLO_PEER } from './hello-peer.mjs';
 import { median } from './rounds.mjs';
+import { pinned } from './children.mjs';
 
 /** The issue's target for a .js application, single process and master alike. */
 export const STARTUP_TARGET_MS = 150;
@@ -53,12 +59,13 @@ function getOnce(port) {
   });
 }
 
-/** Starts the case once: milliseconds from spawn to the first whole response. */
-function once(c, timeoutMs = 20000) {
+/** Starts the case once on cpus (a list, or undefined: as inherited): milliseconds from spawn to the first whole response. */
+function once(c, cpus, timeoutMs = 20000) {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const args = c.peer ? c.args : [path.join(ROOT, 'bin/tsgi.js'), '--http', '127.0.0.1:0', '--disable-logging', ...c.args];
-    const child = spawn(process.execPath, args, { cwd: ROOT, env: childEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
+    const [file, argv] = pinned(cpus?.join(','), process.execPath, args); // taskset execs node: the pid is the server's
+    const child = spawn(file, argv, { cwd: ROOT, env: childEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     let done = false;
     const finish = (fn) => {
@@ -102,15 +109,15 @@ function bareStart(env, runs) {
   return median(ms);
 }
 
-/** Runs every case runs times; ctx: run.mjs's (say, fail). */
-export async function runStartup(ctx, { runs }) {
+/** Runs every case runs times on cpus (every CPU the bench may use); ctx: run.mjs's (say, fail). */
+export async function runStartup(ctx, { runs, cpus }) {
   const cases = [];
   const caCerts = process.env.NODE_EXTRA_CA_CERTS;
   const extraCa = caCerts === undefined ? undefined : { file: caCerts, with: bareStart(process.env, runs), without: bareStart(childEnv(), runs) };
   for (const c of CASES) {
     const ms = [];
     try {
-      for (let i = 0; i < runs; i++) ms.push(await once(c));
+      for (let i = 0; i < runs; i++) ms.push(await once(c, cpus));
     } catch (err) {
       ctx.fail(`startup: ${err.message}`);
       continue;

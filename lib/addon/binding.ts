@@ -153,12 +153,16 @@ export function checkWireVersion(version: unknown, file: string): void {
   );
 }
 
+const RELEASE_BUILD = join(packageRoot, 'build', 'Release', 'tsgi.node');
+
 /**
  * The addon: the file TSGI_NATIVE_ADDON names when it is set (the tests load the ASan
  * build so), else the one node-gyp-build picks in the package: build/Release or
  * build/Debug (built from source by "npm install" or "npm run build"), then
  * prebuilds/<platform>-<arch>/ (shipped in the package, one Node-API binary for every
- * Node version). Throws TSGI_ERR_NATIVE_MISSING, whose message is one line saying what
+ * Node version). build/Release/tsgi.node, node-gyp-build's first choice, is taken without
+ * loading node-gyp-build (some 3 ms of every process's start, master and workers alike);
+ * PREBUILDS_ONLY=1 skips it, as node-gyp-build does. Throws TSGI_ERR_NATIVE_MISSING, whose message is one line saying what
  * was looked for, when none fits or the one found cannot be loaded, and
  * TSGI_ERR_NATIVE_VERSION when it was built for another wire contract (checkWireVersion).
  */
@@ -174,6 +178,8 @@ export function loadBinding(): NativeBinding {
       throw missing;
     }
     file = forced;
+  } else if (!process.env.PREBUILDS_ONLY && existsSync(RELEASE_BUILD)) {
+    file = RELEASE_BUILD;
   } else {
     const nodeGypBuild = require('node-gyp-build') as { resolve(dir: string): string };
     try {

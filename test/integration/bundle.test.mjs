@@ -32,7 +32,7 @@ test("an application importing 'tsgi' recognises the server's TsgiError with ins
 });
 
 for (const [mode, args] of [['one process', []], ['a worker under the master', ['--master', '--processes', '1', '--no-orphans']]]) {
-  test(`${mode} starts without node:crypto, node:http and node:fs's streams, and without a warning`, { timeout: 30000 }, async () => {
+  test(`${mode} starts without node:crypto, node:http, node:fs's streams and node-gyp-build, and without a warning`, { timeout: 30000 }, async () => {
     const cli = spawnCli([...args, '--http', '127.0.0.1:0', '--wsgi-file', join(FIXTURES, 'bundle', 'modules-at-load.mjs'), '--disable-logging']);
     try {
       const res = await httpGet(await cli.port, '/');
