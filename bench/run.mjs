@@ -26,6 +26,7 @@
 //   BENCH_PEERS_SECONDS seconds of wrk load per cell per server in the peers scenario (default 5)
 //   BENCH_PEERS_RUNS   rounds of the peers scenario, every server in each; figures are medians (default 1)
 //   BENCH_PEERS_PACED_RPS the load offered in the peers scenario's paced cell, req/s (default 20000)
+//   BENCH_UWS_NODE     the Node binary to run the uWebSockets.js peer with, when the bench's own has no uws binary (default: bench/.peers's Node 20)
 //   BENCH_PEERS_PAIR_SLICES turns per target cell in the peers scenario's tsgi-native/uws pairs (default 4; 0: none)
 //   BENCH_PEERS_PAIR_SECONDS seconds of each turn's load (default 2)
 //   BENCH_NGINX_SECONDS seconds of load per tool per server in the nginx scenario (default 8)

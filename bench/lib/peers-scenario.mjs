@@ -24,7 +24,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cpuSince, cpuSnapshot, worstStolen } from './cpu.mjs';
 import { errorLogSummary, startNginx, stopNginx } from './nginx.mjs';
-import { bunBin, uwsDir } from './peers-install.mjs';
+import { bunBin, uwsNode } from './peers-install.mjs';
 import { targetsTable } from './targets.mjs';
 import { median } from './rounds.mjs';
 import { PEER_CELLS, check, loadCell } from './peers-cells.mjs';
@@ -43,7 +43,7 @@ export const PEER_SERVERS = [
     companion: true,
     describe: 'uWebSockets.js (bench/peers/uws.mjs; @trufflesuite/uws-js-unofficial in bench/.peers)',
     kind: 'uws',
-    absent: () => (uwsDir() ? undefined : 'uWebSockets.js is not installed in bench/.peers (npm run bench:peers-install)'),
+    absent: () => uwsNode().absent,
   },
   {
     name: 'bun',

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { current, describeExit, dirs, pinned, tail } from './children.mjs';
 import { rawRequest } from './http-check.mjs';
 import { errorLogSummary, startNginx, stopNginx } from './nginx.mjs';
-import { bunBin } from './peers-install.mjs';
+import { bunBin, uwsNode } from './peers-install.mjs';
 import { BENCH_DIR, HOST, ROOT, nginxBin, settings, which } from './settings.mjs';
 
 export const KIND_LABEL = { tsgi: 'tsgi', peer: 'node-http', hono: '@hono/node-server', 'node-framework': 'frameworks-node', floor: 'uwsgi-floor', uwsgi: 'uWSGI', uws: 'uWebSockets.js', bun: 'Bun' };
@@ -58,6 +58,7 @@ export async function startServer(server, scenarioName, scenario, cpu, tmp) {
     if (!file) throw new Error('uWSGI is not installed (apt-get install uwsgi-core uwsgi-plugin-python3)');
     args = ['--plugin', 'python3', '--socket', sock, '--chmod-socket=666', '--wsgi-file', 'bench/peers/hello.py', '--disable-logging', '--die-on-term'];
   } else if (server.kind === 'uws') {
+    file = uwsNode().node; // a Node that has uWebSockets.js's binary (bench/lib/peers-install.mjs)
     args = ['bench/peers/uws.mjs', '--http', `${HOST}:0`];
   } else if (server.kind === 'bun') {
     file = bunBin();

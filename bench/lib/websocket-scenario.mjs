@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { pinned } from './children.mjs';
-import { uwsDir } from './peers-install.mjs';
+import { uwsNode } from './peers-install.mjs';
 import { HOST, ROOT } from './settings.mjs';
 
 /** The issue's target: tsgi at 1.5x `ws` on node:http. */
@@ -28,12 +28,12 @@ const SERVERS = [
   { name: 'tsgi-native-wsgi', args: ['bin/tsgi.js', '--http', `${HOST}:0`, '--disable-logging', '--wsgi-file', 'bench/apps/ws-echo-wsgi.mjs'] },
   { name: 'tsgi-js-ws', args: ['bin/tsgi.js', '--backend', 'js', '--http', `${HOST}:0`, '--disable-logging', '--wsgi-file', 'bench/apps/ws-echo.mjs'] },
   { name: 'ws-node-http', peer: true, args: ['bench/peers/ws-node-http.mjs', '--http', `${HOST}:0`] },
-  { name: 'uws', args: ['bench/peers/uws.mjs', '--http', `${HOST}:0`], absent: () => (uwsDir() ? undefined : 'uWebSockets.js is not installed in bench/.peers (npm run bench:peers-install)') },
+  { name: 'uws', node: () => uwsNode().node, args: ['bench/peers/uws.mjs', '--http', `${HOST}:0`], absent: () => uwsNode().absent },
 ];
 
 /** Starts a server pinned to cpu; resolves { child, port } once it says its socket is bound. */
 async function start(server, cpu) {
-  const [exe, argv] = pinned(cpu, process.execPath, server.args);
+  const [exe, argv] = pinned(cpu, server.node?.() ?? process.execPath, server.args);
   const child = spawn(exe, argv, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_ENV: 'production' } });
   let err = '';
   child.stderr.setEncoding('utf8');

@@ -15,12 +15,18 @@
 // pieces is on this server.
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { uwsDir } from '../lib/peers-install.mjs';
+import { uwsBinary, uwsDir } from '../lib/peers-install.mjs';
 import { httpAddress } from './http-address.mjs';
 
 const dir = uwsDir();
 if (!dir) {
   process.stderr.write('uws: uWebSockets.js is not installed: run npm run bench:peers-install\n');
+  process.exit(2);
+}
+// Without a binary for this Node, the package would serve with its node:http polyfill:
+// a peer that is not uWebSockets.js (bench/lib/peers-install.mjs runs this on a Node that has one).
+if (!uwsBinary(process.versions.modules, dir)) {
+  process.stderr.write(`uws: uWebSockets.js has no binary for Node ${process.version} (module version ${process.versions.modules}): run this with Node 16, 18 or 20\n`);
   process.exit(2);
 }
 const uWS = createRequire(path.join(dir, 'package.json'))(dir);
