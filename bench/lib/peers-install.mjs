@@ -30,8 +30,8 @@ export function uwsDir() {
   return existsSync(path.join(d, 'package.json')) ? d : undefined;
 }
 
-/** The uWebSockets.js binary for Node module version abi, or undefined when the package has none. */
-export function uwsBinary(abi, dir = uwsDir()) {
+/** The uWebSockets.js binary for Node module version abi in the package at dir, or undefined when it has none. */
+export function uwsBinary(abi, dir) {
   if (dir === undefined) return undefined;
   const file = path.join(dir, 'binaries', `uws_${process.platform}_${process.arch}_${abi}.node`);
   return existsSync(file) ? file : undefined;
@@ -41,20 +41,29 @@ let uwsNodeFound;
 
 /**
  * { node } the Node binary to run bench/peers/uws.mjs with, or { absent } why there is
- * none: the package is not installed, or no Node at hand has a binary of it.
+ * none: the package is not installed, or no Node at hand has a binary of it. The
+ * defaults are this bench's: its package, its Node's module version, and the Nodes to
+ * try after it (BENCH_UWS_NODE, then bench/.peers's Node 20).
  */
-export function uwsNode() {
-  if (uwsNodeFound !== undefined) return uwsNodeFound;
-  if (uwsDir() === undefined) return (uwsNodeFound = { absent: 'uWebSockets.js is not installed in bench/.peers (npm run bench:peers-install)' });
-  if (uwsBinary(process.versions.modules)) return (uwsNodeFound = { node: process.execPath });
-  const candidates = [process.env.BENCH_UWS_NODE, path.join(PEER_PACKAGES.uwsNode.dir, 'bin', 'node')].filter((f) => f && existsSync(f));
-  for (const node of candidates) {
-    const abi = spawnSync(node, ['-p', 'process.versions.modules'], { encoding: 'utf8', env: { ...process.env, NODE_EXTRA_CA_CERTS: '' } }).stdout?.trim();
-    if (abi && uwsBinary(abi)) return (uwsNodeFound = { node });
+export function uwsNode(opts) {
+  if (opts === undefined && uwsNodeFound !== undefined) return uwsNodeFound;
+  const { abi = process.versions.modules, candidates = [process.env.BENCH_UWS_NODE, path.join(PEER_PACKAGES.uwsNode.dir, 'bin', 'node')] } = opts ?? {};
+  const dir = opts !== undefined && 'dir' in opts ? opts.dir : uwsDir();
+  const found = findUwsNode(dir, abi, candidates);
+  if (opts === undefined) uwsNodeFound = found;
+  return found;
+}
+
+function findUwsNode(dir, abi, candidates) {
+  if (dir === undefined) return { absent: 'uWebSockets.js is not installed in bench/.peers (npm run bench:peers-install)' };
+  if (uwsBinary(abi, dir)) return { node: process.execPath };
+  for (const node of candidates.filter((f) => f && existsSync(f))) {
+    const other = spawnSync(node, ['-p', 'process.versions.modules'], { encoding: 'utf8', env: { ...process.env, NODE_EXTRA_CA_CERTS: '' } }).stdout?.trim();
+    if (other && uwsBinary(other, dir)) return { node };
   }
-  return (uwsNodeFound = {
-    absent: `uWebSockets.js has no binary for Node ${process.version} (module version ${process.versions.modules}) and would run its node:http polyfill; no Node with one at hand (BENCH_UWS_NODE, or npm run bench:peers-install for Node 20)`,
-  });
+  return {
+    absent: `uWebSockets.js has no binary for Node ${process.version} (module version ${abi}) and would run its node:http polyfill; no Node with one at hand (BENCH_UWS_NODE, or npm run bench:peers-install for Node 20)`,
+  };
 }
 
 /** The bun binary, or undefined when not installed. */
