@@ -162,9 +162,10 @@ const RELEASE_BUILD = join(packageRoot, 'build', 'Release', 'tsgi.node');
  * prebuilds/<platform>-<arch>/ (shipped in the package, one Node-API binary for every
  * Node version). build/Release/tsgi.node, node-gyp-build's first choice, is taken without
  * loading node-gyp-build (some 3 ms of every process's start, master and workers alike);
- * PREBUILDS_ONLY=1 skips it, as node-gyp-build does. Throws TSGI_ERR_NATIVE_MISSING, whose message is one line saying what
- * was looked for, when none fits or the one found cannot be loaded, and
- * TSGI_ERR_NATIVE_VERSION when it was built for another wire contract (checkWireVersion).
+ * PREBUILDS_ONLY=1 skips it, as node-gyp-build does. Throws TSGI_ERR_NATIVE_MISSING,
+ * whose message is one line saying what was looked for, when none fits or the one found
+ * cannot be loaded, and TSGI_ERR_NATIVE_VERSION when it was built for another wire
+ * contract (checkWireVersion).
  */
 export function loadBinding(): NativeBinding {
   if (binding) return binding;
