@@ -39,22 +39,18 @@ export function uwsBinary(abi, dir) {
 
 let uwsNodeFound;
 
-/**
- * { node } the Node binary to run bench/peers/uws.mjs with, or { absent } why there is
- * none: the package is not installed, or no Node at hand has a binary of it. The
- * defaults are this bench's: its package, its Node's module version, and the Nodes to
- * try after it (BENCH_UWS_NODE, then bench/.peers's Node 20).
- */
-export function uwsNode(opts) {
-  if (opts === undefined && uwsNodeFound !== undefined) return uwsNodeFound;
-  const { abi = process.versions.modules, candidates = [process.env.BENCH_UWS_NODE, path.join(PEER_PACKAGES.uwsNode.dir, 'bin', 'node')] } = opts ?? {};
-  const dir = opts !== undefined && 'dir' in opts ? opts.dir : uwsDir();
-  const found = findUwsNode(dir, abi, candidates);
-  if (opts === undefined) uwsNodeFound = found;
-  return found;
+/** The Node to run bench/peers/uws.mjs with, for this bench (findUwsNode, found once). */
+export function uwsNode() {
+  uwsNodeFound ??= findUwsNode(uwsDir(), process.versions.modules, [process.env.BENCH_UWS_NODE, path.join(PEER_PACKAGES.uwsNode.dir, 'bin', 'node')]);
+  return uwsNodeFound;
 }
 
-function findUwsNode(dir, abi, candidates) {
+/**
+ * { node } the Node binary to run the uws peer with, or { absent } why there is none:
+ * dir, the package, is not installed, or neither this Node (module version abi) nor any
+ * of candidates (Node binaries, tried in order; missing ones are passed over) has its binary.
+ */
+export function findUwsNode(dir, abi, candidates) {
   if (dir === undefined) return { absent: 'uWebSockets.js is not installed in bench/.peers (npm run bench:peers-install)' };
   if (uwsBinary(abi, dir)) return { node: process.execPath };
   for (const node of candidates.filter((f) => f && existsSync(f))) {

@@ -1,4 +1,4 @@
-// bench/lib/peers-install.mjs uwsNode(): the uws peer runs on a Node that has
+// bench/lib/peers-install.mjs findUwsNode(), behind uwsNode(): the uws peer runs on a Node that has
 // uWebSockets.js's binary, never on the package's node:http polyfill (its binaries are for
 // Node 16 to 20 only). A package directory with one binary stands for the real one, and
 // small scripts that answer a module version stand for other Nodes.
@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { uwsBinary, uwsNode } from '../../bench/lib/peers-install.mjs';
+import { findUwsNode, uwsBinary } from '../../bench/lib/peers-install.mjs';
 
 function fixture(t) {
   const root = mkdtempSync(join(tmpdir(), 'tsgi-uws-node-'));
@@ -34,16 +34,16 @@ test("uwsBinary finds the binary of a module version, and nothing for another", 
 
 test("the bench's own Node when it has the binary, else the first other Node that has one", (t) => {
   const { dir, nodeOf } = fixture(t);
-  assert.deepEqual(uwsNode({ dir, abi: '115', candidates: [] }), { node: process.execPath });
+  assert.deepEqual(findUwsNode(dir, '115', []), { node: process.execPath });
   const node24 = nodeOf('node24', '137');
   const node20 = nodeOf('node20', '115');
-  assert.deepEqual(uwsNode({ dir, abi: '137', candidates: [undefined, join(dir, 'missing'), node24, node20] }), { node: node20 });
+  assert.deepEqual(findUwsNode(dir, '137', [undefined, join(dir, 'missing'), node24, node20]), { node: node20 });
 });
 
 test('no Node with the binary, or no package: absent, saying why', (t) => {
   const { dir, nodeOf } = fixture(t);
-  const { absent, node } = uwsNode({ dir, abi: '137', candidates: [nodeOf('node26', '147')] });
+  const { absent, node } = findUwsNode(dir, '137', [nodeOf('node26', '147')]);
   assert.equal(node, undefined);
   assert.match(absent, /^uWebSockets\.js has no binary for Node v[\d.]+ \(module version 137\) and would run its node:http polyfill; no Node with one at hand/);
-  assert.deepEqual(uwsNode({ dir: undefined, candidates: [] }), { absent: 'uWebSockets.js is not installed in bench/.peers (npm run bench:peers-install)' });
+  assert.deepEqual(findUwsNode(undefined, '137', []), { absent: 'uWebSockets.js is not installed in bench/.peers (npm run bench:peers-install)' });
 });
