@@ -124,14 +124,29 @@ export async function runWorker(given: WorkerSpec): Promise<void> {
   const spec: WorkerSpec = { ...given, requestLogFd: logs.requestFd };
   process.on('SIGUSR2', () => logs.reopen(`worker ${spec.id} (pid: ${process.pid})`, (line) => process.stderr.write(messageLine(line))));
   if (config.limitAs > 0) loadBinding().setLimitAs(config.limitAs * 1024 * 1024);
+  let stopping = false;
+  // --no-orphans: the IPC channel closes when the master dies, even by SIGKILL. Watched
+  // before the application loads: a master that dies meanwhile (an OOM kill during a
+  // respawn) leaves no worker to serve on, and one dead before this line left the
+  // channel closed already. Without it, a worker outlives its master and serves on, as
+  // uWSGI's do.
+  if (config.noOrphans) {
+    const orphaned = () => {
+      if (stopping) return;
+      process.stderr.write(messageLine(`tsgi: worker ${spec.id} (pid: ${process.pid}): the master died, exiting (no-orphans)`));
+      process.exit(1);
+    };
+    process.on('disconnect', orphaned);
+    if (!process.connected) orphaned();
+  }
   const loaded = await load(config);
   if (typeof loaded === 'string') {
     send({ type: 'load-error', message: loaded });
     process.exitCode = 22; // uWSGI's "failed to load the app" exit code
+    stopping = true; // the channel is closed by this worker, not by a dead master
     process.disconnect?.();
     return;
   }
-  let stopping = false;
   const others: Thread[] = [];
   let backend: NativeBackend | undefined;
   const stop = (reason?: string, last = false, mercy = config.workerReloadMercy) => {
@@ -184,6 +199,7 @@ export async function runWorker(given: WorkerSpec): Promise<void> {
   } catch (err) {
     send({ type: 'load-error', message: (err as Error).message });
     process.exitCode = 22;
+    stopping = true;
     process.disconnect?.();
     for (const t of others) void t.terminate();
     backend.destroy();
@@ -199,13 +215,5 @@ export async function runWorker(given: WorkerSpec): Promise<void> {
   process.on('SIGINT', () => {});
   process.on('SIGHUP', () => {});
   process.on('SIGTERM', () => stop());
-  // --no-orphans: the IPC channel closes when the master dies, even by SIGKILL.
-  // Without it, a worker outlives its master and serves on, as uWSGI's do.
-  process.on('disconnect', () => {
-    if (!stopping && config.noOrphans) {
-      process.stderr.write(messageLine(`tsgi: worker ${spec.id} (pid: ${process.pid}): the master died, exiting (no-orphans)`));
-      process.exit(1);
-    }
-  });
   send({ type: 'ready', millis: loaded.millis, file: loaded.file, callable: loaded.callable, interface: loaded.interface });
 }

@@ -20,6 +20,7 @@ import { CONNECTIONS, answeredBy, load } from '../lib/master-load.mjs';
 import { isGone, describePid } from '../lib/proc.mjs';
 
 const THROWS = join(FIXTURES, 'master', 'throws-on-load.mjs');
+const SLOW_LOAD = join(FIXTURES, 'master', 'slow-load.mjs');
 const T = { timeout: 30000 };
 
 // ---------------------------------------------------------------------------------
@@ -119,6 +120,28 @@ test('--no-orphans: the workers exit within 2 s of the master dying by SIGKILL',
     await waitUntil(() => workers.every((p) => isGone(p, m.pid)), 2000, 'the orphans to exit').catch(() => {
       assert.fail(`workers still alive 2 s after their master died: ${workers.filter((p) => !isGone(p, m.pid)).map(describePid)}`);
     });
+    await assertAllGone(m, 1);
+  } finally {
+    await killAll(m);
+  }
+});
+
+test('--no-orphans: workers still loading the application exit within 2 s of the master dying by SIGKILL', T, async () => {
+  let m;
+  try {
+    m = startMaster(['--no-orphans'], { app: SLOW_LOAD });
+    await m.port;
+    await waitUntil(() => m.children().length === 2, 5000, 'two workers spawned');
+    const workers = m.children();
+    await delay(500); // the workers are in the application's 3 s import
+    assert.deepEqual(m.readyPids(), [], 'no worker is ready yet');
+    m.stopPolling();
+    process.kill(m.pid, 'SIGKILL');
+    await withTimeout(m.exit, 1000, 'the killed master to be reaped');
+    await waitUntil(() => workers.every((p) => isGone(p, m.pid)), 2000, 'the orphans to exit').catch(() => {
+      assert.fail(`workers still alive 2 s after their master died: ${workers.filter((p) => !isGone(p, m.pid)).map(describePid)}`);
+    });
+    assert.match(m.log(), /worker \d \(pid: \d+\): the master died, exiting \(no-orphans\)/);
     await assertAllGone(m, 1);
   } finally {
     await killAll(m);
