@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FIXTURES, ROOT } from '../lib/project.mjs';
+import { CLI, FIXTURES, ROOT } from '../lib/project.mjs';
 import { delay, waitUntil } from '../lib/wait.mjs';
 import { childrenOf, procStat, readProc, statusNumber } from '../lib/proc.mjs';
 import { spawnCli } from '../lib/cli.mjs';
@@ -147,6 +147,45 @@ test('--limit-as: each worker runs under RLIMIT_AS', async () => {
     const limits = readProc(`${worker}/limits`);
     assert.match(limits, new RegExp(`Max address space\\s+${8192 * 1024 * 1024}\\s+${8192 * 1024 * 1024}\\s+bytes`));
     assert.match(readProc(`${cli.child.pid}/limits`), /Max address space\s+unlimited/, 'the master is not limited');
+    await stop(cli);
+  } finally {
+    await cli.kill();
+  }
+});
+
+test("node's own flags, given before the command, reach every worker: a respawned one too", async () => {
+  // docs/deploy-cluster.md "Node's own flags": a V8 flag that NODE_OPTIONS refuses is
+  // given to node before tsgi's script, and the workers are started with it.
+  const flags = ['--stack-trace-limit=7'];
+  const cli = spawnCli(['--master', '--no-orphans', '--processes', '2', '--http', '127.0.0.1:0', '--wsgi-file', APP], { command: [process.execPath, ...flags, CLI] });
+  const answer = async (port) => {
+    const r = await get(port, '/node-flags');
+    assert.equal(r.status, 200);
+    const [pid, argv, limit] = r.body.trim().split(' ');
+    return { pid: Number(pid), argv: JSON.parse(argv), limit: Number(limit) };
+  };
+  try {
+    const port = await cli.port;
+    await cli.waitStderr(/worker 2 \(pid: \d+\) ready/);
+    await cli.waitStderr(/worker 1 \(pid: \d+\) ready/);
+    const first = await answer(port);
+    assert.ok(childrenOf(cli.child.pid).includes(first.pid), 'a worker answered');
+    assert.deepEqual(first.argv, flags);
+    assert.equal(first.limit, 7);
+    process.kill(first.pid, 'SIGKILL');
+    await waitUntil(() => {
+      const now = childrenOf(cli.child.pid);
+      return now.length === 2 && !now.includes(first.pid);
+    }, 10000, 'the respawned worker');
+    await waitUntil(() => (cli.stderrText().match(/^tsgi: worker \d+ \(pid: \d+\) ready: /gm) ?? []).length === 3, 10000, 'the respawned worker ready');
+    const seen = new Set();
+    for (let i = 0; i < 20 && seen.size < 2; i++) {
+      const a = await answer(port);
+      assert.deepEqual(a.argv, flags, `worker ${a.pid}`);
+      assert.equal(a.limit, 7, `worker ${a.pid}`);
+      seen.add(a.pid);
+    }
+    assert.ok(!seen.has(first.pid));
     await stop(cli);
   } finally {
     await cli.kill();
