@@ -85,8 +85,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     return superviseAutoreload(argv, startCwd);
   }
   if (autoreloadChild) {
-    // Exit with the parent, even when it was SIGKILLed.
+    // Exit with the parent, even when it was SIGKILLed, and before this line too.
     process.on('disconnect', () => process.exit(1));
+    if (!process.connected) process.exit(1);
     process.channel?.unref();
   }
   for (const kv of config.env) {
