@@ -17,7 +17,7 @@ import { request } from '../lib/raw-client.mjs';
 import { req } from '../lib/http-wire.mjs';
 import { spawnCli } from '../lib/cli.mjs';
 import { PEER_CELLS } from '../../bench/lib/peers-cells.mjs';
-import { bunBin, uwsDir } from '../../bench/lib/peers-install.mjs';
+import { bunBin, uwsNode } from '../../bench/lib/peers-install.mjs';
 import { findNginx, startNginx, stopNginx } from '../../bench/lib/nginx.mjs';
 
 const APP = join(ROOT, 'bench', 'apps', 'peers.ts');
@@ -48,7 +48,8 @@ const SERVERS = [
   ['tsgi --backend native', () => spawnCli(['--http', '127.0.0.1:0', '--wsgi-file', APP, '--disable-logging']), (cli) => cli.port],
   ['tsgi --backend js', () => spawnCli(['--backend', 'js', '--http', '127.0.0.1:0', '--wsgi-file', APP, '--disable-logging']), (cli) => cli.port],
   ['node:http (node-http.mjs --scenario peers)', () => spawnCli(['--http', '127.0.0.1:0', '--scenario', 'peers'], { command: [process.execPath, join(ROOT, 'bench', 'peers', 'node-http.mjs')] }), peerPort],
-  ['uWebSockets.js (uws.mjs)', () => spawnCli(['--http', '127.0.0.1:0'], { command: [process.execPath, join(ROOT, 'bench', 'peers', 'uws.mjs')] }), peerPort, uwsDir() ? false : 'not installed in bench/.peers (npm run bench:peers-install)'],
+  // On the Node that has uWebSockets.js's binary, as the bench starts it (bench/lib/servers.mjs).
+  ['uWebSockets.js (uws.mjs)', () => spawnCli(['--http', '127.0.0.1:0'], { command: [uwsNode().node, join(ROOT, 'bench', 'peers', 'uws.mjs')] }), peerPort, uwsNode().absent ?? false],
   ['Bun (bun.mjs)', () => spawnCli(['--http', '127.0.0.1:0'], { command: [bunBin(), join(ROOT, 'bench', 'peers', 'bun.mjs')] }), peerPort, bunBin() ? false : 'not installed in bench/.peers (npm run bench:peers-install)'],
 ];
 
