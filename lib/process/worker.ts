@@ -129,9 +129,11 @@ export async function runWorker(given: WorkerSpec): Promise<void> {
   // before the application loads: a master that dies meanwhile (an OOM kill during a
   // respawn) leaves no worker to serve on, and one dead before this line left the
   // channel closed already. Without it, a worker outlives its master and serves on, as
-  // uWSGI's do. The listener is there either way: on Node 26, a worker that stopped (a
-  // reload-on-rss recycle) with no 'disconnect' listener never exited, its main thread
-  // blocked on a futex (master-watch.test.mjs's reload-on-rss test); why is not known.
+  // uWSGI's do. The listener is there either way, as it always was: without it, on Node
+  // 26, a worker recycled by reload-on-rss hung in process.exit() in 4 runs of 4, in
+  // Node's own exit-time deadlock (nodejs/node#54918: the main thread joins the
+  // platform's threads while one of them waits for a collection only the main thread
+  // can run). The master's mercy kill ends such a worker; with the listener, 0 of 6.
   const orphaned = () => {
     if (stopping || !config.noOrphans) return;
     process.stderr.write(messageLine(`tsgi: worker ${spec.id} (pid: ${process.pid}): the master died, exiting (no-orphans)`));
