@@ -141,12 +141,17 @@ export async function runWorker(given: WorkerSpec): Promise<void> {
   };
   process.on('disconnect', orphaned);
   if (!process.connected) orphaned();
+  // The application did not load (here, or on another core): the master is told, and
+  // the channel closed by this worker, not by a dead master.
+  const loadFailed = (message: string) => {
+    send({ type: 'load-error', message });
+    process.exitCode = 22; // uWSGI's "failed to load the app" exit code
+    stopping = true;
+    process.disconnect?.();
+  };
   const loaded = await load(config);
   if (typeof loaded === 'string') {
-    send({ type: 'load-error', message: loaded });
-    process.exitCode = 22; // uWSGI's "failed to load the app" exit code
-    stopping = true; // the channel is closed by this worker, not by a dead master
-    process.disconnect?.();
+    loadFailed(loaded);
     return;
   }
   const others: Thread[] = [];
@@ -199,10 +204,7 @@ export async function runWorker(given: WorkerSpec): Promise<void> {
   try {
     await Promise.all(ready);
   } catch (err) {
-    send({ type: 'load-error', message: (err as Error).message });
-    process.exitCode = 22;
-    stopping = true;
-    process.disconnect?.();
+    loadFailed((err as Error).message);
     for (const t of others) void t.terminate();
     backend.destroy();
     return;

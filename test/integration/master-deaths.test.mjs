@@ -108,18 +108,23 @@ test('harakiri 2: a request busy for 10 s has its worker killed within 3 s, the 
 // ---------------------------------------------------------------------------------
 // --no-orphans
 
+/** Kills m's master with SIGKILL and asserts that workers (its pids) exit within 2 s (--no-orphans). */
+async function killMasterOrphansGone(m, workers) {
+  m.stopPolling();
+  process.kill(m.pid, 'SIGKILL');
+  await withTimeout(m.exit, 1000, 'the killed master to be reaped');
+  await waitUntil(() => workers.every((p) => isGone(p, m.pid)), 2000, 'the orphans to exit').catch(() => {
+    assert.fail(`workers still alive 2 s after their master died: ${workers.filter((p) => !isGone(p, m.pid)).map(describePid)}`);
+  });
+}
+
 test('--no-orphans: the workers exit within 2 s of the master dying by SIGKILL', T, async () => {
   let m;
   try {
     m = await readyMaster(['--no-orphans']);
     const workers = m.children();
     assert.equal(workers.length, 2);
-    m.stopPolling();
-    process.kill(m.pid, 'SIGKILL');
-    await withTimeout(m.exit, 1000, 'the killed master to be reaped');
-    await waitUntil(() => workers.every((p) => isGone(p, m.pid)), 2000, 'the orphans to exit').catch(() => {
-      assert.fail(`workers still alive 2 s after their master died: ${workers.filter((p) => !isGone(p, m.pid)).map(describePid)}`);
-    });
+    await killMasterOrphansGone(m, workers);
     await assertAllGone(m, 1);
   } finally {
     await killAll(m);
@@ -135,12 +140,7 @@ test('--no-orphans: workers still loading the application exit within 2 s of the
     const workers = m.children();
     await delay(500); // the workers are in the application's 3 s import
     assert.deepEqual(m.readyPids(), [], 'no worker is ready yet');
-    m.stopPolling();
-    process.kill(m.pid, 'SIGKILL');
-    await withTimeout(m.exit, 1000, 'the killed master to be reaped');
-    await waitUntil(() => workers.every((p) => isGone(p, m.pid)), 2000, 'the orphans to exit').catch(() => {
-      assert.fail(`workers still alive 2 s after their master died: ${workers.filter((p) => !isGone(p, m.pid)).map(describePid)}`);
-    });
+    await killMasterOrphansGone(m, workers);
     // The master is dead: its log is what the workers wrote to the pipe they inherited.
     await waitUntil(() => /worker \d \(pid: \d+\): the master died, exiting \(no-orphans\)/.test(m.log()), 2000, "a worker's no-orphans line");
     await assertAllGone(m, 1);
