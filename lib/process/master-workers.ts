@@ -12,7 +12,7 @@ import type { RespawnReason } from './metrics.js';
 import { judgeWorkers } from './master-verdict.js';
 import { Respawns } from './respawns.js';
 import type { MasterBoard } from './master-board.js';
-import { FAILED_APP_CODE, howExited, stopWorker, type Worker } from './worker-process.js';
+import { exitDue, FAILED_APP_CODE, howExited, stopWorker, type Worker } from './worker-process.js';
 import type { MasterSockets } from './master-sockets.js';
 import { workerCacheEnv } from './compile-cache.js';
 import { logMessage as log } from '../logging/log-format.js';
@@ -117,6 +117,7 @@ export class MasterWorkers {
     // last messages ('ready', 'recycle', 'load-error') are handled before its end is. On
     // 'exit' they may still be in the pipe, and a worker that recycled would count as died.
     child.on('close', (code, signal) => this.onExit(w, code, signal));
+    child.on('disconnect', () => exitDue(w, log));
     // Without a listener, an 'error' (a failed kill) would throw in the master.
     child.on('error', (err) => log(`tsgi: worker ${w.id} (pid: ${w.pid}): ${err.message}`));
     return w;
@@ -186,6 +187,7 @@ export class MasterWorkers {
     const respawns = this.respawnsOf(w);
     this.workers.delete(w.pid);
     clearTimeout(w.killTimer);
+    clearTimeout(w.exitTimer);
     this.board.release(w.block);
     const how = howExited(code, signal);
     if (this.stopping) {

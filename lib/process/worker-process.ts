@@ -22,6 +22,7 @@ export interface Worker {
   leaving?: RespawnReason; // why it is to be replaced, once the master knows: the respawn's reason
   startedAt: number;
   killTimer?: NodeJS.Timeout;
+  exitTimer?: NodeJS.Timeout; // its stop is done, its exit is due (exitDue())
 }
 
 /** "exit code 1", "killed by signal SIGKILL". */
@@ -49,6 +50,30 @@ export function stopWorker(w: Worker, mercySeconds: number, last: boolean, log: 
     w.child.kill('SIGKILL');
   }, mercySeconds * 1000);
   w.killTimer.unref();
+}
+
+/**
+ * How long a stopping worker may take to exit once its stop is done, in ms. A worker
+ * closes its IPC channel when its sockets, requests and threads are closed, and then
+ * only calls process.exit() (lib/process/worker.ts), which takes a few ms, or longer
+ * for an application's own 'exit' listeners.
+ */
+export const EXIT_GRACE_MS = 3000;
+
+/**
+ * w closed its channel. If it is stopping, its stop is done, and it must be gone within
+ * EXIT_GRACE_MS; else it is killed, and its exit is still the stop it was. Node can hang
+ * in process.exit() (nodejs/node#54918, seen on Node 26 with a recycled worker): the
+ * worker would hold its memory until the mercy ran out, up to worker-reload-mercy's 60 s
+ * on a reload, reload-mercy's on the master's stop.
+ */
+export function exitDue(w: Worker, log: (line: string) => void): void {
+  if (!w.stopping || w.exitTimer !== undefined || w.loadError !== undefined) return;
+  w.exitTimer = setTimeout(() => {
+    log(`tsgi: worker ${w.id} (pid: ${w.pid}) stopped but has not exited ${EXIT_GRACE_MS / 1000} s later: killing it`);
+    w.child.kill('SIGKILL');
+  }, EXIT_GRACE_MS);
+  w.exitTimer.unref();
 }
 
 /** Resolves once w's process has exited (at once if it has). */

@@ -43,7 +43,7 @@ export interface WorkerSpec {
  * seconds the master gives the worker before it kills it (reload-mercy or
  * worker-reload-mercy), in which its WebSockets end.
  */
-export type ToWorker = { type: 'stop'; last?: boolean; mercy?: number } | { type: 'quit' };
+export type ToWorker = { type: 'stop'; last?: boolean; mercy?: number };
 export type ToMaster =
   | { type: 'ready'; millis: number; file: string; callable: string; interface: string }
   | { type: 'load-error'; message: string }
@@ -133,7 +133,8 @@ export async function runWorker(given: WorkerSpec): Promise<void> {
   // 26, a worker recycled by reload-on-rss hung in process.exit() in 4 runs of 4, in
   // Node's own exit-time deadlock (nodejs/node#54918: the main thread joins the
   // platform's threads while one of them waits for a collection only the main thread
-  // can run). The master's mercy kill ends such a worker; with the listener, 0 of 6.
+  // can run); with the listener, 0 of 6. The master kills such a worker 3 s after its
+  // stop is done (below).
   const orphaned = () => {
     if (stopping || !config.noOrphans) return;
     process.stderr.write(messageLine(`tsgi: worker ${spec.id} (pid: ${process.pid}): the master died, exiting (no-orphans)`));
@@ -168,9 +169,14 @@ export async function runWorker(given: WorkerSpec): Promise<void> {
     const message: ToCore = { type: 'stop', last, upgradedMercyMs: upgradedMercyMs(mercy) };
     for (const t of others) t.postMessage(message);
     const exited = others.map((t) => new Promise<void>((resolve) => t.once('exit', () => resolve())));
+    // Done: the channel closes, and then the worker exits. The channel closes on the
+    // next tick, so process.exit() waits for it: the master sees the stop done even
+    // when process.exit() then hangs, and kills the worker (exitDue() of
+    // lib/process/worker-process.ts).
     void Promise.all([backend!.close(last, message.upgradedMercyMs), ...exited]).then(() => {
-      process.disconnect?.();
-      process.exit(0);
+      if (!process.connected) process.exit(0);
+      process.once('disconnect', () => process.exit(0));
+      process.disconnect!();
     });
   };
   const maxRequests = () => stop(`max-requests ${config.maxRequests} reached`);
@@ -212,7 +218,6 @@ export async function runWorker(given: WorkerSpec): Promise<void> {
 
   process.on('message', (m: ToWorker) => {
     if (m.type === 'stop') stop(undefined, m.last === true, m.mercy);
-    else if (m.type === 'quit') process.exit(0);
   });
   // The master owns the signals: a worker ignores the terminal's ^C (the master
   // stops it), and a SIGTERM sent to it alone is a graceful stop.

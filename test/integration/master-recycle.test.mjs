@@ -4,11 +4,14 @@
 // processes is left (isGone() of test/lib/proc.mjs says when a zombie counts as gone);
 // whatever is left is killed by pid in a finally.
 //
-// Recycling: max-requests under load and as the last request begins, reload-on-rss.
+// Recycling: max-requests under load and as the last request begins, reload-on-rss; a
+// worker whose process.exit() never returns.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { delay, waitUntil } from '../lib/wait.mjs';
+import { join } from 'node:path';
 import { count, get, readyMaster, killAll, stopGracefully } from '../lib/master.mjs';
+import { FIXTURES } from '../lib/project.mjs';
 import { CONNECTIONS, load, assertClean } from '../lib/master-load.mjs';
 import { isGone, describePid } from '../lib/proc.mjs';
 
@@ -91,6 +94,40 @@ test('reload-on-rss 150: a worker that grows past it is replaced, the service go
     assert.equal(count(m.log(), /^tsgi: DAMN/gm), 0, 'recycled, not died');
     for (let i = 0; i < 4; i++) assert.ok(after.includes((await get(port)).pid));
     await stopGracefully(m);
+  } finally {
+    await killAll(m);
+  }
+});
+
+// ---------------------------------------------------------------------------------
+// A worker that hangs in process.exit()
+
+test('a worker that hangs in process.exit() is killed 3 s after its stop is done: a recycle and the master\'s stop each count it stopped', T, async () => {
+  let m;
+  try {
+    m = await readyMaster(['--max-requests', '1'], { app: join(FIXTURES, 'master', 'hangs-at-exit.mjs'), processes: 1 });
+    const port = m.portNumber;
+    const first = await get(port);
+    assert.equal(first.status, 200);
+    const recycled = await m.waitLog(/^tsgi: worker 1 \(pid: (\d+)\) recycling: max-requests 1 reached$/m, 3000);
+    assert.equal(Number(recycled[1]), first.pid);
+    const from = recycled.index;
+    const killed = await m.waitLog(/^tsgi: worker 1 \(pid: (\d+)\) stopped but has not exited 3 s later: killing it$/m, 6000, from);
+    assert.equal(Number(killed[1]), first.pid);
+    await m.waitLog(new RegExp(`^tsgi: worker 1 \\(pid: ${first.pid}\\) stopped \\(killed by signal SIGKILL\\)$`, 'm'), 2000, from);
+    await waitUntil(() => isGone(first.pid, m.pid), 2000, 'the hung worker to be reaped').catch(() => assert.fail(`still there: ${describePid(first.pid)}`));
+    const next = await get(port);
+    assert.equal(next.status, 200);
+    assert.notEqual(next.pid, first.pid, 'its successor serves');
+    assert.equal(count(m.log(), /^tsgi: DAMN/gm), 0, `a stop, not a death: ${m.log()}`);
+    // That answer recycled the successor too: wait for it, so the stop finds one worker.
+    await m.waitLog(new RegExp(`^tsgi: worker 1 \\(pid: ${next.pid}\\) stopped but has not exited`, 'm'), 6000, from);
+    await waitUntil(() => m.readyPids(from).length >= 2, 5000, 'a third worker').catch(() => assert.fail(m.log()));
+    // The master's own stop: the last worker hangs too, and is killed 3 s after its
+    // close, well before reload-mercy's 60 s; the master exits 0.
+    const stopAt = m.log().length;
+    await stopGracefully(m, 8000);
+    assert.match(m.log().slice(stopAt), /^tsgi: worker 1 \(pid: \d+\) stopped but has not exited 3 s later: killing it$/m);
   } finally {
     await killAll(m);
   }
