@@ -58,7 +58,7 @@ export function findUwsNode(dir, abi, candidates) {
     if (other && uwsBinary(other, dir)) return { node };
   }
   return {
-    absent: `uWebSockets.js has no binary for Node ${process.version} (module version ${abi}) and would run its node:http polyfill; no Node with one at hand (BENCH_UWS_NODE, or npm run bench:peers-install for Node 20)`,
+    absent: `uWebSockets.js has no binary for Node's module version ${abi} and would run its node:http polyfill; no Node with one at hand (BENCH_UWS_NODE, or npm run bench:peers-install for Node 20)`,
   };
 }
 
