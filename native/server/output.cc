@@ -45,6 +45,33 @@ void Server::MarkDirty(Connection* c) {
   dirty_.push_back(c);
 }
 
+namespace {
+
+constexpr size_t kOutPoolSize = 64;         // buffers kept: a batch's connections (kReadyBatch)
+constexpr size_t kOutPooledMax = 16384;     // the largest capacity kept in the pool
+const size_t kInlineCapacity = std::string().capacity();  // a string's room before it allocates
+
+}  // namespace
+
+void Server::TakeOutBuffer(Connection* c) {
+  if (out_pool_.empty() || !c->out.empty() || c->out.capacity() > kInlineCapacity) return;
+  c->out.swap(out_pool_.back());
+  out_pool_.pop_back();
+}
+
+// c's output went out whole: its buffer goes to the pool, or is freed when large.
+void Server::ReturnOutBuffer(Connection* c) {
+  const size_t room = c->out.capacity();
+  if (room <= kInlineCapacity) return;
+  if (room <= kOutPooledMax && out_pool_.size() < kOutPoolSize) {
+    c->out.clear();
+    out_pool_.emplace_back();
+    out_pool_.back().swap(c->out);
+  } else if (room > kHighWater) {
+    std::string().swap(c->out);
+  }
+}
+
 void Server::FlushDirty() {
   // Flush may close connections (whose memory is freed only in the close
   // callback), never add to dirty_ while iterating.
@@ -87,7 +114,7 @@ void Server::Flush(Connection* c) {
     int r = uv_try_write(&c->h.stream, &b, 1);
     if (r == static_cast<int>(c->out.size())) {
       c->out.clear();
-      if (c->out.capacity() > kHighWater) std::string().swap(c->out);
+      ReturnOutBuffer(c);
     } else if (r >= 0 || r == UV_EAGAIN || r == UV_ENOSYS) {
       size_t written = r > 0 ? static_cast<size_t>(r) : 0;
       auto* w = new WriteReq();

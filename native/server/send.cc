@@ -190,6 +190,7 @@ Napi::Value Server::Send(const Napi::CallbackInfo& info) {
   char room[kShortBody];
   const char* bytes = nullptr;
   const bool whole = WholeBytes(env, body, room, &bytes, &body_len);
+  TakeOutBuffer(c);
   const size_t start = AppendHead(env, info[1], &c->out);
   if (whole) {
     if (start != kNoHead) EndResponseHead(c, start, framing, body_len);

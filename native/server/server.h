@@ -171,6 +171,8 @@ class Server : public Napi::ObjectWrap<Server> {
   // blocked output to drain, or for a close), so that a client cannot fill our memory.
   void UpdateReading(Connection* c);
   void MarkDirty(Connection* c);
+  void TakeOutBuffer(Connection* c);
+  void ReturnOutBuffer(Connection* c);
   void FlushDirty();
   void Flush(Connection* c);
   // Queues len bytes at data after c's output; a large run (kDirectWrite or more) with
@@ -239,6 +241,11 @@ class Server : public Napi::ObjectWrap<Server> {
   uint32_t serial_ = 0;
 
   std::vector<std::unique_ptr<RequestState>> request_pool_;
+  // Output buffers of connections whose output went out whole, last in first out
+  // (TakeOutBuffer, ReturnOutBuffer): the next response is written into memory still in
+  // the cache, where each connection's own would be cold after its idle time, and an idle
+  // connection holds no buffer.
+  std::vector<std::string> out_pool_;
   std::vector<Connection*> dirty_;
   std::vector<Connection*> resume_;
   // Reads of requests' starts, kept for OnReadyCheck (OnRead): each connection's bytes at
