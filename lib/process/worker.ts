@@ -176,6 +176,7 @@ export async function runWorker(given: WorkerSpec): Promise<void> {
     void Promise.all([backend!.close(last, message.upgradedMercyMs), ...exited]).then(() => {
       if (!process.connected) process.exit(0);
       process.once('disconnect', () => process.exit(0));
+      setTimeout(() => process.exit(0), 1000); // should the channel not say it closed
       process.disconnect!();
     });
   };

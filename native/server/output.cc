@@ -47,7 +47,6 @@ void Server::MarkDirty(Connection* c) {
 
 namespace {
 
-constexpr size_t kOutPoolSize = 64;         // buffers kept: a batch's connections (kReadyBatch)
 constexpr size_t kOutPooledMax = 16384;     // the largest capacity kept in the pool
 const size_t kInlineCapacity = std::string().capacity();  // a string's room before it allocates
 
@@ -59,11 +58,12 @@ void Server::TakeOutBuffer(Connection* c) {
   out_pool_.pop_back();
 }
 
-// c's output went out whole: its buffer goes to the pool, or is freed when large.
+// c's output went out whole: its buffer goes to the pool (as many as a batch has
+// connections), or is freed when large.
 void Server::ReturnOutBuffer(Connection* c) {
   const size_t room = c->out.capacity();
   if (room <= kInlineCapacity) return;
-  if (room <= kOutPooledMax && out_pool_.size() < kOutPoolSize) {
+  if (room <= kOutPooledMax && out_pool_.size() < kReadyBatch) {
     c->out.clear();
     out_pool_.emplace_back();
     out_pool_.back().swap(c->out);
