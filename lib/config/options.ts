@@ -240,7 +240,8 @@ const TABLE = [
     max: 86400,
     help: 'Seconds a reloading or recycled worker gets to finish its requests, before it is killed.',
     verdict: 'implemented',
-    obeyedIn: 'lib/process/master.ts Master.reload() -> lib/process/master-reload.ts ChainReload.run() -> lib/process/worker-process.ts stopWorker()',
+    obeyedIn:
+      'lib/process/master.ts Master.reload() -> lib/process/master-reload.ts ChainReload.run() -> lib/process/worker-process.ts stopWorker(), lib/process/master-workers.ts MasterWorkers.onMessage() -> lib/process/worker-process.ts killAfterMercy()',
   },
   {
     name: 'no-orphans',

@@ -12,7 +12,7 @@ import type { RespawnReason } from './metrics.js';
 import { judgeWorkers } from './master-verdict.js';
 import { Respawns } from './respawns.js';
 import type { MasterBoard } from './master-board.js';
-import { exitDue, FAILED_APP_CODE, howExited, stopWorker, type Worker } from './worker-process.js';
+import { exitDue, FAILED_APP_CODE, howExited, killAfterMercy, stopWorker, type Worker } from './worker-process.js';
 import type { MasterSockets } from './master-sockets.js';
 import { workerCacheEnv } from './compile-cache.js';
 import { logMessage as log } from '../logging/log-format.js';
@@ -136,6 +136,8 @@ export class MasterWorkers {
       log(`tsgi: worker ${w.id} (pid: ${w.pid}) recycling: ${m.reason}`);
       w.stopping = true;
       w.leaving = 'max-requests'; // the one reason a worker recycles itself
+      // Its requests in progress get worker-reload-mercy, as on a reload.
+      killAfterMercy(w, this.config.workerReloadMercy, log);
       this.replace(w);
     }
   }

@@ -44,6 +44,11 @@ export function stopWorker(w: Worker, mercySeconds: number, last: boolean, log: 
   } else {
     w.child.kill('SIGTERM');
   }
+  killAfterMercy(w, mercySeconds, log);
+}
+
+/** Kills w, a stopping worker, should it still be busy mercySeconds from now. */
+export function killAfterMercy(w: Worker, mercySeconds: number, log: (line: string) => void): void {
   clearTimeout(w.killTimer);
   w.killTimer = setTimeout(() => {
     log(`tsgi: worker ${w.id} (pid: ${w.pid}) still busy after ${mercySeconds} s of mercy: killing it`);
@@ -61,16 +66,20 @@ export function stopWorker(w: Worker, mercySeconds: number, last: boolean, log: 
 export const EXIT_GRACE_MS = 3000;
 
 /**
- * w closed its channel. If it is stopping, its stop is done, and it must be gone within
- * EXIT_GRACE_MS; else it is killed, and its exit is still the stop it was. Node can hang
- * in process.exit() (nodejs/node#54918, seen on Node 26 with a recycled worker): the
- * worker would hold its memory until the mercy ran out, up to worker-reload-mercy's 60 s
- * on a reload, reload-mercy's on the master's stop.
+ * w closed its channel: its stop is done (the master's, or its own on a SIGTERM sent to
+ * it alone), and it must be gone within EXIT_GRACE_MS, or it is killed. A stopping
+ * worker's exit is still the stop it was. (A worker that cannot load the application
+ * closes its channel too, and has a second to go: MasterWorkers.onLoadError.) Node can
+ * hang in process.exit() (nodejs/node#54918, seen on Node 26 with a recycled worker):
+ * the worker would hold its memory until the mercy ran out, up to worker-reload-mercy's
+ * 60 s on a reload or a recycle, reload-mercy's on the master's stop, and for good after
+ * a stop the master had not asked for.
  */
 export function exitDue(w: Worker, log: (line: string) => void): void {
-  if (!w.stopping || w.exitTimer !== undefined || w.loadError !== undefined) return;
+  if (w.exitTimer !== undefined || w.loadError !== undefined) return;
   w.exitTimer = setTimeout(() => {
-    log(`tsgi: worker ${w.id} (pid: ${w.pid}) stopped but has not exited ${EXIT_GRACE_MS / 1000} s later: killing it`);
+    const what = w.stopping ? 'stopped' : 'closed its channel';
+    log(`tsgi: worker ${w.id} (pid: ${w.pid}) ${what} but has not exited ${EXIT_GRACE_MS / 1000} s later: killing it`);
     w.child.kill('SIGKILL');
   }, EXIT_GRACE_MS);
   w.exitTimer.unref();

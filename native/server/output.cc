@@ -135,6 +135,8 @@ void Server::Flush(Connection* c) {
       CloseConnection(c, true);
       return;
     }
+  } else if (c->inflight == 0) {
+    ReturnOutBuffer(c);  // Write() sent it all from the application's buffer
   }
   AfterOutput(c);
 }

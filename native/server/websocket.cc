@@ -99,6 +99,7 @@ Napi::Value Server::WsSend(const Napi::CallbackInfo& info) {
     napi_valuetype type;
     napi_typeof(env, v, &type);
     char header[kWsMaxServerHeader];
+    TakeOutBuffer(c);
     if (type == napi_string) {
       // A string is a text message: its UTF-8 length first, then the bytes in place.
       size_t n = 0;

@@ -132,3 +132,48 @@ test('a worker that hangs in process.exit() is killed 3 s after its stop is done
     await killAll(m);
   }
 });
+
+test('a worker stopped by a SIGTERM of its own that hangs in process.exit() is killed 3 s after its channel closes, and respawned', T, async () => {
+  let m;
+  try {
+    m = await readyMaster([], { app: join(FIXTURES, 'master', 'hangs-at-exit.mjs'), processes: 1 });
+    const [victim] = m.children();
+    const from = m.log().length;
+    process.kill(victim, 'SIGTERM');
+    await m.waitLog(new RegExp(`^tsgi: worker 1 \\(pid: ${victim}\\) closed its channel but has not exited 3 s later: killing it$`, 'm'), 6000, from);
+    await waitUntil(() => isGone(victim, m.pid), 2000, 'the hung worker to be reaped').catch(() => assert.fail(`still there: ${describePid(victim)}`));
+    await waitUntil(() => m.readyPids(from).length >= 1, 5000, 'its successor').catch(() => assert.fail(m.log()));
+    const next = await get(m.portNumber);
+    assert.equal(next.status, 200);
+    assert.notEqual(next.pid, victim);
+  } finally {
+    await killAll(m);
+  }
+});
+
+test('max-requests 1 with its request hanging: the recycled worker is killed after worker-reload-mercy 2, the client is closed, the successor serves', T, async () => {
+  let m;
+  try {
+    m = await readyMaster(['--max-requests', '1', '--worker-reload-mercy', '2'], { processes: 1 });
+    const port = m.portNumber;
+    const [old] = m.children();
+    const started = Date.now();
+    const hung = get(port, '/hang', 10000).then(
+      (r) => ({ answered: r.status }),
+      (err) => ({ error: err.code ?? err.message, ms: Date.now() - started }),
+    );
+    await m.waitLog(/recycling: max-requests 1 reached$/m, 3000);
+    await m.waitLog(new RegExp(`^tsgi: worker 1 \\(pid: ${old}\\) still busy after 2 s of mercy: killing it$`, 'm'), 4000);
+    await m.waitLog(new RegExp(`^tsgi: worker 1 \\(pid: ${old}\\) stopped \\(killed by signal SIGKILL\\)$`, 'm'), 2000);
+    const r = await hung;
+    assert.equal(r.answered, undefined, `the hung request is cut, not answered: ${JSON.stringify(r)}`);
+    assert.ok(r.ms < 5000, `the client is closed with the worker, not at its own timeout: ${JSON.stringify(r)}`);
+    const next = await get(port);
+    assert.equal(next.status, 200);
+    assert.notEqual(next.pid, old);
+    assert.equal(count(m.log(), /^tsgi: DAMN/gm), 0, `a stop, not a death: ${m.log()}`);
+    await stopGracefully(m);
+  } finally {
+    await killAll(m);
+  }
+});
