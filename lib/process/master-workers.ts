@@ -12,7 +12,7 @@ import type { RespawnReason } from './metrics.js';
 import { judgeWorkers } from './master-verdict.js';
 import { Respawns } from './respawns.js';
 import type { MasterBoard } from './master-board.js';
-import { exitDue, FAILED_APP_CODE, howExited, killAfterMercy, stopWorker, type Worker } from './worker-process.js';
+import { exitDue, FAILED_APP_CODE, howExited, killAfter, killAfterMercy, stopWorker, type Worker } from './worker-process.js';
 import type { MasterSockets } from './master-sockets.js';
 import { workerCacheEnv } from './compile-cache.js';
 import { logMessage as log } from '../logging/log-format.js';
@@ -155,8 +155,7 @@ export class MasterWorkers {
     if (this.workers.has(w.pid) && w.killTimer === undefined) {
       // It exits by itself once its loop is empty; a module that failed halfway may
       // have left a timer or a socket behind, and then it would never go.
-      w.killTimer = setTimeout(() => w.child.kill('SIGKILL'), 1000);
-      w.killTimer.unref();
+      w.killTimer = killAfter(w, 1000);
     }
     if (!this.appLoaded) {
       // Every worker fails the same way at startup: the first one says why, once, and

@@ -50,11 +50,17 @@ export function stopWorker(w: Worker, mercySeconds: number, last: boolean, log: 
 /** Kills w, a stopping worker, should it still be busy mercySeconds from now. */
 export function killAfterMercy(w: Worker, mercySeconds: number, log: (line: string) => void): void {
   clearTimeout(w.killTimer);
-  w.killTimer = setTimeout(() => {
-    log(`tsgi: worker ${w.id} (pid: ${w.pid}) still busy after ${mercySeconds} s of mercy: killing it`);
+  w.killTimer = killAfter(w, mercySeconds * 1000, () => log(`tsgi: worker ${w.id} (pid: ${w.pid}) still busy after ${mercySeconds} s of mercy: killing it`));
+}
+
+/** A timer (unref'd) that kills w with SIGKILL ms from now, after say() says why. */
+export function killAfter(w: Worker, ms: number, say?: () => void): NodeJS.Timeout {
+  const timer = setTimeout(() => {
+    say?.();
     w.child.kill('SIGKILL');
-  }, mercySeconds * 1000);
-  w.killTimer.unref();
+  }, ms);
+  timer.unref();
+  return timer;
 }
 
 /**
@@ -77,12 +83,10 @@ export const EXIT_GRACE_MS = 3000;
  */
 export function exitDue(w: Worker, log: (line: string) => void): void {
   if (w.exitTimer !== undefined || w.loadError !== undefined) return;
-  w.exitTimer = setTimeout(() => {
+  w.exitTimer = killAfter(w, EXIT_GRACE_MS, () => {
     const what = w.stopping ? 'stopped' : 'closed its channel';
     log(`tsgi: worker ${w.id} (pid: ${w.pid}) ${what} but has not exited ${EXIT_GRACE_MS / 1000} s later: killing it`);
-    w.child.kill('SIGKILL');
-  }, EXIT_GRACE_MS);
-  w.exitTimer.unref();
+  });
 }
 
 /** Resolves once w's process has exited (at once if it has). */

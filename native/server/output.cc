@@ -58,13 +58,12 @@ void Server::TakeOutBuffer(Connection* c) {
   out_pool_.pop_back();
 }
 
-// c's output went out whole: its buffer goes to the pool (as many as a batch has
-// connections), or is freed when large.
+// c's output went out whole (c->out is empty, no write in flight): its buffer goes to
+// the pool (as many as a batch has connections), or is freed when large.
 void Server::ReturnOutBuffer(Connection* c) {
   const size_t room = c->out.capacity();
   if (room <= kInlineCapacity) return;
   if (room <= kOutPooledMax && out_pool_.size() < kReadyBatch) {
-    c->out.clear();
     out_pool_.emplace_back();
     out_pool_.back().swap(c->out);
   } else if (room > kHighWater) {
@@ -114,7 +113,6 @@ void Server::Flush(Connection* c) {
     int r = uv_try_write(&c->h.stream, &b, 1);
     if (r == static_cast<int>(c->out.size())) {
       c->out.clear();
-      ReturnOutBuffer(c);
     } else if (r >= 0 || r == UV_EAGAIN || r == UV_ENOSYS) {
       size_t written = r > 0 ? static_cast<size_t>(r) : 0;
       auto* w = new WriteReq();
@@ -135,9 +133,9 @@ void Server::Flush(Connection* c) {
       CloseConnection(c, true);
       return;
     }
-  } else if (c->inflight == 0) {
-    ReturnOutBuffer(c);  // Write() sent it all from the application's buffer
   }
+  // Written whole, here or by Write()'s writev from the application's buffer.
+  if (c->inflight == 0 && c->out.empty()) ReturnOutBuffer(c);
   AfterOutput(c);
 }
 
