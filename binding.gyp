@@ -14,6 +14,7 @@
         "native/protocol/response.cc",
         "native/protocol/websocket_parser.cc",
         "native/process/master.cc",
+        "native/process/exit_watchdog.cc",
         "native/process/sockets.cc",
         "native/process/scoreboard.cc",
         "native/server/server.cc",

@@ -2,7 +2,8 @@
 // serveConfig() on either backend, answers the signals as uWSGI's single process does (SIGINT
 // and SIGTERM drain, SIGQUIT stops now, SIGUSR2 reopens the logs) and, as the child of
 // --py-autoreload's supervisor (lib/process/autoreload-supervisor.ts), exits to be
-// started again when the application's files change.
+// started again when the application's files change. After its stop the process ends
+// (lib/process/end-process.ts), whatever the application still holds open.
 import { loadBinding, type BackendName } from './addon/binding.js';
 import type { Server } from './backend/backend.js';
 import { TsgiError } from './base/errors.js';
@@ -16,11 +17,13 @@ import { logMessage as log } from './logging/log-format.js';
 import { RESTART_CODE, applicationFile, snapshot, watchApplication, type Stamp } from './process/autoreload.js';
 import { waitForFix } from './process/autoreload-supervisor.js';
 import { drainThenStop, ProcessOps } from './process/process-ops.js';
+import { endProcess } from './process/end-process.js';
 import { SignalQueue } from './process/signals.js';
 import { serveConfig } from './serve.js';
 
 /**
- * Serves until a signal stops it; resolves with the exit code. backend: the one the CLI
+ * Serves until a signal stops it, then ends the process (endProcess); resolves with the
+ * exit code only when it cannot serve. backend: the one the CLI
  * chose (and said); autoreload: --py-autoreload's seconds, when this process is its
  * supervisor's child (0 otherwise).
  */
@@ -75,7 +78,7 @@ export async function runSingleProcess(config: Config, backend: BackendName, aut
   log(`*** tsgi is ready in single-process mode (pid: ${process.pid}) ***`);
   ops?.ready();
 
-  return new Promise<number>((resolveExit) => {
+  const code = await new Promise<number>((resolveExit) => {
     let stopping = false;
     if (autoreloadChild && autoreload > 0) {
       const w = watchApplication(
@@ -122,4 +125,5 @@ export async function runSingleProcess(config: Config, backend: BackendName, aut
     queue.listen(['SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGUSR2']);
     watchTouch(config.touchLogreopen, (file) => logs.reopen(`${file} touched`, log));
   });
+  return endProcess(code);
 }

@@ -128,6 +128,8 @@ export interface NativeBinding {
   openLog(path: string): number;
   reopenLog(path: string, fd: number): void;
   setLimitAs(bytes: number): void;
+  /** ms from now, line to stderr and _exit(code), from a thread of its own (lib/process/end-process.ts); false: no thread. */
+  exitWatchdog(ms: number, code: number, line: string): boolean;
   /** The wire contract's version the addon was built with (native/wire.h kWireVersion). */
   abiVersion: number;
 }
