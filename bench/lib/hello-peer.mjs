@@ -21,3 +21,45 @@ const s = http.createServer((req, res) => {
 s.listen(0, '127.0.0.1', () => process.stderr.write('bound to TCP address 127.0.0.1:' + s.address().port + '\\n'));
 process.on('SIGINT', () => { s.close(() => process.exit(0)); s.closeAllConnections(); });
 `;
+
+// A server on node:net with no HTTP parser, for the memory scenario's idle and upload
+// parts: what Node's sockets alone hold, under whatever is built on them (node:http, or a
+// parser of one's own). A request without Content-Length gets hello's answer; one with it
+// has its body counted as it streams in, each piece dropped, and the count answered. It
+// takes what the scenario sends (one head at a time, no chunked body), nothing more; a
+// request that says "Connection: close" has its connection ended after the answer.
+export const NET_PEER = `
+const net = require('node:net');
+const answer = (body) => 'HTTP/1.1 200 OK\\r\\nContent-Type: text/plain\\r\\nContent-Length: ' + body.length + '\\r\\n\\r\\n' + body;
+const s = net.createServer((c) => {
+  let head = '';
+  let left = -1;
+  let n = 0;
+  let close = false;
+  const reply = (body) => (close ? c.end(answer(body)) : c.write(answer(body)));
+  c.on('data', (d) => {
+    let rest = d;
+    if (left < 0) {
+      head += d.toString('latin1');
+      const end = head.indexOf('\\r\\n\\r\\n');
+      if (end < 0) return;
+      const m = /content-length: *(\\d+)/i.exec(head.slice(0, end));
+      close = /connection: *close/i.test(head.slice(0, end));
+      rest = Buffer.from(head.slice(end + 4), 'latin1');
+      head = '';
+      if (!m) return reply('Hello, World!\\n');
+      left = Number(m[1]);
+      n = 0;
+    }
+    n += rest.length;
+    left -= rest.length;
+    if (left <= 0) {
+      left = -1;
+      reply(n + '\\n');
+    }
+  });
+  c.on('error', () => {});
+});
+s.listen(0, '127.0.0.1', () => process.stderr.write('bound to TCP address 127.0.0.1:' + s.address().port + '\\n'));
+process.on('SIGINT', () => process.exit(0));
+`;

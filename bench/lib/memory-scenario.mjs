@@ -4,7 +4,8 @@
 //           that the JavaScript heap has grown to its working size and the allocator's
 //           arenas exist: what a server that has served a while looks like), then
 //           BENCH_MEMORY_IDLE (10,000) keep-alive connections opened and left idle after
-//           one request each: RSS growth per connection; tsgi-native, tsgi-js, node:http.
+//           one request each: RSS growth per connection; tsgi-native, tsgi-js, node:http,
+//           and node:net with no HTTP parser (the floor of any server written in JavaScript).
 //   upload  a request with a BENCH_MEMORY_UPLOAD_MB (1,024) MiB body, sent as fast as the
 //           server takes it, the peak RSS growth sampled every 10 ms (bench/apps/upload.mjs):
 //           once to an application that does not read it (the server's own buffering,
@@ -22,7 +23,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fdCount, nofileLimit, residentBytes } from '../../test/lib/proc.mjs';
 import { ROOT } from './settings.mjs';
-import { HELLO_PEER, UPLOAD_PEER } from './hello-peer.mjs';
+import { HELLO_PEER, NET_PEER, UPLOAD_PEER } from './hello-peer.mjs';
 import { targetsTable } from './targets.mjs';
 
 export const MEMORY_TARGETS = { idleBytes: { 'tsgi-native': 1024, 'tsgi-js': 4096 }, uploadTimesPostBuffering: 2, soakGrowthPct: 5 };
@@ -35,13 +36,16 @@ const SERVERS = [
   { name: 'tsgi-native', args: ['--backend', 'native'] },
   { name: 'tsgi-js', args: ['--backend', 'js'] },
   { name: 'node-http', peer: true },
+  // The floor under both: Node's sockets with no HTTP parser (idle and upload only).
+  { name: 'node-net', peer: true, net: true },
 ];
+const PEERS = new Set(SERVERS.filter((s) => s.peer).map((s) => s.name));
 
 /** A server started with app; resolves once it says its port. */
 function start(server, app, extra = []) {
   return new Promise((resolve, reject) => {
     const args = server.peer
-      ? ['-e', app === UPLOAD_APP ? UPLOAD_PEER : HELLO_PEER]
+      ? ['-e', server.net ? NET_PEER : app === UPLOAD_APP ? UPLOAD_PEER : HELLO_PEER]
       : [path.join(ROOT, 'bin/tsgi.js'), '--http', '127.0.0.1:0', '--disable-logging', '--post-buffering', String(POST_BUFFERING), ...server.args, ...extra, '--wsgi-file', app];
     const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
@@ -237,7 +241,7 @@ export async function runMemory(ctx, { idle, warm, uploadMiB, soak }) {
   if (ctx.wrkPath) {
     // node:http too: its own growth over the same soak is the floor the js backend,
     // built on it, stands on.
-    for (const server of SERVERS) {
+    for (const server of SERVERS.filter((s) => !s.net)) {
       try {
         sc.soak.push(await soakCase(ctx, server, { total: soak }));
       } catch (err) {
@@ -258,7 +262,7 @@ export function memoryTargets(sc) {
     const r = sc.idle.find((x) => x.server === server);
     out.push({ what: `idle keep-alive connection, ${server}`, target: `<= ${limit} bytes`, figure: r && `${r.bytesPerConnection.toFixed(0)} bytes`, met: r && r.bytesPerConnection <= limit });
   }
-  for (const r of sc.upload.filter((x) => x.server !== 'node-http')) {
+  for (const r of sc.upload.filter((x) => !PEERS.has(x.server))) {
     const limit = MEMORY_TARGETS.uploadTimesPostBuffering * r.postBuffering;
     out.push({
       what: `${r.bytes / 1048576} MiB upload, ${r.server}: peak RSS growth (not read; read 64 KiB at a time)`,
@@ -267,7 +271,7 @@ export function memoryTargets(sc) {
       met: r.unread.growth < limit,
     });
   }
-  for (const r of sc.soak.filter((x) => x.server !== 'node-http')) {
+  for (const r of sc.soak.filter((x) => !PEERS.has(x.server))) {
     out.push({
       what: `${r.requests} requests, ${r.server}: RSS growth, descriptors`,
       target: `< ${MEMORY_TARGETS.soakGrowthPct}%, none more`,
@@ -286,6 +290,10 @@ export function reportMemory(ctx, sc) {
   if (peer) ctx.say(`  node:http alone, same warm-up: ${peer.bytesPerConnection.toFixed(0)} bytes per idle keep-alive connection`);
   const uploadPeer = sc.upload.find((r) => r.server === 'node-http');
   if (uploadPeer) ctx.say(`  node:http alone, same upload read as it streams: peak RSS +${(uploadPeer.unread.growth / 1024).toFixed(0)} KiB`);
+  const net = sc.idle.find((r) => r.server === 'node-net');
+  if (net) ctx.say(`  node:net alone (no HTTP parser), same warm-up: ${net.bytesPerConnection.toFixed(0)} bytes per idle keep-alive connection`);
+  const netUpload = sc.upload.find((r) => r.server === 'node-net');
+  if (netUpload) ctx.say(`  node:net alone, same upload counted as it streams: peak RSS +${(netUpload.unread.growth / 1024).toFixed(0)} KiB`);
   const soakPeer = sc.soak.find((r) => r.server === 'node-http');
   if (soakPeer) ctx.say(`  node:http alone, same soak: RSS ${soakPeer.growthPct >= 0 ? '+' : ''}${soakPeer.growthPct.toFixed(1)}% over ${soakPeer.requests} requests`);
 }

@@ -97,7 +97,7 @@ export const SCENARIOS = {
   // What a server holds: idle connections, a large upload, a soak: bench/lib/memory-scenario.mjs.
   memory: {
     memory: true,
-    describe: 'RSS growth: idle keep-alive connections (tsgi-native, tsgi-js, node:http), a large upload, a soak',
+    describe: 'RSS growth: idle keep-alive connections (tsgi-native, tsgi-js, node:http, node:net), a large upload, a soak',
   },
   // WebSocket echo over 100 connections: bench/lib/websocket-scenario.mjs.
   websocket: {
