@@ -3,7 +3,8 @@
 // and SIGTERM drain, SIGQUIT stops now, SIGUSR2 reopens the logs) and, as the child of
 // --py-autoreload's supervisor (lib/process/autoreload-supervisor.ts), exits to be
 // started again when the application's files change. After its stop the process ends
-// (lib/process/end-process.ts), whatever the application still holds open.
+// (lib/process/end-process.ts), within EXIT_LINGER_MS whatever the application still
+// holds open.
 import { loadBinding, type BackendName } from './addon/binding.js';
 import type { Server } from './backend/backend.js';
 import { TsgiError } from './base/errors.js';
@@ -17,7 +18,7 @@ import { logMessage as log } from './logging/log-format.js';
 import { RESTART_CODE, applicationFile, snapshot, watchApplication, type Stamp } from './process/autoreload.js';
 import { waitForFix } from './process/autoreload-supervisor.js';
 import { drainThenStop, ProcessOps } from './process/process-ops.js';
-import { endProcess } from './process/end-process.js';
+import { EXIT_LINGER_MS, endProcess } from './process/end-process.js';
 import { SignalQueue } from './process/signals.js';
 import { serveConfig } from './serve.js';
 
@@ -78,7 +79,14 @@ export async function runSingleProcess(config: Config, backend: BackendName, aut
   log(`*** tsgi is ready in single-process mode (pid: ${process.pid}) ***`);
   ops?.ready();
 
-  const code = await new Promise<number>((resolveExit) => {
+  // The code to exit with, and how long the application may keep the process after the
+  // stop (lib/process/end-process.ts). A signal after the goodbye ends that wait.
+  let ended = false;
+  const { code, lingerMs } = await new Promise<{ code: number; lingerMs: number }>((resolve) => {
+    const resolveExit = (code: number, lingerMs: number) => {
+      ended = true;
+      resolve({ code, lingerMs });
+    };
     let stopping = false;
     if (autoreloadChild && autoreload > 0) {
       const w = watchApplication(
@@ -89,7 +97,7 @@ export async function runSingleProcess(config: Config, backend: BackendName, aut
           stopping = true;
           w.stop();
           log(`tsgi: py-autoreload: ${changed} changed: restarting (requests in progress finish)`);
-          const done = () => resolveExit(RESTART_CODE);
+          const done = () => resolveExit(RESTART_CODE, 0);
           const timer = setTimeout(() => {
             server.destroy();
             done();
@@ -108,22 +116,30 @@ export async function runSingleProcess(config: Config, backend: BackendName, aut
         logs.reopen('SIGUSR2', log);
         return;
       }
+      if (ended) {
+        if (signal !== 'SIGHUP') {
+          log(`tsgi: ${signal}: exiting now`);
+          void endProcess(code, 0);
+        }
+        return;
+      }
       if (signal === 'SIGQUIT' || (stopping && signal !== 'SIGHUP')) {
         log(`tsgi: ${signal}: stopping now`);
+        ops?.close();
         server.destroy();
-        resolveExit(0);
+        resolveExit(0, 0);
         return;
       }
       if (signal === 'SIGINT' || signal === 'SIGTERM') {
         void drainThenStop(server, config, signal, ops, () => (stopping = true))?.then(() => {
           ops?.close();
           log('tsgi: goodbye');
-          resolveExit(0);
+          resolveExit(0, EXIT_LINGER_MS);
         });
       }
     });
     queue.listen(['SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGUSR2']);
     watchTouch(config.touchLogreopen, (file) => logs.reopen(`${file} touched`, log));
   });
-  return endProcess(code);
+  return endProcess(code, lingerMs);
 }

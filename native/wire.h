@@ -19,8 +19,8 @@ namespace tsgi {
 // every settings key (native/server/settings.cc), and this file was made. 3: upgrades
 // (kReqUpgrade, upgrade(id), the onUpgrade setting). 4: WebSockets kept by the server
 // (websocket(), wsSend(), wsClose(), wsPause(), wsTerminate(), the onWsMessages and
-// onWsClose settings).
-constexpr uint32_t kWireVersion = 4;
+// onWsClose settings). 5: exitWatchdog() (native/process/exit_watchdog.cc).
+constexpr uint32_t kWireVersion = 5;
 
 // Flags of send(id, head, body, flags).
 enum SendFlags : uint32_t {

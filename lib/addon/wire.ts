@@ -5,7 +5,7 @@
 // WIRE_VERSION. The pure-JS backend speaks the same contract to the same Handler.
 
 /** The contract's version (native/wire.h kWireVersion): raise both on any change. */
-export const WIRE_VERSION = 4;
+export const WIRE_VERSION = 5;
 
 // send() flags.
 export const SEND_CHUNKED = 1;

@@ -177,6 +177,10 @@ Napi::Value Server::Close(const Napi::CallbackInfo& info) {
                       c->out.empty() && c->inbuf.empty();
     if (idle || (c->state == Connection::State::kHead && c->deadline > grace)) {
       c->deadline = grace;  // a head begun must also be complete by then, or it gets 408
+    } else if (c->state == Connection::State::kIdle && Queued(c) != 0) {
+      // Its last response is over but still going out (a slow reader): closed once it is
+      // out (AfterOutput), not when http-timeout finds it idle.
+      c->close_after = true;
     }
   }
   if (grace_timer_armed_ == false) {
@@ -199,9 +203,13 @@ Napi::Value Server::Destroy(const Napi::CallbackInfo& info) {
     CloseConnection(c, true);
     c = next;
   }
+  // The cut requests' lines, and those the log still holds, are written now, not as the
+  // close completes: the process may end before that (SIGQUIT: lib/process/end-process.ts).
+  FlushLog();
   MaybeFinishClose();
   return info.Env().Undefined();
 }
+
 void Server::MaybeFinishClose() {
   if (!closing_ || close_notified_ || open_listeners_ != 0 || conn_count_ != 0) return;
   close_notified_ = true;

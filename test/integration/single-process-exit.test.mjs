@@ -1,10 +1,13 @@
-// The end of a single process (no --master) after its stop, on both backends: it exits
-// with its code after "goodbye" though the application still holds handles open (a
-// timer, a server, a client socket: Node's loop alone would never end), what it wrote to
-// stdout still goes out to a reader that is slow, and an exit that blocks (an 'exit'
-// listener that never returns, as Node's own exit-time deadlock does) is ended 3 s later
-// by the addon's watchdog thread (lib/process/end-process.ts). Every process started here
-// is killed by its pid, even on failure; every wait is bounded.
+// The end of a single process (no --master) after its stop, on both backends
+// (lib/process/end-process.ts): after a graceful stop the application's own cleanup (its
+// SIGTERM listener, 'beforeExit') runs and the process exits when the loop runs dry; an
+// application that keeps the loop alive for good (a timer, a server, a client socket) is
+// given 3 s, then the process exits with its code; SIGQUIT, or a signal after the goodbye,
+// exits at once; what it wrote to stdout still goes out to a reader that is slow; the
+// request log keeps the lines of requests served just before; and an exit that blocks (an
+// 'exit' listener that never returns, as Node's own exit-time deadlock does) is ended 3 s
+// later by the addon's watchdog thread. Every process started here is killed by its pid,
+// even on failure; every wait is bounded.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -14,42 +17,80 @@ import { httpGet } from '../lib/http-client.mjs';
 import { delay, withTimeout } from '../lib/wait.mjs';
 
 const HOLDS = join(FIXTURES, 'single-process', 'holds-handles.mjs');
+const CLEANS_UP = join(FIXTURES, 'single-process', 'cleans-up.mjs');
 // The master's fixture serves alone here just as well: its 'exit' listener blocks for good.
 const HANGS = join(FIXTURES, 'master', 'hangs-at-exit.mjs');
-const NOT_EXITED = /tsgi: the process has not exited 3 s after its stop: ending it \(exit code 0\)/;
+const LINGERED = /tsgi: the application still holds the process 3 s after the stop \(a timer, a pool, a socket\): exiting\n/;
+const WATCHDOG = /tsgi: the process is still exiting 3 s after its 'exit' event: ending it \(exit code 0\)\n/;
 
-async function serving(t, backend, app) {
-  const cli = spawnCli(['--backend', backend, '--http', '127.0.0.1:0', '--wsgi-file', app]);
+async function serving(t, backend, app, extra = []) {
+  const cli = spawnCli(['--backend', backend, '--http', '127.0.0.1:0', ...extra, '--wsgi-file', app]);
   t.after(() => cli.kill());
   const port = await cli.port;
   await cli.waitStderr(/\*\*\* tsgi is ready/);
   return { cli, port };
 }
 
+/** Signals cli, waits for text on stderr; resolves with when it came. */
+async function stopped(cli, signal, text) {
+  cli.signal(signal);
+  await cli.waitStderr(text, 8000);
+  return Date.now();
+}
+
 for (const backend of BACKENDS) {
-  for (const signal of ['SIGTERM', 'SIGQUIT']) {
-    test(`${backend}: ${signal} to a single process whose application holds a timer, a server and a socket open: it exits 0 after its goodbye`, { timeout: 20000 }, async (t) => {
-      const { cli, port } = await serving(t, backend, HOLDS);
-      assert.equal((await httpGet(port, '/')).status, 200);
-      const sentAt = Date.now();
-      cli.signal(signal);
-      const exit = await cli.waitExit(5000);
-      const tookMs = Date.now() - sentAt;
-      t.diagnostic(`exited ${tookMs} ms after ${signal}`);
-      assert.deepEqual(exit, { code: 0, signal: null });
-      assert.match(cli.stderrText(), signal === 'SIGTERM' ? /tsgi: goodbye\n/ : /tsgi: SIGQUIT: stopping now\n/);
-      assert.doesNotMatch(cli.stderrText(), NOT_EXITED, 'ended by process.exit(), not by the watchdog');
-      assert.ok(tookMs < 2500, `exits at once (${tookMs} ms)`);
-    });
-  }
+  test(`${backend}: SIGTERM to a single process whose application cleans up on SIGTERM and at beforeExit: both run, and the process exits 0 when its loop is empty`, { timeout: 20000 }, async (t) => {
+    const { cli, port } = await serving(t, backend, CLEANS_UP);
+    assert.equal((await httpGet(port, '/')).status, 200);
+    const goodbyeAt = await stopped(cli, 'SIGTERM', /tsgi: goodbye\n/);
+    const exit = await cli.waitExit(5000);
+    const tookMs = Date.now() - goodbyeAt;
+    t.diagnostic(`exited ${tookMs} ms after its goodbye`);
+    assert.deepEqual(exit, { code: 0, signal: null });
+    assert.match(cli.stderrText(), /tsgi: goodbye\n(.*\n)*app: pool closed\n(.*\n)*app: flushed at beforeExit\n/);
+    assert.doesNotMatch(cli.stderrText(), LINGERED);
+    assert.ok(tookMs < 2500, `the loop ran dry, no linger (${tookMs} ms)`);
+  });
+
+  test(`${backend}: SIGTERM to a single process whose application holds a timer, a server and a socket open: it exits 0 3 s after its goodbye, with a line that says why`, { timeout: 20000 }, async (t) => {
+    const { cli, port } = await serving(t, backend, HOLDS);
+    assert.equal((await httpGet(port, '/')).status, 200);
+    const goodbyeAt = await stopped(cli, 'SIGTERM', /tsgi: goodbye\n/);
+    const exit = await cli.waitExit(8000);
+    const tookMs = Date.now() - goodbyeAt;
+    t.diagnostic(`exited ${tookMs} ms after its goodbye`);
+    assert.deepEqual(exit, { code: 0, signal: null });
+    assert.match(cli.stderrText(), new RegExp(`tsgi: goodbye\\n${LINGERED.source}$`));
+    assert.doesNotMatch(cli.stderrText(), WATCHDOG, 'ended by process.exit(), not by the watchdog');
+    assert.ok(tookMs >= 2500 && tookMs < 6000, `about 3 s (${tookMs} ms)`);
+  });
+
+  test(`${backend}: a second SIGTERM after the goodbye ends the wait for the application at once`, { timeout: 20000 }, async (t) => {
+    const { cli } = await serving(t, backend, HOLDS);
+    await stopped(cli, 'SIGTERM', /tsgi: goodbye\n/);
+    const againAt = await stopped(cli, 'SIGTERM', /tsgi: SIGTERM: exiting now\n/);
+    const exit = await cli.waitExit(5000);
+    assert.deepEqual(exit, { code: 0, signal: null });
+    assert.ok(Date.now() - againAt < 2000, `exits at once (${Date.now() - againAt} ms)`);
+    assert.doesNotMatch(cli.stderrText(), LINGERED);
+  });
+
+  test(`${backend}: SIGQUIT to a single process whose application holds handles open: it exits 0 at once, and the request served just before is in the log`, { timeout: 20000 }, async (t) => {
+    const { cli, port } = await serving(t, backend, HOLDS);
+    assert.equal((await httpGet(port, '/just-before')).status, 200);
+    const quitAt = await stopped(cli, 'SIGQUIT', /tsgi: SIGQUIT: stopping now\n/);
+    const exit = await cli.waitExit(5000);
+    assert.deepEqual(exit, { code: 0, signal: null });
+    assert.ok(Date.now() - quitAt < 2000, `exits at once (${Date.now() - quitAt} ms)`);
+    assert.match(cli.stderrText(), /GET \/just-before => generated 3 bytes/);
+  });
 
   test(`${backend}: what the application wrote to stdout reaches a reader that was slow before the single process exits`, { timeout: 20000 }, async (t) => {
     const { cli, port } = await serving(t, backend, HOLDS);
     const BYTES = 1 << 20; // 16 times a pipe's 64 KiB: most of it waits in the process
     cli.child.stdout.pause();
     assert.equal((await httpGet(port, `/stdout?bytes=${BYTES}`)).status, 200);
-    cli.signal('SIGTERM');
-    await cli.waitStderr(/tsgi: goodbye\n/);
+    await stopped(cli, 'SIGQUIT', /tsgi: SIGQUIT: stopping now\n/);
     await delay(300); // the reader is slow: the process waits for it
     assert.equal(cli.exitInfo, undefined, 'still draining its stdout');
     cli.child.stdout.resume();
@@ -61,14 +102,12 @@ for (const backend of BACKENDS) {
   test(`${backend}: a single process whose exit blocks (an 'exit' listener that never returns) is ended 3 s after its goodbye, with its code and a line that says so`, { timeout: 20000 }, async (t) => {
     const { cli, port } = await serving(t, backend, HANGS);
     assert.equal((await httpGet(port, '/')).status, 200);
-    cli.signal('SIGTERM');
-    await cli.waitStderr(/tsgi: goodbye\n/);
-    const goodbyeAt = Date.now();
+    const goodbyeAt = await stopped(cli, 'SIGTERM', /tsgi: goodbye\n/);
     const exit = await withTimeout(cli.exited, 8000, 'the watchdog to end the process');
     const tookMs = Date.now() - goodbyeAt;
     t.diagnostic(`exited ${tookMs} ms after its goodbye; stderr tail: ${JSON.stringify(cli.stderrText().slice(-200))}`);
     assert.deepEqual(exit, { code: 0, signal: null });
-    assert.match(cli.stderrText(), new RegExp(`tsgi: goodbye\\n${NOT_EXITED.source}\\n$`));
+    assert.match(cli.stderrText(), new RegExp(`tsgi: goodbye\\n${WATCHDOG.source}$`));
     assert.ok(tookMs >= 2500 && tookMs < 6000, `ended about 3 s after its goodbye (${tookMs} ms)`);
   });
 }
