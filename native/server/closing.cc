@@ -1,5 +1,6 @@
 // Timeouts and closing: lingering closes, a connection's close, the tick that times
 // connections out, and the server's close() and destroy().
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "server/server.h"
@@ -18,31 +19,37 @@ void Server::StartLingering(Connection* c) {
   std::string().swap(c->inbuf);
   uint64_t linger = cfg_.timeout_ms < 2000 ? cfg_.timeout_ms : 2000;
   c->deadline = uv_now(loop_) + linger;
-  auto* req = new uv_shutdown_t();
-  req->data = c;
-  if (uv_shutdown(req, &c->h.stream, OnShutdown) != 0) {
-    delete req;
+  // Nothing is queued (the callers linger only once the output is out): the FIN
+  // follows the last response at once.
+  if (shutdown(c->fd, SHUT_WR) != 0) {
     CloseConnection(c, false);
     return;
   }
   if (!c->reading) {
     c->reading = true;
-    uv_read_start(&c->h.stream, OnAlloc, OnRead);
+    UpdatePoll(c);
   }
 }
-
-void Server::OnShutdown(uv_shutdown_t* req, int) { delete req; }
 
 void Server::CloseConnection(Connection* c, bool abort_request) {
   if (c->state == Connection::State::kClosing) return;
   const bool was_dispatched = c->state == Connection::State::kDispatched;
   const double id = c->id;
   c->state = Connection::State::kClosing;
-  if (c->reading) {
-    uv_read_stop(&c->h.stream);
-    c->reading = false;
+  c->reading = false;
+  // The poll's close takes the descriptor out of epoll; the descriptor is closed at
+  // once, as libuv's streams close theirs. What was left unwritten is dropped. The
+  // connection's memory goes in the poll's close callback, or, with no poll, on the next
+  // loop turn (OnResume): either way after whatever called this is done with it.
+  if (c->poll_open) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&c->poll), OnConnectionClosed);
+  } else {
+    reap_.push_back(c);
+    uv_idle_start(&resume_idle_, OnResume);
   }
-  uv_close(&c->h.handle, OnConnectionClosed);
+  close(c->fd);
+  c->fd = -1;
+  c->inflight = 0;
   if (c->ws != nullptr) ReportWebSocketClosed(c);
   if (was_dispatched && abort_request) {
     // The line first, while the application still holds the request (a custom line
@@ -59,34 +66,38 @@ void Server::CloseConnection(Connection* c, bool abort_request) {
 
 void Server::OnConnectionClosed(uv_handle_t* handle) {
   auto* c = static_cast<Connection*>(handle->data);
-  Server* s = c->server;
+  c->server->ForgetConnection(c);
+}
+
+void Server::ForgetConnection(Connection* c) {
   if (c->req) {
-    if (s->cfg_.logging && c->id >= 0) s->LogRequest(c, (uv_hrtime() - c->started_ns) / 1000);
-    s->ReleaseRequest(c);
+    if (cfg_.logging && c->id >= 0) LogRequest(c, (uv_hrtime() - c->started_ns) / 1000);
+    ReleaseRequest(c);
   }
   if (c->prev) c->prev->next = c->next;
-  else s->conns_ = c->next;
+  else conns_ = c->next;
   if (c->next) c->next->prev = c->prev;
-  s->conn_count_--;
-  if (c->ws != nullptr) s->websockets_--;
-  s->CountConnections();
-  s->slots_[c->slot] = nullptr;
-  s->free_slots_.push_back(c->slot);
-  for (Connection*& d : s->dirty_) {
+  conn_count_--;
+  if (c->ws != nullptr) websockets_--;
+  CountConnections();
+  slots_[c->slot] = nullptr;
+  free_slots_.push_back(c->slot);
+  for (Connection*& d : dirty_) {
     if (d == c) d = nullptr;
   }
-  for (Connection*& d : s->resume_) {
+  for (Connection*& d : resume_) {
     if (d == c) d = nullptr;
   }
-  if (!s->ready_.empty()) {  // never, as the loop runs: the queue is taken before closes
-    s->ready_.erase(std::remove_if(s->ready_.begin(), s->ready_.end(),
-                                   [c](const ReadyRead& r) { return r.c == c; }),
-                    s->ready_.end());
+  if (c->poll_queued) to_poll_.erase(std::remove(to_poll_.begin(), to_poll_.end(), c), to_poll_.end());
+  if (!ready_.empty()) {  // never, as the loop runs: the queue is taken before closes
+    ready_.erase(std::remove_if(ready_.begin(), ready_.end(),
+                                [c](const ReadyRead& r) { return r.c == c; }),
+                 ready_.end());
   }
-  s->dirty_.erase(std::remove(s->dirty_.begin(), s->dirty_.end(), nullptr), s->dirty_.end());
-  s->resume_.erase(std::remove(s->resume_.begin(), s->resume_.end(), nullptr), s->resume_.end());
+  dirty_.erase(std::remove(dirty_.begin(), dirty_.end(), nullptr), dirty_.end());
+  resume_.erase(std::remove(resume_.begin(), resume_.end(), nullptr), resume_.end());
   delete c;
-  s->MaybeFinishClose();
+  MaybeFinishClose();
 }
 
 void Server::OnTick(uv_timer_t* timer) {
@@ -177,10 +188,6 @@ Napi::Value Server::Close(const Napi::CallbackInfo& info) {
                       c->out.empty() && c->inbuf.empty();
     if (idle || (c->state == Connection::State::kHead && c->deadline > grace)) {
       c->deadline = grace;  // a head begun must also be complete by then, or it gets 408
-    } else if (c->state == Connection::State::kIdle && Queued(c) != 0) {
-      // Its last response is over but still going out (a slow reader): closed once it is
-      // out (AfterOutput), not when http-timeout finds it idle.
-      c->close_after = true;
     }
   }
   if (grace_timer_armed_ == false) {
@@ -221,19 +228,21 @@ void Server::MaybeFinishClose() {
     uv_check_stop(&log_check_);
     uv_check_stop(&ws_check_);
     uv_check_stop(&ready_check_);
+    uv_prepare_stop(&poll_prepare_);
     uv_timer_stop(&log_timer_);
     // The handles live in this object: keep it until the last close callback.
     auto closed = [](uv_handle_t* h) {
       Server* s = static_cast<Server*>(h->data);
       if (--s->handles_closing_ == 0) s->FinishClose();
     };
-    handles_closing_ = 6;
+    handles_closing_ = 7;
     uv_close(reinterpret_cast<uv_handle_t*>(&tick_), closed);
     uv_close(reinterpret_cast<uv_handle_t*>(&resume_idle_), closed);
     uv_close(reinterpret_cast<uv_handle_t*>(&log_check_), closed);
     uv_close(reinterpret_cast<uv_handle_t*>(&ws_check_), closed);
     uv_close(reinterpret_cast<uv_handle_t*>(&ready_check_), closed);
     uv_close(reinterpret_cast<uv_handle_t*>(&log_timer_), closed);
+    uv_close(reinterpret_cast<uv_handle_t*>(&poll_prepare_), closed);
   }
 }
 

@@ -44,9 +44,6 @@ struct RequestState {
   InProgressEntry progress;
 };
 
-// A connection's libuv stream handle. A uv_tcp_t for a unix socket's connections too:
-// the stream code is the same, and uv_tcp_open costs one system call less per
-// connection than uv_pipe_open (Server::Accept).
 // A connection that switched to WebSocket (websocket(id), native/server/websocket.cc):
 // its frames' parser and where its closing handshake stands.
 struct WebSocketState {
@@ -62,12 +59,6 @@ struct WebSocketState {
   std::string reason;
 };
 
-union StreamHandle {
-  uv_tcp_t tcp;
-  uv_stream_t stream;
-  uv_handle_t handle;
-};
-
 struct Connection {
   enum class State : uint8_t {
     kIdle,        // between requests; no byte of the next one yet
@@ -75,10 +66,21 @@ struct Connection {
     kBody,        // the head is in; the body is arriving
     kDispatched,  // the application has the request; its response is due
     kLingering,   // the last response is out; reading and dropping until EOF
-    kClosing,     // uv_close was called
+    kClosing,     // its poll is closing, its descriptor closed
     kWebSocket,   // switched to WebSocket: frames, not requests (c->ws)
   };
-  StreamHandle h;
+  // The socket is read and written by the server itself (recv and sendmsg: sys.h), and
+  // its readiness watched by a libuv poll: readable while reading is wanted, writable
+  // while output the socket did not take waits (c->pending). A unix socket's
+  // connections too. The poll is made when first needed, and no sooner than the loop is
+  // about to poll (UpdatePoll, OnPollPrepare): a connection answered and closed in the
+  // loop turn of its accept (a front end's connection per request) never has one, and
+  // costs no epoll_ctl (uv_poll_init makes two, and its close one).
+  uv_poll_t poll;
+  bool poll_open = false;
+  bool poll_queued = false;  // in Server::to_poll_: its poll is made before the loop polls
+  int fd = -1;
+  int polled = 0;  // the events the poll watches now (UV_READABLE | UV_WRITABLE)
   Server* server = nullptr;
   uint32_t slot = 0;
   uint32_t listener_index = 0;  // copied from the listener, which may close first
@@ -101,7 +103,9 @@ struct Connection {
   bool upgrading = false;  // upgrade(id) was called: handed to JavaScript once the output is out
   std::string inbuf;         // an unfinished head or body, copied aside
   std::string out;           // corked output
-  size_t inflight = 0;       // bytes handed to uv_write and not yet written
+  std::string pending;       // output the socket did not take, written as it becomes writable
+  size_t pending_off = 0;    // how much of pending is written
+  size_t inflight = 0;       // bytes of pending not yet written
   uint64_t deadline = 0;     // uv_now() ms past which the state times out
   RequestState* req = nullptr;  // while a request is in progress
   std::unique_ptr<WebSocketState> ws;  // in kWebSocket

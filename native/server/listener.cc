@@ -2,6 +2,8 @@
 // uv_listen), so that running out of descriptors (EMFILE) is answered and logged, with
 // a descriptor kept in reserve to refuse the connections waiting.
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -284,21 +286,17 @@ void Server::Accept(Listener* l, int fd, const struct sockaddr_storage& peer, bo
   c->is_pipe = l->is_pipe;
   c->listener_index = l->index;
   c->proxy_pending = cfg_.proxy_protocol && l->protocol == kProtocolHttp;
-  uv_tcp_init(loop_, &c->h.tcp);  // for a unix socket too (see StreamHandle)
-  c->h.handle.data = c;
-  if (uv_tcp_open(&c->h.tcp, fd) != 0) {
-    close(fd);
-    uv_close(&c->h.handle, [](uv_handle_t* h) { delete static_cast<Connection*>(h->data); });
-    return;
-  }
+  c->fd = fd;
   if (!l->is_pipe) {
-    uv_tcp_nodelay(&c->h.tcp, 1);
+    const int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     FormatAddress(&peer, c->remote_addr, sizeof c->remote_addr, c->remote_port,
                   sizeof c->remote_port);
   }
   if (free_slots_.empty()) {
     if (slots_.size() > kSlotMask) {  // over a million connections: refuse this one
-      uv_close(&c->h.handle, [](uv_handle_t* h) { delete static_cast<Connection*>(h->data); });
+      close(fd);
+      delete c;
       return;
     }
     c->slot = static_cast<uint32_t>(slots_.size());
@@ -321,18 +319,10 @@ void Server::Accept(Listener* l, int fd, const struct sockaddr_storage& peer, bo
   // runs may stop reading (a bound) or close, and the watch starts only if it did not.
   c->reading = true;
   if (read_now) {
-    ssize_t n;
-    do {
-      n = read(fd, read_buf_, kReadBufferSize);
-    } while (n < 0 && errno == EINTR);
-    if (n > 0 || n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
-      uv_buf_t buf = uv_buf_init(read_buf_, kReadBufferSize);
-      OnRead(&c->h.stream, n > 0 ? n : n == 0 ? UV_EOF : -errno, &buf);
-    }
+    const ssize_t n = RecvSome(fd, read_buf_, kReadBufferSize);
+    if (n != -EAGAIN && n != -EWOULDBLOCK) OnRead(c, n == 0 ? static_cast<ssize_t>(UV_EOF) : n);
   }
-  if (c->reading && c->state != Connection::State::kClosing) {
-    uv_read_start(&c->h.stream, OnAlloc, OnRead);
-  }
+  UpdatePoll(c);
 }
 
 

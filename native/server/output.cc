@@ -1,21 +1,11 @@
 // A connection's output: corked while a batch of reads is handled, written with one
-// uv_try_write (or uv_write for the rest), and the backpressure both ways: reading
-// stops while too much waits unread, pipelined requests wait while too much output is
-// queued, and onDrain tells a streamed body when the output is low again.
+// sendmsg (the rest when the socket is writable again), and the backpressure both ways:
+// reading stops while too much waits unread, pipelined requests wait while too much
+// output is queued, and onDrain tells a streamed body when the output is low again.
 #include "server/server.h"
+#include "server/sys.h"
 
 namespace tsgi {
-
-namespace {
-
-// A uv_write of the output that uv_try_write did not take: it owns the bytes.
-struct WriteReq {
-  uv_write_t req;
-  std::string data;
-  size_t len;
-};
-
-}  // namespace
 
 void Server::UpdateReading(Connection* c) {
   if (c->state == Connection::State::kClosing || c->state == Connection::State::kLingering) {
@@ -31,12 +21,45 @@ void Server::UpdateReading(Connection* c) {
                          c->output_blocked;
     want = !(waiting && c->inbuf.size() > cfg_.buffer_size + kReadBufferSize);
   }
-  if (want && !c->reading) {
-    c->reading = true;
-    uv_read_start(&c->h.stream, OnAlloc, OnRead);
-  } else if (!want && c->reading) {
-    uv_read_stop(&c->h.stream);
-    c->reading = false;
+  if (want != c->reading) {
+    c->reading = want;
+    UpdatePoll(c);
+  }
+}
+
+void Server::UpdatePoll(Connection* c) {
+  if (c->state == Connection::State::kClosing) return;
+  const int events = (c->reading ? UV_READABLE : 0) | (c->inflight != 0 ? UV_WRITABLE : 0);
+  if (events == c->polled) return;
+  if (!c->poll_open) {
+    if (!c->poll_queued) {
+      c->poll_queued = true;
+      to_poll_.push_back(c);
+      uv_prepare_start(&poll_prepare_, OnPollPrepare);
+    }
+    return;
+  }
+  c->polled = events;
+  if (events == 0) uv_poll_stop(&c->poll);
+  else uv_poll_start(&c->poll, events, OnPoll);
+}
+
+void Server::OnPollPrepare(uv_prepare_t* prepare) {
+  Server* s = static_cast<Server*>(prepare->data);
+  uv_prepare_stop(prepare);
+  std::vector<Connection*> list;
+  list.swap(s->to_poll_);
+  for (Connection* c : list) {
+    c->poll_queued = false;
+    if (c->state == Connection::State::kClosing) continue;
+    if (uv_poll_init_socket(s->loop_, &c->poll, c->fd) != 0) {
+      BatchScope batch(s);
+      s->CloseConnection(c, true);
+      continue;
+    }
+    c->poll_open = true;
+    c->poll.data = c;
+    s->UpdatePoll(c);
   }
 }
 void Server::MarkDirty(Connection* c) {
@@ -88,14 +111,14 @@ void Server::Write(Connection* c, const char* data, size_t len) {
     return;
   }
   // What is corked (this response's head, earlier pipelined responses), then the body
-  // from where it is: one writev, no copy. What the socket does not take is queued as
-  // usual (Flush writes it with uv_write); an error other than EAGAIN leaves everything
-  // queued, and Flush meets the error again and closes the connection.
-  uv_buf_t bufs[2];
-  unsigned n = 0;
-  if (!c->out.empty()) bufs[n++] = uv_buf_init(&c->out[0], static_cast<unsigned>(c->out.size()));
-  bufs[n++] = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(len));
-  const int r = uv_try_write(&c->h.stream, bufs, n);
+  // from where it is: one sendmsg, no copy. What the socket does not take is queued as
+  // usual (Flush leaves it for OnWritable); an error leaves everything queued, and Flush
+  // meets the error again and closes the connection.
+  iovec bufs[2];
+  int n = 0;
+  if (!c->out.empty()) bufs[n++] = {&c->out[0], c->out.size()};
+  bufs[n++] = {const_cast<char*>(data), len};
+  const ssize_t r = SendSome(c->fd, bufs, n);
   const size_t written = r > 0 ? static_cast<size_t>(r) : 0;
   if (written >= c->out.size()) {
     const size_t of_body = written - c->out.size();
@@ -109,26 +132,18 @@ void Server::Write(Connection* c, const char* data, size_t len) {
 
 void Server::Flush(Connection* c) {
   if (c->inflight == 0 && !c->out.empty()) {
-    uv_buf_t b = uv_buf_init(&c->out[0], static_cast<unsigned>(c->out.size()));
-    int r = uv_try_write(&c->h.stream, &b, 1);
-    if (r == static_cast<int>(c->out.size())) {
+    const iovec b = {&c->out[0], c->out.size()};
+    const ssize_t r = SendSome(c->fd, &b, 1);
+    if (r == static_cast<ssize_t>(c->out.size())) {
       c->out.clear();
-    } else if (r >= 0 || r == UV_EAGAIN || r == UV_ENOSYS) {
-      size_t written = r > 0 ? static_cast<size_t>(r) : 0;
-      auto* w = new WriteReq();
-      w->data.swap(c->out);
-      w->len = w->data.size() - written;
-      w->req.data = c;
-      c->inflight = w->len;
-      uv_buf_t rest = uv_buf_init(&w->data[written], static_cast<unsigned>(w->len));
-      int wr = uv_write(&w->req, &c->h.stream, &rest, 1, OnWrite);
-      if (wr != 0) {
-        c->inflight = 0;
-        delete w;
-        CloseConnection(c, true);
-        return;
-      }
+    } else if (r >= 0) {
+      // The rest waits for the socket to be writable (OnWritable); output made meanwhile
+      // is corked in c->out behind it.
+      c->pending.swap(c->out);
+      c->pending_off = static_cast<size_t>(r);
+      c->inflight = c->pending.size() - c->pending_off;
       c->deadline = uv_now(loop_) + cfg_.timeout_ms;
+      UpdatePoll(c);
     } else {
       CloseConnection(c, true);
       return;
@@ -139,9 +154,9 @@ void Server::Flush(Connection* c) {
   AfterOutput(c);
 }
 
-// Called after every flush of c, whatever took the output (uv_try_write at once, or a
-// uv_write that completed): takes up pipelined requests held back by blocked output, and
-// settles a close that waits for the output to drain.
+// Called after every flush of c, whatever took the output (a sendmsg at once, or the
+// rest once the socket was writable): takes up pipelined requests held back by blocked
+// output, and settles a close that waits for the output to drain.
 void Server::AfterOutput(Connection* c) {
   if (c->output_blocked && Queued(c) <= kLowWater) {
     // The requests wait in inbuf, and reading may be stopped: both are taken up on the
@@ -150,6 +165,13 @@ void Server::AfterOutput(Connection* c) {
     if (c->state == Connection::State::kIdle && !c->close_after) ScheduleResume(c);
   }
   if (c->inflight != 0 || !c->out.empty()) return;
+  if (closing_ && c->state == Connection::State::kIdle && !c->close_after) {
+    // The server is closing, and this keep-alive connection's last response has just gone
+    // out (a slow reader): it gets the grace idle connections got at the close (Close), in
+    // which a request that crossed it is still answered, not http-timeout's.
+    const uint64_t grace = uv_now(loop_) + (cfg_.timeout_ms < kCloseGraceMs ? cfg_.timeout_ms : kCloseGraceMs);
+    if (c->deadline > grace) c->deadline = grace;
+  }
   if (c->upgrading) {
     ScheduleResume(c);  // the output is out: the hand-off, on the next loop turn
     return;
@@ -167,27 +189,29 @@ void Server::AfterOutput(Connection* c) {
   }
 }
 
-void Server::OnWrite(uv_write_t* req, int status) {
-  auto* w = reinterpret_cast<WriteReq*>(req);
-  auto* c = static_cast<Connection*>(req->data);
-  Server* s = c->server;
-  delete w;
-  c->inflight = 0;
-  if (c->state == Connection::State::kClosing) return;
-  BatchScope batch(s);
-  if (status < 0) {
-    s->CloseConnection(c, true);
+void Server::OnWritable(Connection* c) {
+  const iovec b = {&c->pending[c->pending_off], c->inflight};
+  const ssize_t r = SendSome(c->fd, &b, 1);
+  BatchScope batch(this);
+  if (r < 0) {
+    CloseConnection(c, true);
     return;
   }
+  c->pending_off += static_cast<size_t>(r);
+  c->inflight -= static_cast<size_t>(r);
+  if (c->inflight != 0) return;  // the socket is full again: writable later
+  std::string().swap(c->pending);
+  c->pending_off = 0;
+  UpdatePoll(c);
   // Write what piled up meanwhile now (it may start another write; AfterOutput takes up
   // pipelined requests), then tell a body that waits when the output is low again.
-  s->Flush(c);
-  if (c->want_drain && s->Queued(c) <= kLowWater &&
+  Flush(c);
+  if (c->want_drain && Queued(c) <= kLowWater &&
       (c->state == Connection::State::kDispatched || c->state == Connection::State::kWebSocket)) {
     c->want_drain = false;
     napi_value arg;
-    napi_create_double(s->env_, c->id, &arg);
-    s->CallJs(s->on_drain_, 1, &arg);
+    napi_create_double(env_, c->id, &arg);
+    CallJs(on_drain_, 1, &arg);
   }
 }
 

@@ -11,25 +11,40 @@
 
 namespace tsgi {
 
-void Server::OnAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
-  auto* c = static_cast<Connection*>(handle->data);
-  buf->base = c->server->read_buf_;
-  buf->len = kReadBufferSize;
+void Server::OnPoll(uv_poll_t* poll, int status, int events) {
+  auto* c = static_cast<Connection*>(poll->data);
+  Server* s = c->server;
+  if (c->state == Connection::State::kClosing) return;
+  if (status < 0) {  // the poll's own error: the socket is no more to be used
+    s->OnRead(c, status);
+    return;
+  }
+  if ((events & UV_WRITABLE) != 0 && c->inflight != 0) {
+    s->OnWritable(c);
+    if (c->state == Connection::State::kClosing) return;
+  }
+  if ((events & (UV_READABLE | UV_DISCONNECT)) == 0) return;
+  // As libuv's streams read: again while a read fills the buffer (a body arriving fast),
+  // 32 times at most, so that one connection does not hold the loop.
+  for (int count = 32; count > 0 && c->reading && c->state != Connection::State::kClosing; count--) {
+    const ssize_t n = RecvSome(c->fd, s->read_buf_, kReadBufferSize);
+    if (n == -EAGAIN || n == -EWOULDBLOCK) return;
+    s->OnRead(c, n == 0 ? static_cast<ssize_t>(UV_EOF) : n);
+    if (n < static_cast<ssize_t>(kReadBufferSize)) return;
+  }
 }
 
-void Server::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
-  auto* c = static_cast<Connection*>(stream->data);
-  Server* s = c->server;
+void Server::OnRead(Connection* c, ssize_t nread) {
   if (nread == 0) return;
   if (c->state == Connection::State::kClosing) return;
   if (nread < 0) {
     // EOF or an error. A request the application still holds is abandoned: the
     // client went away (a half-closed client counts as gone, as node:http has it).
-    // What was read before it is taken up first, as it would have been at once (libuv
-    // reports an EOF a turn after the bytes before it; this keeps the order if not).
-    if (!s->ready_.empty()) s->TakeReady();
-    BatchScope batch(s);
-    s->CloseConnection(c, true);
+    // What was read before it is taken up first, as it would have been at once (an EOF
+    // is read a turn after the bytes before it; this keeps the order if not).
+    if (!ready_.empty()) TakeReady();
+    BatchScope batch(this);
+    CloseConnection(c, true);
     return;
   }
   if (c->state == Connection::State::kLingering) return;  // dropped
@@ -40,20 +55,20 @@ void Server::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
     // in one batch: one callback scope for them all, where each read alone would make
     // its own (napi_make_callback), and each stage's code stays in the instruction cache
     // from one request to the next.
-    if (s->ready_bytes_.size() + n > kReadyBytesMax) s->TakeReady();
-    if (s->ready_.empty()) uv_check_start(&s->ready_check_, OnReadyCheck);
-    s->ready_.push_back({c, s->ready_bytes_.size(), n});
-    s->ready_bytes_.append(buf->base, n);
+    if (ready_bytes_.size() + n > kReadyBytesMax) TakeReady();
+    if (ready_.empty()) uv_check_start(&ready_check_, OnReadyCheck);
+    ready_.push_back({c, ready_bytes_.size(), n});
+    ready_bytes_.append(read_buf_, n);
     // A batch is kReadyBatch reads at most, taken as soon as it is full: the answers of
     // a large turn go out while the loop still reads the rest of it, so that the first of
     // a thousand connections waits neither for the last to be read nor to be answered
     // (docs/architecture.md says why 64).
-    if (s->ready_.size() == kReadyBatch) s->TakeReady();
+    if (ready_.size() == kReadyBatch) TakeReady();
     return;
   }
-  if (!s->ready_.empty()) s->TakeReady();  // a connection's bytes are taken in order
-  BatchScope batch(s);
-  s->TakeRead(c, buf->base, n);
+  if (!ready_.empty()) TakeReady();  // a connection's bytes are taken in order
+  BatchScope batch(this);
+  TakeRead(c, read_buf_, n);
 }
 
 void Server::OnReadyCheck(uv_check_t* check) {
@@ -350,6 +365,12 @@ void Server::ScheduleResume(Connection* c) {
 void Server::OnResume(uv_idle_t* idle) {
   Server* s = static_cast<Server*>(idle->data);
   uv_idle_stop(idle);
+  if (!s->reap_.empty()) {
+    std::vector<Connection*> gone;
+    gone.swap(s->reap_);
+    for (Connection* c : gone) s->ForgetConnection(c);
+    if (s->resume_.empty()) return;  // the last of them may have finished the server's close
+  }
   std::vector<Connection*> list;
   list.swap(s->resume_);
   BatchScope batch(s);

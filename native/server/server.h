@@ -70,8 +70,11 @@ class Server : public Napi::ObjectWrap<Server> {
   void CloseListeners();
 
   // reading.cc — a connection's input and its parse state; refusals.
-  static void OnAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
-  static void OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
+  // A connection's poll: writable (OnWritable), then readable (recv into read_buf_,
+  // OnRead), or an error (read as one).
+  static void OnPoll(uv_poll_t* poll, int status, int events);
+  // nread bytes in read_buf_ from c, or < 0: EOF or an error (-errno).
+  void OnRead(Connection* c, ssize_t nread);
   static void OnResume(uv_idle_t* idle);
   static void OnReadyCheck(uv_check_t* check);
   void TakeReady();
@@ -165,7 +168,15 @@ class Server : public Napi::ObjectWrap<Server> {
   void ReportWebSocketClosed(Connection* c);
 
   // output.cc — cork, write, backpressure.
-  static void OnWrite(uv_write_t* req, int status);
+  // Writes what c->pending holds as the socket takes it; once it is out, what piled
+  // up meanwhile, and onDrain when the output is low again.
+  void OnWritable(Connection* c);
+  // Makes c's poll watch what it needs now: readable while c->reading, writable while
+  // c->inflight. An epoll_ctl only when that changes.
+  void UpdatePoll(Connection* c);
+  // Makes the polls of the connections in to_poll_ that are still open, just before the
+  // loop polls (UpdatePoll queues a connection's first one there).
+  static void OnPollPrepare(uv_prepare_t* prepare);
   // Starts or stops reading from c: it reads unless it holds more pipelined bytes than
   // buffer-size plus one read while they wait (for the response that is due, for
   // blocked output to drain, or for a close), so that a client cannot fill our memory.
@@ -201,8 +212,9 @@ class Server : public Napi::ObjectWrap<Server> {
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value Destroy(const Napi::CallbackInfo& info);
   static void OnTick(uv_timer_t* timer);
-  static void OnShutdown(uv_shutdown_t* req, int status);
   static void OnConnectionClosed(uv_handle_t* handle);
+  // A closed connection's end: its request's log line, its slot, its memory.
+  void ForgetConnection(Connection* c);
   void StartLingering(Connection* c);
   void CloseConnection(Connection* c, bool abort_request);
   void MaybeFinishClose();
@@ -248,6 +260,7 @@ class Server : public Napi::ObjectWrap<Server> {
   std::vector<std::string> out_pool_;
   std::vector<Connection*> dirty_;
   std::vector<Connection*> resume_;
+  std::vector<Connection*> reap_;  // closed with no poll: forgotten on the next turn (OnResume)
   // Reads of requests' starts, kept for OnReadyCheck (OnRead): each connection's bytes at
   // offset in ready_bytes_.
   struct ReadyRead {
@@ -267,6 +280,8 @@ class Server : public Napi::ObjectWrap<Server> {
   uv_check_t log_check_;
   uv_check_t ws_check_;  // started while messages wait for JavaScript
   uv_check_t ready_check_;  // started while reads wait in ready_
+  uv_prepare_t poll_prepare_;  // started while connections wait for their poll (to_poll_)
+  std::vector<Connection*> to_poll_;
   struct QueuedMessage {
     double id;
     size_t offset;  // in ws_bytes_

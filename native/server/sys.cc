@@ -1,7 +1,9 @@
 #include "server/sys.h"
 
+#include <sys/socket.h>
 #include <uv.h>
 
+#include <cerrno>
 #include <cstring>
 
 namespace tsgi {
@@ -27,6 +29,26 @@ uint64_t WallMillis() {
   uv_timeval64_t tv;
   uv_gettimeofday(&tv);
   return static_cast<uint64_t>(tv.tv_sec) * 1000 + static_cast<uint64_t>(tv.tv_usec) / 1000;
+}
+
+ssize_t RecvSome(int fd, char* buf, size_t len) {
+  ssize_t n;
+  do {
+    n = recv(fd, buf, len, 0);
+  } while (n < 0 && errno == EINTR);
+  return n < 0 ? -errno : n;
+}
+
+ssize_t SendSome(int fd, const iovec* iov, int count) {
+  msghdr msg{};
+  msg.msg_iov = const_cast<iovec*>(iov);
+  msg.msg_iovlen = static_cast<size_t>(count);
+  ssize_t n;
+  do {
+    n = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  if (n >= 0) return n;
+  return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
 }
 
 }  // namespace tsgi

@@ -1,6 +1,10 @@
-// tsgi — small system helpers the server's files share: errno in words, the wall clock.
+// tsgi — small system helpers the server's files share: errno in words, the wall clock,
+// a socket's reads and writes.
 #ifndef TSGI_NATIVE_SERVER_SYS_H_
 #define TSGI_NATIVE_SERVER_SYS_H_
+
+#include <sys/types.h>
+#include <sys/uio.h>
 
 #include <cstdint>
 #include <string>
@@ -13,6 +17,16 @@ std::string DescribeErrno(int err);
 
 // The wall clock, in milliseconds since the epoch.
 uint64_t WallMillis();
+
+// A connection's reads and writes are recv() and sendmsg(), not the read() and write()
+// libuv's streams make: a socket's own calls skip the file layer (vfs_read, fdget_pos,
+// the file permission hook), which took 0.4-0.5 us of the kernel's time a request under
+// the paced load (bench/README.md, "recv and send").
+// Bytes read (> 0), 0 at EOF, or -errno (-EAGAIN: nothing to read now).
+ssize_t RecvSome(int fd, char* buf, size_t len);
+// Bytes written (>= 0: 0 when the socket takes nothing now), or -errno. Never raises
+// SIGPIPE (MSG_NOSIGNAL).
+ssize_t SendSome(int fd, const iovec* iov, int count);
 
 }  // namespace tsgi
 

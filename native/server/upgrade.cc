@@ -33,8 +33,8 @@ Napi::Value Server::Upgrade(const Napi::CallbackInfo& info) {
     c->upgrading = true;
     // Bytes after the request stay in the kernel for the new owner: read no more.
     if (c->reading) {
-      uv_read_stop(&c->h.stream);
       c->reading = false;
+      UpdatePoll(c);
     }
     // Not from inside this call (it may come from onRequest, in the middle of parsing
     // this connection's read): on the next loop turn, or when the output is out.
@@ -58,9 +58,7 @@ void Server::HandOff(Connection* c) {
   if (!c->upgrading || c->state != Connection::State::kDispatched) return;
   if (Queued(c) != 0) return;  // AfterOutput schedules it again once the output is out
   c->upgrading = false;
-  uv_os_fd_t own = -1;
-  int fd = -1;
-  if (uv_fileno(&c->h.handle, &own) == 0) fd = fcntl(own, F_DUPFD_CLOEXEC, 0);
+  const int fd = fcntl(c->fd, F_DUPFD_CLOEXEC, 0);
   if (fd < 0) {
     LogLine("upgrade failed: cannot duplicate the connection's descriptor: " +
                 DescribeErrno(errno),
