@@ -39,13 +39,14 @@ void Server::CloseConnection(Connection* c, bool abort_request) {
   c->reading = false;
   // The poll's close takes the descriptor out of epoll; the descriptor is closed at
   // once, as libuv's streams close theirs. What was left unwritten is dropped. The
-  // connection's memory goes in the poll's close callback, or, with no poll, on the next
-  // loop turn (OnResume): either way after whatever called this is done with it.
+  // connection's memory goes in the poll's close callback or, with no poll, just before
+  // the loop polls again (OnPrepare): either way after whatever called this is done
+  // with it.
   if (c->poll_open) {
     uv_close(reinterpret_cast<uv_handle_t*>(&c->poll), OnConnectionClosed);
   } else {
     reap_.push_back(c);
-    uv_idle_start(&resume_idle_, OnResume);
+    uv_prepare_start(&prepare_, OnPrepare);
   }
   close(c->fd);
   c->fd = -1;
@@ -53,7 +54,7 @@ void Server::CloseConnection(Connection* c, bool abort_request) {
   if (c->ws != nullptr) ReportWebSocketClosed(c);
   if (was_dispatched && abort_request) {
     // The line first, while the application still holds the request (a custom line
-    // reads its environ); OnConnectionClosed then has nothing to log.
+    // reads its environ); ForgetConnection then has nothing to log.
     if (cfg_.logging && c->req != nullptr) LogRequest(c, (uv_hrtime() - c->started_ns) / 1000);
     c->id = -1;
     aborted_++;
@@ -88,7 +89,6 @@ void Server::ForgetConnection(Connection* c) {
   for (Connection*& d : resume_) {
     if (d == c) d = nullptr;
   }
-  if (c->poll_queued) to_poll_.erase(std::remove(to_poll_.begin(), to_poll_.end(), c), to_poll_.end());
   if (!ready_.empty()) {  // never, as the loop runs: the queue is taken before closes
     ready_.erase(std::remove_if(ready_.begin(), ready_.end(),
                                 [c](const ReadyRead& r) { return r.c == c; }),
@@ -228,7 +228,7 @@ void Server::MaybeFinishClose() {
     uv_check_stop(&log_check_);
     uv_check_stop(&ws_check_);
     uv_check_stop(&ready_check_);
-    uv_prepare_stop(&poll_prepare_);
+    uv_prepare_stop(&prepare_);
     uv_timer_stop(&log_timer_);
     // The handles live in this object: keep it until the last close callback.
     auto closed = [](uv_handle_t* h) {
@@ -242,7 +242,7 @@ void Server::MaybeFinishClose() {
     uv_close(reinterpret_cast<uv_handle_t*>(&ws_check_), closed);
     uv_close(reinterpret_cast<uv_handle_t*>(&ready_check_), closed);
     uv_close(reinterpret_cast<uv_handle_t*>(&log_timer_), closed);
-    uv_close(reinterpret_cast<uv_handle_t*>(&poll_prepare_), closed);
+    uv_close(reinterpret_cast<uv_handle_t*>(&prepare_), closed);
   }
 }
 

@@ -73,14 +73,13 @@ struct Connection {
   // its readiness watched by a libuv poll: readable while reading is wanted, writable
   // while output the socket did not take waits (c->pending). A unix socket's
   // connections too. The poll is made when first needed, and no sooner than the loop is
-  // about to poll (UpdatePoll, OnPollPrepare): a connection answered and closed in the
-  // loop turn of its accept (a front end's connection per request) never has one, and
-  // costs no epoll_ctl (uv_poll_init makes two, and its close one).
+  // about to poll (UpdatePoll, OnPrepare): a connection answered and closed in the loop
+  // turn of its accept (a front end's connection per request) never has one.
   uv_poll_t poll;
-  bool poll_open = false;
-  bool poll_queued = false;  // in Server::to_poll_: its poll is made before the loop polls
   int fd = -1;
-  int polled = 0;  // the events the poll watches now (UV_READABLE | UV_WRITABLE)
+  bool poll_open = false;
+  bool watch_queued = false;  // in Server::to_watch_: its poll is made before the loop polls
+  int polled = 0;  // the events its poll watches (UV_READABLE | UV_WRITABLE)
   Server* server = nullptr;
   uint32_t slot = 0;
   uint32_t listener_index = 0;  // copied from the listener, which may close first

@@ -27,31 +27,42 @@ void Server::UpdateReading(Connection* c) {
   }
 }
 
+namespace {
+
+// What c's poll watches: readable while it reads, writable while output waits.
+int WantedEvents(const Connection* c) {
+  return (c->reading ? UV_READABLE : 0) | (c->inflight != 0 ? UV_WRITABLE : 0);
+}
+
+}  // namespace
+
 void Server::UpdatePoll(Connection* c) {
   if (c->state == Connection::State::kClosing) return;
-  const int events = (c->reading ? UV_READABLE : 0) | (c->inflight != 0 ? UV_WRITABLE : 0);
-  if (events == c->polled) return;
+  const int events = WantedEvents(c);
   if (!c->poll_open) {
-    if (!c->poll_queued) {
-      c->poll_queued = true;
-      to_poll_.push_back(c);
-      uv_prepare_start(&poll_prepare_, OnPollPrepare);
+    if (events != 0 && !c->watch_queued) {
+      c->watch_queued = true;
+      to_watch_.push_back(c);
+      uv_prepare_start(&prepare_, OnPrepare);
     }
     return;
   }
+  if (events == c->polled) return;
   c->polled = events;
   if (events == 0) uv_poll_stop(&c->poll);
   else uv_poll_start(&c->poll, events, OnPoll);
 }
 
-void Server::OnPollPrepare(uv_prepare_t* prepare) {
+void Server::OnPrepare(uv_prepare_t* prepare) {
   Server* s = static_cast<Server*>(prepare->data);
   uv_prepare_stop(prepare);
   std::vector<Connection*> list;
-  list.swap(s->to_poll_);
+  list.swap(s->to_watch_);
   for (Connection* c : list) {
-    c->poll_queued = false;
+    c->watch_queued = false;
     if (c->state == Connection::State::kClosing) continue;
+    const int events = WantedEvents(c);
+    if (events == 0) continue;  // nothing to wait for any more: made when there is
     if (uv_poll_init_socket(s->loop_, &c->poll, c->fd) != 0) {
       BatchScope batch(s);
       s->CloseConnection(c, true);
@@ -59,9 +70,15 @@ void Server::OnPollPrepare(uv_prepare_t* prepare) {
     }
     c->poll_open = true;
     c->poll.data = c;
-    s->UpdatePoll(c);
+    c->polled = events;
+    uv_poll_start(&c->poll, events, OnPoll);
   }
+  // After the list above, which may hold some of them (closed, skipped).
+  std::vector<Connection*> gone;
+  gone.swap(s->reap_);
+  for (Connection* c : gone) s->ForgetConnection(c);
 }
+
 void Server::MarkDirty(Connection* c) {
   if (c->dirty) return;
   c->dirty = true;
@@ -202,10 +219,12 @@ void Server::OnWritable(Connection* c) {
   if (c->inflight != 0) return;  // the socket is full again: writable later
   std::string().swap(c->pending);
   c->pending_off = 0;
-  UpdatePoll(c);
-  // Write what piled up meanwhile now (it may start another write; AfterOutput takes up
-  // pipelined requests), then tell a body that waits when the output is low again.
+  // Write what piled up meanwhile now (it may leave a rest again; AfterOutput takes up
+  // pipelined requests), then stop waiting for writable if nothing is left: one epoll_ctl
+  // at most, none while a stream keeps the socket full. Then tell a body that waits when
+  // the output is low again.
   Flush(c);
+  UpdatePoll(c);
   if (c->want_drain && Queued(c) <= kLowWater &&
       (c->state == Connection::State::kDispatched || c->state == Connection::State::kWebSocket)) {
     c->want_drain = false;

@@ -15,7 +15,7 @@ void Server::OnPoll(uv_poll_t* poll, int status, int events) {
   auto* c = static_cast<Connection*>(poll->data);
   Server* s = c->server;
   if (c->state == Connection::State::kClosing) return;
-  if (status < 0) {  // the poll's own error: the socket is no more to be used
+  if (status < 0) {  // the poll's own error (POLLERR): the socket is no more to be used
     s->OnRead(c, status);
     return;
   }
@@ -23,7 +23,7 @@ void Server::OnPoll(uv_poll_t* poll, int status, int events) {
     s->OnWritable(c);
     if (c->state == Connection::State::kClosing) return;
   }
-  if ((events & (UV_READABLE | UV_DISCONNECT)) == 0) return;
+  if ((events & UV_READABLE) == 0) return;
   // As libuv's streams read: again while a read fills the buffer (a body arriving fast),
   // 32 times at most, so that one connection does not hold the loop.
   for (int count = 32; count > 0 && c->reading && c->state != Connection::State::kClosing; count--) {
@@ -365,12 +365,6 @@ void Server::ScheduleResume(Connection* c) {
 void Server::OnResume(uv_idle_t* idle) {
   Server* s = static_cast<Server*>(idle->data);
   uv_idle_stop(idle);
-  if (!s->reap_.empty()) {
-    std::vector<Connection*> gone;
-    gone.swap(s->reap_);
-    for (Connection* c : gone) s->ForgetConnection(c);
-    if (s->resume_.empty()) return;  // the last of them may have finished the server's close
-  }
   std::vector<Connection*> list;
   list.swap(s->resume_);
   BatchScope batch(s);

@@ -123,14 +123,13 @@ Server::Server(const Napi::CallbackInfo& info)
   ws_check_.data = this;
   uv_check_init(loop_, &ready_check_);
   ready_check_.data = this;
-  uv_prepare_init(loop_, &poll_prepare_);
-  poll_prepare_.data = this;
+  uv_prepare_init(loop_, &prepare_);
+  prepare_.data = this;
   uv_timer_init(loop_, &log_timer_);
   log_timer_.data = this;
   uv_unref(reinterpret_cast<uv_handle_t*>(&tick_));
   uv_unref(reinterpret_cast<uv_handle_t*>(&log_check_));
   uv_unref(reinterpret_cast<uv_handle_t*>(&log_timer_));
-  uv_unref(reinterpret_cast<uv_handle_t*>(&poll_prepare_));
   uint64_t tick = cfg_.timeout_ms / 4;
   if (tick < 50) tick = 50;
   if (tick > 1000) tick = 1000;

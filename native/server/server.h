@@ -71,7 +71,7 @@ class Server : public Napi::ObjectWrap<Server> {
 
   // reading.cc — a connection's input and its parse state; refusals.
   // A connection's poll: writable (OnWritable), then readable (recv into read_buf_,
-  // OnRead), or an error (read as one).
+  // OnRead); the poll's own error is read as one.
   static void OnPoll(uv_poll_t* poll, int status, int events);
   // nread bytes in read_buf_ from c, or < 0: EOF or an error (-errno).
   void OnRead(Connection* c, ssize_t nread);
@@ -171,12 +171,14 @@ class Server : public Napi::ObjectWrap<Server> {
   // Writes what c->pending holds as the socket takes it; once it is out, what piled
   // up meanwhile, and onDrain when the output is low again.
   void OnWritable(Connection* c);
-  // Makes c's poll watch what it needs now: readable while c->reading, writable while
-  // c->inflight. An epoll_ctl only when that changes.
+  // Makes c's poll watch what c needs now: readable while c->reading, writable while
+  // c->inflight. A uv_poll_start (an epoll_ctl DEL at once and an ADD at the next poll)
+  // only when that changes; the poll itself is made in to_watch_'s turn.
   void UpdatePoll(Connection* c);
-  // Makes the polls of the connections in to_poll_ that are still open, just before the
-  // loop polls (UpdatePoll queues a connection's first one there).
-  static void OnPollPrepare(uv_prepare_t* prepare);
+  // Just before the loop polls: makes the polls of the connections in to_watch_ that
+  // are still open and still wait for something, then forgets the connections without a
+  // poll closed since the last turn (reap_).
+  static void OnPrepare(uv_prepare_t* prepare);
   // Starts or stops reading from c: it reads unless it holds more pipelined bytes than
   // buffer-size plus one read while they wait (for the response that is due, for
   // blocked output to drain, or for a close), so that a client cannot fill our memory.
@@ -260,7 +262,7 @@ class Server : public Napi::ObjectWrap<Server> {
   std::vector<std::string> out_pool_;
   std::vector<Connection*> dirty_;
   std::vector<Connection*> resume_;
-  std::vector<Connection*> reap_;  // closed with no poll: forgotten on the next turn (OnResume)
+  std::vector<Connection*> reap_;  // closed with no poll: forgotten just before the loop polls again (OnPrepare)
   // Reads of requests' starts, kept for OnReadyCheck (OnRead): each connection's bytes at
   // offset in ready_bytes_.
   struct ReadyRead {
@@ -280,8 +282,8 @@ class Server : public Napi::ObjectWrap<Server> {
   uv_check_t log_check_;
   uv_check_t ws_check_;  // started while messages wait for JavaScript
   uv_check_t ready_check_;  // started while reads wait in ready_
-  uv_prepare_t poll_prepare_;  // started while connections wait for their poll (to_poll_)
-  std::vector<Connection*> to_poll_;
+  uv_prepare_t prepare_;  // started while to_watch_ or reap_ holds any
+  std::vector<Connection*> to_watch_;
   struct QueuedMessage {
     double id;
     size_t offset;  // in ws_bytes_

@@ -38,28 +38,31 @@ async function stopped(cli, signal, text) {
   return Date.now();
 }
 
+/**
+ * Serves app, answers a GET, then signal; waits for text (the goodbye) and the exit, which
+ * must be code 0. Resolves with the handle and the ms from text to the exit.
+ */
+async function stopAfterOne(t, backend, app, signal, text) {
+  const { cli, port } = await serving(t, backend, app);
+  assert.equal((await httpGet(port, '/')).status, 200);
+  const at = await stopped(cli, signal, text);
+  const exit = await withTimeout(cli.exited, 8000, 'the process to exit');
+  const tookMs = Date.now() - at;
+  t.diagnostic(`exited ${tookMs} ms after ${text}; stderr tail: ${JSON.stringify(cli.stderrText().slice(-200))}`);
+  assert.deepEqual(exit, { code: 0, signal: null });
+  return { cli, tookMs };
+}
+
 for (const backend of BACKENDS) {
   test(`${backend}: SIGTERM to a single process whose application cleans up on SIGTERM and at beforeExit: both run, and the process exits 0 when its loop is empty`, { timeout: 20000 }, async (t) => {
-    const { cli, port } = await serving(t, backend, CLEANS_UP);
-    assert.equal((await httpGet(port, '/')).status, 200);
-    const goodbyeAt = await stopped(cli, 'SIGTERM', /tsgi: goodbye\n/);
-    const exit = await cli.waitExit(5000);
-    const tookMs = Date.now() - goodbyeAt;
-    t.diagnostic(`exited ${tookMs} ms after its goodbye`);
-    assert.deepEqual(exit, { code: 0, signal: null });
+    const { cli, tookMs } = await stopAfterOne(t, backend, CLEANS_UP, 'SIGTERM', /tsgi: goodbye\n/);
     assert.match(cli.stderrText(), /tsgi: goodbye\n(.*\n)*app: pool closed\n(.*\n)*app: flushed at beforeExit\n/);
     assert.doesNotMatch(cli.stderrText(), LINGERED);
     assert.ok(tookMs < 2500, `the loop ran dry, no linger (${tookMs} ms)`);
   });
 
   test(`${backend}: SIGTERM to a single process whose application holds a timer, a server and a socket open: it exits 0 3 s after its goodbye, with a line that says why`, { timeout: 20000 }, async (t) => {
-    const { cli, port } = await serving(t, backend, HOLDS);
-    assert.equal((await httpGet(port, '/')).status, 200);
-    const goodbyeAt = await stopped(cli, 'SIGTERM', /tsgi: goodbye\n/);
-    const exit = await cli.waitExit(8000);
-    const tookMs = Date.now() - goodbyeAt;
-    t.diagnostic(`exited ${tookMs} ms after its goodbye`);
-    assert.deepEqual(exit, { code: 0, signal: null });
+    const { cli, tookMs } = await stopAfterOne(t, backend, HOLDS, 'SIGTERM', /tsgi: goodbye\n/);
     assert.match(cli.stderrText(), new RegExp(`tsgi: goodbye\\n${LINGERED.source}$`));
     assert.doesNotMatch(cli.stderrText(), WATCHDOG, 'ended by process.exit(), not by the watchdog');
     assert.ok(tookMs >= 2500 && tookMs < 6000, `about 3 s (${tookMs} ms)`);
@@ -100,13 +103,7 @@ for (const backend of BACKENDS) {
   });
 
   test(`${backend}: a single process whose exit blocks (an 'exit' listener that never returns) is ended 3 s after its goodbye, with its code and a line that says so`, { timeout: 20000 }, async (t) => {
-    const { cli, port } = await serving(t, backend, HANGS);
-    assert.equal((await httpGet(port, '/')).status, 200);
-    const goodbyeAt = await stopped(cli, 'SIGTERM', /tsgi: goodbye\n/);
-    const exit = await withTimeout(cli.exited, 8000, 'the watchdog to end the process');
-    const tookMs = Date.now() - goodbyeAt;
-    t.diagnostic(`exited ${tookMs} ms after its goodbye; stderr tail: ${JSON.stringify(cli.stderrText().slice(-200))}`);
-    assert.deepEqual(exit, { code: 0, signal: null });
+    const { cli, tookMs } = await stopAfterOne(t, backend, HANGS, 'SIGTERM', /tsgi: goodbye\n/);
     assert.match(cli.stderrText(), new RegExp(`tsgi: goodbye\\n${WATCHDOG.source}$`));
     assert.ok(tookMs >= 2500 && tookMs < 6000, `ended about 3 s after its goodbye (${tookMs} ms)`);
   });
