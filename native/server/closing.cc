@@ -182,7 +182,7 @@ Napi::Value Server::Close(const Napi::CallbackInfo& info) {
   // (closing_ makes every response say so); then they end with a half-close that
   // drains what the client sends (StartLingering), never with a reset. Busy ones end
   // after their response.
-  const uint64_t grace = uv_now(loop_) + (cfg_.timeout_ms < kCloseGraceMs ? cfg_.timeout_ms : kCloseGraceMs);
+  const uint64_t grace = CloseGraceEnd();
   for (Connection* c = conns_; c != nullptr; c = c->next) {
     const bool idle = c->state == Connection::State::kIdle && c->inflight == 0 &&
                       c->out.empty() && c->inbuf.empty();

@@ -318,10 +318,7 @@ void Server::Accept(Listener* l, int fd, const struct sockaddr_storage& peer, bo
   // epoll. Until the read is done c->reading means "reading is wanted": the code it
   // runs may stop reading (a bound) or close, and the watch starts only if it did not.
   c->reading = true;
-  if (read_now) {
-    const ssize_t n = RecvSome(fd, read_buf_, kReadBufferSize);
-    if (n != -EAGAIN && n != -EWOULDBLOCK) OnRead(c, n == 0 ? static_cast<ssize_t>(UV_EOF) : n);
-  }
+  if (read_now) ReadOnce(c);
   UpdatePoll(c);
 }
 

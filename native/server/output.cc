@@ -70,8 +70,7 @@ void Server::OnPrepare(uv_prepare_t* prepare) {
     }
     c->poll_open = true;
     c->poll.data = c;
-    c->polled = events;
-    uv_poll_start(&c->poll, events, OnPoll);
+    s->UpdatePoll(c);  // polled is 0: starts it
   }
   // After the list above, which may hold some of them (closed, skipped).
   std::vector<Connection*> gone;
@@ -186,7 +185,7 @@ void Server::AfterOutput(Connection* c) {
     // The server is closing, and this keep-alive connection's last response has just gone
     // out (a slow reader): it gets the grace idle connections got at the close (Close), in
     // which a request that crossed it is still answered, not http-timeout's.
-    const uint64_t grace = uv_now(loop_) + (cfg_.timeout_ms < kCloseGraceMs ? cfg_.timeout_ms : kCloseGraceMs);
+    const uint64_t grace = CloseGraceEnd();
     if (c->deadline > grace) c->deadline = grace;
   }
   if (c->upgrading) {

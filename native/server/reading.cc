@@ -27,11 +27,14 @@ void Server::OnPoll(uv_poll_t* poll, int status, int events) {
   // As libuv's streams read: again while a read fills the buffer (a body arriving fast),
   // 32 times at most, so that one connection does not hold the loop.
   for (int count = 32; count > 0 && c->reading && c->state != Connection::State::kClosing; count--) {
-    const ssize_t n = RecvSome(c->fd, s->read_buf_, kReadBufferSize);
-    if (n == -EAGAIN || n == -EWOULDBLOCK) return;
-    s->OnRead(c, n == 0 ? static_cast<ssize_t>(UV_EOF) : n);
-    if (n < static_cast<ssize_t>(kReadBufferSize)) return;
+    if (s->ReadOnce(c) < static_cast<ssize_t>(kReadBufferSize)) return;
   }
+}
+
+ssize_t Server::ReadOnce(Connection* c) {
+  const ssize_t n = RecvSome(c->fd, read_buf_, kReadBufferSize);
+  if (n != -EAGAIN && n != -EWOULDBLOCK) OnRead(c, n == 0 ? static_cast<ssize_t>(UV_EOF) : n);
+  return n;
 }
 
 void Server::OnRead(Connection* c, ssize_t nread) {

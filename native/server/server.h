@@ -75,6 +75,9 @@ class Server : public Napi::ObjectWrap<Server> {
   static void OnPoll(uv_poll_t* poll, int status, int events);
   // nread bytes in read_buf_ from c, or < 0: EOF or an error (-errno).
   void OnRead(Connection* c, ssize_t nread);
+  // One recv from c into read_buf_, handled by OnRead unless nothing was there; returns
+  // recv's count (0 at EOF, -errno: -EAGAIN when nothing was there).
+  ssize_t ReadOnce(Connection* c);
   static void OnResume(uv_idle_t* idle);
   static void OnReadyCheck(uv_check_t* check);
   void TakeReady();
@@ -218,6 +221,12 @@ class Server : public Napi::ObjectWrap<Server> {
   // A closed connection's end: its request's log line, its slot, its memory.
   void ForgetConnection(Connection* c);
   void StartLingering(Connection* c);
+  // When an idle keep-alive connection's grace ends if the server's close begins now
+  // (kCloseGraceMs, or http-timeout when shorter): Close, and AfterOutput for a
+  // connection whose output goes out after it.
+  uint64_t CloseGraceEnd() const {
+    return uv_now(loop_) + (cfg_.timeout_ms < kCloseGraceMs ? cfg_.timeout_ms : kCloseGraceMs);
+  }
   void CloseConnection(Connection* c, bool abort_request);
   void MaybeFinishClose();
   void FinishClose();
