@@ -76,9 +76,6 @@ export async function runSingleProcess(config: Config, backend: BackendName, aut
     const shown = a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
     log(`tsgi: socket ${i} bound to TCP address ${shown} (${a.protocol}, from ${a.spec})`);
   }
-  log(`*** tsgi is ready in single-process mode (pid: ${process.pid}) ***`);
-  ops?.ready();
-
   // The code to exit with, and how long the application may keep the process after the
   // stop (lib/process/end-process.ts). A signal after the goodbye ends that wait.
   let ended = false;
@@ -140,6 +137,10 @@ export async function runSingleProcess(config: Config, backend: BackendName, aut
     });
     queue.listen(['SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGUSR2']);
     watchTouch(config.touchLogreopen, (file) => logs.reopen(`${file} touched`, log));
+    // Ready only once the signals are ours: a SIGTERM sent as soon as this line is read
+    // was the default one (the process killed) while the line came before them.
+    log(`*** tsgi is ready in single-process mode (pid: ${process.pid}) ***`);
+    ops?.ready();
   });
   return endProcess(code, lingerMs);
 }
