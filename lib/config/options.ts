@@ -433,9 +433,9 @@ const TABLE = [
     default: 60,
     min: 1,
     max: 86400,
-    help: 'Seconds an idle keep-alive connection is kept, a request head may take (then 408), and a body or a write may stall.',
+    help: "Seconds an idle keep-alive connection is kept (from the moment its last response is out), a request head may take (then 408), and a body or a client's reading of the response may stall (the time between two writes, as nginx's send_timeout, not the whole response).",
     verdict: 'implemented',
-    obeyedIn: 'native/server/closing.cc Server::OnTick',
+    obeyedIn: 'native/server/closing.cc Server::OnTick, native/server/output.cc Server::OutputWaits, lib/js/idle.ts IdleSweep, lib/js/uwsgi.ts UwsgiConnection',
   },
   {
     name: 'listen',

@@ -22,6 +22,11 @@ import { IDLE, type Watched } from './idle.js';
 export class SocketState implements Watched {
   idle = IDLE;
   idleRead = 0;
+  outLength = 0;
+  outQueued = 0;
+  outDone = 0;
+  outAt = 0;
+  readAt = 0;
   /** The peer's address and port as REMOTE_ADDR and REMOTE_PORT take them, read at the first request (node's remoteAddress getter asks the OS each time). */
   peerAddress: string | undefined = undefined;
   peerPort = '';
@@ -29,6 +34,11 @@ export class SocketState implements Watched {
   conn: Connection | undefined = undefined;
 
   constructor(readonly socket: Socket) {}
+
+  /** node:http reads a body of it that is timed: not a pipelined one behind a request still with the application (the native server reads none then). */
+  get readingBody(): boolean {
+    return this.conn !== undefined && this.conn.bodies > 0 && !this.conn.busy;
+  }
 }
 
 export const kState = Symbol('tsgi.socketState');

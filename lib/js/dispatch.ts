@@ -17,7 +17,7 @@ import { HTTP_REFUSALS } from '../protocol/http-refusals.js';
 import { splitTarget } from '../protocol/request-target.js';
 import { headArguments, headFacts, headRefusal, versionRefusal } from './request-head.js';
 import type { Slots } from './slots.js';
-import { BUSY, idleFromNow } from './idle.js';
+import { BUSY, idleFromNow, type IdleSweep } from './idle.js';
 import { Connection, kState, Pending, type HeldSocket } from './connection.js';
 import { countResponse, type Counters } from '../backend/counters.js';
 import type { Refusals } from './refusals.js';
@@ -36,6 +36,8 @@ export interface DispatchParts {
   requestLine(entry: RequestEntry, id: number): string | undefined;
   log(line: string): void;
   refusals: Refusals;
+  /** The idle sweep, which times a request body between two reads. */
+  idle: IdleSweep;
 }
 
 export interface Dispatch {
@@ -48,7 +50,7 @@ export interface Dispatch {
 }
 
 export function httpDispatch(parts: DispatchParts): Dispatch {
-  const { handler, counters, slots, logging, requestLine, log } = parts;
+  const { handler, counters, slots, logging, requestLine, log, idle } = parts;
   const { postBuffering, limitPost } = parts.config;
   const { refuse, refuseRequest } = parts.refusals;
   const serverName = hostname();
@@ -117,6 +119,7 @@ export function httpDispatch(parts: DispatchParts): Dispatch {
       return;
     }
     conn.bodies++;
+    idle.bodyBegins(state);
     if (headFacts.transferEncoding !== undefined) conn.inBody = true;
     let failed = false;
     let ended = false;

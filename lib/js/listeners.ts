@@ -24,6 +24,8 @@ export interface HttpListenerParts {
   timeoutMs: number;
   /** How often node:http looks at its timeouts (the idle sweep's period too). */
   checkEveryMs: number;
+  /** An idle connection's grace at the close (lib/js/idle.ts closeIdle). */
+  closeGraceMs: number;
   idle: IdleSweep;
   counters: Counters | undefined;
   /** Connections upgrade() gave the application: they left the count of open ones already. */
@@ -46,7 +48,9 @@ export function httpListener(listener: number, parts: HttpListenerParts): HttpSe
   const server = createServer(
     {
       maxHeaderSize: config.bufferSize,
-      requestTimeout: timeoutMs,
+      // A head must be in within http-timeout (then 408); a body's time is the idle
+      // sweep's, between two reads (lib/js/idle.ts), not the whole request's.
+      requestTimeout: 0,
       headersTimeout: timeoutMs,
       // Idle connections are closed by the sweep (lib/js/idle.ts), not by a timer per socket.
       keepAliveTimeout: 0,
@@ -59,6 +63,10 @@ export function httpListener(listener: number, parts: HttpListenerParts): HttpSe
     },
     (req, res) => accept(req, res, listener),
   );
+  // node:http's own (which its server.close() calls) destroys a connection whose response
+  // has ended but is still going out to a slow reader (4.0 of 8 MiB arrived): the idle
+  // sweep closes them once their output is out, after the close's grace.
+  server.closeIdleConnections = () => idle.closeIdle(parts.closeGraceMs);
   server.on('connection', (socket: HeldSocket) => {
     const state = (socket[kState] = new SocketState(socket));
     idle.add(state);

@@ -10,15 +10,13 @@ import { headText, type Transport } from '../contract/transport.js';
 import { SEND_ABORT, SEND_ADD_LENGTH, SEND_CLOSE, SEND_END } from '../addon/wire.js';
 import type { Chunk } from '../contract/types.js';
 import type { UwsgiConnection } from './uwsgi.js';
-import type { IdleSweep } from './idle.js';
 import { latin1Values, statusParts, type Pending } from './connection.js';
 import type { Dispatch, DispatchParts } from './dispatch.js';
 
 /** What the responses' path takes from its backend (lib/js/server.ts jsBackend()). */
-export interface SendParts extends Pick<DispatchParts, 'handler' | 'counters' | 'slots'> {
+export interface SendParts extends Pick<DispatchParts, 'handler' | 'counters' | 'slots' | 'idle'> {
   /** The uwsgi requests with the application, by id: send() finds theirs here. */
   uwsgiRequests: ReadonlyMap<number, UwsgiConnection>;
-  idle: IdleSweep;
   /** Connections upgrade() gave the application: counted as upgraded, no longer as open. */
   handedOver: WeakSet<Socket>;
   finish: Dispatch['finish'];

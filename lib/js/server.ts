@@ -17,7 +17,7 @@ import type { Config } from '../config/typed.js';
 import type { Counters } from '../backend/counters.js';
 import type { UwsgiConnection, UwsgiContext } from './uwsgi.js';
 import { Slots } from './slots.js';
-import { IdleSweep } from './idle.js';
+import { CLOSE_GRACE_MS, IdleSweep } from './idle.js';
 import type { Pending } from './connection.js';
 import { refusals } from './refusals.js';
 import { httpDispatch } from './dispatch.js';
@@ -38,7 +38,7 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
   const requestLine = (e: RequestEntry, id: number) =>
     entryLine(e, filter, custom, custom === undefined ? undefined : (handler.environOf(id) as Record<string, unknown> | undefined));
   const checkEveryMs = Math.max(50, Math.min(1000, Math.floor(timeoutMs / 4)));
-  const idle = new IdleSweep(timeoutMs, checkEveryMs);
+
   // The slots of the requests with the application: an HTTP one's Pending, a uwsgi one's null.
   const slots = new Slots<Pending | null>();
   const log = (line: string) => {
@@ -49,16 +49,18 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
     }
   };
   const refusing = refusals(log, counters);
+  const idle = new IdleSweep(timeoutMs, checkEveryMs, (w) => refusing.refuse(w.socket, 408, 'request not complete within http-timeout'));
   /** Connections upgrade() gave the application: counted as upgraded, no longer as open. */
   const handedOver = new WeakSet<Socket>();
   const uwsgiRequests = new Map<number, UwsgiConnection>();
-  const { accept, finish, countRequest } = httpDispatch({ handler, config, counters, slots, logging, requestLine, log, refusals: refusing });
+  const { accept, finish, countRequest } = httpDispatch({ handler, config, counters, slots, logging, requestLine, log, refusals: refusing, idle });
   const sending = httpSend({ handler, counters, slots, uwsgiRequests, idle, handedOver, finish });
   handler.transport = sending.transport;
   if (counters) handler.upgraded.onCount = (n) => (counters.upgraded = n);
 
   const servers: NetServer[] = [];
-  const httpParts = { config, timeoutMs, checkEveryMs, idle, counters, handedOver, refusals: refusing, log, accept };
+  const closeGraceMs = Math.min(CLOSE_GRACE_MS, timeoutMs);
+  const httpParts = { config, timeoutMs, checkEveryMs, closeGraceMs, idle, counters, handedOver, refusals: refusing, log, accept };
   // uwsgi listeners: node:net, one UwsgiConnection per front-end connection.
   const uwsgiConnections = new Set<UwsgiConnection>();
   const uwsgiContext: UwsgiContext = {
@@ -122,7 +124,7 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
     },
     close(_last, upgradedMercyMs = 0) {
       sending.stop();
-      idle.stop();
+      idle.closeIdle(closeGraceMs);
       if (closed === undefined) {
         closed = Promise.all(
           servers.map(
@@ -130,7 +132,6 @@ export function jsBackend(handler: Handler, config: Config, logFd = 2, counters?
               new Promise<void>((resolve) => {
                 if (!server.listening) return resolve();
                 server.close(() => resolve());
-                if ('closeIdleConnections' in server) (server as HttpServer).closeIdleConnections();
               }),
           ),
         ).then(() => undefined);

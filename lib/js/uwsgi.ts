@@ -8,6 +8,7 @@ import type { Handler } from '../contract/handler.js';
 import { REQ_BODY_FILE, REQ_HTTP10, REQ_LISTENER_SHIFT, REQ_NEW_CONNECTION, REQ_UWSGI, SEND_ABORT, SEND_ADD_LENGTH, SEND_CHUNKED, SEND_END } from '../addon/wire.js';
 import { formatConnectionLine, formatRefusal, refusalResponse, RequestEntry } from '../protocol/request-log.js';
 import { BodyBuffer } from './body.js';
+import { outputMoved, type OutputMarks } from './idle.js';
 import { parseUwsgiPacket, stripScriptName, type UwsgiPacket } from '../protocol/uwsgi-packet.js';
 import type { Chunk } from '../contract/types.js';
 
@@ -49,6 +50,8 @@ export class UwsgiConnection {
   private chunked = false;
   private entry: RequestEntry | undefined;
   private readonly timer: NodeJS.Timeout;
+  /** The response's output when last looked at (lib/js/idle.ts outputMoved): a front end that reads it is not cut. */
+  private readonly marks: OutputMarks = { outLength: 0, outQueued: 0, outDone: 0 };
 
   constructor(
     private readonly socket: Socket,
@@ -210,10 +213,14 @@ export class UwsgiConnection {
     if (flags & SEND_END && this.chunked) out.push(Buffer.from('0\r\n\r\n'));
     let ok = true;
     if (out.length > 0) {
+      const waited = this.socket.writableLength !== 0;
       ok = this.socket.write(out.length === 1 ? out[0]! : Buffer.concat(out));
-      // As the native server: each write queued starts the write timeout again, so only
-      // a front end that stops reading for http-timeout is cut off, not a long download.
-      this.timer.refresh();
+      // As the native server: output that begins to wait starts the write timeout; the
+      // front end's taking of it moves it on (onTimeout), the application's writes do not.
+      if (!waited) {
+        this.timer.refresh();
+        outputMoved(this.marks, this.socket);
+      }
     }
     if (flags & SEND_ABORT) {
       this.endRequest();
@@ -297,14 +304,19 @@ export class UwsgiConnection {
       case 'body':
         this.refuse(408, 'request not complete within http-timeout');
         break;
+      // A front end that took some of the response within the timeout has the timeout
+      // again from this look (it stalls for http-timeout to twice that before its cut,
+      // where the HTTP connections' sweep looks four times a timeout).
       case 'dispatched':
         // The application's time is not limited here; a front end that stopped
-        // reading the response is.
-        if (this.socket.writableLength > 0) this.gone();
+        // reading the response is (one that reads it slowly is not).
+        if (this.socket.writableLength > 0 && !outputMoved(this.marks, this.socket)) this.gone();
         else this.timer.refresh();
         break;
       case 'done':
-        this.socket.destroy(); // a refused request's sender did not stop within the timeout
+        // The response is still going out to a front end that reads it: it may finish.
+        if (this.socket.writableLength > 0 && outputMoved(this.marks, this.socket)) this.timer.refresh();
+        else this.socket.destroy(); // it stopped reading, or a refused request's sender did not stop
         break;
     }
   }

@@ -118,24 +118,28 @@ void Server::OnTick(uv_timer_t* timer) {
   BatchScope batch(s);
   for (Connection* c = s->conns_; c != nullptr;) {
     Connection* next = c->next;
+    if (c->inflight != 0) s->OutputMoved(c, now);  // the client took some: not stalled
     if (c->deadline != 0 && now >= c->deadline) {
       switch (c->state) {
         case Connection::State::kIdle:
           // A half-close and a drain, not a reset: a request that crossed our close on
-          // the wire is dropped quietly, and what we wrote is not destroyed.
+          // the wire is dropped quietly, and what we wrote is not destroyed. A client
+          // that reads nothing of a response still going out is cut.
           if (c->inflight == 0 && c->out.empty()) s->StartLingering(c);
-          else if (c->inflight != 0) s->CloseConnection(c, true);  // the client reads nothing
+          else if (c->inflight != 0) s->CloseConnection(c, true);
           break;
         case Connection::State::kHead:
         case Connection::State::kBody:
-          c->deadline = 0;
           s->Refuse(c, 408, "request not complete within http-timeout");
+          // Idle from here: the 408 goes out, then the linger; a client that reads
+          // nothing of it (output still waiting) is cut at this deadline.
+          if (c->state == Connection::State::kIdle) c->deadline = now + s->cfg_.timeout_ms;
           break;
         case Connection::State::kDispatched:
           // The application's time is not limited here (harakiri is the master's).
           // A client that stopped reading our output is.
-          if (c->inflight != 0) s->CloseConnection(c, true);
-          else c->deadline = now + s->cfg_.timeout_ms;
+          if (c->inflight == 0) c->deadline = now + s->cfg_.timeout_ms;
+          else s->CloseConnection(c, true);
           break;
         case Connection::State::kLingering:
           s->CloseConnection(c, false);

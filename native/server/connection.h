@@ -106,6 +106,7 @@ struct Connection {
   size_t pending_off = 0;    // how much of pending is written
   size_t inflight = 0;       // bytes of pending not yet written
   uint64_t deadline = 0;     // uv_now() ms past which the state times out
+  ssize_t unsent = -1;       // what the kernel held of the output when last looked at (-1: unknown)
   RequestState* req = nullptr;  // while a request is in progress
   std::unique_ptr<WebSocketState> ws;  // in kWebSocket
   char remote_addr[64] = {0};

@@ -158,7 +158,7 @@ void Server::Flush(Connection* c) {
       c->pending.swap(c->out);
       c->pending_off = static_cast<size_t>(r);
       c->inflight = c->pending.size() - c->pending_off;
-      c->deadline = uv_now(loop_) + cfg_.timeout_ms;
+      OutputWaits(c);
       UpdatePoll(c);
     } else {
       CloseConnection(c, true);
@@ -205,6 +205,24 @@ void Server::AfterOutput(Connection* c) {
   }
 }
 
+// The socket took part of c's output and is full again: http-timeout bounds the time
+// until the client takes more, as nginx's send_timeout bounds the time between two
+// writes, not the whole output. What the kernel holds is noted: a reader slower than a
+// third of the socket's send buffer (up to 4 MiB on loopback) per http-timeout never makes
+// it writable in time, and every tick asks whether that shrank (OutputMoved). A head or
+// a body on its way keeps its own deadline (its 408).
+void Server::OutputWaits(Connection* c) {
+  if (TimesOutput(c)) c->deadline = uv_now(loop_) + cfg_.timeout_ms;
+  c->unsent = UnsentBytes(c->fd);
+}
+
+void Server::OutputMoved(Connection* c, uint64_t now) {
+  const ssize_t unsent = UnsentBytes(c->fd);
+  if (unsent < 0 || (c->unsent >= 0 && unsent >= c->unsent)) return;
+  c->unsent = unsent;
+  if (TimesOutput(c)) c->deadline = now + cfg_.timeout_ms;
+}
+
 void Server::OnWritable(Connection* c) {
   const iovec b = {&c->pending[c->pending_off], c->inflight};
   const ssize_t r = SendSome(c->fd, &b, 1);
@@ -215,7 +233,12 @@ void Server::OnWritable(Connection* c) {
   }
   c->pending_off += static_cast<size_t>(r);
   c->inflight -= static_cast<size_t>(r);
-  if (c->inflight != 0) return;  // the socket is full again: writable later
+  if (c->inflight != 0) {  // the socket is full again: writable later
+    if (r > 0) OutputWaits(c);
+    return;
+  }
+  // The output is out: an idle connection's time starts now.
+  if (TimesOutput(c)) c->deadline = uv_now(loop_) + cfg_.timeout_ms;
   std::string().swap(c->pending);
   c->pending_off = 0;
   // Write what piled up meanwhile now (it may leave a rest again; AfterOutput takes up

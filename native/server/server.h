@@ -221,6 +221,17 @@ class Server : public Napi::ObjectWrap<Server> {
   // A closed connection's end: its request's log line, its slot, its memory.
   void ForgetConnection(Connection* c);
   void StartLingering(Connection* c);
+  // Output the socket did not take waits from now (http-timeout); OutputMoved: the client
+  // took some of what the kernel holds since it was last looked at, and the deadline moves
+  // (OnTick, every tick while output waits).
+  void OutputWaits(Connection* c);
+  void OutputMoved(Connection* c, uint64_t now);
+  // Whether c's deadline is its output's (idle, dispatched, a WebSocket), not a head's or
+  // a body's 408 or a linger's end.
+  static bool TimesOutput(const Connection* c) {
+    return c->state == Connection::State::kIdle || c->state == Connection::State::kDispatched ||
+           c->state == Connection::State::kWebSocket;
+  }
   // When an idle keep-alive connection's grace ends if the server's close begins now
   // (kCloseGraceMs, or http-timeout when shorter): Close, and AfterOutput for a
   // connection whose output goes out after it.

@@ -1,5 +1,7 @@
 #include "server/sys.h"
 
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <uv.h>
 
@@ -49,6 +51,11 @@ ssize_t SendSome(int fd, const iovec* iov, int count) {
   } while (n < 0 && errno == EINTR);
   if (n >= 0) return n;
   return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+}
+
+ssize_t UnsentBytes(int fd) {
+  int n = 0;
+  return ioctl(fd, SIOCOUTQ, &n) == 0 && n >= 0 ? n : -1;
 }
 
 }  // namespace tsgi

@@ -27,6 +27,11 @@ ssize_t RecvSome(int fd, char* buf, size_t len);
 // Bytes written (>= 0: 0 when the socket takes nothing now), or -errno. Never raises
 // SIGPIPE (MSG_NOSIGNAL).
 ssize_t SendSome(int fd, const iovec* iov, int count);
+// What the kernel still holds of the socket's output (SIOCOUTQ): over TCP the bytes the
+// peer has not acknowledged, on a unix socket the buffers the peer has not read. It
+// shrinks as the client reads, while the socket stays full for the server (TCP wakes a
+// writer only once a third of its send buffer is free). -1 if the kernel does not say.
+ssize_t UnsentBytes(int fd);
 
 }  // namespace tsgi
 
