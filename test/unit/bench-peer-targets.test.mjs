@@ -34,13 +34,13 @@ test('each target with its figure and verdict', () => {
   // Paced: the same load offered to both; tsgi-native's 2 ms is above uws's 1.5.
   assert.equal(byWhat['hello c1000 paced: p99, tsgi-native against uws'].figure, '2.00 ms against 1.50 ms, at 19000 and 19500 req/s (about 20000 offered)');
   assert.equal(byWhat['hello c1000 paced: p99, tsgi-native against uws'].met, false);
-  assert.equal(byWhat['hello c50: tsgi-js / node-http, req/s'].figure, '0.80');
-  assert.equal(byWhat['hello c50: tsgi-js / node-http, req/s'].met, false);
+  // The js backend's target is the js scenario's (its alternating rounds), not this cell's.
+  assert.equal(byWhat['hello c50: tsgi-js / node-http, req/s'], undefined);
 });
 
 test('a server that did not run leaves its targets not measured', () => {
   const sc = { servers: { 'tsgi-native': { cells: cells(110, 4) }, uws: { skipped: true, cells: {} } } };
   const targets = peerTargets(sc);
-  assert.equal(targets.length, 8);
+  assert.equal(targets.length, 7);
   for (const t of targets) assert.equal(t.met, undefined, t.what);
 });
