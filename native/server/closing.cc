@@ -130,10 +130,10 @@ void Server::OnTick(uv_timer_t* timer) {
           break;
         case Connection::State::kHead:
         case Connection::State::kBody:
+          // Idle from here (Refuse): the 408 goes out, then the linger; a client that
+          // reads nothing of it (output still waiting) is cut at this deadline.
           s->Refuse(c, 408, "request not complete within http-timeout");
-          // Idle from here: the 408 goes out, then the linger; a client that reads
-          // nothing of it (output still waiting) is cut at this deadline.
-          if (c->state == Connection::State::kIdle) c->deadline = now + s->cfg_.timeout_ms;
+          c->deadline = now + s->cfg_.timeout_ms;
           break;
         case Connection::State::kDispatched:
           // The application's time is not limited here (harakiri is the master's).

@@ -207,20 +207,21 @@ void Server::AfterOutput(Connection* c) {
 
 // The socket took part of c's output and is full again: http-timeout bounds the time
 // until the client takes more, as nginx's send_timeout bounds the time between two
-// writes, not the whole output. What the kernel holds is noted: a reader slower than a
-// third of the socket's send buffer (up to 4 MiB on loopback) per http-timeout never makes
-// it writable in time, and every tick asks whether that shrank (OutputMoved). A head or
-// a body on its way keeps its own deadline (its 408).
+// writes, not the whole output. A reader slower than a third of the socket's send buffer
+// (up to 4 MiB on loopback) per http-timeout never makes it writable in time: every tick
+// asks the kernel whether what it holds of the output shrank (OutputMoved). Unknown until
+// that first look, which counts as progress: a reader that stopped is cut http-timeout
+// after it, within a tick of the last write.
 void Server::OutputWaits(Connection* c) {
-  if (TimesOutput(c)) c->deadline = uv_now(loop_) + cfg_.timeout_ms;
-  c->unsent = UnsentBytes(c->fd);
+  OutputProgressed(c, uv_now(loop_));
+  c->unsent = -1;
 }
 
 void Server::OutputMoved(Connection* c, uint64_t now) {
   const ssize_t unsent = UnsentBytes(c->fd);
   if (unsent < 0 || (c->unsent >= 0 && unsent >= c->unsent)) return;
   c->unsent = unsent;
-  if (TimesOutput(c)) c->deadline = now + cfg_.timeout_ms;
+  OutputProgressed(c, now);
 }
 
 void Server::OnWritable(Connection* c) {
@@ -237,8 +238,7 @@ void Server::OnWritable(Connection* c) {
     if (r > 0) OutputWaits(c);
     return;
   }
-  // The output is out: an idle connection's time starts now.
-  if (TimesOutput(c)) c->deadline = uv_now(loop_) + cfg_.timeout_ms;
+  OutputProgressed(c, uv_now(loop_));  // the output is out: an idle connection's time starts now
   std::string().swap(c->pending);
   c->pending_off = 0;
   // Write what piled up meanwhile now (it may leave a rest again; AfterOutput takes up

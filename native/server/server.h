@@ -226,11 +226,13 @@ class Server : public Napi::ObjectWrap<Server> {
   // (OnTick, every tick while output waits).
   void OutputWaits(Connection* c);
   void OutputMoved(Connection* c, uint64_t now);
-  // Whether c's deadline is its output's (idle, dispatched, a WebSocket), not a head's or
-  // a body's 408 or a linger's end.
-  static bool TimesOutput(const Connection* c) {
-    return c->state == Connection::State::kIdle || c->state == Connection::State::kDispatched ||
-           c->state == Connection::State::kWebSocket;
+  // The client took output at now: http-timeout from now, where c's deadline is its
+  // output's (idle, dispatched, a WebSocket), not a head's or a body's 408 or a linger's end.
+  void OutputProgressed(Connection* c, uint64_t now) {
+    if (c->state == Connection::State::kIdle || c->state == Connection::State::kDispatched ||
+        c->state == Connection::State::kWebSocket) {
+      c->deadline = now + cfg_.timeout_ms;
+    }
   }
   // When an idle keep-alive connection's grace ends if the server's close begins now
   // (kCloseGraceMs, or http-timeout when shorter): Close, and AfterOutput for a
