@@ -69,7 +69,7 @@ struct Connection {
     kClosing,     // its poll is closing, its descriptor closed
     kWebSocket,   // switched to WebSocket: frames, not requests (c->ws)
   };
-  // The socket is read and written by the server itself (recv and sendmsg: sys.h), and
+  // The socket is read and written by the server itself (recvfrom and sendto: sys.h), and
   // its readiness watched by a libuv poll: readable while reading is wanted, writable
   // while output the socket did not take waits (c->pending). A unix socket's
   // connections too. The poll is made when first needed, and no sooner than the loop is

@@ -1,5 +1,5 @@
 // A connection's output: corked while a batch of reads is handled, written with one
-// sendmsg (the rest when the socket is writable again), and the backpressure both ways:
+// send (the rest when the socket is writable again), and the backpressure both ways:
 // reading stops while too much waits unread, pipelined requests wait while too much
 // output is queued, and onDrain tells a streamed body when the output is low again.
 #include "server/server.h"
@@ -170,7 +170,7 @@ void Server::Flush(Connection* c) {
   AfterOutput(c);
 }
 
-// Called after every flush of c, whatever took the output (a sendmsg at once, or the
+// Called after every flush of c, whatever took the output (a send at once, or the
 // rest once the socket was writable): takes up pipelined requests held back by blocked
 // output, and settles a close that waits for the output to drain.
 void Server::AfterOutput(Connection* c) {

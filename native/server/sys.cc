@@ -3,6 +3,8 @@
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include <cerrno>
@@ -33,21 +35,31 @@ uint64_t WallMillis() {
   return static_cast<uint64_t>(tv.tv_sec) * 1000 + static_cast<uint64_t>(tv.tv_usec) / 1000;
 }
 
+// recv and sendmsg through syscall(), not the C library's wrappers: those are
+// cancellation points, and in a process with threads (node's) each call switches
+// asynchronous cancellation off and on around the system call, two atomic operations
+// (0.9% of the server's CPU at 50 connections, perf, 2026-12-08). Nothing here is ever
+// cancelled.
 ssize_t RecvSome(int fd, char* buf, size_t len) {
   ssize_t n;
   do {
-    n = recv(fd, buf, len, 0);
+    n = syscall(SYS_recvfrom, fd, buf, len, 0, nullptr, nullptr);
   } while (n < 0 && errno == EINTR);
   return n < 0 ? -errno : n;
 }
 
+// One buffer (a flush, most often) goes by sendto: sendmsg copies in and checks a msghdr
+// and an iovec array first, 4.3% of the server's CPU at 50 connections against sendto's
+// 1.2% (perf, hello, 2026-12-08).
 ssize_t SendSome(int fd, const iovec* iov, int count) {
+  constexpr int kFlags = MSG_NOSIGNAL | MSG_DONTWAIT;
   msghdr msg{};
   msg.msg_iov = const_cast<iovec*>(iov);
   msg.msg_iovlen = static_cast<size_t>(count);
   ssize_t n;
   do {
-    n = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    n = count == 1 ? syscall(SYS_sendto, fd, iov->iov_base, iov->iov_len, kFlags, nullptr, 0)
+                   : syscall(SYS_sendmsg, fd, &msg, kFlags);
   } while (n < 0 && errno == EINTR);
   if (n >= 0) return n;
   return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;

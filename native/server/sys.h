@@ -18,7 +18,8 @@ std::string DescribeErrno(int err);
 // The wall clock, in milliseconds since the epoch.
 uint64_t WallMillis();
 
-// A connection's reads and writes are recv() and sendmsg(), not the read() and write()
+// A connection's reads and writes are recvfrom() and sendto() (sendmsg() for two buffers),
+// made through syscall() (sys.cc says why), not the read() and write()
 // libuv's streams make: a socket's own calls skip the file layer (vfs_read, fdget_pos,
 // the file permission hook), which took 0.4-0.5 us of the kernel's time a request under
 // the paced load (bench/README.md, "recv and send").
