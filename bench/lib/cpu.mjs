@@ -31,7 +31,7 @@ function allProcs() {
 }
 
 /** The server's pids as a list: one pid, or several (nginx's master and workers + the app). */
-const pidList = (serverPids) => (serverPids === undefined ? [] : Array.isArray(serverPids) ? serverPids : [serverPids]);
+export const pidList = (serverPids) => (serverPids === undefined ? [] : Array.isArray(serverPids) ? serverPids : [serverPids]);
 
 /**
  * A snapshot to pass to cpuSince() later: take it before starting the load generator.

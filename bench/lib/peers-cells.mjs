@@ -44,12 +44,22 @@ export async function check(ctx, cell, port) {
 /** The pause before each request of a paced cell, in ms: connections * 1000 / the rate offered. */
 export const paceMs = (cell, pacedRps) => Math.max(1, Math.round((cell.connections * 1000) / pacedRps));
 
+/**
+ * How long a paced cell's connections wait before their first request (bench/wrk/paced.lua),
+ * in ms: wrk opens them all at once, and 1,000 accepts (2,000 when the pairs load two
+ * servers at once) take a few tens of ms, whose requests would make the turn's p99.
+ */
+export const PACED_SETTLE_MS = 250;
+
 /** One wrk load of a cell: run.mjs's runWrk with the cell's path, connections and script. */
 export function loadCell(ctx, cell, port, seconds, cpus) {
   const url = `http://${ctx.host}:${port}${cell.path}`;
   const scenario = { bodyBytes: cell.bodyBytes ?? 0 };
   let script = {};
   if (cell.pipeline) script = { script: 'bench/wrk/pipeline.lua', env: { BENCH_WRK_PIPELINE: String(cell.pipeline) } };
-  else if (cell.paced) script = { script: 'bench/wrk/paced.lua', env: { BENCH_WRK_PACE_MS: String(paceMs(cell, ctx.pacedRps)) } };
+  else if (cell.paced) {
+    const env = { BENCH_WRK_PACE_MS: String(paceMs(cell, ctx.pacedRps)), BENCH_WRK_SETTLE_MS: String(PACED_SETTLE_MS), BENCH_WRK_CONNECTIONS: String(cell.connections) };
+    script = { script: 'bench/wrk/paced.lua', env };
+  }
   return ctx.runWrk(url, scenario, seconds, cpus?.client, { connections: cell.connections, ...script });
 }

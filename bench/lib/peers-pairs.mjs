@@ -7,8 +7,14 @@
 // BENCH_PEERS_PAIR_SECONDS each, BENCH_PEERS_PAIR_SLICES times, the first of a turn
 // alternating. A server's req/s is its requests over its slices' time, its p99 the median
 // of its slices', its CPU per request its CPU time over its requests.
+// The paced cell is not taken by turns but loads both servers at once, each by its own
+// wrk: its p99 is set by the machine's stalls, a few ms in which every request of every
+// process waits (2026-12-08: 70 to 160 windows of 5 ms a 6 s turn, each holding about a
+// hundred slow requests), and a turn's stalls are not the other turn's. At once, a stall
+// holds both servers' requests alike. The load is under a quarter of a CPU each, and each
+// server's requests wait for the other's turns as much as the other's for its.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cpuSince, cpuSnapshot, worstStolen } from './cpu.mjs';
+import { cpuSince, cpuSnapshot, pidList, worstStolen } from './cpu.mjs';
 import { median } from './rounds.mjs';
 import { PEER_CELLS, check, loadCell } from './peers-cells.mjs';
 
@@ -47,12 +53,26 @@ export function tallyResult(a) {
   return out;
 }
 
+/** One slice of a cell that loads every server at once (the paced cell): into tallies. */
+async function sliceAtOnce(ctx, cell, handles, tallies, cpus) {
+  const pids = handles.flatMap((h) => pidList(h.cpuPids));
+  const snap = cpuSnapshot(pids);
+  const results = await Promise.all(handles.map((h) => loadCell(ctx, cell, h.port, ctx.pairSeconds, cpus)));
+  const cpu = cpuSince(snap, pids, cpus?.server, cpus?.client);
+  for (const [i, h] of handles.entries()) {
+    // cpuSince counts every server's pids as "the server" (none is another's noise); each
+    // one's share is its own pids'.
+    const own = cpu?.perPidPct === undefined ? undefined : pidList(h.cpuPids).reduce((sum, pid) => sum + (cpu.perPidPct[pid] ?? NaN), 0);
+    sliceInto(tallies[i], results[i], cpu === undefined ? undefined : { ...cpu, serverPct: Number.isFinite(own) ? own : undefined });
+  }
+}
+
 /** Runs the pairs (servers: tsgi-native and uws, as PEER_SERVERS has them); resolves { slices, sliceSeconds, servers } or undefined. */
 export async function runPairs(ctx, servers, { cpus, tmp }) {
   const { say, note, fail } = ctx;
   const handles = [];
   say('');
-  say(`--- peers / pairs: ${servers.map((s) => s.name).join(' and ')} at once, each target cell by turns, ${ctx.pairSlices} slices of ${ctx.pairSeconds} s each`);
+  say(`--- peers / pairs: ${servers.map((s) => s.name).join(' and ')} at once, each target cell by turns (the paced one loading both together), ${ctx.pairSlices} slices of ${ctx.pairSeconds} s each`);
   try {
     for (const server of servers) {
       const h = await ctx.startServer(server, 'peers', { app: 'bench/apps/peers.ts', peerScenario: 'peers' }, cpus?.server, tmp);
@@ -75,6 +95,14 @@ export async function runPairs(ctx, servers, { cpus, tmp }) {
     for (const cell of cells) {
       const tallies = servers.map(() => emptyTally());
       for (let k = 0; k < ctx.pairSlices; k++) {
+        if (cell.paced) {
+          await sleep(200);
+          await sliceAtOnce(ctx, cell, handles, tallies, cpus);
+          for (const [i, h] of handles.entries()) {
+            if (h.exited) throw new Error(`${servers[i].name} crashed during the ${cell.name} load (${ctx.describeExit(h.exited)})`);
+          }
+          continue;
+        }
         for (const i of k % 2 === 0 ? [0, 1] : [1, 0]) {
           await sleep(200);
           const h = handles[i];
@@ -115,7 +143,7 @@ export async function runPairs(ctx, servers, { cpus, tmp }) {
 /** The pairs' table: each target cell's req/s (p99), CPU per request, the ratio, and the ratio of each turn. */
 export function reportPairs(ctx, pairs) {
   const [a, b] = Object.keys(pairs.servers);
-  ctx.say(`  by turns (${a} and ${b} at once, ${pairs.slices} slices of ${pairs.sliceSeconds} s each per cell; the targets' figures): req/s (p99 ms), us/req, ${a} / ${b}, and by turn`);
+  ctx.say(`  by turns (${a} and ${b} at once, ${pairs.slices} slices of ${pairs.sliceSeconds} s each per cell, the paced cell's loading both together; the targets' figures): req/s (p99 ms), us/req, ${a} / ${b}, and by turn`);
   const fig = (r) => (r?.ok ? `${ctx.fmtInt(r.rps)} (${ctx.fmtMs(r.latencyMs.p99)})${ctx.stolenCell(r.cpu).endsWith('!') ? ' !' : ''}` : 'failed');
   const us = (r) => (r?.ok && r.cpu?.serverPct !== undefined ? ((r.cpu.serverPct * 1e4) / r.rps).toFixed(1) : '-');
   const rows = PAIR_CELLS.map((name) => {
@@ -123,8 +151,10 @@ export function reportPairs(ctx, pairs) {
     const y = pairs.servers[b].cells[name];
     const both = x?.ok && y?.ok;
     const paced = PEER_CELLS.find((c) => c.name === name)?.paced;
-    const turns = both ? x.slices.map((v, k) => (y.slices[k] ? (v / y.slices[k]).toFixed(2) : '-')).join(' ') : '-';
-    return [name, fig(x), fig(y), `${us(x)} / ${us(y)}`, both && !paced ? ctx.fmtRatio(x.rps / y.rps) : '-', paced ? '-' : turns];
+    // A turn's ratio of req/s; of the paced cell (both at once), of p99.
+    const [xs, ys] = paced ? [x?.sliceP99s, y?.sliceP99s] : [x?.slices, y?.slices];
+    const turns = both ? xs.map((v, k) => (ys[k] ? (v / ys[k]).toFixed(2) : '-')).join(' ') + (paced ? ' (p99)' : '') : '-';
+    return [name, fig(x), fig(y), `${us(x)} / ${us(y)}`, both && !paced ? ctx.fmtRatio(x.rps / y.rps) : '-', turns];
   });
   ctx.table(['cell', a, b, 'us/req', `${a} / ${b}`, 'by turn'], rows);
 }

@@ -73,3 +73,24 @@ test('peerTargets takes tsgi-native against uws from the pairs when they ran', (
   assert.equal(peerTargets(sc).find((t) => t.what === 'hello c1000: p99, tsgi-native against uws').figure, '5.00 ms against 5.00 ms; in flight 0 and 0 of 1000', 'no turns counted from the rounds');
   assert.equal(peerTargets(sc).find((t) => t.what === 'hello c50: tsgi-native / uws, req/s').figure, '0.90');
 });
+
+test("the pairs' table gives each turn's req/s ratio, and the paced cell's (both servers loaded at once) its p99 ratio", async () => {
+  const { reportPairs } = await import('../../bench/lib/peers-pairs.mjs');
+  const r = (slices, sliceP99s) => ({ ok: true, rps: slices.reduce((a, b) => a + b) / slices.length, latencyMs: { p99: sliceP99s[0], mean: 1 }, slices, sliceP99s });
+  const pairs = {
+    slices: 2,
+    sliceSeconds: 2,
+    servers: {
+      'tsgi-native': { ok: true, cells: { 'hello c50': r([110, 90], [1, 1]), 'hello c1000 paced': r([17000, 17000], [0.5, 0.9]) } },
+      uws: { ok: true, cells: { 'hello c50': r([100, 100], [1, 1]), 'hello c1000 paced': r([17000, 17000], [0.4, 1.2]) } },
+    },
+  };
+  const tables = [];
+  const ctx = { say() {}, table: (head, rows) => tables.push(rows), fmtInt: String, fmtMs: String, fmtRatio: (x) => x.toFixed(2), stolenCell: () => '' };
+  reportPairs(ctx, pairs);
+  const rows = Object.fromEntries(tables[0].map((row) => [row[0], row]));
+  assert.equal(rows['hello c50'][4], '1.00');
+  assert.equal(rows['hello c50'][5], '1.10 0.90');
+  assert.equal(rows['hello c1000 paced'][4], '-', 'a paced req/s is the load offered: no ratio');
+  assert.equal(rows['hello c1000 paced'][5], '1.25 0.75 (p99)');
+});
