@@ -39,7 +39,9 @@ async function drained(stream: Writable, deadline: number): Promise<void> {
 }
 
 function armWatchdog(code: number): void {
-  const line = messageLine(`tsgi: the process is still exiting ${EXIT_GRACE_MS / 1000} s after its 'exit' event: ending it (exit code ${code})`);
+  // Written by the watchdog's thread if it fires: its time is then, not now.
+  const text = `tsgi: the process is still exiting ${EXIT_GRACE_MS / 1000} s after its 'exit' event: ending it (exit code ${code})`;
+  const line = messageLine(text, new Date(Date.now() + EXIT_GRACE_MS));
   let binding;
   try {
     binding = loadBinding();

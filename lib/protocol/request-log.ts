@@ -84,8 +84,8 @@ export function setMessageEncoder(encoder: string | undefined): void {
 }
 
 /** A server message as a line, newline included, in the encoder's shape. */
-export function messageLine(text: string): string {
-  return jsonMessages ? `{"time":${JSON.stringify(new Date().toISOString())},"msg":${JSON.stringify(text)}}\n` : text + '\n';
+export function messageLine(text: string, at: Date = new Date()): string {
+  return jsonMessages ? `{"time":${JSON.stringify(at.toISOString())},"msg":${JSON.stringify(text)}}\n` : text + '\n';
 }
 
 /** Writes a server message to stderr (the log), in the encoder's shape. */

@@ -36,9 +36,6 @@ async function send(port, bytes) {
   return { res, headBytes, bodyBytes: res.body.length, localPort: r.localPort };
 }
 
-/** The port of a server whose messages are JSON lines. */
-const jsonPort = (cli) => Number(/bound to TCP address 127\.0\.0\.1:(\d+)/.exec(cli.stderrText())[1]);
-
 const tempDir = () => mkdtempSync(join(tmpdir(), 'tsgi-logging-'));
 
 for (const backend of BACKENDS) {
@@ -137,7 +134,7 @@ for (const backend of BACKENDS) {
   test(`--log-encoder json: one object per request with fixed keys, server messages as {"time","msg"} (${backend} backend)`, { timeout: 30000 }, async () => {
     const cli = await startCli(['--backend', backend, '--http', '127.0.0.1:0', '--wsgi-file', APP, '--log-encoder', 'json']);
     try {
-      const port = jsonPort(cli);
+      const port = cli.sockets[0].port; // its bound line is a JSON message too (test/lib/cli.mjs)
       const sent = await send(port, req('GET', '/status/404?x="q"', [['Host', 'h.test'], ['User-Agent', 'agent "quoted" \\ back'], ['Referer', 'r'], ['Connection', 'close']]));
       await waitUntil(() => /"uri"/.test(cli.stderrText()), 3000, 'the request line');
       const lines = cli.stderrText().trimEnd().split('\n');
@@ -180,7 +177,7 @@ for (const backend of BACKENDS) {
   test(`--log-encoder json with --logformat: each %(x) is key x, numbers as numbers (${backend} backend)`, { timeout: 30000 }, async () => {
     const cli = await startCli(['--backend', backend, '--http', '127.0.0.1:0', '--wsgi-file', APP, '--log-encoder', 'json', '--logformat', '%(method) %(status) "%(var.HTTP_X_ID)" %(cl)']);
     try {
-      await send(jsonPort(cli), req('GET', '/', [['X-Id', 'a\tb\n'.slice(0, 3)], ['Connection', 'close']]));
+      await send(cli.sockets[0].port, req('GET', '/', [['X-Id', 'a\tb\n'.slice(0, 3)], ['Connection', 'close']]));
       await waitUntil(() => /"method"/.test(cli.stderrText()), 3000, 'the request line');
       const line = cli.stderrText().split('\n').find((l) => l.includes('"method"'));
       assert.deepEqual(JSON.parse(line), { method: 'GET', status: 200, 'var.HTTP_X_ID': 'a\tb', cl: 0 });

@@ -107,4 +107,19 @@ for (const backend of BACKENDS) {
     assert.match(cli.stderrText(), new RegExp(`tsgi: goodbye\\n${WATCHDOG.source}$`));
     assert.ok(tookMs >= 2500 && tookMs < 6000, `ended about 3 s after its goodbye (${tookMs} ms)`);
   });
+
+  test(`${backend}: with --log-encoder json, the watchdog's line is a JSON message whose time is when it ended the process, 3 s after the goodbye's`, { timeout: 20000 }, async (t) => {
+    const { cli, port } = await serving(t, backend, HANGS, ['--log-encoder', 'json']);
+    assert.equal((await httpGet(port, '/')).status, 200);
+    cli.signal('SIGTERM');
+    const exit = await withTimeout(cli.exited, 10000, 'the process to exit');
+    assert.deepEqual(exit, { code: 0, signal: null });
+    const messages = cli.stderrText().split('\n').filter((l) => l.startsWith('{"time"')).map((l) => JSON.parse(l));
+    const goodbye = messages.find((m) => m.msg === 'tsgi: goodbye');
+    const watchdog = messages.at(-1);
+    assert.ok(goodbye, 'the goodbye is a JSON message');
+    assert.match(watchdog.msg, /^tsgi: the process is still exiting 3 s after its 'exit' event: ending it \(exit code 0\)$/);
+    const apart = Date.parse(watchdog.time) - Date.parse(goodbye.time);
+    assert.ok(apart >= 2900 && apart < 4000, `the watchdog's line is dated ${apart} ms after the goodbye's`);
+  });
 }

@@ -19,9 +19,10 @@ process.on('exit', () => {
 });
 
 // "tsgi: socket N bound to TCP address HOST:PORT (PROTOCOL, from SPEC)" (or "UNIX address
-// PATH"): the single process's line; the master's ends "(PROTOCOL) fd FD" instead. Only
+// PATH"): the single process's line; the master's ends "(PROTOCOL) fd FD" instead; with
+// --log-encoder json, the same as a message ({"time":"...","msg":"tsgi: socket ..."}). Only
 // whole lines (up to their newline) count.
-const BOUND = /^tsgi: socket (\d+) bound to (TCP|UNIX) address (.+) \((\w+)(?:, from (.+)\)|\) fd (\d+))(?=\n)/gm;
+const BOUND = /^(?:\{"time":"[^"]*","msg":")?tsgi: socket (\d+) bound to (TCP|UNIX) address (.+) \((\w+)(?:, from (.+)\)|\) fd (\d+))(?:"\})?(?=\n)/gm;
 
 /**
  * Every socket the CLI printed as bound in stderr, in order: [{ index, kind: 'tcp' |
