@@ -51,8 +51,8 @@ export const paceMs = (cell, pacedRps) => Math.max(1, Math.round((cell.connectio
  */
 export const PACED_SETTLE_MS = 250;
 
-/** One wrk load of a cell: run.mjs's runWrk with the cell's path, connections and script. */
-export function loadCell(ctx, cell, port, seconds, cpus) {
+/** One wrk load of a cell: run.mjs's runWrk with the cell's path, connections and script; resolves its result. */
+export async function loadCell(ctx, cell, port, seconds, cpus) {
   const url = `http://${ctx.host}:${port}${cell.path}`;
   const scenario = { bodyBytes: cell.bodyBytes ?? 0 };
   let script = {};
@@ -61,5 +61,12 @@ export function loadCell(ctx, cell, port, seconds, cpus) {
     const env = { BENCH_WRK_PACE_MS: String(paceMs(cell, ctx.pacedRps)), BENCH_WRK_SETTLE_MS: String(PACED_SETTLE_MS), BENCH_WRK_CONNECTIONS: String(cell.connections) };
     script = { script: 'bench/wrk/paced.lua', env };
   }
-  return ctx.runWrk(url, scenario, seconds, cpus?.client, { connections: cell.connections, ...script });
+  const r = await ctx.runWrk(url, scenario, seconds, cpus?.client, { connections: cell.connections, ...script });
+  // A paced cell's rate is over the time its requests were sent: wrk's duration less the
+  // settle, in which none is (its CPU time, the accepts, still counts to the cell's).
+  if (cell.paced && r.ok) {
+    r.durationS -= PACED_SETTLE_MS / 1000;
+    r.rps = r.requests / r.durationS;
+  }
+  return r;
 }

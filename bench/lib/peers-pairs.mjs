@@ -53,11 +53,18 @@ export function tallyResult(a) {
   return out;
 }
 
-/** One slice of a cell that loads every server at once (the paced cell): into tallies. */
-async function sliceAtOnce(ctx, cell, handles, tallies, cpus) {
+/**
+ * Slice k of a cell that loads every server at once (the paced cell): into tallies. The
+ * wrk of each starts in turn, first one then the other by slice, as the by-turns slices
+ * alternate: their random waits are the same sequence, and the one started first writes
+ * its requests a moment ahead onto the CPU the servers share.
+ */
+async function sliceAtOnce(ctx, cell, handles, tallies, cpus, k) {
   const pids = handles.flatMap((h) => pidList(h.cpuPids));
   const snap = cpuSnapshot(pids);
-  const results = await Promise.all(handles.map((h) => loadCell(ctx, cell, h.port, ctx.pairSeconds, cpus)));
+  const order = k % 2 === 0 ? handles : [...handles].reverse();
+  const loads = new Map(order.map((h) => [h, loadCell(ctx, cell, h.port, ctx.pairSeconds, cpus)]));
+  const results = await Promise.all(handles.map((h) => loads.get(h)));
   const cpu = cpuSince(snap, pids, cpus?.server, cpus?.client);
   for (const [i, h] of handles.entries()) {
     // cpuSince counts every server's pids as "the server" (none is another's noise); each
@@ -97,7 +104,7 @@ export async function runPairs(ctx, servers, { cpus, tmp }) {
       for (let k = 0; k < ctx.pairSlices; k++) {
         if (cell.paced) {
           await sleep(200);
-          await sliceAtOnce(ctx, cell, handles, tallies, cpus);
+          await sliceAtOnce(ctx, cell, handles, tallies, cpus, k);
           for (const [i, h] of handles.entries()) {
             if (h.exited) throw new Error(`${servers[i].name} crashed during the ${cell.name} load (${ctx.describeExit(h.exited)})`);
           }

@@ -5,7 +5,10 @@
 -- The first BENCH_WRK_CONNECTIONS requests (one a connection: wrk connects them all at
 -- once, and each one's first request waits like the others) wait BENCH_WRK_SETTLE_MS
 -- more, so that no request is timed while the server is still accepting the connections:
--- the percentiles are the steady load's, not the connect storm's.
+-- the percentiles are the steady load's, not the connect storm's. The count is the wrk
+-- thread's own, so the script wants -t1 (bench/lib/load.mjs runs wrk so); a connection
+-- that connects later than the settle (a SYN dropped by a full accept queue) has its
+-- first request timed like the others, and another's second request waits instead.
 -- The random sequence is the same in every run, so every server is offered the same load.
 -- The totals and latency percentiles are printed by report.lua's done(), which this
 -- script loads (run from the project's root, as bench/run.mjs does).

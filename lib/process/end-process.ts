@@ -39,15 +39,15 @@ async function drained(stream: Writable, deadline: number): Promise<void> {
 }
 
 function armWatchdog(code: number): void {
-  // Written by the watchdog's thread if it fires: its time is then, not now.
-  const text = `tsgi: the process is still exiting ${EXIT_GRACE_MS / 1000} s after its 'exit' event: ending it (exit code ${code})`;
-  const line = messageLine(text, new Date(Date.now() + EXIT_GRACE_MS));
   let binding;
   try {
     binding = loadBinding();
   } catch {
     return; // no addon (the js backend without a build): the exit is unbounded, as Node's is
   }
+  // Written by the watchdog's thread if it fires, EXIT_GRACE_MS from here: dated then.
+  const text = `tsgi: the process is still exiting ${EXIT_GRACE_MS / 1000} s after its 'exit' event: ending it (exit code ${code})`;
+  const line = messageLine(text, new Date(Date.now() + EXIT_GRACE_MS));
   if (!binding.exitWatchdog(EXIT_GRACE_MS, code, line)) process.stderr.write(messageLine("tsgi: cannot start the exit's watchdog thread: the exit is unbounded"));
 }
 

@@ -127,7 +127,7 @@ void Server::Write(Connection* c, const char* data, size_t len) {
     return;
   }
   // What is corked (this response's head, earlier pipelined responses), then the body
-  // from where it is: one sendmsg, no copy. What the socket does not take is queued as
+  // from where it is: one send, no copy. What the socket does not take is queued as
   // usual (Flush leaves it for OnWritable); an error leaves everything queued, and Flush
   // meets the error again and closes the connection.
   iovec bufs[2];

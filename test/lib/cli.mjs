@@ -19,18 +19,30 @@ process.on('exit', () => {
 });
 
 // "tsgi: socket N bound to TCP address HOST:PORT (PROTOCOL, from SPEC)" (or "UNIX address
-// PATH"): the single process's line; the master's ends "(PROTOCOL) fd FD" instead; with
-// --log-encoder json, the same as a message ({"time":"...","msg":"tsgi: socket ..."}). Only
+// PATH"): the single process's line; the master's ends "(PROTOCOL) fd FD" instead. Only
 // whole lines (up to their newline) count.
-const BOUND = /^(?:\{"time":"[^"]*","msg":")?tsgi: socket (\d+) bound to (TCP|UNIX) address (.+) \((\w+)(?:, from (.+)\)|\) fd (\d+))(?:"\})?(?=\n)/gm;
+const BOUND = /^tsgi: socket (\d+) bound to (TCP|UNIX) address (.+) \((\w+)(?:, from (.+)\)|\) fd (\d+))(?=\n)/gm;
+
+/** stderr with each whole line that is a JSON message (--log-encoder json) replaced by its text. */
+function messagesOf(stderr) {
+  return stderr.replace(/^\{.*\}(?=\n)/gm, (line) => {
+    try {
+      const m = JSON.parse(line);
+      return typeof m.msg === 'string' && !m.msg.includes('\n') ? m.msg : line;
+    } catch {
+      return line;
+    }
+  });
+}
 
 /**
  * Every socket the CLI printed as bound in stderr, in order: [{ index, kind: 'tcp' |
  * 'unix', address, host, port, protocol, spec, fd }]; host and port for TCP sockets
  * only, spec (what was asked for) from the single process's lines, fd from the master's.
+ * With --log-encoder json, the same lines as JSON messages.
  */
 export function boundSockets(stderr) {
-  return [...stderr.matchAll(BOUND)].map(([, index, kind, address, protocol, spec, fd]) => {
+  return [...messagesOf(stderr).matchAll(BOUND)].map(([, index, kind, address, protocol, spec, fd]) => {
     const s = { index: Number(index), kind: kind === 'TCP' ? 'tcp' : 'unix', address, protocol, spec, fd: fd === undefined ? undefined : Number(fd) };
     if (s.kind === 'tcp') {
       const m = /^\[?(.*?)\]?:(\d+)$/.exec(address);
