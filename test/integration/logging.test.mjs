@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { BACKENDS, FIXTURES } from '../lib/project.mjs';
 import { rawRequest } from '../lib/raw-client.mjs';
 import { req, parseResponse } from '../lib/http-wire.mjs';
-import { spawnCli, startCli } from '../lib/cli.mjs';
+import { boundSockets, spawnCli, startCli } from '../lib/cli.mjs';
 import { waitUntil } from '../lib/wait.mjs';
 import { startMaster, killAll, assertAllGone } from '../lib/master.mjs';
 import { uwsgiRequest } from '../lib/uwsgi-client.mjs';
@@ -242,7 +242,7 @@ for (const backend of BACKENDS) {
     const cli = spawnCli(['--backend', backend, '--http', '127.0.0.1:0', '--wsgi-file', APP, '--logger', `file:${all}`, '--req-logger', `file:${requests}`]);
     try {
       await waitUntil(() => fileLines(all).some((l) => l.startsWith('*** tsgi is ready')), 10000, 'the ready line in the server log');
-      const port = Number(/bound to TCP address 127\.0\.0\.1:(\d+)/.exec(readFileSync(all, 'latin1'))[1]);
+      const port = boundSockets(readFileSync(all, 'latin1'))[0].port;
       await send(port, req('GET', '/req-one', [['Connection', 'close']]));
       await rawRequest(port, 'this is not http\r\n\r\n');
       await waitUntil(() => fileLines(requests).length >= 2, 3000, 'two lines in the request log');
@@ -270,7 +270,7 @@ for (const backend of BACKENDS) {
       const cli = spawnCli(['--backend', backend, '--http', '127.0.0.1:0', '--wsgi-file', APP, '--logger', `file:${all}`, '--req-logger', `file:${requests}`, ...extra]);
       try {
         await waitUntil(() => fileLines(all).some((l) => l.startsWith('*** tsgi is ready')), 10000, 'the ready line');
-        const port = Number(/bound to TCP address 127\.0\.0\.1:(\d+)/.exec(readFileSync(all, 'latin1'))[1]);
+        const port = boundSockets(readFileSync(all, 'latin1'))[0].port;
         for (let i = 0; i < 3; i++) await send(port, req('GET', `/before/${i}`));
         await waitUntil(() => fileLines(requests).length === 3, 3000, 'three lines');
         renameSync(requests, requests + '.1');
@@ -346,7 +346,7 @@ test('master mode: SIGUSR2 reopens the master\'s log and each worker\'s request 
 async function readyMasterToFile(args, file) {
   const m = startMaster(args);
   await waitUntil(() => fileLines(file).filter((l) => / ready: application /.test(l)).length >= 2, 10000, 'two ready workers');
-  m.portNumber = Number(/bound to TCP address 127\.0\.0\.1:(\d+)/.exec(readFileSync(file, 'latin1'))[1]);
+  m.portNumber = boundSockets(readFileSync(file, 'latin1'))[0].port;
   return m;
 }
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { CLI, FIXTURES, ROOT } from '../lib/project.mjs';
 import { delay, waitUntil } from '../lib/wait.mjs';
 import { childrenOf, procStat, readProc, statusNumber } from '../lib/proc.mjs';
-import { spawnCli } from '../lib/cli.mjs';
+import { boundSockets, spawnCli } from '../lib/cli.mjs';
 import { httpGet } from '../lib/http-client.mjs';
 
 const APP = join(FIXTURES, 'master', 'app.mjs');
@@ -34,8 +34,8 @@ test('--logto: every log line goes to the file, none to stderr', async () => {
   const logfile = join(dir, 'tsgi.log');
   const cli = spawnCli(['--master', '--no-orphans', '--processes', '1', '--http', '127.0.0.1:0', '--logto', logfile, '--wsgi-file', APP]);
   try {
-    await waitUntil(() => existsSync(logfile) && /bound to TCP address 127\.0\.0\.1:\d+/.test(readFileSync(logfile, 'latin1')), 5000, 'the bind line in the log file');
-    const port = Number(/bound to TCP address 127\.0\.0\.1:(\d+)/.exec(readFileSync(logfile, 'latin1'))[1]);
+    await waitUntil(() => existsSync(logfile) && boundSockets(readFileSync(logfile, 'latin1')).length > 0, 5000, 'the bind line in the log file');
+    const port = boundSockets(readFileSync(logfile, 'latin1'))[0].port;
     await waitUntil(() => /worker 1 \(pid: \d+\) ready/.test(readFileSync(logfile, 'latin1')), 5000, 'the worker');
     assert.equal((await get(port, '/logged')).status, 200);
     await waitUntil(() => /GET \/logged => generated \d+ bytes/.test(readFileSync(logfile, 'latin1')), 3000, 'the request line in the file');
@@ -65,7 +65,7 @@ test('--daemonize: the command returns at once; the daemon serves, in its own se
     const sid = procStat(daemonPid).session;
     assert.equal(sid, daemonPid, 'the daemon leads its own session');
     await waitUntil(() => /worker 1 \(pid: \d+\) ready/.test(readFileSync(logfile, 'latin1')), 5000, 'the worker');
-    const port = Number(/bound to TCP address 127\.0\.0\.1:(\d+)/.exec(readFileSync(logfile, 'latin1'))[1]);
+    const port = boundSockets(readFileSync(logfile, 'latin1'))[0].port;
     assert.equal((await get(port)).status, 200);
     // --stop PIDFILE ends it.
     assert.equal((await spawnCli(['--stop', pidfile]).exited).code, 0);
