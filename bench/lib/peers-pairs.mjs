@@ -53,6 +53,9 @@ export function tallyResult(a) {
   return out;
 }
 
+/** The servers' order in slice k: the first alternates. */
+const turnOrder = (k) => (k % 2 === 0 ? [0, 1] : [1, 0]);
+
 /**
  * Slice k of a cell that loads every server at once (the paced cell): into tallies. The
  * wrk of each starts in turn, first one then the other by slice, as the by-turns slices
@@ -62,9 +65,9 @@ export function tallyResult(a) {
 async function sliceAtOnce(ctx, cell, handles, tallies, cpus, k) {
   const pids = handles.flatMap((h) => pidList(h.cpuPids));
   const snap = cpuSnapshot(pids);
-  const order = k % 2 === 0 ? handles : [...handles].reverse();
-  const loads = new Map(order.map((h) => [h, loadCell(ctx, cell, h.port, ctx.pairSeconds, cpus)]));
-  const results = await Promise.all(handles.map((h) => loads.get(h)));
+  const loads = [];
+  for (const i of turnOrder(k)) loads[i] = loadCell(ctx, cell, handles[i].port, ctx.pairSeconds, cpus);
+  const results = await Promise.all(loads);
   const cpu = cpuSince(snap, pids, cpus?.server, cpus?.client);
   for (const [i, h] of handles.entries()) {
     // cpuSince counts every server's pids as "the server" (none is another's noise); each
@@ -101,22 +104,23 @@ export async function runPairs(ctx, servers, { cpus, tmp }) {
     const result = { slices: ctx.pairSlices, sliceSeconds: ctx.pairSeconds, servers: Object.fromEntries(servers.map((s) => [s.name, { ok: true, cells: {} }])) };
     for (const cell of cells) {
       const tallies = servers.map(() => emptyTally());
+      const alive = (i) => {
+        if (handles[i].exited) throw new Error(`${servers[i].name} crashed during the ${cell.name} load (${ctx.describeExit(handles[i].exited)})`);
+      };
       for (let k = 0; k < ctx.pairSlices; k++) {
         if (cell.paced) {
           await sleep(200);
           await sliceAtOnce(ctx, cell, handles, tallies, cpus, k);
-          for (const [i, h] of handles.entries()) {
-            if (h.exited) throw new Error(`${servers[i].name} crashed during the ${cell.name} load (${ctx.describeExit(h.exited)})`);
-          }
+          handles.forEach((h, i) => alive(i));
           continue;
         }
-        for (const i of k % 2 === 0 ? [0, 1] : [1, 0]) {
+        for (const i of turnOrder(k)) {
           await sleep(200);
           const h = handles[i];
           const snap = cpuSnapshot(h.cpuPids);
           const r = await loadCell(ctx, cell, h.port, ctx.pairSeconds, cpus);
           sliceInto(tallies[i], r, cpuSince(snap, h.cpuPids, cpus?.server, cpus?.client));
-          if (h.exited) throw new Error(`${servers[i].name} crashed during the ${cell.name} load (${ctx.describeExit(h.exited)})`);
+          alive(i);
         }
       }
       const line = [];

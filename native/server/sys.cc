@@ -53,14 +53,19 @@ ssize_t RecvSome(int fd, char* buf, size_t len) {
 // 1.2% (perf, hello, 2026-12-08).
 ssize_t SendSome(int fd, const iovec* iov, int count) {
   constexpr long kFlags = MSG_NOSIGNAL | MSG_DONTWAIT;
-  msghdr msg{};
-  msg.msg_iov = const_cast<iovec*>(iov);
-  msg.msg_iovlen = static_cast<size_t>(count);
   ssize_t n;
-  do {
-    n = count == 1 ? syscall(SYS_sendto, static_cast<long>(fd), iov->iov_base, iov->iov_len, kFlags, nullptr, 0L)
-                   : syscall(SYS_sendmsg, static_cast<long>(fd), &msg, kFlags);
-  } while (n < 0 && errno == EINTR);
+  if (count == 1) {
+    do {
+      n = syscall(SYS_sendto, static_cast<long>(fd), iov->iov_base, iov->iov_len, kFlags, nullptr, 0L);
+    } while (n < 0 && errno == EINTR);
+  } else {
+    msghdr msg{};
+    msg.msg_iov = const_cast<iovec*>(iov);
+    msg.msg_iovlen = static_cast<size_t>(count);
+    do {
+      n = syscall(SYS_sendmsg, static_cast<long>(fd), &msg, kFlags);
+    } while (n < 0 && errno == EINTR);
+  }
   if (n >= 0) return n;
   return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
 }
